@@ -1,0 +1,7 @@
+mod current_operator;
+mod login;
+mod logout;
+
+pub use current_operator::*;
+pub use login::*;
+pub use logout::*;

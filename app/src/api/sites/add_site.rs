@@ -1,0 +1,22 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Adds a site (admin). On success, goes to the sites list.
+#[server(endpoint = "sites/add")]
+pub async fn add_site(name: String, tag: String, load_balancer: String, status: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::SiteDraft;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let site = admin.add_site(SiteDraft::parse(&name, &tag, &load_balancer, &status)?).await?;
+            tracing::info!(operator = %caller.username(), site_id = %site.id, site = %site.name, "site added");
+            leptos_axum::redirect("/sites");
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Removes a site (admin). `confirm_name` must repeat the site's name.
+#[server(endpoint = "sites/remove")]
+pub async fn remove_site(id: String, confirm_name: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let id = validate::uuid("id", &id)?;
+            let site = admin.remove_site(id, &confirm_name).await?;
+            tracing::info!(operator = %caller.username(), site_id = %site.id, site = %site.name, "site removed");
+            leptos_axum::redirect("/sites");
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,114 @@
+//! What every server function does around its service call: find the services and the caller,
+//! and turn an error into the right HTTP answer (a status for scripts and hydrated pages,
+//! a redirect carrying the message for plain HTML form posts).
+
+use std::sync::Arc;
+
+use http::{header, request::Parts, StatusCode};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+use crate::{
+    domain::AppError,
+    services::{Caller, Services},
+};
+
+/// Session key holding the operator's username.
+pub const SESSION_OPERATOR: &str = "operator";
+
+pub fn services() -> Result<Arc<Services>, AppError> {
+    use_context::<Arc<Services>>().ok_or_else(|| AppError::Internal("services are not configured".into()))
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| AppError::Internal(format!("no session layer: {e}")))
+}
+
+/// The operator behind this request, re-read from the store so that a disabled account or a
+/// changed role takes effect at once.
+pub async fn caller() -> Result<(Caller, Arc<Services>), AppError> {
+    let services = services()?;
+    let session = session().await?;
+    let username: Option<String> =
+        session.get(SESSION_OPERATOR).await.map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+    let Some(username) = username else {
+        return Err(AppError::Unauthenticated);
+    };
+    match services.accounts().active(&username).await? {
+        Some(op) => Ok((Caller::from_checked_session(op.username, op.role), services)),
+        None => {
+            let _ = session.flush().await;
+            Err(AppError::Unauthenticated)
+        }
+    }
+}
+
+/// Finishes a server function: on error, answers with the error's status, or for a plain form
+/// post (no JavaScript) redirects back to the form with the message in the query string.
+pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        let parts = use_context::<Parts>();
+        let plain_form_post = parts.as_ref().is_some_and(accepts_html);
+        if plain_form_post {
+            let back = match err {
+                AppError::Unauthenticated => "/login".to_string(),
+                _ => with_error(parts.as_ref().and_then(referer_path).unwrap_or_else(|| "/".into()), err),
+            };
+            leptos_axum::redirect(&back);
+        } else if let Some(res) = use_context::<ResponseOptions>() {
+            res.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
+            tracing::warn!(error = %err, kind = err.kind(), "server function failed");
+        }
+    }
+    result
+}
+
+fn accepts_html(parts: &Parts) -> bool {
+    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+/// The path and query of the Referer, only when it is a local path (never an open redirect).
+fn referer_path(parts: &Parts) -> Option<String> {
+    let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+    let after_scheme = referer.split_once("://").map(|(_, rest)| rest).unwrap_or(referer);
+    let path = &after_scheme[after_scheme.find('/')?..];
+    crate::domain::validate::local_path(path)
+}
+
+fn with_error(path: String, err: &AppError) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((&path, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("error=") && !p.starts_with("field="))
+        .map(str::to_string)
+        .collect();
+    pairs.push(format!("error={}", percent_encode(&err.to_string())));
+    if let Some(field) = err.field() {
+        pairs.push(format!("field={}", percent_encode(field)));
+    }
+    format!("{base}?{}", pairs.join("&"))
+}
+
+/// Percent-encodes everything but unreserved characters, so the result is a valid header value.
+pub fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_query_replaces_previous_error() {
+        let err = AppError::invalid("name", "Name is required");
+        assert_eq!(with_error("/sites/new?error=x&field=y&a=1".into(), &err), "/sites/new?a=1&error=Name%20is%20required&field=name");
+    }
+}

@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Removes a tag that no site uses (admin).
+#[server(endpoint = "tags/remove")]
+pub async fn remove_tag(id: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let id = validate::uuid("id", &id)?;
+            let tag = admin.remove_tag(id).await?;
+            tracing::info!(operator = %caller.username(), tag_id = %tag.id, tag = %tag.tag, "tag removed");
+            leptos_axum::redirect("/tags");
+            Ok(())
+        }
+        .await,
+    )
+}

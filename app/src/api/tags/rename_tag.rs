@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Renames a tag (admin). Sites keep pointing at it by id.
+#[server(endpoint = "tags/rename")]
+pub async fn rename_tag(id: String, tag: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::{validate, TagDraft};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let id = validate::uuid("id", &id)?;
+            let tag = admin.rename_tag(id, TagDraft::parse(&tag)?).await?;
+            tracing::info!(operator = %caller.username(), tag_id = %tag.id, tag = %tag.tag, "tag renamed");
+            leptos_axum::redirect("/tags");
+            Ok(())
+        }
+        .await,
+    )
+}

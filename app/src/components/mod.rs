@@ -1,0 +1,81 @@
+//! Small components shared by the pages.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::domain::{operator::OperatorView, AppError, Role};
+
+/// The error of an action's last submission (made with JavaScript), if it failed.
+pub fn action_error<T, S>(value: S) -> Signal<Option<AppError>>
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// The error the server put in the query string when it sent a plain form post (made without
+/// JavaScript) back to its page.
+pub fn redirected_error() -> Signal<Option<AppError>> {
+    let query = use_query_map();
+    Signal::derive(move || {
+        query.with(|q| q.get("error").map(|message| AppError::Invalid { field: q.get("field").unwrap_or_default(), message }))
+    })
+}
+
+/// The error to show under a form: its action's, or else the redirected one.
+pub fn form_error<T, S>(value: S) -> Signal<Option<AppError>>
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    let redirected = redirected_error();
+    Signal::derive(move || match value.get() {
+        Some(result) => result.err(),
+        None => redirected.get(),
+    })
+}
+
+/// Shows a form's error, if any, as an alert next to the form.
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|err| {
+            let field = err.field().unwrap_or_default().to_string();
+            view! { <p class="form-error" role="alert" data-field=field>{err.to_string()}</p> }
+        })
+    }
+}
+
+/// Shows a failed load as a message instead of a page.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    view! { <p class="load-error" role="alert">{error.to_string()}</p> }
+}
+
+/// Renders its children only for operators whose role is at least `role`. The server checks
+/// the role again on every call; this only keeps controls out of sight.
+#[component]
+pub fn RoleAtLeast(role: Role, children: ChildrenFn) -> impl IntoView {
+    let Me(me) = expect_context::<Me>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let allowed = me.await.is_ok_and(|op| op.role >= role);
+                    allowed.then(|| children())
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The logged-in operator, loaded once by the layout for every page below it.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<OperatorView, AppError>>);
+
+/// A status word as a coloured badge.
+#[component]
+pub fn StatusBadge(status: String) -> impl IntoView {
+    let class = format!("badge badge-{status}");
+    view! { <span class=class>{status}</span> }
+}

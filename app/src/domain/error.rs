@@ -1,0 +1,84 @@
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+
+/// The one error type every server function returns. It travels to the browser, so it only
+/// carries what an operator may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("please log in")]
+    Unauthenticated,
+    #[error("the {have} role may not do this; it needs {need}")]
+    Forbidden { need: Role, have: Role },
+    /// Bad input. `field` names the form field so the page can show the message beside it.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// The request is valid but the current state refuses it (e.g. a name already taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// A dependency (Cassandra, Redis) did not answer. Nothing was written.
+    #[error("the store is unavailable, nothing was changed: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_string(), message: message.into() }
+    }
+
+    /// The form field this error belongs to, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Short machine-readable kind, used as a metric label and in no-JS form redirects.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden { .. } => "forbidden",
+            Self::Invalid { .. } => "invalid",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status a server function answers with for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden { .. } => 403,
+            Self::Invalid { .. } => 422,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Missing or malformed arguments are the caller's input, not our fault.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
+                Self::Invalid { field: String::new(), message: format!("bad request: {message}") }
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Domain types shared by the server and the browser. Nothing here does I/O.
+
+pub mod error;
+pub mod geodb;
+pub mod operator;
+pub mod page;
+pub mod site;
+pub mod tag;
+pub mod validate;
+
+pub use error::AppError;
+pub use operator::Role;
+pub use page::{Page, PageRequest};
+pub use site::{Site, SiteDraft, SiteRow, SiteStatus};
+pub use tag::{Tag, TagDraft};

@@ -1,0 +1,69 @@
+//! The Palomar controller's admin UI: domain types, pages and server functions.
+//! Built twice: with `ssr` for the server (with the services and ports) and with `hydrate`
+//! for the browser.
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ports;
+#[cfg(feature = "ssr")]
+pub mod services;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use pages::{
+    layout::Layout,
+    login::LoginPage,
+    sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
+    tags::TagsPage,
+    NotFound,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The admin UI's routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/palomar.css"/>
+        <Title text="Palomar cluster controller"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=SitesPage/>
+                    <Route path=path!("sites") view=SitesPage/>
+                    <Route path=path!("sites/new") view=NewSitePage/>
+                    <Route path=path!("sites/:id") view=EditSitePage/>
+                    <Route path=path!("sites/:id/remove") view=RemoveSitePage/>
+                    <Route path=path!("tags") view=TagsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,172 @@
+use std::{collections::HashMap, future::Future, sync::Arc};
+
+use uuid::Uuid;
+
+use crate::{
+    domain::{page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft},
+    ports::{GeoDb, StoreError},
+};
+
+/// Sites and tags are small tables (one row per data centre / shard). Name checks read them whole,
+/// page by page, up to this many rows; a larger table is refused rather than read without bound.
+const MAX_TOPOLOGY_ROWS: usize = 10_000;
+
+/// Read access to sites and tags.
+pub struct TopologyReader {
+    geodb: Arc<dyn GeoDb>,
+}
+
+impl TopologyReader {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb }
+    }
+
+    pub async fn list_sites(&self, page: PageRequest) -> Result<Page<SiteRow>, AppError> {
+        let sites = self.geodb.list_sites(page).await?;
+        let mut tag_names: HashMap<Uuid, Option<String>> = HashMap::new();
+        for tag_id in sites.items.iter().filter_map(|s| s.tag) {
+            if !tag_names.contains_key(&tag_id) {
+                let name = self.geodb.get_tag(tag_id).await?.map(|t| t.tag);
+                tag_names.insert(tag_id, name);
+            }
+        }
+        Ok(sites.map(|site| {
+            let tag_name = site.tag.and_then(|id| tag_names.get(&id).cloned().flatten());
+            SiteRow { site, tag_name }
+        }))
+    }
+
+    pub async fn get_site(&self, id: Uuid) -> Result<Site, AppError> {
+        self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
+    }
+
+    pub async fn list_tags(&self, page: PageRequest) -> Result<Page<Tag>, AppError> {
+        Ok(self.geodb.list_tags(page).await?)
+    }
+
+    /// Every tag, for pickers.
+    pub async fn all_tags(&self) -> Result<Vec<Tag>, AppError> {
+        read_all(|page| self.geodb.list_tags(page)).await
+    }
+}
+
+/// Changes to sites and tags. Only [`super::Services::topology_admin`] hands one out.
+pub struct TopologyAdmin {
+    geodb: Arc<dyn GeoDb>,
+}
+
+impl TopologyAdmin {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb }
+    }
+
+    /// Adds a site under a new id. The name must be free and the tag must exist.
+    pub async fn add_site(&self, draft: SiteDraft) -> Result<Site, AppError> {
+        self.check_site(&draft, None).await?;
+        let site = draft.into_site(Uuid::new_v4());
+        self.geodb.put_site(&site).await?;
+        Ok(site)
+    }
+
+    /// Replaces a site's fields. Renaming a site means renaming `cluster_local_site` on all its servers.
+    pub async fn update_site(&self, id: Uuid, draft: SiteDraft) -> Result<Site, AppError> {
+        if self.geodb.get_site(id).await?.is_none() {
+            return Err(AppError::NotFound(format!("site {id}")));
+        }
+        self.check_site(&draft, Some(id)).await?;
+        let site = draft.into_site(id);
+        self.geodb.put_site(&site).await?;
+        Ok(site)
+    }
+
+    /// Removes a site. The operator confirms by typing the site's name; a site that still has
+    /// backends is refused, since proxies would lose their routes.
+    pub async fn remove_site(&self, id: Uuid, confirm_name: &str) -> Result<Site, AppError> {
+        let site = self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))?;
+        if confirm_name.trim() != site.name {
+            return Err(AppError::invalid("confirm_name", format!("type the site's name, {}, to confirm", site.name)));
+        }
+        let backends = self.geodb.list_backends(id, PageRequest::first(1)).await?;
+        if !backends.items.is_empty() {
+            return Err(AppError::Conflict(format!("site {} still has backends: remove them first", site.name)));
+        }
+        self.geodb.delete_site(id).await?;
+        Ok(site)
+    }
+
+    pub async fn create_tag(&self, draft: TagDraft) -> Result<Tag, AppError> {
+        self.check_tag_name(&draft, None).await?;
+        let tag = Tag { id: Uuid::new_v4(), tag: draft.tag };
+        self.geodb.put_tag(&tag).await?;
+        Ok(tag)
+    }
+
+    pub async fn rename_tag(&self, id: Uuid, draft: TagDraft) -> Result<Tag, AppError> {
+        if self.geodb.get_tag(id).await?.is_none() {
+            return Err(AppError::NotFound(format!("tag {id}")));
+        }
+        self.check_tag_name(&draft, Some(id)).await?;
+        let tag = Tag { id, tag: draft.tag };
+        self.geodb.put_tag(&tag).await?;
+        Ok(tag)
+    }
+
+    /// Removes a tag that no site uses. (`doveadm cluster tag remove` does not check this and
+    /// warns that it "can cause problems"; the UI refuses instead.)
+    pub async fn remove_tag(&self, id: Uuid) -> Result<Tag, AppError> {
+        let tag = self.geodb.get_tag(id).await?.ok_or_else(|| AppError::NotFound(format!("tag {id}")))?;
+        let users: Vec<String> = read_all(|page| self.geodb.list_sites(page))
+            .await?
+            .into_iter()
+            .filter(|s| s.tag == Some(id))
+            .map(|s| s.name)
+            .collect();
+        if !users.is_empty() {
+            return Err(AppError::Conflict(format!("tag {} is used by site {}", tag.tag, users.join(", "))));
+        }
+        self.geodb.delete_tag(id).await?;
+        Ok(tag)
+    }
+
+    async fn check_site(&self, draft: &SiteDraft, own_id: Option<Uuid>) -> Result<(), AppError> {
+        let sites = read_all(|page| self.geodb.list_sites(page)).await?;
+        if sites.iter().any(|s| s.name == draft.name && Some(s.id) != own_id) {
+            return Err(AppError::invalid("name", format!("a site named {} already exists", draft.name)));
+        }
+        if let Some(tag) = draft.tag {
+            if self.geodb.get_tag(tag).await?.is_none() {
+                return Err(AppError::invalid("tag", "that tag does not exist"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_tag_name(&self, draft: &TagDraft, own_id: Option<Uuid>) -> Result<(), AppError> {
+        let tags = read_all(|page| self.geodb.list_tags(page)).await?;
+        if tags.iter().any(|t| t.tag == draft.tag && Some(t.id) != own_id) {
+            return Err(AppError::invalid("tag", format!("a tag named {} already exists", draft.tag)));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a small table page by page, refusing one larger than [`MAX_TOPOLOGY_ROWS`].
+async fn read_all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AppError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = fetch(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+        all.extend(page.items);
+        if all.len() > MAX_TOPOLOGY_ROWS {
+            return Err(AppError::Internal(format!("more than {MAX_TOPOLOGY_ROWS} rows in a topology table")));
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}

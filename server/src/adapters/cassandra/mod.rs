@@ -1,0 +1,158 @@
+//! The Cassandra adapter for the GeoDB and the controller's tables, on the `scylla` driver.
+//! Prepared statements, a configurable consistency (default LOCAL_QUORUM) and driver paging:
+//! every list reads one page, and the page's cursor is the driver's paging state.
+
+mod geodb;
+mod operators;
+pub mod schema;
+
+use std::{sync::Arc, time::Duration};
+
+use app::ports::StoreError;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use scylla::{
+    client::{execution_profile::ExecutionProfile, session::Session, session_builder::SessionBuilder},
+    policies::load_balancing::DefaultPolicy,
+    response::{PagingState, PagingStateResponse},
+    statement::{prepared::PreparedStatement, Consistency},
+};
+
+use crate::config::{Config, ConsistencyLevel, LoadBalancingPolicy};
+
+/// A connected GeoDB: one driver session and the statements prepared on it.
+pub struct CassandraStore {
+    session: Arc<Session>,
+    keyspace: String,
+    statements: geodb::Statements,
+    operator_statements: operators::Statements,
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to Cassandra at {contact_points}: {reason}")]
+    Connect { contact_points: String, reason: String },
+    #[error("cannot create the schema in keyspace {keyspace}: {reason}")]
+    Schema { keyspace: String, reason: String },
+    #[error("cannot prepare statements: {0}")]
+    Prepare(String),
+}
+
+impl CassandraStore {
+    /// Connects, creates the keyspace and tables if missing (idempotent), and prepares statements.
+    pub async fn connect(config: &Config) -> Result<Self, ConnectError> {
+        let session = Arc::new(open_session(config).await?);
+        let keyspace = config.cassandra_keyspace.clone();
+        create_schema(&session, &keyspace, &config.cassandra_replication.cql()).await?;
+        let statements = geodb::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        let operator_statements =
+            operators::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        Ok(Self { session, keyspace, statements, operator_statements })
+    }
+
+    /// The driver session, for tests that read `system_schema`.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn keyspace(&self) -> &str {
+        &self.keyspace
+    }
+}
+
+async fn open_session(config: &Config) -> Result<Session, ConnectError> {
+    let policy = match config.cassandra_load_balancing_policy {
+        LoadBalancingPolicy::RoundRobin => DefaultPolicy::builder().token_aware(true).build(),
+        LoadBalancingPolicy::DcAwareRoundRobin => DefaultPolicy::builder()
+            .prefer_datacenter(config.cassandra_local_dc.clone())
+            .permit_dc_failover(config.cassandra_used_hosts_per_remote_dc > 0)
+            .token_aware(true)
+            .build(),
+    };
+    let profile = ExecutionProfile::builder()
+        .load_balancing_policy(policy)
+        .consistency(consistency(config.cassandra_consistency))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .build();
+    let contact_points = config.cassandra_contact_points();
+    let mut builder = SessionBuilder::new()
+        .known_nodes(&contact_points)
+        .connection_timeout(Duration::from_secs(5))
+        .default_execution_profile_handle(profile.into_handle());
+    if let (Some(user), Some(password)) = (&config.cassandra_username, &config.cassandra_password) {
+        builder = builder.user(user, &password.0);
+    }
+    builder
+        .build()
+        .await
+        .map_err(|e| ConnectError::Connect { contact_points: contact_points.join(","), reason: e.to_string() })
+}
+
+async fn create_schema(session: &Session, keyspace: &str, replication: &str) -> Result<(), ConnectError> {
+    let schema_error = |e: String| ConnectError::Schema { keyspace: keyspace.to_string(), reason: e };
+    let create_keyspace = format!("create keyspace if not exists {keyspace} with replication = {replication}");
+    let tables = schema::GEODB_TABLES.iter().chain(schema::CONTROLLER_TABLES.iter());
+    for statement in std::iter::once(create_keyspace).chain(tables.map(|t| t.replace("{ks}", keyspace))) {
+        session.query_unpaged(statement, ()).await.map_err(|e| schema_error(e.to_string()))?;
+    }
+    session.await_schema_agreement().await.map_err(|e| schema_error(e.to_string()))?;
+    Ok(())
+}
+
+fn consistency(level: ConsistencyLevel) -> Consistency {
+    match level {
+        ConsistencyLevel::One => Consistency::One,
+        ConsistencyLevel::Quorum => Consistency::Quorum,
+        ConsistencyLevel::LocalQuorum => Consistency::LocalQuorum,
+        ConsistencyLevel::EachQuorum => Consistency::EachQuorum,
+        ConsistencyLevel::LocalOne => Consistency::LocalOne,
+        ConsistencyLevel::All => Consistency::All,
+    }
+}
+
+/// Prepares a statement on the keyspace (`{ks}` in the text).
+async fn prepare(session: &Session, keyspace: &str, cql: &str) -> Result<PreparedStatement, StoreError> {
+    session.prepare(cql.replace("{ks}", keyspace)).await.map_err(unavailable)
+}
+
+fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+/// The driver's paging state for a cursor.
+fn paging_state(cursor: Option<&str>) -> Result<PagingState, StoreError> {
+    match cursor {
+        None => Ok(PagingState::start()),
+        Some(cursor) => {
+            let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| StoreError::BadCursor)?;
+            Ok(PagingState::new_from_raw_bytes(bytes))
+        }
+    }
+}
+
+/// The cursor of the next page, if the driver says there is one.
+fn next_cursor(response: PagingStateResponse) -> Option<String> {
+    match response {
+        PagingStateResponse::HasMorePages { state } => state.as_bytes_slice().map(|b| URL_SAFE_NO_PAD.encode(b.as_ref())),
+        PagingStateResponse::NoMorePages => None,
+    }
+}
+
+/// A statement copy that reads `limit` rows per page.
+fn paged(statement: &PreparedStatement, limit: u32) -> PreparedStatement {
+    let mut statement = statement.clone();
+    statement.set_page_size(limit.clamp(1, app::domain::page::MAX_PAGE_SIZE) as i32);
+    statement
+}
+
+/// A Cassandra error on a paged read: a cursor it rejects is the caller's bad cursor.
+fn page_error(had_cursor: bool) -> impl Fn(scylla::errors::ExecutionError) -> StoreError {
+    move |err| {
+        let text = err.to_string();
+        if had_cursor && text.to_ascii_lowercase().contains("paging") {
+            StoreError::BadCursor
+        } else {
+            StoreError::Unavailable(text)
+        }
+    }
+}

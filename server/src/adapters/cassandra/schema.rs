@@ -1,0 +1,118 @@
+//! The GeoDB schema, exactly as the Palomar documentation gives it (column names, types and
+//! keys: Dovecot's proxies and backends read these tables), plus the controller's own tables,
+//! which all start with `controller_` so they stay apart from Dovecot's.
+
+/// The ten Dovecot tables, verbatim from the seed document. `{ks}` is the keyspace.
+pub const GEODB_TABLES: [&str; 10] = [
+    "create table if not exists {ks}.tags (
+id uuid,
+tag text,
+primary key ((id))
+)",
+    "create table if not exists {ks}.sites (
+id uuid,
+name text,
+tag uuid,
+load_balancer text,
+status text,
+primary key ((id))
+)",
+    "create table if not exists {ks}.site_reachability (
+src_site_id uuid,
+dest_site_id uuid,
+reachable int,
+primary key ((src_site_id), dest_site_id)
+)",
+    "create table if not exists {ks}.backends (
+id uuid,
+site_id uuid,
+load_factor int,
+host text,
+status text,
+status_reason text,
+last_moved_from text,
+last_moved_to text,
+primary key ((site_id), id)
+)",
+    "create table if not exists {ks}.backend_stats (
+site_id uuid,
+id uuid,
+key text,
+value double,
+type text,
+primary key ((site_id), id, key)
+)",
+    "create table if not exists {ks}.proxy_dest_stats (
+proxy_site_id uuid,
+proxy_host text,
+dest_host text,
+key text,
+value double,
+type text,
+primary key ((proxy_site_id), dest_host, proxy_host, key)
+)",
+    "create table if not exists {ks}.user_groups (
+name text,
+site_id uuid,
+backend_id uuid,
+alt_backend_id uuid,
+sticky_users int,
+moving text,
+refresh_after timestamp,
+sticky_backend int,
+primary key ((site_id), name),
+)",
+    "create table if not exists {ks}.group_sites (
+group_name text,
+site_id uuid,
+status text,
+failover_site_id uuid,
+last_update timestamp,
+primary key ((group_name), site_id),
+)",
+    "create table if not exists {ks}.users (
+username text,
+preferred_site_id uuid,
+group_name text,
+failover_site_group_name text,
+metacache_last_host text,
+moving_preferred_site_id uuid,
+moving_group_name text,
+moving_failover_site_group_name text,
+last_update timestamp,
+primary key ((username))
+)",
+    "create table if not exists {ks}.cluster_settings (
+section text,
+site_id uuid,
+backend_id uuid,
+setting_name text,
+setting_value text,
+primary key ((section), site_id, backend_id, setting_name),
+)",
+];
+
+/// The controller's own tables.
+pub const CONTROLLER_TABLES: [&str; 2] = [
+    "create table if not exists {ks}.controller_operators (
+username text,
+role text,
+password_hash text,
+disabled boolean,
+created_at timestamp,
+primary key ((username))
+)",
+    // One partition per UTC day keeps partitions bounded; newest first within a day.
+    "create table if not exists {ks}.controller_audit_log (
+day text,
+at timeuuid,
+operator text,
+client_ip text,
+user_agent text,
+action text,
+target text,
+before text,
+after text,
+primary key ((day), at)
+) with clustering order by (at desc)",
+];

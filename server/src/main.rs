@@ -1,0 +1,164 @@
+//! `palomar`: the cluster controller and its admin UI.
+//!
+//! Subcommands:
+//!   serve                          run on Cassandra and Redis (the default)
+//!   demo                           run on the embedded store with a sample cluster
+//!   config                         print the effective configuration, secrets redacted
+//!   operator add --role ROLE NAME  create an operator; password from PALOMAR_OPERATOR_PASSWORD or stdin
+
+use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use app::{
+    domain::Role,
+    ports::SystemClock,
+    services::Services,
+};
+use leptos::prelude::LeptosOptions;
+use palomar_server::{
+    adapters::{cassandra::CassandraStore, embedded::EmbeddedStore, redis_sessions::RedisSessionStore},
+    config::Config,
+    demo::{seed_sample_cluster, SampleSize},
+    web::{router, SessionSettings},
+};
+use rand::{distributions::Alphanumeric, Rng};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: palomar [serve | demo | config | operator add --role viewer|operator|admin USERNAME]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("palomar: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &[String]) -> anyhow::Result<()> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["serve"] => serve(load_config()?).await,
+        ["demo"] => demo(load_config()?).await,
+        ["config"] => {
+            print!("{}", load_config()?.render());
+            Ok(())
+        }
+        ["operator", "add", rest @ ..] => operator_add(load_config()?, rest).await,
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn load_config() -> anyhow::Result<Config> {
+    Ok(Config::from_env()?)
+}
+
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("palomar")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.bind_addr)
+        .build()
+}
+
+/// Production: the GeoDB in Cassandra, sessions in Redis.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let secret = config
+        .session_secret
+        .as_ref()
+        .context("SESSION_SECRET is not set: give at least 64 random characters (e.g. `openssl rand -base64 64`)")?
+        .0
+        .as_bytes()
+        .to_vec();
+    let store = Arc::new(CassandraStore::connect(&config).await?);
+    tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
+    let sessions = RedisSessionStore::connect(&config.redis_url.0).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
+    let services = Arc::new(Services::new(store.clone(), store, Arc::new(SystemClock)));
+    let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
+    listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
+}
+
+/// The demo: embedded store, in-memory sessions, a sample cluster and a demo operator.
+async fn demo(config: Config) -> anyhow::Result<()> {
+    let store = Arc::new(EmbeddedStore::new());
+    seed_sample_cluster(store.as_ref(), SampleSize::DEMO).await?;
+    let services = Arc::new(Services::new(store.clone(), store.clone(), Arc::new(SystemClock)));
+    let password = random_string(20);
+    services.accounts().add_operator("demo", Role::Admin, &password).await?;
+    let settings = SessionSettings {
+        secret: random_string(64).into_bytes(),
+        secure: config.secure_cookies,
+        idle_timeout: config.session_idle_timeout,
+    };
+    let app = router(services, leptos_options(&config), tower_sessions::MemoryStore::default(), &settings)?;
+    println!("Palomar demo: embedded store with 2 sites, 6 backends, 200 groups, {} users", store.user_count());
+    println!("Open {} and log in as  demo / {password}", config.controller_api_url);
+    listen(&config, app).await
+}
+
+async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
+    let (role, username) = match args {
+        ["--role", role, username] | [username, "--role", role] => (role.parse::<Role>()?, *username),
+        _ => bail!("{USAGE}"),
+    };
+    let password = match std::env::var("PALOMAR_OPERATOR_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!("password for {username} (one line on stdin):");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let store = Arc::new(CassandraStore::connect(&config).await?);
+    let services = Services::new(store.clone(), store, Arc::new(SystemClock));
+    let operator = services.accounts().add_operator(username, role, &password).await?;
+    println!("operator {} added with role {}", operator.username, operator.role);
+    Ok(())
+}
+
+async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (CONTROLLER_API_URL)", config.bind_addr))?;
+    tracing::info!(addr = %config.bind_addr, site = %config.cluster_site, dry_run = config.dry_run, "listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn random_string(len: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}

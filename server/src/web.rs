@@ -1,0 +1,99 @@
+//! The HTTP server: Leptos pages and server functions, static assets, sessions, and the
+//! guard that sends a visitor without a session to the login page.
+
+use std::{sync::Arc, time::Duration};
+
+use app::{api::support::SESSION_OPERATOR, services::Services, shell, App};
+use axum::{
+    extract::Request,
+    http::{header, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::{
+    cookie::{Key, SameSite},
+    Expiry, Session, SessionManagerLayer, SessionStore,
+};
+
+/// How the session cookie is set.
+pub struct SessionSettings {
+    /// At least 64 bytes; signs the cookie.
+    pub secret: Vec<u8>,
+    /// Set the `Secure` flag (the server is behind https).
+    pub secure: bool,
+    pub idle_timeout: Duration,
+}
+
+/// Why the router could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("SESSION_SECRET must have at least 64 bytes")]
+    ShortSecret,
+}
+
+/// Builds the whole application router.
+pub fn router<S: SessionStore + Clone>(
+    services: Arc<Services>,
+    options: LeptosOptions,
+    store: S,
+    settings: &SessionSettings,
+) -> Result<Router, WebError> {
+    let key = Key::try_from(settings.secret.as_slice()).map_err(|_| WebError::ShortSecret)?;
+    let idle = time::Duration::seconds(settings.idle_timeout.as_secs().min(i64::MAX as u64) as i64);
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("palomar_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(settings.secure)
+        .with_expiry(Expiry::OnInactivity(idle))
+        .with_signed(key);
+
+    let routes = generate_route_list(App);
+    let context_services = services.clone();
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&options, routes, move || provide_context(context_services.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn(require_login_for_pages))
+        .layer(sessions)
+        .with_state(options);
+    Ok(router)
+}
+
+/// Paths anyone may load: the login page, assets and the health check. Server functions
+/// (`/api/…`) check the session themselves and answer 401.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/healthz"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/favicon")
+}
+
+/// Sends a page request without a logged-in session to `/login?next=<path>`.
+async fn require_login_for_pages(session: Session, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if request.method() != Method::GET || is_public(path) {
+        return next.run(request).await;
+    }
+    match session.get::<String>(SESSION_OPERATOR).await {
+        Ok(Some(_)) => next.run(request).await,
+        Ok(None) => {
+            let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+            let login = format!("/login?next={}", app::api::support::percent_encode(target));
+            Redirect::to(&login).into_response()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "session store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "session store unavailable, try again shortly")
+                .into_response()
+        }
+    }
+}
