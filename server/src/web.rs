@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{api::support::SESSION_OPERATOR, services::Services, shell, App};
+use app::{api::support::SESSION_OPERATOR, domain::AppError, services::Services, shell, App};
 use axum::{
     extract::Request,
     http::{header, Method, StatusCode},
@@ -61,35 +61,40 @@ pub fn router<S: SessionStore + Clone>(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(middleware::from_fn(require_login_for_pages))
+        .layer(middleware::from_fn(require_login))
         .layer(sessions)
         .with_state(options);
     Ok(router)
 }
 
-/// Paths anyone may load: the login page, assets and the health check. Server functions
-/// (`/api/…`) check the session themselves and answer 401.
+/// The one server function callable without a session.
+const LOGIN_FUNCTION: &str = "/api/auth/login";
+
+/// Paths anyone may load: the login page and its server function, assets and the health check.
 fn is_public(path: &str) -> bool {
-    path == "/login"
-        || path == "/healthz"
-        || path.starts_with("/api/")
-        || path.starts_with("/pkg/")
-        || path.starts_with("/favicon")
+    path == "/login" || path == LOGIN_FUNCTION || path == "/healthz" || path.starts_with("/pkg/") || path.starts_with("/favicon")
 }
 
-/// Sends a page request without a logged-in session to `/login?next=<path>`.
-async fn require_login_for_pages(session: Session, request: Request, next: Next) -> Response {
+/// Without a logged-in session, a page request goes to `/login?next=<path>` and a server
+/// function call gets 401 before its arguments are even read. (Each server function checks
+/// the session and the role again itself; this guard makes forgetting impossible.)
+async fn require_login(session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if request.method() != Method::GET || is_public(path) {
+    if is_public(path) {
         return next.run(request).await;
     }
     match session.get::<String>(SESSION_OPERATOR).await {
         Ok(Some(_)) => next.run(request).await,
-        Ok(None) => {
+        Ok(None) if path.starts_with("/api/") => {
+            let body = serde_json::to_string(&AppError::Unauthenticated).unwrap_or_default();
+            (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Ok(None) if request.method() == Method::GET => {
             let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
             let login = format!("/login?next={}", app::api::support::percent_encode(target));
             Redirect::to(&login).into_response()
         }
+        Ok(None) => (StatusCode::UNAUTHORIZED, "please log in").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "session store unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "session store unavailable, try again shortly")

@@ -1,0 +1,218 @@
+//! One conformance suite for every GeoDB and operator-store adapter: the embedded store and
+//! Cassandra must answer the same way, so they cannot drift apart.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use app::{
+    domain::{
+        geodb::{Backend, User, UserGroup},
+        Page, PageRequest, Role, Site, SiteStatus, Tag,
+    },
+    ports::{GeoDb, OperatorRecord, OperatorStore, StoreError},
+};
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+/// Both ports of one adapter.
+trait Store: GeoDb + OperatorStore {}
+impl<T: GeoDb + OperatorStore> Store for T {}
+
+fn site(name: &str, tag: Option<Uuid>, status: SiteStatus) -> Site {
+    Site { id: Uuid::new_v4(), name: name.into(), tag, load_balancer: format!("lb.{name}.example.net"), status }
+}
+
+fn backend(site_id: Uuid, host: &str) -> Backend {
+    Backend {
+        site_id,
+        id: Uuid::new_v4(),
+        load_factor: 100,
+        host: host.into(),
+        status: "standby".into(),
+        status_reason: "added".into(),
+        last_moved_from: String::new(),
+        last_moved_to: "2026-11-28T10:00:00Z".into(),
+    }
+}
+
+fn group(site_id: Uuid, name: &str, backend_id: Uuid) -> UserGroup {
+    UserGroup {
+        site_id,
+        name: name.into(),
+        backend_id: Some(backend_id),
+        alt_backend_id: None,
+        sticky_users: 0,
+        moving: String::new(),
+        refresh_after: None,
+        sticky_backend: 1,
+    }
+}
+
+/// Cassandra keeps timestamps in milliseconds.
+fn now_ms() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// Reads every page with `limit`, checking each page's size.
+async fn all_pages<T, F, Fut>(limit: u32, mut fetch: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut cursor = None;
+    for _ in 0..1000 {
+        let page = fetch(PageRequest::after(cursor, limit)).await.expect("page");
+        assert!(page.items.len() <= limit as usize, "a page is never larger than asked");
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+    panic!("paging did not end");
+}
+
+async fn tags_round_trip(db: &dyn Store) {
+    let tag = Tag { id: Uuid::new_v4(), tag: "eu".into() };
+    db.put_tag(&tag).await.unwrap();
+    assert_eq!(db.get_tag(tag.id).await.unwrap(), Some(tag.clone()));
+    let renamed = Tag { tag: "europe".into(), ..tag.clone() };
+    db.put_tag(&renamed).await.unwrap();
+    assert_eq!(db.list_tags(PageRequest::first(10)).await.unwrap().items, vec![renamed]);
+    db.delete_tag(tag.id).await.unwrap();
+    assert_eq!(db.get_tag(tag.id).await.unwrap(), None);
+    assert!(db.list_tags(PageRequest::first(10)).await.unwrap().items.is_empty());
+}
+
+async fn sites_round_trip(db: &dyn Store) {
+    let tagged = site("dc1a", Some(Uuid::new_v4()), SiteStatus::Online);
+    let untagged = Site { load_balancer: String::new(), ..site("dc2a", None, SiteStatus::Evacuate) };
+    for s in [&tagged, &untagged] {
+        db.put_site(s).await.unwrap();
+        assert_eq!(db.get_site(s.id).await.unwrap().as_ref(), Some(s));
+    }
+    let edited = Site { status: SiteStatus::Standby, tag: None, ..tagged.clone() };
+    db.put_site(&edited).await.unwrap();
+    assert_eq!(db.get_site(edited.id).await.unwrap(), Some(edited.clone()));
+    db.delete_site(untagged.id).await.unwrap();
+    assert_eq!(db.get_site(untagged.id).await.unwrap(), None);
+    assert_eq!(db.list_sites(PageRequest::first(10)).await.unwrap().items, vec![edited]);
+}
+
+async fn unknown_site_status_is_kept(db: &dyn Store) {
+    let s = site("dc3a", None, SiteStatus::Other("draining".into()));
+    db.put_site(&s).await.unwrap();
+    assert_eq!(db.get_site(s.id).await.unwrap().map(|s| s.status), Some(SiteStatus::Other("draining".into())));
+}
+
+async fn paging_visits_every_row_once(db: &dyn Store) {
+    let mut ids = BTreeSet::new();
+    for i in 0..23 {
+        let s = site(&format!("site{i}"), None, SiteStatus::Online);
+        ids.insert(s.id);
+        db.put_site(&s).await.unwrap();
+    }
+    let seen: Vec<Uuid> = all_pages(5, |page| db.list_sites(page)).await.into_iter().map(|s| s.id).collect();
+    assert_eq!(seen.len(), 23, "no row twice");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), ids, "every row once");
+}
+
+async fn bad_cursor_is_refused(db: &dyn Store) {
+    let result = db.list_sites(PageRequest::after(Some("not a cursor!".into()), 5)).await;
+    assert_eq!(result.unwrap_err(), StoreError::BadCursor);
+}
+
+async fn backends_are_per_site(db: &dyn Store) {
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut in_a = vec![backend(a, "be1.a.example.net"), backend(a, "be2.a.example.net")];
+    for be in in_a.iter().chain([&backend(b, "be1.b.example.net")]) {
+        db.put_backend(be).await.unwrap();
+    }
+    let mut listed = all_pages(1, |page| db.list_backends(a, page)).await;
+    listed.sort_by_key(|be| be.id);
+    in_a.sort_by_key(|be| be.id);
+    assert_eq!(listed, in_a);
+}
+
+async fn groups_are_per_site_in_name_order(db: &dyn Store) {
+    let (a, b, be) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    for name in ["default-2", "default-10", "default-1"] {
+        db.put_group(&group(a, name, be)).await.unwrap();
+    }
+    let moving = UserGroup { moving: "token".into(), refresh_after: Some(now_ms()), alt_backend_id: Some(be), ..group(b, "x", be) };
+    db.put_group(&moving).await.unwrap();
+    let names: Vec<String> = all_pages(2, |page| db.list_groups(a, page)).await.into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["default-1", "default-10", "default-2"]);
+    assert_eq!(db.list_groups(b, PageRequest::first(10)).await.unwrap().items, vec![moving]);
+}
+
+async fn users_round_trip(db: &dyn Store) {
+    let user = User {
+        username: "alice@example.net".into(),
+        preferred_site_id: Some(Uuid::new_v4()),
+        group_name: "default-7".into(),
+        failover_site_group_name: "default-7".into(),
+        metacache_last_host: "be1.dc1a.example.net".into(),
+        moving_preferred_site_id: None,
+        moving_group_name: String::new(),
+        moving_failover_site_group_name: String::new(),
+        last_update: Some(now_ms()),
+    };
+    db.put_user(&user).await.unwrap();
+    assert_eq!(db.get_user("alice@example.net").await.unwrap(), Some(user));
+    assert_eq!(db.get_user("nobody@example.net").await.unwrap(), None);
+}
+
+async fn operators_round_trip(db: &dyn Store) {
+    let op = OperatorRecord {
+        username: "ops".into(),
+        role: Role::Operator,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at: now_ms(),
+    };
+    db.put_operator(&op).await.unwrap();
+    assert_eq!(db.get_operator("ops").await.unwrap(), Some(op.clone()));
+    let disabled = OperatorRecord { disabled: true, role: Role::Admin, ..op };
+    db.put_operator(&disabled).await.unwrap();
+    assert_eq!(db.list_operators(PageRequest::first(10)).await.unwrap().items, vec![disabled]);
+    assert_eq!(db.get_operator("nobody").await.unwrap(), None);
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let store = palomar_server::adapters::embedded::EmbeddedStore::new();
+                    super::$case(&store).await;
+                }
+            )*
+        }
+        mod cassandra {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    if let Some(store) = crate::common::cassandra_store(stringify!($case)).await {
+                        super::$case(&store).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    tags_round_trip,
+    sites_round_trip,
+    unknown_site_status_is_kept,
+    paging_visits_every_row_once,
+    bad_cursor_is_refused,
+    backends_are_per_site,
+    groups_are_per_site_in_name_order,
+    users_round_trip,
+    operators_round_trip,
+);
