@@ -1,0 +1,188 @@
+//! Sessions and access through the real router: every page and server function but login
+//! needs a session; login rotates the session id; cookies are locked down; idle sessions end.
+
+use std::{sync::Arc, time::Duration};
+
+use app::{domain::Role, ports::SystemClock, services::Services};
+use axum::{
+    body::Body,
+    http::{header, Request, Response, StatusCode},
+    Router,
+};
+use leptos::prelude::LeptosOptions;
+use palomar_server::{
+    adapters::embedded::EmbeddedStore,
+    web::{router, SessionSettings},
+};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn app(idle: Duration, secure: bool) -> Router {
+    let store = Arc::new(EmbeddedStore::new());
+    let services = Arc::new(Services::new(store.clone(), store, Arc::new(SystemClock)));
+    services.accounts().add_operator("admin", Role::Admin, PASSWORD).await.unwrap();
+    services.accounts().add_operator("viewer", Role::Viewer, PASSWORD).await.unwrap();
+    let options = LeptosOptions::builder().output_name("palomar").site_root("target/site").build();
+    let settings = SessionSettings { secret: vec![7; 64], secure, idle_timeout: idle };
+    router(services, options, tower_sessions::MemoryStore::default(), &settings).unwrap()
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Response<Body> {
+    app.clone().oneshot(request).await.unwrap()
+}
+
+fn post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json");
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// Logs in and returns the `name=value` of the session cookie and the full Set-Cookie line.
+async fn login(app: &Router, user: &str, cookie: Option<&str>) -> (String, String) {
+    let response = send(app, post("/api/auth/login", &format!("username={user}&password={PASSWORD}&next=/"), cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
+    (set_cookie.split(';').next().unwrap().to_string(), set_cookie)
+}
+
+fn all_server_functions() -> Vec<(&'static str, axum::http::Method)> {
+    let mut paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    paths.sort_by_key(|(path, _)| *path);
+    paths
+}
+
+#[tokio::test]
+async fn every_server_function_but_login_refuses_a_request_without_session() {
+    let app = app(Duration::from_secs(600), false).await;
+    let functions = all_server_functions();
+    assert!(functions.len() >= 12, "all server functions are registered: {functions:?}");
+    for (path, method) in functions {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("id=00000000-0000-0000-0000-000000000000&name=x&tag=&load_balancer=&status=online&confirm_name=x&cursor="))
+            .unwrap();
+        let status = send(&app, request).await.status();
+        if path == "/api/auth/login" {
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "login must be callable without a session");
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without a session");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_redirect_to_login_without_session() {
+    let app = app(Duration::from_secs(600), false).await;
+    for page in ["/", "/sites", "/sites/new", "/tags", "/no-such-page"] {
+        let response = send(&app, get(page, None)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
+        let location = response.headers().get(header::LOCATION).unwrap().to_str().unwrap();
+        assert!(location.starts_with("/login?next=%2F"), "{page} -> {location}");
+    }
+    assert_eq!(send(&app, get("/login", None)).await.status(), StatusCode::OK);
+    assert_eq!(send(&app, get("/healthz", None)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_without_a_session() {
+    let app = app(Duration::from_secs(600), false).await;
+    let response = send(&app, post("/api/auth/login", "username=admin&password=nope&next=/", None)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    let response = send(&app, post("/api/auth/login", "username=ghost&password=nope&next=/", None)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "unknown user answers like a wrong password");
+}
+
+#[tokio::test]
+async fn login_sets_a_locked_down_cookie_and_opens_pages() {
+    let app = app(Duration::from_secs(600), false).await;
+    let (cookie, set_cookie) = login(&app, "admin", None).await;
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "no Secure flag over plain http: {set_cookie}");
+    assert_eq!(send(&app, get("/sites", Some(&cookie))).await.status(), StatusCode::OK);
+    assert_eq!(send(&app, post("/api/sites/list", "", Some(&cookie))).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    let app = app(Duration::from_secs(600), true).await;
+    let (_, set_cookie) = login(&app, "admin", None).await;
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn login_rotates_the_session_id() {
+    let app = app(Duration::from_secs(600), false).await;
+    let (first, _) = login(&app, "admin", None).await;
+    let (second, _) = login(&app, "admin", Some(&first)).await;
+    assert_ne!(first, second, "a new id at login");
+    let old = send(&app, get("/sites", Some(&first))).await;
+    assert_eq!(old.status(), StatusCode::SEE_OTHER, "the id from before login is dead");
+    assert_eq!(send(&app, get("/sites", Some(&second))).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = app(Duration::from_secs(600), false).await;
+    let (cookie, _) = login(&app, "admin", None).await;
+    assert_eq!(send(&app, post("/api/auth/logout", "", Some(&cookie))).await.status(), StatusCode::OK);
+    assert_eq!(send(&app, get("/sites", Some(&cookie))).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    let app = app(Duration::from_secs(1), false).await;
+    let (cookie, _) = login(&app, "admin", None).await;
+    assert_eq!(send(&app, get("/sites", Some(&cookie))).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(send(&app, get("/sites", Some(&cookie))).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_change_topology() {
+    let app = app(Duration::from_secs(600), false).await;
+    let (cookie, _) = login(&app, "viewer", None).await;
+    let response = send(&app, post("/api/tags/create", "tag=eu", Some(&cookie))).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = send(&app, post("/api/sites/add", "name=dc9&tag=&load_balancer=&status=online", Some(&cookie))).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(send(&app, post("/api/tags/list", "", Some(&cookie))).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_nothing_is_written() {
+    let app = app(Duration::from_secs(600), false).await;
+    let (cookie, _) = login(&app, "admin", None).await;
+    for body in [
+        "name=bad name&tag=&load_balancer=&status=online",
+        "name=dc9&tag=not-a-uuid&load_balancer=&status=online",
+        "name=dc9&tag=&load_balancer=bad host&status=online",
+        "name=dc9&tag=&load_balancer=&status=maintenance",
+        "name=dc9&tag=00000000-0000-0000-0000-000000000001&load_balancer=&status=online",
+    ] {
+        let response = send(&app, post("/api/sites/add", body, Some(&cookie))).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let missing_field = send(&app, post("/api/sites/add", "name=dc9", Some(&cookie))).await;
+    assert!(missing_field.status().is_client_error() || missing_field.status().is_server_error());
+    let list = send(&app, post("/api/sites/list", "", Some(&cookie))).await;
+    let body = axum::body::to_bytes(list.into_body(), 1 << 20).await.unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page["items"], serde_json::json!([]), "nothing was written");
+}
