@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use pages::{
@@ -45,6 +45,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Pages are rendered whole before they are sent, so they work without JavaScript (out-of-order
+/// streaming would need a script to put the loaded parts in place).
+const SSR: SsrMode = SsrMode::Async;
+
 /// The admin UI's routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -54,14 +58,14 @@ pub fn App() -> impl IntoView {
         <Title text="Palomar cluster controller"/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage/>
-                <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=SitesPage/>
-                    <Route path=path!("sites") view=SitesPage/>
-                    <Route path=path!("sites/new") view=NewSitePage/>
-                    <Route path=path!("sites/:id") view=EditSitePage/>
-                    <Route path=path!("sites/:id/remove") view=RemoveSitePage/>
-                    <Route path=path!("tags") view=TagsPage/>
+                <Route path=path!("/login") view=LoginPage ssr=SSR/>
+                <ParentRoute path=path!("") view=Layout ssr=SSR>
+                    <Route path=path!("") view=SitesPage ssr=SSR/>
+                    <Route path=path!("sites") view=SitesPage ssr=SSR/>
+                    <Route path=path!("sites/new") view=NewSitePage ssr=SSR/>
+                    <Route path=path!("sites/:id") view=EditSitePage ssr=SSR/>
+                    <Route path=path!("sites/:id/remove") view=RemoveSitePage ssr=SSR/>
+                    <Route path=path!("tags") view=TagsPage ssr=SSR/>
                 </ParentRoute>
             </Routes>
         </Router>
