@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# README command 2: installs and starts everything the tests need (Redis, Cassandra 5.0,
+# Chromium, Playwright), runs every test (Rust unit and integration tests, then Playwright with
+# and without JavaScript against the server on Cassandra and Redis), and stops what it started.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+cd "$here/.."
+began=$SECONDS
+step() { echo; echo "== $* ($((SECONDS - began)) s)"; }
+
+# Ports of their own, so that a developer's running Redis or Cassandra does not interfere.
+REDIS_PORT=${PALOMAR_TEST_REDIS_PORT:-6391}
+CQL_PORT=${PALOMAR_TEST_CQL_PORT:-19042}
+STORAGE_PORT=${PALOMAR_TEST_STORAGE_PORT:-17000}
+E2E_PORT=${PALOMAR_TEST_E2E_PORT:-3300}
+run="$PALOMAR_CACHE/test-run"
+export CASSANDRA_RUN_DIR="$run/cassandra" CASSANDRA_CQL_PORT=$CQL_PORT CASSANDRA_STORAGE_PORT=$STORAGE_PORT
+
+server_pid=""
+cassandra_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$cassandra_pid" ] && kill "$cassandra_pid" 2>/dev/null || true
+  tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
+  [ -f "$run/redis.pid" ] && kill "$(cat "$run/redis.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+step "installing what is missing"
+bash scripts/install-deps.sh
+bash scripts/install-tools.sh
+tools/cassandra/cassandra.sh install
+
+step "starting Redis on 127.0.0.1:$REDIS_PORT and Cassandra on 127.0.0.1:$CQL_PORT"
+rm -rf "$run"; mkdir -p "$run"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --dir "$run" --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+tools/cassandra/cassandra.sh start >"$run/cassandra-start.log" 2>&1 &
+cassandra_pid=$!
+
+step "building (Cassandra starts meanwhile)"
+bash scripts/build.sh
+
+step "waiting for Cassandra"
+if ! wait "$cassandra_pid"; then cat "$run/cassandra-start.log"; exit 1; fi
+cassandra_pid=""
+
+step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web)"
+export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
+# Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
+cargo test -p app -p server
+
+step "starting the server on Cassandra and Redis for the browser tests"
+export CASSANDRA_SERVERS=127.0.0.1 CASSANDRA_PORT=$CQL_PORT CASSANDRA_LOCAL_DC=datacenter1 CASSANDRA_KEYSPACE=d8s_cluster
+export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/1" CONTROLLER_API_URL="http://127.0.0.1:$E2E_PORT"
+export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
+e2e_password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
+PALOMAR_OPERATOR_PASSWORD="$e2e_password" "$CARGO_TARGET_DIR/debug/palomar" operator add --role admin e2e-admin
+"$CARGO_TARGET_DIR/debug/palomar" serve >"$run/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 60); do
+  curl -fs "http://127.0.0.1:$E2E_PORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$run/server.log"; exit 1; }
+  sleep 1
+done
+
+step "Playwright in Debian's Chromium, with and without JavaScript"
+(cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+(cd end2end && PALOMAR_E2E_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_E2E_USER=e2e-admin \
+  PALOMAR_E2E_PASSWORD="$e2e_password" npx playwright test)
+
+step "all tests passed"
