@@ -49,7 +49,7 @@ cassandra_pid=""
 step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web)"
 export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
 # Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
-cargo test -p app -p server
+cargo test -p app -p server 2>&1 | tee "$run/cargo-test.log"
 
 step "starting the server on Cassandra and Redis for the browser tests"
 export CASSANDRA_SERVERS=127.0.0.1 CASSANDRA_PORT=$CQL_PORT CASSANDRA_LOCAL_DC=datacenter1 CASSANDRA_KEYSPACE=d8s_cluster
@@ -68,6 +68,9 @@ done
 step "Playwright in Debian's Chromium, with and without JavaScript"
 (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 (cd end2end && PALOMAR_E2E_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_E2E_USER=e2e-admin \
-  PALOMAR_E2E_PASSWORD="$e2e_password" npx playwright test)
+  PALOMAR_E2E_PASSWORD="$e2e_password" npx playwright test 2>&1) | tee "$run/playwright.log"
 
-step "all tests passed"
+rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
+browser=$(grep -oE '^ +[0-9]+ passed' "$run/playwright.log" | awk '{s += $1} END {print s + 0}')
+step "done: $rust Rust tests and $browser browser tests"
+echo "tests: $((rust + browser)) passed, 0 failed"
