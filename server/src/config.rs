@@ -148,15 +148,9 @@ struct Reader<'a> {
     effective: BTreeMap<&'static str, (String, Source)>,
 }
 
-const SECRET_VARS: [&str; 7] = [
-    "CASSANDRA_PASSWORD",
-    "DOVEADM_API_KEY",
-    "DOVEADM_PASSWORD",
-    "SESSION_SECRET",
-    "CELERY_BROKER_URL",
-    "CELERY_RESULT_BACKEND",
-    "PALOMAR_OPERATOR_PASSWORD",
-];
+/// Redis URLs may carry a password, so they are redacted too.
+const SECRET_VARS: [&str; 6] =
+    ["CASSANDRA_PASSWORD", "DOVEADM_API_KEY", "DOVEADM_PASSWORD", "SESSION_SECRET", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"];
 
 impl<'a> Reader<'a> {
     /// The raw value of the first of `names` that is set, checking that aliases agree.

@@ -18,11 +18,14 @@ pub struct Site {
     pub status: SiteStatus,
 }
 
-/// A site with its tag's name resolved, as the sites list shows it.
+/// A site with its tag's name and its backend count, as the sites list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRow {
     pub site: Site,
     pub tag_name: Option<String>,
+    /// Backends counted up to one page; `more_backends` says the count stopped there.
+    pub backends: usize,
+    pub more_backends: bool,
 }
 
 /// `sites.status`. Dovecot writes this column too, so a value we do not know is kept as it is.

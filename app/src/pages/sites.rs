@@ -40,7 +40,7 @@ pub fn SitesPage() -> impl IntoView {
                     Ok(page) => Either::Right(view! {
                         <table class="list" id="sites">
                             <thead>
-                                <tr><th>"Name"</th><th>"Tag"</th><th>"Load balancer"</th><th>"Status"</th></tr>
+                                <tr><th>"Name"</th><th>"Tag"</th><th>"Load balancer"</th><th>"Backends"</th><th>"Status"</th></tr>
                             </thead>
                             <tbody>
                                 {page.items.into_iter().map(|row| view! { <SiteLine row filter/> }).collect_view()}
@@ -58,7 +58,8 @@ pub fn SitesPage() -> impl IntoView {
 
 #[component]
 fn SiteLine(row: SiteRow, filter: RwSignal<String>) -> impl IntoView {
-    let SiteRow { site, tag_name } = row;
+    let SiteRow { site, tag_name, backends, more_backends } = row;
+    let backends = if more_backends { format!("{backends}+") } else { backends.to_string() };
     let name = site.name.clone();
     let hidden = move || filter.with(|f| !f.is_empty() && !name.to_lowercase().contains(&f.to_lowercase()));
     view! {
@@ -66,6 +67,7 @@ fn SiteLine(row: SiteRow, filter: RwSignal<String>) -> impl IntoView {
             <td><a href=format!("/sites/{}", site.id)>{site.name.clone()}</a></td>
             <td>{tag_name.unwrap_or_default()}</td>
             <td>{site.load_balancer.clone()}</td>
+            <td class="number">{backends}</td>
             <td><StatusBadge status=site.status.to_string()/></td>
         </tr>
     }

@@ -30,10 +30,13 @@ impl TopologyReader {
                 tag_names.insert(tag_id, name);
             }
         }
-        Ok(sites.map(|site| {
+        let mut rows = Vec::with_capacity(sites.items.len());
+        for site in sites.items {
             let tag_name = site.tag.and_then(|id| tag_names.get(&id).cloned().flatten());
-            SiteRow { site, tag_name }
-        }))
+            let backends = self.geodb.list_backends(site.id, PageRequest::first(MAX_PAGE_SIZE)).await?;
+            rows.push(SiteRow { tag_name, backends: backends.items.len(), more_backends: backends.next.is_some(), site });
+        }
+        Ok(Page { items: rows, next: sites.next })
     }
 
     pub async fn get_site(&self, id: Uuid) -> Result<Site, AppError> {

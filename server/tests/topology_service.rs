@@ -1,0 +1,117 @@
+//! The sites-and-tags service's rules, on the embedded store.
+
+use std::sync::Arc;
+
+use app::{
+    domain::{geodb::Backend, AppError, PageRequest, Role, SiteDraft, TagDraft},
+    ports::{GeoDb, SystemClock},
+    services::{Caller, Services},
+};
+use palomar_server::adapters::embedded::EmbeddedStore;
+use uuid::Uuid;
+
+fn setup() -> (Arc<EmbeddedStore>, Services) {
+    let store = Arc::new(EmbeddedStore::new());
+    let services = Services::new(store.clone(), store.clone(), Arc::new(SystemClock));
+    (store, services)
+}
+
+fn draft(name: &str, tag: &str) -> SiteDraft {
+    SiteDraft::parse(name, tag, "lb.example.net", "online").unwrap()
+}
+
+#[tokio::test]
+async fn only_admins_get_the_topology_admin() {
+    let (_, services) = setup();
+    let admin = Caller::trusted_cli();
+    assert!(services.topology_admin(&admin).is_ok());
+    assert_eq!(admin.role(), Role::Admin);
+}
+
+#[tokio::test]
+async fn site_names_are_unique() {
+    let (_, services) = setup();
+    let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
+    let first = admin.add_site(draft("dc1a", "")).await.unwrap();
+    let err = admin.add_site(draft("dc1a", "")).await.unwrap_err();
+    assert_eq!(err.field(), Some("name"));
+    // Saving a site under its own name is fine; taking another's is not.
+    admin.update_site(first.id, draft("dc1a", "")).await.unwrap();
+    let second = admin.add_site(draft("dc2a", "")).await.unwrap();
+    assert_eq!(admin.update_site(second.id, draft("dc1a", "")).await.unwrap_err().field(), Some("name"));
+}
+
+#[tokio::test]
+async fn a_site_tag_must_exist() {
+    let (_, services) = setup();
+    let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
+    let err = admin.add_site(draft("dc1a", &Uuid::new_v4().to_string())).await.unwrap_err();
+    assert_eq!(err.field(), Some("tag"));
+    let tag = admin.create_tag(TagDraft::parse("eu").unwrap()).await.unwrap();
+    assert_eq!(admin.add_site(draft("dc1a", &tag.id.to_string())).await.unwrap().tag, Some(tag.id));
+}
+
+#[tokio::test]
+async fn removing_a_site_needs_its_name_and_no_backends() {
+    let (store, services) = setup();
+    let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
+    let site = admin.add_site(draft("dc1a", "")).await.unwrap();
+    assert_eq!(admin.remove_site(site.id, "dc2a").await.unwrap_err().field(), Some("confirm_name"));
+    store
+        .put_backend(&Backend {
+            site_id: site.id,
+            id: Uuid::new_v4(),
+            load_factor: 100,
+            host: "be1.example.net".into(),
+            status: "online".into(),
+            status_reason: String::new(),
+            last_moved_from: String::new(),
+            last_moved_to: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(admin.remove_site(site.id, "dc1a").await.unwrap_err(), AppError::Conflict(_)));
+    assert!(store.get_site(site.id).await.unwrap().is_some(), "nothing removed");
+    assert!(matches!(admin.remove_site(Uuid::new_v4(), "x").await.unwrap_err(), AppError::NotFound(_)));
+}
+
+#[tokio::test]
+async fn tags_in_use_are_kept_and_names_are_unique() {
+    let (store, services) = setup();
+    let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
+    let eu = admin.create_tag(TagDraft::parse("eu").unwrap()).await.unwrap();
+    assert_eq!(admin.create_tag(TagDraft::parse("eu").unwrap()).await.unwrap_err().field(), Some("tag"));
+    let site = admin.add_site(draft("dc1a", &eu.id.to_string())).await.unwrap();
+    assert!(matches!(admin.remove_tag(eu.id).await.unwrap_err(), AppError::Conflict(_)));
+    let renamed = admin.rename_tag(eu.id, TagDraft::parse("europe").unwrap()).await.unwrap();
+    assert_eq!(renamed.id, eu.id);
+    admin.update_site(site.id, draft("dc1a", "")).await.unwrap();
+    admin.remove_tag(eu.id).await.unwrap();
+    assert!(store.list_tags(PageRequest::first(10)).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn the_sites_list_counts_backends_and_names_tags() {
+    let (store, services) = setup();
+    palomar_server::demo::seed_sample_cluster(
+        store.as_ref(),
+        palomar_server::demo::SampleSize { sites: 2, backends_per_site: 3, groups_per_site: 4, users: 10 },
+    )
+    .await
+    .unwrap();
+    let rows = services.topology(&Caller::trusted_cli()).list_sites(PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.backends == 3 && !r.more_backends && r.tag_name.as_deref() == Some("eu")));
+}
+
+#[tokio::test]
+async fn operators_need_strong_unique_passwords_and_names() {
+    let (_, services) = setup();
+    let accounts = services.accounts();
+    assert_eq!(accounts.add_operator("ops", Role::Operator, "short").await.unwrap_err().field(), Some("password"));
+    assert_eq!(accounts.add_operator("bad name", Role::Operator, "long enough password").await.unwrap_err().field(), Some("username"));
+    accounts.add_operator("ops", Role::Operator, "long enough password").await.unwrap();
+    assert!(matches!(accounts.add_operator("ops", Role::Admin, "another long password").await.unwrap_err(), AppError::Conflict(_)));
+    assert_eq!(accounts.verify_login("ops", "long enough password").await.unwrap().role, Role::Operator);
+    assert!(accounts.verify_login("ops", "wrong password!!").await.is_err());
+}
