@@ -5,8 +5,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use std::{collections::BTreeMap, time::Duration};
+
 use crate::domain::{
     geodb::{Backend, User, UserGroup},
+    metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
 
@@ -43,8 +46,11 @@ pub trait GeoDb: Send + Sync + 'static {
 
     /// One site's groups (one partition), in name order.
     async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError>;
+    async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError>;
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
 
+    /// The whole `users` table, a page at a time (Cassandra: token order). For censuses only.
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
 }
@@ -80,5 +86,95 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+}
+
+/// Why a metrics query failed. The controller then makes no decision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetricsError {
+    #[error("metrics source unreachable: {0}")]
+    Unreachable(String),
+    #[error("metrics query failed: {0}")]
+    Query(String),
+    #[error("unexpected metrics answer: {0}")]
+    BadResponse(String),
+}
+
+/// The proxies' and backends' metrics, as the controller needs them.
+#[async_trait]
+pub trait Metrics: Send + Sync + 'static {
+    /// Per `dest_host`: login and delivery successes and failures over the last `window`.
+    async fn host_traffic(&self, window: Duration) -> Result<BTreeMap<String, HostTraffic>, MetricsError>;
+
+    /// Per backend host of `site` and per resource: the Z-score averaged over `window`, and
+    /// its sample count over the last 24 hours.
+    async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError>;
+}
+
+/// One row of a doveadm command's answer: the formatter's keys and values.
+pub type DoveadmRow = BTreeMap<String, serde_json::Value>;
+
+/// Why a doveadm HTTP API call failed, one variant per error shape of the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DoveadmError {
+    /// Connection refused, DNS failure or timeout: the backend is unreachable.
+    #[error("doveadm API of {host} unreachable: {reason}")]
+    Unreachable { host: String, reason: String },
+    /// 401: wrong or missing credentials.
+    #[error("doveadm API of {host} refused our credentials")]
+    Unauthorized { host: String },
+    /// Any other HTTP status (400 bad request, 404, 500 …), with the body Dovecot sent.
+    #[error("doveadm API of {host} answered HTTP {status}: {body}")]
+    Http { host: String, status: u16, body: String },
+    /// `["error", {"type": "exitCode", "exitCode": N}]`: the command ran and failed.
+    #[error("doveadm {command} on {host} failed with exit code {exit_code}")]
+    Failed { host: String, command: String, exit_code: i64 },
+    /// `["error", {"type": "<kind>"}]` for kinds unknownMethod, invalidRequest, unAuthorized, internalError.
+    #[error("doveadm {command} on {host} refused: {kind}")]
+    Refused { host: String, command: String, kind: String },
+    /// An answer that is not the API's JSON shape.
+    #[error("doveadm API of {host} sent an unexpected answer: {reason}")]
+    BadResponse { host: String, reason: String },
+}
+
+impl DoveadmError {
+    /// True when the backend could not be reached at all (as opposed to answering an error).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, DoveadmError::Unreachable { .. })
+    }
+}
+
+/// The doveadm HTTP API of Dovecot servers (backends), by host name.
+#[async_trait]
+pub trait Doveadm: Send + Sync + 'static {
+    /// Runs one command (camelCase name, camelCase parameters) on `host`.
+    async fn run(
+        &self,
+        host: &str,
+        command: &str,
+        parameters: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<DoveadmRow>, DoveadmError>;
+}
+
+/// A clock that only moves when told to, for tests and scripted scenarios.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self { now: std::sync::Mutex::new(start) }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += chrono::Duration::from_std(by).unwrap_or_default();
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

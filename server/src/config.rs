@@ -133,6 +133,8 @@ pub struct Config {
     pub doveadm_http_scheme: String,
     pub doveadm_api_key: Option<Secret>,
     pub doveadm_password: Option<Secret>,
+    /// Explicit doveadm API base URLs per backend host (`host=http://ip:port,…`).
+    pub doveadm_endpoints: BTreeMap<String, String>,
     pub session_secret: Option<Secret>,
     pub session_idle_timeout: Duration,
     /// Where the built CSS, JS and wasm are served from.
@@ -371,6 +373,11 @@ impl Config {
         });
         let doveadm_api_key = r.optional("DOVEADM_API_KEY").map(Secret);
         let doveadm_password = r.optional("DOVEADM_PASSWORD").map(Secret);
+        let doveadm_endpoints = r
+            .get(&["DOVEADM_ENDPOINTS"], String::new(), "host=http://ip:port pairs separated by commas", |s| {
+                crate::adapters::doveadm_http::parse_endpoints(s).map(|_| s.to_string())
+            });
+        let doveadm_endpoints = crate::adapters::doveadm_http::parse_endpoints(&doveadm_endpoints).unwrap_or_default();
         let session_secret = r
             .get(&["SESSION_SECRET"], String::new(), "at least 64 characters (e.g. `openssl rand -base64 64`)", |s| {
                 (s.len() >= 64).then(|| s.to_string())
@@ -421,6 +428,7 @@ impl Config {
                 doveadm_http_scheme,
                 doveadm_api_key,
                 doveadm_password,
+                doveadm_endpoints,
                 session_secret,
                 session_idle_timeout,
                 site_root,
@@ -661,5 +669,17 @@ mod tests {
         assert!(shown.contains("DOVEADM_PASSWORD=<redacted>  (env)"));
         assert!(!shown.contains(&"s".repeat(64)));
         assert!(format!("{c:?}").contains("<redacted>") && !format!("{c:?}").contains("hunter2"));
+    }
+}
+
+impl Config {
+    /// How the controller authenticates to backends' doveadm API (the API key wins).
+    pub fn doveadm_auth(&self) -> Option<crate::adapters::doveadm_http::DoveadmAuth> {
+        use crate::adapters::doveadm_http::DoveadmAuth;
+        match (&self.doveadm_api_key, &self.doveadm_password) {
+            (Some(key), _) => Some(DoveadmAuth::ApiKey(key.0.clone())),
+            (None, Some(password)) => Some(DoveadmAuth::Password(password.0.clone())),
+            (None, None) => None,
+        }
     }
 }

@@ -2,5 +2,7 @@
 
 pub mod adapters;
 pub mod config;
-pub mod demo;
+pub mod seed;
+pub mod sim;
+pub mod simulate_cli;
 pub mod web;

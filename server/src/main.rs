@@ -5,6 +5,7 @@
 //!   demo                           run on the embedded store with a sample cluster
 //!   config                         print the effective configuration, secrets redacted
 //!   operator add --role ROLE NAME  create an operator; password from PALOMAR_OPERATOR_PASSWORD or stdin
+//!   simulate …                     the cluster simulator (see `palomar simulate --help`)
 
 use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
 
@@ -18,13 +19,13 @@ use leptos::prelude::LeptosOptions;
 use palomar_server::{
     adapters::{cassandra::CassandraStore, embedded::EmbeddedStore, redis_sessions::RedisSessionStore},
     config::Config,
-    demo::{seed_sample_cluster, SampleSize},
+    seed::{seed_sample_cluster, SampleSize},
     web::{router, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: palomar [serve | demo | config | operator add --role viewer|operator|admin USERNAME]";
+const USAGE: &str = "usage: palomar [serve | demo | config | operator add --role viewer|operator|admin USERNAME | simulate …]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,6 +52,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         ["operator", "add", rest @ ..] => operator_add(load_config()?, rest).await,
+        ["simulate", rest @ ..] => palomar_server::simulate_cli::run(load_config()?, rest).await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -92,7 +94,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// The demo: embedded store, in-memory sessions, a sample cluster and a demo operator.
 async fn demo(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(EmbeddedStore::new());
-    seed_sample_cluster(store.as_ref(), SampleSize::DEMO).await?;
+    seed_sample_cluster(store.clone(), SampleSize::DEMO, 1).await?;
     let services = Arc::new(Services::new(store.clone(), store.clone(), Arc::new(SystemClock)));
     let password = random_string(20);
     services.accounts().add_operator("demo", Role::Admin, &password).await?;

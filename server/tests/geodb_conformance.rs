@@ -145,7 +145,9 @@ async fn groups_are_per_site_in_name_order(db: &dyn Store) {
     db.put_group(&moving).await.unwrap();
     let names: Vec<String> = all_pages(2, |page| db.list_groups(a, page)).await.into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["default-1", "default-10", "default-2"]);
-    assert_eq!(db.list_groups(b, PageRequest::first(10)).await.unwrap().items, vec![moving]);
+    assert_eq!(db.list_groups(b, PageRequest::first(10)).await.unwrap().items, vec![moving.clone()]);
+    assert_eq!(db.get_group(b, "x").await.unwrap(), Some(moving));
+    assert_eq!(db.get_group(a, "x").await.unwrap(), None);
 }
 
 async fn users_round_trip(db: &dyn Store) {
@@ -161,8 +163,14 @@ async fn users_round_trip(db: &dyn Store) {
         last_update: Some(now_ms()),
     };
     db.put_user(&user).await.unwrap();
-    assert_eq!(db.get_user("alice@example.net").await.unwrap(), Some(user));
+    assert_eq!(db.get_user("alice@example.net").await.unwrap(), Some(user.clone()));
     assert_eq!(db.get_user("nobody@example.net").await.unwrap(), None);
+    for i in 0..6 {
+        db.put_user(&User { username: format!("u{i}@example.net"), ..user.clone() }).await.unwrap();
+    }
+    let all = all_pages(4, |page| db.list_users(page)).await;
+    assert_eq!(all.len(), 7);
+    assert_eq!(all.iter().map(|u| &u.username).collect::<BTreeSet<_>>().len(), 7);
 }
 
 async fn operators_round_trip(db: &dyn Store) {

@@ -93,9 +93,10 @@ async fn tags_in_use_are_kept_and_names_are_unique() {
 #[tokio::test]
 async fn the_sites_list_counts_backends_and_names_tags() {
     let (store, services) = setup();
-    palomar_server::demo::seed_sample_cluster(
-        store.as_ref(),
-        palomar_server::demo::SampleSize { sites: 2, backends_per_site: 3, groups_per_site: 4, users: 10 },
+    palomar_server::seed::seed_sample_cluster(
+        store.clone(),
+        palomar_server::seed::SampleSize { sites: 2, backends_per_site: 3, groups_per_site: 4, users: 10 },
+        4,
     )
     .await
     .unwrap();

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod geodb;
+pub mod metrics;
 pub mod operator;
 pub mod page;
 pub mod site;

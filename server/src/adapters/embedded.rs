@@ -148,9 +148,17 @@ impl GeoDb for EmbeddedStore {
         )
     }
 
+    async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
+        Ok(self.read().groups.get(&(site_id, name.to_string())).cloned())
+    }
+
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError> {
         self.write().groups.insert((group.site_id, group.name.clone()), group.clone());
         Ok(())
+    }
+
+    async fn list_users(&self, request: PageRequest) -> Result<Page<User>, StoreError> {
+        page(&self.read().users, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {

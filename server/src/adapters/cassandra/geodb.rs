@@ -31,7 +31,9 @@ pub(super) struct Statements {
     list_backends: PreparedStatement,
     put_backend: PreparedStatement,
     list_groups: PreparedStatement,
+    get_group: PreparedStatement,
     put_group: PreparedStatement,
+    list_users: PreparedStatement,
     get_user: PreparedStatement,
     put_user: PreparedStatement,
 }
@@ -63,6 +65,13 @@ impl Statements {
             .await?,
             list_groups: prepare(session, ks, &format!("SELECT {GROUP_COLUMNS} FROM {{ks}}.user_groups WHERE site_id = ?"))
                 .await?,
+            get_group: prepare(
+                session,
+                ks,
+                &format!("SELECT {GROUP_COLUMNS} FROM {{ks}}.user_groups WHERE site_id = ? AND name = ?"),
+            )
+            .await?,
+            list_users: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users")).await?,
             put_group: prepare(
                 session,
                 ks,
@@ -287,10 +296,18 @@ impl GeoDb for CassandraStore {
         self.list::<GroupRow, _>(&self.statements.list_groups, (site_id,), &page).await
     }
 
+    async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
+        self.one::<GroupRow, _>(&self.statements.get_group, (site_id, name)).await
+    }
+
     async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
         let values =
             (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, &g.moving, g.refresh_after, g.sticky_backend);
         self.write(&self.statements.put_group, values).await
+    }
+
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+        self.list::<UserRow, _>(&self.statements.list_users, (), &page).await
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {

@@ -1,0 +1,39 @@
+//! What the controller reads from the metrics pipeline.
+
+use serde::{Deserialize, Serialize};
+
+/// A backend's (or remote site's) traffic as the proxies saw it over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostTraffic {
+    pub logins_ok: f64,
+    pub logins_failed: f64,
+    pub deliveries_ok: f64,
+    pub deliveries_failed: f64,
+}
+
+impl HostTraffic {
+    /// Failed logins and deliveries over all of them, if there were any.
+    pub fn failure_ratio(&self) -> Option<f64> {
+        let failed = self.logins_failed + self.deliveries_failed;
+        let total = failed + self.logins_ok + self.deliveries_ok;
+        (total > 0.0).then(|| failed / total)
+    }
+
+    /// Logins seen, failed or not.
+    pub fn logins(&self) -> f64 {
+        self.logins_ok + self.logins_failed
+    }
+}
+
+/// The resources whose Z-scores make up a backend's load score.
+pub const SCORED_RESOURCES: [&str; 3] = ["memused", "cpu", "metacache"];
+
+/// One backend's Z-score for one resource: its average over a window, and how many samples
+/// there are over the last 24 hours (for `HOST_LOAD_BALANCE_MIN_SAMPLES`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostScore {
+    pub host: String,
+    pub score: String,
+    pub average: f64,
+    pub samples_24h: u64,
+}

@@ -1,0 +1,152 @@
+//! The doveadm HTTP API client (reqwest): one command per request, timeouts, and every error
+//! shape of the API mapped onto [`DoveadmError`].
+
+use std::{collections::BTreeMap, time::Duration};
+
+use app::ports::{Doveadm, DoveadmError, DoveadmRow};
+use async_trait::async_trait;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Map, Value};
+
+/// How the controller authenticates to backends.
+#[derive(Clone)]
+pub enum DoveadmAuth {
+    /// `Authorization: X-Dovecot-API <base64 key>`.
+    ApiKey(String),
+    /// `Authorization: Basic base64("doveadm:<password>")`.
+    Password(String),
+}
+
+/// Talks to `{scheme}://{host}:{port}/doveadm/v1`, or to an explicit endpoint for a host
+/// (`DOVEADM_ENDPOINTS`, e.g. for the simulator or a lab behind port forwards).
+pub struct DoveadmHttp {
+    client: reqwest::Client,
+    scheme: String,
+    port: u16,
+    auth: Option<DoveadmAuth>,
+    endpoints: BTreeMap<String, String>,
+}
+
+/// Commands that make the backend do a cluster lookup and possibly start moving: slower.
+const SLOW_COMMANDS: [&str; 2] = ["clusterGroupAccess", "clusterUserAccess"];
+const TIMEOUT: Duration = Duration::from_secs(5);
+const SLOW_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl DoveadmHttp {
+    pub fn new(scheme: &str, port: u16, auth: Option<DoveadmAuth>, endpoints: BTreeMap<String, String>) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).pool_max_idle_per_host(0).build()?;
+        Ok(Self { client, scheme: scheme.to_string(), port, auth, endpoints })
+    }
+
+    fn url(&self, host: &str) -> String {
+        let base = self.endpoints.get(host).cloned().unwrap_or_else(|| format!("{}://{}:{}", self.scheme, host, self.port));
+        format!("{}/doveadm/v1", base.trim_end_matches('/'))
+    }
+}
+
+/// Parses `host=url,host=url`.
+pub fn parse_endpoints(raw: &str) -> Option<BTreeMap<String, String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (host, url) = pair.split_once('=')?;
+            let ok = !host.trim().is_empty() && (url.starts_with("http://") || url.starts_with("https://"));
+            ok.then(|| (host.trim().to_string(), url.trim().to_string()))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Doveadm for DoveadmHttp {
+    async fn run(&self, host: &str, command: &str, parameters: Map<String, Value>) -> Result<Vec<DoveadmRow>, DoveadmError> {
+        let timeout = if SLOW_COMMANDS.contains(&command) { SLOW_TIMEOUT } else { TIMEOUT };
+        let mut request = self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));
+        request = match &self.auth {
+            Some(DoveadmAuth::ApiKey(key)) => request.header("Authorization", format!("X-Dovecot-API {}", STANDARD.encode(key))),
+            Some(DoveadmAuth::Password(password)) => request.basic_auth("doveadm", Some(password)),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(DoveadmError::Unauthorized { host: host.to_string() });
+        }
+        if !status.is_success() {
+            return Err(DoveadmError::Http { host: host.to_string(), status: status.as_u16(), body: body.trim().to_string() });
+        }
+        parse_answer(host, command, &body)
+    }
+}
+
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Reads `[["doveadmResponse", [rows], tag]]` or `[["error", {"type": …, "exitCode": …}, tag]]`.
+pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<DoveadmRow>, DoveadmError> {
+    let bad = |reason: String| DoveadmError::BadResponse { host: host.to_string(), reason };
+    let value: Value = serde_json::from_str(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let first = value.as_array().and_then(|a| a.first()).and_then(Value::as_array).ok_or_else(|| bad("not [[kind, payload, tag]]".into()))?;
+    match (first.first().and_then(Value::as_str), first.get(1)) {
+        (Some("doveadmResponse"), Some(Value::Array(rows))) => rows
+            .iter()
+            .map(|row| match row {
+                Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                other => Err(bad(format!("row is not an object: {other}"))),
+            })
+            .collect(),
+        (Some("error"), Some(Value::Object(error))) => {
+            let kind = error.get("type").and_then(Value::as_str).unwrap_or("unknown");
+            if kind == "exitCode" {
+                let exit_code = error.get("exitCode").and_then(Value::as_i64).unwrap_or(-1);
+                Err(DoveadmError::Failed { host: host.to_string(), command: command.to_string(), exit_code })
+            } else {
+                Err(DoveadmError::Refused { host: host.to_string(), command: command.to_string(), kind: kind.to_string() })
+            }
+        }
+        _ => Err(bad(format!("unexpected answer {body:.200}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        let map = parse_endpoints("be1.example.net=http://127.0.0.1:1234, be2=https://x:1").unwrap();
+        assert_eq!(map.get("be1.example.net").map(String::as_str), Some("http://127.0.0.1:1234"));
+        assert!(parse_endpoints("be1=ftp://x").is_none());
+        assert!(parse_endpoints("nonsense").is_none());
+        assert_eq!(parse_endpoints("").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn answers_parse() {
+        assert_eq!(parse_answer("h", "who", r#"[["doveadmResponse",[],"t1"]]"#).unwrap(), vec![]);
+        let rows = parse_answer("h", "mailboxList", r#"[["doveadmResponse",[{"mailbox":"INBOX"}],"t6"]]"#).unwrap();
+        assert_eq!(rows[0].get("mailbox"), Some(&json!("INBOX")));
+        assert!(matches!(
+            parse_answer("h", "x", r#"[["error",{"type":"exitCode", "exitCode":68},"t"]]"#),
+            Err(DoveadmError::Failed { exit_code: 68, .. })
+        ));
+        assert!(matches!(
+            parse_answer("h", "x", r#"[["error",{"type":"unknownMethod", "exitCode":0},"t2"]]"#),
+            Err(DoveadmError::Refused { ref kind, .. }) if kind == "unknownMethod"
+        ));
+        assert!(matches!(parse_answer("h", "x", "Request must be a JSON array"), Err(DoveadmError::BadResponse { .. })));
+        assert!(matches!(parse_answer("h", "x", "[]"), Err(DoveadmError::BadResponse { .. })));
+    }
+}

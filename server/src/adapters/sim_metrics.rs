@@ -1,0 +1,38 @@
+//! The embedded metrics adapter: reads the in-process simulator's history directly, the way
+//! the Prometheus adapter reads what Prometheus scraped from it.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use app::{
+    domain::metrics::{HostScore, HostTraffic},
+    ports::{Metrics, MetricsError},
+};
+use async_trait::async_trait;
+
+use crate::sim::Simulator;
+
+pub struct SimulatorMetrics {
+    sim: Arc<Simulator>,
+}
+
+impl SimulatorMetrics {
+    pub fn new(sim: Arc<Simulator>) -> Self {
+        Self { sim }
+    }
+}
+
+#[async_trait]
+impl Metrics for SimulatorMetrics {
+    async fn host_traffic(&self, window: Duration) -> Result<BTreeMap<String, HostTraffic>, MetricsError> {
+        Ok(self.sim.traffic_over(window))
+    }
+
+    async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError> {
+        Ok(self
+            .sim
+            .scores(site, window)
+            .into_iter()
+            .map(|(host, score, average, samples_24h)| HostScore { host, score: score.to_string(), average, samples_24h })
+            .collect())
+    }
+}

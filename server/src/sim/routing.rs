@@ -1,0 +1,171 @@
+//! How a Palomar proxy picks a backend, as a pure function of the GeoDB rows it read.
+//! (Dovecot Pro's own code is closed; this follows the Palomar documentation, see
+//! docs/simulator.md for each rule and its source.)
+
+use app::domain::geodb::{Backend, UserGroup};
+use uuid::Uuid;
+
+/// Where a login or delivery goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Served by this backend.
+    Backend { id: Uuid, reason: RouteReason },
+    /// The source backend of a moving group referred an already moved user to the destination:
+    /// the proxy counts a redirect (not a failure) for `from`, then connects to `to`.
+    Referred { from: Uuid, to: Uuid },
+    /// No backend can take it (none online).
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteReason {
+    /// The group's backend, online.
+    Primary,
+    /// The group's backend is offline or standby: `alt_backend_id` serves.
+    Failover,
+    /// The group is moving: its users still go to the source backend.
+    MovingSource,
+    /// The group was moving but its source is offline or standby: the move ends at once and
+    /// the destination serves.
+    MoveFinishedBySourceDown,
+}
+
+/// True when proxies may send sessions to this backend.
+pub fn accepts_sessions(backend: &Backend) -> bool {
+    backend.status == "online"
+}
+
+/// Picks the backend for a user of `group`. `user_already_moved` says whether the source
+/// backend has already moved this user during a group move.
+pub fn route(group: &UserGroup, backends: &[Backend], user_already_moved: bool) -> Route {
+    let find = |id: Option<Uuid>| id.and_then(|id| backends.iter().find(|b| b.id == id));
+    let primary = find(group.backend_id);
+    let alt = find(group.alt_backend_id);
+    let online = |b: Option<&Backend>| b.filter(|b| accepts_sessions(b)).map(|b| b.id);
+
+    if !group.moving.is_empty() {
+        return match (online(primary), alt.map(|b| b.id)) {
+            (Some(source), Some(dest)) if user_already_moved => Route::Referred { from: source, to: dest },
+            (Some(source), _) => Route::Backend { id: source, reason: RouteReason::MovingSource },
+            (None, _) => match online(alt) {
+                Some(dest) => Route::Backend { id: dest, reason: RouteReason::MoveFinishedBySourceDown },
+                None => Route::Unavailable,
+            },
+        };
+    }
+    if let Some(id) = online(primary) {
+        return Route::Backend { id, reason: RouteReason::Primary };
+    }
+    match online(alt) {
+        Some(id) => Route::Backend { id, reason: RouteReason::Failover },
+        None => Route::Unavailable,
+    }
+}
+
+/// FNV-1a, 64 bit: a stable hash that every proxy computes alike.
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The group of a user without a `users` row: `default-N`, N in 1..=count, from the username,
+/// so that every proxy picks the same group before the row exists.
+pub fn default_group(username: &str, count: u32) -> String {
+    format!("default-{}", stable_hash(username) % u64::from(count.max(1)) + 1)
+}
+
+/// Whether the source backend has moved this user yet, when `moved` of `total` users are done.
+/// Users move in a fixed order (by hash), so a user once moved stays moved.
+pub fn user_moved(username: &str, moved: u64, total: u64) -> bool {
+    if total == 0 {
+        return true;
+    }
+    let rank = stable_hash(username) % 10_000;
+    rank * total < moved.saturating_mul(10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(status: &str) -> Backend {
+        Backend {
+            site_id: Uuid::nil(),
+            id: Uuid::new_v4(),
+            load_factor: 100,
+            host: "be".into(),
+            status: status.into(),
+            status_reason: String::new(),
+            last_moved_from: String::new(),
+            last_moved_to: String::new(),
+        }
+    }
+
+    fn group(backend: &Backend, alt: &Backend, moving: &str) -> UserGroup {
+        UserGroup {
+            site_id: Uuid::nil(),
+            name: "g".into(),
+            backend_id: Some(backend.id),
+            alt_backend_id: Some(alt.id),
+            sticky_users: 0,
+            moving: moving.into(),
+            refresh_after: None,
+            sticky_backend: 0,
+        }
+    }
+
+    #[test]
+    fn online_primary_serves() {
+        let (a, b) = (backend("online"), backend("online"));
+        assert_eq!(route(&group(&a, &b, ""), &[a.clone(), b], false), Route::Backend { id: a.id, reason: RouteReason::Primary });
+    }
+
+    #[test]
+    fn offline_or_standby_primary_fails_over_to_alt() {
+        for status in ["offline", "standby"] {
+            let (a, b) = (backend(status), backend("online"));
+            assert_eq!(route(&group(&a, &b, ""), &[a, b.clone()], false), Route::Backend { id: b.id, reason: RouteReason::Failover });
+        }
+        let (a, b) = (backend("offline"), backend("offline"));
+        assert_eq!(route(&group(&a, &b, ""), &[a, b], false), Route::Unavailable);
+    }
+
+    #[test]
+    fn moving_group_goes_to_source_and_moved_users_are_referred() {
+        let (src, dst) = (backend("online"), backend("online"));
+        let g = group(&src, &dst, "move-1");
+        let all = [src.clone(), dst.clone()];
+        assert_eq!(route(&g, &all, false), Route::Backend { id: src.id, reason: RouteReason::MovingSource });
+        assert_eq!(route(&g, &all, true), Route::Referred { from: src.id, to: dst.id });
+    }
+
+    #[test]
+    fn moving_group_with_source_down_goes_to_destination() {
+        let (src, dst) = (backend("standby"), backend("online"));
+        let g = group(&src, &dst, "move-1");
+        assert_eq!(route(&g, &[src, dst.clone()], false), Route::Backend { id: dst.id, reason: RouteReason::MoveFinishedBySourceDown });
+    }
+
+    #[test]
+    fn default_groups_are_stable_and_in_range() {
+        assert_eq!(default_group("alice@example.net", 100), default_group("alice@example.net", 100));
+        for i in 0..1000 {
+            let g = default_group(&format!("u{i}"), 7);
+            let n: u32 = g.trim_start_matches("default-").parse().unwrap();
+            assert!((1..=7).contains(&n), "{g}");
+        }
+    }
+
+    #[test]
+    fn moved_users_stay_moved_and_all_move_at_the_end() {
+        let users: Vec<String> = (0..500).map(|i| format!("u{i}")).collect();
+        let mut before = 0;
+        for moved in [0u64, 100, 250, 400, 500] {
+            let now: Vec<bool> = users.iter().map(|u| user_moved(u, moved, 500)).collect();
+            let count = now.iter().filter(|m| **m).count();
+            assert!(count >= before, "monotonic");
+            before = count;
+        }
+        assert!(users.iter().all(|u| user_moved(u, 500, 500)));
+        assert!(users.iter().all(|u| !user_moved(u, 0, 500)));
+    }
+}
