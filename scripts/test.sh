@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: installs and starts everything the tests need (Redis, Cassandra 5.0,
-# Chromium, Playwright), runs every test (Rust unit and integration tests, then Playwright with
+# Prometheus, Chromium, Playwright), runs every test (Rust unit and integration tests, then Playwright with
 # and without JavaScript against the server on Cassandra and Redis), and stops what it started.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -46,8 +46,9 @@ step "waiting for Cassandra"
 if ! wait "$cassandra_pid"; then cat "$run/cassandra-start.log"; exit 1; fi
 cassandra_pid=""
 
-step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web)"
+step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web, simulator, Prometheus)"
 export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
+export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)"
 # Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
 cargo test -p app -p server 2>&1 | tee "$run/cargo-test.log"
 

@@ -17,9 +17,17 @@ use app::{
 };
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
-    adapters::{cassandra::CassandraStore, embedded::EmbeddedStore, redis_sessions::RedisSessionStore},
+    adapters::{
+        cassandra::CassandraStore, embedded::EmbeddedStore, prometheus::PrometheusMetrics, redis_sessions::RedisSessionStore,
+        sim_metrics::SimulatorMetrics, NoMetrics,
+    },
     config::Config,
     seed::{seed_sample_cluster, SampleSize},
+    sim::{
+        servers::{start, ServeOptions},
+        SimSettings, Simulator,
+    },
+    simulate_cli::credentials,
     web::{router, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
@@ -86,16 +94,31 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(CassandraStore::connect(&config).await?);
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
     let sessions = RedisSessionStore::connect(&config.redis_url.0).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
-    let services = Arc::new(Services::new(store.clone(), store, Arc::new(SystemClock)));
+    let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus_url, &config.prometheus_job_name)?);
+    let services = Arc::new(Services::new(store.clone(), store, metrics, Arc::new(SystemClock)));
     let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
 
-/// The demo: embedded store, in-memory sessions, a sample cluster and a demo operator.
-async fn demo(config: Config) -> anyhow::Result<()> {
+/// The demo: embedded store, in-memory sessions, a sample cluster with the simulator running
+/// in-process (so the figures move), and a demo operator.
+async fn demo(mut config: Config) -> anyhow::Result<()> {
     let store = Arc::new(EmbeddedStore::new());
     seed_sample_cluster(store.clone(), SampleSize::DEMO, 1).await?;
-    let services = Arc::new(Services::new(store.clone(), store.clone(), Arc::new(SystemClock)));
+    if config.doveadm_password.is_none() && config.doveadm_api_key.is_none() {
+        config.doveadm_password = Some(palomar_server::config::Secret(random_string(24)));
+    }
+    let sim = Simulator::load(store.clone(), Arc::new(SystemClock), SimSettings::default(), rand::random()).await?;
+    let options = |control: &str| -> anyhow::Result<ServeOptions> {
+        Ok(ServeOptions { ip: [127, 0, 0, 1].into(), control: control.parse()?, credentials: credentials(&config), tick: Some(Duration::from_secs(1)) })
+    };
+    // The control API's usual port, or any free one when it is taken.
+    let simulator = match start(sim.clone(), options("127.0.0.1:9700")?).await {
+        Ok(running) => running,
+        Err(_) => start(sim.clone(), options("127.0.0.1:0")?).await?,
+    };
+    let metrics = Arc::new(SimulatorMetrics::new(sim));
+    let services = Arc::new(Services::new(store.clone(), store.clone(), metrics, Arc::new(SystemClock)));
     let password = random_string(20);
     services.accounts().add_operator("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
@@ -105,6 +128,7 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     };
     let app = router(services, leptos_options(&config), tower_sessions::MemoryStore::default(), &settings)?;
     println!("Palomar demo: embedded store with 2 sites, 6 backends, 200 groups, {} users", store.user_count());
+    println!("Simulator control API: {} (SIM_CONTROL_URL for `palomar simulate fault`)", simulator.topology.control_url);
     println!("Open {} and log in as  demo / {password}", config.controller_api_url);
     listen(&config, app).await
 }
@@ -124,7 +148,7 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
         }
     };
     let store = Arc::new(CassandraStore::connect(&config).await?);
-    let services = Services::new(store.clone(), store, Arc::new(SystemClock));
+    let services = Services::new(store.clone(), store, Arc::new(NoMetrics), Arc::new(SystemClock));
     let operator = services.accounts().add_operator(username, role, &password).await?;
     println!("operator {} added with role {}", operator.username, operator.role);
     Ok(())

@@ -7,12 +7,12 @@ use app::{
     ports::{GeoDb, SystemClock},
     services::{Caller, Services},
 };
-use palomar_server::adapters::embedded::EmbeddedStore;
+use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
 use uuid::Uuid;
 
 fn setup() -> (Arc<EmbeddedStore>, Services) {
     let store = Arc::new(EmbeddedStore::new());
-    let services = Services::new(store.clone(), store.clone(), Arc::new(SystemClock));
+    let services = Services::new(store.clone(), store.clone(), Arc::new(NoMetrics), Arc::new(SystemClock));
     (store, services)
 }
 
@@ -102,7 +102,7 @@ async fn the_sites_list_counts_backends_and_names_tags() {
     .unwrap();
     let rows = services.topology(&Caller::trusted_cli()).list_sites(PageRequest::first(10)).await.unwrap().items;
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| r.backends == 3 && !r.more_backends && r.tag_name.as_deref() == Some("eu")));
+    assert!(rows.iter().all(|r| r.backends == 3 && !r.more_backends && r.tag_name.as_deref() == Some("eu") && r.traffic.is_none()));
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use axum::{
 };
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
-    adapters::embedded::EmbeddedStore,
+    adapters::{embedded::EmbeddedStore, NoMetrics},
     web::{router, SessionSettings},
 };
 use tower::ServiceExt;
@@ -20,7 +20,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 async fn app(idle: Duration, secure: bool) -> Router {
     let store = Arc::new(EmbeddedStore::new());
-    let services = Arc::new(Services::new(store.clone(), store, Arc::new(SystemClock)));
+    let services = Arc::new(Services::new(store.clone(), store, Arc::new(NoMetrics), Arc::new(SystemClock)));
     services.accounts().add_operator("admin", Role::Admin, PASSWORD).await.unwrap();
     services.accounts().add_operator("viewer", Role::Viewer, PASSWORD).await.unwrap();
     let options = LeptosOptions::builder().output_name("palomar").site_root("target/site").build();

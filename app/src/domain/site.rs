@@ -19,13 +19,15 @@ pub struct Site {
 }
 
 /// A site with its tag's name and its backend count, as the sites list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteRow {
     pub site: Site,
     pub tag_name: Option<String>,
     /// Backends counted up to one page; `more_backends` says the count stopped there.
     pub backends: usize,
     pub more_backends: bool,
+    /// Logins and deliveries to the site's backends over the last 5 minutes, when metrics answer.
+    pub traffic: Option<super::metrics::HostTraffic>,
 }
 
 /// `sites.status`. Dovecot writes this column too, so a value we do not know is kept as it is.

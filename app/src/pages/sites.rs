@@ -40,7 +40,7 @@ pub fn SitesPage() -> impl IntoView {
                     Ok(page) => Either::Right(view! {
                         <table class="list" id="sites">
                             <thead>
-                                <tr><th>"Name"</th><th>"Tag"</th><th>"Load balancer"</th><th>"Backends"</th><th>"Status"</th></tr>
+                                <tr><th>"Name"</th><th>"Tag"</th><th>"Load balancer"</th><th>"Backends"</th><th>"Logins (5 min)"</th><th>"Failures"</th><th>"Status"</th></tr>
                             </thead>
                             <tbody>
                                 {page.items.into_iter().map(|row| view! { <SiteLine row filter/> }).collect_view()}
@@ -58,7 +58,9 @@ pub fn SitesPage() -> impl IntoView {
 
 #[component]
 fn SiteLine(row: SiteRow, filter: RwSignal<String>) -> impl IntoView {
-    let SiteRow { site, tag_name, backends, more_backends } = row;
+    let SiteRow { site, tag_name, backends, more_backends, traffic } = row;
+    let logins = traffic.map(|t| format!("{:.0}", t.logins())).unwrap_or_else(|| "—".into());
+    let failures = traffic.and_then(|t| t.failure_ratio()).map(|r| format!("{:.1} %", r * 100.0)).unwrap_or_else(|| "—".into());
     let backends = if more_backends { format!("{backends}+") } else { backends.to_string() };
     let name = site.name.clone();
     let hidden = move || filter.with(|f| !f.is_empty() && !name.to_lowercase().contains(&f.to_lowercase()));
@@ -68,6 +70,8 @@ fn SiteLine(row: SiteRow, filter: RwSignal<String>) -> impl IntoView {
             <td>{tag_name.unwrap_or_default()}</td>
             <td>{site.load_balancer.clone()}</td>
             <td class="number">{backends}</td>
+            <td class="number">{logins}</td>
+            <td class="number">{failures}</td>
             <td><StatusBadge status=site.status.to_string()/></td>
         </tr>
     }

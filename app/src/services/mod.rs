@@ -14,7 +14,7 @@ pub use topology::{TopologyAdmin, TopologyReader};
 
 use crate::{
     domain::{AppError, Role},
-    ports::{Clock, GeoDb, OperatorStore, StoreError},
+    ports::{Clock, GeoDb, Metrics, OperatorStore, StoreError},
 };
 
 /// An operator whose session has been checked against the operator store.
@@ -58,12 +58,13 @@ impl Caller {
 pub struct Services {
     geodb: Arc<dyn GeoDb>,
     operators: Arc<dyn OperatorStore>,
+    metrics: Arc<dyn Metrics>,
     clock: Arc<dyn Clock>,
 }
 
 impl Services {
-    pub fn new(geodb: Arc<dyn GeoDb>, operators: Arc<dyn OperatorStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { geodb, operators, clock }
+    pub fn new(geodb: Arc<dyn GeoDb>, operators: Arc<dyn OperatorStore>, metrics: Arc<dyn Metrics>, clock: Arc<dyn Clock>) -> Self {
+        Self { geodb, operators, metrics, clock }
     }
 
     /// Login checks and operator accounts. Needs no caller: logging in is how one becomes a caller.
@@ -73,7 +74,7 @@ impl Services {
 
     /// Read access to sites and tags: any role.
     pub fn topology(&self, _caller: &Caller) -> TopologyReader {
-        TopologyReader::new(self.geodb.clone())
+        TopologyReader::new(self.geodb.clone(), self.metrics.clone())
     }
 
     /// Changes to sites and tags: admins only.

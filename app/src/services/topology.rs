@@ -1,11 +1,14 @@
-use std::{collections::HashMap, future::Future, sync::Arc};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use uuid::Uuid;
 
 use crate::{
-    domain::{page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft},
-    ports::{GeoDb, StoreError},
+    domain::{metrics::HostTraffic, page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft},
+    ports::{GeoDb, Metrics, StoreError},
 };
+
+/// The window of the traffic figures on the sites list, as the controller's health checks use.
+const TRAFFIC_WINDOW: Duration = Duration::from_secs(300);
 
 /// Sites and tags are small tables (one row per data centre / shard). Name checks read them whole,
 /// page by page, up to this many rows; a larger table is refused rather than read without bound.
@@ -14,11 +17,12 @@ const MAX_TOPOLOGY_ROWS: usize = 10_000;
 /// Read access to sites and tags.
 pub struct TopologyReader {
     geodb: Arc<dyn GeoDb>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl TopologyReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
-        Self { geodb }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, metrics: Arc<dyn Metrics>) -> Self {
+        Self { geodb, metrics }
     }
 
     pub async fn list_sites(&self, page: PageRequest) -> Result<Page<SiteRow>, AppError> {
@@ -30,11 +34,33 @@ impl TopologyReader {
                 tag_names.insert(tag_id, name);
             }
         }
+        // Traffic is extra information: without metrics the list still shows.
+        let traffic = match self.metrics.host_traffic(TRAFFIC_WINDOW).await {
+            Ok(traffic) => Some(traffic),
+            Err(err) => {
+                tracing::debug!(error = %err, "no traffic figures for the sites list");
+                None
+            }
+        };
         let mut rows = Vec::with_capacity(sites.items.len());
         for site in sites.items {
             let tag_name = site.tag.and_then(|id| tag_names.get(&id).cloned().flatten());
             let backends = self.geodb.list_backends(site.id, PageRequest::first(MAX_PAGE_SIZE)).await?;
-            rows.push(SiteRow { tag_name, backends: backends.items.len(), more_backends: backends.next.is_some(), site });
+            let site_traffic = traffic.as_ref().map(|t| {
+                backends.items.iter().filter_map(|b| t.get(&b.host)).fold(HostTraffic::default(), |sum, h| HostTraffic {
+                    logins_ok: sum.logins_ok + h.logins_ok,
+                    logins_failed: sum.logins_failed + h.logins_failed,
+                    deliveries_ok: sum.deliveries_ok + h.deliveries_ok,
+                    deliveries_failed: sum.deliveries_failed + h.deliveries_failed,
+                })
+            });
+            rows.push(SiteRow {
+                tag_name,
+                backends: backends.items.len(),
+                more_backends: backends.next.is_some(),
+                traffic: site_traffic,
+                site,
+            });
         }
         Ok(Page { items: rows, next: sites.next })
     }
