@@ -52,7 +52,8 @@ pub fn render_proxy(counters: &ProxyCounters, process_start_unix: i64) -> String
     for metric in PROXY_METRICS {
         let series = counters.metrics.get(metric).unwrap_or(&empty);
         let total: u64 = series.values().map(|c| c.count).sum();
-        let duration: f64 = series.values().map(|c| c.duration_seconds).sum();
+        // Not `sum()`: an empty f64 sum is -0.0, which would print as "-0.000000".
+        let duration = series.values().fold(0.0, |total, c| total + c.duration_seconds);
         let _ = writeln!(out, "# HELP dovecot_{metric} Total number of all events of this kind");
         let _ = writeln!(out, "# TYPE dovecot_{metric} counter");
         for (host, c) in series {
