@@ -52,6 +52,17 @@ pub fn site_name(index: usize) -> String {
 /// and, within a site, over its groups; groups over backends; each group's alternative backend
 /// is the next one.
 pub async fn seed_sample_cluster(geodb: Arc<dyn GeoDb>, size: SampleSize, concurrency: usize) -> Result<SeedReport, StoreError> {
+    seed_with_progress(geodb, size, concurrency, |_| {}).await
+}
+
+/// As [`seed_sample_cluster`], calling `progress` with the number of users written so far
+/// after every 100,000.
+pub async fn seed_with_progress(
+    geodb: Arc<dyn GeoDb>,
+    size: SampleSize,
+    concurrency: usize,
+    progress: impl Fn(usize),
+) -> Result<SeedReport, StoreError> {
     let started = Instant::now();
     let mut rows = 0u64;
     let tag = Tag { id: Uuid::new_v4(), tag: "eu".into() };
@@ -133,6 +144,13 @@ pub async fn seed_sample_cluster(geodb: Arc<dyn GeoDb>, size: SampleSize, concur
                 async move { geodb.put_user(&user).await }
             })
             .buffer_unordered(concurrency)
+            .enumerate()
+            .map(|(written, result)| {
+                if (written + 1) % 100_000 == 0 {
+                    progress(written + 1);
+                }
+                result
+            })
             .try_collect::<Vec<()>>()
             .await?;
         rows += size.users as u64;

@@ -8,7 +8,7 @@ use app::ports::{GeoDb, SystemClock};
 use crate::{
     adapters::{cassandra::CassandraStore, embedded::EmbeddedStore},
     config::Config,
-    seed::{seed_sample_cluster, SampleSize},
+    seed::{seed_sample_cluster, seed_with_progress, SampleSize},
     sim::{
         doveadm_api::DoveadmCredentials,
         servers::{start, ServeOptions},
@@ -73,7 +73,11 @@ async fn seed(config: Config, flags: Flags<'_>) -> anyhow::Result<()> {
     let concurrency = flags.number("--concurrency", 128usize)?;
     let store: Arc<dyn GeoDb> = Arc::new(CassandraStore::connect(&config).await?);
     println!("seeding {size:?} into keyspace {} with {concurrency} writes in flight", config.cassandra_keyspace);
-    let report = seed_sample_cluster(store, size, concurrency).await?;
+    let started = std::time::Instant::now();
+    let report = seed_with_progress(store, size, concurrency, |users| {
+        println!("  {users} users written ({:.0} users/s)", users as f64 / started.elapsed().as_secs_f64().max(1e-9));
+    })
+    .await?;
     println!("wrote {} rows in {:.1} s: {:.0} rows per second", report.rows, report.elapsed.as_secs_f64(), report.rows_per_second());
     Ok(())
 }

@@ -382,3 +382,25 @@ async fn proxies_serve_dovecot_openmetrics() {
     assert!(node.contains("node_memory_MemAvailable_bytes "));
     assert!(node.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} "));
 }
+
+#[tokio::test]
+async fn a_backend_that_never_answers_times_out_as_unreachable() {
+    // Accepts connections and reads, but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let endpoints = BTreeMap::from([("silent.example.net".to_string(), format!("http://{addr}"))]);
+    let client = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints)
+        .unwrap()
+        .with_timeouts(Duration::from_millis(300), Duration::from_millis(600));
+    let started = std::time::Instant::now();
+    let err = client.run("silent.example.net", "clusterKick", Map::new()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "gave up after its timeout");
+    silent.abort();
+}

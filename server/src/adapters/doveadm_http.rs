@@ -25,6 +25,8 @@ pub struct DoveadmHttp {
     port: u16,
     auth: Option<DoveadmAuth>,
     endpoints: BTreeMap<String, String>,
+    timeout: Duration,
+    slow_timeout: Duration,
 }
 
 /// Commands that make the backend do a cluster lookup and possibly start moving: slower.
@@ -35,7 +37,14 @@ const SLOW_TIMEOUT: Duration = Duration::from_secs(30);
 impl DoveadmHttp {
     pub fn new(scheme: &str, port: u16, auth: Option<DoveadmAuth>, endpoints: BTreeMap<String, String>) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).pool_max_idle_per_host(0).build()?;
-        Ok(Self { client, scheme: scheme.to_string(), port, auth, endpoints })
+        Ok(Self { client, scheme: scheme.to_string(), port, auth, endpoints, timeout: TIMEOUT, slow_timeout: SLOW_TIMEOUT })
+    }
+
+    /// Replaces the request timeouts (normal commands, and the access commands that may start moves).
+    pub fn with_timeouts(mut self, timeout: Duration, slow_timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self.slow_timeout = slow_timeout;
+        self
     }
 
     fn url(&self, host: &str) -> String {
@@ -60,7 +69,7 @@ pub fn parse_endpoints(raw: &str) -> Option<BTreeMap<String, String>> {
 #[async_trait]
 impl Doveadm for DoveadmHttp {
     async fn run(&self, host: &str, command: &str, parameters: Map<String, Value>) -> Result<Vec<DoveadmRow>, DoveadmError> {
-        let timeout = if SLOW_COMMANDS.contains(&command) { SLOW_TIMEOUT } else { TIMEOUT };
+        let timeout = if SLOW_COMMANDS.contains(&command) { self.slow_timeout } else { self.timeout };
         let mut request = self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));
         request = match &self.auth {
             Some(DoveadmAuth::ApiKey(key)) => request.header("Authorization", format!("X-Dovecot-API {}", STANDARD.encode(key))),

@@ -44,6 +44,14 @@ impl CassandraStore {
         let session = Arc::new(open_session(config).await?);
         let keyspace = config.cassandra_keyspace.clone();
         create_schema(&session, &keyspace, &config.cassandra_replication.cql()).await?;
+        if uses_simple_strategy(&session, &keyspace).await && config.cassandra_load_balancing_policy == LoadBalancingPolicy::DcAwareRoundRobin {
+            // SimpleStrategy places replicas regardless of DCs, so preferring one DC without
+            // failover could leave a token with no node to ask (and the driver warns on every
+            // query). Such a keyspace lives in one DC anyway: allow failover.
+            tracing::warn!(keyspace = %keyspace, "keyspace uses SimpleStrategy: DC-aware routing may fail over to other DCs");
+            let mut handle = session.get_default_execution_profile_handle().clone();
+            handle.map_to_another_profile(execution_profile(config, true));
+        }
         let statements = geodb::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
         let operator_statements =
             operators::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
@@ -60,20 +68,35 @@ impl CassandraStore {
     }
 }
 
-async fn open_session(config: &Config) -> Result<Session, ConnectError> {
+/// The driver's routing and consistency for every statement.
+fn execution_profile(config: &Config, force_failover: bool) -> ExecutionProfile {
     let policy = match config.cassandra_load_balancing_policy {
         LoadBalancingPolicy::RoundRobin => DefaultPolicy::builder().token_aware(true).build(),
         LoadBalancingPolicy::DcAwareRoundRobin => DefaultPolicy::builder()
             .prefer_datacenter(config.cassandra_local_dc.clone())
-            .permit_dc_failover(config.cassandra_used_hosts_per_remote_dc > 0)
+            .permit_dc_failover(force_failover || config.cassandra_used_hosts_per_remote_dc > 0)
             .token_aware(true)
             .build(),
     };
-    let profile = ExecutionProfile::builder()
+    ExecutionProfile::builder()
         .load_balancing_policy(policy)
         .consistency(consistency(config.cassandra_consistency))
         .request_timeout(Some(Duration::from_secs(10)))
-        .build();
+        .build()
+}
+
+async fn uses_simple_strategy(session: &Session, keyspace: &str) -> bool {
+    let rows = session
+        .query_unpaged("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?", (keyspace,))
+        .await
+        .ok()
+        .and_then(|r| r.into_rows_result().ok());
+    let replication = rows.and_then(|r| r.maybe_first_row::<(std::collections::HashMap<String, String>,)>().ok().flatten());
+    replication.is_some_and(|(map,)| map.get("class").is_some_and(|c| c.ends_with("SimpleStrategy")))
+}
+
+async fn open_session(config: &Config) -> Result<Session, ConnectError> {
+    let profile = execution_profile(config, false);
     let contact_points = config.cassandra_contact_points();
     let mut builder = SessionBuilder::new()
         .known_nodes(&contact_points)
