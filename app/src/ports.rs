@@ -8,6 +8,7 @@ use uuid::Uuid;
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::domain::{
+    audit::AuditRecord,
     geodb::{Backend, User, UserGroup},
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
@@ -72,6 +73,14 @@ pub trait OperatorStore: Send + Sync + 'static {
     async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError>;
     async fn put_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError>;
     async fn list_operators(&self, page: PageRequest) -> Result<Page<OperatorRecord>, StoreError>;
+}
+
+/// The controller's audit log.
+#[async_trait]
+pub trait AuditLog: Send + Sync + 'static {
+    async fn append(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// One UTC day's records, newest first.
+    async fn list_day(&self, day: chrono::NaiveDate, page: PageRequest) -> Result<Page<AuditRecord>, StoreError>;
 }
 
 /// The wall clock, behind a port so that tests can move time.

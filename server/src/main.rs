@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use app::{
     domain::Role,
     ports::SystemClock,
-    services::Services,
+    services::{Caller, Ports, Services},
 };
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
@@ -95,7 +95,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
     let sessions = RedisSessionStore::connect(&config.redis_url.0).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
     let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus_url, &config.prometheus_job_name)?);
-    let services = Arc::new(Services::new(store.clone(), store, metrics, Arc::new(SystemClock)));
+    let services = Arc::new(Services::new(Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store,
+        metrics,
+        clock: Arc::new(SystemClock),
+    }));
     let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
@@ -118,9 +124,15 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         Err(_) => start(sim.clone(), options("127.0.0.1:0")?).await?,
     };
     let metrics = Arc::new(SimulatorMetrics::new(sim));
-    let services = Arc::new(Services::new(store.clone(), store.clone(), metrics, Arc::new(SystemClock)));
+    let services = Arc::new(Services::new(Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        metrics,
+        clock: Arc::new(SystemClock),
+    }));
     let password = random_string(20);
-    services.accounts().add_operator("demo", Role::Admin, &password).await?;
+    services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
         secret: random_string(64).into_bytes(),
         secure: config.secure_cookies,
@@ -148,8 +160,14 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
         }
     };
     let store = Arc::new(CassandraStore::connect(&config).await?);
-    let services = Services::new(store.clone(), store, Arc::new(NoMetrics), Arc::new(SystemClock));
-    let operator = services.accounts().add_operator(username, role, &password).await?;
+    let services = Services::new(Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store,
+        metrics: Arc::new(NoMetrics),
+        clock: Arc::new(SystemClock),
+    });
+    let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
     println!("operator {} added with role {}", operator.username, operator.role);
     Ok(())
 }

@@ -3,9 +3,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{api::support::SESSION_OPERATOR, domain::AppError, services::Services, shell, App};
+use app::{
+    api::support::SESSION_OPERATOR,
+    domain::AppError,
+    services::{RequestOrigin, Services},
+    shell, App,
+};
 use axum::{
-    extract::Request,
+    extract::{ConnectInfo, Request},
     http::{header, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
@@ -78,7 +83,9 @@ fn is_public(path: &str) -> bool {
 /// Without a logged-in session, a page request goes to `/login?next=<path>` and a server
 /// function call gets 401 before its arguments are even read. (Each server function checks
 /// the session and the role again itself; this guard makes forgetting impossible.)
-async fn require_login(session: Session, request: Request, next: Next) -> Response {
+async fn require_login(session: Session, mut request: Request, next: Next) -> Response {
+    let origin = request_origin(&request);
+    request.extensions_mut().insert(origin);
     let path = request.uri().path();
     if is_public(path) {
         return next.run(request).await;
@@ -101,4 +108,18 @@ async fn require_login(session: Session, request: Request, next: Next) -> Respon
                 .into_response()
         }
     }
+}
+
+/// The client as the audit log records it: the peer address, behind any `X-Forwarded-For`
+/// chain a proxy added (kept as sent: it is only as trustworthy as the proxy).
+fn request_origin(request: &Request) -> RequestOrigin {
+    let header = |name: header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let client_ip = match header(header::HeaderName::from_static("x-forwarded-for")) {
+        Some(chain) => format!("{chain} via {peer}"),
+        None => peer,
+    };
+    let mut user_agent = header(header::USER_AGENT).unwrap_or_default();
+    user_agent.truncate(512);
+    RequestOrigin { client_ip, user_agent }
 }

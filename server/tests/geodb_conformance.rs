@@ -10,14 +10,14 @@ use app::{
         geodb::{Backend, User, UserGroup},
         Page, PageRequest, Role, Site, SiteStatus, Tag,
     },
-    ports::{GeoDb, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, GeoDb, OperatorRecord, OperatorStore, StoreError},
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
-/// Both ports of one adapter.
-trait Store: GeoDb + OperatorStore {}
-impl<T: GeoDb + OperatorStore> Store for T {}
+/// The ports of one adapter.
+trait Store: GeoDb + OperatorStore + AuditLog {}
+impl<T: GeoDb + OperatorStore + AuditLog> Store for T {}
 
 fn site(name: &str, tag: Option<Uuid>, status: SiteStatus) -> Site {
     Site { id: Uuid::new_v4(), name: name.into(), tag, load_balancer: format!("lb.{name}.example.net"), status }
@@ -189,6 +189,31 @@ async fn operators_round_trip(db: &dyn Store) {
     assert_eq!(db.get_operator("nobody").await.unwrap(), None);
 }
 
+async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let start = day.and_hms_opt(8, 0, 0).unwrap().and_utc();
+    let record = |minutes: i64, action: &str| app::domain::audit::AuditRecord {
+        id: Uuid::new_v4(),
+        at: start + chrono::Duration::minutes(minutes),
+        operator: "alice".into(),
+        client_ip: "192.0.2.1".into(),
+        user_agent: "test".into(),
+        action: action.into(),
+        target: "dc1a".into(),
+        before: String::new(),
+        after: r#"{"name":"dc1a"}"#.into(),
+    };
+    for m in 0..7 {
+        db.append(&record(m, &format!("site.update{m}"))).await.unwrap();
+    }
+    db.append(&record(24 * 60, "next.day")).await.unwrap();
+    let all = all_pages(3, |page| db.list_day(day, page)).await;
+    let actions: Vec<&str> = all.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["site.update6", "site.update5", "site.update4", "site.update3", "site.update2", "site.update1", "site.update0"]);
+    assert_eq!(all[0].after, r#"{"name":"dc1a"}"#);
+    assert_eq!(all[0].at, start + chrono::Duration::minutes(6));
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -223,4 +248,5 @@ conformance!(
     groups_are_per_site_in_name_order,
     users_round_trip,
     operators_round_trip,
+    audit_log_pages_a_day_newest_first,
 );

@@ -5,14 +5,20 @@ use std::sync::Arc;
 use app::{
     domain::{geodb::Backend, AppError, PageRequest, Role, SiteDraft, TagDraft},
     ports::{GeoDb, SystemClock},
-    services::{Caller, Services},
+    services::{Caller, Ports, Services},
 };
 use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
 use uuid::Uuid;
 
 fn setup() -> (Arc<EmbeddedStore>, Services) {
     let store = Arc::new(EmbeddedStore::new());
-    let services = Services::new(store.clone(), store.clone(), Arc::new(NoMetrics), Arc::new(SystemClock));
+    let services = Services::new(Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        metrics: Arc::new(NoMetrics),
+        clock: Arc::new(SystemClock),
+    });
     (store, services)
 }
 
@@ -108,11 +114,61 @@ async fn the_sites_list_counts_backends_and_names_tags() {
 #[tokio::test]
 async fn operators_need_strong_unique_passwords_and_names() {
     let (_, services) = setup();
+    let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();
+    assert_eq!(admin.add("ops", Role::Operator, "short").await.unwrap_err().field(), Some("password"));
+    assert_eq!(admin.add("bad name", Role::Operator, "long enough password").await.unwrap_err().field(), Some("username"));
+    admin.add("ops", Role::Operator, "long enough password").await.unwrap();
+    assert_eq!(admin.add("ops", Role::Admin, "another long password").await.unwrap_err().field(), Some("username"));
     let accounts = services.accounts();
-    assert_eq!(accounts.add_operator("ops", Role::Operator, "short").await.unwrap_err().field(), Some("password"));
-    assert_eq!(accounts.add_operator("bad name", Role::Operator, "long enough password").await.unwrap_err().field(), Some("username"));
-    accounts.add_operator("ops", Role::Operator, "long enough password").await.unwrap();
-    assert!(matches!(accounts.add_operator("ops", Role::Admin, "another long password").await.unwrap_err(), AppError::Conflict(_)));
     assert_eq!(accounts.verify_login("ops", "long enough password").await.unwrap().role, Role::Operator);
     assert!(accounts.verify_login("ops", "wrong password!!").await.is_err());
+}
+
+#[tokio::test]
+async fn the_last_admin_stays_and_nobody_demotes_themselves() {
+    let (store, services) = setup();
+    let cli = services.operator_admin(&Caller::trusted_cli()).unwrap();
+    cli.add("root", Role::Admin, "long enough password").await.unwrap();
+    cli.add("ops", Role::Operator, "long enough password").await.unwrap();
+    assert!(matches!(cli.set_role("root", Role::Viewer).await.unwrap_err(), AppError::Conflict(_)), "last admin");
+    assert!(matches!(cli.set_disabled("root", true).await.unwrap_err(), AppError::Conflict(_)), "last admin");
+    cli.set_role("ops", Role::Admin).await.unwrap();
+    cli.set_disabled("root", true).await.unwrap();
+    assert!(services.accounts().active("root").await.unwrap().is_none(), "disabled accounts are not active");
+    cli.set_disabled("root", false).await.unwrap();
+    cli.reset_password("ops", "a brand new password").await.unwrap();
+    assert!(services.accounts().verify_login("ops", "a brand new password").await.is_ok());
+    let actions: Vec<String> = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    for action in ["operator.add", "operator.role", "operator.disable", "operator.enable", "operator.password"] {
+        assert!(actions.iter().any(|a| a == action), "{action} audited: {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_topology_change_is_audited_first() {
+    let (store, services) = setup();
+    let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
+    let tag = admin.create_tag(TagDraft::parse("eu").unwrap()).await.unwrap();
+    let site = admin.add_site(draft("dc1a", &tag.id.to_string())).await.unwrap();
+    admin.update_site(site.id, draft("dc1a", "")).await.unwrap();
+    admin.rename_tag(tag.id, TagDraft::parse("europe").unwrap()).await.unwrap();
+    admin.remove_tag(tag.id).await.unwrap();
+    admin.remove_site(site.id, "dc1a").await.unwrap();
+    let records = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50)).await.unwrap().items;
+    let mut actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+    actions.reverse();
+    assert_eq!(actions, ["tag.create", "site.add", "site.update", "tag.rename", "tag.remove", "site.remove"]);
+    let update = records.iter().find(|r| r.action == "site.update").unwrap();
+    assert_eq!(update.operator, "cli");
+    assert!(update.before.contains(&tag.id.to_string()) && !update.after.contains(&tag.id.to_string()), "before and after");
+    // Bad input writes neither the change nor an audit record.
+    assert!(admin.add_site(draft("dc1a", &Uuid::new_v4().to_string())).await.is_err());
+    let after = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50)).await.unwrap().items;
+    assert_eq!(after.len(), records.len());
 }

@@ -3,7 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{domain::Role, ports::SystemClock, services::Services};
+use app::{
+    domain::Role,
+    ports::SystemClock,
+    services::{Caller, Ports, Services},
+};
 use axum::{
     body::Body,
     http::{header, Request, Response, StatusCode},
@@ -20,9 +24,16 @@ const PASSWORD: &str = "correct horse battery staple";
 
 async fn app(idle: Duration, secure: bool) -> Router {
     let store = Arc::new(EmbeddedStore::new());
-    let services = Arc::new(Services::new(store.clone(), store, Arc::new(NoMetrics), Arc::new(SystemClock)));
-    services.accounts().add_operator("admin", Role::Admin, PASSWORD).await.unwrap();
-    services.accounts().add_operator("viewer", Role::Viewer, PASSWORD).await.unwrap();
+    let services = Arc::new(Services::new(Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store,
+        metrics: Arc::new(NoMetrics),
+        clock: Arc::new(SystemClock),
+    }));
+    let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();
+    admin.add("admin", Role::Admin, PASSWORD).await.unwrap();
+    admin.add("viewer", Role::Viewer, PASSWORD).await.unwrap();
     let options = LeptosOptions::builder().output_name("palomar").site_root("target/site").build();
     let settings = SessionSettings { secret: vec![7; 64], secure, idle_timeout: idle };
     router(services, options, tower_sessions::MemoryStore::default(), &settings).unwrap()

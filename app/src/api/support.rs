@@ -11,7 +11,7 @@ use tower_sessions::Session;
 
 use crate::{
     domain::AppError,
-    services::{Caller, Services},
+    services::{Caller, RequestOrigin, Services},
 };
 
 /// Session key holding the operator's username.
@@ -35,8 +35,9 @@ pub async fn caller() -> Result<(Caller, Arc<Services>), AppError> {
     let Some(username) = username else {
         return Err(AppError::Unauthenticated);
     };
+    let origin = use_context::<Parts>().and_then(|p| p.extensions.get::<RequestOrigin>().cloned()).unwrap_or_default();
     match services.accounts().active(&username).await? {
-        Some(op) => Ok((Caller::from_checked_session(op.username, op.role), services)),
+        Some(op) => Ok((Caller::from_checked_session(op.username, op.role, origin), services)),
         None => {
             let _ = session.flush().await;
             Err(AppError::Unauthenticated)

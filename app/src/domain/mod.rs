@@ -1,5 +1,6 @@
 //! Domain types shared by the server and the browser. Nothing here does I/O.
 
+pub mod audit;
 pub mod error;
 pub mod geodb;
 pub mod metrics;

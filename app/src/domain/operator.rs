@@ -55,6 +55,15 @@ pub struct OperatorView {
     pub role: Role,
 }
 
+/// An operator account as the admin page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSummary {
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Checks an operator login name: 1 to 64 of `a-z A-Z 0-9 . _ @ -`.
 pub fn parse_username(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();

@@ -7,24 +7,23 @@ use argon2::{
 
 use crate::{
     domain::{
-        operator::{check_new_password, parse_username, OperatorView},
-        AppError, Role,
+        operator::{parse_username, OperatorView},
+        AppError,
     },
-    ports::{Clock, OperatorRecord, OperatorStore},
+    ports::OperatorStore,
 };
 
-/// Operator accounts: password checks and creation.
+/// Login checks against the operator accounts.
 pub struct Accounts {
     store: Arc<dyn OperatorStore>,
-    clock: Arc<dyn Clock>,
 }
 
 /// Said for both an unknown user and a wrong password, so that names cannot be probed.
 const WRONG_CREDENTIALS: &str = "wrong username or password";
 
 impl Accounts {
-    pub(crate) fn new(store: Arc<dyn OperatorStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub(crate) fn new(store: Arc<dyn OperatorStore>) -> Self {
+        Self { store }
     }
 
     /// Checks a login. Unknown and disabled accounts cost the same hash as a wrong password.
@@ -57,24 +56,10 @@ impl Accounts {
             .filter(|r| !r.disabled)
             .map(|r| OperatorView { username: r.username, role: r.role }))
     }
-
-    /// Creates an account. Refuses a name that is taken.
-    pub async fn add_operator(&self, username: &str, role: Role, password: &str) -> Result<OperatorView, AppError> {
-        let username = parse_username(username)?;
-        check_new_password(password)?;
-        if self.store.get_operator(&username).await?.is_some() {
-            return Err(AppError::Conflict(format!("operator {username} already exists")));
-        }
-        let password = password.to_string();
-        let password_hash = run_blocking(move || hash_password(&password)).await??;
-        let record = OperatorRecord { username: username.clone(), role, password_hash, disabled: false, created_at: self.clock.now() };
-        self.store.put_operator(&record).await?;
-        Ok(OperatorView { username, role })
-    }
 }
 
 /// Hashes with argon2id and its default (OWASP) parameters.
-fn hash_password(password: &str) -> Result<String, AppError> {
+pub(super) fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -87,7 +72,7 @@ fn verify(password: &str, phc: &str) -> bool {
 }
 
 /// Password hashing takes tens of milliseconds of CPU: keep it off the async workers.
-async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+pub(super) async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("hashing task failed: {e}")))
 }
 

@@ -7,6 +7,8 @@ use crate::{
     ports::{GeoDb, Metrics, StoreError},
 };
 
+use super::Auditor;
+
 /// The window of the traffic figures on the sites list, as the controller's health checks use.
 const TRAFFIC_WINDOW: Duration = Duration::from_secs(300);
 
@@ -82,29 +84,28 @@ impl TopologyReader {
 /// Changes to sites and tags. Only [`super::Services::topology_admin`] hands one out.
 pub struct TopologyAdmin {
     geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
 }
 
 impl TopologyAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
-        Self { geodb }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
+        Self { geodb, audit }
     }
 
     /// Adds a site under a new id. The name must be free and the tag must exist.
     pub async fn add_site(&self, draft: SiteDraft) -> Result<Site, AppError> {
         self.check_site(&draft, None).await?;
         let site = draft.into_site(Uuid::new_v4());
-        self.geodb.put_site(&site).await?;
+        self.audit.apply("site.add", &site.name, None::<&Site>, Some(&site), self.geodb.put_site(&site)).await?;
         Ok(site)
     }
 
     /// Replaces a site's fields. Renaming a site means renaming `cluster_local_site` on all its servers.
     pub async fn update_site(&self, id: Uuid, draft: SiteDraft) -> Result<Site, AppError> {
-        if self.geodb.get_site(id).await?.is_none() {
-            return Err(AppError::NotFound(format!("site {id}")));
-        }
+        let before = self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))?;
         self.check_site(&draft, Some(id)).await?;
         let site = draft.into_site(id);
-        self.geodb.put_site(&site).await?;
+        self.audit.apply("site.update", &site.name, Some(&before), Some(&site), self.geodb.put_site(&site)).await?;
         Ok(site)
     }
 
@@ -119,24 +120,22 @@ impl TopologyAdmin {
         if !backends.items.is_empty() {
             return Err(AppError::Conflict(format!("site {} still has backends: remove them first", site.name)));
         }
-        self.geodb.delete_site(id).await?;
+        self.audit.apply("site.remove", &site.name, Some(&site), None::<&Site>, self.geodb.delete_site(id)).await?;
         Ok(site)
     }
 
     pub async fn create_tag(&self, draft: TagDraft) -> Result<Tag, AppError> {
         self.check_tag_name(&draft, None).await?;
         let tag = Tag { id: Uuid::new_v4(), tag: draft.tag };
-        self.geodb.put_tag(&tag).await?;
+        self.audit.apply("tag.create", &tag.tag, None::<&Tag>, Some(&tag), self.geodb.put_tag(&tag)).await?;
         Ok(tag)
     }
 
     pub async fn rename_tag(&self, id: Uuid, draft: TagDraft) -> Result<Tag, AppError> {
-        if self.geodb.get_tag(id).await?.is_none() {
-            return Err(AppError::NotFound(format!("tag {id}")));
-        }
+        let before = self.geodb.get_tag(id).await?.ok_or_else(|| AppError::NotFound(format!("tag {id}")))?;
         self.check_tag_name(&draft, Some(id)).await?;
         let tag = Tag { id, tag: draft.tag };
-        self.geodb.put_tag(&tag).await?;
+        self.audit.apply("tag.rename", &tag.tag, Some(&before), Some(&tag), self.geodb.put_tag(&tag)).await?;
         Ok(tag)
     }
 
@@ -153,7 +152,7 @@ impl TopologyAdmin {
         if !users.is_empty() {
             return Err(AppError::Conflict(format!("tag {} is used by site {}", tag.tag, users.join(", "))));
         }
-        self.geodb.delete_tag(id).await?;
+        self.audit.apply("tag.remove", &tag.tag, Some(&tag), None::<&Tag>, self.geodb.delete_tag(id)).await?;
         Ok(tag)
     }
 

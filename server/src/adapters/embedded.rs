@@ -3,6 +3,7 @@
 //! holds both to that.
 
 use std::{
+    cmp::Reverse,
     collections::BTreeMap,
     ops::Bound,
     sync::{RwLock, RwLockReadGuard, RwLockWriteGuard},
@@ -10,10 +11,11 @@ use std::{
 
 use app::{
     domain::{
+        audit::AuditRecord,
         geodb::{Backend, User, UserGroup},
         Page, PageRequest, Site, Tag,
     },
-    ports::{GeoDb, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, GeoDb, OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -26,6 +28,8 @@ struct Tables {
     groups: BTreeMap<(Uuid, String), UserGroup>,
     users: BTreeMap<String, User>,
     operators: BTreeMap<String, OperatorRecord>,
+    /// Newest first within a day, like the Cassandra table's clustering order.
+    audit: BTreeMap<(chrono::NaiveDate, Reverse<i64>, Uuid), AuditRecord>,
 }
 
 /// The GeoDB and the controller's tables in process memory.
@@ -184,5 +188,28 @@ impl OperatorStore for EmbeddedStore {
 
     async fn list_operators(&self, request: PageRequest) -> Result<Page<OperatorRecord>, StoreError> {
         page(&self.read().operators, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
+    }
+}
+
+#[async_trait]
+impl AuditLog for EmbeddedStore {
+    async fn append(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let key = (record.day(), Reverse(record.at.timestamp_micros()), record.id);
+        self.write().audit.insert(key, record.clone());
+        Ok(())
+    }
+
+    async fn list_day(&self, day: chrono::NaiveDate, request: PageRequest) -> Result<Page<AuditRecord>, StoreError> {
+        page(
+            &self.read().audit,
+            Bound::Included((day, Reverse(i64::MAX), Uuid::nil())),
+            Bound::Included((day, Reverse(i64::MIN), Uuid::max())),
+            &request,
+            |c| {
+                let (micros, id) = c.split_once('_')?;
+                Some((day, Reverse(micros.parse().ok()?), Uuid::parse_str(id).ok()?))
+            },
+            |(_, Reverse(micros), id)| format!("{micros}_{id}"),
+        )
     }
 }

@@ -2,6 +2,7 @@
 //! Prepared statements, a configurable consistency (default LOCAL_QUORUM) and driver paging:
 //! every list reads one page, and the page's cursor is the driver's paging state.
 
+mod audit;
 mod geodb;
 mod operators;
 pub mod schema;
@@ -25,6 +26,7 @@ pub struct CassandraStore {
     keyspace: String,
     statements: geodb::Statements,
     operator_statements: operators::Statements,
+    audit_statements: audit::Statements,
 }
 
 /// Why the adapter could not start.
@@ -55,7 +57,9 @@ impl CassandraStore {
         let statements = geodb::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
         let operator_statements =
             operators::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        Ok(Self { session, keyspace, statements, operator_statements })
+        let audit_statements =
+            audit::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        Ok(Self { session, keyspace, statements, operator_statements, audit_statements })
     }
 
     /// The driver session, for tests that read `system_schema`.

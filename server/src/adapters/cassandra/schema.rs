@@ -105,7 +105,8 @@ primary key ((username))
     // One partition per UTC day keeps partitions bounded; newest first within a day.
     "create table if not exists {ks}.controller_audit_log (
 day text,
-at timeuuid,
+at timestamp,
+id uuid,
 operator text,
 client_ip text,
 user_agent text,
@@ -113,6 +114,6 @@ action text,
 target text,
 before text,
 after text,
-primary key ((day), at)
-) with clustering order by (at desc)",
+primary key ((day), at, id)
+) with clustering order by (at desc, id asc)",
 ];

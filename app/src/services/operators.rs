@@ -1,0 +1,120 @@
+use std::sync::Arc;
+
+use super::{
+    accounts::{hash_password, run_blocking},
+    Auditor, Caller,
+};
+use crate::{
+    domain::{
+        operator::{check_new_password, parse_username, OperatorSummary},
+        page::MAX_PAGE_SIZE,
+        AppError, Page, PageRequest, Role,
+    },
+    ports::{Clock, OperatorRecord, OperatorStore},
+};
+
+/// Operator accounts: add, change role, reset password, disable. Only admins get one.
+pub struct OperatorAdmin {
+    store: Arc<dyn OperatorStore>,
+    audit: Auditor,
+    clock: Arc<dyn Clock>,
+    caller: Caller,
+}
+
+/// The operator table is small; the last-admin check reads it whole, up to this many rows.
+const MAX_OPERATORS: usize = 10_000;
+
+fn summary(r: &OperatorRecord) -> OperatorSummary {
+    OperatorSummary { username: r.username.clone(), role: r.role, disabled: r.disabled, created_at: r.created_at }
+}
+
+impl OperatorAdmin {
+    pub(crate) fn new(store: Arc<dyn OperatorStore>, audit: Auditor, clock: Arc<dyn Clock>, caller: Caller) -> Self {
+        Self { store, audit, clock, caller }
+    }
+
+    pub async fn list(&self, page: PageRequest) -> Result<Page<OperatorSummary>, AppError> {
+        Ok(self.store.list_operators(page).await?.map(|r| summary(&r)))
+    }
+
+    /// Creates an account. Refuses a name that is taken.
+    pub async fn add(&self, username: &str, role: Role, password: &str) -> Result<OperatorSummary, AppError> {
+        let username = parse_username(username)?;
+        check_new_password(password)?;
+        if self.store.get_operator(&username).await?.is_some() {
+            return Err(AppError::invalid("username", format!("operator {username} already exists")));
+        }
+        let password = password.to_string();
+        let password_hash = run_blocking(move || hash_password(&password)).await??;
+        let record = OperatorRecord { username: username.clone(), role, password_hash, disabled: false, created_at: self.clock.now() };
+        let after = summary(&record);
+        self.audit.apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), self.store.put_operator(&record)).await?;
+        Ok(after)
+    }
+
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<OperatorSummary, AppError> {
+        let record = self.existing(username).await?;
+        self.refuse_self(&record, "change your own role")?;
+        if record.role == Role::Admin && role != Role::Admin {
+            self.keep_an_admin(&record.username).await?;
+        }
+        let changed = OperatorRecord { role, ..record.clone() };
+        self.audit.apply("operator.role", username, Some(&summary(&record)), Some(&summary(&changed)), self.store.put_operator(&changed)).await?;
+        Ok(summary(&changed))
+    }
+
+    pub async fn reset_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+        check_new_password(password)?;
+        let record = self.existing(username).await?;
+        let password = password.to_string();
+        let password_hash = run_blocking(move || hash_password(&password)).await??;
+        let changed = OperatorRecord { password_hash, ..record.clone() };
+        self.audit.apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed)).await
+    }
+
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
+        let record = self.existing(username).await?;
+        if disabled {
+            self.refuse_self(&record, "disable your own account")?;
+            if record.role == Role::Admin {
+                self.keep_an_admin(&record.username).await?;
+            }
+        }
+        let changed = OperatorRecord { disabled, ..record.clone() };
+        let action = if disabled { "operator.disable" } else { "operator.enable" };
+        self.audit.apply(action, username, Some(&summary(&record)), Some(&summary(&changed)), self.store.put_operator(&changed)).await?;
+        Ok(summary(&changed))
+    }
+
+    async fn existing(&self, username: &str) -> Result<OperatorRecord, AppError> {
+        let username = parse_username(username)?;
+        self.store.get_operator(&username).await?.ok_or_else(|| AppError::NotFound(format!("operator {username}")))
+    }
+
+    fn refuse_self(&self, record: &OperatorRecord, what: &str) -> Result<(), AppError> {
+        if record.username == self.caller.username() {
+            return Err(AppError::Conflict(format!("you cannot {what}; ask another admin")));
+        }
+        Ok(())
+    }
+
+    /// Refuses to leave the controller without an enabled admin.
+    async fn keep_an_admin(&self, losing: &str) -> Result<(), AppError> {
+        let mut others = 0;
+        let mut seen = 0;
+        let mut cursor = None;
+        loop {
+            let page = self.store.list_operators(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+            seen += page.items.len();
+            others += page.items.iter().filter(|r| r.role == Role::Admin && !r.disabled && r.username != losing).count();
+            match page.next {
+                Some(next) if seen < MAX_OPERATORS => cursor = Some(next),
+                _ => break,
+            }
+        }
+        if others == 0 {
+            return Err(AppError::Conflict(format!("{losing} is the last enabled admin")));
+        }
+        Ok(())
+    }
+}
