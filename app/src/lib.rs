@@ -19,7 +19,9 @@ use leptos_router::{
 };
 
 use pages::{
+    audit::AuditPage,
     layout::Layout,
+    operators::OperatorsPage,
     login::LoginPage,
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
     tags::TagsPage,
@@ -66,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sites/:id") view=EditSitePage ssr=SSR/>
                     <Route path=path!("sites/:id/remove") view=RemoveSitePage ssr=SSR/>
                     <Route path=path!("tags") view=TagsPage ssr=SSR/>
+                    <Route path=path!("operators") view=OperatorsPage ssr=SSR/>
+                    <Route path=path!("audit") view=AuditPage ssr=SSR/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -197,3 +197,45 @@ async fn bad_input_is_refused_and_nothing_is_written() {
     let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(page["items"], serde_json::json!([]), "nothing was written");
 }
+
+/// The server functions a viewer may call. Every other one must answer 403 to a viewer, so a
+/// new mutating function is covered here the day it is registered.
+const VIEWER_MAY_CALL: [&str; 7] = [
+    "/api/auth/current_operator",
+    "/api/auth/login",
+    "/api/auth/logout",
+    "/api/sites/get",
+    "/api/sites/list",
+    "/api/tags/all",
+    "/api/tags/list",
+];
+
+#[tokio::test]
+async fn a_viewer_can_call_no_mutating_server_function() {
+    let app = app(Duration::from_secs(600), false).await;
+    let every_field = "id=00000000-0000-0000-0000-000000000000&name=dc9&tag=&load_balancer=&status=online&confirm_name=dc9\
+        &username=someone&role=admin&password=long%20enough%20password&disabled=true&day=&operator=&action=&next=/";
+    let mut forbidden = Vec::new();
+    for (path, method) in all_server_functions() {
+        if path == "/api/auth/logout" || path == "/api/auth/login" {
+            continue; // they end or start the viewer's own session
+        }
+        let (cookie, _) = login(&app, "viewer", None).await;
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(every_field))
+            .unwrap();
+        let status = send(&app, request).await.status();
+        if VIEWER_MAY_CALL.contains(&path) {
+            assert_ne!(status, StatusCode::FORBIDDEN, "{path} is readable by a viewer");
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} must refuse a viewer");
+            forbidden.push(path);
+        }
+    }
+    assert!(forbidden.len() >= 12, "the mutating functions were all tried: {forbidden:?}");
+}

@@ -3,7 +3,8 @@ use leptos_router::components::{Outlet, A};
 
 use crate::{
     api::auth::{current_operator, Logout},
-    components::Me,
+    components::{Me, RoleAtLeast},
+    domain::Role,
     pages::hydration_marker,
 };
 
@@ -20,6 +21,10 @@ pub fn Layout() -> impl IntoView {
             <nav>
                 <A href="/sites">"Sites"</A>
                 <A href="/tags">"Tags"</A>
+                <RoleAtLeast role=Role::Admin>
+                    <A href="/operators">"Operators"</A>
+                    <A href="/audit">"Audit log"</A>
+                </RoleAtLeast>
             </nav>
             <span class="who">
                 <Suspense fallback=|| ()>

@@ -1,7 +1,9 @@
 //! The admin UI's pages.
 
+pub mod audit;
 pub mod layout;
 pub mod login;
+pub mod operators;
 pub mod sites;
 pub mod tags;
 

@@ -7,8 +7,8 @@ use crate::{
         sites::{get_site, list_sites, AddSite, RemoveSite, UpdateSite},
         tags::all_tags,
     },
-    components::{form_error, FormError, LoadError, RoleAtLeast, StatusBadge},
-    domain::{Role, Site, SiteRow, SiteStatus, Tag},
+    components::{form_error, FormError, LoadError, Me, RoleAtLeast, StatusBadge},
+    domain::{AppError, Role, Site, SiteRow, SiteStatus, Tag},
 };
 
 /// All sites, a page at a time, with a name filter that works in the browser.
@@ -83,13 +83,17 @@ pub fn NewSitePage() -> impl IntoView {
     let add = ServerAction::<AddSite>::new();
     let error = form_error(add.value());
     let tags = Resource::new(|| (), |_| all_tags());
+    let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Add site · Palomar"/>
         <h1>"Add site"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let role = me.await.map(|op| op.role).unwrap_or(Role::Viewer);
+                let is_admin = role >= Role::Admin;
                 match tags.await {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(_) if !is_admin => Either::Left(view! { <LoadError error=AppError::Forbidden { need: Role::Admin, have: role }/> }),
                     Ok(tags) => Either::Right(view! {
                         <ActionForm action=add attr:class="form" attr:id="site-form">
                             <SiteFields site=None tags/>
@@ -159,12 +163,16 @@ pub fn RemoveSitePage() -> impl IntoView {
     let site = Resource::new(id, get_site);
     let remove = ServerAction::<RemoveSite>::new();
     let error = form_error(remove.value());
+    let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Remove site · Palomar"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let role = me.await.map(|op| op.role).unwrap_or(Role::Viewer);
+                let is_admin = role >= Role::Admin;
                 match site.await {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(_) if !is_admin => Either::Left(view! { <LoadError error=AppError::Forbidden { need: Role::Admin, have: role }/> }),
                     Ok(site) => Either::Right(view! {
                         <h1>"Remove site "{site.name.clone()}"?"</h1>
                         <p>
