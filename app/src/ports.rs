@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::domain::{
     audit::AuditRecord,
-    geodb::{Backend, User, UserGroup},
+    geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
@@ -43,17 +43,43 @@ pub trait GeoDb: Send + Sync + 'static {
 
     /// One site's backends (one partition).
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError>;
+    async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError>;
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError>;
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError>;
 
     /// One site's groups (one partition), in name order.
     async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError>;
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError>;
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
+    /// Starts a move only if the group exists with a backend and is not moving (`moving` null
+    /// or empty): a lightweight transaction in Cassandra. Returns whether it was applied.
+    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError>;
 
     /// The whole `users` table, a page at a time (Cassandra: token order). For censuses only.
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError>;
+
+    /// One section of `cluster_settings` (one partition).
+    async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError>;
+    async fn put_setting(&self, setting: &ClusterSetting) -> Result<(), StoreError>;
+    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError>;
+
+    /// The whole `site_reachability` table (sites × sites: small).
+    async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError>;
+    async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError>;
+    /// One group's `group_sites` rows (one partition).
+    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError>;
+    async fn put_group_site(&self, row: &GroupSite) -> Result<(), StoreError>;
+    /// One site's `backend_stats` (one partition).
+    async fn list_backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, StoreError>;
+    async fn put_backend_stat(&self, row: &BackendStat) -> Result<(), StoreError>;
+    /// One site's `proxy_dest_stats` (one partition).
+    async fn list_proxy_dest_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<ProxyDestStat>, StoreError>;
+    async fn put_proxy_dest_stat(&self, row: &ProxyDestStat) -> Result<(), StoreError>;
+    /// Removes one proxy's rows for one destination.
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError>;
 }
 
 /// An operator account as stored in the controller's own table.

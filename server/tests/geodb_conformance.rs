@@ -214,6 +214,93 @@ async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
     assert_eq!(all[0].at, start + chrono::Duration::minutes(6));
 }
 
+async fn backends_get_and_delete(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let be = backend(site, "be1.example.net");
+    db.put_backend(&be).await.unwrap();
+    assert_eq!(db.get_backend(site, be.id).await.unwrap(), Some(be.clone()));
+    assert_eq!(db.get_backend(Uuid::new_v4(), be.id).await.unwrap(), None);
+    db.delete_backend(site, be.id).await.unwrap();
+    assert_eq!(db.get_backend(site, be.id).await.unwrap(), None);
+}
+
+async fn a_group_move_starts_only_once(db: &dyn Store) {
+    let (site, src, dst) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    db.put_group(&group(site, "g", src)).await.unwrap();
+    assert!(db.start_group_move(site, "g", dst, "token-1").await.unwrap(), "applied");
+    assert!(!db.start_group_move(site, "g", Uuid::new_v4(), "token-2").await.unwrap(), "refused while moving");
+    let g = db.get_group(site, "g").await.unwrap().unwrap();
+    assert_eq!((g.moving.as_str(), g.alt_backend_id, g.backend_id), ("token-1", Some(dst), Some(src)));
+    assert!(!db.start_group_move(site, "missing", dst, "t").await.unwrap(), "no such group");
+    db.put_group(&UserGroup { moving: String::new(), backend_id: Some(dst), ..g }).await.unwrap();
+    assert!(db.start_group_move(site, "g", src, "token-3").await.unwrap(), "a finished move clears the way");
+}
+
+async fn users_delete(db: &dyn Store) {
+    let user = User {
+        username: "gone@example.net".into(),
+        preferred_site_id: None,
+        group_name: "g".into(),
+        failover_site_group_name: String::new(),
+        metacache_last_host: String::new(),
+        moving_preferred_site_id: None,
+        moving_group_name: String::new(),
+        moving_failover_site_group_name: String::new(),
+        last_update: None,
+    };
+    db.put_user(&user).await.unwrap();
+    db.delete_user("gone@example.net").await.unwrap();
+    assert_eq!(db.get_user("gone@example.net").await.unwrap(), None);
+}
+
+async fn settings_by_section(db: &dyn Store) {
+    use app::domain::geodb::ClusterSetting;
+    let (site, nil) = (Uuid::new_v4(), Uuid::nil());
+    let setting = |section: &str, site_id: Uuid, name: &str, value: &str| ClusterSetting {
+        section: section.into(),
+        site_id,
+        backend_id: nil,
+        setting_name: name.into(),
+        setting_value: value.into(),
+    };
+    for s in [
+        setting("controller_features", site, "load_balance", "dryrun"),
+        setting("controller_features", site, "host_failure", "on"),
+        setting("controller_features", nil, "load_balance", "off"),
+        setting("other", site, "x", "1"),
+    ] {
+        db.put_setting(&s).await.unwrap();
+    }
+    let features = all_pages(2, |page| db.list_settings("controller_features", page)).await;
+    assert_eq!(features.len(), 3);
+    assert!(features.iter().all(|s| s.section == "controller_features"));
+    db.delete_setting("controller_features", site, nil, "host_failure").await.unwrap();
+    assert_eq!(db.list_settings("controller_features", PageRequest::first(10)).await.unwrap().items.len(), 2);
+}
+
+async fn reachability_group_sites_and_stats(db: &dyn Store) {
+    use app::domain::geodb::{BackendStat, GroupSite, ProxyDestStat, Reachability};
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    db.put_reachability(&Reachability { src_site_id: a, dest_site_id: b, reachable: 1 }).await.unwrap();
+    db.put_reachability(&Reachability { src_site_id: b, dest_site_id: a, reachable: 0 }).await.unwrap();
+    assert_eq!(all_pages(1, |page| db.list_reachability(page)).await.len(), 2);
+    let gs = GroupSite { group_name: "default-1".into(), site_id: a, status: "online".into(), failover_site_id: Some(b), last_update: Some(now_ms()) };
+    db.put_group_site(&gs).await.unwrap();
+    assert_eq!(db.list_group_sites("default-1").await.unwrap(), vec![gs]);
+    let stat = BackendStat { site_id: a, id: Uuid::new_v4(), key: "users".into(), value: 42.0, kind: "gauge".into() };
+    db.put_backend_stat(&stat).await.unwrap();
+    assert_eq!(db.list_backend_stats(a, PageRequest::first(10)).await.unwrap().items, vec![stat]);
+    for (proxy, key) in [("proxy1", "proxy_session_success"), ("proxy1", "proxy_session_failure"), ("proxy2", "proxy_session_success")] {
+        let row = ProxyDestStat { proxy_site_id: a, dest_host: "be1".into(), proxy_host: proxy.into(), key: key.into(), value: 1.0, kind: "counter".into() };
+        db.put_proxy_dest_stat(&row).await.unwrap();
+    }
+    assert_eq!(all_pages(2, |page| db.list_proxy_dest_stats(a, page)).await.len(), 3);
+    db.delete_proxy_dest_stats(a, "be1", "proxy1").await.unwrap();
+    let left = all_pages(2, |page| db.list_proxy_dest_stats(a, page)).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].proxy_host, "proxy2");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -249,4 +336,9 @@ conformance!(
     users_round_trip,
     operators_round_trip,
     audit_log_pages_a_day_newest_first,
+    backends_get_and_delete,
+    a_group_move_starts_only_once,
+    users_delete,
+    settings_by_section,
+    reachability_group_sites_and_stats,
 );

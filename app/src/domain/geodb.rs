@@ -55,3 +55,52 @@ pub struct SiteCounts {
     pub backends: u64,
     pub groups: u64,
 }
+
+/// A row of `cluster_settings`. A nil `site_id`/`backend_id` means "all".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSetting {
+    pub section: String,
+    pub site_id: Uuid,
+    pub backend_id: Uuid,
+    pub setting_name: String,
+    pub setting_value: String,
+}
+
+/// A row of `site_reachability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reachability {
+    pub src_site_id: Uuid,
+    pub dest_site_id: Uuid,
+    pub reachable: i32,
+}
+
+/// A row of `group_sites`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSite {
+    pub group_name: String,
+    pub site_id: Uuid,
+    pub status: String,
+    pub failover_site_id: Option<Uuid>,
+    pub last_update: Option<DateTime<Utc>>,
+}
+
+/// A row of `backend_stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendStat {
+    pub site_id: Uuid,
+    pub id: Uuid,
+    pub key: String,
+    pub value: f64,
+    pub kind: String,
+}
+
+/// A row of `proxy_dest_stats`, written by the proxies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyDestStat {
+    pub proxy_site_id: Uuid,
+    pub dest_host: String,
+    pub proxy_host: String,
+    pub key: String,
+    pub value: f64,
+    pub kind: String,
+}

@@ -12,12 +12,13 @@ use std::{
 use app::{
     domain::{
         audit::AuditRecord,
-        geodb::{Backend, User, UserGroup},
+        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
         Page, PageRequest, Site, Tag,
     },
     ports::{AuditLog, GeoDb, OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -28,6 +29,11 @@ struct Tables {
     groups: BTreeMap<(Uuid, String), UserGroup>,
     users: BTreeMap<String, User>,
     operators: BTreeMap<String, OperatorRecord>,
+    settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
+    reachability: BTreeMap<(Uuid, Uuid), Reachability>,
+    group_sites: BTreeMap<(String, Uuid), GroupSite>,
+    backend_stats: BTreeMap<(Uuid, Uuid, String), BackendStat>,
+    proxy_dest_stats: BTreeMap<(Uuid, String, String, String), ProxyDestStat>,
     /// Newest first within a day, like the Cassandra table's clustering order.
     audit: BTreeMap<(chrono::NaiveDate, Reverse<i64>, Uuid), AuditRecord>,
 }
@@ -67,15 +73,19 @@ fn page<K: Ord + Clone, V: Clone>(
     decode: impl Fn(&str) -> Option<K>,
     encode: impl Fn(&K) -> String,
 ) -> Result<Page<V>, StoreError> {
+    // Cursors are base64url so that they are opaque and safe in links, as Cassandra's are.
     let start = match &request.cursor {
-        Some(cursor) => Bound::Excluded(decode(cursor).ok_or(StoreError::BadCursor)?),
+        Some(cursor) => {
+            let raw = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(StoreError::BadCursor)?;
+            Bound::Excluded(decode(&raw).ok_or(StoreError::BadCursor)?)
+        }
         None => lo,
     };
     let limit = request.limit.max(1) as usize;
     let mut rows = map.range((start, hi));
     let items: Vec<(K, V)> = rows.by_ref().take(limit).map(|(k, v)| (k.clone(), v.clone())).collect();
     let next = match (items.last(), rows.next()) {
-        (Some((last, _)), Some(_)) => Some(encode(last)),
+        (Some((last, _)), Some(_)) => Some(URL_SAFE_NO_PAD.encode(encode(last))),
         _ => None,
     };
     Ok(Page { items: items.into_iter().map(|(_, v)| v).collect(), next })
@@ -134,8 +144,17 @@ impl GeoDb for EmbeddedStore {
         )
     }
 
+    async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError> {
+        Ok(self.read().backends.get(&(site_id, id)).cloned())
+    }
+
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError> {
         self.write().backends.insert((backend.site_id, backend.id), backend.clone());
+        Ok(())
+    }
+
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.write().backends.remove(&(site_id, id));
         Ok(())
     }
 
@@ -161,6 +180,18 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
+    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.moving.is_empty() && group.backend_id.is_some() => {
+                group.moving = token.to_string();
+                group.alt_backend_id = Some(destination);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn list_users(&self, request: PageRequest) -> Result<Page<User>, StoreError> {
         page(&self.read().users, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
     }
@@ -171,6 +202,124 @@ impl GeoDb for EmbeddedStore {
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
         self.write().users.insert(user.username.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+        self.write().users.remove(username);
+        Ok(())
+    }
+
+    async fn list_settings(&self, section: &str, request: PageRequest) -> Result<Page<ClusterSetting>, StoreError> {
+        let section = section.to_string();
+        let lo = (section.clone(), Uuid::nil(), Uuid::nil(), String::new());
+        let hi = (format!("{section}\u{0}"), Uuid::nil(), Uuid::nil(), String::new());
+        page(
+            &self.read().settings,
+            Bound::Included(lo),
+            Bound::Excluded(hi),
+            &request,
+            |c| {
+                let mut parts = c.splitn(3, '|');
+                let site = Uuid::parse_str(parts.next()?).ok()?;
+                let backend = Uuid::parse_str(parts.next()?).ok()?;
+                Some((section.clone(), site, backend, parts.next()?.to_string()))
+            },
+            |(_, site, backend, name)| format!("{site}|{backend}|{name}"),
+        )
+    }
+
+    async fn put_setting(&self, setting: &ClusterSetting) -> Result<(), StoreError> {
+        let key = (setting.section.clone(), setting.site_id, setting.backend_id, setting.setting_name.clone());
+        self.write().settings.insert(key, setting.clone());
+        Ok(())
+    }
+
+    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+        self.write().settings.remove(&(section.to_string(), site_id, backend_id, name.to_string()));
+        Ok(())
+    }
+
+    async fn list_reachability(&self, request: PageRequest) -> Result<Page<Reachability>, StoreError> {
+        page(
+            &self.read().reachability,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            &request,
+            |c| {
+                let (a, b) = c.split_once('|')?;
+                Some((Uuid::parse_str(a).ok()?, Uuid::parse_str(b).ok()?))
+            },
+            |(a, b)| format!("{a}|{b}"),
+        )
+    }
+
+    async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError> {
+        self.write().reachability.insert((row.src_site_id, row.dest_site_id), *row);
+        Ok(())
+    }
+
+    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
+        let tables = self.read();
+        let lo = (group_name.to_string(), Uuid::nil());
+        let hi = (group_name.to_string(), Uuid::max());
+        Ok(tables.group_sites.range(lo..=hi).map(|(_, v)| v.clone()).collect())
+    }
+
+    async fn put_group_site(&self, row: &GroupSite) -> Result<(), StoreError> {
+        self.write().group_sites.insert((row.group_name.clone(), row.site_id), row.clone());
+        Ok(())
+    }
+
+    async fn list_backend_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<BackendStat>, StoreError> {
+        let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
+        let hi = if site_id == Uuid::max() { Bound::Unbounded } else { Bound::Excluded((next_site, Uuid::nil(), String::new())) };
+        page(
+            &self.read().backend_stats,
+            Bound::Included((site_id, Uuid::nil(), String::new())),
+            hi,
+            &request,
+            |c| {
+                let (id, key) = c.split_once('|')?;
+                Some((site_id, Uuid::parse_str(id).ok()?, key.to_string()))
+            },
+            |(_, id, key)| format!("{id}|{key}"),
+        )
+    }
+
+    async fn put_backend_stat(&self, row: &BackendStat) -> Result<(), StoreError> {
+        self.write().backend_stats.insert((row.site_id, row.id, row.key.clone()), row.clone());
+        Ok(())
+    }
+
+    async fn list_proxy_dest_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
+        let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
+        let hi = if site_id == Uuid::max() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded((next_site, String::new(), String::new(), String::new()))
+        };
+        page(
+            &self.read().proxy_dest_stats,
+            Bound::Included((site_id, String::new(), String::new(), String::new())),
+            hi,
+            &request,
+            |c| {
+                let mut parts = c.splitn(3, '|');
+                Some((site_id, parts.next()?.to_string(), parts.next()?.to_string(), parts.next()?.to_string()))
+            },
+            |(_, dest, proxy, key)| format!("{dest}|{proxy}|{key}"),
+        )
+    }
+
+    async fn put_proxy_dest_stat(&self, row: &ProxyDestStat) -> Result<(), StoreError> {
+        let key = (row.proxy_site_id, row.dest_host.clone(), row.proxy_host.clone(), row.key.clone());
+        self.write().proxy_dest_stats.insert(key, row.clone());
+        Ok(())
+    }
+
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
+        self.write().proxy_dest_stats.retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
         Ok(())
     }
 }

@@ -37,7 +37,11 @@ pub async fn cassandra_store(test_name: &str) -> Option<CassandraStore> {
         ("CASSANDRA_CONSISTENCY", "LOCAL_ONE"),
     ]);
     let store = CassandraStore::connect(&config).await.unwrap_or_else(|e| panic!("{e}"));
-    for table in ["tags", "sites", "backends", "user_groups", "users", "controller_operators"] {
+    let tables = palomar_server::adapters::cassandra::schema::GEODB_TABLES
+        .iter()
+        .chain(palomar_server::adapters::cassandra::schema::CONTROLLER_TABLES.iter())
+        .filter_map(|cql| cql.split("{ks}.").nth(1)?.split_whitespace().next());
+    for table in tables {
         store
             .session()
             .query_unpaged(format!("TRUNCATE {keyspace}.{table}"), ())

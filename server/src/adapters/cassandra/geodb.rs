@@ -1,6 +1,6 @@
 use app::{
     domain::{
-        geodb::{Backend, User, UserGroup},
+        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
         Page, PageRequest, Site, SiteStatus, Tag,
     },
     ports::{GeoDb, StoreError},
@@ -36,6 +36,22 @@ pub(super) struct Statements {
     list_users: PreparedStatement,
     get_user: PreparedStatement,
     put_user: PreparedStatement,
+    get_backend: PreparedStatement,
+    delete_backend: PreparedStatement,
+    start_group_move: PreparedStatement,
+    delete_user: PreparedStatement,
+    list_settings: PreparedStatement,
+    put_setting: PreparedStatement,
+    delete_setting: PreparedStatement,
+    list_reachability: PreparedStatement,
+    put_reachability: PreparedStatement,
+    list_group_sites: PreparedStatement,
+    put_group_site: PreparedStatement,
+    list_backend_stats: PreparedStatement,
+    put_backend_stat: PreparedStatement,
+    list_proxy_dest_stats: PreparedStatement,
+    put_proxy_dest_stat: PreparedStatement,
+    delete_proxy_dest_stats: PreparedStatement,
 }
 
 const SITE_COLUMNS: &str = "id, name, tag, load_balancer, status";
@@ -79,6 +95,79 @@ impl Statements {
             )
             .await?,
             get_user: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users WHERE username = ?")).await?,
+            get_backend: prepare(session, ks, &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ? AND id = ?"))
+                .await?,
+            delete_backend: prepare(session, ks, "DELETE FROM {ks}.backends WHERE site_id = ? AND id = ?").await?,
+            start_group_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET moving = ?, alt_backend_id = ? WHERE site_id = ? AND name = ? IF backend_id != null AND moving IN (null, '')",
+            )
+            .await?,
+            delete_user: prepare(session, ks, "DELETE FROM {ks}.users WHERE username = ?").await?,
+            list_settings: prepare(
+                session,
+                ks,
+                "SELECT section, site_id, backend_id, setting_name, setting_value FROM {ks}.cluster_settings WHERE section = ?",
+            )
+            .await?,
+            put_setting: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.cluster_settings (section, site_id, backend_id, setting_name, setting_value) VALUES (?, ?, ?, ?, ?)",
+            )
+            .await?,
+            delete_setting: prepare(
+                session,
+                ks,
+                "DELETE FROM {ks}.cluster_settings WHERE section = ? AND site_id = ? AND backend_id = ? AND setting_name = ?",
+            )
+            .await?,
+            list_reachability: prepare(session, ks, "SELECT src_site_id, dest_site_id, reachable FROM {ks}.site_reachability").await?,
+            put_reachability: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.site_reachability (src_site_id, dest_site_id, reachable) VALUES (?, ?, ?)",
+            )
+            .await?,
+            list_group_sites: prepare(
+                session,
+                ks,
+                "SELECT group_name, site_id, status, failover_site_id, last_update FROM {ks}.group_sites WHERE group_name = ?",
+            )
+            .await?,
+            put_group_site: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.group_sites (group_name, site_id, status, failover_site_id, last_update) VALUES (?, ?, ?, ?, ?)",
+            )
+            .await?,
+            list_backend_stats: prepare(session, ks, "SELECT site_id, id, key, value, type FROM {ks}.backend_stats WHERE site_id = ?")
+                .await?,
+            put_backend_stat: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.backend_stats (site_id, id, key, value, type) VALUES (?, ?, ?, ?, ?)",
+            )
+            .await?,
+            list_proxy_dest_stats: prepare(
+                session,
+                ks,
+                "SELECT proxy_site_id, dest_host, proxy_host, key, value, type FROM {ks}.proxy_dest_stats WHERE proxy_site_id = ?",
+            )
+            .await?,
+            put_proxy_dest_stat: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.proxy_dest_stats (proxy_site_id, dest_host, proxy_host, key, value, type) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .await?,
+            delete_proxy_dest_stats: prepare(
+                session,
+                ks,
+                "DELETE FROM {ks}.proxy_dest_stats WHERE proxy_site_id = ? AND dest_host = ? AND proxy_host = ?",
+            )
+            .await?,
             put_user: prepare(
                 session,
                 ks,
@@ -205,6 +294,99 @@ impl From<UserRow> for User {
     }
 }
 
+#[derive(DeserializeRow)]
+struct SettingRow {
+    section: String,
+    site_id: Uuid,
+    backend_id: Uuid,
+    setting_name: String,
+    setting_value: Option<String>,
+}
+
+impl From<SettingRow> for ClusterSetting {
+    fn from(r: SettingRow) -> Self {
+        ClusterSetting {
+            section: r.section,
+            site_id: r.site_id,
+            backend_id: r.backend_id,
+            setting_name: r.setting_name,
+            setting_value: r.setting_value.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(DeserializeRow)]
+struct ReachabilityRow {
+    src_site_id: Uuid,
+    dest_site_id: Uuid,
+    reachable: Option<i32>,
+}
+
+impl From<ReachabilityRow> for Reachability {
+    fn from(r: ReachabilityRow) -> Self {
+        Reachability { src_site_id: r.src_site_id, dest_site_id: r.dest_site_id, reachable: r.reachable.unwrap_or_default() }
+    }
+}
+
+#[derive(DeserializeRow)]
+struct GroupSiteRow {
+    group_name: String,
+    site_id: Uuid,
+    status: Option<String>,
+    failover_site_id: Option<Uuid>,
+    last_update: Option<DateTime<Utc>>,
+}
+
+impl From<GroupSiteRow> for GroupSite {
+    fn from(r: GroupSiteRow) -> Self {
+        GroupSite {
+            group_name: r.group_name,
+            site_id: r.site_id,
+            status: r.status.unwrap_or_default(),
+            failover_site_id: r.failover_site_id,
+            last_update: r.last_update,
+        }
+    }
+}
+
+#[derive(DeserializeRow)]
+struct BackendStatRow {
+    site_id: Uuid,
+    id: Uuid,
+    key: String,
+    value: Option<f64>,
+    r#type: Option<String>,
+}
+
+impl From<BackendStatRow> for BackendStat {
+    fn from(r: BackendStatRow) -> Self {
+        BackendStat { site_id: r.site_id, id: r.id, key: r.key, value: r.value.unwrap_or_default(), kind: r.r#type.unwrap_or_default() }
+    }
+}
+
+#[derive(DeserializeRow)]
+struct ProxyDestStatRow {
+    proxy_site_id: Uuid,
+    dest_host: String,
+    proxy_host: String,
+    key: String,
+    value: Option<f64>,
+    r#type: Option<String>,
+}
+
+impl From<ProxyDestStatRow> for ProxyDestStat {
+    fn from(r: ProxyDestStatRow) -> Self {
+        ProxyDestStat {
+            proxy_site_id: r.proxy_site_id,
+            dest_host: r.dest_host,
+            proxy_host: r.proxy_host,
+            key: r.key,
+            value: r.value.unwrap_or_default(),
+            kind: r.r#type.unwrap_or_default(),
+        }
+    }
+}
+
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(err.to_string())
 }
@@ -286,6 +468,25 @@ impl GeoDb for CassandraStore {
         self.list::<BackendRow, _>(&self.statements.list_backends, (site_id,), &page).await
     }
 
+    async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError> {
+        self.one::<BackendRow, _>(&self.statements.get_backend, (site_id, id)).await
+    }
+
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.write(&self.statements.delete_backend, (site_id, id)).await
+    }
+
+    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.start_group_move, (token, destination, site_id, name))
+            .await
+            .map_err(super::unavailable)?;
+        let rows = result.into_rows_result().map_err(corrupt)?;
+        let first = rows.maybe_first_row::<scylla::value::Row>().map_err(corrupt)?;
+        Ok(matches!(first.and_then(|row| row.columns.into_iter().next().flatten()), Some(scylla::value::CqlValue::Boolean(true))))
+    }
+
     async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
         let values =
             (b.site_id, b.id, b.load_factor, &b.host, &b.status, &b.status_reason, &b.last_moved_from, &b.last_moved_to);
@@ -301,8 +502,10 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
+        // Not moving is null, as Dovecot writes it, so that `IF moving IN (null, '')` holds either way.
+        let moving = (!g.moving.is_empty()).then_some(&g.moving);
         let values =
-            (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, &g.moving, g.refresh_after, g.sticky_backend);
+            (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend);
         self.write(&self.statements.put_group, values).await
     }
 
@@ -327,5 +530,59 @@ impl GeoDb for CassandraStore {
             u.last_update,
         );
         self.write(&self.statements.put_user, values).await
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.delete_user, (username,)).await
+    }
+
+    async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError> {
+        self.list::<SettingRow, _>(&self.statements.list_settings, (section,), &page).await
+    }
+
+    async fn put_setting(&self, s: &ClusterSetting) -> Result<(), StoreError> {
+        self.write(&self.statements.put_setting, (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value)).await
+    }
+
+    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.delete_setting, (section, site_id, backend_id, name)).await
+    }
+
+    async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError> {
+        self.list::<ReachabilityRow, _>(&self.statements.list_reachability, (), &page).await
+    }
+
+    async fn put_reachability(&self, r: &Reachability) -> Result<(), StoreError> {
+        self.write(&self.statements.put_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await
+    }
+
+    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
+        // One partition: the sites of one group (a handful).
+        let page = self.list::<GroupSiteRow, _>(&self.statements.list_group_sites, (group_name,), &PageRequest::first(500)).await?;
+        Ok(page.items)
+    }
+
+    async fn put_group_site(&self, r: &GroupSite) -> Result<(), StoreError> {
+        self.write(&self.statements.put_group_site, (&r.group_name, r.site_id, &r.status, r.failover_site_id, r.last_update)).await
+    }
+
+    async fn list_backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, StoreError> {
+        self.list::<BackendStatRow, _>(&self.statements.list_backend_stats, (site_id,), &page).await
+    }
+
+    async fn put_backend_stat(&self, r: &BackendStat) -> Result<(), StoreError> {
+        self.write(&self.statements.put_backend_stat, (r.site_id, r.id, &r.key, r.value, &r.kind)).await
+    }
+
+    async fn list_proxy_dest_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
+        self.list::<ProxyDestStatRow, _>(&self.statements.list_proxy_dest_stats, (site_id,), &page).await
+    }
+
+    async fn put_proxy_dest_stat(&self, r: &ProxyDestStat) -> Result<(), StoreError> {
+        self.write(&self.statements.put_proxy_dest_stat, (r.proxy_site_id, &r.dest_host, &r.proxy_host, &r.key, r.value, &r.kind)).await
+    }
+
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.delete_proxy_dest_stats, (site_id, dest_host, proxy_host)).await
     }
 }
