@@ -213,3 +213,10 @@ impl Clock for ManualClock {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Checks that a backend's host name resolves, as `doveadm cluster backend add` does.
+#[async_trait]
+pub trait HostResolver: Send + Sync + 'static {
+    /// `Err` with a reason when the name does not resolve.
+    async fn check(&self, host: &str) -> Result<(), String>;
+}

@@ -137,6 +137,10 @@ pub struct Config {
     pub doveadm_endpoints: BTreeMap<String, String>,
     pub session_secret: Option<Secret>,
     pub session_idle_timeout: Duration,
+    /// Whether a new backend's host must resolve in DNS (true) or only be a valid name.
+    pub backend_host_dns_check: bool,
+    /// How often the census (users per group, groups per backend) is taken.
+    pub census_interval: Duration,
     /// Where the built CSS, JS and wasm are served from.
     pub site_root: String,
     /// The value and source of every variable, for `palomar config`.
@@ -385,6 +389,10 @@ impl Config {
         let session_secret = (!session_secret.is_empty()).then_some(Secret(session_secret));
         let session_idle_timeout = r.seconds(&["SESSION_IDLE_TIMEOUT_SECS"], 3600, 60);
         let site_root = r.string(&["LEPTOS_SITE_ROOT"], "target/site");
+        let backend_host_dns_check = r.get(&["BACKEND_HOST_CHECK"], "dns".to_string(), "dns or syntax", |s| {
+            matches!(s, "dns" | "syntax").then(|| s.to_string())
+        }) == "dns";
+        let census_interval = r.seconds(&["CENSUS_INTERVAL_SECS"], 3600, 10);
 
         if r.errors.is_empty() {
             Ok(Config {
@@ -432,6 +440,8 @@ impl Config {
                 session_secret,
                 session_idle_timeout,
                 site_root,
+                backend_host_dns_check,
+                census_interval,
                 effective: r.effective,
             })
         } else {

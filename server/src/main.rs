@@ -19,7 +19,7 @@ use leptos::prelude::LeptosOptions;
 use palomar_server::{
     adapters::{
         cassandra::CassandraStore, embedded::EmbeddedStore, prometheus::PrometheusMetrics, redis_sessions::RedisSessionStore,
-        sim_metrics::SimulatorMetrics, NoMetrics,
+        sim_metrics::SimulatorMetrics, DnsResolver, NoMetrics, SyntaxOnlyResolver,
     },
     config::Config,
     seed::{seed_sample_cluster, SampleSize},
@@ -100,8 +100,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         operators: store.clone(),
         audit: store,
         metrics,
+        resolver: resolver(&config),
         clock: Arc::new(SystemClock),
     }));
+    spawn_census(services.clone(), config.census_interval);
     let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
@@ -129,8 +131,10 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         operators: store.clone(),
         audit: store.clone(),
         metrics,
+        resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),
     }));
+    spawn_census(services.clone(), Duration::from_secs(30));
     let password = random_string(20);
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
@@ -165,6 +169,7 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
         operators: store.clone(),
         audit: store,
         metrics: Arc::new(NoMetrics),
+        resolver: resolver(&config),
         clock: Arc::new(SystemClock),
     });
     let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
@@ -201,6 +206,26 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn resolver(config: &Config) -> Arc<dyn app::ports::HostResolver> {
+    if config.backend_host_dns_check { Arc::new(DnsResolver) } else { Arc::new(SyntaxOnlyResolver) }
+}
+
+/// Takes a census at start and then every `interval`; a failed one is retried next time.
+fn spawn_census(services: Arc<Services>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let started = std::time::Instant::now();
+            match services.refresh_census().await {
+                Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f64(), "census taken"),
+                Err(err) => tracing::warn!(error = %err, "census failed; next try at the next interval"),
+            }
+        }
+    });
 }
 
 fn random_string(len: usize) -> String {

@@ -7,7 +7,7 @@ use app::{
     ports::{GeoDb, SystemClock},
     services::{Caller, Ports, Services},
 };
-use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
+use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics, SyntaxOnlyResolver};
 use uuid::Uuid;
 
 fn setup() -> (Arc<EmbeddedStore>, Services) {
@@ -17,6 +17,7 @@ fn setup() -> (Arc<EmbeddedStore>, Services) {
         operators: store.clone(),
         audit: store.clone(),
         metrics: Arc::new(NoMetrics),
+        resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),
     });
     (store, services)

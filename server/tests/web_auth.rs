@@ -15,7 +15,7 @@ use axum::{
 };
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
-    adapters::{embedded::EmbeddedStore, NoMetrics},
+    adapters::{embedded::EmbeddedStore, NoMetrics, SyntaxOnlyResolver},
     web::{router, SessionSettings},
 };
 use tower::ServiceExt;
@@ -29,6 +29,7 @@ async fn app(idle: Duration, secure: bool) -> Router {
         operators: store.clone(),
         audit: store,
         metrics: Arc::new(NoMetrics),
+        resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),
     }));
     let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();

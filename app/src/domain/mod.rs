@@ -1,11 +1,13 @@
 //! Domain types shared by the server and the browser. Nothing here does I/O.
 
 pub mod audit;
+pub mod cluster;
 pub mod error;
 pub mod geodb;
 pub mod metrics;
 pub mod operator;
 pub mod page;
+pub mod routing;
 pub mod site;
 pub mod tag;
 pub mod validate;

@@ -28,6 +28,11 @@ impl Auditor {
         Self { log, clock, caller }
     }
 
+    /// Who is acting, for status reasons.
+    pub(crate) fn operator(&self) -> &str {
+        self.caller.username()
+    }
+
     fn record(&self, action: String, target: &str, before: String, after: String) -> AuditRecord {
         AuditRecord {
             id: Uuid::new_v4(),

@@ -6,20 +6,32 @@
 
 mod accounts;
 mod audit;
+mod backends;
+mod census;
+mod groups;
 mod operators;
+mod settings;
+mod stats;
 mod topology;
+mod users;
 
 use std::sync::Arc;
 
 pub use accounts::Accounts;
 pub use audit::AuditReader;
 pub(crate) use audit::Auditor;
+pub use backends::{BackendAdmin, BackendOps, BackendsReader};
+pub use census::{Census, CensusSnapshot};
+pub use groups::{eligible_destination, GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
+pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
+pub use stats::{StatsAdmin, StatsReader};
 pub use topology::{TopologyAdmin, TopologyReader};
+pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
 use crate::{
     domain::{AppError, Role},
-    ports::{AuditLog, Clock, GeoDb, Metrics, OperatorStore, StoreError},
+    ports::{AuditLog, Clock, GeoDb, HostResolver, Metrics, OperatorStore, StoreError},
 };
 
 /// Where a request came from, for the audit log.
@@ -82,6 +94,7 @@ pub struct Ports {
     pub operators: Arc<dyn OperatorStore>,
     pub audit: Arc<dyn AuditLog>,
     pub metrics: Arc<dyn Metrics>,
+    pub resolver: Arc<dyn HostResolver>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -89,11 +102,91 @@ pub struct Ports {
 #[derive(Clone)]
 pub struct Services {
     ports: Ports,
+    census: Arc<Census>,
 }
 
 impl Services {
     pub fn new(ports: Ports) -> Self {
-        Self { ports }
+        Self { ports, census: Arc::new(Census::default()) }
+    }
+
+    /// Takes a new census (a background task calls this now and then).
+    pub async fn refresh_census(&self) -> Result<(), StoreError> {
+        self.census.refresh(self.ports.geodb.as_ref(), self.ports.clock.as_ref()).await
+    }
+
+    pub fn backends(&self, _caller: &Caller) -> BackendsReader {
+        BackendsReader::new(self.ports.geodb.clone(), self.census.clone())
+    }
+
+    /// Backend status, load factor, evacuation: operators.
+    pub fn backend_ops(&self, caller: &Caller) -> Result<BackendOps, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(BackendOps::new(self.ports.geodb.clone(), self.auditor(caller)))
+    }
+
+    /// Adding and removing backends: admins.
+    pub fn backend_admin(&self, caller: &Caller) -> Result<BackendAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(BackendAdmin::new(self.ports.geodb.clone(), self.ports.resolver.clone(), self.auditor(caller)))
+    }
+
+    pub fn groups(&self, _caller: &Caller) -> GroupsReader {
+        GroupsReader::new(self.ports.geodb.clone(), self.census.clone())
+    }
+
+    /// Group moves and sticky flags: operators.
+    pub fn group_ops(&self, caller: &Caller) -> Result<GroupOps, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone()))
+    }
+
+    /// Site initialisation: admins.
+    pub fn group_admin(&self, caller: &Caller) -> Result<GroupAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(GroupAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
+    }
+
+    pub fn users(&self, _caller: &Caller) -> UsersReader {
+        UsersReader::new(self.ports.geodb.clone())
+    }
+
+    /// User moves: operators.
+    pub fn user_ops(&self, caller: &Caller) -> Result<UserOps, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(UserOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone()))
+    }
+
+    /// Deleting users: admins.
+    pub fn user_admin(&self, caller: &Caller) -> Result<UserAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(UserAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
+    }
+
+    pub fn settings(&self, _caller: &Caller) -> SettingsReader {
+        SettingsReader::new(self.ports.geodb.clone())
+    }
+
+    /// Feature states: operators.
+    pub fn feature_ops(&self, caller: &Caller) -> Result<FeatureOps, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(FeatureOps::new(self.ports.geodb.clone(), self.auditor(caller)))
+    }
+
+    /// Any `cluster_settings` row: admins.
+    pub fn settings_admin(&self, caller: &Caller) -> Result<SettingsAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(SettingsAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
+    }
+
+    pub fn stats(&self, _caller: &Caller) -> StatsReader {
+        StatsReader::new(self.ports.geodb.clone())
+    }
+
+    /// Pruning stale proxy rows: admins.
+    pub fn stats_admin(&self, caller: &Caller) -> Result<StatsAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(StatsAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
     }
 
     fn auditor(&self, caller: &Caller) -> Auditor {

@@ -30,3 +30,29 @@ impl Metrics for NoMetrics {
         Err(MetricsError::Unreachable("no metrics source is configured".into()))
     }
 }
+
+/// Host names must resolve (DNS through the system resolver), as `doveadm cluster backend add` checks.
+pub struct DnsResolver;
+
+#[async_trait::async_trait]
+impl app::ports::HostResolver for DnsResolver {
+    async fn check(&self, host: &str) -> Result<(), String> {
+        match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, 0))).await {
+            Ok(Ok(addresses)) if addresses.count() > 0 => Ok(()),
+            Ok(Ok(_)) => Err("no addresses".into()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err("the lookup timed out".into()),
+        }
+    }
+}
+
+/// Host names are only checked for syntax (`BACKEND_HOST_CHECK=syntax`): for labs and the
+/// demo, whose backend names are not in DNS.
+pub struct SyntaxOnlyResolver;
+
+#[async_trait::async_trait]
+impl app::ports::HostResolver for SyntaxOnlyResolver {
+    async fn check(&self, _host: &str) -> Result<(), String> {
+        Ok(())
+    }
+}

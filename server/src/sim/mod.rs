@@ -9,7 +9,7 @@
 
 pub mod doveadm_api;
 pub mod exposition;
-pub mod routing;
+pub use app::domain::routing;
 pub mod servers;
 
 use std::{

@@ -1,8 +1,9 @@
-//! How a Palomar proxy picks a backend, as a pure function of the GeoDB rows it read.
+//! How a Palomar proxy picks a backend, as a pure function of the GeoDB rows it read. The
+//! simulator routes with it and the users page explains a user's route with it.
 //! (Dovecot Pro's own code is closed; this follows the Palomar documentation, see
 //! docs/simulator.md for each rule and its source.)
 
-use app::domain::geodb::{Backend, UserGroup};
+use super::geodb::{Backend, UserGroup};
 use uuid::Uuid;
 
 /// Where a login or delivery goes.
@@ -87,10 +88,15 @@ pub fn user_moved(username: &str, moved: u64, total: u64) -> bool {
 mod tests {
     use super::*;
 
+    fn fresh_id() -> Uuid {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Uuid::from_u128(u128::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+    }
+
     fn backend(status: &str) -> Backend {
         Backend {
             site_id: Uuid::nil(),
-            id: Uuid::new_v4(),
+            id: fresh_id(),
             load_factor: 100,
             host: "be".into(),
             status: status.into(),

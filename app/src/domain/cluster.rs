@@ -1,0 +1,230 @@
+//! What the cluster pages show: GeoDB rows with what the controller knows about them.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    geodb::{Backend, GroupSite, User, UserGroup},
+    validate, AppError,
+};
+
+/// A backend with its group and user counts from the last census.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendRow {
+    pub backend: Backend,
+    pub groups: Option<u64>,
+    pub users: Option<u64>,
+}
+
+/// A page of backends and when the counts were taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendList {
+    pub site_name: String,
+    pub rows: Vec<BackendRow>,
+    pub next: Option<String>,
+    pub counted_at: Option<DateTime<Utc>>,
+}
+
+/// The statuses an operator may give a backend.
+pub const BACKEND_STATUSES: [&str; 3] = ["online", "offline", "standby"];
+
+/// Checks a backend status from a form.
+pub fn parse_backend_status(raw: &str) -> Result<String, AppError> {
+    let status = raw.trim();
+    if BACKEND_STATUSES.contains(&status) {
+        Ok(status.to_string())
+    } else {
+        Err(AppError::invalid("status", format!("unknown status {status:?}: use online, offline or standby")))
+    }
+}
+
+/// Checks a load factor from a form: 0 to 100 (0 drains the backend).
+pub fn parse_load_factor(raw: &str) -> Result<i32, AppError> {
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|v| (0..=100).contains(v))
+        .ok_or_else(|| AppError::invalid("load_factor", "the load factor is a whole number from 0 to 100 (0 drains the backend)"))
+}
+
+/// Checks a new backend's host: a DNS name, never an IP literal (as `doveadm cluster backend add`).
+pub fn parse_backend_host(raw: &str) -> Result<String, AppError> {
+    let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    validate::bounded("host", &host, 1, 253)?;
+    if host.parse::<std::net::IpAddr>().is_ok() || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok() {
+        return Err(AppError::invalid("host", "the host must be a DNS name, not an IP address"));
+    }
+    if !validate::is_dns_name(&host) {
+        return Err(AppError::invalid("host", "the host must be a DNS name (letters, digits, '-' and dots)"));
+    }
+    Ok(host)
+}
+
+/// A group with its backends' hosts and its user count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub group: UserGroup,
+    pub backend_host: String,
+    pub alt_backend_host: String,
+    pub users: Option<u64>,
+}
+
+/// A group list page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupList {
+    pub site_name: String,
+    pub rows: Vec<GroupRow>,
+    pub next: Option<String>,
+    /// Backends of the site, for the filter.
+    pub backends: Vec<(Uuid, String)>,
+}
+
+/// Which groups to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupFilter {
+    pub backend: Option<Uuid>,
+    /// `*` and `?` wildcards; empty matches all.
+    pub mask: String,
+    pub moving: Option<bool>,
+}
+
+impl GroupFilter {
+    pub fn parse(backend: &str, mask: &str, moving: &str) -> Result<Self, AppError> {
+        let mask = mask.trim();
+        validate::bounded("mask", mask, 0, 64)?;
+        let moving = match moving.trim() {
+            "" | "any" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            other => return Err(AppError::invalid("moving", format!("unknown choice {other:?}: use any, yes or no"))),
+        };
+        Ok(Self { backend: validate::optional_uuid("backend", backend)?, mask: mask.to_string(), moving })
+    }
+
+    pub fn matches(&self, g: &UserGroup) -> bool {
+        self.backend.is_none_or(|b| g.backend_id == Some(b))
+            && (self.mask.is_empty() || glob(&self.mask, &g.name))
+            && self.moving.is_none_or(|m| m == !g.moving.is_empty())
+    }
+}
+
+/// doveadm masks: `*` and `?` wildcards.
+pub fn glob(mask: &str, name: &str) -> bool {
+    fn go(m: &[u8], n: &[u8]) -> bool {
+        match (m.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&m[1..], n) || (!n.is_empty() && go(m, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&m[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&m[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(mask.as_bytes(), name.as_bytes())
+}
+
+/// A group's page: the row, its sites, and where it may move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    pub site_name: String,
+    pub row: GroupRow,
+    pub sites: Vec<GroupSite>,
+    /// Online backends with a load factor above 0, other than the group's own.
+    pub destinations: Vec<(Uuid, String)>,
+}
+
+/// A user's route, as a proxy would resolve it now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: User,
+    pub site_name: String,
+    pub backend_host: Option<String>,
+    /// How the backend was chosen (primary, failover, moving source…), or why there is none.
+    pub route: String,
+    pub group_moving: bool,
+}
+
+/// A controller feature, switchable per site.
+pub const FEATURES: [&str; 6] = ["host_failure", "load_balance", "group_move_timeouts", "evacuation", "group_balance", "site_health"];
+
+/// The `cluster_settings` section holding feature states (spec H-10).
+pub const FEATURE_SECTION: &str = "controller_features";
+
+/// A feature's state for a site. Absent means off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeatureState {
+    On,
+    Dryrun,
+    Off,
+}
+
+impl FeatureState {
+    pub const ALL: [FeatureState; 3] = [FeatureState::On, FeatureState::Dryrun, FeatureState::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureState::On => "on",
+            FeatureState::Dryrun => "dryrun",
+            FeatureState::Off => "off",
+        }
+    }
+}
+
+impl fmt::Display for FeatureState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FeatureState {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        match s.trim() {
+            "on" => Ok(FeatureState::On),
+            "dryrun" => Ok(FeatureState::Dryrun),
+            "off" => Ok(FeatureState::Off),
+            other => Err(AppError::invalid("state", format!("unknown state {other:?}: use on, dryrun or off"))),
+        }
+    }
+}
+
+/// Checks a feature name.
+pub fn parse_feature(raw: &str) -> Result<&'static str, AppError> {
+    FEATURES.iter().copied().find(|f| *f == raw.trim()).ok_or_else(|| AppError::invalid("feature", format!("unknown feature {:?}", raw.trim())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_inputs() {
+        assert_eq!(parse_backend_host(" BE1.dc1a.Example.NET. ").unwrap(), "be1.dc1a.example.net");
+        assert_eq!(parse_backend_host("10.0.0.1").unwrap_err().field(), Some("host"));
+        assert_eq!(parse_backend_host("::1").unwrap_err().field(), Some("host"));
+        assert_eq!(parse_backend_host("be_1").unwrap_err().field(), Some("host"));
+        assert_eq!(parse_load_factor("0").unwrap(), 0);
+        assert!(parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err());
+        assert!(parse_backend_status("online").is_ok() && parse_backend_status("maintenance").is_err());
+    }
+
+    #[test]
+    fn group_filters() {
+        let f = GroupFilter::parse("", "default-1*", "no").unwrap();
+        assert!(glob("default-1*", "default-17") && !glob("default-1*", "default-2"));
+        assert_eq!(f.moving, Some(false));
+        assert!(GroupFilter::parse("nope", "", "").is_err());
+        assert!(GroupFilter::parse("", "", "maybe").is_err());
+    }
+
+    #[test]
+    fn features() {
+        assert_eq!("dryrun".parse::<FeatureState>().unwrap(), FeatureState::Dryrun);
+        assert!("maybe".parse::<FeatureState>().is_err());
+        assert_eq!(parse_feature("load_balance").unwrap(), "load_balance");
+        assert!(parse_feature("teleport").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{census::Census, Auditor};
+use crate::{
+    domain::{
+        cluster::{BackendList, BackendRow},
+        geodb::Backend,
+        page::MAX_PAGE_SIZE,
+        AppError, PageRequest, Site,
+    },
+    ports::{GeoDb, HostResolver},
+};
+
+async fn site(geodb: &dyn GeoDb, id: Uuid) -> Result<Site, AppError> {
+    geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
+}
+
+async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
+    geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
+}
+
+/// A site's backends with their counts: any role.
+pub struct BackendsReader {
+    geodb: Arc<dyn GeoDb>,
+    census: Arc<Census>,
+}
+
+impl BackendsReader {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>) -> Self {
+        Self { geodb, census }
+    }
+
+    pub async fn list(&self, site_id: Uuid, page: PageRequest) -> Result<BackendList, AppError> {
+        let site = site(self.geodb.as_ref(), site_id).await?;
+        let page = self.geodb.list_backends(site_id, page).await?;
+        let census = self.census.latest();
+        let counted = census.taken_at.is_some();
+        let rows = page
+            .items
+            .into_iter()
+            .map(|b| BackendRow {
+                groups: counted.then(|| census.groups_per_backend.get(&b.id).copied().unwrap_or(0)),
+                users: counted.then(|| census.users_per_backend.get(&b.id).copied().unwrap_or(0)),
+                backend: b,
+            })
+            .collect();
+        Ok(BackendList { site_name: site.name, rows, next: page.next, counted_at: census.taken_at })
+    }
+}
+
+/// Backend status, load factor and evacuation: operators.
+pub struct BackendOps {
+    geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
+}
+
+impl BackendOps {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
+        Self { geodb, audit }
+    }
+
+    async fn change(&self, action: &str, site_id: Uuid, id: Uuid, edit: impl FnOnce(&mut Backend)) -> Result<Backend, AppError> {
+        let before = backend(self.geodb.as_ref(), site_id, id).await?;
+        let mut after = before.clone();
+        edit(&mut after);
+        self.audit.apply(action, &after.host, Some(&before), Some(&after), self.geodb.put_backend(&after)).await?;
+        Ok(after)
+    }
+
+    /// online, offline or standby (checked by the caller with `parse_backend_status`).
+    pub async fn set_status(&self, site_id: Uuid, id: Uuid, status: String) -> Result<Backend, AppError> {
+        let reason = format!("set {status} by operator {}", self.audit.operator());
+        self.change("backend.status", site_id, id, |b| {
+            b.status = status;
+            b.status_reason = reason;
+        })
+        .await
+    }
+
+    /// 0 to 100; 0 drains the backend.
+    pub async fn set_load_factor(&self, site_id: Uuid, id: Uuid, load_factor: i32) -> Result<Backend, AppError> {
+        self.change("backend.load_factor", site_id, id, |b| b.load_factor = load_factor).await
+    }
+
+    /// Like `doveadm cluster backend evacuate`: standby and load factor 0, so the controller
+    /// drains it group by group.
+    pub async fn evacuate(&self, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
+        let reason = format!("evacuated by operator {}", self.audit.operator());
+        self.change("backend.evacuate", site_id, id, |b| {
+            b.status = "standby".into();
+            b.load_factor = 0;
+            b.status_reason = reason;
+        })
+        .await
+    }
+}
+
+/// Adding and removing backends: admins.
+pub struct BackendAdmin {
+    geodb: Arc<dyn GeoDb>,
+    resolver: Arc<dyn HostResolver>,
+    audit: Auditor,
+}
+
+/// How many of a site's groups a removal check reads at most before it gives up (and refuses).
+const MAX_GROUPS_CHECKED: usize = 1_000_000;
+
+impl BackendAdmin {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, resolver: Arc<dyn HostResolver>, audit: Auditor) -> Self {
+        Self { geodb, resolver, audit }
+    }
+
+    /// Adds a backend in `standby` (checked host name; it must resolve and be new in the site).
+    pub async fn add(&self, site_id: Uuid, host: String) -> Result<Backend, AppError> {
+        site(self.geodb.as_ref(), site_id).await?;
+        let mut cursor = None;
+        loop {
+            let page = self.geodb.list_backends(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+            if page.items.iter().any(|b| b.host == host) {
+                return Err(AppError::invalid("host", format!("{host} is already a backend of this site")));
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        self.resolver.check(&host).await.map_err(|reason| AppError::invalid("host", format!("{host} does not resolve: {reason}")))?;
+        let added = Backend {
+            site_id,
+            id: Uuid::new_v4(),
+            load_factor: 100,
+            host: host.clone(),
+            status: "standby".into(),
+            status_reason: format!("added by operator {}", self.audit.operator()),
+            last_moved_from: String::new(),
+            last_moved_to: String::new(),
+        };
+        self.audit.apply("backend.add", &host, None::<&Backend>, Some(&added), self.geodb.put_backend(&added)).await?;
+        Ok(added)
+    }
+
+    /// Removes a backend. While groups still name it as their backend or alternative, this is
+    /// refused unless `force` is set (their users would lose their route).
+    pub async fn remove(&self, site_id: Uuid, id: Uuid, force: bool) -> Result<Backend, AppError> {
+        let before = backend(self.geodb.as_ref(), site_id, id).await?;
+        if !force {
+            let owned = self.groups_using(site_id, id).await?;
+            if owned > 0 {
+                return Err(AppError::Conflict(format!(
+                    "{} still serves {owned} group(s): move them away (or evacuate) first, or force the removal",
+                    before.host
+                )));
+            }
+        }
+        let action = if force { "backend.remove.forced" } else { "backend.remove" };
+        self.audit.apply(action, &before.host, Some(&before), None::<&Backend>, self.geodb.delete_backend(site_id, id)).await?;
+        Ok(before)
+    }
+
+    async fn groups_using(&self, site_id: Uuid, id: Uuid) -> Result<usize, AppError> {
+        let (mut count, mut seen, mut cursor) = (0, 0, None);
+        loop {
+            let page = self.geodb.list_groups(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+            seen += page.items.len();
+            count += page.items.iter().filter(|g| g.backend_id == Some(id) || g.alt_backend_id == Some(id)).count();
+            match page.next {
+                Some(_) if seen >= MAX_GROUPS_CHECKED => {
+                    return Err(AppError::Conflict("too many groups to check; force the removal if you are sure".into()));
+                }
+                Some(next) => cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+}

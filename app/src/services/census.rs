@@ -1,0 +1,83 @@
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    domain::{page::MAX_PAGE_SIZE, PageRequest},
+    ports::{Clock, GeoDb, StoreError},
+};
+
+/// Counts that need a whole-table read (users per group, groups per backend). A background
+/// task takes them now and then, page by page and keeping only counts, so that no page load
+/// ever scans a table.
+#[derive(Debug, Clone, Default)]
+pub struct CensusSnapshot {
+    pub taken_at: Option<DateTime<Utc>>,
+    pub groups_per_backend: HashMap<Uuid, u64>,
+    pub users_per_group: HashMap<(Uuid, String), u64>,
+    pub users_per_backend: HashMap<Uuid, u64>,
+}
+
+/// The latest census, shared by every request.
+#[derive(Default)]
+pub struct Census {
+    latest: std::sync::RwLock<Arc<CensusSnapshot>>,
+}
+
+impl Census {
+    pub fn latest(&self) -> Arc<CensusSnapshot> {
+        self.latest.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Reads every site's groups and the whole `users` table, then publishes the counts.
+    pub async fn refresh(&self, geodb: &dyn GeoDb, clock: &dyn Clock) -> Result<(), StoreError> {
+        let mut snapshot = CensusSnapshot::default();
+        let mut owner: HashMap<(Uuid, String), Uuid> = HashMap::new();
+        let mut sites_cursor = None;
+        loop {
+            let sites = geodb.list_sites(PageRequest::after(sites_cursor, MAX_PAGE_SIZE)).await?;
+            for site in &sites.items {
+                let mut cursor = None;
+                loop {
+                    let page = geodb.list_groups(site.id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+                    for group in page.items {
+                        if let Some(backend) = group.backend_id {
+                            *snapshot.groups_per_backend.entry(backend).or_default() += 1;
+                            owner.insert((site.id, group.name), backend);
+                        }
+                    }
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+            match sites.next {
+                Some(next) => sites_cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut cursor = None;
+        loop {
+            let page = geodb.list_users(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+            for user in page.items {
+                let Some(site) = user.preferred_site_id else { continue };
+                let key = (site, user.group_name);
+                if let Some(backend) = owner.get(&key) {
+                    *snapshot.users_per_backend.entry(*backend).or_default() += 1;
+                }
+                *snapshot.users_per_group.entry(key).or_default() += 1;
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        snapshot.taken_at = Some(clock.now());
+        if let Ok(mut latest) = self.latest.write() {
+            *latest = Arc::new(snapshot);
+        }
+        Ok(())
+    }
+}

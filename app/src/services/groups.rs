@@ -1,0 +1,185 @@
+use std::{collections::HashMap, sync::Arc};
+
+use uuid::Uuid;
+
+use super::{census::Census, Auditor};
+use crate::{
+    domain::{
+        cluster::{GroupDetail, GroupFilter, GroupList, GroupRow},
+        geodb::{Backend, UserGroup},
+        page::MAX_PAGE_SIZE,
+        routing::accepts_sessions,
+        AppError, PageRequest, Site,
+    },
+    ports::{Clock, GeoDb, StoreError},
+};
+
+async fn site(geodb: &dyn GeoDb, id: Uuid) -> Result<Site, AppError> {
+    geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
+}
+
+/// All backends of a site (a small partition).
+pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = geodb.list_backends(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &super::census::CensusSnapshot) -> GroupRow {
+    let host = |id: Option<Uuid>| id.and_then(|id| hosts.get(&id).cloned()).unwrap_or_default();
+    GroupRow {
+        backend_host: host(group.backend_id),
+        alt_backend_host: host(group.alt_backend_id),
+        users: census.taken_at.map(|_| census.users_per_group.get(&(group.site_id, group.name.clone())).copied().unwrap_or(0)),
+        group,
+    }
+}
+
+/// A move destination: online, taking load, and not the group's own backend.
+pub fn eligible_destination(backend: &Backend, group: &UserGroup) -> bool {
+    accepts_sessions(backend) && backend.load_factor > 0 && Some(backend.id) != group.backend_id
+}
+
+/// Groups of a site: any role.
+pub struct GroupsReader {
+    geodb: Arc<dyn GeoDb>,
+    census: Arc<Census>,
+}
+
+impl GroupsReader {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>) -> Self {
+        Self { geodb, census }
+    }
+
+    /// One page of the site's groups (driver paging), filtered within the page.
+    pub async fn list(&self, site_id: Uuid, filter: &GroupFilter, page: PageRequest) -> Result<GroupList, AppError> {
+        let site = site(self.geodb.as_ref(), site_id).await?;
+        let backends = site_backends(self.geodb.as_ref(), site_id).await?;
+        let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
+        let page = self.geodb.list_groups(site_id, page).await?;
+        let census = self.census.latest();
+        let rows = page.items.into_iter().filter(|g| filter.matches(g)).map(|g| row(g, &hosts, &census)).collect();
+        Ok(GroupList {
+            site_name: site.name,
+            rows,
+            next: page.next,
+            backends: backends.into_iter().map(|b| (b.id, b.host)).collect(),
+        })
+    }
+
+    pub async fn detail(&self, site_id: Uuid, name: &str) -> Result<GroupDetail, AppError> {
+        let site = site(self.geodb.as_ref(), site_id).await?;
+        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let backends = site_backends(self.geodb.as_ref(), site_id).await?;
+        let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
+        let destinations = backends.iter().filter(|b| eligible_destination(b, &group)).map(|b| (b.id, b.host.clone())).collect();
+        let sites = self.geodb.list_group_sites(name).await?;
+        let census = self.census.latest();
+        Ok(GroupDetail { site_name: site.name, row: row(group, &hosts, &census), sites, destinations })
+    }
+}
+
+/// Moves and sticky flags: operators.
+pub struct GroupOps {
+    geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
+    clock: Arc<dyn Clock>,
+}
+
+impl GroupOps {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>) -> Self {
+        Self { geodb, audit, clock }
+    }
+
+    /// Starts a move like `doveadm cluster group move`: `alt_backend_id` := destination and
+    /// `moving` set, only if the group is not already moving; the source backend does the rest.
+    pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<UserGroup, AppError> {
+        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        if !group.moving.is_empty() {
+            return Err(AppError::Conflict(format!("group {name} is already moving")));
+        }
+        let target = self.geodb.get_backend(site_id, destination).await?.ok_or_else(|| AppError::invalid("destination", "no such backend in this site"))?;
+        if !eligible_destination(&target, &group) {
+            return Err(AppError::invalid("destination", format!("{} cannot take the group: it must be online, with a load factor above 0, and not the group's backend", target.host)));
+        }
+        let token = format!("controller:{}:{}", self.audit.operator(), self.clock.now().to_rfc3339());
+        let after = UserGroup { alt_backend_id: Some(destination), moving: token.clone(), ..group.clone() };
+        let applied = self
+            .audit
+            .apply("group.move", &format!("{name} -> {}", target.host), Some(&group), Some(&after), self.geodb.start_group_move(site_id, name, destination, &token))
+            .await?;
+        if !applied {
+            return Err(AppError::Conflict(format!("group {name} started moving meanwhile; nothing was changed")));
+        }
+        Ok(after)
+    }
+
+    pub async fn set_sticky(&self, site_id: Uuid, name: &str, sticky_users: bool, sticky_backend: bool) -> Result<UserGroup, AppError> {
+        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let after = UserGroup { sticky_users: i32::from(sticky_users), sticky_backend: i32::from(sticky_backend), ..group.clone() };
+        self.audit.apply("group.sticky", name, Some(&group), Some(&after), self.geodb.put_group(&after)).await?;
+        Ok(after)
+    }
+}
+
+/// Site initialisation: admins.
+pub struct GroupAdmin {
+    geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
+}
+
+/// `cluster_default_group_count` is a proxy setting; more than this is surely a typo.
+pub const MAX_DEFAULT_GROUPS: u32 = 100_000;
+
+impl GroupAdmin {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
+        Self { geodb, audit }
+    }
+
+    /// Like `doveadm cluster site init` without `--update`: creates the missing groups
+    /// `default-1..count` on the site's online backends, in turn. Existing groups are kept.
+    pub async fn init_site(&self, site_id: Uuid, count: u32) -> Result<u32, AppError> {
+        if count == 0 || count > MAX_DEFAULT_GROUPS {
+            return Err(AppError::invalid("count", format!("the group count is from 1 to {MAX_DEFAULT_GROUPS}")));
+        }
+        let site = site(self.geodb.as_ref(), site_id).await?;
+        let online: Vec<Uuid> = site_backends(self.geodb.as_ref(), site_id).await?.into_iter().filter(|b| accepts_sessions(b) && b.load_factor > 0).map(|b| b.id).collect();
+        if online.is_empty() {
+            return Err(AppError::Conflict(format!("site {} has no online backend to give groups to", site.name)));
+        }
+        let target = format!("{} default-1..{count}", site.name);
+        let geodb = self.geodb.clone();
+        self.audit
+            .apply("site.init", &target, None::<&()>, Some(&count), async move {
+                let mut created = 0;
+                for n in 1..=count {
+                    let name = format!("default-{n}");
+                    if geodb.get_group(site_id, &name).await?.is_some() {
+                        continue;
+                    }
+                    let index = (n as usize - 1) % online.len();
+                    let group = UserGroup {
+                        site_id,
+                        name,
+                        backend_id: Some(online[index]),
+                        alt_backend_id: online.get((index + 1) % online.len()).copied().filter(|alt| *alt != online[index]),
+                        sticky_users: 0,
+                        moving: String::new(),
+                        refresh_after: None,
+                        sticky_backend: 0,
+                    };
+                    geodb.put_group(&group).await?;
+                    created += 1;
+                }
+                Ok(created)
+            })
+            .await
+    }
+}

@@ -1,0 +1,112 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::Auditor;
+use crate::{
+    domain::{
+        cluster::{FeatureState, FEATURES, FEATURE_SECTION},
+        geodb::ClusterSetting,
+        validate, AppError, Page, PageRequest,
+    },
+    ports::GeoDb,
+};
+
+/// Checks a settings section or name: 1 to 128 of letters, digits, `.`, `_`, `-`.
+pub fn parse_setting_word(field: &str, raw: &str) -> Result<String, AppError> {
+    let word = raw.trim();
+    validate::bounded(field, word, 1, 128)?;
+    if !word.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(AppError::invalid(field, "use letters, digits, '.', '_' and '-'"));
+    }
+    Ok(word.to_string())
+}
+
+/// `cluster_settings` rows and feature states: any role.
+pub struct SettingsReader {
+    geodb: Arc<dyn GeoDb>,
+}
+
+impl SettingsReader {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb }
+    }
+
+    pub async fn section(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, AppError> {
+        Ok(self.geodb.list_settings(section, page).await?)
+    }
+
+    /// Each feature's state for a site: its own row, else the all-sites row, else off.
+    pub async fn features(&self, site_id: Uuid) -> Result<Vec<(&'static str, FeatureState)>, AppError> {
+        let mut rows = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.geodb.list_settings(FEATURE_SECTION, PageRequest::after(cursor, 500)).await?;
+            rows.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let state = |feature: &str, site: Uuid| {
+            rows.iter()
+                .find(|r| r.setting_name == feature && r.site_id == site && r.backend_id.is_nil())
+                .and_then(|r| r.setting_value.parse::<FeatureState>().ok())
+        };
+        Ok(FEATURES.iter().map(|f| (*f, state(f, site_id).or_else(|| state(f, Uuid::nil())).unwrap_or(FeatureState::Off))).collect())
+    }
+}
+
+/// Feature states per site: operators.
+pub struct FeatureOps {
+    geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
+}
+
+impl FeatureOps {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
+        Self { geodb, audit }
+    }
+
+    pub async fn set(&self, site_id: Uuid, feature: &'static str, state: FeatureState) -> Result<(), AppError> {
+        if self.geodb.get_site(site_id).await?.is_none() {
+            return Err(AppError::NotFound(format!("site {site_id}")));
+        }
+        let row = ClusterSetting {
+            section: FEATURE_SECTION.into(),
+            site_id,
+            backend_id: Uuid::nil(),
+            setting_name: feature.into(),
+            setting_value: state.as_str().into(),
+        };
+        self.audit.apply("feature.set", &format!("{feature} @ {site_id}"), None::<&()>, Some(&row), self.geodb.put_setting(&row)).await
+    }
+}
+
+/// Any `cluster_settings` row: admins.
+pub struct SettingsAdmin {
+    geodb: Arc<dyn GeoDb>,
+    audit: Auditor,
+}
+
+impl SettingsAdmin {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
+        Self { geodb, audit }
+    }
+
+    pub async fn put(&self, setting: ClusterSetting) -> Result<(), AppError> {
+        if setting.section == FEATURE_SECTION {
+            if !FEATURES.contains(&setting.setting_name.as_str()) {
+                return Err(AppError::invalid("setting_name", format!("{FEATURE_SECTION} holds only the features {}", FEATURES.join(", "))));
+            }
+            setting.setting_value.parse::<FeatureState>().map_err(|_| AppError::invalid("setting_value", "a feature state is on, dryrun or off"))?;
+        }
+        let target = format!("{}/{}/{}/{}", setting.section, setting.site_id, setting.backend_id, setting.setting_name);
+        self.audit.apply("setting.put", &target, None::<&()>, Some(&setting), self.geodb.put_setting(&setting)).await
+    }
+
+    pub async fn delete(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), AppError> {
+        let target = format!("{section}/{site_id}/{backend_id}/{name}");
+        self.audit.apply("setting.delete", &target, None::<&()>, None::<&()>, self.geodb.delete_setting(section, site_id, backend_id, name)).await
+    }
+}
