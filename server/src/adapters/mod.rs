@@ -38,8 +38,7 @@ pub struct DnsResolver;
 impl app::ports::HostResolver for DnsResolver {
     async fn check(&self, host: &str) -> Result<(), String> {
         match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, 0))).await {
-            Ok(Ok(addresses)) if addresses.count() > 0 => Ok(()),
-            Ok(Ok(_)) => Err("no addresses".into()),
+            Ok(Ok(mut addresses)) => addresses.next().map(|_| ()).ok_or_else(|| "no addresses".to_string()),
             Ok(Err(err)) => Err(err.to_string()),
             Err(_) => Err("the lookup timed out".into()),
         }
