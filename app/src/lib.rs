@@ -20,8 +20,13 @@ use leptos_router::{
 
 use pages::{
     audit::AuditPage,
+    backends::BackendsPage,
+    groups::{GroupPage, GroupsPage},
     layout::Layout,
     operators::OperatorsPage,
+    settings::{FeaturesPage, SettingsPage},
+    stats::{ReachabilityPage, SiteStatsPage},
+    users::UsersPage,
     login::LoginPage,
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
     tags::TagsPage,
@@ -67,6 +72,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sites/new") view=NewSitePage ssr=SSR/>
                     <Route path=path!("sites/:id") view=EditSitePage ssr=SSR/>
                     <Route path=path!("sites/:id/remove") view=RemoveSitePage ssr=SSR/>
+                    <Route path=path!("sites/:id/backends") view=BackendsPage ssr=SSR/>
+                    <Route path=path!("sites/:id/groups") view=GroupsPage ssr=SSR/>
+                    <Route path=path!("sites/:id/groups/:name") view=GroupPage ssr=SSR/>
+                    <Route path=path!("sites/:id/features") view=FeaturesPage ssr=SSR/>
+                    <Route path=path!("sites/:id/stats") view=SiteStatsPage ssr=SSR/>
+                    <Route path=path!("users") view=UsersPage ssr=SSR/>
+                    <Route path=path!("settings") view=SettingsPage ssr=SSR/>
+                    <Route path=path!("reachability") view=ReachabilityPage ssr=SSR/>
                     <Route path=path!("tags") view=TagsPage ssr=SSR/>
                     <Route path=path!("operators") view=OperatorsPage ssr=SSR/>
                     <Route path=path!("audit") view=AuditPage ssr=SSR/>

@@ -3,9 +3,15 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backends;
+pub mod groups;
 pub mod operators;
+pub mod settings;
 pub mod sites;
+pub mod stats;
 pub mod tags;
+pub mod users;
 
+pub mod support_client;
 #[cfg(feature = "ssr")]
 pub mod support;

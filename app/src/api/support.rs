@@ -94,14 +94,7 @@ fn with_error(path: String, err: &AppError) -> String {
 }
 
 /// Percent-encodes everything but unreserved characters, so the result is a valid header value.
-pub fn percent_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use super::support_client::encode as percent_encode;
 
 #[cfg(test)]
 mod tests {

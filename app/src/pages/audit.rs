@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::audit::list_audit,
+    api::{audit::list_audit, support_client::encode},
     components::LoadError,
     domain::audit::AuditRecord,
 };
@@ -66,13 +66,4 @@ fn AuditLine(r: AuditRecord) -> impl IntoView {
             <td><code class="json">{r.after}</code></td>
         </tr>
     }
-}
-
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

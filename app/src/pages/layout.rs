@@ -21,6 +21,9 @@ pub fn Layout() -> impl IntoView {
             <nav>
                 <A href="/sites">"Sites"</A>
                 <A href="/tags">"Tags"</A>
+                <A href="/users">"Users"</A>
+                <A href="/settings">"Settings"</A>
+                <A href="/reachability">"Reachability"</A>
                 <RoleAtLeast role=Role::Admin>
                     <A href="/operators">"Operators"</A>
                     <A href="/audit">"Audit log"</A>

@@ -1,9 +1,14 @@
 //! The admin UI's pages.
 
 pub mod audit;
+pub mod backends;
+pub mod groups;
 pub mod layout;
 pub mod login;
 pub mod operators;
+pub mod settings;
+pub mod stats;
+pub mod users;
 pub mod sites;
 pub mod tags;
 

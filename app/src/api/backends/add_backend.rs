@@ -1,0 +1,25 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Adds a backend to a site, in standby (admin).
+#[server(endpoint = "backends/add")]
+pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::cluster::parse_backend_host;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.backend_admin(&caller)?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let host = parse_backend_host(&host)?;
+            let added = admin.add(site_id, host).await?;
+            tracing::info!(operator = %caller.username(), backend = %added.host, "backend added");
+            leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
+            Ok(())
+        }
+        .await,
+    )
+}

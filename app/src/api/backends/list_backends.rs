@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+use crate::domain::cluster::BackendList;
+
+/// One page of a site's backends with their counts.
+#[server(endpoint = "backends/list")]
+pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<BackendList, AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::PageRequest;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            services.backends(&caller).list(site_id, PageRequest::after(cursor, 100)).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Sets a backend's load factor, 0 to 100 (operator).
+#[server(endpoint = "backends/set_load_factor")]
+pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::cluster::parse_load_factor;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let ops = services.backend_ops(&caller)?;
+            let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
+            let changed = ops.set_load_factor(site_id, id, parse_load_factor(&load_factor)?).await?;
+            tracing::info!(operator = %caller.username(), backend = %changed.host, load_factor = changed.load_factor, "backend load factor set");
+            leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
+            Ok(())
+        }
+        .await,
+    )
+}

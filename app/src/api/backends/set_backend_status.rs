@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Sets a backend online, offline or standby (operator).
+#[server(endpoint = "backends/set_status")]
+pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::cluster::parse_backend_status;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let ops = services.backend_ops(&caller)?;
+            let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
+            let changed = ops.set_status(site_id, id, parse_backend_status(&status)?).await?;
+            tracing::info!(operator = %caller.username(), backend = %changed.host, status = %changed.status, "backend status set");
+            leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
+            Ok(())
+        }
+        .await,
+    )
+}

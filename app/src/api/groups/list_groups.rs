@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+use crate::domain::cluster::GroupList;
+
+/// One page of a site's groups, filtered by backend, name mask and moving state.
+#[server(endpoint = "groups/list")]
+pub async fn list_groups(site_id: String, backend: String, mask: String, moving: String, cursor: Option<String>) -> Result<GroupList, AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::PageRequest;
+    use crate::domain::cluster::GroupFilter;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let filter = GroupFilter::parse(&backend, &mask, &moving)?;
+            services.groups(&caller).list(site_id, &filter, PageRequest::after(cursor, 100)).await
+        }
+        .await,
+    )
+}

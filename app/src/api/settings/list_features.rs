@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+use crate::domain::cluster::FeatureState;
+
+/// Each controller feature's state (on, dryrun, off) for a site.
+#[server(endpoint = "settings/features")]
+pub async fn list_features(site_id: String) -> Result<Vec<(String, FeatureState)>, AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let states = services.settings(&caller).features(site_id).await?;
+            Ok(states.into_iter().map(|(f, s)| (f.to_string(), s)).collect())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,26 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Sets a controller feature on, dryrun or off for a site (operator).
+#[server(endpoint = "settings/set_feature")]
+pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::domain::cluster::{parse_feature, FeatureState};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let ops = services.feature_ops(&caller)?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let feature = parse_feature(&feature)?;
+            let state: FeatureState = state.parse()?;
+            ops.set(site_id, feature, state).await?;
+            tracing::info!(operator = %caller.username(), %site_id, feature, %state, "feature state set");
+            leptos_axum::redirect(&format!("/sites/{site_id}/features"));
+            Ok(())
+        }
+        .await,
+    )
+}

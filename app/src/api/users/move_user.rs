@@ -1,0 +1,30 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Moves a user to a group, like `doveadm cluster user move` (operator).
+#[server(endpoint = "users/move")]
+pub async fn move_user(username: String, site_id: String, group: String, failover_group: String) -> Result<(), AppError> {
+    use crate::api::support::{caller, finish};
+    use crate::domain::validate;
+    use crate::services::parse_mail_user;
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let ops = services.user_ops(&caller)?;
+            let username = parse_mail_user(&username)?;
+            let site_id = validate::optional_uuid("site_id", &site_id)?;
+            let group = validate::cluster_name("group", &group)?;
+            let failover_group = match failover_group.trim() {
+                "" => String::new(),
+                raw => validate::cluster_name("failover_group", raw)?,
+            };
+            ops.move_user(&username, site_id, &group, &failover_group).await?;
+            tracing::info!(operator = %caller.username(), user = %username, group = %group, "user move started");
+            leptos_axum::redirect(&format!("/users?username={}", crate::api::support::percent_encode(&username)));
+            Ok(())
+        }
+        .await,
+    )
+}

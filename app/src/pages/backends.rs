@@ -1,0 +1,171 @@
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::{
+    api::backends::{list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus},
+    components::{action_error, form_error, FormError, LoadError, Me, StatusBadge},
+    domain::{cluster::{BackendRow, BACKEND_STATUSES}, Role},
+};
+
+/// The actions of the backend rows, shared by every row.
+#[derive(Clone, Copy)]
+struct RowActions {
+    status: ServerAction<SetBackendStatus>,
+    load_factor: ServerAction<SetBackendLoadFactor>,
+    evacuate: ServerAction<EvacuateBackend>,
+    remove: ServerAction<RemoveBackend>,
+}
+
+/// A site's backends: status, load factor, counts; operators change status and load factor
+/// and evacuate; admins add and remove.
+#[component]
+pub fn BackendsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let add = ServerAction::<AddBackend>::new();
+    let actions = RowActions {
+        status: ServerAction::new(),
+        load_factor: ServerAction::new(),
+        evacuate: ServerAction::new(),
+        remove: ServerAction::new(),
+    };
+    let backends = Resource::new(
+        move || {
+            (
+                site_id(),
+                query.with(|q| q.get("cursor")),
+                add.version().get(),
+                actions.status.version().get(),
+                actions.load_factor.version().get(),
+                actions.evacuate.version().get(),
+                actions.remove.version().get(),
+            )
+        },
+        |(site, cursor, ..)| list_backends(site, cursor),
+    );
+    let errors = (
+        action_error(actions.status.value()),
+        action_error(actions.load_factor.value()),
+        action_error(actions.evacuate.value()),
+        action_error(actions.remove.value()),
+        form_error(add.value()),
+    );
+    let error = Signal::derive(move || errors.0.get().or(errors.1.get()).or(errors.2.get()).or(errors.3.get()).or(errors.4.get()));
+    let Me(me) = expect_context::<Me>();
+    view! {
+        <Title text="Backends · Palomar"/>
+        <FormError error/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|op| op.role).unwrap_or(Role::Viewer);
+                match backends.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(list) => {
+                        let site = site_id();
+                        let add_site = site.clone();
+                        let counted = list.counted_at.map(|t| format!("Counts as of {} UTC.", t.format("%Y-%m-%d %H:%M"))).unwrap_or_else(|| "Counts appear after the first census.".into());
+                        let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
+                        Either::Right(view! {
+                            <div class="page-head">
+                                <h1>"Backends of "{list.site_name.clone()}</h1>
+                                <a href=format!("/sites/{site}/groups")>"Groups"</a>
+                            </div>
+                            <p class="muted">{counted}</p>
+                            {(role >= Role::Admin).then(|| view! {
+                                <ActionForm action=add attr:class="inline" attr:id="add-backend">
+                                    <input type="hidden" name="site_id" value=add_site/>
+                                    <input name="host" placeholder="be4.dc1a.example.net" aria-label="New backend host" required maxlength="253" autocomplete="off"/>
+                                    <button type="submit">"Add backend"</button>
+                                    <small class="muted">"New backends start in standby."</small>
+                                </ActionForm>
+                            })}
+                            <table class="list" id="backends">
+                                <thead><tr><th>"Host"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.rows.into_iter().map(|row| view! { <BackendLine row site=site.clone() role actions/> }).collect_view()}
+                                </tbody>
+                            </table>
+                            {next}
+                        })
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -> impl IntoView {
+    let b = row.backend;
+    let id = b.id.to_string();
+    let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
+    let operator = role >= Role::Operator;
+    let admin = role >= Role::Admin;
+    let (s1, i1, s2, i2, s3, i3, s4, i4) = (site.clone(), id.clone(), site.clone(), id.clone(), site.clone(), id.clone(), site, id);
+    let host = b.host.clone();
+    let status = b.status.clone();
+    let (row_host, row_status, badge) = (host.clone(), status.clone(), status.clone());
+    let load_factor = b.load_factor;
+    view! {
+        <tr data-backend=row_host data-status=row_status>
+            <td>{host.clone()}</td>
+            <td>
+                {if operator {
+                    Either::Left(view! {
+                        <ActionForm action=actions.status attr:class="inline">
+                            <input type="hidden" name="site_id" value=s1/>
+                            <input type="hidden" name="id" value=i1/>
+                            <select name="status" aria-label=format!("Status of {host}")>
+                                {BACKEND_STATUSES.into_iter().map(|s| view! { <option value=s selected=s == status>{s}</option> }).collect_view()}
+                            </select>
+                            <button type="submit">"Set"</button>
+                        </ActionForm>
+                    })
+                } else {
+                    Either::Right(view! { <StatusBadge status=badge/> })
+                }}
+            </td>
+            <td>
+                {if operator {
+                    Either::Left(view! {
+                        <ActionForm action=actions.load_factor attr:class="inline">
+                            <input type="hidden" name="site_id" value=s2/>
+                            <input type="hidden" name="id" value=i2/>
+                            <input type="number" name="load_factor" min="0" max="100" value=load_factor.to_string() aria-label=format!("Load factor of {}", b.host) class="narrow"/>
+                            <button type="submit">"Set"</button>
+                        </ActionForm>
+                    })
+                } else {
+                    Either::Right(view! { <span>{load_factor}</span> })
+                }}
+            </td>
+            <td class="number">{count(row.groups)}</td>
+            <td class="number">{count(row.users)}</td>
+            <td class="muted">{b.status_reason.clone()}</td>
+            <td class="muted">{format!("from {} / to {}", dash(&b.last_moved_from), dash(&b.last_moved_to))}</td>
+            <td>
+                {operator.then(|| view! {
+                    <ActionForm action=actions.evacuate attr:class="inline">
+                        <input type="hidden" name="site_id" value=s3/>
+                        <input type="hidden" name="id" value=i3/>
+                        <button type="submit">"Evacuate"</button>
+                    </ActionForm>
+                })}
+                {admin.then(|| view! {
+                    <ActionForm action=actions.remove attr:class="inline">
+                        <input type="hidden" name="site_id" value=s4/>
+                        <input type="hidden" name="id" value=i4/>
+                        <label class="muted"><input type="checkbox" name="force" value="yes"/>"force"</label>
+                        <button type="submit" class="danger">"Remove"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+fn dash(value: &str) -> String {
+    if value.is_empty() { "—".into() } else { value.to_string() }
+}

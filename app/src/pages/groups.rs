@@ -1,0 +1,187 @@
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::{
+    api::{
+        groups::{get_group, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
+        support_client::encode,
+    },
+    components::{action_error, form_error, FormError, LoadError, Me},
+    domain::{cluster::GroupRow, Role},
+};
+
+/// A site's groups, a page at a time, filtered by backend, name mask and moving state.
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let q = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
+    let init = ServerAction::<InitSiteGroups>::new();
+    let groups = Resource::new(
+        move || (site_id(), q("backend"), q("mask"), q("moving"), query.with(|q| q.get("cursor")), init.version().get()),
+        |(site, backend, mask, moving, cursor, _)| list_groups(site, backend, mask, moving, cursor),
+    );
+    let error = form_error(init.value());
+    let Me(me) = expect_context::<Me>();
+    view! {
+        <Title text="Groups · Palomar"/>
+        <FormError error/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|op| op.role).unwrap_or(Role::Viewer);
+                match groups.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(list) => {
+                        let site = site_id();
+                        let (backend, mask, moving) = (q("backend"), q("mask"), q("moving"));
+                        let next = list.next.clone().map(|next| {
+                            let href = format!(
+                                "/sites/{site}/groups?backend={}&mask={}&moving={}&cursor={next}",
+                                encode(&backend), encode(&mask), encode(&moving)
+                            );
+                            view! { <a class="next" href=href>"Next page"</a> }
+                        });
+                        Either::Right(view! {
+                            <div class="page-head">
+                                <h1>"Groups of "{list.site_name.clone()}</h1>
+                                <a href=format!("/sites/{site}/backends")>"Backends"</a>
+                            </div>
+                            <form method="get" action=format!("/sites/{site}/groups") class="inline" id="group-filter">
+                                <select name="backend" aria-label="Backend">
+                                    <option value="">"any backend"</option>
+                                    {list.backends.iter().map(|(id, host)| {
+                                        let id = id.to_string();
+                                        let selected = id == backend;
+                                        view! { <option value=id selected=selected>{host.clone()}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <input name="mask" value=mask.clone() placeholder="name mask, e.g. default-1*" aria-label="Name mask"/>
+                                <select name="moving" aria-label="Moving">
+                                    {[("any", "moving or not"), ("yes", "moving"), ("no", "not moving")].into_iter().map(|(v, label)| {
+                                        view! { <option value=v selected=moving == v>{label}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <button type="submit">"Filter"</button>
+                            </form>
+                            <p class="muted">"Filters apply to each page as it is read, so a page may show fewer groups than it could."</p>
+                            <table class="list" id="groups">
+                                <thead><tr><th>"Group"</th><th>"Backend"</th><th>"Alternative"</th><th>"Users"</th><th>"Moving"</th><th>"Sticky"</th></tr></thead>
+                                <tbody>{list.rows.into_iter().map(|row| view! { <GroupLine row site=site.clone()/> }).collect_view()}</tbody>
+                            </table>
+                            {next}
+                            {(role >= Role::Admin).then(|| view! {
+                                <h2>"Initialise default groups"</h2>
+                                <ActionForm action=init attr:class="inline" attr:id="init-groups">
+                                    <input type="hidden" name="site_id" value=site.clone()/>
+                                    <input type="number" name="count" min="1" max="100000" value="100" aria-label="Number of default groups" class="narrow"/>
+                                    <button type="submit">"Create missing default-1..N"</button>
+                                    <small class="muted">"Like doveadm cluster site init: existing groups are kept."</small>
+                                </ActionForm>
+                            })}
+                        })
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn GroupLine(row: GroupRow, site: String) -> impl IntoView {
+    let g = row.group;
+    let sticky = match (g.sticky_users != 0, g.sticky_backend != 0) {
+        (false, false) => "",
+        (true, false) => "users",
+        (false, true) => "backend",
+        (true, true) => "users, backend",
+    };
+    view! {
+        <tr data-group=g.name.clone() data-moving=(!g.moving.is_empty()).to_string()>
+            <td><a href=format!("/sites/{site}/groups/{}", g.name)>{g.name.clone()}</a></td>
+            <td>{row.backend_host}</td>
+            <td>{row.alt_backend_host}</td>
+            <td class="number">{row.users.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</td>
+            <td>{if g.moving.is_empty() { "" } else { "moving" }}</td>
+            <td>{sticky}</td>
+        </tr>
+    }
+}
+
+/// One group: its backends, sticky flags, sites, and a move.
+#[component]
+pub fn GroupPage() -> impl IntoView {
+    let params = use_params_map();
+    let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let name = move || params.with(|p| p.get("name").unwrap_or_default());
+    let move_group = ServerAction::<MoveGroup>::new();
+    let sticky = ServerAction::<SetGroupSticky>::new();
+    let group = Resource::new(
+        move || (site_id(), name(), move_group.version().get(), sticky.version().get()),
+        |(site, name, ..)| get_group(site, name),
+    );
+    let errors = (form_error(move_group.value()), action_error(sticky.value()));
+    let error = Signal::derive(move || errors.0.get().or(errors.1.get()));
+    let Me(me) = expect_context::<Me>();
+    view! {
+        <Title text="Group · Palomar"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let role = me.await.map(|op| op.role).unwrap_or(Role::Viewer);
+                match group.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(detail) => {
+                        let site = site_id();
+                        let g = detail.row.group.clone();
+                        let (n1, n2, s1, s2) = (g.name.clone(), g.name.clone(), site.clone(), site.clone());
+                        let refresh = g.refresh_after.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into());
+                        let moving = if g.moving.is_empty() { "no".to_string() } else { format!("yes ({})", g.moving) };
+                        Either::Right(view! {
+                            <div class="page-head">
+                                <h1>"Group "{g.name.clone()}" in "{detail.site_name.clone()}</h1>
+                                <a href=format!("/sites/{site}/groups")>"All groups"</a>
+                            </div>
+                            <FormError error/>
+                            <dl class="facts" id="group-facts">
+                                <dt>"Backend"</dt><dd id="group-backend">{detail.row.backend_host.clone()}</dd>
+                                <dt>"Alternative backend"</dt><dd>{detail.row.alt_backend_host.clone()}</dd>
+                                <dt>"Moving"</dt><dd id="group-moving">{moving}</dd>
+                                <dt>"Refresh after"</dt><dd>{refresh}</dd>
+                                <dt>"Users"</dt><dd>{detail.row.users.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Sites"</dt><dd>{if detail.sites.is_empty() { "no group_sites rows".to_string() } else {
+                                    detail.sites.iter().map(|s| format!("{} ({})", s.site_id, s.status)).collect::<Vec<_>>().join(", ")
+                                }}</dd>
+                            </dl>
+                            {(role >= Role::Operator).then(|| view! {
+                                <h2>"Sticky flags"</h2>
+                                <ActionForm action=sticky attr:class="inline" attr:id="sticky-form">
+                                    <input type="hidden" name="site_id" value=s1/>
+                                    <input type="hidden" name="name" value=n1/>
+                                    <label><input type="checkbox" name="sticky_users" value="yes" checked=g.sticky_users != 0/>" users stay in this group (no group-size balancing)"</label>
+                                    <label><input type="checkbox" name="sticky_backend" value="yes" checked=g.sticky_backend != 0/>" group stays on its backend (no load balancing)"</label>
+                                    <button type="submit">"Save flags"</button>
+                                </ActionForm>
+                                <h2>"Move"</h2>
+                                {if detail.destinations.is_empty() {
+                                    Either::Left(view! { <p class="muted">"No backend can take this group now (it must be online with a load factor above 0)."</p> })
+                                } else {
+                                    Either::Right(view! {
+                                        <ActionForm action=move_group attr:class="inline" attr:id="move-form">
+                                            <input type="hidden" name="site_id" value=s2/>
+                                            <input type="hidden" name="name" value=n2/>
+                                            <select name="destination" aria-label="Destination backend">
+                                                {detail.destinations.iter().map(|(id, host)| view! { <option value=id.to_string()>{host.clone()}</option> }).collect_view()}
+                                            </select>
+                                            <button type="submit">"Start move"</button>
+                                        </ActionForm>
+                                    })
+                                }}
+                            })}
+                        })
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
