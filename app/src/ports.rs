@@ -82,6 +82,16 @@ pub trait GeoDb: Send + Sync + 'static {
     async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError>;
 }
 
+/// Which users the last censuses found in each group: the controller's own table, so that a
+/// group's users can be listed a page at a time (`users` is keyed by username only).
+#[async_trait]
+pub trait GroupMembers: Send + Sync + 'static {
+    /// Records that `username` was in the group; the record expires after `ttl`.
+    async fn put_member(&self, site_id: Uuid, group: &str, username: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// One page of a group's recorded members, in username order.
+    async fn list_members(&self, site_id: Uuid, group: &str, page: PageRequest) -> Result<Page<String>, StoreError>;
+}
+
 /// An operator account as stored in the controller's own table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorRecord {

@@ -98,7 +98,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let services = Arc::new(Services::new(Ports {
         geodb: store.clone(),
         operators: store.clone(),
-        audit: store,
+        audit: store.clone(),
+        members: store,
         metrics,
         resolver: resolver(&config),
         clock: Arc::new(SystemClock),
@@ -130,6 +131,7 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         geodb: store.clone(),
         operators: store.clone(),
         audit: store.clone(),
+        members: store.clone(),
         metrics,
         resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),
@@ -167,7 +169,8 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
     let services = Services::new(Ports {
         geodb: store.clone(),
         operators: store.clone(),
-        audit: store,
+        audit: store.clone(),
+        members: store,
         metrics: Arc::new(NoMetrics),
         resolver: resolver(&config),
         clock: Arc::new(SystemClock),
@@ -220,7 +223,7 @@ fn spawn_census(services: Arc<Services>, interval: Duration) {
         loop {
             ticker.tick().await;
             let started = std::time::Instant::now();
-            match services.refresh_census().await {
+            match services.refresh_census(interval * 2 + Duration::from_secs(60)).await {
                 Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f64(), "census taken"),
                 Err(err) => tracing::warn!(error = %err, "census failed; next try at the next interval"),
             }

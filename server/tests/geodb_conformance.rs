@@ -10,14 +10,14 @@ use app::{
         geodb::{Backend, User, UserGroup},
         Page, PageRequest, Role, Site, SiteStatus, Tag,
     },
-    ports::{AuditLog, GeoDb, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 /// The ports of one adapter.
-trait Store: GeoDb + OperatorStore + AuditLog {}
-impl<T: GeoDb + OperatorStore + AuditLog> Store for T {}
+trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers {}
+impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers> Store for T {}
 
 fn site(name: &str, tag: Option<Uuid>, status: SiteStatus) -> Site {
     Site { id: Uuid::new_v4(), name: name.into(), tag, load_balancer: format!("lb.{name}.example.net"), status }
@@ -301,6 +301,19 @@ async fn reachability_group_sites_and_stats(db: &dyn Store) {
     assert_eq!(left[0].proxy_host, "proxy2");
 }
 
+async fn group_members_page_and_expire(db: &dyn Store) {
+    let (site, other) = (Uuid::new_v4(), Uuid::new_v4());
+    for user in ["c@x", "a@x", "b@x", "d@x", "e@x"] {
+        db.put_member(site, "default-1", user, std::time::Duration::from_secs(600)).await.unwrap();
+    }
+    db.put_member(site, "default-10", "z@x", std::time::Duration::from_secs(600)).await.unwrap();
+    db.put_member(other, "default-1", "y@x", std::time::Duration::from_secs(600)).await.unwrap();
+    db.put_member(site, "default-1", "gone@x", std::time::Duration::from_secs(1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let members = all_pages(2, |page| db.list_members(site, "default-1", page)).await;
+    assert_eq!(members, ["a@x", "b@x", "c@x", "d@x", "e@x"], "in username order, expired ones gone, other groups apart");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -341,4 +354,5 @@ conformance!(
     users_delete,
     settings_by_section,
     reachability_group_sites_and_stats,
+    group_members_page_and_expire,
 );

@@ -16,6 +16,7 @@ fn setup() -> (Arc<EmbeddedStore>, Services) {
         geodb: store.clone(),
         operators: store.clone(),
         audit: store.clone(),
+        members: store.clone(),
         metrics: Arc::new(NoMetrics),
         resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),

@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::{
-        groups::{get_group, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
+        groups::{get_group, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
         support_client::encode,
     },
     components::{action_error, form_error, FormError, LoadError, Me},
@@ -124,6 +124,11 @@ pub fn GroupPage() -> impl IntoView {
     let errors = (form_error(move_group.value()), action_error(sticky.value()));
     let error = Signal::derive(move || errors.0.get().or(errors.1.get()));
     let Me(me) = expect_context::<Me>();
+    let query = use_query_map();
+    let members = Resource::new(
+        move || (site_id(), name(), query.with(|q| q.get("members_cursor"))),
+        |(site, name, cursor)| list_group_members(site, name, cursor),
+    );
     view! {
         <Title text="Group · Palomar"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -178,6 +183,44 @@ pub fn GroupPage() -> impl IntoView {
                                     })
                                 }}
                             })}
+                        })
+                    }
+                }
+            })}
+        </Suspense>
+        <h2>"Users"</h2>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(page) => {
+                        let (site, group) = (site_id(), name());
+                        let next = page.next.clone().map(|n| view! { <a class="next" href=format!("/sites/{site}/groups/{group}?members_cursor={n}")>"Next users"</a> });
+                        Either::Right(view! {
+                            <p class="muted">"As the last census found them; a user's own page shows their current group."</p>
+                            <ul class="members" id="group-members">
+                                {page.items.into_iter().map(|u| view! { <li><a href=format!("/users?username={}", encode(&u))>{u.clone()}</a></li> }).collect_view()}
+                            </ul>
+                            {next}
+                        })
+                    }
+                }
+            })}
+        </Suspense>
+        <h2>"Users"</h2>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(page) => {
+                        let (site, group) = (site_id(), name());
+                        let next = page.next.clone().map(|n| view! { <a class="next" href=format!("/sites/{site}/groups/{group}?members_cursor={n}")>"Next users"</a> });
+                        Either::Right(view! {
+                            <p class="muted">"As the last census found them; a user's own page shows their current group."</p>
+                            <ul class="members" id="group-members">
+                                {page.items.into_iter().map(|u| view! { <li><a href=format!("/users?username={}", encode(&u))>{u.clone()}</a></li> }).collect_view()}
+                            </ul>
+                            {next}
                         })
                     }
                 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{page::MAX_PAGE_SIZE, PageRequest},
-    ports::{Clock, GeoDb, StoreError},
+    ports::{Clock, GeoDb, GroupMembers, StoreError},
 };
 
 /// Counts that need a whole-table read (users per group, groups per backend). A background
@@ -30,8 +30,15 @@ impl Census {
         self.latest.read().map(|g| g.clone()).unwrap_or_default()
     }
 
-    /// Reads every site's groups and the whole `users` table, then publishes the counts.
-    pub async fn refresh(&self, geodb: &dyn GeoDb, clock: &dyn Clock) -> Result<(), StoreError> {
+    /// Reads every site's groups and the whole `users` table, records each user's group
+    /// membership (kept for `membership_ttl`), then publishes the counts.
+    pub async fn refresh(
+        &self,
+        geodb: &dyn GeoDb,
+        members: &dyn GroupMembers,
+        membership_ttl: std::time::Duration,
+        clock: &dyn Clock,
+    ) -> Result<(), StoreError> {
         let mut snapshot = CensusSnapshot::default();
         let mut owner: HashMap<(Uuid, String), Uuid> = HashMap::new();
         let mut sites_cursor = None;
@@ -61,6 +68,10 @@ impl Census {
         let mut cursor = None;
         loop {
             let page = geodb.list_users(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
+            let writes = page.items.iter().filter_map(|u| u.preferred_site_id.map(|site| (site, u))).map(|(site, u)| {
+                members.put_member(site, &u.group_name, &u.username, membership_ttl)
+            });
+            futures::future::try_join_all(writes).await?;
             for user in page.items {
                 let Some(site) = user.preferred_site_id else { continue };
                 let key = (site, user.group_name);

@@ -11,7 +11,7 @@ use crate::{
         routing::accepts_sessions,
         AppError, PageRequest, Site,
     },
-    ports::{Clock, GeoDb, StoreError},
+    ports::{Clock, GeoDb, GroupMembers, StoreError},
 };
 
 async fn site(geodb: &dyn GeoDb, id: Uuid) -> Result<Site, AppError> {
@@ -50,12 +50,18 @@ pub fn eligible_destination(backend: &Backend, group: &UserGroup) -> bool {
 /// Groups of a site: any role.
 pub struct GroupsReader {
     geodb: Arc<dyn GeoDb>,
+    members: Arc<dyn GroupMembers>,
     census: Arc<Census>,
 }
 
 impl GroupsReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>) -> Self {
-        Self { geodb, census }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, members: Arc<dyn GroupMembers>, census: Arc<Census>) -> Self {
+        Self { geodb, members, census }
+    }
+
+    /// One page of the users the census found in the group.
+    pub async fn members(&self, site_id: Uuid, name: &str, page: PageRequest) -> Result<crate::domain::Page<String>, AppError> {
+        Ok(self.members.list_members(site_id, name, page).await?)
     }
 
     /// One page of the site's groups (driver paging), filtered within the page.

@@ -31,7 +31,7 @@ pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
 use crate::{
     domain::{AppError, Role},
-    ports::{AuditLog, Clock, GeoDb, HostResolver, Metrics, OperatorStore, StoreError},
+    ports::{AuditLog, Clock, GeoDb, GroupMembers, HostResolver, Metrics, OperatorStore, StoreError},
 };
 
 /// Where a request came from, for the audit log.
@@ -93,6 +93,7 @@ pub struct Ports {
     pub geodb: Arc<dyn GeoDb>,
     pub operators: Arc<dyn OperatorStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub members: Arc<dyn GroupMembers>,
     pub metrics: Arc<dyn Metrics>,
     pub resolver: Arc<dyn HostResolver>,
     pub clock: Arc<dyn Clock>,
@@ -110,9 +111,10 @@ impl Services {
         Self { ports, census: Arc::new(Census::default()) }
     }
 
-    /// Takes a new census (a background task calls this now and then).
-    pub async fn refresh_census(&self) -> Result<(), StoreError> {
-        self.census.refresh(self.ports.geodb.as_ref(), self.ports.clock.as_ref()).await
+    /// Takes a new census (a background task calls this now and then). Group memberships it
+    /// records are kept for `membership_ttl` (longer than the interval between censuses).
+    pub async fn refresh_census(&self, membership_ttl: std::time::Duration) -> Result<(), StoreError> {
+        self.census.refresh(self.ports.geodb.as_ref(), self.ports.members.as_ref(), membership_ttl, self.ports.clock.as_ref()).await
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
@@ -132,7 +134,7 @@ impl Services {
     }
 
     pub fn groups(&self, _caller: &Caller) -> GroupsReader {
-        GroupsReader::new(self.ports.geodb.clone(), self.census.clone())
+        GroupsReader::new(self.ports.geodb.clone(), self.ports.members.clone(), self.census.clone())
     }
 
     /// Group moves and sticky flags: operators.

@@ -15,7 +15,7 @@ use app::{
         geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
         Page, PageRequest, Site, Tag,
     },
-    ports::{AuditLog, GeoDb, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -34,6 +34,8 @@ struct Tables {
     group_sites: BTreeMap<(String, Uuid), GroupSite>,
     backend_stats: BTreeMap<(Uuid, Uuid, String), BackendStat>,
     proxy_dest_stats: BTreeMap<(Uuid, String, String, String), ProxyDestStat>,
+    /// (site, group, username) → the username and when the record expires.
+    members: BTreeMap<(Uuid, String, String), (String, std::time::Instant)>,
     /// Newest first within a day, like the Cassandra table's clustering order.
     audit: BTreeMap<(chrono::NaiveDate, Reverse<i64>, Uuid), AuditRecord>,
 }
@@ -360,5 +362,32 @@ impl AuditLog for EmbeddedStore {
             },
             |(_, Reverse(micros), id)| format!("{micros}_{id}"),
         )
+    }
+}
+
+#[async_trait]
+impl GroupMembers for EmbeddedStore {
+    async fn put_member(&self, site_id: Uuid, group: &str, username: &str, ttl: std::time::Duration) -> Result<(), StoreError> {
+        let expires = std::time::Instant::now() + ttl;
+        self.write().members.insert((site_id, group.to_string(), username.to_string()), (username.to_string(), expires));
+        Ok(())
+    }
+
+    async fn list_members(&self, site_id: Uuid, group: &str, request: PageRequest) -> Result<Page<String>, StoreError> {
+        let now = std::time::Instant::now();
+        let mut tables = self.write();
+        tables.members.retain(|_, (_, expires)| *expires > now);
+        let group = group.to_string();
+        let lo = (site_id, group.clone(), String::new());
+        let hi = (site_id, format!("{group}\u{0}"), String::new());
+        let found = page(
+            &tables.members,
+            Bound::Included(lo),
+            Bound::Excluded(hi),
+            &request,
+            |c| Some((site_id, group.clone(), c.to_string())),
+            |(_, _, user)| user.clone(),
+        )?;
+        Ok(found.map(|(user, _)| user))
     }
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod geodb;
+mod members;
 mod operators;
 pub mod schema;
 
@@ -27,6 +28,7 @@ pub struct CassandraStore {
     statements: geodb::Statements,
     operator_statements: operators::Statements,
     audit_statements: audit::Statements,
+    member_statements: members::Statements,
 }
 
 /// Why the adapter could not start.
@@ -59,7 +61,9 @@ impl CassandraStore {
             operators::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
         let audit_statements =
             audit::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        Ok(Self { session, keyspace, statements, operator_statements, audit_statements })
+        let member_statements =
+            members::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        Ok(Self { session, keyspace, statements, operator_statements, audit_statements, member_statements })
     }
 
     /// The driver session, for tests that read `system_schema`.

@@ -93,7 +93,14 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 2] = [
+pub const CONTROLLER_TABLES: [&str; 3] = [
+    // Group membership as the census saw it; rows expire (TTL) so that users who left vanish.
+    "create table if not exists {ks}.controller_group_members (
+site_id uuid,
+group_name text,
+username text,
+primary key ((site_id, group_name), username)
+)",
     "create table if not exists {ks}.controller_operators (
 username text,
 role text,
