@@ -56,6 +56,10 @@ step "starting the server on Cassandra and Redis for the browser tests"
 export CASSANDRA_SERVERS=127.0.0.1 CASSANDRA_PORT=$CQL_PORT CASSANDRA_LOCAL_DC=datacenter1 CASSANDRA_KEYSPACE=d8s_cluster
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/1" CONTROLLER_API_URL="http://127.0.0.1:$E2E_PORT"
 export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
+# The browser tests add backends named *.example.net, which are not in DNS here.
+export BACKEND_HOST_CHECK=syntax CENSUS_INTERVAL_SECS=10
+# A small sample cluster, so that the users and groups pages have rows to show.
+"$CARGO_TARGET_DIR/debug/palomar" simulate seed --sites 1 --backends 2 --groups 10 --users 100 >/dev/null
 e2e_password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
 PALOMAR_OPERATOR_PASSWORD="$e2e_password" "$CARGO_TARGET_DIR/debug/palomar" operator add --role admin e2e-admin
 "$CARGO_TARGET_DIR/debug/palomar" serve >"$run/server.log" 2>&1 &
