@@ -50,7 +50,7 @@ pub async fn caller() -> Result<(Caller, Arc<Services>), AppError> {
 pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(err) = &result {
         let parts = use_context::<Parts>();
-        let plain_form_post = parts.as_ref().is_some_and(accepts_html);
+        let plain_form_post = parts.as_ref().is_some_and(is_plain_form_post);
         if plain_form_post {
             let back = match err {
                 AppError::Unauthenticated => "/login".to_string(),
@@ -67,8 +67,12 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-fn accepts_html(parts: &Parts) -> bool {
-    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+/// A browser's form submission to a server function, made without JavaScript. (A page being
+/// rendered also accepts HTML, but it is a GET of the page, and its errors show in the page.)
+fn is_plain_form_post(parts: &Parts) -> bool {
+    parts.method == http::Method::POST
+        && parts.uri.path().starts_with("/api/")
+        && parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
 /// The path and query of the Referer, only when it is a local path (never an open redirect).

@@ -34,6 +34,38 @@ where
     })
 }
 
+/// The one error a page with several forms shows: the last submission's, whichever form it
+/// came from (or, before any, the one a plain form post was redirected back with).
+#[derive(Clone, Copy)]
+pub struct PageError(RwSignal<Option<AppError>>);
+
+impl PageError {
+    pub fn new() -> Self {
+        Self(RwSignal::new(redirected_error().get_untracked()))
+    }
+
+    /// Follows an action: each new result replaces the page's error.
+    pub fn watch<T, S>(self, value: S) -> Self
+    where
+        T: Clone + Send + Sync + 'static,
+        S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    {
+        let error = self.0;
+        Effect::watch(move || value.get(), move |result, _, _| error.set(result.as_ref().and_then(|r| r.as_ref().err().cloned())), false);
+        self
+    }
+
+    pub fn signal(self) -> Signal<Option<AppError>> {
+        self.0.into()
+    }
+}
+
+impl Default for PageError {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Shows a form's error, if any, as an alert next to the form.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {

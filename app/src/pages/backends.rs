@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::backends::{list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus},
-    components::{action_error, form_error, FormError, LoadError, Me, StatusBadge},
+    components::{FormError, LoadError, Me, PageError, StatusBadge},
     domain::{cluster::{BackendRow, BACKEND_STATUSES}, Role},
 };
 
@@ -45,14 +45,13 @@ pub fn BackendsPage() -> impl IntoView {
         },
         |(site, cursor, ..)| list_backends(site, cursor),
     );
-    let errors = (
-        action_error(actions.status.value()),
-        action_error(actions.load_factor.value()),
-        action_error(actions.evacuate.value()),
-        action_error(actions.remove.value()),
-        form_error(add.value()),
-    );
-    let error = Signal::derive(move || errors.0.get().or(errors.1.get()).or(errors.2.get()).or(errors.3.get()).or(errors.4.get()));
+    let error = PageError::new()
+        .watch(actions.status.value())
+        .watch(actions.load_factor.value())
+        .watch(actions.evacuate.value())
+        .watch(actions.remove.value())
+        .watch(add.value())
+        .signal();
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Backends · Palomar"/>

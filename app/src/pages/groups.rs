@@ -7,7 +7,7 @@ use crate::{
         groups::{get_group, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
         support_client::encode,
     },
-    components::{action_error, form_error, FormError, LoadError, Me},
+    components::{form_error, FormError, LoadError, Me, PageError},
     domain::{cluster::GroupRow, Role},
 };
 
@@ -121,8 +121,7 @@ pub fn GroupPage() -> impl IntoView {
         move || (site_id(), name(), move_group.version().get(), sticky.version().get()),
         |(site, name, ..)| get_group(site, name),
     );
-    let errors = (form_error(move_group.value()), action_error(sticky.value()));
-    let error = Signal::derive(move || errors.0.get().or(errors.1.get()));
+    let error = PageError::new().watch(move_group.value()).watch(sticky.value()).signal();
     let Me(me) = expect_context::<Me>();
     let query = use_query_map();
     let members = Resource::new(

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::operators::{list_operators, AddOperator, ResetOperatorPassword, SetOperatorDisabled, SetOperatorRole},
-    components::{action_error, form_error, FormError, LoadError},
+    components::{FormError, LoadError, PageError},
     domain::{operator::OperatorSummary, Role},
 };
 
@@ -20,8 +20,7 @@ pub fn OperatorsPage() -> impl IntoView {
         move || (query.with(|q| q.get("cursor")), add.version().get(), set_role.version().get(), reset.version().get(), disable.version().get()),
         |(cursor, ..)| list_operators(cursor),
     );
-    let errors = (action_error(set_role.value()), action_error(reset.value()), action_error(disable.value()), form_error(add.value()));
-    let error = Signal::derive(move || errors.0.get().or(errors.1.get()).or(errors.2.get()).or(errors.3.get()));
+    let error = PageError::new().watch(set_role.value()).watch(reset.value()).watch(disable.value()).watch(add.value()).signal();
     view! {
         <Title text="Operators · Palomar"/>
         <h1>"Operators"</h1>

@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
-    components::{action_error, form_error, FormError, LoadError, Me},
+    components::{form_error, FormError, LoadError, Me, PageError},
     domain::{cluster::{FeatureState, FEATURE_SECTION}, Role},
 };
 
@@ -19,8 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
         move || (section(), query.with(|q| q.get("cursor")), put.version().get(), delete.version().get()),
         |(section, cursor, ..)| list_settings(section, cursor),
     );
-    let errors = (form_error(put.value()), action_error(delete.value()));
-    let error = Signal::derive(move || errors.0.get().or(errors.1.get()));
+    let error = PageError::new().watch(put.value()).watch(delete.value()).signal();
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Cluster settings · Palomar"/>

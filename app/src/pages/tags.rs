@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::tags::{list_tags, CreateTag, RemoveTag, RenameTag},
-    components::{action_error, form_error, FormError, LoadError, Me},
+    components::{FormError, LoadError, Me, PageError},
     domain::{Role, Tag},
 };
 
@@ -19,9 +19,7 @@ pub fn TagsPage() -> impl IntoView {
         move || (query.with(|q| q.get("cursor")), create.version().get(), rename.version().get(), remove.version().get()),
         |(cursor, ..)| list_tags(cursor),
     );
-    let (rename_error, remove_error, create_error) =
-        (action_error(rename.value()), action_error(remove.value()), form_error(create.value()));
-    let error = Signal::derive(move || rename_error.get().or(remove_error.get()).or(create_error.get()));
+    let error = PageError::new().watch(rename.value()).watch(remove.value()).watch(create.value()).signal();
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Tags · Palomar"/>

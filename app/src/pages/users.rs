@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::users::{lookup_user, DeleteUser, MoveUser},
-    components::{form_error, FormError, LoadError, Me},
+    components::{FormError, LoadError, Me, PageError},
     domain::Role,
 };
 
@@ -20,8 +20,7 @@ pub fn UsersPage() -> impl IntoView {
         move || (username(), move_user.version().get(), delete.version().get()),
         |(name, ..)| async move { if name.trim().is_empty() { None } else { Some(lookup_user(name).await) } },
     );
-    let errors = (form_error(move_user.value()), form_error(delete.value()));
-    let error = Signal::derive(move || errors.0.get().or(errors.1.get()));
+    let error = PageError::new().watch(move_user.value()).watch(delete.value()).signal();
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Users · Palomar"/>
