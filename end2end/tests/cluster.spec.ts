@@ -71,10 +71,12 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   await expect(page.locator(`#groups tr[data-group="default-2"]`)).toHaveCount(0);
 
   await page.goto(`/sites/${site.id}/groups/default-1`);
-  await expect(page.locator("#group-backend")).toHaveText(be1);
+  await expect(page.locator("#group-backend")).toHaveText(/^be[12]\./);
+  const owner = (await page.locator("#group-backend").textContent()) ?? "";
+  const destination = owner === be1 ? be2 : be1;
   await expect(page.locator("#group-moving")).toHaveText("no");
   await ready(page, testInfo);
-  await page.getByLabel("Destination backend").selectOption({ label: be2 });
+  await page.getByLabel("Destination backend").selectOption({ label: destination });
   await page.getByRole("button", { name: "Start move" }).click();
   await expect(page.locator("#group-moving")).toContainText("yes");
   await expect(page.getByRole("button", { name: "Start move" })).toBeVisible();
@@ -118,7 +120,7 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   await expect(page.locator(`#audit tr[data-action="backend.add"]`, { hasText: be1 })).toBeVisible();
   await expect(page.locator(`#audit tr[data-action="backend.evacuate"]`, { hasText: be1 })).toBeVisible();
   await page.goto(`/audit?action=group.`);
-  await expect(page.locator(`#audit tr[data-action="group.move"]`, { hasText: be2 })).toBeVisible();
+  await expect(page.locator(`#audit tr[data-action="group.move"]`, { hasText: destination })).toBeVisible();
 });
 
 test("users: look up the route, move to a group, list a group's users", async ({ page }, testInfo) => {
