@@ -109,6 +109,20 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   await page.goto(`/settings?section=controller_features`);
   await expect(page.locator(`#settings tr[data-setting="load_balance"]`, { hasText: site.id })).toBeVisible();
 
+  // Any cluster_settings row: write one for this site, then delete it.
+  const section = `e2e-${testInfo.project.name}`;
+  await page.goto(`/settings?section=${section}`);
+  await ready(page, testInfo);
+  await page.getByLabel("Site id (empty: all)").fill(site.id);
+  await page.getByLabel("Name").fill("greeting");
+  await page.getByLabel("Value").fill("hello");
+  await page.getByRole("button", { name: "Save setting" }).click();
+  const setting = page.locator(`#settings tr[data-setting="greeting"]`);
+  await expect(setting).toContainText("hello");
+  await ready(page, testInfo);
+  await setting.getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator(`#settings tr[data-setting="greeting"]`)).toHaveCount(0);
+
   // The stats and reachability pages answer.
   await page.goto(`/sites/${site.id}/stats`);
   await expect(page.getByRole("heading", { name: "proxy_dest_stats" })).toBeVisible();
@@ -141,4 +155,22 @@ test("users: look up the route, move to a group, list a group's users", async ({
 
   await page.goto(`/users?username=nobody-here%40example.net`);
   await expect(page.getByRole("alert")).toHaveText("user nobody-here@example.net was not found");
+
+  // The group page lists users as the census found them.
+  await page.goto(`/users?username=${encodeURIComponent(user)}`);
+  const route = (await page.locator("#user-route").textContent()) ?? "";
+  const [siteName, groupName] = route.split(" → ");
+  const sites = await (await page.request.post("/api/sites/list", { form: {}, headers: { Accept: "application/json" } })).json();
+  const siteId = sites.items.find((row: { site: { name: string } }) => row.site.name === siteName).site.id;
+  await expect(async () => {
+    await page.goto(`/sites/${siteId}/groups/${groupName}`);
+    await expect(page.locator("#group-members")).toContainText(user, { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await page.goto(`/users?username=${encodeURIComponent(user)}`);
+
+  // Admins delete a user's row; the next lookup finds nothing.
+  await ready(page, testInfo);
+  await page.getByRole("button", { name: "Delete user row" }).click();
+  await page.goto(`/users?username=${encodeURIComponent(user)}`);
+  await expect(page.getByRole("alert")).toHaveText(`user ${user} was not found`);
 });

@@ -91,6 +91,7 @@ async fn require_login(session: Session, mut request: Request, next: Next) -> Re
         return next.run(request).await;
     }
     match session.get::<String>(SESSION_OPERATOR).await {
+        Ok(Some(_)) if path.starts_with("/api/") => bad_arguments_are_client_errors(next.run(request).await).await,
         Ok(Some(_)) => next.run(request).await,
         Ok(None) if path.starts_with("/api/") => {
             let body = serde_json::to_string(&AppError::Unauthenticated).unwrap_or_default();
@@ -108,6 +109,22 @@ async fn require_login(session: Session, mut request: Request, next: Next) -> Re
                 .into_response()
         }
     }
+}
+
+/// Leptos answers 500 when a server function's arguments do not even deserialize (a field
+/// missing or mistyped): that is the caller's mistake, so say 422 with the same message.
+async fn bad_arguments_are_client_errors(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error body too large").into_response();
+    };
+    if matches!(serde_json::from_slice::<AppError>(&bytes), Ok(AppError::Invalid { .. })) {
+        parts.status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The client as the audit log records it: the peer address, behind any `X-Forwarded-For`

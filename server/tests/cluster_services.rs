@@ -1,6 +1,8 @@
 //! The services behind the backends, groups, users, settings and stats pages, on the embedded
 //! store: their rules, their role gates and their audit records.
 
+mod common;
+
 use std::sync::Arc;
 
 use app::{
@@ -9,11 +11,11 @@ use app::{
         geodb::{ClusterSetting, ProxyDestStat},
         AppError, PageRequest,
     },
-    ports::{AuditLog, GeoDb, SystemClock},
-    services::{Caller, Ports, Services},
+    ports::{AuditLog, GeoDb},
+    services::{Caller, Services},
 };
 use palomar_server::{
-    adapters::{embedded::EmbeddedStore, NoMetrics, SyntaxOnlyResolver},
+    adapters::embedded::EmbeddedStore,
     seed::{seed_sample_cluster, SampleSize},
 };
 use uuid::Uuid;
@@ -30,15 +32,7 @@ async fn world() -> World {
     let report = seed_sample_cluster(store.clone(), SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 60 }, 1)
         .await
         .unwrap();
-    let services = Services::new(Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store.clone(),
-        metrics: Arc::new(NoMetrics),
-        resolver: Arc::new(SyntaxOnlyResolver),
-        clock: Arc::new(SystemClock),
-    });
+    let services = common::services_on(store.clone());
     World { store, services, site: report.sites[0].id, admin: Caller::trusted_cli() }
 }
 

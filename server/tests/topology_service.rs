@@ -1,26 +1,20 @@
 //! The sites-and-tags service's rules, on the embedded store.
 
+mod common;
+
 use std::sync::Arc;
 
 use app::{
     domain::{geodb::Backend, AppError, PageRequest, Role, SiteDraft, TagDraft},
-    ports::{GeoDb, SystemClock},
-    services::{Caller, Ports, Services},
+    ports::GeoDb,
+    services::{Caller, Services},
 };
-use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics, SyntaxOnlyResolver};
+use palomar_server::adapters::embedded::EmbeddedStore;
 use uuid::Uuid;
 
 fn setup() -> (Arc<EmbeddedStore>, Services) {
     let store = Arc::new(EmbeddedStore::new());
-    let services = Services::new(Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store.clone(),
-        metrics: Arc::new(NoMetrics),
-        resolver: Arc::new(SyntaxOnlyResolver),
-        clock: Arc::new(SystemClock),
-    });
+    let services = common::services_on(store.clone());
     (store, services)
 }
 

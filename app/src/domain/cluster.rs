@@ -215,6 +215,7 @@ mod tests {
     fn group_filters() {
         let f = GroupFilter::parse("", "default-1*", "no").unwrap();
         assert!(glob("default-1*", "default-17") && !glob("default-1*", "default-2"));
+        assert!(glob("default-?", "default-1") && !glob("default-?", "default-17") && glob("*", "x"));
         assert_eq!(f.moving, Some(false));
         assert!(GroupFilter::parse("nope", "", "").is_err());
         assert!(GroupFilter::parse("", "", "maybe").is_err());

@@ -206,24 +206,5 @@ pub fn GroupPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <h2>"Users"</h2>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match members.await {
-                    Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok(page) => {
-                        let (site, group) = (site_id(), name());
-                        let next = page.next.clone().map(|n| view! { <a class="next" href=format!("/sites/{site}/groups/{group}?members_cursor={n}")>"Next users"</a> });
-                        Either::Right(view! {
-                            <p class="muted">"As the last census found them; a user's own page shows their current group."</p>
-                            <ul class="members" id="group-members">
-                                {page.items.into_iter().map(|u| view! { <li><a href=format!("/users?username={}", encode(&u))>{u.clone()}</a></li> }).collect_view()}
-                            </ul>
-                            {next}
-                        })
-                    }
-                }
-            })}
-        </Suspense>
     }
 }

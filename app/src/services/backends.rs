@@ -8,14 +8,10 @@ use crate::{
         cluster::{BackendList, BackendRow},
         geodb::Backend,
         page::MAX_PAGE_SIZE,
-        AppError, PageRequest, Site,
+        AppError, PageRequest,
     },
     ports::{GeoDb, HostResolver},
 };
-
-async fn site(geodb: &dyn GeoDb, id: Uuid) -> Result<Site, AppError> {
-    geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
-}
 
 async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
     geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
@@ -33,7 +29,7 @@ impl BackendsReader {
     }
 
     pub async fn list(&self, site_id: Uuid, page: PageRequest) -> Result<BackendList, AppError> {
-        let site = site(self.geodb.as_ref(), site_id).await?;
+        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
         let page = self.geodb.list_backends(site_id, page).await?;
         let census = self.census.latest();
         let counted = census.taken_at.is_some();
@@ -114,7 +110,7 @@ impl BackendAdmin {
 
     /// Adds a backend in `standby` (checked host name; it must resolve and be new in the site).
     pub async fn add(&self, site_id: Uuid, host: String) -> Result<Backend, AppError> {
-        site(self.geodb.as_ref(), site_id).await?;
+        super::existing_site(self.geodb.as_ref(), site_id).await?;
         let mut cursor = None;
         loop {
             let page = self.geodb.list_backends(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;

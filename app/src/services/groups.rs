@@ -9,14 +9,10 @@ use crate::{
         geodb::{Backend, UserGroup},
         page::MAX_PAGE_SIZE,
         routing::accepts_sessions,
-        AppError, PageRequest, Site,
+        AppError, PageRequest,
     },
     ports::{Clock, GeoDb, GroupMembers, StoreError},
 };
-
-async fn site(geodb: &dyn GeoDb, id: Uuid) -> Result<Site, AppError> {
-    geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
-}
 
 /// All backends of a site (a small partition).
 pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
@@ -66,7 +62,7 @@ impl GroupsReader {
 
     /// One page of the site's groups (driver paging), filtered within the page.
     pub async fn list(&self, site_id: Uuid, filter: &GroupFilter, page: PageRequest) -> Result<GroupList, AppError> {
-        let site = site(self.geodb.as_ref(), site_id).await?;
+        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
         let backends = site_backends(self.geodb.as_ref(), site_id).await?;
         let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
         let page = self.geodb.list_groups(site_id, page).await?;
@@ -81,7 +77,7 @@ impl GroupsReader {
     }
 
     pub async fn detail(&self, site_id: Uuid, name: &str) -> Result<GroupDetail, AppError> {
-        let site = site(self.geodb.as_ref(), site_id).await?;
+        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
         let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
         let backends = site_backends(self.geodb.as_ref(), site_id).await?;
         let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
@@ -155,7 +151,7 @@ impl GroupAdmin {
         if count == 0 || count > MAX_DEFAULT_GROUPS {
             return Err(AppError::invalid("count", format!("the group count is from 1 to {MAX_DEFAULT_GROUPS}")));
         }
-        let site = site(self.geodb.as_ref(), site_id).await?;
+        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
         let online: Vec<Uuid> = site_backends(self.geodb.as_ref(), site_id).await?.into_iter().filter(|b| accepts_sessions(b) && b.load_factor > 0).map(|b| b.id).collect();
         if online.is_empty() {
             return Err(AppError::Conflict(format!("site {} has no online backend to give groups to", site.name)));

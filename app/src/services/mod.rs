@@ -224,6 +224,11 @@ impl Services {
     }
 }
 
+/// A site by id, or NotFound.
+pub(crate) async fn existing_site(geodb: &dyn GeoDb, id: uuid::Uuid) -> Result<crate::domain::Site, AppError> {
+    geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
+}
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use app::domain::geodb::{User, UserGroup};
+use app::domain::{
+    cluster::glob,
+    geodb::{User, UserGroup},
+};
 use axum::{
     body::Bytes,
     extract::State,
@@ -424,29 +427,3 @@ fn user_row(u: &User) -> Value {
     })
 }
 
-/// doveadm masks: `*` and `?` wildcards.
-fn glob(mask: &str, name: &str) -> bool {
-    fn go(m: &[u8], n: &[u8]) -> bool {
-        match (m.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&m[1..], n) || (!n.is_empty() && go(m, &n[1..])),
-            (Some(b'?'), Some(_)) => go(&m[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&m[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    go(mask.as_bytes(), name.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn masks() {
-        assert!(glob("default-*", "default-17"));
-        assert!(glob("default-?", "default-1"));
-        assert!(!glob("default-?", "default-17"));
-        assert!(glob("*", "x"));
-    }
-}

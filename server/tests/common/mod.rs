@@ -59,3 +59,17 @@ pub fn redis_url() -> Option<String> {
     }
     url
 }
+
+/// The services on an embedded store, with no metrics source and syntax-only host checks.
+pub fn services_on(store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>) -> app::services::Services {
+    use std::sync::Arc;
+    app::services::Services::new(app::services::Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        members: store,
+        metrics: Arc::new(palomar_server::adapters::NoMetrics),
+        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+        clock: Arc::new(app::ports::SystemClock),
+    })
+}
