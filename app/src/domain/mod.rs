@@ -7,6 +7,7 @@ pub mod geodb;
 pub mod metrics;
 pub mod operator;
 pub mod page;
+pub mod planning;
 pub mod routing;
 pub mod site;
 pub mod tag;
