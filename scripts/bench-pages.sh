@@ -16,8 +16,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
-began=$SECONDS
-step() { echo; echo "== $* ($((SECONDS - began)) s)"; }
 
 # Ports of their own, distinct from scripts/test.sh's, so the two can run side by side.
 PORT=${BENCH_PORT:-3400}

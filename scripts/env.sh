@@ -6,3 +6,6 @@ export PALOMAR_TOOLS="$PALOMAR_CACHE/tools"
 export PATH="$PALOMAR_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_VERSION="0.2.130"
 export JAVA17_HOME="/usr/lib/jvm/java-17-openjdk-amd64"
+# Progress lines for the long scripts, with the seconds since the script started.
+began=$SECONDS
+step() { echo; echo "== $* ($((SECONDS - began)) s)"; }

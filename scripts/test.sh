@@ -6,8 +6,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
 cd "$here/.."
-began=$SECONDS
-step() { echo; echo "== $* ($((SECONDS - began)) s)"; }
 
 # Ports of their own, so that a developer's running Redis or Cassandra does not interfere.
 REDIS_PORT=${PALOMAR_TEST_REDIS_PORT:-6391}
