@@ -86,7 +86,11 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   await page.goto(`/sites/${site.id}/groups/default-2`);
   await ready(page, testInfo);
   await page.getByLabel(/group stays on its backend/).check();
-  await page.getByRole("button", { name: "Save flags" }).click();
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/groups/set_sticky")),
+    page.getByRole("button", { name: "Save flags" }).click(),
+  ]);
+  await page.reload();
   await expect(page.getByLabel(/group stays on its backend/)).toBeChecked();
 
   // A backend that serves groups is not removed without force; evacuation drains it.
@@ -171,6 +175,7 @@ test("users: look up the route, move to a group, list a group's users", async ({
   // Admins delete a user's row; the next lookup finds nothing.
   await ready(page, testInfo);
   await page.getByRole("button", { name: "Delete user row" }).click();
+  await expect(page).toHaveURL(/\/users$/); // the delete went through and sent us back
   await page.goto(`/users?username=${encodeURIComponent(user)}`);
   await expect(page.getByRole("alert")).toHaveText(`user ${user} was not found`);
 });
