@@ -230,3 +230,23 @@ pub trait HostResolver: Send + Sync + 'static {
     /// `Err` with a reason when the name does not resolve.
     async fn check(&self, host: &str) -> Result<(), String>;
 }
+
+/// The controller's leadership of a site: held by one instance at a time, with a fencing token
+/// that grows with every new holder so that a deposed leader's writes can be recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub token: u64,
+}
+
+/// One leader per site (spec a.2: "only a single instance is running in a site at one time").
+#[async_trait]
+pub trait LeaderLease: Send + Sync + 'static {
+    /// Takes the site's lease if it is free, or extends it if `holder` has it. `Some` while
+    /// `holder` leads; `None` when someone else does.
+    async fn acquire_or_renew(&self, site: &str, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError>;
+    /// Gives the lease up if `holder` has it, so another instance need not wait for it to expire.
+    async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError>;
+    /// Who leads the site now, if anyone.
+    async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError>;
+}

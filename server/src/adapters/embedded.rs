@@ -15,7 +15,7 @@ use app::{
         geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
         Page, PageRequest, Site, Tag,
     },
-    ports::{AuditLog, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, GeoDb, GroupMembers, LeaderLease, Lease, OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -34,6 +34,9 @@ struct Tables {
     group_sites: BTreeMap<(String, Uuid), GroupSite>,
     backend_stats: BTreeMap<(Uuid, Uuid, String), BackendStat>,
     proxy_dest_stats: BTreeMap<(Uuid, String, String, String), ProxyDestStat>,
+    /// Per site: the lease holder, its token and when it expires; and the last token given.
+    leases: BTreeMap<String, (String, u64, std::time::Instant)>,
+    lease_tokens: BTreeMap<String, u64>,
     /// (site, group, username) → the username and when the record expires.
     members: BTreeMap<(Uuid, String, String), (String, std::time::Instant)>,
     /// Newest first within a day, like the Cassandra table's clustering order.
@@ -389,5 +392,49 @@ impl GroupMembers for EmbeddedStore {
             |(_, _, user)| user.clone(),
         )?;
         Ok(found.map(|(user, _)| user))
+    }
+}
+
+#[async_trait]
+impl LeaderLease for EmbeddedStore {
+    async fn acquire_or_renew(&self, site: &str, holder: &str, ttl: std::time::Duration) -> Result<Option<Lease>, StoreError> {
+        let now = std::time::Instant::now();
+        let mut tables = self.write();
+        let tables = &mut *tables;
+        match tables.leases.get_mut(site) {
+            Some((current, token, expires)) if *expires > now => {
+                if current == holder {
+                    *expires = now + ttl;
+                    Ok(Some(Lease { holder: holder.to_string(), token: *token }))
+                } else {
+                    Ok(None)
+                }
+            }
+            _ => {
+                let token = tables.lease_tokens.entry(site.to_string()).or_default();
+                *token += 1;
+                let token = *token;
+                tables.leases.insert(site.to_string(), (holder.to_string(), token, now + ttl));
+                Ok(Some(Lease { holder: holder.to_string(), token }))
+            }
+        }
+    }
+
+    async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError> {
+        let mut tables = self.write();
+        if tables.leases.get(site).is_some_and(|(current, _, _)| current == holder) {
+            tables.leases.remove(site);
+        }
+        Ok(())
+    }
+
+    async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError> {
+        let now = std::time::Instant::now();
+        Ok(self
+            .read()
+            .leases
+            .get(site)
+            .filter(|(_, _, expires)| *expires > now)
+            .map(|(holder, token, _)| Lease { holder: holder.clone(), token: *token }))
     }
 }

@@ -1,0 +1,80 @@
+//! The leader lease in Redis: `palomar:leader:<site>` holds `holder|token` with a TTL, and
+//! `palomar:leader:<site>:token` counts holders. One Lua script takes or renews it atomically.
+
+use std::time::Duration;
+
+use app::ports::{LeaderLease, Lease, StoreError};
+use async_trait::async_trait;
+use redis::{aio::ConnectionManager, Script};
+
+pub struct RedisLease {
+    connection: ConnectionManager,
+}
+
+const ACQUIRE: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if not current then
+  local token = redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+  return {1, token}
+end
+local holder, token = string.match(current, '^(.*)|(%d+)$')
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, tonumber(token)}
+end
+return {0, tonumber(token)}
+"#;
+
+const RELEASE: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if current and string.match(current, '^(.*)|%d+$') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"#;
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis: {err}"))
+}
+
+fn key(site: &str) -> String {
+    format!("palomar:leader:{site}")
+}
+
+impl RedisLease {
+    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        Ok(Self { connection: ConnectionManager::new(redis::Client::open(url)?).await? })
+    }
+}
+
+#[async_trait]
+impl LeaderLease for RedisLease {
+    async fn acquire_or_renew(&self, site: &str, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        let mut connection = self.connection.clone();
+        let (held, token): (i64, u64) = Script::new(ACQUIRE)
+            .key(key(site))
+            .key(format!("{}:token", key(site)))
+            .arg(holder)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok((held == 1).then(|| Lease { holder: holder.to_string(), token }))
+    }
+
+    async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = Script::new(RELEASE).key(key(site)).arg(holder).invoke_async(&mut connection).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError> {
+        let mut connection = self.connection.clone();
+        let value: Option<String> = redis::cmd("GET").arg(key(site)).query_async(&mut connection).await.map_err(unavailable)?;
+        Ok(value.and_then(|v| {
+            let (holder, token) = v.rsplit_once('|')?;
+            Some(Lease { holder: holder.to_string(), token: token.parse().ok()? })
+        }))
+    }
+}
