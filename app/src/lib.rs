@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod controller;
 pub mod domain;
 pub mod pages;
 #[cfg(feature = "ssr")]

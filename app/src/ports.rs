@@ -9,6 +9,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::domain::{
     audit::AuditRecord,
+    controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
     geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
@@ -54,6 +55,19 @@ pub trait GeoDb: Send + Sync + 'static {
     /// Starts a move only if the group exists with a backend and is not moving (`moving` null
     /// or empty): a lightweight transaction in Cassandra. Returns whether it was applied.
     async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError>;
+    /// Ends a move only if the group's `moving` is still `token`: sets `backend_id` and
+    /// `alt_backend_id`, clears `moving` and sets `refresh_after` to `now` (a Cassandra
+    /// lightweight transaction). Forcing passes the destination, cancelling the source.
+    /// Returns whether it was applied.
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The whole `users` table, a page at a time (Cassandra: token order). For censuses only.
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
@@ -187,6 +201,18 @@ impl DoveadmError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, DoveadmError::Unreachable { .. })
     }
+
+    /// True when the host name did not resolve: a failure the reachability probe tolerates
+    /// for a while (spec c.2).
+    pub fn is_name_resolution_failure(&self) -> bool {
+        match self {
+            DoveadmError::Unreachable { reason, .. } => {
+                let reason = reason.to_ascii_lowercase();
+                ["dns error", "failed to lookup address", "name or service not known", "no address associated"].iter().any(|p| reason.contains(p))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The doveadm HTTP API of Dovecot servers (backends), by host name.
@@ -249,4 +275,28 @@ pub trait LeaderLease: Send + Sync + 'static {
     async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError>;
     /// Who leads the site now, if anyone.
     async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError>;
+}
+
+/// The controller's own records in Cassandra: its decisions and the moves it supervises.
+#[async_trait]
+pub trait ControllerStore: Send + Sync + 'static {
+    async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError>;
+    /// One site's decisions of one UTC day, newest first.
+    async fn list_decisions(&self, site_id: Uuid, day: chrono::NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, StoreError>;
+    /// Saves a move; active moves are also kept in a small per-site index until they end.
+    async fn put_move(&self, record: &MoveRecord) -> Result<(), StoreError>;
+    /// One site's active moves.
+    async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError>;
+    /// One site's moves, active and past, newest first.
+    async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError>;
+}
+
+/// Where group-size balancing keeps its plan between passes (Redis in production, spec c.8).
+#[async_trait]
+pub trait BalancePlanStore: Send + Sync + 'static {
+    /// Replaces the site's plan.
+    async fn replace_plan(&self, site: &str, created_at: DateTime<Utc>, entries: &[PlanEntry]) -> Result<(), StoreError>;
+    /// Takes up to `count` entries off the front of the plan.
+    async fn take_entries(&self, site: &str, count: usize) -> Result<Vec<PlanEntry>, StoreError>;
+    async fn plan_summary(&self, site: &str) -> Result<Option<PlanSummary>, StoreError>;
 }

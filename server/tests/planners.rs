@@ -7,6 +7,8 @@ use std::{collections::BTreeMap, time::Duration};
 use app::domain::{
     metrics::{HostScore, HostTraffic},
     planning::{
+        drain,
+        group_balance::{self, GroupBalanceSettings, SizedGroup},
         host_failure::{self, HostFailureSettings, REASON_PREFIX},
         load_balance::{self, LoadBalanceSettings},
         Action, BackendState, GroupState,
@@ -178,6 +180,7 @@ fn randomized_clusters_keep_every_safety_rule() {
                 }
                 Some(Action::SetOffline { backend }) => assert_eq!(by_id(*backend).status, "online", "case {case}"),
                 Some(Action::SetOnline { backend }) => assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}"),
+                Some(Action::MoveUsers { .. }) => panic!("case {case}: host failure never moves users"),
                 None => {}
             }
         }
@@ -197,6 +200,40 @@ fn randomized_clusters_keep_every_safety_rule() {
                 let mine: Vec<_> = scores.iter().filter(|s| s.host == by_id(*h).host).collect();
                 assert!(mine.iter().all(|s| s.samples_24h >= LB.min_samples), "case {case}: LB samples");
             }
+        }
+
+        let drained = drain::plan(&backends, &groups, now());
+        let mut sources = Vec::new();
+        for d in &drained {
+            if let Some(Action::MoveGroup { group, from, to }) = &d.action {
+                let (src, dst, g) = (by_id(*from), by_id(*to), group_named(group));
+                assert!(drain::draining(src), "case {case}: drain from a backend that is not draining");
+                assert!(dst.online() && dst.reachable && !drain::draining(dst), "case {case}: drain destination");
+                assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: drain group");
+                assert!(!groups.iter().any(|x| x.moving && x.backend_id == Some(*from)), "case {case}: drain beside a running move");
+                assert!(!sources.contains(from), "case {case}: two drain moves from one backend");
+                sources.push(*from);
+            }
+        }
+
+        let settings = GroupBalanceSettings { slack_percent: rng.gen_range(0..50), max_between_groups: rng.gen_range(1..500) };
+        let sized: Vec<SizedGroup> = groups
+            .iter()
+            .filter_map(|g| {
+                Some(SizedGroup { name: g.name.clone(), backend_id: g.backend_id?, users: g.users, moving: g.moving, sticky_users: rng.gen_bool(0.1) })
+            })
+            .collect();
+        let transfers = group_balance::plan(&sized, &settings);
+        let mut used = Vec::new();
+        for (t, _) in &transfers {
+            let (from, to) = (sized.iter().find(|g| g.name == t.from_group), sized.iter().find(|g| g.name == t.to_group));
+            let (Some(from), Some(to)) = (from, to) else { panic!("case {case}: unknown group in a transfer") };
+            assert!(t.users >= 1 && t.users <= u64::from(settings.max_between_groups), "case {case}: above the cap");
+            assert!(from.backend_id == to.backend_id && from.backend_id == t.backend_id, "case {case}: across backends");
+            assert!(!from.sticky_users && !to.sticky_users && !from.moving && !to.moving, "case {case}: sticky or moving group");
+            assert!(from.users > to.users && t.users <= (from.users - to.users) / 2, "case {case}: overshoots");
+            assert!(!used.contains(&t.from_group) && !used.contains(&t.to_group), "case {case}: a group in two transfers");
+            used.extend([t.from_group.clone(), t.to_group.clone()]);
         }
     }
 }

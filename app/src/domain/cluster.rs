@@ -191,6 +191,17 @@ impl FromStr for FeatureState {
     }
 }
 
+/// Each feature's state for a site from the `controller_features` rows: the site's own row,
+/// else the all-sites (nil site) row, else off.
+pub fn feature_states(rows: &[super::geodb::ClusterSetting], site_id: uuid::Uuid) -> Vec<(&'static str, FeatureState)> {
+    let state = |feature: &str, site: uuid::Uuid| {
+        rows.iter()
+            .find(|r| r.section == FEATURE_SECTION && r.setting_name == feature && r.site_id == site && r.backend_id.is_nil())
+            .and_then(|r| r.setting_value.parse::<FeatureState>().ok())
+    };
+    FEATURES.iter().map(|f| (*f, state(f, site_id).or_else(|| state(f, uuid::Uuid::nil())).unwrap_or(FeatureState::Off))).collect()
+}
+
 /// Checks a feature name.
 pub fn parse_feature(raw: &str) -> Result<&'static str, AppError> {
     FEATURES.iter().copied().find(|f| *f == raw.trim()).ok_or_else(|| AppError::invalid("feature", format!("unknown feature {:?}", raw.trim())))

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cluster;
+pub mod controller;
 pub mod error;
 pub mod geodb;
 pub mod metrics;

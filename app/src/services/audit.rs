@@ -71,6 +71,30 @@ impl Auditor {
     }
 }
 
+impl Auditor {
+    /// Like [`Auditor::apply`] for writes whose refusal is a message for the operator (a
+    /// conditional write that lost, a move in the wrong state) rather than a store error.
+    pub(crate) async fn apply_fallible<A: Serialize>(
+        &self,
+        action: &str,
+        target: &str,
+        write: impl Future<Output = Result<A, String>>,
+    ) -> Result<A, AppError> {
+        let record = self.record(action.to_string(), target, String::new(), String::new());
+        self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record, nothing was changed: {e}")))?;
+        match write.await {
+            Ok(value) => Ok(value),
+            Err(why) => {
+                let failed = self.record(format!("{action}.failed"), target, String::new(), why.clone());
+                if let Err(audit_err) = self.log.append(&failed).await {
+                    tracing::error!(action, target, error = %audit_err, "cannot record a failed mutation");
+                }
+                Err(AppError::Conflict(why))
+            }
+        }
+    }
+}
+
 /// Reads the audit log, a day at a time, filtered by operator and action.
 pub struct AuditReader {
     log: Arc<dyn AuditLog>,

@@ -8,6 +8,7 @@ mod accounts;
 mod audit;
 mod backends;
 mod census;
+mod controller;
 mod groups;
 mod operators;
 mod settings;
@@ -22,6 +23,7 @@ pub use audit::AuditReader;
 pub(crate) use audit::Auditor;
 pub use backends::{BackendAdmin, BackendOps, BackendsReader};
 pub use census::{Census, CensusSnapshot};
+pub use controller::{ControllerOps, ControllerReader};
 pub use groups::{eligible_destination, GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
@@ -30,6 +32,7 @@ pub use topology::{TopologyAdmin, TopologyReader};
 pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
 use crate::{
+    controller::Controller,
     domain::{AppError, Role},
     ports::{AuditLog, Clock, GeoDb, GroupMembers, HostResolver, Metrics, OperatorStore, StoreError},
 };
@@ -104,11 +107,38 @@ pub struct Ports {
 pub struct Services {
     ports: Ports,
     census: Arc<Census>,
+    controller: Option<Arc<Controller>>,
 }
 
 impl Services {
     pub fn new(ports: Ports) -> Self {
-        Self { ports, census: Arc::new(Census::default()) }
+        Self { ports, census: Arc::new(Census::default()), controller: None }
+    }
+
+    /// The latest census, which the controller shares.
+    pub fn census(&self) -> Arc<Census> {
+        self.census.clone()
+    }
+
+    /// Attaches this site's controller, so the UI can show and steer it.
+    pub fn with_controller(mut self, controller: Arc<Controller>) -> Self {
+        self.controller = Some(controller);
+        self
+    }
+
+    /// The controller's state, decisions and moves: any role.
+    pub fn controller(&self, _caller: &Caller) -> Result<ControllerReader, AppError> {
+        Ok(ControllerReader::new(self.attached()?))
+    }
+
+    /// Starting, forcing and cancelling moves, and dry evaluations: operators.
+    pub fn controller_ops(&self, caller: &Caller) -> Result<ControllerOps, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(ControllerOps::new(self.attached()?, self.auditor(caller)))
+    }
+
+    fn attached(&self) -> Result<Arc<Controller>, AppError> {
+        self.controller.clone().ok_or_else(|| AppError::Unavailable("no controller runs in this server".into()))
     }
 
     /// Takes a new census (a background task calls this now and then). Group memberships it

@@ -48,12 +48,7 @@ impl SettingsReader {
                 None => break,
             }
         }
-        let state = |feature: &str, site: Uuid| {
-            rows.iter()
-                .find(|r| r.setting_name == feature && r.site_id == site && r.backend_id.is_nil())
-                .and_then(|r| r.setting_value.parse::<FeatureState>().ok())
-        };
-        Ok(FEATURES.iter().map(|f| (*f, state(f, site_id).or_else(|| state(f, Uuid::nil())).unwrap_or(FeatureState::Off))).collect())
+        Ok(crate::domain::cluster::feature_states(&rows, site_id))
     }
 }
 

@@ -12,10 +12,13 @@ use std::{
 use app::{
     domain::{
         audit::AuditRecord,
+        controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
         geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
         Page, PageRequest, Site, Tag,
     },
-    ports::{AuditLog, GeoDb, GroupMembers, LeaderLease, Lease, OperatorRecord, OperatorStore, StoreError},
+    ports::{
+        AuditLog, BalancePlanStore, ControllerStore, GeoDb, GroupMembers, LeaderLease, Lease, OperatorRecord, OperatorStore, StoreError,
+    },
 };
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -41,6 +44,13 @@ struct Tables {
     members: BTreeMap<(Uuid, String, String), (String, std::time::Instant)>,
     /// Newest first within a day, like the Cassandra table's clustering order.
     audit: BTreeMap<(chrono::NaiveDate, Reverse<i64>, Uuid), AuditRecord>,
+    /// Per site and day, newest first.
+    decisions: BTreeMap<(Uuid, chrono::NaiveDate, Reverse<i64>, Uuid), DecisionRecord>,
+    /// Per site, newest first; and the active ones by id.
+    moves: BTreeMap<(Uuid, Reverse<i64>, Uuid), MoveRecord>,
+    active_moves: BTreeMap<(Uuid, Uuid), MoveRecord>,
+    /// Per site: when the plan was made, its size, and what is left of it.
+    plans: BTreeMap<String, (chrono::DateTime<chrono::Utc>, u64, std::collections::VecDeque<PlanEntry>)>,
 }
 
 /// The GeoDB and the controller's tables in process memory.
@@ -191,6 +201,28 @@ impl GeoDb for EmbeddedStore {
             Some(group) if group.moving.is_empty() && group.backend_id.is_some() => {
                 group.moving = token.to_string();
                 group.alt_backend_id = Some(destination);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.moving == token => {
+                group.backend_id = Some(backend_id);
+                group.alt_backend_id = alt_backend_id;
+                group.moving = String::new();
+                group.refresh_after = Some(now);
                 Ok(true)
             }
             _ => Ok(false),
@@ -436,5 +468,88 @@ impl LeaderLease for EmbeddedStore {
             .get(site)
             .filter(|(_, _, expires)| *expires > now)
             .map(|(holder, token, _)| Lease { holder: holder.clone(), token: *token }))
+    }
+}
+
+fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+#[async_trait]
+impl ControllerStore for EmbeddedStore {
+    async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
+        let key = (record.site_id, record.day(), Reverse(micros(record.at)), record.id);
+        self.write().decisions.insert(key, record.clone());
+        Ok(())
+    }
+
+    async fn list_decisions(&self, site_id: Uuid, day: chrono::NaiveDate, request: PageRequest) -> Result<Page<DecisionRecord>, StoreError> {
+        page(
+            &self.read().decisions,
+            Bound::Included((site_id, day, Reverse(i64::MAX), Uuid::nil())),
+            Bound::Included((site_id, day, Reverse(i64::MIN), Uuid::max())),
+            &request,
+            |c| {
+                let (micros, id) = c.split_once('_')?;
+                Some((site_id, day, Reverse(micros.parse().ok()?), Uuid::parse_str(id).ok()?))
+            },
+            |(_, _, Reverse(micros), id)| format!("{micros}_{id}"),
+        )
+    }
+
+    async fn put_move(&self, record: &MoveRecord) -> Result<(), StoreError> {
+        let mut tables = self.write();
+        tables.moves.insert((record.site_id, Reverse(micros(record.created_at)), record.id), record.clone());
+        if record.state.is_active() {
+            tables.active_moves.insert((record.site_id, record.id), record.clone());
+        } else {
+            tables.active_moves.remove(&(record.site_id, record.id));
+        }
+        Ok(())
+    }
+
+    async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {
+        Ok(self.read().active_moves.range((site_id, Uuid::nil())..=(site_id, Uuid::max())).map(|(_, m)| m.clone()).collect())
+    }
+
+    async fn list_moves(&self, site_id: Uuid, request: PageRequest) -> Result<Page<MoveRecord>, StoreError> {
+        page(
+            &self.read().moves,
+            Bound::Included((site_id, Reverse(i64::MAX), Uuid::nil())),
+            Bound::Included((site_id, Reverse(i64::MIN), Uuid::max())),
+            &request,
+            |c| {
+                let (micros, id) = c.split_once('_')?;
+                Some((site_id, Reverse(micros.parse().ok()?), Uuid::parse_str(id).ok()?))
+            },
+            |(_, Reverse(micros), id)| format!("{micros}_{id}"),
+        )
+    }
+}
+
+#[async_trait]
+impl BalancePlanStore for EmbeddedStore {
+    async fn replace_plan(&self, site: &str, created_at: chrono::DateTime<chrono::Utc>, entries: &[PlanEntry]) -> Result<(), StoreError> {
+        self.write().plans.insert(site.to_string(), (created_at, entries.len() as u64, entries.iter().cloned().collect()));
+        Ok(())
+    }
+
+    async fn take_entries(&self, site: &str, count: usize) -> Result<Vec<PlanEntry>, StoreError> {
+        let mut tables = self.write();
+        Ok(match tables.plans.get_mut(site) {
+            Some((_, _, entries)) => {
+                let n = count.min(entries.len());
+                entries.drain(..n).collect()
+            }
+            None => Vec::new(),
+        })
+    }
+
+    async fn plan_summary(&self, site: &str) -> Result<Option<PlanSummary>, StoreError> {
+        Ok(self.read().plans.get(site).map(|(created_at, total, entries)| PlanSummary {
+            created_at: *created_at,
+            total: *total,
+            remaining: entries.len() as u64,
+        }))
     }
 }

@@ -1,5 +1,5 @@
 //! Adapters: the ports' implementations. Real: `cassandra`, `redis_sessions`, `doveadm_http`,
-//! `prometheus`, `redis_lease`. Embedded, for the demo and the fast tests: `embedded` (GeoDB and operators)
+//! `prometheus`, `redis_lease`, `redis_plans`. Embedded, for the demo and the fast tests: `embedded` (GeoDB and operators)
 //! and `sim_metrics` (metrics read from the in-process simulator).
 
 pub mod cassandra;
@@ -7,6 +7,7 @@ pub mod doveadm_http;
 pub mod embedded;
 pub mod prometheus;
 pub mod redis_lease;
+pub mod redis_plans;
 pub mod redis_sessions;
 pub mod sim_metrics;
 

@@ -3,8 +3,11 @@
 //! with their inputs. Behaviour follows spec section (c) and its proposals where the public
 //! documentation is silent.
 
+pub mod drain;
+pub mod group_balance;
 pub mod host_failure;
 pub mod load_balance;
+pub mod supervision;
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -67,6 +70,8 @@ pub enum Action {
     SetOffline { backend: Uuid },
     SetOnline { backend: Uuid },
     MoveGroup { group: String, from: Uuid, to: Uuid },
+    /// Reassign `users` users from one group to another on the same backend (group-size balancing).
+    MoveUsers { backend: Uuid, from_group: String, to_group: String, users: u64 },
 }
 
 /// One decision with everything needed to explain it later.

@@ -39,6 +39,7 @@ pub(super) struct Statements {
     get_backend: PreparedStatement,
     delete_backend: PreparedStatement,
     start_group_move: PreparedStatement,
+    end_group_move: PreparedStatement,
     delete_user: PreparedStatement,
     list_settings: PreparedStatement,
     put_setting: PreparedStatement,
@@ -102,6 +103,12 @@ impl Statements {
                 session,
                 ks,
                 "UPDATE {ks}.user_groups SET moving = ?, alt_backend_id = ? WHERE site_id = ? AND name = ? IF backend_id != null AND moving IN (null, '')",
+            )
+            .await?,
+            end_group_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET backend_id = ?, alt_backend_id = ?, moving = null, refresh_after = ? WHERE site_id = ? AND name = ? IF moving = ?",
             )
             .await?,
             delete_user: prepare(session, ks, "DELETE FROM {ks}.users WHERE username = ?").await?,
@@ -387,6 +394,13 @@ impl From<ProxyDestStatRow> for ProxyDestStat {
     }
 }
 
+/// Whether a lightweight transaction was applied: the first column of its answer.
+fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool, StoreError> {
+    let rows = result.into_rows_result().map_err(corrupt)?;
+    let first = rows.maybe_first_row::<scylla::value::Row>().map_err(corrupt)?;
+    Ok(matches!(first.and_then(|row| row.columns.into_iter().next().flatten()), Some(scylla::value::CqlValue::Boolean(true))))
+}
+
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(err.to_string())
 }
@@ -482,9 +496,24 @@ impl GeoDb for CassandraStore {
             .execute_unpaged(&self.statements.start_group_move, (token, destination, site_id, name))
             .await
             .map_err(super::unavailable)?;
-        let rows = result.into_rows_result().map_err(corrupt)?;
-        let first = rows.maybe_first_row::<scylla::value::Row>().map_err(corrupt)?;
-        Ok(matches!(first.and_then(|row| row.columns.into_iter().next().flatten()), Some(scylla::value::CqlValue::Boolean(true))))
+        applied(result)
+    }
+
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.end_group_move, (backend_id, alt_backend_id, now, site_id, name, token))
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
     }
 
     async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {

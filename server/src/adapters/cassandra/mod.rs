@@ -3,6 +3,7 @@
 //! every list reads one page, and the page's cursor is the driver's paging state.
 
 mod audit;
+mod controller;
 mod geodb;
 mod members;
 mod operators;
@@ -29,6 +30,7 @@ pub struct CassandraStore {
     operator_statements: operators::Statements,
     audit_statements: audit::Statements,
     member_statements: members::Statements,
+    controller_statements: controller::Statements,
 }
 
 /// Why the adapter could not start.
@@ -63,7 +65,9 @@ impl CassandraStore {
             audit::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
         let member_statements =
             members::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        Ok(Self { session, keyspace, statements, operator_statements, audit_statements, member_statements })
+        let controller_statements =
+            controller::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        Ok(Self { session, keyspace, statements, operator_statements, audit_statements, member_statements, controller_statements })
     }
 
     /// The driver session, for tests that read `system_schema`.

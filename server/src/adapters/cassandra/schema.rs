@@ -93,7 +93,7 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 3] = [
+pub const CONTROLLER_TABLES: [&str; 6] = [
     // Group membership as the census saw it; rows expire (TTL) so that users who left vanish.
     "create table if not exists {ks}.controller_group_members (
 site_id uuid,
@@ -123,4 +123,35 @@ before text,
 after text,
 primary key ((day), at, id)
 ) with clustering order by (at desc, id asc)",
+    // Decisions with their inputs (JSON in `body`), one partition per site and UTC day,
+    // kept 90 days.
+    "create table if not exists {ks}.controller_decisions (
+site_id uuid,
+day text,
+at timestamp,
+id uuid,
+feature text,
+mode text,
+outcome text,
+summary text,
+body text,
+primary key ((site_id, day), at, id)
+) with clustering order by (at desc, id asc) and default_time_to_live = 7776000",
+    // Every supervised move, newest first, kept 90 days.
+    "create table if not exists {ks}.controller_moves (
+site_id uuid,
+created_at timestamp,
+id uuid,
+group_name text,
+state text,
+body text,
+primary key ((site_id), created_at, id)
+) with clustering order by (created_at desc, id asc) and default_time_to_live = 7776000",
+    // The moves being supervised now: small, read every supervision pass.
+    "create table if not exists {ks}.controller_active_moves (
+site_id uuid,
+id uuid,
+body text,
+primary key ((site_id), id)
+)",
 ];

@@ -1,0 +1,218 @@
+//! What the controller decided and which moves it supervises, as stored and as shown.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    cluster::FeatureState,
+    planning::{Action, Decision},
+};
+
+/// The feature that supervises group moves (spec H-10 name).
+pub const SUPERVISION_FEATURE: &str = "group_move_timeouts";
+
+/// How a feature's decisions are applied: the site's feature state, made dry by the global
+/// `DRY_RUN` (spec c.10).
+pub fn effective_mode(state: FeatureState, dry_run: bool) -> FeatureState {
+    match state {
+        FeatureState::On if dry_run => FeatureState::Dryrun,
+        other => other,
+    }
+}
+
+/// What became of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Written to the GeoDB.
+    Applied,
+    /// Dry: computed and recorded, nothing written.
+    Dry,
+    /// Nothing to do (a considered non-action).
+    NoAction,
+    /// Not written: someone else changed the row first, or this instance no longer leads.
+    Refused,
+    /// The write failed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Dry => "dry",
+            Outcome::NoAction => "no action",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One stored decision: the planner's decision with when, where, how and by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub mode: FeatureState,
+    pub outcome: Outcome,
+    /// Why it was refused or failed; empty otherwise.
+    pub detail: String,
+    /// The controller instance and its fencing token.
+    pub holder: String,
+    pub token: u64,
+    pub decision: Decision,
+}
+
+impl DecisionRecord {
+    /// The UTC day that partitions the decision log.
+    pub fn day(&self) -> chrono::NaiveDate {
+        self.at.date_naive()
+    }
+
+    pub fn action_text(&self, host_of: &dyn Fn(Uuid) -> String) -> String {
+        match &self.decision.action {
+            None => "—".into(),
+            Some(Action::SetOffline { backend }) => format!("set {} offline", host_of(*backend)),
+            Some(Action::SetOnline { backend }) => format!("set {} online", host_of(*backend)),
+            Some(Action::MoveGroup { group, from, to }) => format!("move {group}: {} → {}", host_of(*from), host_of(*to)),
+            Some(Action::MoveUsers { users, .. }) => format!("move {users} users between groups"),
+        }
+    }
+}
+
+/// Where a supervised move stands (spec c.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveState {
+    /// `moving` set; the source has not started moving users yet.
+    Initiated,
+    /// Users are being moved.
+    Started,
+    /// The source finished: the group is on its destination.
+    Finished,
+    /// The controller (or an operator) set the group's backend directly.
+    Forced,
+    /// Cancelled before it started.
+    Cancelled,
+    /// The GeoDB row changed under us (removed, moved elsewhere, move cleared by someone else).
+    Aborted,
+}
+
+impl MoveState {
+    pub fn is_active(self) -> bool {
+        matches!(self, MoveState::Initiated | MoveState::Started)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveState::Initiated => "initiated",
+            MoveState::Started => "started",
+            MoveState::Finished => "finished",
+            MoveState::Forced => "forced",
+            MoveState::Cancelled => "cancelled",
+            MoveState::Aborted => "aborted",
+        }
+    }
+}
+
+/// A group move the controller supervises, whoever started it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MoveRecord {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    pub group: String,
+    pub source: Option<Uuid>,
+    pub source_host: String,
+    pub destination: Uuid,
+    pub destination_host: String,
+    /// The group's `moving` value while this move runs: conditional writes compare it.
+    pub moving_token: String,
+    /// `controller:<feature>`, `operator:<name>` or `external` (doveadm).
+    pub initiated_by: String,
+    /// The decision that started it, when the controller did.
+    pub decision_id: Option<Uuid>,
+    pub state: MoveState,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub users_total: u64,
+    pub users_moved: u64,
+    /// Users per second over the move so far.
+    pub rate: f64,
+    pub eta: Option<DateTime<Utc>>,
+    /// Why it ended as it did (forced, aborted, cancelled).
+    pub note: String,
+}
+
+impl MoveRecord {
+    /// Percent done, 0–100.
+    pub fn percent(&self) -> f64 {
+        match self.state {
+            MoveState::Finished | MoveState::Forced => 100.0,
+            _ if self.users_total == 0 => 0.0,
+            _ => (self.users_moved as f64 / self.users_total as f64 * 100.0).clamp(0.0, 100.0),
+        }
+    }
+}
+
+/// One step of a group-size balancing plan: reassign a user to another group on the same backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    pub user: String,
+    pub from_group: String,
+    pub to_group: String,
+    pub backend_id: Uuid,
+}
+
+/// A stored group-size balancing plan's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub created_at: DateTime<Utc>,
+    pub total: u64,
+    pub remaining: u64,
+}
+
+/// How a controller loop's last run went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopRun {
+    pub at: DateTime<Utc>,
+    pub seconds: f64,
+    /// `ran`, `skipped` or `failed`.
+    pub result: String,
+    /// What it did, or why it did nothing.
+    pub detail: String,
+}
+
+/// One backend's doveadm API as the reachability probe last saw it (spec c.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReachabilityState {
+    pub host: String,
+    pub reachable: bool,
+    pub since: DateTime<Utc>,
+    pub last_error: String,
+}
+
+/// The controller as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControllerStatus {
+    pub site: String,
+    pub site_id: Option<Uuid>,
+    /// This instance.
+    pub instance: String,
+    /// Who leads the site now, with the fencing token; `None` when nobody does or Redis is down.
+    pub leader: Option<(String, u64)>,
+    pub this_instance_leads: bool,
+    pub dry_run: bool,
+    pub group_balance_enabled: bool,
+    /// Effective mode per feature.
+    pub modes: Vec<(String, FeatureState)>,
+    pub loops: BTreeMap<String, LoopRun>,
+    pub reachability: Vec<ReachabilityState>,
+    /// Why the controller is holding back right now, if it is.
+    pub problems: Vec<String>,
+    pub plan: Option<PlanSummary>,
+}

@@ -1,0 +1,112 @@
+//! Group-size balancing (spec c.8): on each backend, groups converge to about the same size.
+//! A group is over when its size exceeds the backend's mean by more than the slack, under when
+//! it is below it by more than the slack. The largest over group gives users to the smallest
+//! under group: half the difference, at most `GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS`. Each
+//! group takes part in at most one transfer per plan. Moving groups and groups with sticky
+//! users are left alone.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Action, Decision};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupBalanceSettings {
+    pub slack_percent: u32,
+    pub max_between_groups: u32,
+}
+
+/// A group as the balancer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizedGroup {
+    pub name: String,
+    pub backend_id: Uuid,
+    pub users: u64,
+    pub moving: bool,
+    pub sticky_users: bool,
+}
+
+/// How many users to reassign from one group to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub backend_id: Uuid,
+    pub from_group: String,
+    pub to_group: String,
+    pub users: u64,
+}
+
+/// Plans the transfers for every backend; each comes with its decision.
+pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, Decision)> {
+    let mut per_backend: BTreeMap<Uuid, Vec<&SizedGroup>> = BTreeMap::new();
+    for g in groups.iter().filter(|g| !g.moving && !g.sticky_users) {
+        per_backend.entry(g.backend_id).or_default().push(g);
+    }
+    let slack = f64::from(s.slack_percent) / 100.0;
+    let mut out = Vec::new();
+    for (backend, mut members) in per_backend {
+        if members.len() < 2 {
+            continue;
+        }
+        let mean = members.iter().map(|g| g.users as f64).sum::<f64>() / members.len() as f64;
+        members.sort_by(|a, b| b.users.cmp(&a.users).then(a.name.cmp(&b.name)));
+        let (mut high, mut low) = (0, members.len() - 1);
+        while high < low {
+            let (big, small) = (members[high], members[low]);
+            let over = big.users as f64 > mean * (1.0 + slack);
+            let under = (small.users as f64) < mean * (1.0 - slack);
+            if !over && !under {
+                break;
+            }
+            let users = ((big.users - small.users) / 2).min(u64::from(s.max_between_groups));
+            if users == 0 {
+                break;
+            }
+            let transfer = Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
+            let decision = Decision {
+                feature: "group_balance".into(),
+                action: Some(Action::MoveUsers { backend, from_group: big.name.clone(), to_group: small.name.clone(), users }),
+                summary: format!("{} has {} users and {} has {} (mean {:.0}, slack {}%): move {users}", big.name, big.users, small.name, small.users, mean, s.slack_percent),
+                inputs: BTreeMap::from([
+                    ("from_size".to_string(), big.users as f64),
+                    ("to_size".to_string(), small.users as f64),
+                    ("mean".to_string(), mean),
+                    ("slack_percent".to_string(), f64::from(s.slack_percent)),
+                    ("cap".to_string(), f64::from(s.max_between_groups)),
+                ]),
+                rejected: vec![],
+            };
+            out.push((transfer, decision));
+            high += 1;
+            low -= 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(name: &str, users: u64) -> SizedGroup {
+        SizedGroup { name: name.into(), backend_id: Uuid::from_u128(1), users, moving: false, sticky_users: false }
+    }
+
+    #[test]
+    fn the_largest_gives_to_the_smallest_within_the_cap() {
+        let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 30 };
+        let plan = plan(&[g("a", 200), g("b", 100), g("c", 100), g("d", 20)], &s);
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].0, Transfer { backend_id: Uuid::from_u128(1), from_group: "a".into(), to_group: "d".into(), users: 30 });
+    }
+
+    #[test]
+    fn balanced_sticky_and_moving_groups_are_left_alone() {
+        let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 1000 };
+        assert!(plan(&[g("a", 100), g("b", 95)], &s).is_empty());
+        let sticky = SizedGroup { sticky_users: true, ..g("a", 500) };
+        let moving = SizedGroup { moving: true, ..g("c", 0) };
+        assert!(plan(&[sticky, g("b", 100), moving], &s).is_empty());
+    }
+}

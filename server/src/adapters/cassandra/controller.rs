@@ -1,0 +1,127 @@
+//! The controller's decisions and moves. Each row carries the record as JSON in `body`, with
+//! the columns people filter on beside it.
+
+use app::{
+    domain::{
+        controller::{DecisionRecord, MoveRecord},
+        Page, PageRequest,
+    },
+    ports::{ControllerStore, StoreError},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use uuid::Uuid;
+
+use super::{prepare, CassandraStore};
+
+pub(super) struct Statements {
+    put_decision: PreparedStatement,
+    list_decisions: PreparedStatement,
+    put_move: PreparedStatement,
+    put_active: PreparedStatement,
+    delete_active: PreparedStatement,
+    list_active: PreparedStatement,
+    list_moves: PreparedStatement,
+}
+
+impl Statements {
+    pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            put_decision: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_decisions (site_id, day, at, id, feature, mode, outcome, summary, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .await?,
+            list_decisions: prepare(session, ks, "SELECT body FROM {ks}.controller_decisions WHERE site_id = ? AND day = ?").await?,
+            put_move: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_moves (site_id, created_at, id, group_name, state, body) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .await?,
+            put_active: prepare(session, ks, "INSERT INTO {ks}.controller_active_moves (site_id, id, body) VALUES (?, ?, ?)").await?,
+            delete_active: prepare(session, ks, "DELETE FROM {ks}.controller_active_moves WHERE site_id = ? AND id = ?").await?,
+            list_active: prepare(session, ks, "SELECT body FROM {ks}.controller_active_moves WHERE site_id = ?").await?,
+            list_moves: prepare(session, ks, "SELECT body FROM {ks}.controller_moves WHERE site_id = ?").await?,
+        })
+    }
+}
+
+#[derive(DeserializeRow)]
+struct BodyRow {
+    body: Option<String>,
+}
+
+/// A row whose body does not parse is returned as an error rather than dropped silently.
+struct Parsed<T>(Result<T, String>);
+
+impl<T: serde::de::DeserializeOwned> From<BodyRow> for Parsed<T> {
+    fn from(row: BodyRow) -> Self {
+        Parsed(serde_json::from_str(row.body.as_deref().unwrap_or("")).map_err(|e| e.to_string()))
+    }
+}
+
+fn unwrap_page<T>(page: Page<Parsed<T>>) -> Result<Page<T>, StoreError> {
+    let items = page.items.into_iter().map(|p| p.0.map_err(StoreError::Corrupt)).collect::<Result<Vec<T>, _>>()?;
+    Ok(Page { items, next: page.next })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[async_trait]
+impl ControllerStore for CassandraStore {
+    async fn record_decision(&self, r: &DecisionRecord) -> Result<(), StoreError> {
+        let at: DateTime<Utc> = r.at;
+        let values = (
+            r.site_id,
+            r.day().to_string(),
+            at,
+            r.id,
+            &r.decision.feature,
+            r.mode.as_str(),
+            r.outcome.as_str(),
+            &r.decision.summary,
+            to_json(r)?,
+        );
+        self.write(&self.controller_statements.put_decision, values).await
+    }
+
+    async fn list_decisions(&self, site_id: Uuid, day: NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, StoreError> {
+        let page = self.list::<BodyRow, Parsed<DecisionRecord>>(&self.controller_statements.list_decisions, (site_id, day.to_string()), &page).await?;
+        unwrap_page(page)
+    }
+
+    async fn put_move(&self, m: &MoveRecord) -> Result<(), StoreError> {
+        let body = to_json(m)?;
+        let s = &self.controller_statements;
+        self.write(&s.put_move, (m.site_id, m.created_at, m.id, &m.group, m.state.as_str(), &body)).await?;
+        if m.state.is_active() {
+            self.write(&s.put_active, (m.site_id, m.id, &body)).await
+        } else {
+            self.write(&s.delete_active, (m.site_id, m.id)).await
+        }
+    }
+
+    async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_active, (site_id,), &PageRequest::after(cursor, 500)).await?;
+            let page = unwrap_page(page)?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError> {
+        let page = self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_moves, (site_id,), &page).await?;
+        unwrap_page(page)
+    }
+}
