@@ -141,6 +141,15 @@ pub struct Config {
     pub backend_host_dns_check: bool,
     /// How often the census (users per group, groups per backend) is taken.
     pub census_interval: Duration,
+    /// At or above this failure ratio a failing backend is set offline instead of relieved
+    /// one group at a time (spec H-5).
+    pub host_offline_ratio: f64,
+    /// The window the load scores are averaged over (spec H-2).
+    pub host_load_balance_score_window: Duration,
+    /// The controller's loop cadences (spec c.1) and leader lease.
+    pub controller_intervals: app::controller::Intervals,
+    /// This instance's name in the leader lease.
+    pub controller_instance: String,
     /// Where the built CSS, JS and wasm are served from.
     pub site_root: String,
     /// The value and source of every variable, for `palomar config`.
@@ -393,6 +402,21 @@ impl Config {
             matches!(s, "dns" | "syntax").then(|| s.to_string())
         }) == "dns";
         let census_interval = r.seconds(&["CENSUS_INTERVAL_SECS"], 3600, 10);
+        let host_offline_ratio = r.ratio(&["HOST_OFFLINE_RATIO"], 0.9, "a number from 0 to 1, e.g. 0.9", |v| (0.0..=1.0).contains(&v));
+        let host_load_balance_score_window = r.seconds(&["HOST_LOAD_BALANCE_SCORE_WINDOW_SECS"], 3600, 60);
+        let controller_intervals = app::controller::Intervals {
+            reachability: r.seconds(&["BACKEND_REACHABILITY_INTERVAL_SECS"], 10, 1),
+            pass: r.seconds(&["CONTROLLER_PASS_INTERVAL_SECS"], 60, 1),
+            supervision: r.seconds(&["GROUP_MOVE_SUPERVISION_INTERVAL_SECS"], 10, 1),
+            group_balance_pass: r.seconds(&["GROUP_BALANCE_PASS_INTERVAL_SECS"], 1800, 1),
+            lease_ttl: r.seconds(&["CONTROLLER_LEASE_TTL_SECS"], 30, 3),
+        };
+        let default_instance = format!(
+            "{}-{}",
+            std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "palomar".into()),
+            std::process::id()
+        );
+        let controller_instance = r.string(&["CONTROLLER_INSTANCE"], &default_instance);
 
         if r.errors.is_empty() {
             Ok(Config {
@@ -442,6 +466,10 @@ impl Config {
                 site_root,
                 backend_host_dns_check,
                 census_interval,
+                host_offline_ratio,
+                host_load_balance_score_window,
+                controller_intervals,
+                controller_instance,
                 effective: r.effective,
             })
         } else {
@@ -684,6 +712,41 @@ mod tests {
 
 impl Config {
     /// How the controller authenticates to backends' doveadm API (the API key wins).
+    /// The controller's settings for this site.
+    pub fn controller_settings(&self) -> app::controller::ControllerSettings {
+        use app::domain::planning::{
+            group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
+            supervision::SupervisionSettings,
+        };
+        app::controller::ControllerSettings {
+            site: self.cluster_site.clone(),
+            instance: self.controller_instance.clone(),
+            dry_run: self.dry_run,
+            group_balance_enabled: self.group_balance_enabled,
+            host_failure: HostFailureSettings {
+                min_logins: self.host_failure_min_logins,
+                ratio: self.host_failure_ratio,
+                cool_time: self.host_failure_cool_time,
+                offline_ratio: self.host_offline_ratio,
+            },
+            load_balance: LoadBalanceSettings {
+                min_samples: u64::from(self.host_load_balance_min_samples),
+                delta_threshold: self.host_load_balance_score_delta_threshold_ratio,
+                group_cool_time: self.host_load_balance_group_min_cool_time,
+                host_cool_time: self.host_load_balance_min_cool_time,
+            },
+            supervision: SupervisionSettings { start_timeout: self.group_move_start_timeout, finish_timeout: self.group_move_finish_timeout },
+            group_balance: GroupBalanceSettings {
+                slack_percent: self.group_balance_group_size_slack_percent,
+                max_between_groups: self.group_balance_max_user_move_between_groups,
+            },
+            group_balance_max_user_moves_per_pass: self.group_balance_max_user_moves_per_pass,
+            dns_failure_allowed: self.backend_reachability_dns_failure_allowed,
+            score_window: self.host_load_balance_score_window,
+            intervals: self.controller_intervals,
+        }
+    }
+
     pub fn doveadm_auth(&self) -> Option<crate::adapters::doveadm_http::DoveadmAuth> {
         use crate::adapters::doveadm_http::DoveadmAuth;
         match (&self.doveadm_api_key, &self.doveadm_password) {

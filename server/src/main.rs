@@ -11,15 +11,17 @@ use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use app::{
+    controller::{Controller, ControllerPorts},
     domain::Role,
-    ports::SystemClock,
+    ports::{BalancePlanStore, Doveadm, LeaderLease, Metrics, SystemClock},
     services::{Caller, Ports, Services},
 };
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
     adapters::{
-        cassandra::CassandraStore, embedded::EmbeddedStore, prometheus::PrometheusMetrics, redis_sessions::RedisSessionStore,
-        sim_metrics::SimulatorMetrics, DnsResolver, NoMetrics, SyntaxOnlyResolver,
+        cassandra::CassandraStore, doveadm_http::DoveadmHttp, embedded::EmbeddedStore, prometheus::PrometheusMetrics,
+        redis_lease::RedisLease, redis_plans::RedisPlans, redis_sessions::RedisSessionStore, sim_metrics::SimulatorMetrics,
+        DnsResolver, NoMetrics, SyntaxOnlyResolver,
     },
     config::Config,
     seed::{seed_sample_cluster, SampleSize},
@@ -95,16 +97,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
     let sessions = RedisSessionStore::connect(&config.redis_url.0).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
     let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus_url, &config.prometheus_job_name)?);
-    let services = Arc::new(Services::new(Ports {
+    let lease = Arc::new(RedisLease::connect(&config.redis_url.0).await.context("cannot connect to Redis for the leader lease")?);
+    let plans = Arc::new(RedisPlans::connect(&config.redis_url.0).await.context("cannot connect to Redis for group balance plans")?);
+    let services = Services::new(Ports {
         geodb: store.clone(),
         operators: store.clone(),
         audit: store.clone(),
-        members: store,
-        metrics,
+        members: store.clone(),
+        metrics: metrics.clone(),
         resolver: resolver(&config),
         clock: Arc::new(SystemClock),
-    }));
+    });
+    let controller = Controller::new(
+        ControllerPorts {
+            geodb: store.clone(),
+            store: store.clone(),
+            plans,
+            members: store,
+            metrics,
+            doveadm: doveadm_client(&config)?,
+            lease,
+            clock: Arc::new(SystemClock),
+            census: services.census(),
+        },
+        config.controller_settings(),
+    );
+    let services = Arc::new(services.with_controller(controller.clone()));
     spawn_census(services.clone(), config.census_interval);
+    app::controller::spawn(controller);
     let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
@@ -126,17 +146,35 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         Ok(running) => running,
         Err(_) => start(sim.clone(), options("127.0.0.1:0")?).await?,
     };
-    let metrics = Arc::new(SimulatorMetrics::new(sim));
-    let services = Arc::new(Services::new(Ports {
+    let metrics: Arc<dyn Metrics> = Arc::new(SimulatorMetrics::new(sim));
+    let services = Services::new(Ports {
         geodb: store.clone(),
         operators: store.clone(),
         audit: store.clone(),
         members: store.clone(),
-        metrics,
+        metrics: metrics.clone(),
         resolver: Arc::new(SyntaxOnlyResolver),
         clock: Arc::new(SystemClock),
-    }));
+    });
+    let mut demo_config = config.clone();
+    demo_config.doveadm_endpoints = palomar_server::adapters::doveadm_http::parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
+    let controller = Controller::new(
+        ControllerPorts {
+            geodb: store.clone(),
+            store: store.clone(),
+            plans: store.clone() as Arc<dyn BalancePlanStore>,
+            members: store.clone(),
+            metrics,
+            doveadm: doveadm_client(&demo_config)?,
+            lease: store.clone() as Arc<dyn LeaderLease>,
+            clock: Arc::new(SystemClock),
+            census: services.census(),
+        },
+        config.controller_settings(),
+    );
+    let services = Arc::new(services.with_controller(controller.clone()));
     spawn_census(services.clone(), Duration::from_secs(30));
+    app::controller::spawn(controller);
     let password = random_string(20);
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
@@ -209,6 +247,12 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn doveadm_client(config: &Config) -> anyhow::Result<Arc<dyn Doveadm>> {
+    let client = DoveadmHttp::new(&config.doveadm_http_scheme, config.doveadm_http_port, config.doveadm_auth(), config.doveadm_endpoints.clone())
+        .context("cannot build the doveadm HTTP client")?;
+    Ok(Arc::new(client))
 }
 
 fn resolver(config: &Config) -> Arc<dyn app::ports::HostResolver> {

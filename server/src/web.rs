@@ -60,7 +60,10 @@ pub fn router<S: SessionStore + Clone>(
     let routes = generate_route_list(App);
     let context_services = services.clone();
     let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics))
+        .route(MOVE_STREAM, get(move_stream))
+        .layer(axum::Extension(services.clone()))
         .leptos_routes_with_context(&options, routes, move || provide_context(context_services.clone()), {
             let options = options.clone();
             move || shell(options.clone())
@@ -77,7 +80,7 @@ const LOGIN_FUNCTION: &str = "/api/auth/login";
 
 /// Paths anyone may load: the login page and its server function, assets and the health check.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == LOGIN_FUNCTION || path == "/healthz" || path.starts_with("/pkg/") || path.starts_with("/favicon")
+    path == "/login" || path == LOGIN_FUNCTION || path == "/healthz" || path == "/metrics" || path.starts_with("/pkg/") || path.starts_with("/favicon")
 }
 
 /// Without a logged-in session, a page request goes to `/login?next=<path>` and a server
@@ -139,4 +142,63 @@ fn request_origin(request: &Request) -> RequestOrigin {
     let mut user_agent = header(header::USER_AGENT).unwrap_or_default();
     user_agent.truncate(512);
     RequestOrigin { client_ip, user_agent }
+}
+
+/// The live feed of a site's active moves (server-sent events, one `moves` event a second).
+pub const MOVE_STREAM: &str = "/api/moves/stream";
+
+/// Liveness with the controller's state: always 200 while the server runs; `status` says
+/// `degraded` and `problems` says why when the controller is holding back.
+async fn health(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
+    let body = match services.controller_runtime() {
+        Some(controller) => {
+            let status = controller.status().await;
+            serde_json::json!({
+                "status": if status.problems.is_empty() { "ok" } else { "degraded" },
+                "site": status.site,
+                "instance": status.instance,
+                "leader": status.leader.map(|(holder, token)| serde_json::json!({"holder": holder, "token": token})),
+                "this_instance_leads": status.this_instance_leads,
+                "problems": status.problems,
+            })
+        }
+        None => serde_json::json!({"status": "ok", "controller": "not running"}),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// The controller's own metrics in Prometheus text format.
+async fn metrics(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
+    let body = services.controller_runtime().map(|c| c.telemetry().render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct StreamQuery {
+    site_id: String,
+}
+
+async fn move_stream(
+    axum::Extension(services): axum::Extension<Arc<Services>>,
+    axum::extract::Query(query): axum::extract::Query<StreamQuery>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let Ok(site_id) = uuid::Uuid::parse_str(query.site_id.trim()) else {
+        let body = serde_json::to_string(&AppError::invalid("site_id", "not a site id")).unwrap_or_default();
+        return (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    };
+    let Some(controller) = services.controller_runtime() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no controller runs in this server").into_response();
+    };
+    let stream = futures::stream::unfold((controller, true), move |(controller, first)| async move {
+        if !first {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let event = match controller.store().list_active_moves(site_id).await {
+            Ok(moves) => Event::default().event("moves").json_data(&moves).unwrap_or_default(),
+            Err(err) => Event::default().event("unavailable").data(err.to_string()),
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), (controller, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }

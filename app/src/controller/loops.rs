@@ -268,7 +268,9 @@ impl Controller {
             return Ok(self.rewrite(record, Outcome::Refused, why).await);
         }
         let result = match action {
-            Action::SetOffline { backend } => self.set_status(snap.site_id, *backend, "offline", &format!("{}{}", host_failure::REASON_PREFIX, decision.summary)).await,
+            Action::SetOffline { backend } => {
+                self.set_status(snap.site_id, *backend, "offline", &host_failure::offline_reason(self.now(), &decision.summary)).await
+            }
             Action::SetOnline { backend } => self.set_status(snap.site_id, *backend, "online", "").await,
             Action::MoveGroup { group, to, .. } => {
                 self.start_move_for(snap.site_id, group, *to, &format!("controller:{}", decision.feature), Some(record.id)).await.map(|_| ())
@@ -328,6 +330,7 @@ impl Controller {
             users_moved: 0,
             rate: 0.0,
             eta: None,
+            observed_at: None,
             note: String::new(),
         };
         if let Err(err) = self.ports.store.put_move(&record).await {
@@ -390,6 +393,7 @@ impl Controller {
                 users_moved: 0,
                 rate: 0.0,
                 eta: None,
+                observed_at: None,
                 note: String::new(),
             };
             self.ports.store.put_move(&record).await.map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;

@@ -144,6 +144,9 @@ pub struct MoveRecord {
     /// Users per second over the move so far.
     pub rate: f64,
     pub eta: Option<DateTime<Utc>>,
+    /// When the supervisor last looked at it.
+    #[serde(default)]
+    pub observed_at: Option<DateTime<Utc>>,
     /// Why it ended as it did (forced, aborted, cancelled).
     pub note: String,
 }

@@ -19,6 +19,20 @@ impl HostTraffic {
         (total > 0.0).then(|| failed / total)
     }
 
+    /// What host failure handling compares with `HOST_FAILURE_RATIO` (spec c.3 proposal):
+    /// the worse of the login failure ratio and the delivery failure ratio, the latter only
+    /// once there are at least `min_deliveries` deliveries, so that a handful cannot decide.
+    pub fn worst_ratio(&self, min_deliveries: f64) -> Option<f64> {
+        let logins = self.logins_ok + self.logins_failed;
+        let deliveries = self.deliveries_ok + self.deliveries_failed;
+        let login = (logins > 0.0).then(|| self.logins_failed / logins);
+        let delivery = (deliveries > 0.0 && deliveries >= min_deliveries).then(|| self.deliveries_failed / deliveries);
+        match (login, delivery) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Logins seen, failed or not.
     pub fn logins(&self) -> f64 {
         self.logins_ok + self.logins_failed

@@ -137,6 +137,12 @@ impl Services {
         Ok(ControllerOps::new(self.attached()?, self.auditor(caller)))
     }
 
+    /// The attached controller itself, for the endpoints that serve it without a session
+    /// (`/metrics`, `/healthz`) and for the live move stream.
+    pub fn controller_runtime(&self) -> Option<Arc<Controller>> {
+        self.controller.clone()
+    }
+
     fn attached(&self) -> Result<Arc<Controller>, AppError> {
         self.controller.clone().ok_or_else(|| AppError::Unavailable("no controller runs in this server".into()))
     }

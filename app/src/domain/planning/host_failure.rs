@@ -1,5 +1,6 @@
 //! Host failure handling (spec c.3): per backend over the last 5 minutes, skip it below
-//! `HOST_FAILURE_MIN_LOGINS`; above `HOST_FAILURE_RATIO`, set it offline when practically
+//! `HOST_FAILURE_MIN_LOGINS`; when the worse of its login and delivery failure ratios is
+//! above `HOST_FAILURE_RATIO`, set it offline when practically
 //! everything fails or it is unreachable, else move one group away (cool times on both hosts);
 //! bring a backend the controller took offline back when it recovers. Never the last online
 //! backend; never a standby backend (the operators' maintenance state).
@@ -24,6 +25,18 @@ pub struct HostFailureSettings {
 /// How the controller marks the status reasons it writes, so it only undoes its own.
 pub const REASON_PREFIX: &str = "controller:";
 
+/// The status reason the controller writes when it sets a backend offline: the prefix, the
+/// time (RFC 3339) and the summary.
+pub fn offline_reason(now: DateTime<Utc>, summary: &str) -> String {
+    format!("{REASON_PREFIX}{} {summary}", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// When the controller set the backend offline, from its status reason.
+pub fn offline_since(reason: &str) -> Option<DateTime<Utc>> {
+    let rest = reason.strip_prefix(REASON_PREFIX)?;
+    DateTime::parse_from_rfc3339(rest.split_whitespace().next()?).ok().map(|t| t.with_timezone(&Utc))
+}
+
 /// Plans one pass over a site's backends.
 pub fn plan(
     backends: &[BackendState],
@@ -32,7 +45,7 @@ pub fn plan(
     now: DateTime<Utc>,
     s: &HostFailureSettings,
 ) -> Vec<Decision> {
-    let ratio_of = |b: &BackendState| traffic.get(&b.host).and_then(|t| t.failure_ratio()).unwrap_or(0.0);
+    let ratio_of = |b: &BackendState| traffic.get(&b.host).and_then(|t| t.worst_ratio(f64::from(s.min_logins))).unwrap_or(0.0);
     let failing = |b: &BackendState| ratio_of(b) > s.ratio && traffic.get(&b.host).is_some_and(|t| t.logins() >= f64::from(s.min_logins));
     let mut online: usize = backends.iter().filter(|b| b.online()).count();
     let mut decisions = Vec::new();
@@ -48,12 +61,21 @@ pub fn plan(
         ]);
         if b.status == "offline" {
             let ours = b.status_reason.starts_with(REASON_PREFIX);
-            let recovered = b.reachable && t.logins_ok >= 1.0 && ratio < s.ratio;
-            if ours && recovered {
+            let healthy_traffic = t.logins_ok >= 1.0 && ratio < s.ratio;
+            // Offline backends get no logins to judge by: after the cool time, with its doveadm
+            // API answering, it is tried again (and set offline again if it still fails).
+            let quiet_long_enough =
+                t.logins() == 0.0 && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, s.cool_time));
+            if ours && b.reachable && (healthy_traffic || quiet_long_enough) {
+                let why = if healthy_traffic {
+                    format!("failure ratio {ratio:.2} below {:.2}", s.ratio)
+                } else {
+                    format!("doveadm API answers and the cool time of {} s has passed: trying it again", s.cool_time.as_secs())
+                };
                 decisions.push(Decision {
                     feature: "host_failure".into(),
                     action: Some(Action::SetOnline { backend: b.id }),
-                    summary: format!("{} recovered: failure ratio {:.2} below {:.2}", b.host, ratio, s.ratio),
+                    summary: format!("{} recovered: {why}", b.host),
                     inputs,
                     rejected: vec![],
                 });

@@ -51,6 +51,7 @@ pub enum Verdict {
 /// Judges one active move.
 pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s: &SupervisionSettings) -> Verdict {
     let mut next = record.clone();
+    next.observed_at = Some(now);
     let Some(row) = &seen.row else {
         return Verdict::Aborted(next, "the group no longer exists".into());
     };
@@ -67,13 +68,10 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
         if total > 0 {
             next.users_total = total;
         }
-        if moved > 0 && next.started_at.is_none() {
-            next.started_at = Some(now);
-            next.state = MoveState::Started;
-        }
-        if next.state == MoveState::Initiated && total > 0 {
-            // The source knows the move: it started even if nobody has been moved yet.
-            next.started_at = Some(now);
+        if next.state == MoveState::Initiated && (moved > 0 || total > 0) {
+            // The source knows the move, so it started since we last looked (or, with users
+            // already moved, before: then the last look is the best bound we have).
+            next.started_at = Some(if moved > 0 { record.observed_at.unwrap_or(record.created_at) } else { now });
             next.state = MoveState::Started;
         }
     }
@@ -143,6 +141,7 @@ mod tests {
             users_moved: 0,
             rate: 0.0,
             eta: None,
+            observed_at: None,
             note: String::new(),
         }
     }

@@ -1,0 +1,627 @@
+//! Scripted controller scenarios on the embedded adapters with a manual clock: one per loop
+//! and mode. The simulator serves the doveadm HTTP API over real HTTP and makes the traffic;
+//! timings come from the settings, so nothing sleeps for the real durations.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use app::{
+    controller::{Controller, ControllerPorts, ControllerSettings, Intervals, LoopKind},
+    domain::{
+        cluster::{FeatureState, FEATURE_SECTION},
+        controller::{DecisionRecord, MoveRecord, MoveState, Outcome},
+        geodb::{Backend, ClusterSetting, UserGroup},
+        planning::{
+            group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
+            supervision::SupervisionSettings, Action,
+        },
+        PageRequest, Site,
+    },
+    ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics},
+    services::Census,
+};
+use chrono::{TimeZone, Utc};
+use palomar_server::{
+    adapters::{
+        doveadm_http::{DoveadmAuth, DoveadmHttp},
+        embedded::EmbeddedStore,
+        prometheus::PrometheusMetrics,
+        sim_metrics::SimulatorMetrics,
+    },
+    seed::{seed_sample_cluster, SampleSize},
+    sim::{
+        doveadm_api::DoveadmCredentials,
+        servers::{start, RunningSimulator, ServeOptions},
+        Faults, SimSettings, Simulator,
+    },
+};
+
+const PASSWORD: &str = "secret";
+
+struct World {
+    store: Arc<EmbeddedStore>,
+    clock: Arc<ManualClock>,
+    running: RunningSimulator,
+    site: Site,
+    census: Arc<Census>,
+    doveadm: Arc<DoveadmHttp>,
+}
+
+fn settings(site: &str, instance: &str, dry_run: bool) -> ControllerSettings {
+    ControllerSettings {
+        site: site.into(),
+        instance: instance.into(),
+        dry_run,
+        group_balance_enabled: true,
+        host_failure: HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(600), offline_ratio: 0.9 },
+        load_balance: LoadBalanceSettings {
+            min_samples: 3,
+            delta_threshold: 0.5,
+            group_cool_time: Duration::from_secs(600),
+            host_cool_time: Duration::from_secs(600),
+        },
+        supervision: SupervisionSettings { start_timeout: Duration::from_secs(60), finish_timeout: Duration::from_secs(300) },
+        group_balance: GroupBalanceSettings { slack_percent: 10, max_between_groups: 20 },
+        group_balance_max_user_moves_per_pass: 15,
+        dns_failure_allowed: Duration::from_secs(30),
+        score_window: Duration::from_secs(300),
+        intervals: Intervals { lease_ttl: Duration::from_secs(30), ..Intervals::default() },
+    }
+}
+
+impl World {
+    async fn new(users: usize) -> Self {
+        let store = Arc::new(EmbeddedStore::new());
+        let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 12, users };
+        let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()));
+        let sim_settings = SimSettings {
+            logins_per_second: 50.0,
+            deliveries_per_second: 20.0,
+            user_move_rate: 5.0,
+            score_interval: Duration::from_secs(1),
+            ..SimSettings::default()
+        };
+        let sim = Simulator::load(store.clone(), clock.clone(), sim_settings, 11).await.unwrap();
+        let options = ServeOptions {
+            ip: [127, 0, 0, 1].into(),
+            control: "127.0.0.1:0".parse().unwrap(),
+            credentials: DoveadmCredentials { password: Some(PASSWORD.into()), api_key: None },
+            tick: None,
+        };
+        let running = start(sim, options).await.unwrap();
+        let endpoints: BTreeMap<String, String> =
+            running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
+        let doveadm = Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).unwrap());
+        let world = World { store, clock, running, site: report.sites[0].clone(), census: Arc::new(Census::default()), doveadm };
+        world.take_census().await;
+        world
+    }
+
+    fn controller_with(&self, instance: &str, dry_run: bool, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
+        let ports = ControllerPorts {
+            geodb: self.store.clone(),
+            store: self.store.clone(),
+            plans: self.store.clone() as Arc<dyn BalancePlanStore>,
+            members: self.store.clone(),
+            metrics,
+            doveadm: self.doveadm.clone(),
+            lease: self.store.clone() as Arc<dyn LeaderLease>,
+            clock: self.clock.clone(),
+            census: self.census.clone(),
+        };
+        Controller::new(ports, settings(&self.site.name, instance, dry_run))
+    }
+
+    fn controller(&self, instance: &str) -> Arc<Controller> {
+        self.controller_with(instance, false, Arc::new(SimulatorMetrics::new(self.running.sim.clone())))
+    }
+
+    async fn take_census(&self) {
+        self.census.refresh(self.store.as_ref(), self.store.as_ref(), Duration::from_secs(86_400), self.clock.as_ref()).await.unwrap();
+    }
+
+    async fn set_feature(&self, feature: &str, state: FeatureState) {
+        let row = ClusterSetting {
+            section: FEATURE_SECTION.into(),
+            site_id: self.site.id,
+            backend_id: uuid::Uuid::nil(),
+            setting_name: feature.into(),
+            setting_value: state.as_str().into(),
+        };
+        self.store.put_setting(&row).await.unwrap();
+    }
+
+    /// Advances the clock and the simulated world together, one second at a time.
+    async fn ticks(&self, seconds: u64) {
+        for _ in 0..seconds {
+            self.clock.advance(Duration::from_secs(1));
+            self.running.sim.tick(Duration::from_secs(1)).await.unwrap();
+        }
+    }
+
+    fn host(&self, n: usize) -> String {
+        format!("be{n}.{}.example.net", self.site.name)
+    }
+
+    async fn backend(&self, n: usize) -> Backend {
+        let all = self.store.list_backends(self.site.id, PageRequest::first(100)).await.unwrap().items;
+        all.into_iter().find(|b| b.host == self.host(n)).unwrap()
+    }
+
+    async fn groups(&self) -> Vec<UserGroup> {
+        self.store.list_groups(self.site.id, PageRequest::first(1000)).await.unwrap().items
+    }
+
+    async fn all_users(&self) -> BTreeMap<String, String> {
+        let mut all = BTreeMap::new();
+        let mut cursor = None;
+        loop {
+            let page = self.store.list_users(PageRequest::after(cursor, 500)).await.unwrap();
+            all.extend(page.items.into_iter().map(|u| (u.username, u.group_name)));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return all,
+            }
+        }
+    }
+
+    async fn decisions(&self) -> Vec<DecisionRecord> {
+        let day = self.clock_now().date_naive();
+        self.store.list_decisions(self.site.id, day, PageRequest::first(1000)).await.unwrap().items
+    }
+
+    async fn moves(&self) -> Vec<MoveRecord> {
+        self.store.list_moves(self.site.id, PageRequest::first(1000)).await.unwrap().items
+    }
+
+    fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use app::ports::Clock;
+        self.clock.now()
+    }
+
+    fn fault(&self, n: usize, faults: Faults) {
+        self.running.sim.set_faults(&self.host(n), faults).unwrap();
+    }
+}
+
+async fn lead(c: &Controller) {
+    c.run(LoopKind::Leader).await;
+    c.run(LoopKind::Reachability).await;
+}
+
+fn of_feature<'a>(decisions: &'a [DecisionRecord], feature: &str) -> Vec<&'a DecisionRecord> {
+    decisions.iter().filter(|d| d.decision.feature == feature && d.decision.action.is_some()).collect()
+}
+
+#[tokio::test]
+async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let be1 = world.backend(1).await;
+    assert_eq!(be1.status, "offline");
+    assert!(be1.status_reason.starts_with("controller:"), "{}", be1.status_reason);
+    let decisions = world.decisions().await;
+    let offline = of_feature(&decisions, "host_failure");
+    assert_eq!(offline.len(), 1);
+    assert_eq!(offline[0].outcome, Outcome::Applied);
+    assert!(matches!(offline[0].decision.action, Some(Action::SetOffline { .. })));
+    assert!(offline[0].decision.inputs["failure_ratio"] > 0.9 && offline[0].decision.inputs["logins_5m"] >= 10.0);
+
+    // Healed; an offline backend gets no logins, so it is tried again after the cool time.
+    world.fault(1, Faults::default());
+    world.ticks(300).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "offline", "not before the cool time");
+    world.ticks(301).await;
+    c.run(LoopKind::Leader).await;
+    c.run(LoopKind::Reachability).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online");
+}
+
+#[tokio::test]
+async fn a_moderately_failing_backend_loses_a_group_and_the_move_is_supervised() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.fault(2, Faults { login_fail_percent: 30.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let be2 = world.backend(2).await;
+    assert_eq!(be2.status, "online");
+    let moving: Vec<UserGroup> = world.groups().await.into_iter().filter(|g| !g.moving.is_empty()).collect();
+    assert_eq!(moving.len(), 1, "one group moves away");
+    assert_eq!(moving[0].backend_id, Some(be2.id));
+    assert_ne!(moving[0].alt_backend_id, Some(be2.id));
+    let moves = world.moves().await;
+    assert_eq!(moves.len(), 1);
+    assert_eq!(moves[0].initiated_by, "controller:host_failure");
+    assert!(moves[0].decision_id.is_some());
+    assert!(!be2.last_moved_from.is_empty(), "the source's cool time starts");
+    // The cool time holds the next pass back.
+    world.ticks(5).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.moves().await.len(), 1, "no second move inside the cool time");
+}
+
+#[tokio::test]
+async fn dryrun_records_the_same_decision_and_writes_nothing() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::Dryrun).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online", "nothing written");
+    let decisions = world.decisions().await;
+    let dry = of_feature(&decisions, "host_failure");
+    assert_eq!(dry.len(), 1);
+    assert_eq!(dry[0].outcome, Outcome::Dry);
+    assert_eq!(dry[0].mode, FeatureState::Dryrun);
+    assert!(matches!(dry[0].decision.action, Some(Action::SetOffline { .. })));
+    // The same dry decision is not stored again within ten minutes.
+    c.run(LoopKind::Pass).await;
+    assert_eq!(of_feature(&world.decisions().await, "host_failure").len(), 1);
+}
+
+#[tokio::test]
+async fn global_dry_run_makes_every_feature_dry() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller_with("a", true, Arc::new(SimulatorMetrics::new(world.running.sim.clone())));
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online");
+    let decisions = world.decisions().await;
+    let dry = of_feature(&decisions, "host_failure");
+    assert_eq!((dry.len(), dry[0].outcome, dry[0].mode), (1, Outcome::Dry, FeatureState::Dryrun));
+    assert!(c.status().await.modes.iter().any(|(f, m)| f == "host_failure" && *m == FeatureState::Dryrun));
+}
+
+#[tokio::test]
+async fn an_off_feature_decides_nothing() {
+    let world = World::new(600).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online");
+    assert!(world.decisions().await.is_empty());
+    let status = c.status().await;
+    assert_eq!(status.loops["host_failure"].detail, "feature off");
+}
+
+#[tokio::test]
+async fn a_hot_backend_loses_one_group_to_the_coolest() {
+    let world = World::new(600).await;
+    world.set_feature("load_balance", FeatureState::On).await;
+    world.fault(3, Faults::hot());
+    world.ticks(10).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let moves = world.moves().await;
+    assert_eq!(moves.len(), 1, "{:?}", world.decisions().await);
+    let be3 = world.backend(3).await;
+    assert_eq!(moves[0].source, Some(be3.id));
+    assert_eq!(moves[0].initiated_by, "controller:load_balance");
+    let decision = world.decisions().await.into_iter().find(|d| Some(d.id) == moves[0].decision_id).unwrap();
+    assert!(decision.decision.inputs["delta"] > 0.5);
+    assert!(decision.decision.inputs.contains_key(&format!("score:{}", world.host(3))));
+    // One group per cool time: the next pass holds back.
+    world.ticks(120).await;
+    c.run(LoopKind::Supervision).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.moves().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
+    let world = World::new(600).await;
+    world.set_feature("group_move_timeouts", FeatureState::On).await;
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "doveadm-move-1").await.unwrap());
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let adopted = world.moves().await;
+    assert_eq!((adopted.len(), adopted[0].initiated_by.as_str()), (1, "external"));
+    world.ticks(30).await;
+    c.run(LoopKind::Supervision).await;
+    assert_eq!(world.moves().await[0].state, MoveState::Initiated, "inside the start timeout");
+    world.ticks(31).await;
+    c.run(LoopKind::Supervision).await;
+    let m = &world.moves().await[0];
+    assert_eq!(m.state, MoveState::Forced, "{m:?}");
+    assert!(m.note.contains("not started"), "{}", m.note);
+    let row = world.store.get_group(world.site.id, &group.name).await.unwrap().unwrap();
+    assert_eq!((row.backend_id, row.moving.as_str()), (Some(be2.id), ""));
+    let forced = of_feature(&world.decisions().await, "group_move_timeouts").len();
+    assert_eq!(forced, 1);
+}
+
+#[tokio::test]
+async fn in_dryrun_a_timed_out_move_is_only_reported() {
+    let world = World::new(600).await;
+    world.set_feature("group_move_timeouts", FeatureState::Dryrun).await;
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "doveadm-move-2").await.unwrap());
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    world.ticks(61).await;
+    c.run(LoopKind::Supervision).await;
+    assert!(world.moves().await[0].state.is_active());
+    let dry = of_feature(&world.decisions().await, "group_move_timeouts").into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!((dry.len(), dry[0].outcome), (1, Outcome::Dry));
+    let row = world.store.get_group(world.site.id, &group.name).await.unwrap().unwrap();
+    assert_eq!(row.moving, "doveadm-move-2", "nothing written");
+}
+
+#[tokio::test]
+async fn a_slow_move_is_forced_when_its_trend_misses_the_finish_timeout() {
+    let world = World::new(3000).await;
+    world.set_feature("group_move_timeouts", FeatureState::On).await;
+    world.fault(1, Faults { move_rate_factor: 0.05, ..Faults::default() });
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    let c = world.controller("a");
+    lead(&c).await;
+    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "slow-move").await.unwrap());
+    c.run(LoopKind::Pass).await;
+    world.ticks(20).await;
+    c.run(LoopKind::Supervision).await;
+    world.ticks(20).await;
+    c.run(LoopKind::Supervision).await;
+    let m = world.moves().await.into_iter().next().unwrap();
+    assert_eq!(m.state, MoveState::Forced, "{m:?}");
+    assert!(m.note.contains("past the finish timeout"), "{}", m.note);
+    assert!(m.users_moved > 0 && m.users_moved < m.users_total);
+}
+
+#[tokio::test]
+async fn a_normal_move_finishes_with_its_progress_recorded() {
+    let world = World::new(600).await;
+    world.set_feature("group_move_timeouts", FeatureState::On).await;
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    let c = world.controller("a");
+    lead(&c).await;
+    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "ok-move").await.unwrap());
+    c.run(LoopKind::Pass).await;
+    world.ticks(3).await;
+    c.run(LoopKind::Supervision).await;
+    let running = world.moves().await.into_iter().next().unwrap();
+    assert_eq!(running.state, MoveState::Started);
+    assert!(running.users_moved > 0 && running.rate > 0.0 && running.eta.is_some(), "{running:?}");
+    world.ticks(60).await;
+    c.run(LoopKind::Supervision).await;
+    let done = world.moves().await.into_iter().next().unwrap();
+    assert_eq!(done.state, MoveState::Finished, "{done:?}");
+    assert_eq!(done.percent(), 100.0);
+    assert!(world.store.list_active_moves(world.site.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_drained_backend_empties_group_by_group() {
+    let world = World::new(600).await;
+    world.set_feature("evacuation", FeatureState::On).await;
+    world.set_feature("group_move_timeouts", FeatureState::On).await;
+    let mut be1 = world.backend(1).await;
+    be1.load_factor = 0;
+    world.store.put_backend(&be1).await.unwrap();
+    let owned = world.groups().await.iter().filter(|g| g.backend_id == Some(be1.id)).count();
+    assert!(owned >= 2);
+    let c = world.controller("a");
+    lead(&c).await;
+    for _ in 0..(owned * 4) {
+        c.run(LoopKind::Pass).await;
+        let moving = world.groups().await.iter().filter(|g| !g.moving.is_empty()).count();
+        assert!(moving <= 1, "one group at a time");
+        world.ticks(30).await;
+        c.run(LoopKind::Supervision).await;
+    }
+    let left = world.groups().await.iter().filter(|g| g.backend_id == Some(be1.id)).count();
+    assert_eq!(left, 0, "{:?}", world.decisions().await.iter().map(|d| &d.decision.summary).collect::<Vec<_>>());
+    let drains = of_feature(&world.decisions().await, "evacuation").len();
+    assert_eq!(drains, owned);
+}
+
+#[tokio::test]
+async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
+    let world = World::new(1200).await;
+    world.set_feature("group_balance", FeatureState::On).await;
+    // Make one group big: move users of its neighbours on the same backend into it.
+    let be1 = world.backend(1).await;
+    let mine: Vec<String> = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id)).map(|g| g.name).collect();
+    assert!(mine.len() >= 2);
+    let users = world.all_users().await;
+    let mut shifted = 0;
+    for (name, _) in users.iter().filter(|(_, g)| mine[1..].contains(g)).take(60) {
+        let mut u = world.store.get_user(name).await.unwrap().unwrap();
+        u.group_name = mine[0].clone();
+        world.store.put_user(&u).await.unwrap();
+        shifted += 1;
+    }
+    assert!(shifted > 30);
+    world.take_census().await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::GroupBalancePlan).await;
+    let plan = world.store.plan_summary(&world.site.name).await.unwrap().unwrap();
+    assert!(plan.total > 0 && plan.total <= 20 * (mine.len() as u64 / 2), "{plan:?}");
+    let decisions = world.decisions().await;
+    let planned = of_feature(&decisions, "group_balance");
+    assert!(!planned.is_empty());
+    for d in &planned {
+        let Some(Action::MoveUsers { users, .. }) = d.decision.action else { panic!("{d:?}") };
+        assert!(users <= 20, "never above GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS");
+    }
+    // Planned once a day.
+    c.run(LoopKind::GroupBalancePlan).await;
+    assert_eq!(world.store.plan_summary(&world.site.name).await.unwrap().unwrap().created_at, plan.created_at);
+
+    let before = world.all_users().await;
+    c.run(LoopKind::GroupBalancePass).await;
+    let after = world.all_users().await;
+    let changed = before.iter().filter(|(name, group)| after.get(*name) != Some(group)).count();
+    assert!(changed > 0 && changed <= 15, "at most GROUP_BALANCE_MAX_USER_MOVES_PER_PASS: {changed}");
+    let remaining = world.store.plan_summary(&world.site.name).await.unwrap().unwrap().remaining;
+    assert_eq!(remaining, plan.total - plan.total.min(15), "a pass takes at most 15 entries");
+    let pass = world.decisions().await.into_iter().find(|d| d.decision.summary.starts_with("pass:")).unwrap();
+    assert_eq!(pass.decision.inputs["moved"] as usize, changed, "{pass:?}");
+}
+
+#[tokio::test]
+async fn two_controllers_on_one_site_exactly_one_acts() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let (a, b) = (world.controller("a"), world.controller("b"));
+    for c in [&a, &b] {
+        lead(c).await;
+    }
+    assert!(a.held_lease().is_some() ^ b.held_lease().is_some(), "exactly one leads");
+    for c in [&a, &b] {
+        c.run(LoopKind::Pass).await;
+    }
+    let decisions = world.decisions().await;
+    let acted = of_feature(&decisions, "host_failure");
+    assert_eq!(acted.len(), 1, "one decision, by the leader");
+    let leader = if a.held_lease().is_some() { &a } else { &b };
+    assert_eq!(acted[0].holder, leader.settings().instance);
+    assert_eq!(world.backend(1).await.status, "offline");
+    let status = b.status().await;
+    assert_eq!(status.leader.map(|(h, _)| h), Some(leader.settings().instance.clone()), "the UI shows who leads");
+}
+
+#[tokio::test]
+async fn a_deposed_leader_writes_nothing() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let old = world.controller("old");
+    lead(&old).await;
+    let old_token = old.held_lease().unwrap().token;
+    // The lease is taken over (as after a long pause of the old leader).
+    world.store.release(&world.site.name, "old").await.unwrap();
+    let new = world.store.acquire_or_renew(&world.site.name, "new", Duration::from_secs(30)).await.unwrap().unwrap();
+    assert!(new.token > old_token);
+    old.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online", "the deposed leader's write was refused");
+    let refused = of_feature(&world.decisions().await, "host_failure").into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].outcome, Outcome::Refused);
+    assert!(refused[0].detail.contains("deposed"), "{}", refused[0].detail);
+}
+
+#[tokio::test]
+async fn a_restarted_controller_resumes_supervising_a_move() {
+    let world = World::new(600).await;
+    world.set_feature("group_move_timeouts", FeatureState::On).await;
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    let first = world.controller("first");
+    lead(&first).await;
+    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "restart-move").await.unwrap());
+    first.run(LoopKind::Pass).await;
+    first.run(LoopKind::Supervision).await;
+    let id = world.moves().await[0].id;
+    // The process dies mid-move: its lease lapses and a new process takes over.
+    drop(first);
+    world.store.release(&world.site.name, "first").await.unwrap();
+    world.ticks(61).await;
+    let second = world.controller("second");
+    lead(&second).await;
+    second.run(LoopKind::Supervision).await;
+    let m = world.moves().await.into_iter().find(|m| m.id == id).unwrap();
+    assert_eq!(m.state, MoveState::Forced, "the same move, forced by the new process");
+    assert_eq!(world.moves().await.len(), 1, "not adopted twice");
+}
+
+#[tokio::test]
+async fn without_metrics_the_controller_makes_no_move_and_says_why() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::On).await;
+    world.set_feature("load_balance", FeatureState::On).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    // The real Prometheus adapter, pointed at a port where nothing listens.
+    let down = Arc::new(PrometheusMetrics::new("http://127.0.0.1:9/", "").unwrap());
+    let c = world.controller_with("a", false, down);
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.backend(1).await.status, "online");
+    assert!(world.moves().await.is_empty());
+    let status = c.status().await;
+    assert_eq!(status.loops["host_failure"].result, "failed");
+    assert!(status.problems.iter().any(|p| p.contains("host_failure")), "{:?}", status.problems);
+}
+
+#[tokio::test]
+async fn an_unreachable_doveadm_api_is_never_a_destination() {
+    let world = World::new(600).await;
+    world.set_feature("evacuation", FeatureState::On).await;
+    let mut be1 = world.backend(1).await;
+    be1.load_factor = 0;
+    world.store.put_backend(&be1).await.unwrap();
+    world.fault(2, Faults { doveadm: palomar_server::sim::DoveadmMode::Unreachable, ..Faults::default() });
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let be3 = world.backend(3).await;
+    let moves = world.moves().await;
+    assert!(!moves.is_empty());
+    assert!(moves.iter().all(|m| m.destination == be3.id), "be2's API is down: only be3 may receive");
+    let status = c.status().await;
+    assert!(status.reachability.iter().any(|r| r.host == world.host(2) && !r.reachable));
+}
+
+#[tokio::test]
+async fn the_dry_evaluation_shows_what_would_happen_and_writes_nothing() {
+    let world = World::new(600).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    let decisions = c.evaluate().await.unwrap();
+    assert!(decisions.iter().any(|d| matches!(d.action, Some(Action::SetOffline { .. }))), "{decisions:?}");
+    assert_eq!(world.backend(1).await.status, "online");
+    assert!(world.decisions().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_controller_serves_its_own_metrics() {
+    let world = World::new(600).await;
+    world.set_feature("host_failure", FeatureState::Dryrun).await;
+    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+    world.ticks(30).await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    let text = c.telemetry().render();
+    for needle in [
+        "palomar_controller_loop_runs_total{loop=\"pass\",result=\"ran\"} 1",
+        "palomar_controller_decisions_total{feature=\"host_failure\",mode=\"dryrun\",outcome=\"dry\"} 1",
+        "palomar_controller_leader{site=",
+        "palomar_controller_loop_duration_seconds_count{loop=\"reachability\"} 1",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+}
