@@ -23,6 +23,7 @@ use leptos_router::{
 use pages::{
     audit::AuditPage,
     backends::BackendsPage,
+    controller::{ControllerPage, DecisionsPage, MovesPage},
     groups::{GroupPage, GroupsPage},
     layout::Layout,
     operators::OperatorsPage,
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sites/:id/groups/:name") view=GroupPage ssr=SSR/>
                     <Route path=path!("sites/:id/features") view=FeaturesPage ssr=SSR/>
                     <Route path=path!("sites/:id/stats") view=SiteStatsPage ssr=SSR/>
+                    <Route path=path!("sites/:id/moves") view=MovesPage ssr=SSR/>
+                    <Route path=path!("sites/:id/decisions") view=DecisionsPage ssr=SSR/>
+                    <Route path=path!("controller") view=ControllerPage ssr=SSR/>
                     <Route path=path!("users") view=UsersPage ssr=SSR/>
                     <Route path=path!("settings") view=SettingsPage ssr=SSR/>
                     <Route path=path!("reachability") view=ReachabilityPage ssr=SSR/>

@@ -10,14 +10,14 @@ use app::{
         geodb::{Backend, User, UserGroup},
         Page, PageRequest, Role, Site, SiteStatus, Tag,
     },
-    ports::{AuditLog, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
+    ports::{AuditLog, ControllerStore, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 /// The ports of one adapter.
-trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers {}
-impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers> Store for T {}
+trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore {}
+impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore> Store for T {}
 
 fn site(name: &str, tag: Option<Uuid>, status: SiteStatus) -> Site {
     Site { id: Uuid::new_v4(), name: name.into(), tag, load_balancer: format!("lb.{name}.example.net"), status }
@@ -236,6 +236,97 @@ async fn a_group_move_starts_only_once(db: &dyn Store) {
     assert!(db.start_group_move(site, "g", src, "token-3").await.unwrap(), "a finished move clears the way");
 }
 
+async fn a_group_move_ends_only_if_it_is_still_the_same_move(db: &dyn Store) {
+    let (site, src, dst) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    db.put_group(&group(site, "g", src)).await.unwrap();
+    assert!(db.start_group_move(site, "g", dst, "move-1").await.unwrap());
+    let at = now_ms();
+    assert!(!db.end_group_move(site, "g", "move-0", dst, Some(src), at).await.unwrap(), "another move's token is refused");
+    assert!(db.end_group_move(site, "g", "move-1", dst, Some(src), at).await.unwrap(), "forced");
+    let g = db.get_group(site, "g").await.unwrap().unwrap();
+    assert_eq!((g.backend_id, g.alt_backend_id, g.moving.as_str(), g.refresh_after), (Some(dst), Some(src), "", Some(at)));
+    assert!(!db.end_group_move(site, "g", "move-1", src, None, at).await.unwrap(), "only once");
+}
+
+fn move_record(site: Uuid, group: &str, created: DateTime<Utc>, state: app::domain::controller::MoveState) -> app::domain::controller::MoveRecord {
+    app::domain::controller::MoveRecord {
+        id: Uuid::new_v4(),
+        site_id: site,
+        group: group.into(),
+        source: Some(Uuid::new_v4()),
+        source_host: "a".into(),
+        destination: Uuid::new_v4(),
+        destination_host: "b".into(),
+        moving_token: "t".into(),
+        initiated_by: "external".into(),
+        decision_id: None,
+        state,
+        created_at: created,
+        started_at: None,
+        finished_at: None,
+        users_total: 10,
+        users_moved: 0,
+        rate: 0.0,
+        eta: None,
+        observed_at: None,
+        note: String::new(),
+    }
+}
+
+async fn decisions_and_moves_round_trip(db: &dyn Store) {
+    use app::domain::{
+        cluster::FeatureState,
+        controller::{DecisionRecord, MoveState, Outcome},
+        planning::{Action, Decision},
+    };
+    let site = Uuid::new_v4();
+    let t0 = now_ms();
+    let decision = |i: i64| DecisionRecord {
+        id: Uuid::new_v4(),
+        site_id: site,
+        at: t0 + chrono::Duration::seconds(i),
+        mode: FeatureState::Dryrun,
+        outcome: Outcome::Dry,
+        detail: String::new(),
+        holder: "a".into(),
+        token: 7,
+        decision: Decision {
+            feature: "load_balance".into(),
+            action: Some(Action::MoveGroup { group: format!("g{i}"), from: Uuid::nil(), to: Uuid::max() }),
+            summary: format!("decision {i}"),
+            inputs: [("delta".to_string(), 1.5)].into_iter().collect(),
+            rejected: vec![("be9".into(), "load factor 0".into())],
+        },
+    };
+    let all: Vec<DecisionRecord> = (0..5).map(decision).collect();
+    for d in &all {
+        db.record_decision(d).await.unwrap();
+    }
+    // Rewriting a decision (its outcome after the write) replaces it.
+    let mut refused = all[4].clone();
+    refused.outcome = Outcome::Refused;
+    db.record_decision(&refused).await.unwrap();
+    let day = t0.date_naive();
+    let read: Vec<DecisionRecord> = all_pages(2, |p| db.list_decisions(site, day, p)).await;
+    let mut expected = all.clone();
+    expected[4] = refused;
+    expected.reverse();
+    assert_eq!(read, expected, "newest first, with inputs and rejections intact");
+    assert!(db.list_decisions(Uuid::new_v4(), day, PageRequest::first(10)).await.unwrap().items.is_empty());
+
+    let mut active = move_record(site, "g1", t0, MoveState::Initiated);
+    let done = move_record(site, "g2", t0 + chrono::Duration::seconds(1), MoveState::Finished);
+    db.put_move(&active).await.unwrap();
+    db.put_move(&done).await.unwrap();
+    assert_eq!(db.list_active_moves(site).await.unwrap(), vec![active.clone()]);
+    let listed: Vec<_> = all_pages(1, |p| db.list_moves(site, p)).await;
+    assert_eq!(listed, vec![done.clone(), active.clone()], "newest first");
+    active.state = MoveState::Forced;
+    db.put_move(&active).await.unwrap();
+    assert!(db.list_active_moves(site).await.unwrap().is_empty(), "an ended move leaves the active index");
+    assert_eq!(db.list_moves(site, PageRequest::first(10)).await.unwrap().items[1].state, MoveState::Forced);
+}
+
 async fn users_delete(db: &dyn Store) {
     let user = User {
         username: "gone@example.net".into(),
@@ -351,6 +442,8 @@ conformance!(
     audit_log_pages_a_day_newest_first,
     backends_get_and_delete,
     a_group_move_starts_only_once,
+    a_group_move_ends_only_if_it_is_still_the_same_move,
+    decisions_and_moves_round_trip,
     users_delete,
     settings_by_section,
     reachability_group_sites_and_stats,

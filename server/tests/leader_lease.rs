@@ -41,3 +41,31 @@ async fn redis_lease() {
     let site = format!("test-{}", std::process::id());
     one_leader_with_fencing_tokens(&lease, &site).await;
 }
+
+/// The group-balance plan store: replace, take from the front in order, summary.
+async fn plans_are_taken_in_order(plans: &dyn app::ports::BalancePlanStore, site: &str) {
+    use app::domain::controller::PlanEntry;
+    let entry = |i: u32| PlanEntry { user: format!("u{i}"), from_group: "a".into(), to_group: "b".into(), backend_id: uuid::Uuid::nil() };
+    let t0 = chrono::DateTime::from_timestamp(1_795_860_000, 0).unwrap_or_default();
+    assert_eq!(plans.plan_summary(site).await.unwrap(), None);
+    plans.replace_plan(site, t0, &(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(plans.take_entries(site, 2).await.unwrap(), vec![entry(0), entry(1)]);
+    let summary = plans.plan_summary(site).await.unwrap().unwrap();
+    assert_eq!((summary.created_at, summary.total, summary.remaining), (t0, 5, 3));
+    plans.replace_plan(site, t0, &[entry(9)]).await.unwrap();
+    assert_eq!(plans.take_entries(site, 10).await.unwrap(), vec![entry(9)], "a new plan replaces the old");
+    assert!(plans.take_entries(site, 10).await.unwrap().is_empty());
+    assert!(plans.take_entries(site, 0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn embedded_plans() {
+    plans_are_taken_in_order(&EmbeddedStore::new(), "dc1a").await;
+}
+
+#[tokio::test]
+async fn redis_plans() {
+    let Some(url) = common::redis_url() else { return };
+    let plans = palomar_server::adapters::redis_plans::RedisPlans::connect(&url).await.expect("redis");
+    plans_are_taken_in_order(&plans, &format!("plans-{}", std::process::id())).await;
+}

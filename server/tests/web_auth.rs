@@ -192,11 +192,14 @@ async fn bad_input_is_refused_and_nothing_is_written() {
 
 /// The server functions a viewer may call. Every other one must answer 403 to a viewer, so a
 /// new mutating function is covered here the day it is registered.
-const VIEWER_MAY_CALL: [&str; 17] = [
+const VIEWER_MAY_CALL: [&str; 20] = [
     "/api/auth/current_operator",
     "/api/auth/login",
     "/api/auth/logout",
     "/api/backends/list",
+    "/api/controller/decisions",
+    "/api/controller/moves",
+    "/api/controller/status",
     "/api/groups/get",
     "/api/groups/list",
     "/api/groups/members",
@@ -217,7 +220,7 @@ async fn a_viewer_can_call_no_mutating_server_function() {
     let app = app(Duration::from_secs(600), false).await;
     let every_field = "id=00000000-0000-0000-0000-000000000000&name=dc9&tag=&load_balancer=&status=online&confirm_name=dc9\
         &username=someone&role=admin&password=long%20enough%20password&disabled=true&day=&operator=&action=&next=/\
-        &site_id=00000000-0000-0000-0000-000000000000&host=be9.example.net&load_factor=50&force=yes&backend=&mask=&moving=\
+        &site_id=00000000-0000-0000-0000-000000000000&move_id=00000000-0000-0000-0000-000000000000&host=be9.example.net&load_factor=50&force=yes&backend=&mask=&moving=\
         &destination=00000000-0000-0000-0000-000000000000&sticky_users=yes&sticky_backend=yes&count=10&group=default-1\
         &failover_group=&section=controller_features&backend_id=&setting_name=load_balance&setting_value=on\
         &feature=load_balance&state=on&proxy_host=proxy1.example.net";

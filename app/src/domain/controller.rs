@@ -85,7 +85,7 @@ impl DecisionRecord {
 }
 
 /// Where a supervised move stands (spec c.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MoveState {
     /// `moving` set; the source has not started moving users yet.

@@ -4,10 +4,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::{
+        controller::{list_moves, CancelMove, ForceMove},
         groups::{get_group, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
         support_client::encode,
     },
     components::{form_error, FormError, LoadError, Me, PageError},
+    pages::controller::LiveMoves,
     domain::{cluster::GroupRow, Role},
 };
 
@@ -121,13 +123,16 @@ pub fn GroupPage() -> impl IntoView {
         move || (site_id(), name(), move_group.version().get(), sticky.version().get()),
         |(site, name, ..)| get_group(site, name),
     );
-    let error = PageError::new().watch(move_group.value()).watch(sticky.value()).signal();
     let Me(me) = expect_context::<Me>();
     let query = use_query_map();
     let members = Resource::new(
         move || (site_id(), name(), query.with(|q| q.get("members_cursor"))),
         |(site, name, cursor)| list_group_members(site, name, cursor),
     );
+    let force = ServerAction::<ForceMove>::new();
+    let cancel = ServerAction::<CancelMove>::new();
+    let moves = Resource::new(move || (site_id(), move_group.version().get(), force.version().get(), cancel.version().get()), |(site, ..)| list_moves(site, None));
+    let error = PageError::new().watch(move_group.value()).watch(sticky.value()).watch(force.value()).watch(cancel.value()).signal();
     view! {
         <Title text="Group · Palomar"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -183,6 +188,20 @@ pub fn GroupPage() -> impl IntoView {
                                 }}
                             })}
                         })
+                    }
+                }
+            })}
+        </Suspense>
+        <h2>"Move progress"</h2>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let operator = me.await.is_ok_and(|op| op.role >= Role::Operator);
+                match moves.await {
+                    Err(_) => Either::Left(view! { <p class="muted">"The controller's moves are not available here."</p> }),
+                    Ok((active, page)) => {
+                        let group = name();
+                        let recent: Vec<_> = active.into_iter().chain(page.items.into_iter().filter(|m| !m.state.is_active()).take(5)).collect();
+                        Either::Right(view! { <LiveMoves site_id=site_id() initial=recent group=Some(group) operator force cancel/> })
                     }
                 }
             })}

@@ -20,6 +20,7 @@ pub fn Layout() -> impl IntoView {
             <a class="brand" href="/">"Palomar"</a>
             <nav>
                 <A href="/sites">"Sites"</A>
+                <A href="/controller">"Controller"</A>
                 <A href="/tags">"Tags"</A>
                 <A href="/users">"Users"</A>
                 <A href="/settings">"Settings"</A>

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backends;
+pub mod controller;
 pub mod groups;
 pub mod layout;
 pub mod login;
