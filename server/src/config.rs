@@ -144,6 +144,8 @@ pub struct Config {
     /// At or above this failure ratio a failing backend is set offline instead of relieved
     /// one group at a time (spec H-5).
     pub host_offline_ratio: f64,
+    /// The traffic window host failure handling looks at ("the last 5 minutes").
+    pub host_failure_window: Duration,
     /// The window the load scores are averaged over (spec H-2).
     pub host_load_balance_score_window: Duration,
     /// The controller's loop cadences (spec c.1) and leader lease.
@@ -403,6 +405,7 @@ impl Config {
         }) == "dns";
         let census_interval = r.seconds(&["CENSUS_INTERVAL_SECS"], 3600, 10);
         let host_offline_ratio = r.ratio(&["HOST_OFFLINE_RATIO"], 0.9, "a number from 0 to 1, e.g. 0.9", |v| (0.0..=1.0).contains(&v));
+        let host_failure_window = r.seconds(&["HOST_FAILURE_WINDOW_SECS"], 300, 10);
         let host_load_balance_score_window = r.seconds(&["HOST_LOAD_BALANCE_SCORE_WINDOW_SECS"], 3600, 60);
         let controller_intervals = app::controller::Intervals {
             reachability: r.seconds(&["BACKEND_REACHABILITY_INTERVAL_SECS"], 10, 1),
@@ -467,6 +470,7 @@ impl Config {
                 backend_host_dns_check,
                 census_interval,
                 host_offline_ratio,
+                host_failure_window,
                 host_load_balance_score_window,
                 controller_intervals,
                 controller_instance,
@@ -728,6 +732,7 @@ impl Config {
                 ratio: self.host_failure_ratio,
                 cool_time: self.host_failure_cool_time,
                 offline_ratio: self.host_offline_ratio,
+                window: self.host_failure_window,
             },
             load_balance: LoadBalanceSettings {
                 min_samples: u64::from(self.host_load_balance_min_samples),

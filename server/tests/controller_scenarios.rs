@@ -52,7 +52,7 @@ fn settings(site: &str, instance: &str, dry_run: bool) -> ControllerSettings {
         instance: instance.into(),
         dry_run,
         group_balance_enabled: true,
-        host_failure: HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(600), offline_ratio: 0.9 },
+        host_failure: HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(600), offline_ratio: 0.9, window: Duration::from_secs(300) },
         load_balance: LoadBalanceSettings {
             min_samples: 3,
             delta_threshold: 0.5,

@@ -43,7 +43,7 @@ fn traffic(ok: f64, failed: f64) -> HostTraffic {
     HostTraffic { logins_ok: ok, logins_failed: failed, deliveries_ok: 0.0, deliveries_failed: 0.0 }
 }
 
-const HF: HostFailureSettings = HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(3600), offline_ratio: 0.9 };
+const HF: HostFailureSettings = HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(3600), offline_ratio: 0.9, window: Duration::from_secs(300) };
 const LB: LoadBalanceSettings = LoadBalanceSettings {
     min_samples: 100,
     delta_threshold: 0.5,

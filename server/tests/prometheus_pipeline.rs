@@ -2,7 +2,9 @@
 //! backends are scraped with a short interval, the shipped recording rules compute Z-scores,
 //! and the Prometheus adapter and the embedded adapter pass the same checks on the same traffic.
 
-use std::{collections::BTreeMap, net::TcpListener, process::Stdio, sync::Arc, time::Duration};
+mod common;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use app::ports::{Metrics, SystemClock};
 use palomar_server::{
@@ -14,7 +16,6 @@ use palomar_server::{
         Faults, SimSettings, Simulator,
     },
 };
-use tokio::process::Command;
 
 /// How close the measured failure ratio must be to the injected one.
 const RATIO_TOLERANCE: f64 = 0.06;
@@ -40,16 +41,10 @@ async fn conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &st
     failing_ratio
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(19090)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
-    let Ok(prometheus) = std::env::var("PALOMAR_TEST_PROMETHEUS") else {
-        eprintln!("PALOMAR_TEST_PROMETHEUS is not set: skipping (scripts/test.sh sets it)");
-        return;
-    };
+    let Some(prometheus) = common::prometheus::binary() else { return };
     let store = Arc::new(EmbeddedStore::new());
     let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 30, users: 3000 };
     let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
@@ -67,26 +62,8 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     };
     let running = start(sim.clone(), options).await.unwrap();
 
-    let dir = std::env::temp_dir().join(format!("palomar-prometheus-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("targets.json"), running.topology.file_sd().to_string()).unwrap();
-    let rules = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/rules.yml")).unwrap();
-    std::fs::write(dir.join("rules.yml"), rules.replace("interval: 15s", "interval: 1s")).unwrap();
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/prometheus.yml")).unwrap();
-    let config = shipped.replace("15s", "1s").replace("refresh_interval: 30s", "refresh_interval: 1s").replace("job_name: palomar", "job_name: palomar-sim");
-    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-    let port = free_port();
-    let mut child = Command::new(&prometheus)
-        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.join("prometheus.log")).unwrap()))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start prometheus");
-    let url = format!("http://127.0.0.1:{port}");
+    let prometheus = common::prometheus::start(&prometheus, &running.topology, "pipeline");
+    let url = prometheus.url.clone();
 
     let prom = PrometheusMetrics::new(&url, "palomar-sim").unwrap();
     let embedded = SimulatorMetrics::new(sim.clone());
@@ -103,8 +80,7 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
         }
     }
     if !ready {
-        let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
-        panic!("Prometheus never had enough data; its log:\n{log}");
+        panic!("Prometheus never had enough data; its log:\n{}", prometheus.log());
     }
     let via_prometheus = conformance("prometheus", &prom, &site, &failing, &hot, &healthy).await;
     let embedded_ratio = conformance("embedded", &embedded, &site, &failing, &hot, &healthy).await;
@@ -113,7 +89,6 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     // The job filter really filters.
     let other_job = PrometheusMetrics::new(&url, "some-other-job").unwrap();
     assert!(other_job.host_traffic(Duration::from_secs(300)).await.unwrap().is_empty());
-    let _ = child.kill().await;
+    drop(prometheus);
     drop(running);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,6 @@
 use std::{
     collections::{BTreeMap, HashMap},
     future::Future,
-    time::Duration,
 };
 
 use chrono::{DateTime, Utc};
@@ -28,8 +27,6 @@ use crate::{
     ports::{GeoDb, Lease, StoreError},
 };
 
-/// The window host failure handling looks at (spec c.3).
-const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 /// Identical dry or non-action decisions are recorded at most this often (spec c.10).
 const REPEAT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
@@ -411,7 +408,7 @@ impl Controller {
         let mut problems = Vec::new();
         let on = |f: &str| modes.get(f).is_some_and(|m| *m != FeatureState::Off);
         if on("host_failure") {
-            match self.ports.metrics.host_traffic(FAILURE_WINDOW).await {
+            match self.ports.metrics.host_traffic(self.settings.host_failure.window).await {
                 Ok(traffic) if traffic.is_empty() => problems.push("host_failure: the metrics show no proxy traffic at all".into()),
                 Ok(traffic) => decisions.extend(host_failure::plan(&states, &snap.group_states, &traffic, now, &self.settings.host_failure)),
                 Err(err) => problems.push(format!("host_failure: {err}")),

@@ -2,6 +2,8 @@
 //! `scripts/test.sh` starts (PALOMAR_TEST_CASSANDRA, PALOMAR_TEST_REDIS).
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 
 use palomar_server::{adapters::cassandra::CassandraStore, config::Config};

@@ -20,6 +20,8 @@ pub struct HostFailureSettings {
     pub cool_time: Duration,
     /// At or above this ratio the host is set offline rather than relieved group by group.
     pub offline_ratio: f64,
+    /// The traffic window the ratios are taken over (5 minutes in the seed's wording).
+    pub window: Duration,
 }
 
 /// How the controller marks the status reasons it writes, so it only undoes its own.
@@ -64,13 +66,15 @@ pub fn plan(
             let healthy_traffic = t.logins_ok >= 1.0 && ratio < s.ratio;
             // Offline backends get no logins to judge by: after the cool time, with its doveadm
             // API answering, it is tried again (and set offline again if it still fails).
+            // Waiting a whole window too means the failures that sent it offline have aged out.
+            let retry_after = s.cool_time.max(s.window);
             let quiet_long_enough =
-                t.logins() == 0.0 && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, s.cool_time));
+                t.logins() == 0.0 && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, retry_after));
             if ours && b.reachable && (healthy_traffic || quiet_long_enough) {
                 let why = if healthy_traffic {
                     format!("failure ratio {ratio:.2} below {:.2}", s.ratio)
                 } else {
-                    format!("doveadm API answers and the cool time of {} s has passed: trying it again", s.cool_time.as_secs())
+                    format!("doveadm API answers and {} s have passed without traffic: trying it again", retry_after.as_secs())
                 };
                 decisions.push(Decision {
                     feature: "host_failure".into(),
