@@ -17,7 +17,7 @@ use crate::{
 };
 
 pub const USAGE: &str = "usage:
-  palomar simulate [--embedded] [--control ADDR] [--file-sd PATH] [--logins-per-second N]
+  palomar simulate [--embedded] [--control ADDR] [--file-sd PATH] [--logins-per-second N] [--move-rate USERS_PER_SEC]
   palomar simulate seed --sites S --backends B --groups G --users U [--concurrency N]
   palomar simulate fault HOST [--login-fail PCT] [--delivery-fail PCT] [--hot] [--doveadm ok|unreachable|error]
                              [--stall] [--slow FACTOR] | --clear        (talks to SIM_CONTROL_URL)
@@ -120,6 +120,7 @@ async fn simulate(config: Config, flags: Flags<'_>) -> anyhow::Result<()> {
     };
     let mut settings = SimSettings::default();
     settings.logins_per_second = flags.number("--logins-per-second", settings.logins_per_second)?;
+    settings.user_move_rate = flags.number("--move-rate", settings.user_move_rate)?;
     let sim = Simulator::load(store, Arc::new(SystemClock), settings, rand::random()).await?;
     let control: SocketAddr = flags.value("--control").unwrap_or("127.0.0.1:9700").parse().context("--control expects ip:port")?;
     let options = ServeOptions {

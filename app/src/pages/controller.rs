@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::controller::{get_controller_status, list_decisions, list_moves, CancelMove, EvaluateController, ForceMove},
+    api::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, CancelMove, ForceMove},
     components::{FormError, LoadError, Me, PageError},
     domain::{
         controller::{DecisionRecord, MoveRecord, MoveState},
@@ -17,14 +17,17 @@ use crate::{
 /// Who leads, the effective modes, each loop's last run, reachability, and a dry evaluation.
 #[component]
 pub fn ControllerPage() -> impl IntoView {
-    let evaluate = ServerAction::<EvaluateController>::new();
-    let status = Resource::new(move || evaluate.version().get(), |_| get_controller_status());
-    let error = PageError::new().watch(evaluate.value()).signal();
+    let query = use_query_map();
+    let status = Resource::new(|| (), |_| get_controller_status());
+    // A GET form asks for the evaluation, so it works the same without JavaScript.
+    let evaluation = Resource::new(
+        move || query.with(|q| q.get("evaluate").is_some_and(|v| v == "1")),
+        |wanted| async move { if wanted { Some(evaluate_controller().await) } else { None } },
+    );
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Controller · Palomar"/>
         <h1>"Controller"</h1>
-        <FormError error/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let operator = me.await.is_ok_and(|op| op.role >= Role::Operator);
@@ -95,26 +98,29 @@ pub fn ControllerPage() -> impl IntoView {
                             {operator.then(|| view! {
                                 <h2>"What would the controller do now?"</h2>
                                 <p class="muted">"Every feature is evaluated as dry run, whatever its mode. Nothing is written or recorded."</p>
-                                <ActionForm action=evaluate attr:id="evaluate">
+                                <form method="get" action="/controller" id="evaluate">
+                                    <input type="hidden" name="evaluate" value="1"/>
                                     <button type="submit">"Evaluate now"</button>
-                                </ActionForm>
+                                </form>
                             })}
                         })
                     }
                 }
             })}
         </Suspense>
-        <EvaluationResult value=evaluate.value()/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match evaluation.await {
+                    None => Either::Left(()),
+                    Some(Err(error)) => Either::Right(Either::Left(view! { <LoadError error/> })),
+                    Some(Ok(decisions)) => Either::Right(Either::Right(evaluation_table(decisions))),
+                }
+            })}
+        </Suspense>
     }
 }
 
-#[component]
-fn EvaluationResult<S>(value: S) -> impl IntoView
-where
-    S: Get<Value = Option<Result<Vec<Decision>, crate::domain::AppError>>> + Send + Sync + 'static,
-{
-    move || {
-        value.get().and_then(Result::ok).map(|decisions| {
+fn evaluation_table(decisions: Vec<Decision>) -> impl IntoView {
             view! {
                 <table class="list" id="evaluation">
                     <thead><tr><th>"Feature"</th><th>"Would"</th><th>"Why"</th></tr></thead>
@@ -129,8 +135,6 @@ where
                     </tbody>
                 </table>
             }
-        })
-    }
 }
 
 /// A site's decisions on one day, newest first, with their inputs and rejected candidates.
