@@ -15,6 +15,25 @@ use crate::domain::{
     Page, PageRequest, Role, Site, Tag,
 };
 
+/// Reads every page of a paged list (for tables known to be small, or passes that must see
+/// everything, like the controller's snapshot).
+pub async fn read_all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = fetch(PageRequest::after(cursor, crate::domain::page::MAX_PAGE_SIZE)).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Why a store call failed. Adapters map their driver errors onto these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

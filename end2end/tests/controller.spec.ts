@@ -47,6 +47,10 @@ test("controller: who leads, and the dry evaluation on demand", async ({ page },
   await page.getByRole("button", { name: "Evaluate now" }).click();
   await expect(page).toHaveURL(/evaluate=1/);
   await expect(page.locator("#evaluation")).toBeVisible();
+  // The backends page shows what the controller's doveadm probe found.
+  const site = await siteId(page);
+  await page.goto(`/sites/${site}/backends`);
+  await expect(page.locator(`tr[data-backend="be1.dc1a.example.net"] td.reachability`)).toHaveText("reachable");
 });
 
 test("moves: progress streams live to done, and a stalled move is forced", async ({ page, request }, testInfo) => {

@@ -14,10 +14,7 @@ use app::{
         cluster::{FeatureState, FEATURE_SECTION},
         controller::MoveState,
         geodb::{Backend, ClusterSetting, UserGroup},
-        planning::{
-            group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-            supervision::SupervisionSettings,
-        },
+        planning::{host_failure::HostFailureSettings, supervision::SupervisionSettings},
         PageRequest,
     },
     ports::{ControllerStore, GeoDb, Metrics, SystemClock},
@@ -91,21 +88,11 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     let census = Arc::new(Census::default());
     census.refresh(store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock).await.unwrap();
 
+    let base = common::controller_settings(&site.name, "e2e-controller");
     let settings = ControllerSettings {
-        site: site.name.clone(),
-        instance: "e2e-controller".into(),
-        dry_run: false,
         group_balance_enabled: false,
-        host_failure: HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(8), offline_ratio: 0.9, window: Duration::from_secs(15) },
-        load_balance: LoadBalanceSettings {
-            min_samples: 3,
-            delta_threshold: 0.5,
-            group_cool_time: Duration::from_secs(600),
-            host_cool_time: Duration::from_secs(600),
-        },
+        host_failure: HostFailureSettings { cool_time: Duration::from_secs(8), window: Duration::from_secs(15), ..base.host_failure },
         supervision: SupervisionSettings { start_timeout: Duration::from_secs(4), finish_timeout: Duration::from_secs(120) },
-        group_balance: GroupBalanceSettings { slack_percent: 10, max_between_groups: 20 },
-        group_balance_max_user_moves_per_pass: 10,
         dns_failure_allowed: Duration::from_secs(5),
         score_window: Duration::from_secs(120),
         intervals: Intervals {
@@ -115,6 +102,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
             group_balance_pass: Duration::from_secs(3600),
             lease_ttl: Duration::from_secs(6),
         },
+        ..base
     };
     let controller = Controller::new(
         ControllerPorts {

@@ -2,18 +2,17 @@
 //! and mode. The simulator serves the doveadm HTTP API over real HTTP and makes the traffic;
 //! timings come from the settings, so nothing sleeps for the real durations.
 
+mod common;
+
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use app::{
-    controller::{Controller, ControllerPorts, ControllerSettings, Intervals, LoopKind},
+    controller::{Controller, ControllerPorts, ControllerSettings, LoopKind},
     domain::{
         cluster::{FeatureState, FEATURE_SECTION},
         controller::{DecisionRecord, MoveRecord, MoveState, Outcome},
         geodb::{Backend, ClusterSetting, UserGroup},
-        planning::{
-            group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-            supervision::SupervisionSettings, Action,
-        },
+        planning::Action,
         PageRequest, Site,
     },
     ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics},
@@ -46,28 +45,6 @@ struct World {
     doveadm: Arc<DoveadmHttp>,
 }
 
-fn settings(site: &str, instance: &str, dry_run: bool) -> ControllerSettings {
-    ControllerSettings {
-        site: site.into(),
-        instance: instance.into(),
-        dry_run,
-        group_balance_enabled: true,
-        host_failure: HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(600), offline_ratio: 0.9, window: Duration::from_secs(300) },
-        load_balance: LoadBalanceSettings {
-            min_samples: 3,
-            delta_threshold: 0.5,
-            group_cool_time: Duration::from_secs(600),
-            host_cool_time: Duration::from_secs(600),
-        },
-        supervision: SupervisionSettings { start_timeout: Duration::from_secs(60), finish_timeout: Duration::from_secs(300) },
-        group_balance: GroupBalanceSettings { slack_percent: 10, max_between_groups: 20 },
-        group_balance_max_user_moves_per_pass: 15,
-        dns_failure_allowed: Duration::from_secs(30),
-        score_window: Duration::from_secs(300),
-        intervals: Intervals { lease_ttl: Duration::from_secs(30), ..Intervals::default() },
-    }
-}
-
 impl World {
     async fn new(users: usize) -> Self {
         let store = Arc::new(EmbeddedStore::new());
@@ -98,6 +75,10 @@ impl World {
     }
 
     fn controller_with(&self, instance: &str, dry_run: bool, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
+        self.controller_from(ControllerSettings { dry_run, ..common::controller_settings(&self.site.name, instance) }, metrics)
+    }
+
+    fn controller_from(&self, settings: ControllerSettings, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
         let ports = ControllerPorts {
             geodb: self.store.clone(),
             store: self.store.clone(),
@@ -109,7 +90,7 @@ impl World {
             clock: self.clock.clone(),
             census: self.census.clone(),
         };
-        Controller::new(ports, settings(&self.site.name, instance, dry_run))
+        Controller::new(ports, settings)
     }
 
     fn controller(&self, instance: &str) -> Arc<Controller> {
@@ -177,6 +158,15 @@ impl World {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use app::ports::Clock;
         self.clock.now()
+    }
+
+    /// Starts moving a group of be1 to be2 as `doveadm cluster group move` would, with `token`
+    /// as its `moving` value.
+    async fn move_externally(&self, token: &str) -> (UserGroup, Backend, Backend) {
+        let (be1, be2) = (self.backend(1).await, self.backend(2).await);
+        let group = self.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty()).unwrap();
+        assert!(self.store.start_group_move(self.site.id, &group.name, be2.id, token).await.unwrap());
+        (group, be1, be2)
     }
 
     fn fault(&self, n: usize, faults: Faults) {
@@ -330,9 +320,7 @@ async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.fault(1, Faults { stall_moves: true, ..Faults::default() });
-    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
-    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
-    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "doveadm-move-1").await.unwrap());
+    let (group, _, be2) = world.move_externally("doveadm-move-1").await;
     let c = world.controller("a");
     lead(&c).await;
     c.run(LoopKind::Pass).await;
@@ -357,9 +345,7 @@ async fn in_dryrun_a_timed_out_move_is_only_reported() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::Dryrun).await;
     world.fault(1, Faults { stall_moves: true, ..Faults::default() });
-    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
-    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
-    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "doveadm-move-2").await.unwrap());
+    let (group, ..) = world.move_externally("doveadm-move-2").await;
     let c = world.controller("a");
     lead(&c).await;
     c.run(LoopKind::Pass).await;
@@ -377,11 +363,9 @@ async fn a_slow_move_is_forced_when_its_trend_misses_the_finish_timeout() {
     let world = World::new(3000).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.fault(1, Faults { move_rate_factor: 0.05, ..Faults::default() });
-    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
-    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    world.move_externally("slow-move").await;
     let c = world.controller("a");
     lead(&c).await;
-    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "slow-move").await.unwrap());
     c.run(LoopKind::Pass).await;
     world.ticks(20).await;
     c.run(LoopKind::Supervision).await;
@@ -397,11 +381,9 @@ async fn a_slow_move_is_forced_when_its_trend_misses_the_finish_timeout() {
 async fn a_normal_move_finishes_with_its_progress_recorded() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
-    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
-    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    world.move_externally("ok-move").await;
     let c = world.controller("a");
     lead(&c).await;
-    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "ok-move").await.unwrap());
     c.run(LoopKind::Pass).await;
     world.ticks(3).await;
     c.run(LoopKind::Supervision).await;
@@ -536,20 +518,26 @@ async fn a_restarted_controller_resumes_supervising_a_move() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.fault(1, Faults { stall_moves: true, ..Faults::default() });
-    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
-    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
-    let first = world.controller("first");
+    world.move_externally("restart-move").await;
+    let short_lease = |instance: &str| {
+        let base = common::controller_settings(&world.site.name, instance);
+        let intervals = app::controller::Intervals { lease_ttl: Duration::from_millis(600), ..base.intervals };
+        world.controller_from(ControllerSettings { intervals, ..base }, Arc::new(SimulatorMetrics::new(world.running.sim.clone())))
+    };
+    let first = short_lease("first");
     lead(&first).await;
-    assert!(world.store.start_group_move(world.site.id, &group.name, be2.id, "restart-move").await.unwrap());
     first.run(LoopKind::Pass).await;
     first.run(LoopKind::Supervision).await;
     let id = world.moves().await[0].id;
-    // The process dies mid-move: its lease lapses and a new process takes over.
+    // The process is killed mid-move: it releases nothing, and its lease runs out.
     drop(first);
-    world.store.release(&world.site.name, "first").await.unwrap();
     world.ticks(61).await;
-    let second = world.controller("second");
+    let second = short_lease("second");
     lead(&second).await;
+    assert!(second.held_lease().is_none(), "standby while the dead leader's lease lasts");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    lead(&second).await;
+    assert!(second.held_lease().is_some(), "takes over once it lapsed");
     second.run(LoopKind::Supervision).await;
     let m = world.moves().await.into_iter().find(|m| m.id == id).unwrap();
     assert_eq!(m.state, MoveState::Forced, "the same move, forced by the new process");
@@ -624,4 +612,84 @@ async fn the_controller_serves_its_own_metrics() {
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
+}
+
+#[tokio::test]
+async fn dryrun_load_balancing_drain_and_group_balance_write_nothing() {
+    let world = World::new(1200).await;
+    for feature in ["load_balance", "evacuation", "group_balance"] {
+        world.set_feature(feature, FeatureState::Dryrun).await;
+    }
+    world.fault(3, Faults::hot());
+    let mut be1 = world.backend(1).await;
+    be1.load_factor = 0;
+    world.store.put_backend(&be1).await.unwrap();
+    // An oversized group on be2 for the group balancer.
+    let be2 = world.backend(2).await;
+    let mine: Vec<String> = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be2.id)).map(|g| g.name).collect();
+    for (name, _) in world.all_users().await.iter().filter(|(_, g)| mine[1..].contains(g)).take(60) {
+        let mut u = world.store.get_user(name).await.unwrap().unwrap();
+        u.group_name = mine[0].clone();
+        world.store.put_user(&u).await.unwrap();
+    }
+    world.take_census().await;
+    world.ticks(10).await;
+    let groups_before = world.groups().await;
+    let users_before = world.all_users().await;
+    let c = world.controller("a");
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    c.run(LoopKind::GroupBalancePlan).await;
+    c.run(LoopKind::GroupBalancePass).await;
+    assert_eq!(world.groups().await, groups_before, "no group moved");
+    assert_eq!(world.all_users().await, users_before, "no user moved");
+    assert!(world.moves().await.is_empty());
+    assert_eq!(world.store.plan_summary(&world.site.name).await.unwrap(), None, "no plan stored");
+    let decisions = world.decisions().await;
+    for feature in ["load_balance", "evacuation", "group_balance"] {
+        let mine = of_feature(&decisions, feature);
+        assert!(!mine.is_empty(), "{feature} decided: {decisions:?}");
+        assert!(mine.iter().all(|d| d.outcome == Outcome::Dry && d.mode == FeatureState::Dryrun), "{feature}");
+    }
+}
+
+#[tokio::test]
+async fn operators_force_or_cancel_a_move() {
+    let world = World::new(600).await;
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let mut on_be1 = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id));
+    let (first, second) = (on_be1.next().unwrap(), on_be1.next().unwrap());
+    let c = world.controller("a");
+    lead(&c).await;
+    for g in [&first, &second] {
+        assert!(world.store.start_group_move(world.site.id, &g.name, be2.id, &format!("op-{}", g.name)).await.unwrap());
+    }
+    c.run(LoopKind::Pass).await;
+    let moves = world.moves().await;
+    let id_of = |name: &str| moves.iter().find(|m| m.group == name).unwrap().id;
+
+    let cancelled = c.cancel_move(world.site.id, id_of(&first.name), "alice").await.unwrap();
+    assert_eq!(cancelled.state, MoveState::Cancelled);
+    assert!(cancelled.note.contains("alice"));
+    let row = world.store.get_group(world.site.id, &first.name).await.unwrap().unwrap();
+    assert_eq!((row.backend_id, row.moving.as_str()), (Some(be1.id), ""), "the group stays on its source");
+
+    let forced = c.force_move(world.site.id, id_of(&second.name), "alice").await.unwrap();
+    assert_eq!(forced.state, MoveState::Forced);
+    let row = world.store.get_group(world.site.id, &second.name).await.unwrap().unwrap();
+    assert_eq!((row.backend_id, row.moving.as_str()), (Some(be2.id), ""));
+    assert!(c.force_move(world.site.id, id_of(&second.name), "alice").await.is_err(), "an ended move cannot be forced again");
+
+    // A started move cannot be cancelled: its users are split between the backends.
+    world.fault(1, Faults::default());
+    let third = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty() && g.name != first.name).unwrap();
+    assert!(world.store.start_group_move(world.site.id, &third.name, be2.id, "op-third").await.unwrap());
+    c.run(LoopKind::Pass).await;
+    world.ticks(2).await;
+    c.run(LoopKind::Supervision).await;
+    let started = world.moves().await.into_iter().find(|m| m.moving_token == "op-third").unwrap();
+    assert_eq!(started.state, MoveState::Started);
+    let refused = c.cancel_move(world.site.id, started.id, "alice").await.unwrap_err();
+    assert!(refused.contains("Force it instead"), "{refused}");
 }

@@ -2,7 +2,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    future::Future,
 };
 
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use super::{Controller, Skip};
 use crate::{
     domain::{
         cluster::FeatureState,
-        controller::{DecisionRecord, MoveRecord, MoveState, Outcome, PlanEntry, SUPERVISION_FEATURE},
+        controller::{DecisionRecord, MoveRecord, MoveState, Outcome, PlanEntry, ProbeOutcome, SUPERVISION_FEATURE},
         geodb::{Backend, UserGroup},
         page::MAX_PAGE_SIZE,
         planning::{
@@ -22,31 +21,13 @@ use crate::{
             Action, BackendState, Decision, GroupState,
         },
         routing::stable_hash,
-        Page, PageRequest,
+        PageRequest,
     },
-    ports::{GeoDb, Lease, StoreError},
+    ports::{read_all, GeoDb, Lease, StoreError},
 };
 
 /// Identical dry or non-action decisions are recorded at most this often (spec c.10).
 const REPEAT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
-
-/// Reads every page of a paged list.
-pub(super) async fn read_all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, StoreError>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: Future<Output = Result<Page<T>, StoreError>>,
-{
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = fetch(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
-}
 
 /// The id of the site named `name`.
 pub(super) async fn find_site(geodb: &dyn GeoDb, name: &str) -> Result<Option<Uuid>, StoreError> {
@@ -135,41 +116,25 @@ impl Controller {
         });
         let results = futures::future::join_all(probes).await;
         let now = self.now();
-        let allowed = chrono::Duration::from_std(self.settings.dns_failure_allowed).unwrap_or(chrono::Duration::MAX);
         let mut unreachable = Vec::new();
         self.rt(|rt| {
             rt.probes.retain(|host, _| backends.iter().any(|b| &b.host == host));
             for (host, result) in results {
-                let probe = rt.probes.entry(host.clone()).or_default();
-                let was = probe.reachable;
-                match result {
-                    Ok(_) => {
-                        probe.reachable = true;
-                        probe.first_dns_failure = None;
-                        probe.last_error.clear();
-                    }
-                    Err(err) if err.is_name_resolution_failure() => {
-                        let first = *probe.first_dns_failure.get_or_insert(now);
-                        probe.last_error = err.to_string();
-                        if now - first > allowed {
-                            probe.reachable = false;
-                        }
-                    }
-                    Err(err) => {
-                        probe.reachable = false;
-                        probe.last_error = err.to_string();
-                    }
+                let outcome = match result {
+                    Ok(_) => ProbeOutcome::Answered,
+                    Err(err) if err.is_name_resolution_failure() => ProbeOutcome::NameNotResolved(err.to_string()),
+                    Err(err) => ProbeOutcome::Failed(err.to_string()),
+                };
+                let before = rt.probes.get(&host).cloned().unwrap_or_default();
+                let after = before.after(outcome, now, self.settings.dns_failure_allowed);
+                if before.reachable && !after.reachable {
+                    tracing::warn!(host = %host, error = %after.last_error, "backend doveadm API unreachable");
                 }
-                if was != probe.reachable || probe.since.is_none() {
-                    probe.since = Some(now);
-                    if !probe.reachable {
-                        tracing::warn!(host = %host, error = %probe.last_error, "backend doveadm API unreachable");
-                    }
-                }
-                if !probe.reachable {
+                if !after.reachable {
                     unreachable.push(host.clone());
                 }
-                self.telemetry.set("palomar_controller_backend_reachable", &[("host", &host)], if probe.reachable { 1.0 } else { 0.0 });
+                self.telemetry.set("palomar_controller_backend_reachable", &[("host", &host)], if after.reachable { 1.0 } else { 0.0 });
+                rt.probes.insert(host, after);
             }
             rt.probed = true;
         });
@@ -620,22 +585,23 @@ impl Controller {
     /// Sets the group's backend to the destination directly (spec c.6 forced move), only if
     /// the move is still the one we supervise.
     async fn force(&self, m: &MoveRecord, why: &str) -> Result<(), String> {
+        self.end_conditionally(m, m.destination, m.source.filter(|s| *s != m.destination), MoveState::Forced, why).await
+    }
+
+    /// Ends a move with a conditional write (`IF moving = <its token>`), then records how.
+    async fn end_conditionally(&self, m: &MoveRecord, backend: Uuid, alt: Option<Uuid>, state: MoveState, note: &str) -> Result<(), String> {
         let now = self.now();
-        let applied = self
-            .ports
-            .geodb
-            .end_group_move(m.site_id, &m.group, &m.moving_token, m.destination, m.source.filter(|s| *s != m.destination), now)
-            .await
-            .map_err(|e| e.to_string())?;
+        let applied =
+            self.ports.geodb.end_group_move(m.site_id, &m.group, &m.moving_token, backend, alt, now).await.map_err(|e| e.to_string())?;
         if !applied {
             return Err("the group's move changed meanwhile (conditional write refused)".into());
         }
         let mut done = m.clone();
-        done.state = MoveState::Forced;
+        done.state = state;
         done.finished_at = Some(now);
         done.eta = None;
-        done.note = why.to_string();
-        self.end(&done, "forced").await.map_err(|e| e.to_string())
+        done.note = note.to_string();
+        self.end(&done, state.as_str()).await.map_err(|e| e.to_string())
     }
 
     pub(super) async fn end_move_by_operator(&self, site_id: Uuid, move_id: Uuid, operator: &str, force: bool) -> Result<MoveRecord, String> {
@@ -648,21 +614,7 @@ impl Controller {
                 return Err("the move has started: users are being moved. Force it instead, or let it finish".into());
             }
             let source = m.source.ok_or("the move has no source to go back to")?;
-            let now = self.now();
-            let applied = self
-                .ports
-                .geodb
-                .end_group_move(site_id, &m.group, &m.moving_token, source, Some(m.destination), now)
-                .await
-                .map_err(|e| e.to_string())?;
-            if !applied {
-                return Err("the group's move changed meanwhile (conditional write refused)".into());
-            }
-            let mut done = m.clone();
-            done.state = MoveState::Cancelled;
-            done.finished_at = Some(now);
-            done.note = format!("cancelled by operator {operator}");
-            self.end(&done, "cancelled").await.map_err(|e| e.to_string())?;
+            self.end_conditionally(&m, source, Some(m.destination), MoveState::Cancelled, &format!("cancelled by operator {operator}")).await?;
         }
         let active = self.ports.store.list_active_moves(site_id).await.unwrap_or_default();
         let page = self.ports.store.list_moves(site_id, PageRequest::first(MAX_PAGE_SIZE)).await.map_err(|e| e.to_string())?;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         cluster::{FeatureState, FEATURES},
-        controller::{effective_mode, ControllerStatus, LoopRun, MoveRecord, ReachabilityState},
+        controller::{effective_mode, ControllerStatus, LoopRun, MoveRecord, ProbeState, ReachabilityState},
         planning::{
             group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
             supervision::SupervisionSettings, Decision,
@@ -118,22 +118,13 @@ impl LoopKind {
     }
 }
 
-/// A backend's probe history.
-#[derive(Debug, Clone, Default)]
-struct Probe {
-    reachable: bool,
-    since: Option<DateTime<Utc>>,
-    first_dns_failure: Option<DateTime<Utc>>,
-    last_error: String,
-}
-
 #[derive(Default)]
 struct Runtime {
     lease: Option<Lease>,
     lease_problem: Option<String>,
     next_due: HashMap<LoopKind, DateTime<Utc>>,
     runs: BTreeMap<String, LoopRun>,
-    probes: BTreeMap<String, Probe>,
+    probes: BTreeMap<String, ProbeState>,
     probed: bool,
     /// The last recorded summary per feature and key, to record repeats at most every 10 minutes.
     last_recorded: HashMap<String, (String, DateTime<Utc>)>,
@@ -317,7 +308,7 @@ impl Controller {
     /// Effective modes of the site's features (feature state, global `DRY_RUN`,
     /// `GROUP_BALANCE_ENABLED`).
     async fn modes(&self, site_id: Uuid) -> Result<BTreeMap<&'static str, FeatureState>, Skip> {
-        let rows = loops::read_all(|page| self.ports.geodb.list_settings(crate::domain::cluster::FEATURE_SECTION, page))
+        let rows = crate::ports::read_all(|page| self.ports.geodb.list_settings(crate::domain::cluster::FEATURE_SECTION, page))
             .await
             .map_err(|e| Skip::MissingData(format!("cannot read the feature states: {e}")))?;
         Ok(crate::domain::cluster::feature_states(&rows, site_id)

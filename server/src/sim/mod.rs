@@ -833,21 +833,4 @@ fn pick_user(rng: &mut StdRng, users: &[SampleUser], site: Uuid, cross_site_perc
     users[rng.gen_range(0..users.len())].clone()
 }
 
-/// Reads a small table whole, page by page.
-async fn read_all<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, StoreError>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<app::domain::Page<T>, StoreError>>,
-{
-    let mut all = Vec::new();
-    let mut cursor = None;
-    for _ in 0..1000 {
-        let page = fetch(PageRequest::after(cursor, 500)).await?;
-        all.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(all)
-}
+pub(crate) use app::ports::read_all;

@@ -2,6 +2,7 @@
 //! `scripts/test.sh` starts (PALOMAR_TEST_CASSANDRA, PALOMAR_TEST_REDIS).
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
@@ -29,20 +30,12 @@ pub fn cassandra_address() -> Option<String> {
 /// A fresh keyspace named after the test, with the whole schema created in it.
 pub async fn cassandra_store(test_name: &str) -> Option<CassandraStore> {
     let address = cassandra_address()?;
-    let (host, port) = address.rsplit_once(':').unwrap_or((&address, "9042"));
-    let keyspace = format!("t_{}", test_name.to_ascii_lowercase()).chars().take(48).collect::<String>();
-    let config = config(&[
-        ("CASSANDRA_SERVERS", host),
-        ("CASSANDRA_PORT", port),
-        ("CASSANDRA_KEYSPACE", &keyspace),
-        ("CASSANDRA_LOCAL_DC", "datacenter1"),
-        ("CASSANDRA_CONSISTENCY", "LOCAL_ONE"),
-    ]);
-    let store = CassandraStore::connect(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = cassandra_store_at(test_name, &address).await;
     let tables = palomar_server::adapters::cassandra::schema::GEODB_TABLES
         .iter()
         .chain(palomar_server::adapters::cassandra::schema::CONTROLLER_TABLES.iter())
         .filter_map(|cql| cql.split("{ks}.").nth(1)?.split_whitespace().next());
+    let keyspace = store.keyspace().to_string();
     for table in tables {
         store
             .session()
@@ -51,6 +44,21 @@ pub async fn cassandra_store(test_name: &str) -> Option<CassandraStore> {
             .unwrap_or_else(|e| panic!("truncate {table}: {e}"));
     }
     Some(store)
+}
+
+/// A connection to the test's keyspace through `address` (the test Cassandra, or a proxy in
+/// front of it), without emptying it.
+pub async fn cassandra_store_at(test_name: &str, address: &str) -> CassandraStore {
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "9042"));
+    let keyspace = format!("t_{}", test_name.to_ascii_lowercase()).chars().take(48).collect::<String>();
+    let config = config(&[
+        ("CASSANDRA_SERVERS", host),
+        ("CASSANDRA_PORT", port),
+        ("CASSANDRA_KEYSPACE", &keyspace),
+        ("CASSANDRA_LOCAL_DC", "datacenter1"),
+        ("CASSANDRA_CONSISTENCY", "LOCAL_ONE"),
+    ]);
+    CassandraStore::connect(&config).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `redis://…` of the test Redis, or `None`.
@@ -74,4 +82,39 @@ pub fn services_on(store: std::sync::Arc<palomar_server::adapters::embedded::Emb
         resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
         clock: Arc::new(app::ports::SystemClock),
     })
+}
+
+/// Controller settings scaled for tests: cool times of 10 minutes, a start timeout of 60 s and
+/// a finish timeout of 300 s, 3 samples for load scores. Tests override what they need.
+pub fn controller_settings(site: &str, instance: &str) -> app::controller::ControllerSettings {
+    use app::domain::planning::{
+        group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
+        supervision::SupervisionSettings,
+    };
+    use std::time::Duration;
+    app::controller::ControllerSettings {
+        site: site.into(),
+        instance: instance.into(),
+        dry_run: false,
+        group_balance_enabled: true,
+        host_failure: HostFailureSettings {
+            min_logins: 10,
+            ratio: 0.1,
+            cool_time: Duration::from_secs(600),
+            offline_ratio: 0.9,
+            window: Duration::from_secs(300),
+        },
+        load_balance: LoadBalanceSettings {
+            min_samples: 3,
+            delta_threshold: 0.5,
+            group_cool_time: Duration::from_secs(600),
+            host_cool_time: Duration::from_secs(600),
+        },
+        supervision: SupervisionSettings { start_timeout: Duration::from_secs(60), finish_timeout: Duration::from_secs(300) },
+        group_balance: GroupBalanceSettings { slack_percent: 10, max_between_groups: 20 },
+        group_balance_max_user_moves_per_pass: 15,
+        dns_failure_allowed: Duration::from_secs(30),
+        score_window: Duration::from_secs(300),
+        intervals: app::controller::Intervals { lease_ttl: Duration::from_secs(30), ..app::controller::Intervals::default() },
+    }
 }
