@@ -65,6 +65,10 @@ pub trait GeoDb: Send + Sync + 'static {
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError>;
     async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError>;
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError>;
+    /// Sets a backend's status and reason only if its status is still `expected` (a
+    /// lightweight transaction in Cassandra), so the controller never overwrites a change made
+    /// since it looked. Returns whether it was applied.
+    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError>;
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError>;
 
     /// One site's groups (one partition), in name order.

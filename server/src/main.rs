@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use app::{
     controller::{Controller, ControllerPorts},
     domain::Role,
-    ports::{BalancePlanStore, Doveadm, LeaderLease, Metrics, SystemClock},
+    ports::{BalancePlanStore, Doveadm, GeoDb, LeaderLease, Metrics, SystemClock},
     services::{Caller, Ports, Services},
 };
 use leptos::prelude::LeptosOptions;
@@ -134,6 +134,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn demo(mut config: Config) -> anyhow::Result<()> {
     let store = Arc::new(EmbeddedStore::new());
     seed_sample_cluster(store.clone(), SampleSize::DEMO, 1).await?;
+    // Every feature dry in the demo: its decisions show, nothing moves until someone says so.
+    for feature in app::domain::cluster::FEATURES {
+        let row = app::domain::geodb::ClusterSetting {
+            section: app::domain::cluster::FEATURE_SECTION.into(),
+            site_id: uuid::Uuid::nil(),
+            backend_id: uuid::Uuid::nil(),
+            setting_name: feature.into(),
+            setting_value: app::domain::cluster::FeatureState::Dryrun.as_str().into(),
+        };
+        store.put_setting(&row).await?;
+    }
     if config.doveadm_password.is_none() && config.doveadm_api_key.is_none() {
         config.doveadm_password = Some(palomar_server::config::Secret(random_string(24)));
     }

@@ -236,6 +236,17 @@ async fn a_group_move_starts_only_once(db: &dyn Store) {
     assert!(db.start_group_move(site, "g", src, "token-3").await.unwrap(), "a finished move clears the way");
 }
 
+async fn a_backend_status_changes_only_from_the_status_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let b = backend(site, "be1.example.net");
+    db.put_backend(&b).await.unwrap();
+    assert!(!db.set_backend_status(site, b.id, "online", "offline", "why").await.unwrap(), "refused: it is not online");
+    assert!(db.set_backend_status(site, b.id, &b.status, "offline", "controller: failing").await.unwrap());
+    let row = db.get_backend(site, b.id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.status_reason.as_str()), ("offline", "controller: failing"));
+    assert!(!db.set_backend_status(site, Uuid::new_v4(), "online", "offline", "").await.unwrap(), "no such backend");
+}
+
 async fn a_group_move_ends_only_if_it_is_still_the_same_move(db: &dyn Store) {
     let (site, src, dst) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     db.put_group(&group(site, "g", src)).await.unwrap();
@@ -443,6 +454,7 @@ conformance!(
     backends_get_and_delete,
     a_group_move_starts_only_once,
     a_group_move_ends_only_if_it_is_still_the_same_move,
+    a_backend_status_changes_only_from_the_status_seen,
     decisions_and_moves_round_trip,
     users_delete,
     settings_by_section,

@@ -231,9 +231,9 @@ impl Controller {
         }
         let result = match action {
             Action::SetOffline { backend } => {
-                self.set_status(snap.site_id, *backend, "offline", &host_failure::offline_reason(self.now(), &decision.summary)).await
+                self.set_status(snap, *backend, "offline", &host_failure::offline_reason(self.now(), &decision.summary)).await
             }
-            Action::SetOnline { backend } => self.set_status(snap.site_id, *backend, "online", "").await,
+            Action::SetOnline { backend } => self.set_status(snap, *backend, "online", "").await,
             Action::MoveGroup { group, to, .. } => {
                 self.start_move_for(snap.site_id, group, *to, &format!("controller:{}", decision.feature), Some(record.id)).await.map(|_| ())
             }
@@ -248,12 +248,21 @@ impl Controller {
         }
     }
 
-    async fn set_status(&self, site_id: Uuid, backend: Uuid, status: &str, reason: &str) -> Result<(), String> {
-        let geodb = self.ports.geodb.as_ref();
-        let mut row = geodb.get_backend(site_id, backend).await.map_err(|e| e.to_string())?.ok_or("the backend is gone")?;
-        row.status = status.to_string();
-        row.status_reason = reason.chars().take(500).collect();
-        geodb.put_backend(&row).await.map_err(|e| e.to_string())
+    /// Changes a backend's status only if it is still what the planner saw (conditional write).
+    async fn set_status(&self, snap: &Snapshot, backend: Uuid, status: &str, reason: &str) -> Result<(), String> {
+        let seen = snap.backends.iter().find(|b| b.id == backend).ok_or("the backend is not in the snapshot")?;
+        let reason: String = reason.chars().take(500).collect();
+        let applied = self
+            .ports
+            .geodb
+            .set_backend_status(snap.site_id, backend, &seen.status, status, &reason)
+            .await
+            .map_err(|e| e.to_string())?;
+        if applied {
+            Ok(())
+        } else {
+            Err(format!("the status of {} changed meanwhile (conditional write refused)", seen.host))
+        }
     }
 
     /// Starts a group move with a conditional write and begins supervising it.

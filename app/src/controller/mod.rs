@@ -201,13 +201,13 @@ impl Controller {
             let due = self.rt(|rt| rt.next_due.get(&kind).is_none_or(|t| *t <= now));
             if due {
                 self.run(kind).await;
-                let interval = self.interval(kind, now);
+                let interval = self.interval(kind);
                 self.rt(|rt| rt.next_due.insert(kind, now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX)));
             }
         }
     }
 
-    fn interval(&self, kind: LoopKind, now: DateTime<Utc>) -> Duration {
+    fn interval(&self, kind: LoopKind) -> Duration {
         let i = &self.settings.intervals;
         match kind {
             LoopKind::Leader => i.lease_ttl / 3,
@@ -215,11 +215,8 @@ impl Controller {
             LoopKind::Pass => i.pass,
             LoopKind::Supervision => i.supervision,
             LoopKind::GroupBalancePass => i.group_balance_pass,
-            // Once a day, soon after midnight UTC; checked every minute until it runs.
-            LoopKind::GroupBalancePlan => {
-                let _ = now;
-                Duration::from_secs(60)
-            }
+            // Checked every minute; it plans once per UTC day (see `plan_group_balance`).
+            LoopKind::GroupBalancePlan => Duration::from_secs(60),
         }
     }
 

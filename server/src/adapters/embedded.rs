@@ -207,6 +207,18 @@ impl GeoDb for EmbeddedStore {
         }
     }
 
+    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.backends.get_mut(&(site_id, id)) {
+            Some(backend) if backend.status == expected => {
+                backend.status = status.to_string();
+                backend.status_reason = reason.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn end_group_move(
         &self,
         site_id: Uuid,

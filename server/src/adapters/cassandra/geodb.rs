@@ -40,6 +40,7 @@ pub(super) struct Statements {
     delete_backend: PreparedStatement,
     start_group_move: PreparedStatement,
     end_group_move: PreparedStatement,
+    set_backend_status: PreparedStatement,
     delete_user: PreparedStatement,
     list_settings: PreparedStatement,
     put_setting: PreparedStatement,
@@ -109,6 +110,12 @@ impl Statements {
                 session,
                 ks,
                 "UPDATE {ks}.user_groups SET backend_id = ?, alt_backend_id = ?, moving = null, refresh_after = ? WHERE site_id = ? AND name = ? IF moving = ?",
+            )
+            .await?,
+            set_backend_status: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.backends SET status = ?, status_reason = ? WHERE site_id = ? AND id = ? IF status = ?",
             )
             .await?,
             delete_user: prepare(session, ks, "DELETE FROM {ks}.users WHERE username = ?").await?,
@@ -494,6 +501,15 @@ impl GeoDb for CassandraStore {
         let result = self
             .session
             .execute_unpaged(&self.statements.start_group_move, (token, destination, site_id, name))
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+
+    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.set_backend_status, (status, reason, site_id, id, expected))
             .await
             .map_err(super::unavailable)?;
         applied(result)
