@@ -169,6 +169,19 @@ impl World {
         (group, be1, be2)
     }
 
+    /// Backend `n` fails every login and delivery for 30 s of traffic.
+    async fn failing(&self, n: usize) {
+        self.fault(n, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
+        self.ticks(30).await;
+    }
+
+    /// A controller that leads and has probed the backends.
+    async fn leading(&self, instance: &str) -> Arc<Controller> {
+        let c = self.controller(instance);
+        lead(&c).await;
+        c
+    }
+
     fn fault(&self, n: usize, faults: Faults) {
         self.running.sim.set_faults(&self.host(n), faults).unwrap();
     }
@@ -187,10 +200,8 @@ fn of_feature<'a>(decisions: &'a [DecisionRecord], feature: &str) -> Vec<&'a Dec
 async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    world.failing(1).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be1 = world.backend(1).await;
     assert_eq!(be1.status, "offline");
@@ -220,8 +231,7 @@ async fn a_moderately_failing_backend_loses_a_group_and_the_move_is_supervised()
     world.set_feature("host_failure", FeatureState::On).await;
     world.fault(2, Faults { login_fail_percent: 30.0, ..Faults::default() });
     world.ticks(30).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be2 = world.backend(2).await;
     assert_eq!(be2.status, "online");
@@ -244,10 +254,8 @@ async fn a_moderately_failing_backend_loses_a_group_and_the_move_is_supervised()
 async fn dryrun_records_the_same_decision_and_writes_nothing() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::Dryrun).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    world.failing(1).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     assert_eq!(world.backend(1).await.status, "online", "nothing written");
     let decisions = world.decisions().await;
@@ -265,8 +273,7 @@ async fn dryrun_records_the_same_decision_and_writes_nothing() {
 async fn global_dry_run_makes_every_feature_dry() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
+    world.failing(1).await;
     let c = world.controller_with("a", true, Arc::new(SimulatorMetrics::new(world.running.sim.clone())));
     lead(&c).await;
     c.run(LoopKind::Pass).await;
@@ -280,10 +287,8 @@ async fn global_dry_run_makes_every_feature_dry() {
 #[tokio::test]
 async fn an_off_feature_decides_nothing() {
     let world = World::new(600).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    world.failing(1).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     assert_eq!(world.backend(1).await.status, "online");
     assert!(world.decisions().await.is_empty());
@@ -297,8 +302,7 @@ async fn a_hot_backend_loses_one_group_to_the_coolest() {
     world.set_feature("load_balance", FeatureState::On).await;
     world.fault(3, Faults::hot());
     world.ticks(10).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let moves = world.moves().await;
     assert_eq!(moves.len(), 1, "{:?}", world.decisions().await);
@@ -321,8 +325,7 @@ async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.fault(1, Faults { stall_moves: true, ..Faults::default() });
     let (group, _, be2) = world.move_externally("doveadm-move-1").await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let adopted = world.moves().await;
     assert_eq!((adopted.len(), adopted[0].initiated_by.as_str()), (1, "external"));
@@ -346,8 +349,7 @@ async fn in_dryrun_a_timed_out_move_is_only_reported() {
     world.set_feature("group_move_timeouts", FeatureState::Dryrun).await;
     world.fault(1, Faults { stall_moves: true, ..Faults::default() });
     let (group, ..) = world.move_externally("doveadm-move-2").await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     world.ticks(61).await;
     c.run(LoopKind::Supervision).await;
@@ -364,8 +366,7 @@ async fn a_slow_move_is_forced_when_its_trend_misses_the_finish_timeout() {
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.fault(1, Faults { move_rate_factor: 0.05, ..Faults::default() });
     world.move_externally("slow-move").await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     world.ticks(20).await;
     c.run(LoopKind::Supervision).await;
@@ -382,8 +383,7 @@ async fn a_normal_move_finishes_with_its_progress_recorded() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
     world.move_externally("ok-move").await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     world.ticks(3).await;
     c.run(LoopKind::Supervision).await;
@@ -408,8 +408,7 @@ async fn a_drained_backend_empties_group_by_group() {
     world.store.put_backend(&be1).await.unwrap();
     let owned = world.groups().await.iter().filter(|g| g.backend_id == Some(be1.id)).count();
     assert!(owned >= 2);
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     for _ in 0..(owned * 4) {
         c.run(LoopKind::Pass).await;
         let moving = world.groups().await.iter().filter(|g| !g.moving.is_empty()).count();
@@ -441,8 +440,7 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
     }
     assert!(shifted > 30);
     world.take_census().await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::GroupBalancePlan).await;
     let plan = world.store.plan_summary(&world.site.name).await.unwrap().unwrap();
     assert!(plan.total > 0 && plan.total <= 20 * (mine.len() as u64 / 2), "{plan:?}");
@@ -472,8 +470,7 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
 async fn two_controllers_on_one_site_exactly_one_acts() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
+    world.failing(1).await;
     let (a, b) = (world.controller("a"), world.controller("b"));
     for c in [&a, &b] {
         lead(c).await;
@@ -496,10 +493,8 @@ async fn two_controllers_on_one_site_exactly_one_acts() {
 async fn a_deposed_leader_writes_nothing() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
-    let old = world.controller("old");
-    lead(&old).await;
+    world.failing(1).await;
+    let old = world.leading("old").await;
     let old_token = old.held_lease().unwrap().token;
     // The lease is taken over (as after a long pause of the old leader).
     world.store.release(&world.site.name, "old").await.unwrap();
@@ -549,8 +544,7 @@ async fn without_metrics_the_controller_makes_no_move_and_says_why() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
     world.set_feature("load_balance", FeatureState::On).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
+    world.failing(1).await;
     // The real Prometheus adapter, pointed at a port where nothing listens.
     let down = Arc::new(PrometheusMetrics::new("http://127.0.0.1:9/", "").unwrap());
     let c = world.controller_with("a", false, down);
@@ -571,8 +565,7 @@ async fn an_unreachable_doveadm_api_is_never_a_destination() {
     be1.load_factor = 0;
     world.store.put_backend(&be1).await.unwrap();
     world.fault(2, Faults { doveadm: palomar_server::sim::DoveadmMode::Unreachable, ..Faults::default() });
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be3 = world.backend(3).await;
     let moves = world.moves().await;
@@ -585,8 +578,7 @@ async fn an_unreachable_doveadm_api_is_never_a_destination() {
 #[tokio::test]
 async fn the_dry_evaluation_shows_what_would_happen_and_writes_nothing() {
     let world = World::new(600).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
+    world.failing(1).await;
     let c = world.controller("a");
     let decisions = c.evaluate().await.unwrap();
     assert!(decisions.iter().any(|d| matches!(d.action, Some(Action::SetOffline { .. }))), "{decisions:?}");
@@ -598,10 +590,8 @@ async fn the_dry_evaluation_shows_what_would_happen_and_writes_nothing() {
 async fn the_controller_serves_its_own_metrics() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::Dryrun).await;
-    world.fault(1, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-    world.ticks(30).await;
-    let c = world.controller("a");
-    lead(&c).await;
+    world.failing(1).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let text = c.telemetry().render();
     for needle in [
@@ -636,8 +626,7 @@ async fn dryrun_load_balancing_drain_and_group_balance_write_nothing() {
     world.ticks(10).await;
     let groups_before = world.groups().await;
     let users_before = world.all_users().await;
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     c.run(LoopKind::GroupBalancePlan).await;
     c.run(LoopKind::GroupBalancePass).await;
@@ -660,8 +649,7 @@ async fn operators_force_or_cancel_a_move() {
     let (be1, be2) = (world.backend(1).await, world.backend(2).await);
     let mut on_be1 = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id));
     let (first, second) = (on_be1.next().unwrap(), on_be1.next().unwrap());
-    let c = world.controller("a");
-    lead(&c).await;
+    let c = world.leading("a").await;
     for g in [&first, &second] {
         assert!(world.store.start_group_move(world.site.id, &g.name, be2.id, &format!("op-{}", g.name)).await.unwrap());
     }

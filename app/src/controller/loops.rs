@@ -632,14 +632,20 @@ impl Controller {
 
     // ---- group-size balancing (spec c.8) ----
 
-    pub(super) async fn plan_group_balance(&self) -> Result<String, Skip> {
+    /// What both group-balance loops start from: the lease, a snapshot, and the feature's mode
+    /// (never off).
+    async fn group_balance_inputs(&self) -> Result<(Lease, Snapshot, FeatureState), Skip> {
         let lease = self.held_lease().ok_or(Skip::NotLeader)?;
         let snap = self.snapshot().await?;
         let modes = self.modes(snap.site_id).await?;
-        let mode = modes.get("group_balance").copied().unwrap_or(FeatureState::Off);
-        if mode == FeatureState::Off {
-            return Err(Skip::Off);
+        match modes.get("group_balance").copied().unwrap_or(FeatureState::Off) {
+            FeatureState::Off => Err(Skip::Off),
+            mode => Ok((lease, snap, mode)),
         }
+    }
+
+    pub(super) async fn plan_group_balance(&self) -> Result<String, Skip> {
+        let (lease, snap, mode) = self.group_balance_inputs().await?;
         let now = self.now();
         let today = now.date_naive();
         if self.rt(|rt| rt.last_plan_day == Some(today)) {
@@ -699,13 +705,7 @@ impl Controller {
     }
 
     pub(super) async fn group_balance_pass(&self) -> Result<String, Skip> {
-        let lease = self.held_lease().ok_or(Skip::NotLeader)?;
-        let snap = self.snapshot().await?;
-        let modes = self.modes(snap.site_id).await?;
-        let mode = modes.get("group_balance").copied().unwrap_or(FeatureState::Off);
-        if mode == FeatureState::Off {
-            return Err(Skip::Off);
-        }
+        let (lease, snap, mode) = self.group_balance_inputs().await?;
         let cap = self.settings.group_balance_max_user_moves_per_pass as usize;
         if mode != FeatureState::On {
             let remaining = self.ports.plans.plan_summary(&self.settings.site).await.ok().flatten().map(|s| s.remaining).unwrap_or(0);
