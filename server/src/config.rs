@@ -616,6 +616,34 @@ mod tests {
     }
 
     #[test]
+    fn the_controller_gets_the_seed_settings_by_their_names() {
+        let c = config(&[
+            ("CLUSTER_SITE", "dc2b"),
+            ("DRY_RUN", "true"),
+            ("GROUP_MOVE_START_TIMEOUT_SECS", "5"),
+            ("HOST_FAILURE_RATIO", "0.2"),
+            ("HOST_LOAD_BALANCE_MIN_COOL_TIME_SECS", "120"),
+            ("HOST_LOAD_BALANCE_GROUP_MIN_COOL_TIME_SECS", "60"),
+            ("GROUP_BALANCE_MAX_USER_MOVES_PER_PASS", "7"),
+            ("CONTROLLER_PASS_INTERVAL_SECS", "2"),
+        ])
+        .unwrap();
+        let s = c.controller_settings();
+        assert_eq!((s.site.as_str(), s.dry_run), ("dc2b", true));
+        assert_eq!(s.supervision.start_timeout, Duration::from_secs(5));
+        assert_eq!(s.supervision.finish_timeout, Duration::from_secs(600));
+        assert_eq!(s.host_failure.ratio, 0.2);
+        assert_eq!((s.host_failure.offline_ratio, s.host_failure.window), (0.9, Duration::from_secs(300)));
+        assert_eq!((s.load_balance.host_cool_time, s.load_balance.group_cool_time), (Duration::from_secs(120), Duration::from_secs(60)));
+        assert_eq!(s.load_balance.min_samples, 3000);
+        assert_eq!(s.group_balance_max_user_moves_per_pass, 7);
+        assert_eq!(s.dns_failure_allowed, Duration::from_secs(10));
+        assert_eq!((s.intervals.pass, s.intervals.reachability, s.intervals.supervision), (Duration::from_secs(2), Duration::from_secs(10), Duration::from_secs(10)));
+        assert_eq!((s.intervals.group_balance_pass, s.intervals.lease_ttl), (Duration::from_secs(1800), Duration::from_secs(30)));
+        assert!(config(&[("HOST_OFFLINE_RATIO", "1.5")]).is_err());
+    }
+
+    #[test]
     fn seed_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.cassandra_servers, vec!["localhost"]);
