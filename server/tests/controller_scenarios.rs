@@ -681,3 +681,22 @@ async fn operators_force_or_cancel_a_move() {
     let refused = c.cancel_move(world.site.id, started.id, "alice").await.unwrap_err();
     assert!(refused.contains("Force it instead"), "{refused}");
 }
+
+#[tokio::test]
+async fn an_operators_move_from_the_ui_is_supervised_at_once() {
+    let world = World::new(600).await;
+    let c = world.leading("a").await;
+    let services = common::services_on(world.store.clone()).with_controller(c.clone());
+    let (be1, be2) = (world.backend(1).await, world.backend(2).await);
+    let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
+    let ops = services.group_ops(&app::services::Caller::trusted_cli()).unwrap();
+    ops.start_move(world.site.id, &group.name, be2.id).await.unwrap();
+    let active = world.store.list_active_moves(world.site.id).await.unwrap();
+    assert_eq!(active.len(), 1, "recorded before any pass");
+    assert_eq!((active[0].initiated_by.as_str(), active[0].source_host.as_str()), ("operator:cli", world.host(1).as_str()));
+    c.run(LoopKind::Pass).await;
+    assert_eq!(world.moves().await.len(), 1, "the pass does not adopt it a second time");
+    world.ticks(30).await;
+    c.run(LoopKind::Supervision).await;
+    assert_eq!(world.moves().await[0].state, MoveState::Finished);
+}

@@ -276,34 +276,22 @@ impl Controller {
         let backends = read_all(|page| geodb.list_backends(site_id, page)).await.map_err(|e| e.to_string())?;
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone());
         let destination_host = host(destination).ok_or("no such destination backend in the site")?;
-        let id = Uuid::new_v4();
-        let token = id.to_string();
-        if !geodb.start_group_move(site_id, group, destination, &token).await.map_err(|e| e.to_string())? {
-            return Err("not started: the group is already moving (conditional write refused)".into());
-        }
         let now = self.now();
+        let users = self.ports.census.latest().users_per_group.get(&(site_id, group.to_string())).copied().unwrap_or(0);
+        let token = Uuid::new_v4().to_string();
         let record = MoveRecord {
-            id,
-            site_id,
-            group: group.to_string(),
             source: Some(source),
             source_host: host(source).unwrap_or_default(),
             destination,
             destination_host: destination_host.clone(),
-            moving_token: token,
             initiated_by: initiated_by.to_string(),
             decision_id,
-            state: MoveState::Initiated,
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-            users_total: self.ports.census.latest().users_per_group.get(&(site_id, group.to_string())).copied().unwrap_or(0),
-            users_moved: 0,
-            rate: 0.0,
-            eta: None,
-            observed_at: None,
-            note: String::new(),
+            ..MoveRecord::initiated(site_id, group, &token, users, now)
         };
+        let id = record.id;
+        if !geodb.start_group_move(site_id, group, destination, &token).await.map_err(|e| e.to_string())? {
+            return Err("not started: the group is already moving (conditional write refused)".into());
+        }
         if let Err(err) = self.ports.store.put_move(&record).await {
             tracing::error!(move_id = %id, error = %err, "move started but not recorded; the next pass will adopt it");
         }
@@ -342,30 +330,17 @@ impl Controller {
                 continue;
             }
             let Some(destination) = g.alt_backend_id else { continue };
+            let users = self.ports.census.latest().users_per_group.get(&(snap.site_id, g.name.clone())).copied().unwrap_or(0);
             let record = MoveRecord {
-                id: Uuid::new_v4(),
-                site_id: snap.site_id,
-                group: g.name.clone(),
                 source: g.backend_id,
                 source_host: g.backend_id.map(|b| snap.host(b)).unwrap_or_default(),
                 destination,
                 destination_host: snap.host(destination),
-                moving_token: g.moving.clone(),
                 initiated_by: match g.moving.strip_prefix("controller:").and_then(|rest| rest.split(':').next()) {
                     Some(operator) => format!("operator:{operator}"),
                     None => "external".into(),
                 },
-                decision_id: None,
-                state: MoveState::Initiated,
-                created_at: now,
-                started_at: None,
-                finished_at: None,
-                users_total: self.ports.census.latest().users_per_group.get(&(snap.site_id, g.name.clone())).copied().unwrap_or(0),
-                users_moved: 0,
-                rate: 0.0,
-                eta: None,
-                observed_at: None,
-                note: String::new(),
+                ..MoveRecord::initiated(snap.site_id, &g.name, &g.moving, users, now)
             };
             self.ports.store.put_move(&record).await.map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;
             tracing::info!(move_id = %record.id, group = %g.name, "supervising a move started outside the controller");

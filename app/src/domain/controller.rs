@@ -152,6 +152,33 @@ pub struct MoveRecord {
 }
 
 impl MoveRecord {
+    /// A move just set in the GeoDB (`moving` = `token`), not started yet. Callers fill in the
+    /// backends and who started it.
+    pub fn initiated(site_id: Uuid, group: &str, token: &str, users_total: u64, now: DateTime<Utc>) -> Self {
+        MoveRecord {
+            id: Uuid::new_v4(),
+            site_id,
+            group: group.to_string(),
+            source: None,
+            source_host: String::new(),
+            destination: Uuid::nil(),
+            destination_host: String::new(),
+            moving_token: token.to_string(),
+            initiated_by: "external".into(),
+            decision_id: None,
+            state: MoveState::Initiated,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            users_total,
+            users_moved: 0,
+            rate: 0.0,
+            eta: None,
+            observed_at: None,
+            note: String::new(),
+        }
+    }
+
     /// Percent done, 0–100.
     pub fn percent(&self) -> f64 {
         match self.state {

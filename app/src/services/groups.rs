@@ -6,26 +6,17 @@ use super::{census::Census, Auditor};
 use crate::{
     domain::{
         cluster::{GroupDetail, GroupFilter, GroupList, GroupRow},
+        controller::MoveRecord,
         geodb::{Backend, UserGroup},
-        page::MAX_PAGE_SIZE,
         routing::accepts_sessions,
         AppError, PageRequest,
     },
-    ports::{Clock, GeoDb, GroupMembers, StoreError},
+    ports::{read_all, Clock, ControllerStore, GeoDb, GroupMembers, StoreError},
 };
 
 /// All backends of a site (a small partition).
 pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = geodb.list_backends(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
-        all.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(all),
-        }
-    }
+    read_all(|page| geodb.list_backends(site_id, page)).await
 }
 
 fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &super::census::CensusSnapshot) -> GroupRow {
@@ -93,11 +84,14 @@ pub struct GroupOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     clock: Arc<dyn Clock>,
+    /// Where moves are recorded for the controllers to supervise, when one runs here.
+    moves: Option<Arc<dyn ControllerStore>>,
+    census: Arc<Census>,
 }
 
 impl GroupOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>) -> Self {
-        Self { geodb, audit, clock }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>, moves: Option<Arc<dyn ControllerStore>>, census: Arc<Census>) -> Self {
+        Self { geodb, audit, clock, moves, census }
     }
 
     /// Starts a move like `doveadm cluster group move`: `alt_backend_id` := destination and
@@ -119,6 +113,26 @@ impl GroupOps {
             .await?;
         if !applied {
             return Err(AppError::Conflict(format!("group {name} started moving meanwhile; nothing was changed")));
+        }
+        // Recorded now so the move shows and is supervised at once, not only after the
+        // controller's next pass finds it. The site's controller (wherever it runs) reads it.
+        if let Some(moves) = &self.moves {
+            let source = match group.backend_id {
+                Some(id) => self.geodb.get_backend(site_id, id).await.ok().flatten(),
+                None => None,
+            };
+            let users = self.census.latest().users_per_group.get(&(site_id, name.to_string())).copied().unwrap_or(0);
+            let record = MoveRecord {
+                source: group.backend_id,
+                source_host: source.map(|b| b.host).unwrap_or_default(),
+                destination,
+                destination_host: target.host.clone(),
+                initiated_by: format!("operator:{}", self.audit.operator()),
+                ..MoveRecord::initiated(site_id, name, &token, users, self.clock.now())
+            };
+            if let Err(err) = moves.put_move(&record).await {
+                tracing::warn!(group = %name, error = %err, "move started but not recorded; the controller's next pass adopts it");
+            }
         }
         Ok(after)
     }

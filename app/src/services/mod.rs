@@ -176,7 +176,8 @@ impl Services {
     /// Group moves and sticky flags: operators.
     pub fn group_ops(&self, caller: &Caller) -> Result<GroupOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone()))
+        let moves = self.controller.as_ref().map(|c| c.store().clone());
+        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone(), moves, self.census.clone()))
     }
 
     /// Site initialisation: admins.
