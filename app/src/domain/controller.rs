@@ -154,6 +154,7 @@ pub struct MoveRecord {
 impl MoveRecord {
     /// A move just set in the GeoDB (`moving` = `token`), not started yet. Callers fill in the
     /// backends and who started it.
+    #[cfg(feature = "ssr")]
     pub fn initiated(site_id: Uuid, group: &str, token: &str, users_total: u64, now: DateTime<Utc>) -> Self {
         MoveRecord {
             id: Uuid::new_v4(),
