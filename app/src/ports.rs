@@ -34,6 +34,11 @@ where
     }
 }
 
+/// The id of the site named `name`, if there is one.
+pub async fn site_id_by_name(geodb: &dyn GeoDb, name: &str) -> Result<Option<Uuid>, StoreError> {
+    Ok(read_all(|page| geodb.list_sites(page)).await?.into_iter().find(|s| s.name == name).map(|s| s.id))
+}
+
 /// Why a store call failed. Adapters map their driver errors onto these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use app::{
     controller::{Controller, ControllerPorts},
     domain::Role,
-    ports::{BalancePlanStore, Doveadm, GeoDb, LeaderLease, Metrics, SystemClock},
+    ports::{Doveadm, GeoDb, Metrics, SystemClock},
     services::{Caller, Ports, Services},
 };
 use leptos::prelude::LeptosOptions;
@@ -99,32 +99,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus_url, &config.prometheus_job_name)?);
     let lease = Arc::new(RedisLease::connect(&config.redis_url.0).await.context("cannot connect to Redis for the leader lease")?);
     let plans = Arc::new(RedisPlans::connect(&config.redis_url.0).await.context("cannot connect to Redis for group balance plans")?);
-    let services = Services::new(Ports {
+    let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), resolver(&config)));
+    let ports = ControllerPorts {
         geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store.clone(),
-        metrics: metrics.clone(),
-        resolver: resolver(&config),
+        store: store.clone(),
+        plans,
+        members: store,
+        metrics,
+        doveadm: doveadm_client(&config)?,
+        lease,
         clock: Arc::new(SystemClock),
-    });
-    let controller = Controller::new(
-        ControllerPorts {
-            geodb: store.clone(),
-            store: store.clone(),
-            plans,
-            members: store,
-            metrics,
-            doveadm: doveadm_client(&config)?,
-            lease,
-            clock: Arc::new(SystemClock),
-            census: services.census(),
-        },
-        config.controller_settings(),
-    );
-    let services = Arc::new(services.with_controller(controller.clone()));
-    spawn_census(services.clone(), config.census_interval);
-    app::controller::spawn(controller);
+        census: services.census(),
+    };
+    let services = start_background(services, ports, &config, config.census_interval);
     let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
@@ -158,34 +145,21 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         Err(_) => start(sim.clone(), options("127.0.0.1:0")?).await?,
     };
     let metrics: Arc<dyn Metrics> = Arc::new(SimulatorMetrics::new(sim));
-    let services = Services::new(Ports {
+    let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), Arc::new(SyntaxOnlyResolver)));
+    // The controller reaches the simulated backends where the simulator listens.
+    config.doveadm_endpoints = palomar_server::adapters::doveadm_http::parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
+    let ports = ControllerPorts {
         geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
+        store: store.clone(),
+        plans: store.clone(),
         members: store.clone(),
-        metrics: metrics.clone(),
-        resolver: Arc::new(SyntaxOnlyResolver),
+        metrics,
+        doveadm: doveadm_client(&config)?,
+        lease: store.clone(),
         clock: Arc::new(SystemClock),
-    });
-    let mut demo_config = config.clone();
-    demo_config.doveadm_endpoints = palomar_server::adapters::doveadm_http::parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
-    let controller = Controller::new(
-        ControllerPorts {
-            geodb: store.clone(),
-            store: store.clone(),
-            plans: store.clone() as Arc<dyn BalancePlanStore>,
-            members: store.clone(),
-            metrics,
-            doveadm: doveadm_client(&demo_config)?,
-            lease: store.clone() as Arc<dyn LeaderLease>,
-            clock: Arc::new(SystemClock),
-            census: services.census(),
-        },
-        config.controller_settings(),
-    );
-    let services = Arc::new(services.with_controller(controller.clone()));
-    spawn_census(services.clone(), Duration::from_secs(30));
-    app::controller::spawn(controller);
+        census: services.census(),
+    };
+    let services = start_background(services, ports, &config, Duration::from_secs(30));
     let password = random_string(20);
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
@@ -215,15 +189,7 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
         }
     };
     let store = Arc::new(CassandraStore::connect(&config).await?);
-    let services = Services::new(Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store,
-        metrics: Arc::new(NoMetrics),
-        resolver: resolver(&config),
-        clock: Arc::new(SystemClock),
-    });
+    let services = Services::new(Ports::on_store(store, Arc::new(NoMetrics), resolver(&config)));
     let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
     println!("operator {} added with role {}", operator.username, operator.role);
     Ok(())
@@ -268,6 +234,16 @@ fn doveadm_client(config: &Config) -> anyhow::Result<Arc<dyn Doveadm>> {
 
 fn resolver(config: &Config) -> Arc<dyn app::ports::HostResolver> {
     if config.backend_host_dns_check { Arc::new(DnsResolver) } else { Arc::new(SyntaxOnlyResolver) }
+}
+
+/// Attaches the site's controller to the services and starts the background tasks: the
+/// census every `census_interval` and the controller's loops.
+fn start_background(services: Services, ports: ControllerPorts, config: &Config, census_interval: Duration) -> Arc<Services> {
+    let controller = Controller::new(ports, config.controller_settings());
+    let services = Arc::new(services.with_controller(controller.clone()));
+    spawn_census(services.clone(), census_interval);
+    app::controller::spawn(controller);
+    services
 }
 
 /// Takes a census at start and then every `interval`; a failed one is retried next time.

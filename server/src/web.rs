@@ -194,22 +194,11 @@ async fn move_stream(
         if !first {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let event = match recent_moves(&controller, site_id).await {
+        let event = match controller.live_moves(site_id).await {
             Ok(moves) => Event::default().event("moves").json_data(&moves).unwrap_or_default(),
             Err(err) => Event::default().event("unavailable").data(err.to_string()),
         };
         Some((Ok::<_, std::convert::Infallible>(event), (controller, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
-}
-
-/// The active moves and those that ended in the last ten minutes, newest first: what the
-/// live view shows, so a move is seen to reach its end.
-async fn recent_moves(controller: &app::controller::Controller, site_id: uuid::Uuid) -> Result<Vec<app::domain::controller::MoveRecord>, app::ports::StoreError> {
-    let mut moves = controller.store().list_active_moves(site_id).await?;
-    let cutoff = chrono::Utc::now() - chrono::Duration::minutes(10);
-    let page = controller.store().list_moves(site_id, app::domain::PageRequest::first(50)).await?;
-    moves.extend(page.items.into_iter().filter(|m| !m.state.is_active() && m.finished_at.is_some_and(|t| t >= cutoff)));
-    moves.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-    Ok(moves)
 }

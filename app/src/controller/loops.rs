@@ -23,16 +23,12 @@ use crate::{
         routing::stable_hash,
         PageRequest,
     },
-    ports::{read_all, GeoDb, Lease, StoreError},
+    ports::{read_all, site_id_by_name, Lease, StoreError},
 };
 
 /// Identical dry or non-action decisions are recorded at most this often (spec c.10).
 const REPEAT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
-/// The id of the site named `name`.
-pub(super) async fn find_site(geodb: &dyn GeoDb, name: &str) -> Result<Option<Uuid>, StoreError> {
-    Ok(read_all(|page| geodb.list_sites(page)).await?.into_iter().find(|s| s.name == name).map(|s| s.id))
-}
 
 /// One consistent read of the site for a pass.
 pub(super) struct Snapshot {
@@ -48,6 +44,10 @@ impl Snapshot {
     }
 }
 
+fn unrecorded(e: StoreError) -> Skip {
+    Skip::MissingData(format!("cannot record decisions: {e}"))
+}
+
 fn missing(what: &str) -> impl Fn(StoreError) -> Skip + '_ {
     move |e| Skip::MissingData(format!("cannot read {what}: {e}"))
 }
@@ -59,12 +59,17 @@ fn repeat_key(decision: &Decision) -> String {
 }
 
 impl Controller {
-    pub(super) async fn snapshot(&self) -> Result<Snapshot, Skip> {
-        let geodb = self.ports.geodb.as_ref();
-        let site_id = find_site(geodb, &self.settings.site)
+    /// The id of this controller's site (`CLUSTER_SITE`).
+    async fn site_id(&self) -> Result<Uuid, Skip> {
+        site_id_by_name(self.ports.geodb.as_ref(), &self.settings.site)
             .await
             .map_err(missing("the sites"))?
-            .ok_or_else(|| Skip::MissingData(format!("site {} (CLUSTER_SITE) is not in the GeoDB", self.settings.site)))?;
+            .ok_or_else(|| Skip::MissingData(format!("site {} (CLUSTER_SITE) is not in the GeoDB", self.settings.site)))
+    }
+
+    pub(super) async fn snapshot(&self) -> Result<Snapshot, Skip> {
+        let geodb = self.ports.geodb.as_ref();
+        let site_id = self.site_id().await?;
         let backends = read_all(|page| geodb.list_backends(site_id, page)).await.map_err(missing("the backends"))?;
         let groups = read_all(|page| geodb.list_groups(site_id, page)).await.map_err(missing("the groups"))?;
         let census = self.ports.census.latest();
@@ -83,7 +88,7 @@ impl Controller {
                 moving: !g.moving.is_empty(),
                 sticky_backend: g.sticky_backend != 0,
                 last_moved: last_moved.get(g.name.as_str()).copied(),
-                users: census.users_per_group.get(&(site_id, g.name.clone())).copied().unwrap_or(0),
+                users: census.users_in(site_id, &g.name),
             })
             .collect();
         Ok(Snapshot { site_id, backends, groups, group_states })
@@ -104,10 +109,7 @@ impl Controller {
 
     async fn probe_once(&self) -> Result<String, Skip> {
         let geodb = self.ports.geodb.as_ref();
-        let site_id = find_site(geodb, &self.settings.site)
-            .await
-            .map_err(missing("the sites"))?
-            .ok_or_else(|| Skip::MissingData(format!("site {} is not in the GeoDB", self.settings.site)))?;
+        let site_id = self.site_id().await?;
         let backends = read_all(|page| geodb.list_backends(site_id, page)).await.map_err(missing("the backends"))?;
         let probes = backends.iter().map(|b| async move {
             let mut params = Map::new();
@@ -147,20 +149,24 @@ impl Controller {
 
     // ---- recording and applying decisions ----
 
-    /// Stores a decision (subject to the repeat rule for dry and non-actions) and counts it.
-    async fn record(&self, site_id: Uuid, decision: &Decision, mode: FeatureState, outcome: Outcome, detail: &str, lease: &Lease) -> Result<DecisionRecord, StoreError> {
-        let now = self.now();
-        let record = DecisionRecord {
+    fn decision_record(&self, site_id: Uuid, decision: &Decision, mode: FeatureState, outcome: Outcome, detail: &str, lease: &Lease) -> DecisionRecord {
+        DecisionRecord {
             id: Uuid::new_v4(),
             site_id,
-            at: now,
+            at: self.now(),
             mode,
             outcome,
             detail: detail.to_string(),
             holder: lease.holder.clone(),
             token: lease.token,
             decision: decision.clone(),
-        };
+        }
+    }
+
+    /// Stores a decision (subject to the repeat rule for dry and non-actions) and counts it.
+    async fn record(&self, site_id: Uuid, decision: &Decision, mode: FeatureState, outcome: Outcome, detail: &str, lease: &Lease) -> Result<DecisionRecord, Skip> {
+        let record = self.decision_record(site_id, decision, mode, outcome, detail, lease);
+        let now = record.at;
         if matches!(outcome, Outcome::Dry | Outcome::NoAction) {
             let key = repeat_key(decision);
             let repeat = self.rt(|rt| rt.last_recorded.get(&decision.feature).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
@@ -169,9 +175,30 @@ impl Controller {
             }
             self.rt(|rt| rt.last_recorded.insert(decision.feature.clone(), (key, now)));
         }
-        self.ports.store.record_decision(&record).await?;
+        self.ports.store.record_decision(&record).await.map_err(unrecorded)?;
         self.count(&record);
         Ok(record)
+    }
+
+    /// Acts on a decision: stores it as applied first, then, only while this instance still
+    /// leads, runs `write` (given the decision's id). When either refuses, the stored decision
+    /// is rewritten as refused with the reason.
+    async fn apply_fenced<F>(&self, site_id: Uuid, decision: &Decision, mode: FeatureState, lease: &Lease, write: impl FnOnce(Uuid) -> F) -> Result<DecisionRecord, Skip>
+    where
+        F: std::future::Future<Output = Result<(), String>>,
+    {
+        let record = self.decision_record(site_id, decision, mode, Outcome::Applied, "", lease);
+        self.ports.store.record_decision(&record).await.map_err(unrecorded)?;
+        if let Err(why) = self.still_leads().await {
+            return Ok(self.rewrite(record, Outcome::Refused, why).await);
+        }
+        match write(record.id).await {
+            Ok(()) => {
+                self.count(&record);
+                Ok(record)
+            }
+            Err(why) => Ok(self.rewrite(record, Outcome::Refused, why).await),
+        }
     }
 
     fn count(&self, record: &DecisionRecord) {
@@ -206,46 +233,23 @@ impl Controller {
     /// Applies one decision in its mode. Writes happen only after the decision is stored and
     /// only while this instance still leads.
     async fn execute(&self, snap: &Snapshot, decision: &Decision, mode: FeatureState, lease: &Lease) -> Result<DecisionRecord, Skip> {
-        let store_failed = |e: StoreError| Skip::MissingData(format!("cannot record decisions: {e}"));
         let Some(action) = &decision.action else {
-            return self.record(snap.site_id, decision, mode, Outcome::NoAction, "", lease).await.map_err(store_failed);
+            return self.record(snap.site_id, decision, mode, Outcome::NoAction, "", lease).await;
         };
         if mode != FeatureState::On {
-            return self.record(snap.site_id, decision, mode, Outcome::Dry, "", lease).await.map_err(store_failed);
+            return self.record(snap.site_id, decision, mode, Outcome::Dry, "", lease).await;
         }
-        // Stored before the write, with the outcome it will have if the write succeeds.
-        let record = DecisionRecord {
-            id: Uuid::new_v4(),
-            site_id: snap.site_id,
-            at: self.now(),
-            mode,
-            outcome: Outcome::Applied,
-            detail: String::new(),
-            holder: lease.holder.clone(),
-            token: lease.token,
-            decision: decision.clone(),
-        };
-        self.ports.store.record_decision(&record).await.map_err(store_failed)?;
-        if let Err(why) = self.still_leads().await {
-            return Ok(self.rewrite(record, Outcome::Refused, why).await);
-        }
-        let result = match action {
-            Action::SetOffline { backend } => {
-                self.set_status(snap, *backend, "offline", &host_failure::offline_reason(self.now(), &decision.summary)).await
+        self.apply_fenced(snap.site_id, decision, mode, lease, |decision_id| async move {
+            match action {
+                Action::SetOffline { backend } => {
+                    self.set_status(snap, *backend, "offline", &host_failure::offline_reason(self.now(), &decision.summary)).await
+                }
+                Action::SetOnline { backend } => self.set_status(snap, *backend, "online", "").await,
+                Action::MoveGroup { group, to, .. } => self.start_move(snap.site_id, group, *to, &decision.feature, decision_id).await,
+                Action::MoveUsers { .. } => Ok(()),
             }
-            Action::SetOnline { backend } => self.set_status(snap, *backend, "online", "").await,
-            Action::MoveGroup { group, to, .. } => {
-                self.start_move_for(snap.site_id, group, *to, &format!("controller:{}", decision.feature), Some(record.id)).await.map(|_| ())
-            }
-            Action::MoveUsers { .. } => Ok(()),
-        };
-        match result {
-            Ok(()) => {
-                self.count(&record);
-                Ok(record)
-            }
-            Err(why) => Ok(self.rewrite(record, Outcome::Refused, why).await),
-        }
+        })
+        .await
     }
 
     /// Changes a backend's status only if it is still what the planner saw (conditional write).
@@ -265,8 +269,9 @@ impl Controller {
         }
     }
 
-    /// Starts a group move with a conditional write and begins supervising it.
-    pub(super) async fn start_move_for(&self, site_id: Uuid, group: &str, destination: Uuid, initiated_by: &str, decision_id: Option<Uuid>) -> Result<MoveRecord, String> {
+    /// Starts a group move for `feature` with a conditional write and begins supervising it.
+    async fn start_move(&self, site_id: Uuid, group: &str, destination: Uuid, feature: &str, decision_id: Uuid) -> Result<(), String> {
+        let initiated_by = format!("controller:{feature}");
         let geodb = self.ports.geodb.as_ref();
         let row = geodb.get_group(site_id, group).await.map_err(|e| e.to_string())?.ok_or("no such group")?;
         let source = row.backend_id.ok_or("the group has no backend")?;
@@ -277,15 +282,15 @@ impl Controller {
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone());
         let destination_host = host(destination).ok_or("no such destination backend in the site")?;
         let now = self.now();
-        let users = self.ports.census.latest().users_per_group.get(&(site_id, group.to_string())).copied().unwrap_or(0);
+        let users = self.ports.census.latest().users_in(site_id, group);
         let token = Uuid::new_v4().to_string();
         let record = MoveRecord {
             source: Some(source),
             source_host: host(source).unwrap_or_default(),
             destination,
             destination_host: destination_host.clone(),
-            initiated_by: initiated_by.to_string(),
-            decision_id,
+            initiated_by: initiated_by.clone(),
+            decision_id: Some(decision_id),
             ..MoveRecord::initiated(site_id, group, &token, users, now)
         };
         let id = record.id;
@@ -311,12 +316,12 @@ impl Controller {
         if let Err(err) = self.ports.doveadm.run(&record.source_host, "clusterGroupAccess", params).await {
             tracing::warn!(move_id = %id, group = %group, error = %err, "could not kick off the move on its source");
         }
-        if initiated_by.starts_with("controller:load_balance") {
+        if feature == "load_balance" {
             self.rt(|rt| rt.last_load_balance_move = Some(now));
         }
-        self.telemetry.add("palomar_controller_group_moves_started_total", &[("initiated_by", initiated_by.split(':').next().unwrap_or(""))], 1.0);
-        tracing::info!(move_id = %id, group = %group, source = %record.source_host, destination = %destination_host, initiated_by, "group move started");
-        Ok(record)
+        self.telemetry.add("palomar_controller_group_moves_started_total", &[("feature", feature)], 1.0);
+        tracing::info!(move_id = %id, group = %group, source = %record.source_host, destination = %destination_host, %initiated_by, "group move started");
+        Ok(())
     }
 
     // ---- host failure, drain and load balancing (spec c.3, c.5, c.7) ----
@@ -330,7 +335,7 @@ impl Controller {
                 continue;
             }
             let Some(destination) = g.alt_backend_id else { continue };
-            let users = self.ports.census.latest().users_per_group.get(&(snap.site_id, g.name.clone())).copied().unwrap_or(0);
+            let users = self.ports.census.latest().users_in(snap.site_id, &g.name);
             let record = MoveRecord {
                 source: g.backend_id,
                 source_host: g.backend_id.map(|b| snap.host(b)).unwrap_or_default(),
@@ -474,10 +479,7 @@ impl Controller {
 
     pub(super) async fn supervise_moves(&self) -> Result<String, Skip> {
         let lease = self.held_lease().ok_or(Skip::NotLeader)?;
-        let site_id = find_site(self.ports.geodb.as_ref(), &self.settings.site)
-            .await
-            .map_err(missing("the sites"))?
-            .ok_or_else(|| Skip::MissingData(format!("site {} is not in the GeoDB", self.settings.site)))?;
+        let site_id = self.site_id().await?;
         let modes = self.modes(site_id).await?;
         let mode = modes.get(SUPERVISION_FEATURE).copied().unwrap_or(FeatureState::Off);
         let active = self.ports.store.list_active_moves(site_id).await.map_err(missing("the active moves"))?;
@@ -515,37 +517,16 @@ impl Controller {
                     };
                     if mode != FeatureState::On {
                         if mode == FeatureState::Dryrun {
-                            self.record(site_id, &decision, mode, Outcome::Dry, "", &lease).await.map_err(|e| Skip::MissingData(e.to_string()))?;
+                            self.record(site_id, &decision, mode, Outcome::Dry, "", &lease).await?;
                         }
                         if next != *m {
                             self.save_move(&next).await?;
                         }
                         continue;
                     }
-                    let record = DecisionRecord {
-                        id: Uuid::new_v4(),
-                        site_id,
-                        at: now,
-                        mode,
-                        outcome: Outcome::Applied,
-                        detail: String::new(),
-                        holder: lease.holder.clone(),
-                        token: lease.token,
-                        decision,
-                    };
-                    self.ports.store.record_decision(&record).await.map_err(|e| Skip::MissingData(format!("cannot record decisions: {e}")))?;
-                    if let Err(why) = self.still_leads().await {
-                        self.rewrite(record, Outcome::Refused, why).await;
-                        return Err(Skip::NotLeader);
-                    }
-                    match self.force(&next, &why).await {
-                        Ok(()) => {
-                            self.count(&record);
-                            notes.push(format!("{} forced", m.group));
-                        }
-                        Err(refused) => {
-                            self.rewrite(record, Outcome::Refused, refused).await;
-                        }
+                    let record = self.apply_fenced(site_id, &decision, mode, &lease, |_| self.force(&next, &why)).await?;
+                    if record.outcome == Outcome::Applied {
+                        notes.push(format!("{} forced", m.group));
                     }
                 }
             }
@@ -643,7 +624,7 @@ impl Controller {
                 Some(group_balance::SizedGroup {
                     name: g.name.clone(),
                     backend_id: g.backend_id?,
-                    users: census.users_per_group.get(&(snap.site_id, g.name.clone())).copied().unwrap_or(0),
+                    users: census.users_in(snap.site_id, &g.name),
                     moving: !g.moving.is_empty(),
                     sticky_users: g.sticky_users != 0,
                 })
@@ -666,9 +647,9 @@ impl Controller {
         }
         for (_, decision) in &transfers {
             if mode == FeatureState::On {
-                self.record(snap.site_id, decision, mode, Outcome::Applied, "planned", &lease).await.map_err(|e| Skip::MissingData(e.to_string()))?;
+                self.record(snap.site_id, decision, mode, Outcome::Applied, "planned", &lease).await?;
             } else {
-                self.record(snap.site_id, decision, mode, Outcome::Dry, "", &lease).await.map_err(|e| Skip::MissingData(e.to_string()))?;
+                self.record(snap.site_id, decision, mode, Outcome::Dry, "", &lease).await?;
             }
         }
         if mode == FeatureState::On {
@@ -706,21 +687,8 @@ impl Controller {
             inputs: BTreeMap::from([("cap".to_string(), cap as f64), ("moved".to_string(), moved as f64)]),
             rejected: skipped.iter().map(|u| (u.clone(), "no longer in the planned group, or a group moved".to_string())).chain(failed.iter().map(|f| (f.clone(), "failed".to_string()))).collect(),
         };
-        self.ports
-            .store
-            .record_decision(&DecisionRecord {
-                id: Uuid::new_v4(),
-                site_id: snap.site_id,
-                at: self.now(),
-                mode,
-                outcome: if failed.is_empty() { Outcome::Applied } else { Outcome::Failed },
-                detail: failed.join("; "),
-                holder: lease.holder.clone(),
-                token: lease.token,
-                decision: decision.clone(),
-            })
-            .await
-            .map_err(|e| Skip::MissingData(format!("cannot record decisions: {e}")))?;
+        let outcome = if failed.is_empty() { Outcome::Applied } else { Outcome::Failed };
+        self.record(snap.site_id, &decision, mode, outcome, &failed.join("; "), &lease).await?;
         Ok(decision.summary)
     }
 

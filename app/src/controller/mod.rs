@@ -319,7 +319,7 @@ impl Controller {
 
     /// The controller's state for the UI.
     pub async fn status(&self) -> ControllerStatus {
-        let site_id = loops::find_site(self.ports.geodb.as_ref(), &self.settings.site).await.ok().flatten();
+        let site_id = crate::ports::site_id_by_name(self.ports.geodb.as_ref(), &self.settings.site).await.ok().flatten();
         let modes = match site_id {
             Some(id) => self.modes(id).await.map(|m| m.into_iter().map(|(f, s)| (f.to_string(), s)).collect()).unwrap_or_default(),
             None => FEATURES.iter().map(|f| (f.to_string(), FeatureState::Off)).collect(),
@@ -365,6 +365,17 @@ impl Controller {
             problems,
             plan,
         }
+    }
+
+    /// The active moves and those that ended in the last ten minutes, newest first: what the
+    /// live views show, so that a move is seen to reach its end.
+    pub async fn live_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, crate::ports::StoreError> {
+        let mut moves = self.ports.store.list_active_moves(site_id).await?;
+        let cutoff = self.now() - chrono::Duration::minutes(10);
+        let page = self.ports.store.list_moves(site_id, crate::domain::PageRequest::first(50)).await?;
+        moves.extend(page.items.into_iter().filter(|m| !m.state.is_active() && m.finished_at.is_some_and(|t| t >= cutoff)));
+        moves.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(moves)
     }
 
     /// What the controller would do now, every feature treated as dry: nothing is written

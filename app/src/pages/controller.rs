@@ -216,13 +216,12 @@ pub fn MovesPage() -> impl IntoView {
                 let operator = me.await.is_ok_and(|op| op.role >= Role::Operator);
                 match moves.await {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok((active, page)) => {
+                    Ok((live, page)) => {
                         let site = site_id();
                         let next = page.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/moves?cursor={next}")>"Next page"</a> });
-                        let recent: Vec<MoveRecord> = active.into_iter().chain(page.items.iter().filter(|m| !m.state.is_active()).take(10).cloned()).collect();
                         Either::Right(view! {
                             <h2>"Live"</h2>
-                            <LiveMoves site_id=site.clone() initial=recent group=None operator force cancel/>
+                            <LiveMoves site_id=site.clone() initial=live group=None operator force cancel/>
                             <h2>"History"</h2>
                             <table class="list" id="move-history">
                                 <thead><tr><th>"Started"</th><th>"Group"</th><th>"From → to"</th><th>"By"</th><th>"State"</th><th>"Users"</th><th>"Note"</th></tr></thead>

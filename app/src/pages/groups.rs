@@ -198,10 +198,9 @@ pub fn GroupPage() -> impl IntoView {
                 let operator = me.await.is_ok_and(|op| op.role >= Role::Operator);
                 match moves.await {
                     Err(_) => Either::Left(view! { <p class="muted">"The controller's moves are not available here."</p> }),
-                    Ok((active, page)) => {
+                    Ok((live, _)) => {
                         let group = name();
-                        let recent: Vec<_> = active.into_iter().chain(page.items.into_iter().filter(|m| !m.state.is_active()).take(5)).collect();
-                        Either::Right(view! { <LiveMoves site_id=site_id() initial=recent group=Some(group) operator force cancel/> })
+                        Either::Right(view! { <LiveMoves site_id=site_id() initial=live group=Some(group) operator force cancel/> })
                     }
                 }
             })}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Caller;
 use crate::{
     domain::{audit::AuditRecord, AppError, Page, PageRequest},
-    ports::{AuditLog, Clock, StoreError},
+    ports::{AuditLog, Clock},
 };
 
 /// Writes the audit record of a mutation, then the mutation. If the record cannot be written,
@@ -48,13 +48,14 @@ impl Auditor {
     }
 
     /// Audits `action` on `target` (with the row before and after, as JSON), then runs `write`.
-    pub(crate) async fn apply<B: Serialize, A: Serialize, T>(
+    /// A failed write is audited too, as `<action>.failed` with the error.
+    pub(crate) async fn apply<B: Serialize, A: Serialize, T, E: std::fmt::Display + Into<AppError>>(
         &self,
         action: &str,
         target: &str,
         before: Option<&B>,
         after: Option<&A>,
-        write: impl Future<Output = Result<T, StoreError>>,
+        write: impl Future<Output = Result<T, E>>,
     ) -> Result<T, AppError> {
         let record = self.record(action.to_string(), target, to_json(before), to_json(after));
         self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record, nothing was changed: {e}")))?;
@@ -66,30 +67,6 @@ impl Auditor {
                     tracing::error!(action, target, error = %audit_err, "cannot record a failed mutation");
                 }
                 Err(err.into())
-            }
-        }
-    }
-}
-
-impl Auditor {
-    /// Like [`Auditor::apply`] for writes whose refusal is a message for the operator (a
-    /// conditional write that lost, a move in the wrong state) rather than a store error.
-    pub(crate) async fn apply_fallible<A: Serialize>(
-        &self,
-        action: &str,
-        target: &str,
-        write: impl Future<Output = Result<A, String>>,
-    ) -> Result<A, AppError> {
-        let record = self.record(action.to_string(), target, String::new(), String::new());
-        self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record, nothing was changed: {e}")))?;
-        match write.await {
-            Ok(value) => Ok(value),
-            Err(why) => {
-                let failed = self.record(format!("{action}.failed"), target, String::new(), why.clone());
-                if let Err(audit_err) = self.log.append(&failed).await {
-                    tracing::error!(action, target, error = %audit_err, "cannot record a failed mutation");
-                }
-                Err(AppError::Conflict(why))
             }
         }
     }

@@ -19,6 +19,13 @@ pub struct CensusSnapshot {
     pub users_per_backend: HashMap<Uuid, u64>,
 }
 
+impl CensusSnapshot {
+    /// Users the census found in a group (0 when it found none or has not run).
+    pub fn users_in(&self, site_id: Uuid, group: &str) -> u64 {
+        self.users_per_group.get(&(site_id, group.to_string())).copied().unwrap_or(0)
+    }
+}
+
 /// The latest census, shared by every request.
 #[derive(Default)]
 pub struct Census {

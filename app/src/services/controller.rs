@@ -31,8 +31,9 @@ impl ControllerReader {
         Ok(self.controller.store().list_decisions(site_id, day, page).await?)
     }
 
-    pub async fn active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, AppError> {
-        Ok(self.controller.store().list_active_moves(site_id).await?)
+    /// Active moves and those ended in the last ten minutes (what the live views show).
+    pub async fn live_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, AppError> {
+        Ok(self.controller.live_moves(site_id).await?)
     }
 
     pub async fn moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, AppError> {
@@ -60,7 +61,9 @@ impl ControllerOps {
         let operator = self.audit.operator().to_string();
         let controller = self.controller.clone();
         self.audit
-            .apply_fallible("move.force", &move_id.to_string(), async move { controller.force_move(site_id, move_id, &operator).await })
+            .apply("move.force", &move_id.to_string(), None::<&()>, None::<&()>, async move {
+                controller.force_move(site_id, move_id, &operator).await.map_err(AppError::Conflict)
+            })
             .await
     }
 
@@ -68,7 +71,9 @@ impl ControllerOps {
         let operator = self.audit.operator().to_string();
         let controller = self.controller.clone();
         self.audit
-            .apply_fallible("move.cancel", &move_id.to_string(), async move { controller.cancel_move(site_id, move_id, &operator).await })
+            .apply("move.cancel", &move_id.to_string(), None::<&()>, None::<&()>, async move {
+                controller.cancel_move(site_id, move_id, &operator).await.map_err(AppError::Conflict)
+            })
             .await
     }
 }

@@ -24,7 +24,7 @@ fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &super::census::
     GroupRow {
         backend_host: host(group.backend_id),
         alt_backend_host: host(group.alt_backend_id),
-        users: census.taken_at.map(|_| census.users_per_group.get(&(group.site_id, group.name.clone())).copied().unwrap_or(0)),
+        users: census.taken_at.map(|_| census.users_in(group.site_id, &group.name)),
         group,
     }
 }
@@ -121,7 +121,7 @@ impl GroupOps {
                 Some(id) => self.geodb.get_backend(site_id, id).await.ok().flatten(),
                 None => None,
             };
-            let users = self.census.latest().users_per_group.get(&(site_id, name.to_string())).copied().unwrap_or(0);
+            let users = self.census.latest().users_in(site_id, name);
             let record = MoveRecord {
                 source: group.backend_id,
                 source_host: source.map(|b| b.host).unwrap_or_default(),
@@ -194,7 +194,7 @@ impl GroupAdmin {
                     geodb.put_group(&group).await?;
                     created += 1;
                 }
-                Ok(created)
+                Ok::<_, StoreError>(created)
             })
             .await
     }

@@ -102,6 +102,25 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
 }
 
+impl Ports {
+    /// The ports on one store that holds the GeoDB and the controller's own tables (Cassandra,
+    /// or the embedded store), with the real clock.
+    pub fn on_store<S>(store: Arc<S>, metrics: Arc<dyn Metrics>, resolver: Arc<dyn HostResolver>) -> Self
+    where
+        S: GeoDb + OperatorStore + AuditLog + GroupMembers,
+    {
+        Ports {
+            geodb: store.clone(),
+            operators: store.clone(),
+            audit: store.clone(),
+            members: store,
+            metrics,
+            resolver,
+            clock: Arc::new(crate::ports::SystemClock),
+        }
+    }
+}
+
 /// Everything the services need, built once at start-up and shared through the Leptos context.
 #[derive(Clone)]
 pub struct Services {

@@ -84,7 +84,7 @@ impl StatsAdmin {
                 for dest in &destinations {
                     geodb.delete_proxy_dest_stats(site_id, dest, &proxy).await?;
                 }
-                Ok(count)
+                Ok::<_, crate::ports::StoreError>(count)
             })
             .await
     }

@@ -389,8 +389,7 @@ fn own_backend(state: &ApiState) -> Result<super::BackendInfo, CommandError> {
 }
 
 async fn site_id(sim: &Simulator, name: &str) -> Result<Uuid, CommandError> {
-    let sites = super::read_all(|page| sim.geodb().list_sites(page)).await.map_err(store_error)?;
-    sites.into_iter().find(|s| s.name == name).map(|s| s.id).ok_or(CommandError::Exit(EX_NOHOST))
+    app::ports::site_id_by_name(sim.geodb().as_ref(), name).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))
 }
 
 fn backend_row(b: super::BackendInfo) -> Value {

@@ -73,15 +73,11 @@ pub fn redis_url() -> Option<String> {
 /// The services on an embedded store, with no metrics source and syntax-only host checks.
 pub fn services_on(store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>) -> app::services::Services {
     use std::sync::Arc;
-    app::services::Services::new(app::services::Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store,
-        metrics: Arc::new(palomar_server::adapters::NoMetrics),
-        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
-        clock: Arc::new(app::ports::SystemClock),
-    })
+    app::services::Services::new(app::services::Ports::on_store(
+        store,
+        Arc::new(palomar_server::adapters::NoMetrics),
+        Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+    ))
 }
 
 /// Controller settings scaled for tests: cool times of 10 minutes, a start timeout of 60 s and
