@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, time::Duration};
 use crate::domain::{
     audit::AuditRecord,
     controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
-    geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+    geodb::{Backend, BackendStat, BackendStatus, ClusterSetting, MoveSide, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
@@ -73,7 +73,17 @@ pub trait GeoDb: Send + Sync + 'static {
     /// Sets a backend's status and reason only if its status is still `expected` (a
     /// lightweight transaction in Cassandra), so the controller never overwrites a change made
     /// since it looked. Returns whether it was applied.
-    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError>;
+    async fn set_backend_status(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        expected: &BackendStatus,
+        status: &BackendStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+    /// Sets one of a backend's `last_moved_*` columns to `at`, only if it still holds `seen`
+    /// (empty matches null too). Returns whether it was applied.
+    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError>;
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError>;
 
     /// One site's groups (one partition), in name order.
@@ -327,4 +337,22 @@ pub trait BalancePlanStore: Send + Sync + 'static {
     /// Takes up to `count` entries off the front of the plan.
     async fn take_entries(&self, site: &str, count: usize) -> Result<Vec<PlanEntry>, StoreError>;
     async fn plan_summary(&self, site: &str) -> Result<Option<PlanSummary>, StoreError>;
+}
+
+/// Every adapter the server runs on, built once at start-up and handed to the controller and
+/// the services.
+#[derive(Clone)]
+pub struct Ports {
+    pub geodb: std::sync::Arc<dyn GeoDb>,
+    pub operators: std::sync::Arc<dyn OperatorStore>,
+    pub audit: std::sync::Arc<dyn AuditLog>,
+    pub members: std::sync::Arc<dyn GroupMembers>,
+    /// The controller's decisions and the moves it supervises.
+    pub records: std::sync::Arc<dyn ControllerStore>,
+    pub plans: std::sync::Arc<dyn BalancePlanStore>,
+    pub lease: std::sync::Arc<dyn LeaderLease>,
+    pub metrics: std::sync::Arc<dyn Metrics>,
+    pub doveadm: std::sync::Arc<dyn Doveadm>,
+    pub resolver: std::sync::Arc<dyn HostResolver>,
+    pub clock: std::sync::Arc<dyn Clock>,
 }

@@ -16,3 +16,26 @@ pub mod users;
 pub mod support_client;
 #[cfg(feature = "ssr")]
 pub mod support;
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+use crate::domain::AppError;
+
+/// How a server function's failure travels: as an [`AppError`] in JSON. Kept here, at the
+/// edge, so that the domain does not depend on leptos.
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Missing or malformed arguments are the caller's input, not our fault.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
+                Self::Invalid { field: String::new(), message: format!("bad request: {message}") }
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

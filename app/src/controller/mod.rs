@@ -3,11 +3,23 @@
 //! and apply (or, when dry, only record) the decisions.
 //!
 //! Only the instance holding the site's leader lease runs the loops. Every write checks the
-//! lease's fencing token first, and the GeoDB writes that start or end moves are conditional
-//! (Cassandra lightweight transactions), so a deposed leader's writes are refused.
-//! Without fresh data (metrics, GeoDB, Redis) a loop does nothing and says why.
+//! lease's fencing token first, and every GeoDB write is conditional (a Cassandra lightweight
+//! transaction), so a deposed leader's writes are refused. Without fresh data (metrics,
+//! GeoDB, Redis) a loop does nothing and says why.
+//!
+//! Where each part lives: [`snapshot`] reads the site, the planners decide, [`apply`] records
+//! and applies a decision, [`moves`] is the one way a group move starts or ends.
 
-mod loops;
+mod apply;
+pub mod census;
+mod group_balance;
+mod lease;
+pub mod moves;
+mod pass;
+mod reachability;
+mod snapshot;
+mod status;
+mod supervision;
 pub mod telemetry;
 
 use std::{
@@ -17,37 +29,22 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::{
     domain::{
-        cluster::{FeatureState, FEATURES},
-        controller::{effective_mode, ControllerStatus, LoopRun, MoveRecord, ProbeState, ReachabilityState},
+        controller::{LoopResult, LoopRun, ProbeState},
+        feature::Feature,
         planning::{
             group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-            supervision::SupervisionSettings, Decision,
+            supervision::SupervisionSettings,
         },
     },
-    ports::{BalancePlanStore, Clock, ControllerStore, Doveadm, GeoDb, GroupMembers, LeaderLease, Lease, Metrics},
-    services::Census,
+    ports::{ControllerStore, Lease, Ports},
 };
 
+pub use census::{Census, CensusSnapshot};
+pub use moves::{GroupMoves, MoveRequest};
 pub use telemetry::Telemetry;
-
-/// What the controller runs on.
-#[derive(Clone)]
-pub struct ControllerPorts {
-    pub geodb: Arc<dyn GeoDb>,
-    pub store: Arc<dyn ControllerStore>,
-    pub plans: Arc<dyn BalancePlanStore>,
-    pub members: Arc<dyn GroupMembers>,
-    pub metrics: Arc<dyn Metrics>,
-    pub doveadm: Arc<dyn Doveadm>,
-    pub lease: Arc<dyn LeaderLease>,
-    pub clock: Arc<dyn Clock>,
-    /// The latest user census (users per group), shared with the UI.
-    pub census: Arc<Census>,
-}
 
 /// How often each loop runs. Tests scale these down; production uses the defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,8 +100,14 @@ pub enum LoopKind {
 }
 
 impl LoopKind {
-    pub const ALL: [LoopKind; 6] =
-        [LoopKind::Leader, LoopKind::Reachability, LoopKind::Pass, LoopKind::Supervision, LoopKind::GroupBalancePlan, LoopKind::GroupBalancePass];
+    pub const ALL: [LoopKind; 6] = [
+        LoopKind::Leader,
+        LoopKind::Reachability,
+        LoopKind::Pass,
+        LoopKind::Supervision,
+        LoopKind::GroupBalancePlan,
+        LoopKind::GroupBalancePass,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -118,6 +121,7 @@ impl LoopKind {
     }
 }
 
+/// What the loops remember between runs (in memory; a new leader starts afresh).
 #[derive(Default)]
 struct Runtime {
     lease: Option<Lease>,
@@ -126,8 +130,8 @@ struct Runtime {
     runs: BTreeMap<String, LoopRun>,
     probes: BTreeMap<String, ProbeState>,
     probed: bool,
-    /// The last recorded summary per feature and key, to record repeats at most every 10 minutes.
-    last_recorded: HashMap<String, (String, DateTime<Utc>)>,
+    /// The last recorded summary per feature, to record repeats at most every 10 minutes.
+    last_recorded: HashMap<Feature, (String, DateTime<Utc>)>,
     last_load_balance_move: Option<DateTime<Utc>>,
     last_load_balance_loaded: bool,
     last_plan_day: Option<chrono::NaiveDate>,
@@ -135,10 +139,12 @@ struct Runtime {
 
 /// One site's controller.
 pub struct Controller {
-    ports: ControllerPorts,
+    ports: Ports,
     settings: ControllerSettings,
     runtime: Mutex<Runtime>,
-    telemetry: Telemetry,
+    telemetry: Arc<Telemetry>,
+    census: Arc<Census>,
+    moves: Arc<GroupMoves>,
 }
 
 /// Why a loop did not act.
@@ -164,8 +170,20 @@ impl Skip {
 }
 
 impl Controller {
-    pub fn new(ports: ControllerPorts, settings: ControllerSettings) -> Arc<Self> {
-        Arc::new(Self { ports, settings, runtime: Mutex::new(Runtime::default()), telemetry: Telemetry::default() })
+    /// The controller of `settings.site` on these ports. It does nothing until [`spawn`]ed
+    /// (or ticked by a test); the UI reads it either way.
+    pub fn new(ports: Ports, settings: ControllerSettings) -> Arc<Self> {
+        let telemetry = Arc::new(Telemetry::default());
+        let census = Arc::new(Census::default());
+        let moves = Arc::new(GroupMoves::new(
+            ports.geodb.clone(),
+            ports.records.clone(),
+            ports.doveadm.clone(),
+            ports.clock.clone(),
+            census.clone(),
+            telemetry.clone(),
+        ));
+        Arc::new(Self { ports, settings, runtime: Mutex::new(Runtime::default()), telemetry, census, moves })
     }
 
     pub fn settings(&self) -> &ControllerSettings {
@@ -176,8 +194,19 @@ impl Controller {
         &self.telemetry
     }
 
-    pub fn store(&self) -> &Arc<dyn ControllerStore> {
-        &self.ports.store
+    /// Where decisions and moves are kept.
+    pub fn records(&self) -> &Arc<dyn ControllerStore> {
+        &self.ports.records
+    }
+
+    /// The latest user census, shared with the UI.
+    pub fn census(&self) -> &Arc<Census> {
+        &self.census
+    }
+
+    /// The one way group moves start and end.
+    pub fn moves(&self) -> &Arc<GroupMoves> {
+        &self.moves
     }
 
     fn rt<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
@@ -189,11 +218,6 @@ impl Controller {
         self.ports.clock.now()
     }
 
-    /// The lease this instance holds, if it leads.
-    pub fn held_lease(&self) -> Option<Lease> {
-        self.rt(|rt| rt.lease.clone())
-    }
-
     /// Runs every loop that is due. The scheduler calls this every second.
     pub async fn tick(&self) {
         let now = self.now();
@@ -201,8 +225,8 @@ impl Controller {
             let due = self.rt(|rt| rt.next_due.get(&kind).is_none_or(|t| *t <= now));
             if due {
                 self.run(kind).await;
-                let interval = self.interval(kind);
-                self.rt(|rt| rt.next_due.insert(kind, now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX)));
+                let interval = chrono::Duration::from_std(self.interval(kind)).unwrap_or(chrono::Duration::MAX);
+                self.rt(|rt| rt.next_due.insert(kind, now + interval));
             }
         }
     }
@@ -224,7 +248,7 @@ impl Controller {
     pub async fn run(&self, kind: LoopKind) {
         let started = std::time::Instant::now();
         let at = self.now();
-        let result = match kind {
+        let outcome = match kind {
             LoopKind::Leader => self.renew_lease().await,
             LoopKind::Reachability => self.probe_backends().await,
             LoopKind::Pass => self.pass().await,
@@ -233,165 +257,21 @@ impl Controller {
             LoopKind::GroupBalancePass => self.group_balance_pass().await,
         };
         let seconds = started.elapsed().as_secs_f64();
-        let (label, detail) = match &result {
-            Ok(detail) => ("ran", detail.clone()),
-            Err(Skip::Off) => ("skipped", "feature off".to_string()),
-            Err(Skip::NotLeader) => ("skipped", self.not_leader_detail()),
-            Err(Skip::MissingData(why)) => ("failed", why.clone()),
+        let (result, detail) = match &outcome {
+            Ok(detail) => (LoopResult::Ran, detail.clone()),
+            Err(Skip::Off) => (LoopResult::Skipped, "feature off".to_string()),
+            Err(Skip::NotLeader) => (LoopResult::Skipped, self.not_leader_detail()),
+            Err(Skip::MissingData(why)) => (LoopResult::Failed, why.clone()),
         };
-        if let Err(skip) = &result {
+        if let Err(skip) = &outcome {
             if let Skip::MissingData(why) = skip {
                 tracing::warn!(site = %self.settings.site, loop_name = kind.name(), reason = %why, "controller loop made no decision");
             }
-            self.telemetry.add("palomar_controller_errors_total", &[("loop", kind.name()), ("kind", skip.kind())], 1.0);
+            self.telemetry.loop_error(kind.name(), skip.kind());
         }
-        self.telemetry.loop_ran(kind.name(), label, seconds);
-        let run = LoopRun { at, seconds, result: label.to_string(), detail };
+        self.telemetry.loop_ran(kind.name(), result.as_str(), seconds);
+        let run = LoopRun { at, seconds, result, detail };
         self.rt(|rt| rt.runs.insert(kind.name().to_string(), run));
-    }
-
-    fn not_leader_detail(&self) -> String {
-        self.rt(|rt| match &rt.lease_problem {
-            Some(problem) => format!("not leading: {problem}"),
-            None => "standby: another instance leads".to_string(),
-        })
-    }
-
-    async fn renew_lease(&self) -> Result<String, Skip> {
-        let site = &self.settings.site;
-        let result = self.ports.lease.acquire_or_renew(site, &self.settings.instance, self.settings.intervals.lease_ttl).await;
-        let (lease, problem) = match result {
-            Ok(lease) => (lease, None),
-            Err(err) => (None, Some(format!("leader lease unavailable ({err})"))),
-        };
-        let previous = self.rt(|rt| {
-            let previous = rt.lease.clone();
-            rt.lease = lease.clone();
-            rt.lease_problem = problem.clone();
-            previous
-        });
-        self.telemetry.set("palomar_controller_leader", &[("site", site)], if lease.is_some() { 1.0 } else { 0.0 });
-        match (&previous, &lease) {
-            (None, Some(l)) => tracing::info!(site = %site, token = l.token, "this instance now leads the site"),
-            (Some(p), None) => tracing::warn!(site = %site, token = p.token, problem = ?problem, "this instance no longer leads the site"),
-            _ => {}
-        }
-        match (lease, problem) {
-            (Some(l), _) => Ok(format!("leading with token {}", l.token)),
-            (None, Some(problem)) => Err(Skip::MissingData(problem)),
-            (None, None) => Err(Skip::NotLeader),
-        }
-    }
-
-    /// Fencing: true only while the lease in Redis is still ours, with our token.
-    async fn still_leads(&self) -> Result<Lease, String> {
-        let Some(mine) = self.held_lease() else {
-            return Err("this instance does not lead the site".into());
-        };
-        match self.ports.lease.current(&self.settings.site).await {
-            Ok(Some(current)) if current == mine => Ok(mine),
-            Ok(Some(current)) => {
-                self.rt(|rt| rt.lease = None);
-                Err(format!("deposed: {} leads with token {}", current.holder, current.token))
-            }
-            Ok(None) => {
-                self.rt(|rt| rt.lease = None);
-                Err("the lease expired".into())
-            }
-            Err(err) => Err(format!("cannot check the lease: {err}")),
-        }
-    }
-
-    /// Effective modes of the site's features (feature state, global `DRY_RUN`,
-    /// `GROUP_BALANCE_ENABLED`).
-    async fn modes(&self, site_id: Uuid) -> Result<BTreeMap<&'static str, FeatureState>, Skip> {
-        let rows = crate::ports::read_all(|page| self.ports.geodb.list_settings(crate::domain::cluster::FEATURE_SECTION, page))
-            .await
-            .map_err(|e| Skip::MissingData(format!("cannot read the feature states: {e}")))?;
-        Ok(crate::domain::cluster::feature_states(&rows, site_id)
-            .into_iter()
-            .map(|(f, state)| {
-                let state = if f == "group_balance" && !self.settings.group_balance_enabled { FeatureState::Off } else { state };
-                (f, effective_mode(state, self.settings.dry_run))
-            })
-            .collect())
-    }
-
-    /// The controller's state for the UI.
-    pub async fn status(&self) -> ControllerStatus {
-        let site_id = crate::ports::site_id_by_name(self.ports.geodb.as_ref(), &self.settings.site).await.ok().flatten();
-        let modes = match site_id {
-            Some(id) => self.modes(id).await.map(|m| m.into_iter().map(|(f, s)| (f.to_string(), s)).collect()).unwrap_or_default(),
-            None => FEATURES.iter().map(|f| (f.to_string(), FeatureState::Off)).collect(),
-        };
-        let leader = self.ports.lease.current(&self.settings.site).await;
-        let plan = self.ports.plans.plan_summary(&self.settings.site).await.ok().flatten();
-        let mut problems = Vec::new();
-        if site_id.is_none() {
-            problems.push(format!("site {} (CLUSTER_SITE) not found in the GeoDB", self.settings.site));
-        }
-        if let Err(err) = &leader {
-            problems.push(format!("Redis unavailable: {err}"));
-        }
-        let (runs, reachability, lease) = self.rt(|rt| {
-            let reach = rt
-                .probes
-                .iter()
-                .map(|(host, p)| ReachabilityState {
-                    host: host.clone(),
-                    reachable: p.reachable,
-                    since: p.since.unwrap_or_default(),
-                    last_error: p.last_error.clone(),
-                })
-                .collect::<Vec<_>>();
-            (rt.runs.clone(), reach, rt.lease.clone())
-        });
-        for (name, run) in &runs {
-            if run.result == "failed" {
-                problems.push(format!("{name}: {}", run.detail));
-            }
-        }
-        ControllerStatus {
-            site: self.settings.site.clone(),
-            site_id,
-            instance: self.settings.instance.clone(),
-            leader: leader.ok().flatten().map(|l| (l.holder, l.token)),
-            this_instance_leads: lease.is_some(),
-            dry_run: self.settings.dry_run,
-            group_balance_enabled: self.settings.group_balance_enabled,
-            modes,
-            loops: runs,
-            reachability,
-            problems,
-            plan,
-        }
-    }
-
-    /// The active moves and those that ended in the last ten minutes, newest first: what the
-    /// live views show, so that a move is seen to reach its end.
-    pub async fn live_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, crate::ports::StoreError> {
-        let mut moves = self.ports.store.list_active_moves(site_id).await?;
-        let cutoff = self.now() - chrono::Duration::minutes(10);
-        let page = self.ports.store.list_moves(site_id, crate::domain::PageRequest::first(50)).await?;
-        moves.extend(page.items.into_iter().filter(|m| !m.state.is_active() && m.finished_at.is_some_and(|t| t >= cutoff)));
-        moves.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        Ok(moves)
-    }
-
-    /// What the controller would do now, every feature treated as dry: nothing is written
-    /// or recorded.
-    pub async fn evaluate(&self) -> Result<Vec<Decision>, String> {
-        self.evaluate_pass().await.map_err(|e| e.to_string())
-    }
-
-    /// An operator forces an active move: the group's backend becomes the destination now.
-    pub async fn force_move(&self, site_id: Uuid, move_id: Uuid, operator: &str) -> Result<MoveRecord, String> {
-        self.end_move_by_operator(site_id, move_id, operator, true).await
-    }
-
-    /// An operator cancels a move that has not started: the group stays on its source.
-    pub async fn cancel_move(&self, site_id: Uuid, move_id: Uuid, operator: &str) -> Result<MoveRecord, String> {
-        self.end_move_by_operator(site_id, move_id, operator, false).await
     }
 }
 

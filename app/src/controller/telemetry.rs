@@ -33,11 +33,11 @@ impl Telemetry {
         f(&mut values)
     }
 
-    pub fn add(&self, name: &'static str, pairs: &[(&str, &str)], by: f64) {
+    fn add(&self, name: &'static str, pairs: &[(&str, &str)], by: f64) {
         self.with(|v| *v.entry((name, labels(pairs))).or_default() += by);
     }
 
-    pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
+    fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
         self.with(|v| v.insert((name, labels(pairs)), value));
     }
 
@@ -45,6 +45,27 @@ impl Telemetry {
         self.add("palomar_controller_loop_runs_total", &[("loop", name), ("result", result)], 1.0);
         self.add("palomar_controller_loop_duration_seconds_sum", &[("loop", name)], seconds);
         self.add("palomar_controller_loop_duration_seconds_count", &[("loop", name)], 1.0);
+    }
+    pub fn loop_error(&self, loop_name: &str, kind: &str) {
+        self.add("palomar_controller_errors_total", &[("loop", loop_name), ("kind", kind)], 1.0);
+    }
+    pub fn decision(&self, feature: &str, mode: &str, outcome: &str) {
+        self.add("palomar_controller_decisions_total", &[("feature", feature), ("mode", mode), ("outcome", outcome)], 1.0);
+    }
+    pub fn move_started(&self, initiator: &str) {
+        self.add("palomar_controller_group_moves_started_total", &[("initiator", initiator)], 1.0);
+    }
+    pub fn move_ended(&self, outcome: &str) {
+        self.add("palomar_controller_group_moves_total", &[("outcome", outcome)], 1.0);
+    }
+    pub fn moves_active(&self, count: i64) {
+        self.set("palomar_controller_group_moves_active", &[], count as f64);
+    }
+    pub fn leader(&self, site: &str, leads: bool) {
+        self.set("palomar_controller_leader", &[("site", site)], if leads { 1.0 } else { 0.0 });
+    }
+    pub fn backend_reachable(&self, host: &str, reachable: bool) {
+        self.set("palomar_controller_backend_reachable", &[("host", host)], if reachable { 1.0 } else { 0.0 });
     }
 
     /// The exposition text.
@@ -69,19 +90,3 @@ impl Telemetry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_prometheus_text_with_escaped_labels() {
-        let t = Telemetry::default();
-        t.loop_ran("host_failure", "ran", 0.5);
-        t.add("palomar_controller_decisions_total", &[("feature", "load_balance"), ("mode", "dryrun"), ("outcome", "dry")], 1.0);
-        t.set("palomar_controller_backend_reachable", &[("host", "a\"b")], 1.0);
-        let text = t.render();
-        assert!(text.contains("palomar_controller_loop_runs_total{loop=\"host_failure\",result=\"ran\"} 1"));
-        assert!(text.contains("palomar_controller_decisions_total{feature=\"load_balance\",mode=\"dryrun\",outcome=\"dry\"} 1"));
-        assert!(text.contains("host=\"a\\\"b\""));
-    }
-}

@@ -1,20 +1,73 @@
 //! What the cluster pages show: GeoDB rows with what the controller knows about them.
 
-use std::{fmt, str::FromStr};
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    geodb::{Backend, GroupSite, User, UserGroup},
+    geodb::{Backend, BackendStatus, GroupSite, User, UserGroup},
+    planning::parse_moved_at,
     validate, AppError,
 };
+
+/// A backend as the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendView {
+    pub id: Uuid,
+    pub host: String,
+    pub status: BackendStatus,
+    pub status_reason: String,
+    /// 0..100; 0 drains the backend.
+    pub load_factor: i32,
+    pub last_moved_from: Option<DateTime<Utc>>,
+    pub last_moved_to: Option<DateTime<Utc>>,
+}
+
+impl From<&Backend> for BackendView {
+    fn from(b: &Backend) -> Self {
+        Self {
+            id: b.id,
+            host: b.host.clone(),
+            status: b.status.clone(),
+            status_reason: b.status_reason.clone(),
+            load_factor: b.load_factor,
+            last_moved_from: parse_moved_at(&b.last_moved_from),
+            last_moved_to: parse_moved_at(&b.last_moved_to),
+        }
+    }
+}
+
+/// A group as the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub name: String,
+    pub backend_id: Option<Uuid>,
+    pub alt_backend_id: Option<Uuid>,
+    pub sticky_users: bool,
+    pub sticky_backend: bool,
+    /// The running move's token, while one runs.
+    pub moving: Option<String>,
+    pub refresh_after: Option<DateTime<Utc>>,
+}
+
+impl From<&UserGroup> for GroupView {
+    fn from(g: &UserGroup) -> Self {
+        Self {
+            name: g.name.clone(),
+            backend_id: g.backend_id,
+            alt_backend_id: g.alt_backend_id,
+            sticky_users: g.has_sticky_users(),
+            sticky_backend: g.has_sticky_backend(),
+            moving: g.moving_token().map(str::to_string),
+            refresh_after: g.refresh_after,
+        }
+    }
+}
 
 /// A backend with its group and user counts from the last census.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendRow {
-    pub backend: Backend,
+    pub backend: BackendView,
     pub groups: Option<u64>,
     pub users: Option<u64>,
 }
@@ -26,19 +79,6 @@ pub struct BackendList {
     pub rows: Vec<BackendRow>,
     pub next: Option<String>,
     pub counted_at: Option<DateTime<Utc>>,
-}
-
-/// The statuses an operator may give a backend.
-pub const BACKEND_STATUSES: [&str; 3] = ["online", "offline", "standby"];
-
-/// Checks a backend status from a form.
-pub fn parse_backend_status(raw: &str) -> Result<String, AppError> {
-    let status = raw.trim();
-    if BACKEND_STATUSES.contains(&status) {
-        Ok(status.to_string())
-    } else {
-        Err(AppError::invalid("status", format!("unknown status {status:?}: use online, offline or standby")))
-    }
 }
 
 /// Checks a load factor from a form: 0 to 100 (0 drains the backend).
@@ -66,7 +106,7 @@ pub fn parse_backend_host(raw: &str) -> Result<String, AppError> {
 /// A group with its backends' hosts and its user count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupRow {
-    pub group: UserGroup,
+    pub group: GroupView,
     pub backend_host: String,
     pub alt_backend_host: String,
     pub users: Option<u64>,
@@ -107,7 +147,7 @@ impl GroupFilter {
     pub fn matches(&self, g: &UserGroup) -> bool {
         self.backend.is_none_or(|b| g.backend_id == Some(b))
             && (self.mask.is_empty() || glob(&self.mask, &g.name))
-            && self.moving.is_none_or(|m| m == !g.moving.is_empty())
+            && self.moving.is_none_or(|m| m == g.is_moving())
     }
 }
 
@@ -146,67 +186,6 @@ pub struct UserDetail {
     pub group_moving: bool,
 }
 
-/// A controller feature, switchable per site.
-pub const FEATURES: [&str; 6] = ["host_failure", "load_balance", "group_move_timeouts", "evacuation", "group_balance", "site_health"];
-
-/// The `cluster_settings` section holding feature states (spec H-10).
-pub const FEATURE_SECTION: &str = "controller_features";
-
-/// A feature's state for a site. Absent means off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FeatureState {
-    On,
-    Dryrun,
-    Off,
-}
-
-impl FeatureState {
-    pub const ALL: [FeatureState; 3] = [FeatureState::On, FeatureState::Dryrun, FeatureState::Off];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeatureState::On => "on",
-            FeatureState::Dryrun => "dryrun",
-            FeatureState::Off => "off",
-        }
-    }
-}
-
-impl fmt::Display for FeatureState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FeatureState {
-    type Err = AppError;
-
-    fn from_str(s: &str) -> Result<Self, AppError> {
-        match s.trim() {
-            "on" => Ok(FeatureState::On),
-            "dryrun" => Ok(FeatureState::Dryrun),
-            "off" => Ok(FeatureState::Off),
-            other => Err(AppError::invalid("state", format!("unknown state {other:?}: use on, dryrun or off"))),
-        }
-    }
-}
-
-/// Each feature's state for a site from the `controller_features` rows: the site's own row,
-/// else the all-sites (nil site) row, else off.
-pub fn feature_states(rows: &[super::geodb::ClusterSetting], site_id: uuid::Uuid) -> Vec<(&'static str, FeatureState)> {
-    let state = |feature: &str, site: uuid::Uuid| {
-        rows.iter()
-            .find(|r| r.section == FEATURE_SECTION && r.setting_name == feature && r.site_id == site && r.backend_id.is_nil())
-            .and_then(|r| r.setting_value.parse::<FeatureState>().ok())
-    };
-    FEATURES.iter().map(|f| (*f, state(f, site_id).or_else(|| state(f, uuid::Uuid::nil())).unwrap_or(FeatureState::Off))).collect()
-}
-
-/// Checks a feature name.
-pub fn parse_feature(raw: &str) -> Result<&'static str, AppError> {
-    FEATURES.iter().copied().find(|f| *f == raw.trim()).ok_or_else(|| AppError::invalid("feature", format!("unknown feature {:?}", raw.trim())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +198,8 @@ mod tests {
         assert_eq!(parse_backend_host("be_1").unwrap_err().field(), Some("host"));
         assert_eq!(parse_load_factor("0").unwrap(), 0);
         assert!(parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err());
-        assert!(parse_backend_status("online").is_ok() && parse_backend_status("maintenance").is_err());
+        assert!("online".parse::<BackendStatus>().is_ok() && "maintenance".parse::<BackendStatus>().is_err());
+        assert_eq!(BackendStatus::from_stored("maintenance"), BackendStatus::Other("maintenance".into()));
     }
 
     #[test]
@@ -230,13 +210,5 @@ mod tests {
         assert_eq!(f.moving, Some(false));
         assert!(GroupFilter::parse("nope", "", "").is_err());
         assert!(GroupFilter::parse("", "", "maybe").is_err());
-    }
-
-    #[test]
-    fn features() {
-        assert_eq!("dryrun".parse::<FeatureState>().unwrap(), FeatureState::Dryrun);
-        assert!("maybe".parse::<FeatureState>().is_err());
-        assert_eq!(parse_feature("load_balance").unwrap(), "load_balance");
-        assert!(parse_feature("teleport").is_err());
     }
 }

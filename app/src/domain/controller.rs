@@ -7,19 +7,57 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    cluster::FeatureState,
+    feature::{Feature, FeatureState},
     planning::{Action, Decision},
 };
 
-/// The feature that supervises group moves (spec H-10 name).
-pub const SUPERVISION_FEATURE: &str = "group_move_timeouts";
+/// Who started a group move. Stored as `controller:<feature>`, `operator:<name>` or `external`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Initiator {
+    /// One of the controller's features decided it.
+    Controller(Feature),
+    /// An operator, from the admin UI.
+    Operator(String),
+    /// Someone else (doveadm, another tool): the controller found it moving and adopted it.
+    External,
+}
 
-/// How a feature's decisions are applied: the site's feature state, made dry by the global
-/// `DRY_RUN` (spec c.10).
-pub fn effective_mode(state: FeatureState, dry_run: bool) -> FeatureState {
-    match state {
-        FeatureState::On if dry_run => FeatureState::Dryrun,
-        other => other,
+impl Initiator {
+    /// The metric label: the feature's name, `operator` or `external`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Initiator::Controller(feature) => feature.as_str(),
+            Initiator::Operator(_) => "operator",
+            Initiator::External => "external",
+        }
+    }
+}
+
+impl std::fmt::Display for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Initiator::Controller(feature) => write!(f, "controller:{feature}"),
+            Initiator::Operator(name) => write!(f, "operator:{name}"),
+            Initiator::External => f.write_str("external"),
+        }
+    }
+}
+
+impl From<String> for Initiator {
+    /// Reads a stored value; anything this version cannot read counts as external.
+    fn from(raw: String) -> Self {
+        match raw.split_once(':') {
+            Some(("controller", feature)) => feature.parse().map(Initiator::Controller).unwrap_or(Initiator::External),
+            Some(("operator", name)) => Initiator::Operator(name.to_string()),
+            _ => Initiator::External,
+        }
+    }
+}
+
+impl From<Initiator> for String {
+    fn from(initiator: Initiator) -> Self {
+        initiator.to_string()
     }
 }
 
@@ -119,6 +157,45 @@ impl MoveState {
     }
 }
 
+/// How an active move is ended before its source finishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndMove {
+    /// The group's backend becomes the destination now (spec c.6 forced move).
+    Force,
+    /// The group stays on its source; only before the source has started moving users.
+    Cancel,
+}
+
+impl EndMove {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndMove::Force => "force",
+            EndMove::Cancel => "cancel",
+        }
+    }
+
+    /// The state a move ended this way is left in.
+    pub fn state(self) -> MoveState {
+        match self {
+            EndMove::Force => MoveState::Forced,
+            EndMove::Cancel => MoveState::Cancelled,
+        }
+    }
+}
+
+impl std::str::FromStr for EndMove {
+    type Err = super::AppError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.trim() {
+            "force" => Ok(EndMove::Force),
+            "cancel" => Ok(EndMove::Cancel),
+            other => Err(super::AppError::invalid("how", format!("unknown way to end a move {other:?}: use force or cancel"))),
+        }
+    }
+}
+
 /// A group move the controller supervises, whoever started it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MoveRecord {
@@ -131,8 +208,7 @@ pub struct MoveRecord {
     pub destination_host: String,
     /// The group's `moving` value while this move runs: conditional writes compare it.
     pub moving_token: String,
-    /// `controller:<feature>`, `operator:<name>` or `external` (doveadm).
-    pub initiated_by: String,
+    pub initiated_by: Initiator,
     /// The decision that started it, when the controller did.
     pub decision_id: Option<Uuid>,
     pub state: MoveState,
@@ -151,27 +227,52 @@ pub struct MoveRecord {
     pub note: String,
 }
 
+/// A backend at one end of a move: its id and host name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveEnd {
+    pub id: Uuid,
+    pub host: String,
+}
+
+/// What a new move record is made from: the one way to make one.
+#[derive(Debug, Clone)]
+pub struct NewMove<'a> {
+    pub site_id: Uuid,
+    pub group: &'a str,
+    /// The group's `moving` value set for this move.
+    pub token: &'a str,
+    pub source: Option<MoveEnd>,
+    pub destination: MoveEnd,
+    pub initiator: Initiator,
+    pub decision_id: Option<Uuid>,
+    pub users_total: u64,
+    pub now: DateTime<Utc>,
+}
+
 impl MoveRecord {
-    /// A move just set in the GeoDB (`moving` = `token`), not started yet. Callers fill in the
-    /// backends and who started it.
+    /// A move just set in the GeoDB, not started yet.
     #[cfg(feature = "ssr")]
-    pub fn initiated(site_id: Uuid, group: &str, token: &str, users_total: u64, now: DateTime<Utc>) -> Self {
+    pub fn initiated(new: NewMove<'_>) -> Self {
+        let (source, source_host) = match new.source {
+            Some(end) => (Some(end.id), end.host),
+            None => (None, String::new()),
+        };
         MoveRecord {
             id: Uuid::new_v4(),
-            site_id,
-            group: group.to_string(),
-            source: None,
-            source_host: String::new(),
-            destination: Uuid::nil(),
-            destination_host: String::new(),
-            moving_token: token.to_string(),
-            initiated_by: "external".into(),
-            decision_id: None,
+            site_id: new.site_id,
+            group: new.group.to_string(),
+            source,
+            source_host,
+            destination: new.destination.id,
+            destination_host: new.destination.host,
+            moving_token: new.token.to_string(),
+            initiated_by: new.initiator,
+            decision_id: new.decision_id,
             state: MoveState::Initiated,
-            created_at: now,
+            created_at: new.now,
             started_at: None,
             finished_at: None,
-            users_total,
+            users_total: new.users_total,
             users_moved: 0,
             rate: 0.0,
             eta: None,
@@ -207,13 +308,33 @@ pub struct PlanSummary {
     pub remaining: u64,
 }
 
+/// Whether a loop did its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopResult {
+    Ran,
+    /// Not its turn: this instance does not lead, or the feature is off.
+    Skipped,
+    /// Missing data or a failed write: it decided nothing and tries again later.
+    Failed,
+}
+
+impl LoopResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoopResult::Ran => "ran",
+            LoopResult::Skipped => "skipped",
+            LoopResult::Failed => "failed",
+        }
+    }
+}
+
 /// How a controller loop's last run went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoopRun {
     pub at: DateTime<Utc>,
     pub seconds: f64,
-    /// `ran`, `skipped` or `failed`.
-    pub result: String,
+    pub result: LoopResult,
     /// What it did, or why it did nothing.
     pub detail: String,
 }
@@ -293,7 +414,7 @@ pub struct ControllerStatus {
     pub dry_run: bool,
     pub group_balance_enabled: bool,
     /// Effective mode per feature.
-    pub modes: Vec<(String, FeatureState)>,
+    pub modes: Vec<(Feature, FeatureState)>,
     pub loops: BTreeMap<String, LoopRun>,
     pub reachability: Vec<ReachabilityState>,
     /// Why the controller is holding back right now, if it is.

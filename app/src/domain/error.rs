@@ -1,7 +1,3 @@
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
 use serde::{Deserialize, Serialize};
 
 use super::Role;
@@ -69,16 +65,48 @@ impl AppError {
     }
 }
 
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+/// Why a write was not made. Every write path (a group move, its force or cancel, a status
+/// change) answers with one of these, so the caller can tell a refusal from an outage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The current state refuses it: a conditional write found the row changed, the thing is
+    /// busy, or this controller no longer leads. Nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    /// What the write names does not exist.
+    #[error("{0} was not found")]
+    NotFound(String),
+    /// The request itself is wrong. `field` names the form field.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// The store or a dependency did not answer; retrying later may work.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
 
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
-            // Missing or malformed arguments are the caller's input, not our fault.
-            ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                Self::Invalid { field: String::new(), message: format!("bad request: {message}") }
-            }
-            other => Self::Internal(other.to_string()),
+impl WriteError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_string(), message: message.into() }
+    }
+
+    /// The error variant as a metric label or decision outcome reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Refused(_) => "refused",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid { .. } => "invalid",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+impl From<WriteError> for AppError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Refused(why) => AppError::Conflict(why),
+            WriteError::NotFound(what) => AppError::NotFound(what),
+            WriteError::Invalid { field, message } => AppError::Invalid { field, message },
+            WriteError::Unavailable(why) => AppError::Unavailable(why),
         }
     }
 }

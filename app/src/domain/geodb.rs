@@ -1,9 +1,85 @@
 //! Rows of the GeoDB tables that Dovecot reads and writes, beyond sites and tags.
 //! Column names and meanings follow the seed schema exactly.
 
+use std::{fmt, str::FromStr};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::AppError;
+
+/// `backends.status`. Dovecot writes this column too, so a value this version does not know
+/// is kept as it is (and treated as not accepting sessions). Stored and sent as its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum BackendStatus {
+    /// Takes sessions.
+    Online,
+    /// Takes no sessions; its groups go to their alternative backend.
+    Offline,
+    /// Reachable but takes no new sessions (new and evacuated backends).
+    Standby,
+    /// A value written by someone else that this version does not know.
+    Other(String),
+}
+
+impl BackendStatus {
+    /// The statuses an operator may set.
+    pub const SETTABLE: [BackendStatus; 3] = [BackendStatus::Online, BackendStatus::Offline, BackendStatus::Standby];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            BackendStatus::Online => "online",
+            BackendStatus::Offline => "offline",
+            BackendStatus::Standby => "standby",
+            BackendStatus::Other(raw) => raw,
+        }
+    }
+
+    /// Reads a stored value, keeping unknown ones.
+    pub fn from_stored(raw: &str) -> Self {
+        raw.parse().unwrap_or_else(|_| BackendStatus::Other(raw.to_string()))
+    }
+}
+
+impl fmt::Display for BackendStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendStatus {
+    type Err = AppError;
+
+    /// Parses operator input: only the three documented values.
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        match s.trim() {
+            "online" => Ok(BackendStatus::Online),
+            "offline" => Ok(BackendStatus::Offline),
+            "standby" => Ok(BackendStatus::Standby),
+            other => Err(AppError::invalid("status", format!("unknown status {other:?}: use online, offline or standby"))),
+        }
+    }
+}
+
+impl From<String> for BackendStatus {
+    fn from(raw: String) -> Self {
+        BackendStatus::from_stored(&raw)
+    }
+}
+
+impl From<&str> for BackendStatus {
+    fn from(raw: &str) -> Self {
+        BackendStatus::from_stored(raw)
+    }
+}
+
+impl From<BackendStatus> for String {
+    fn from(status: BackendStatus) -> Self {
+        status.as_str().to_string()
+    }
+}
 
 /// A row of `backends`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,11 +90,19 @@ pub struct Backend {
     pub load_factor: i32,
     /// Equals `cluster_backend_name` on the backend.
     pub host: String,
-    /// online, offline or standby (kept as written).
-    pub status: String,
+    pub status: BackendStatus,
     pub status_reason: String,
     pub last_moved_from: String,
     pub last_moved_to: String,
+}
+
+/// Which of a backend's `last_moved_*` columns a move touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveSide {
+    /// `last_moved_from`: a group left this backend.
+    From,
+    /// `last_moved_to`: a group came to this backend.
+    To,
 }
 
 /// A row of `user_groups`.
@@ -33,6 +117,28 @@ pub struct UserGroup {
     pub moving: String,
     pub refresh_after: Option<DateTime<Utc>>,
     pub sticky_backend: i32,
+}
+
+impl UserGroup {
+    /// Any non-empty `moving` means a move is in progress (spec b.7).
+    pub fn is_moving(&self) -> bool {
+        !self.moving.is_empty()
+    }
+
+    /// The running move's token, if one runs.
+    pub fn moving_token(&self) -> Option<&str> {
+        self.is_moving().then_some(self.moving.as_str())
+    }
+
+    /// Users stay in this group: group-size balancing leaves it alone.
+    pub fn has_sticky_users(&self) -> bool {
+        self.sticky_users != 0
+    }
+
+    /// The group stays on its backend: load balancing leaves it alone.
+    pub fn has_sticky_backend(&self) -> bool {
+        self.sticky_backend != 0
+    }
 }
 
 /// A row of `users`.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod cluster;
 pub mod controller;
 pub mod error;
+pub mod feature;
 pub mod geodb;
 pub mod metrics;
 pub mod operator;
@@ -14,7 +15,8 @@ pub mod site;
 pub mod tag;
 pub mod validate;
 
-pub use error::AppError;
+pub use error::{AppError, WriteError};
+pub use feature::{Feature, FeatureState};
 pub use operator::Role;
 pub use page::{Page, PageRequest};
 pub use site::{Site, SiteDraft, SiteRow, SiteStatus};

@@ -3,7 +3,7 @@
 //! (Dovecot Pro's own code is closed; this follows the Palomar documentation, see
 //! docs/simulator.md for each rule and its source.)
 
-use super::geodb::{Backend, UserGroup};
+use super::geodb::{Backend, BackendStatus, UserGroup};
 use uuid::Uuid;
 
 /// Where a login or delivery goes.
@@ -33,7 +33,12 @@ pub enum RouteReason {
 
 /// True when proxies may send sessions to this backend.
 pub fn accepts_sessions(backend: &Backend) -> bool {
-    backend.status == "online"
+    backend.status == BackendStatus::Online
+}
+
+/// A move destination: online, taking load, and not the group's own backend.
+pub fn eligible_destination(backend: &Backend, group: &UserGroup) -> bool {
+    accepts_sessions(backend) && backend.load_factor > 0 && Some(backend.id) != group.backend_id
 }
 
 /// Picks the backend for a user of `group`. `user_already_moved` says whether the source
@@ -44,7 +49,7 @@ pub fn route(group: &UserGroup, backends: &[Backend], user_already_moved: bool) 
     let alt = find(group.alt_backend_id);
     let online = |b: Option<&Backend>| b.filter(|b| accepts_sessions(b)).map(|b| b.id);
 
-    if !group.moving.is_empty() {
+    if group.is_moving() {
         return match (online(primary), alt.map(|b| b.id)) {
             (Some(source), Some(dest)) if user_already_moved => Route::Referred { from: source, to: dest },
             (Some(source), _) => Route::Backend { id: source, reason: RouteReason::MovingSource },

@@ -8,7 +8,7 @@ use crate::{
         controller::get_controller_status,
     },
     components::{FormError, LoadError, Me, PageError, StatusBadge},
-    domain::{cluster::{BackendRow, BACKEND_STATUSES}, Role},
+    domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
 
 /// The actions of the backend rows, shared by every row.
@@ -119,7 +119,7 @@ fn BackendLine(row: BackendRow, reachable: Option<bool>, site: String, role: Rol
     let (s1, i1, s2, i2, s3, i3, s4, i4) = (site.clone(), id.clone(), site.clone(), id.clone(), site.clone(), id.clone(), site, id);
     let host = b.host.clone();
     let status = b.status.clone();
-    let (row_host, row_status, badge) = (host.clone(), status.clone(), status.clone());
+    let (row_host, row_status, badge) = (host.clone(), status.to_string(), status.to_string());
     let load_factor = b.load_factor;
     view! {
         <tr data-backend=row_host data-status=row_status>
@@ -136,7 +136,10 @@ fn BackendLine(row: BackendRow, reachable: Option<bool>, site: String, role: Rol
                             <input type="hidden" name="site_id" value=s1/>
                             <input type="hidden" name="id" value=i1/>
                             <select name="status" aria-label=format!("Status of {host}")>
-                                {BACKEND_STATUSES.into_iter().map(|s| view! { <option value=s selected=s == status>{s}</option> }).collect_view()}
+                                {BackendStatus::SETTABLE.into_iter().map(|s| {
+                                    let selected = s == status;
+                                    view! { <option value=s.to_string() selected=selected>{s.to_string()}</option> }
+                                }).collect_view()}
                             </select>
                             <button type="submit">"Set"</button>
                         </ActionForm>
@@ -162,7 +165,7 @@ fn BackendLine(row: BackendRow, reachable: Option<bool>, site: String, role: Rol
             <td class="number">{count(row.groups)}</td>
             <td class="number">{count(row.users)}</td>
             <td class="muted">{b.status_reason.clone()}</td>
-            <td class="muted">{format!("from {} / to {}", dash(&b.last_moved_from), dash(&b.last_moved_to))}</td>
+            <td class="muted">{format!("from {} / to {}", moved_at(b.last_moved_from), moved_at(b.last_moved_to))}</td>
             <td>
                 {operator.then(|| view! {
                     <ActionForm action=actions.evacuate attr:class="inline">
@@ -184,6 +187,6 @@ fn BackendLine(row: BackendRow, reachable: Option<bool>, site: String, role: Rol
     }
 }
 
-fn dash(value: &str) -> String {
-    if value.is_empty() { "—".into() } else { value.to_string() }
+fn moved_at(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into())
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, CancelMove, ForceMove},
+    api::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, EndGroupMove},
     components::{FormError, LoadError, Me, PageError},
     domain::{
         controller::{DecisionRecord, MoveRecord, MoveState},
@@ -65,7 +65,7 @@ pub fn ControllerPage() -> impl IntoView {
                             <h2>"Features"</h2>
                             <table class="list" id="modes">
                                 <thead><tr><th>"Feature"</th><th>"Effective mode"</th></tr></thead>
-                                <tbody>{s.modes.iter().map(|(f, m)| view! { <tr data-feature=f.clone()><td>{f.clone()}</td><td>{m.to_string()}</td></tr> }).collect_view()}</tbody>
+                                <tbody>{s.modes.iter().map(|(f, m)| view! { <tr data-feature=f.as_str()><td>{f.as_str()}</td><td>{m.to_string()}</td></tr> }).collect_view()}</tbody>
                             </table>
                             <h2>"Loops"</h2>
                             <table class="list" id="loops">
@@ -75,7 +75,7 @@ pub fn ControllerPage() -> impl IntoView {
                                         <tr data-loop=name.clone()>
                                             <td>{name.clone()}</td>
                                             <td>{run.at.format("%H:%M:%S").to_string()}</td>
-                                            <td>{run.result.clone()}</td>
+                                            <td>{run.result.as_str()}</td>
                                             <td>{run.detail.clone()}</td>
                                         </tr>
                                     }).collect_view()}
@@ -127,7 +127,7 @@ fn evaluation_table(decisions: Vec<Decision>) -> impl IntoView {
                     <tbody>
                         {decisions.into_iter().map(|d| view! {
                             <tr>
-                                <td>{d.feature.clone()}</td>
+                                <td>{d.feature.as_str()}</td>
                                 <td>{if d.action.is_some() { "act" } else { "nothing" }}</td>
                                 <td>{d.summary.clone()}</td>
                             </tr>
@@ -181,9 +181,9 @@ fn decision_row(d: DecisionRecord) -> impl IntoView {
     let rejected = d.decision.rejected.iter().map(|(who, why)| format!("{who}: {why}")).collect::<Vec<_>>().join("; ");
     let outcome = if d.detail.is_empty() { d.outcome.as_str().to_string() } else { format!("{} ({})", d.outcome.as_str(), d.detail) };
     view! {
-        <tr data-feature=d.decision.feature.clone() data-outcome=d.outcome.as_str()>
+        <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str()>
             <td>{d.at.format("%H:%M:%S").to_string()}</td>
-            <td>{d.decision.feature.clone()}</td>
+            <td>{d.decision.feature.as_str()}</td>
             <td>{d.mode.to_string()}</td>
             <td>{outcome}</td>
             <td>{d.decision.summary.clone()}</td>
@@ -199,13 +199,12 @@ pub fn MovesPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let force = ServerAction::<ForceMove>::new();
-    let cancel = ServerAction::<CancelMove>::new();
+    let end = ServerAction::<EndGroupMove>::new();
     let moves = Resource::new(
-        move || (site_id(), query.with(|q| q.get("cursor")), force.version().get(), cancel.version().get()),
+        move || (site_id(), query.with(|q| q.get("cursor")), end.version().get()),
         |(site, cursor, ..)| list_moves(site, cursor),
     );
-    let error = PageError::new().watch(force.value()).watch(cancel.value()).signal();
+    let error = PageError::new().watch(end.value()).signal();
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Moves · Palomar"/>
@@ -221,7 +220,7 @@ pub fn MovesPage() -> impl IntoView {
                         let next = page.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/moves?cursor={next}")>"Next page"</a> });
                         Either::Right(view! {
                             <h2>"Live"</h2>
-                            <LiveMoves site_id=site.clone() initial=live group=None operator force cancel/>
+                            <LiveMoves site_id=site.clone() initial=live group=None operator end/>
                             <h2>"History"</h2>
                             <table class="list" id="move-history">
                                 <thead><tr><th>"Started"</th><th>"Group"</th><th>"From → to"</th><th>"By"</th><th>"State"</th><th>"Users"</th><th>"Note"</th></tr></thead>
@@ -231,7 +230,7 @@ pub fn MovesPage() -> impl IntoView {
                                             <td>{m.created_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
                                             <td>{m.group.clone()}</td>
                                             <td>{format!("{} → {}", m.source_host, m.destination_host)}</td>
-                                            <td>{m.initiated_by.clone()}</td>
+                                            <td>{m.initiated_by.to_string()}</td>
                                             <td>{m.state.as_str()}</td>
                                             <td>{format!("{} / {}", m.users_moved, m.users_total)}</td>
                                             <td>{m.note.clone()}</td>
@@ -256,8 +255,7 @@ pub fn LiveMoves(
     initial: Vec<MoveRecord>,
     group: Option<String>,
     operator: bool,
-    force: ServerAction<ForceMove>,
-    cancel: ServerAction<CancelMove>,
+    end: ServerAction<EndGroupMove>,
 ) -> impl IntoView {
     let moves = RwSignal::new(initial);
     subscribe(site_id.clone(), moves);
@@ -273,7 +271,7 @@ pub fn LiveMoves(
         <div class="live-moves" id="live-moves">
             <Show when=move || !shown.with(Vec::is_empty) fallback=|| view! { <p class="muted" id="no-live-moves">"No move running."</p> }>
                 <For each=move || shown.get() key=|m| (m.id, m.state, m.users_moved, m.users_total) let:m>
-                    <MoveCard m=m site_id=site.get_value() operator force cancel/>
+                    <MoveCard m=m site_id=site.get_value() operator end/>
                 </For>
             </Show>
         </div>
@@ -281,7 +279,7 @@ pub fn LiveMoves(
 }
 
 #[component]
-fn MoveCard(m: MoveRecord, site_id: String, operator: bool, force: ServerAction<ForceMove>, cancel: ServerAction<CancelMove>) -> impl IntoView {
+fn MoveCard(m: MoveRecord, site_id: String, operator: bool, end: ServerAction<EndGroupMove>) -> impl IntoView {
     let percent = m.percent();
     let rate = if m.rate > 0.0 { format!("{:.1} users/s", m.rate) } else { "—".into() };
     let eta = m.eta.map(|e| e.format("%H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into());
@@ -298,20 +296,22 @@ fn MoveCard(m: MoveRecord, site_id: String, operator: bool, force: ServerAction<
             <progress max="100" value=format!("{percent:.0}") aria-label=format!("{} progress", m.group)></progress>
             <div class="move-figures small">
                 <span class="moved">{format!("{} of {} users", m.users_moved, m.users_total)}</span>" · "
-                <span class="rate">{rate}</span>" · ETA "<span class="eta">{eta}</span>" · by "{m.initiated_by.clone()}
+                <span class="rate">{rate}</span>" · ETA "<span class="eta">{eta}</span>" · by "{m.initiated_by.to_string()}
                 {(!m.note.is_empty()).then(|| view! { " · "<span class="note">{m.note.clone()}</span> })}
             </div>
             {(operator && active).then(|| view! {
                 <div class="move-actions">
-                    <ActionForm action=force attr:class="inline">
+                    <ActionForm action=end attr:class="inline">
                         <input type="hidden" name="site_id" value=site_force/>
                         <input type="hidden" name="move_id" value=id_force/>
+                        <input type="hidden" name="how" value="force"/>
                         <button type="submit" class="danger">"Force now"</button>
                     </ActionForm>
                     {can_cancel.then(|| view! {
-                        <ActionForm action=cancel attr:class="inline">
+                        <ActionForm action=end attr:class="inline">
                             <input type="hidden" name="site_id" value=site_cancel/>
                             <input type="hidden" name="move_id" value=id_cancel/>
+                            <input type="hidden" name="how" value="cancel"/>
                             <button type="submit">"Cancel"</button>
                         </ActionForm>
                     })}

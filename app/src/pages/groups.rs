@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::{
-        controller::{list_moves, CancelMove, ForceMove},
+        controller::{list_moves, EndGroupMove},
         groups::{get_group, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
         support_client::encode,
     },
@@ -93,19 +93,19 @@ pub fn GroupsPage() -> impl IntoView {
 #[component]
 fn GroupLine(row: GroupRow, site: String) -> impl IntoView {
     let g = row.group;
-    let sticky = match (g.sticky_users != 0, g.sticky_backend != 0) {
+    let sticky = match (g.sticky_users, g.sticky_backend) {
         (false, false) => "",
         (true, false) => "users",
         (false, true) => "backend",
         (true, true) => "users, backend",
     };
     view! {
-        <tr data-group=g.name.clone() data-moving=(!g.moving.is_empty()).to_string()>
+        <tr data-group=g.name.clone() data-moving=g.moving.is_some().to_string()>
             <td><a href=format!("/sites/{site}/groups/{}", g.name)>{g.name.clone()}</a></td>
             <td>{row.backend_host}</td>
             <td>{row.alt_backend_host}</td>
             <td class="number">{row.users.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</td>
-            <td>{if g.moving.is_empty() { "" } else { "moving" }}</td>
+            <td>{if g.moving.is_some() { "moving" } else { "" }}</td>
             <td>{sticky}</td>
         </tr>
     }
@@ -129,10 +129,9 @@ pub fn GroupPage() -> impl IntoView {
         move || (site_id(), name(), query.with(|q| q.get("members_cursor"))),
         |(site, name, cursor)| list_group_members(site, name, cursor),
     );
-    let force = ServerAction::<ForceMove>::new();
-    let cancel = ServerAction::<CancelMove>::new();
-    let moves = Resource::new(move || (site_id(), move_group.version().get(), force.version().get(), cancel.version().get()), |(site, ..)| list_moves(site, None));
-    let error = PageError::new().watch(move_group.value()).watch(sticky.value()).watch(force.value()).watch(cancel.value()).signal();
+    let end = ServerAction::<EndGroupMove>::new();
+    let moves = Resource::new(move || (site_id(), move_group.version().get(), end.version().get()), |(site, ..)| list_moves(site, None));
+    let error = PageError::new().watch(move_group.value()).watch(sticky.value()).watch(end.value()).signal();
     view! {
         <Title text="Group · Palomar"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -145,7 +144,7 @@ pub fn GroupPage() -> impl IntoView {
                         let g = detail.row.group.clone();
                         let (n1, n2, s1, s2) = (g.name.clone(), g.name.clone(), site.clone(), site.clone());
                         let refresh = g.refresh_after.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into());
-                        let moving = if g.moving.is_empty() { "no".to_string() } else { format!("yes ({})", g.moving) };
+                        let moving = g.moving.as_ref().map(|token| format!("yes ({token})")).unwrap_or_else(|| "no".to_string());
                         Either::Right(view! {
                             <div class="page-head">
                                 <h1>"Group "{g.name.clone()}" in "{detail.site_name.clone()}</h1>
@@ -167,8 +166,8 @@ pub fn GroupPage() -> impl IntoView {
                                 <ActionForm action=sticky attr:class="inline" attr:id="sticky-form">
                                     <input type="hidden" name="site_id" value=s1/>
                                     <input type="hidden" name="name" value=n1/>
-                                    <label><input type="checkbox" name="sticky_users" value="yes" checked=g.sticky_users != 0/>" users stay in this group (no group-size balancing)"</label>
-                                    <label><input type="checkbox" name="sticky_backend" value="yes" checked=g.sticky_backend != 0/>" group stays on its backend (no load balancing)"</label>
+                                    <label><input type="checkbox" name="sticky_users" value="yes" checked=g.sticky_users/>" users stay in this group (no group-size balancing)"</label>
+                                    <label><input type="checkbox" name="sticky_backend" value="yes" checked=g.sticky_backend/>" group stays on its backend (no load balancing)"</label>
                                     <button type="submit">"Save flags"</button>
                                 </ActionForm>
                                 <h2>"Move"</h2>
@@ -200,7 +199,7 @@ pub fn GroupPage() -> impl IntoView {
                     Err(_) => Either::Left(view! { <p class="muted">"The controller's moves are not available here."</p> }),
                     Ok((live, _)) => {
                         let group = name();
-                        Either::Right(view! { <LiveMoves site_id=site_id() initial=live group=Some(group) operator force cancel/> })
+                        Either::Right(view! { <LiveMoves site_id=site_id() initial=live group=Some(group) operator end/> })
                     }
                 }
             })}

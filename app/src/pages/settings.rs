@@ -5,7 +5,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
     components::{form_error, FormError, LoadError, Me, PageError},
-    domain::{cluster::{FeatureState, FEATURE_SECTION}, Role},
+    domain::{feature::{FeatureState, FEATURE_SECTION}, Role},
 };
 
 /// `cluster_settings` by section (admins write and delete).
@@ -109,15 +109,15 @@ pub fn FeaturesPage() -> impl IntoView {
                             <tbody>
                                 {states.into_iter().map(|(feature, state)| {
                                     let site = site.clone();
-                                    let (row_feature, form_feature, label) = (feature.clone(), feature.clone(), format!("State of {feature}"));
+                                    let label = format!("State of {feature}");
                                     view! {
-                                        <tr data-feature=row_feature data-state=state.as_str()>
-                                            <td>{feature.clone()}</td>
+                                        <tr data-feature=feature.as_str() data-state=state.as_str()>
+                                            <td>{feature.as_str()}</td>
                                             <td>{if operator {
                                                 Either::Left(view! {
                                                     <ActionForm action=set attr:class="inline">
                                                         <input type="hidden" name="site_id" value=site/>
-                                                        <input type="hidden" name="feature" value=form_feature/>
+                                                        <input type="hidden" name="feature" value=feature.as_str()/>
                                                         <select name="state" aria-label=label>
                                                             {FeatureState::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=s == state>{s.as_str()}</option> }).collect_view()}
                                                         </select>

@@ -2,16 +2,17 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{census::Census, Auditor};
+use super::Auditor;
 use crate::{
     domain::{
-        cluster::{BackendList, BackendRow},
-        geodb::Backend,
+        cluster::{BackendList, BackendRow, BackendView},
+        geodb::{Backend, BackendStatus},
         page::MAX_PAGE_SIZE,
         AppError, PageRequest,
     },
     ports::{GeoDb, HostResolver},
 };
+use crate::controller::Census;
 
 async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
     geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
@@ -39,7 +40,7 @@ impl BackendsReader {
             .map(|b| BackendRow {
                 groups: counted.then(|| census.groups_per_backend.get(&b.id).copied().unwrap_or(0)),
                 users: counted.then(|| census.users_per_backend.get(&b.id).copied().unwrap_or(0)),
-                backend: b,
+                backend: BackendView::from(&b),
             })
             .collect();
         Ok(BackendList { site_name: site.name, rows, next: page.next, counted_at: census.taken_at })
@@ -65,8 +66,8 @@ impl BackendOps {
         Ok(after)
     }
 
-    /// online, offline or standby (checked by the caller with `parse_backend_status`).
-    pub async fn set_status(&self, site_id: Uuid, id: Uuid, status: String) -> Result<Backend, AppError> {
+    /// online, offline or standby (parsed by the caller).
+    pub async fn set_status(&self, site_id: Uuid, id: Uuid, status: BackendStatus) -> Result<Backend, AppError> {
         let reason = format!("set {status} by operator {}", self.audit.operator());
         self.change("backend.status", site_id, id, |b| {
             b.status = status;
@@ -85,7 +86,7 @@ impl BackendOps {
     pub async fn evacuate(&self, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
         let reason = format!("evacuated by operator {}", self.audit.operator());
         self.change("backend.evacuate", site_id, id, |b| {
-            b.status = "standby".into();
+            b.status = BackendStatus::Standby;
             b.load_factor = 0;
             b.status_reason = reason;
         })
@@ -128,7 +129,7 @@ impl BackendAdmin {
             id: Uuid::new_v4(),
             load_factor: 100,
             host: host.clone(),
-            status: "standby".into(),
+            status: BackendStatus::Standby,
             status_reason: format!("added by operator {}", self.audit.operator()),
             last_moved_from: String::new(),
             last_moved_to: String::new(),

@@ -7,7 +7,7 @@ use super::Auditor;
 use crate::{
     controller::Controller,
     domain::{
-        controller::{ControllerStatus, DecisionRecord, MoveRecord},
+        controller::{ControllerStatus, DecisionRecord, EndMove, MoveRecord},
         planning::Decision,
         AppError, Page, PageRequest,
     },
@@ -28,7 +28,7 @@ impl ControllerReader {
     }
 
     pub async fn decisions(&self, site_id: Uuid, day: NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, AppError> {
-        Ok(self.controller.store().list_decisions(site_id, day, page).await?)
+        Ok(self.controller.records().list_decisions(site_id, day, page).await?)
     }
 
     /// Active moves and those ended in the last ten minutes (what the live views show).
@@ -37,7 +37,7 @@ impl ControllerReader {
     }
 
     pub async fn moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, AppError> {
-        Ok(self.controller.store().list_moves(site_id, page).await?)
+        Ok(self.controller.records().list_moves(site_id, page).await?)
     }
 }
 
@@ -57,22 +57,18 @@ impl ControllerOps {
         self.controller.evaluate().await.map_err(AppError::Unavailable)
     }
 
-    pub async fn force_move(&self, site_id: Uuid, move_id: Uuid) -> Result<MoveRecord, AppError> {
-        let operator = self.audit.operator().to_string();
-        let controller = self.controller.clone();
+    /// Forces or cancels an active move, through the same path supervision forces with.
+    pub async fn end_move(&self, site_id: Uuid, move_id: Uuid, how: EndMove) -> Result<MoveRecord, AppError> {
+        let note = match how {
+            EndMove::Force => format!("forced by operator {}", self.audit.operator()),
+            EndMove::Cancel => format!("cancelled by operator {}", self.audit.operator()),
+        };
+        let moves = self.controller.moves().clone();
+        let action = format!("move.{}", how.as_str());
         self.audit
-            .apply("move.force", &move_id.to_string(), None::<&()>, None::<&()>, async move {
-                controller.force_move(site_id, move_id, &operator).await.map_err(AppError::Conflict)
-            })
-            .await
-    }
-
-    pub async fn cancel_move(&self, site_id: Uuid, move_id: Uuid) -> Result<MoveRecord, AppError> {
-        let operator = self.audit.operator().to_string();
-        let controller = self.controller.clone();
-        self.audit
-            .apply("move.cancel", &move_id.to_string(), None::<&()>, None::<&()>, async move {
-                controller.cancel_move(site_id, move_id, &operator).await.map_err(AppError::Conflict)
+            .apply(&action, &move_id.to_string(), None::<&()>, None::<&()>, async move {
+                let active = moves.active(site_id, move_id).await?;
+                moves.end(&active, how, &note).await
             })
             .await
     }

@@ -2,16 +2,17 @@ use std::{collections::HashMap, sync::Arc};
 
 use uuid::Uuid;
 
-use super::{census::Census, Auditor};
+use super::Auditor;
 use crate::{
+    controller::{Census, CensusSnapshot, GroupMoves, MoveRequest},
     domain::{
-        cluster::{GroupDetail, GroupFilter, GroupList, GroupRow},
-        controller::MoveRecord,
+        cluster::{GroupDetail, GroupFilter, GroupList, GroupRow, GroupView},
+        controller::{Initiator, MoveRecord},
         geodb::{Backend, UserGroup},
-        routing::accepts_sessions,
+        routing::{accepts_sessions, eligible_destination},
         AppError, PageRequest,
     },
-    ports::{read_all, Clock, ControllerStore, GeoDb, GroupMembers, StoreError},
+    ports::{read_all, GeoDb, GroupMembers, StoreError},
 };
 
 /// All backends of a site (a small partition).
@@ -19,19 +20,14 @@ pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Ve
     read_all(|page| geodb.list_backends(site_id, page)).await
 }
 
-fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &super::census::CensusSnapshot) -> GroupRow {
+fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &CensusSnapshot) -> GroupRow {
     let host = |id: Option<Uuid>| id.and_then(|id| hosts.get(&id).cloned()).unwrap_or_default();
     GroupRow {
         backend_host: host(group.backend_id),
         alt_backend_host: host(group.alt_backend_id),
         users: census.taken_at.map(|_| census.users_in(group.site_id, &group.name)),
-        group,
+        group: GroupView::from(&group),
     }
-}
-
-/// A move destination: online, taking load, and not the group's own backend.
-pub fn eligible_destination(backend: &Backend, group: &UserGroup) -> bool {
-    accepts_sessions(backend) && backend.load_factor > 0 && Some(backend.id) != group.backend_id
 }
 
 /// Groups of a site: any role.
@@ -83,63 +79,36 @@ impl GroupsReader {
 pub struct GroupOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
-    clock: Arc<dyn Clock>,
-    /// Where moves are recorded for the controllers to supervise, when one runs here.
-    moves: Option<Arc<dyn ControllerStore>>,
-    census: Arc<Census>,
+    moves: Arc<GroupMoves>,
 }
 
 impl GroupOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>, moves: Option<Arc<dyn ControllerStore>>, census: Arc<Census>) -> Self {
-        Self { geodb, audit, clock, moves, census }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, moves: Arc<GroupMoves>) -> Self {
+        Self { geodb, audit, moves }
     }
 
-    /// Starts a move like `doveadm cluster group move`: `alt_backend_id` := destination and
-    /// `moving` set, only if the group is not already moving; the source backend does the rest.
-    pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<UserGroup, AppError> {
+    /// Starts a move like `doveadm cluster group move`, through the same path as the
+    /// controller's moves (see [`GroupMoves::start`]), audited.
+    pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<MoveRecord, AppError> {
         let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
-        if !group.moving.is_empty() {
-            return Err(AppError::Conflict(format!("group {name} is already moving")));
-        }
-        let target = self.geodb.get_backend(site_id, destination).await?.ok_or_else(|| AppError::invalid("destination", "no such backend in this site"))?;
-        if !eligible_destination(&target, &group) {
-            return Err(AppError::invalid("destination", format!("{} cannot take the group: it must be online, with a load factor above 0, and not the group's backend", target.host)));
-        }
-        let token = format!("controller:{}:{}", self.audit.operator(), self.clock.now().to_rfc3339());
-        let after = UserGroup { alt_backend_id: Some(destination), moving: token.clone(), ..group.clone() };
-        let applied = self
-            .audit
-            .apply("group.move", &format!("{name} -> {}", target.host), Some(&group), Some(&after), self.geodb.start_group_move(site_id, name, destination, &token))
-            .await?;
-        if !applied {
-            return Err(AppError::Conflict(format!("group {name} started moving meanwhile; nothing was changed")));
-        }
-        // Recorded now so the move shows and is supervised at once, not only after the
-        // controller's next pass finds it. The site's controller (wherever it runs) reads it.
-        if let Some(moves) = &self.moves {
-            let source = match group.backend_id {
-                Some(id) => self.geodb.get_backend(site_id, id).await.ok().flatten(),
-                None => None,
-            };
-            let users = self.census.latest().users_in(site_id, name);
-            let record = MoveRecord {
-                source: group.backend_id,
-                source_host: source.map(|b| b.host).unwrap_or_default(),
-                destination,
-                destination_host: target.host.clone(),
-                initiated_by: format!("operator:{}", self.audit.operator()),
-                ..MoveRecord::initiated(site_id, name, &token, users, self.clock.now())
-            };
-            if let Err(err) = moves.put_move(&record).await {
-                tracing::warn!(group = %name, error = %err, "move started but not recorded; the controller's next pass adopts it");
-            }
-        }
-        Ok(after)
+        let target = self.geodb.get_backend(site_id, destination).await?;
+        let target_host = target.map(|b| b.host).unwrap_or_else(|| destination.to_string());
+        let after = UserGroup { alt_backend_id: Some(destination), ..group.clone() };
+        let request = MoveRequest {
+            site_id,
+            group: name.to_string(),
+            destination,
+            initiator: Initiator::Operator(self.audit.operator().to_string()),
+            decision_id: None,
+        };
+        let target = format!("{name} -> {target_host}");
+        self.audit.apply("group.move", &target, Some(&group), Some(&after), self.moves.start(request)).await
     }
 
     pub async fn set_sticky(&self, site_id: Uuid, name: &str, sticky_users: bool, sticky_backend: bool) -> Result<UserGroup, AppError> {
         let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
-        let after = UserGroup { sticky_users: i32::from(sticky_users), sticky_backend: i32::from(sticky_backend), ..group.clone() };
+        let after =
+            UserGroup { sticky_users: i32::from(sticky_users), sticky_backend: i32::from(sticky_backend), ..group.clone() };
         self.audit.apply("group.sticky", name, Some(&group), Some(&after), self.geodb.put_group(&after)).await?;
         Ok(after)
     }

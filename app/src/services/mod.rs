@@ -7,7 +7,6 @@
 mod accounts;
 mod audit;
 mod backends;
-mod census;
 mod controller;
 mod groups;
 mod operators;
@@ -22,9 +21,8 @@ pub use accounts::Accounts;
 pub use audit::AuditReader;
 pub(crate) use audit::Auditor;
 pub use backends::{BackendAdmin, BackendOps, BackendsReader};
-pub use census::{Census, CensusSnapshot};
 pub use controller::{ControllerOps, ControllerReader};
-pub use groups::{eligible_destination, GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
+pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
@@ -32,9 +30,9 @@ pub use topology::{TopologyAdmin, TopologyReader};
 pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
 use crate::{
-    controller::Controller,
+    controller::{Census, Controller},
     domain::{AppError, Role},
-    ports::{AuditLog, Clock, GeoDb, GroupMembers, HostResolver, Metrics, OperatorStore, StoreError},
+    ports::{GeoDb, Ports, StoreError},
 };
 
 /// Where a request came from, for the audit log.
@@ -90,86 +88,43 @@ impl Caller {
     }
 }
 
-/// The adapters the services run on.
-#[derive(Clone)]
-pub struct Ports {
-    pub geodb: Arc<dyn GeoDb>,
-    pub operators: Arc<dyn OperatorStore>,
-    pub audit: Arc<dyn AuditLog>,
-    pub members: Arc<dyn GroupMembers>,
-    pub metrics: Arc<dyn Metrics>,
-    pub resolver: Arc<dyn HostResolver>,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Ports {
-    /// The ports on one store that holds the GeoDB and the controller's own tables (Cassandra,
-    /// or the embedded store), with the real clock.
-    pub fn on_store<S>(store: Arc<S>, metrics: Arc<dyn Metrics>, resolver: Arc<dyn HostResolver>) -> Self
-    where
-        S: GeoDb + OperatorStore + AuditLog + GroupMembers,
-    {
-        Ports {
-            geodb: store.clone(),
-            operators: store.clone(),
-            audit: store.clone(),
-            members: store,
-            metrics,
-            resolver,
-            clock: Arc::new(crate::ports::SystemClock),
-        }
-    }
-}
-
 /// Everything the services need, built once at start-up and shared through the Leptos context.
 #[derive(Clone)]
 pub struct Services {
     ports: Ports,
     census: Arc<Census>,
-    controller: Option<Arc<Controller>>,
+    controller: Arc<Controller>,
 }
 
 impl Services {
-    pub fn new(ports: Ports) -> Self {
-        Self { ports, census: Arc::new(Census::default()), controller: None }
-    }
-
-    /// The latest census, which the controller shares.
-    pub fn census(&self) -> Arc<Census> {
-        self.census.clone()
-    }
-
-    /// Attaches this site's controller, so the UI can show and steer it.
-    pub fn with_controller(mut self, controller: Arc<Controller>) -> Self {
-        self.controller = Some(controller);
-        self
+    /// The services on `ports`, with this site's controller (built on the same ports), so the
+    /// UI can show and steer it.
+    pub fn new(ports: Ports, controller: Arc<Controller>) -> Self {
+        Self { ports, census: controller.census().clone(), controller }
     }
 
     /// The controller's state, decisions and moves: any role.
     pub fn controller(&self, _caller: &Caller) -> Result<ControllerReader, AppError> {
-        Ok(ControllerReader::new(self.attached()?))
+        Ok(ControllerReader::new(self.controller.clone()))
     }
 
-    /// Starting, forcing and cancelling moves, and dry evaluations: operators.
+    /// Forcing and cancelling moves, and dry evaluations: operators.
     pub fn controller_ops(&self, caller: &Caller) -> Result<ControllerOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(ControllerOps::new(self.attached()?, self.auditor(caller)))
+        Ok(ControllerOps::new(self.controller.clone(), self.auditor(caller)))
     }
 
-    /// The attached controller itself, for the endpoints that serve it without a session
-    /// (`/metrics`, `/healthz`) and for the live move stream.
-    pub fn controller_runtime(&self) -> Option<Arc<Controller>> {
+    /// The controller itself, for the endpoints that serve it without a session (`/metrics`,
+    /// `/healthz`) and for the live move stream.
+    pub fn controller_runtime(&self) -> Arc<Controller> {
         self.controller.clone()
-    }
-
-    fn attached(&self) -> Result<Arc<Controller>, AppError> {
-        self.controller.clone().ok_or_else(|| AppError::Unavailable("no controller runs in this server".into()))
     }
 
     /// Takes a new census (a background task calls this now and then). Group memberships it
     /// records are kept for `membership_ttl` (longer than the interval between censuses).
     pub async fn refresh_census(&self, membership_ttl: std::time::Duration) -> Result<(), StoreError> {
-        self.census.refresh(self.ports.geodb.as_ref(), self.ports.members.as_ref(), membership_ttl, self.ports.clock.as_ref()).await
+        let ports = &self.ports;
+        self.census.refresh(ports.geodb.as_ref(), ports.members.as_ref(), membership_ttl, ports.clock.as_ref()).await
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
@@ -195,8 +150,7 @@ impl Services {
     /// Group moves and sticky flags: operators.
     pub fn group_ops(&self, caller: &Caller) -> Result<GroupOps, AppError> {
         caller.require(Role::Operator)?;
-        let moves = self.controller.as_ref().map(|c| c.store().clone());
-        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone(), moves, self.census.clone()))
+        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.controller.moves().clone()))
     }
 
     /// Site initialisation: admins.

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::Auditor;
 use crate::{
     domain::{
-        cluster::{FeatureState, FEATURES, FEATURE_SECTION},
+        feature::{feature_states, Feature, FeatureState, FEATURE_SECTION},
         geodb::ClusterSetting,
         validate, AppError, Page, PageRequest,
     },
@@ -37,7 +37,7 @@ impl SettingsReader {
     }
 
     /// Each feature's state for a site: its own row, else the all-sites row, else off.
-    pub async fn features(&self, site_id: Uuid) -> Result<Vec<(&'static str, FeatureState)>, AppError> {
+    pub async fn features(&self, site_id: Uuid) -> Result<Vec<(Feature, FeatureState)>, AppError> {
         let mut rows = Vec::new();
         let mut cursor = None;
         loop {
@@ -48,7 +48,7 @@ impl SettingsReader {
                 None => break,
             }
         }
-        Ok(crate::domain::cluster::feature_states(&rows, site_id))
+        Ok(feature_states(&rows, site_id))
     }
 }
 
@@ -63,7 +63,7 @@ impl FeatureOps {
         Self { geodb, audit }
     }
 
-    pub async fn set(&self, site_id: Uuid, feature: &'static str, state: FeatureState) -> Result<(), AppError> {
+    pub async fn set(&self, site_id: Uuid, feature: Feature, state: FeatureState) -> Result<(), AppError> {
         if self.geodb.get_site(site_id).await?.is_none() {
             return Err(AppError::NotFound(format!("site {site_id}")));
         }
@@ -71,7 +71,7 @@ impl FeatureOps {
             section: FEATURE_SECTION.into(),
             site_id,
             backend_id: Uuid::nil(),
-            setting_name: feature.into(),
+            setting_name: feature.as_str().into(),
             setting_value: state.as_str().into(),
         };
         self.audit.apply("feature.set", &format!("{feature} @ {site_id}"), None::<&()>, Some(&row), self.geodb.put_setting(&row)).await
@@ -91,8 +91,9 @@ impl SettingsAdmin {
 
     pub async fn put(&self, setting: ClusterSetting) -> Result<(), AppError> {
         if setting.section == FEATURE_SECTION {
-            if !FEATURES.contains(&setting.setting_name.as_str()) {
-                return Err(AppError::invalid("setting_name", format!("{FEATURE_SECTION} holds only the features {}", FEATURES.join(", "))));
+            if setting.setting_name.parse::<Feature>().is_err() {
+                let names: Vec<&str> = Feature::ALL.iter().map(|f| f.as_str()).collect();
+                return Err(AppError::invalid("setting_name", format!("{FEATURE_SECTION} holds only the features {}", names.join(", "))));
             }
             setting.setting_value.parse::<FeatureState>().map_err(|_| AppError::invalid("setting_value", "a feature state is on, dryrun or off"))?;
         }

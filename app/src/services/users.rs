@@ -59,7 +59,7 @@ impl UsersReader {
             Route::Referred { to, .. } => (host(to), "referred to the move's destination".into()),
             Route::Unavailable => (None, "no online backend: neither the group's backend nor its alternative".into()),
         };
-        Ok(UserDetail { group_moving: !group.moving.is_empty(), user, site_name, backend_host, route })
+        Ok(UserDetail { group_moving: group.is_moving(), user, site_name, backend_host, route })
     }
 }
 

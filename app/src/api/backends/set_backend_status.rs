@@ -7,14 +7,14 @@ use crate::domain::AppError;
 pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
-    use crate::domain::cluster::parse_backend_status;
+    use crate::domain::geodb::BackendStatus;
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let ops = services.backend_ops(&caller)?;
             let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
-            let changed = ops.set_status(site_id, id, parse_backend_status(&status)?).await?;
+            let changed = ops.set_status(site_id, id, status.parse::<BackendStatus>()?).await?;
             tracing::info!(operator = %caller.username(), backend = %changed.host, status = %changed.status, "backend status set");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())

@@ -1,13 +1,11 @@
-mod cancel_move;
 mod controller_status;
+mod end_move;
 mod evaluate_controller;
-mod force_move;
 mod list_decisions;
 mod list_moves;
 
-pub use cancel_move::*;
 pub use controller_status::*;
+pub use end_move::*;
 pub use evaluate_controller::*;
-pub use force_move::*;
 pub use list_decisions::*;
 pub use list_moves::*;

@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 
 use crate::domain::AppError;
-use crate::domain::cluster::FeatureState;
+use crate::domain::feature::{Feature, FeatureState};
 
 /// Each controller feature's state (on, dryrun, off) for a site.
 #[server(endpoint = "settings/features")]
-pub async fn list_features(site_id: String) -> Result<Vec<(String, FeatureState)>, AppError> {
+pub async fn list_features(site_id: String) -> Result<Vec<(Feature, FeatureState)>, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
 
@@ -14,7 +14,7 @@ pub async fn list_features(site_id: String) -> Result<Vec<(String, FeatureState)
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
             let states = services.settings(&caller).features(site_id).await?;
-            Ok(states.into_iter().map(|(f, s)| (f.to_string(), s)).collect())
+            Ok(states)
         }
         .await,
     )

@@ -14,7 +14,7 @@ pub async fn list_settings(section: String, cursor: Option<String>) -> Result<Pa
         async {
             let (caller, services) = caller().await?;
             let section = match section.trim() {
-                "" => crate::domain::cluster::FEATURE_SECTION.to_string(),
+                "" => crate::domain::feature::FEATURE_SECTION.to_string(),
                 raw => parse_setting_word("section", raw)?,
             };
             services.settings(&caller).section(&section, PageRequest::after(cursor, 100)).await

@@ -7,17 +7,17 @@ use crate::domain::AppError;
 pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
-    use crate::domain::cluster::{parse_feature, FeatureState};
+    use crate::domain::feature::{Feature, FeatureState};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let ops = services.feature_ops(&caller)?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let feature = parse_feature(&feature)?;
+            let feature: Feature = feature.parse()?;
             let state: FeatureState = state.parse()?;
             ops.set(site_id, feature, state).await?;
-            tracing::info!(operator = %caller.username(), %site_id, feature, %state, "feature state set");
+            tracing::info!(operator = %caller.username(), %site_id, %feature, %state, "feature state set");
             leptos_axum::redirect(&format!("/sites/{site_id}/features"));
             Ok(())
         }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{pick_group, Action, BackendState, Decision, GroupState};
+use crate::domain::feature::Feature;
 
 /// True for a backend the operators asked to empty.
 pub fn draining(b: &BackendState) -> bool {
@@ -33,7 +34,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         let mut inputs = BTreeMap::from([("groups_left".to_string(), owned as f64), ("load_factor".to_string(), f64::from(b.load_factor))]);
         if groups.iter().any(|g| g.moving && g.backend_id == Some(b.id)) {
             decisions.push(Decision {
-                feature: "evacuation".into(),
+                feature: Feature::Evacuation,
                 action: None,
                 summary: format!("draining {}: {owned} groups left, one is moving now", b.host),
                 inputs,
@@ -65,7 +66,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         }
         let Some((dest, _)) = best else {
             decisions.push(Decision {
-                feature: "evacuation".into(),
+                feature: Feature::Evacuation,
                 action: None,
                 summary: format!("draining {}: no backend can take its groups", b.host),
                 inputs,
@@ -76,7 +77,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         // Sticky-backend groups stay: an operator pinned them and must move them by hand.
         let Some(group) = pick_group(groups, b.id, now, std::time::Duration::ZERO) else {
             decisions.push(Decision {
-                feature: "evacuation".into(),
+                feature: Feature::Evacuation,
                 action: None,
                 summary: format!("draining {}: {owned} groups left, none movable (sticky)", b.host),
                 inputs,
@@ -87,7 +88,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         inputs.insert("group_users".into(), group.users as f64);
         *counts.entry(dest.id).or_default() += 1;
         decisions.push(Decision {
-            feature: "evacuation".into(),
+            feature: Feature::Evacuation,
             action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
             summary: format!("draining {} ({owned} groups left): move {} to {}", b.host, group.name, dest.host),
             inputs,

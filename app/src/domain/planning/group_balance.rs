@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::feature::Feature;
+
 use super::{Action, Decision};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +67,7 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
             }
             let transfer = Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
             let decision = Decision {
-                feature: "group_balance".into(),
+                feature: Feature::GroupBalance,
                 action: Some(Action::MoveUsers { backend, from_group: big.name.clone(), to_group: small.name.clone(), users }),
                 summary: format!("{} has {} users and {} has {} (mean {:.0}, slack {}%): move {users}", big.name, big.users, small.name, small.users, mean, s.slack_percent),
                 inputs: BTreeMap::from([

@@ -10,7 +10,8 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, Utc};
 
 use super::{cooled, pick_group, Action, BackendState, Decision, GroupState};
-use crate::domain::metrics::HostTraffic;
+use crate::domain::feature::Feature;
+use crate::domain::{geodb::BackendStatus, metrics::HostTraffic};
 
 /// The settings of this loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,7 +62,7 @@ pub fn plan(
             ("threshold".to_string(), s.ratio),
             ("min_logins".to_string(), f64::from(s.min_logins)),
         ]);
-        if b.status == "offline" {
+        if b.status == BackendStatus::Offline {
             let ours = b.status_reason.starts_with(REASON_PREFIX);
             let healthy_traffic = t.logins_ok >= 1.0 && ratio < s.ratio;
             // Offline backends get no logins to judge by: after the cool time, with its doveadm
@@ -77,7 +78,7 @@ pub fn plan(
                     format!("doveadm API answers and {} s have passed without traffic: trying it again", retry_after.as_secs())
                 };
                 decisions.push(Decision {
-                    feature: "host_failure".into(),
+                    feature: Feature::HostFailure,
                     action: Some(Action::SetOnline { backend: b.id }),
                     summary: format!("{} recovered: {why}", b.host),
                     inputs,
@@ -93,7 +94,7 @@ pub fn plan(
         if ratio >= s.offline_ratio || !b.reachable {
             if online <= 1 {
                 decisions.push(Decision {
-                    feature: "host_failure".into(),
+                    feature: Feature::HostFailure,
                     action: None,
                     summary: format!("{} is failing ({:.2}) but is the last online backend: left online", b.host, ratio),
                     inputs,
@@ -103,7 +104,7 @@ pub fn plan(
             }
             online -= 1;
             decisions.push(Decision {
-                feature: "host_failure".into(),
+                feature: Feature::HostFailure,
                 action: Some(Action::SetOffline { backend: b.id }),
                 summary: format!("{} set offline: failure ratio {:.2}{}", b.host, ratio, if b.reachable { "" } else { ", unreachable" }),
                 inputs,
@@ -113,7 +114,7 @@ pub fn plan(
         }
         if !cooled(b.last_moved_from, now, s.cool_time) {
             decisions.push(Decision {
-                feature: "host_failure".into(),
+                feature: Feature::HostFailure,
                 action: None,
                 summary: format!("{} is failing ({:.2}) but moved a group away less than the cool time ago", b.host, ratio),
                 inputs,
@@ -149,7 +150,7 @@ pub fn plan(
         }
         let Some((dest, _)) = best else {
             decisions.push(Decision {
-                feature: "host_failure".into(),
+                feature: Feature::HostFailure,
                 action: None,
                 summary: format!("{} is failing ({:.2}) but no backend can take a group", b.host, ratio),
                 inputs,
@@ -159,7 +160,7 @@ pub fn plan(
         };
         let Some(group) = pick_group(groups, b.id, now, Duration::ZERO) else {
             decisions.push(Decision {
-                feature: "host_failure".into(),
+                feature: Feature::HostFailure,
                 action: None,
                 summary: format!("{} is failing ({:.2}) but has no movable group", b.host, ratio),
                 inputs,
@@ -170,7 +171,7 @@ pub fn plan(
         inputs.insert("group_users".into(), group.users as f64);
         moved_to.push(dest.id);
         decisions.push(Decision {
-            feature: "host_failure".into(),
+            feature: Feature::HostFailure,
             action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
             summary: format!("{} is failing ({:.2} > {:.2}): move {} to {}", b.host, ratio, s.ratio, group.name, dest.host),
             inputs,

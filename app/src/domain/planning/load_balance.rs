@@ -12,6 +12,7 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, Utc};
 
 use super::{cooled, pick_group, Action, BackendState, Decision, GroupState};
+use crate::domain::feature::Feature;
 use crate::domain::metrics::{HostScore, SCORED_RESOURCES};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +33,7 @@ pub fn plan(
     s: &LoadBalanceSettings,
 ) -> Decision {
     let decision = |summary: String, inputs: BTreeMap<String, f64>, rejected: Vec<(String, String)>| Decision {
-        feature: "load_balance".into(),
+        feature: Feature::LoadBalance,
         action: None,
         summary,
         inputs,
@@ -79,7 +80,7 @@ pub fn plan(
         return decision(format!("{} is busiest but has no movable group", worst.host), inputs, rejected);
     };
     Decision {
-        feature: "load_balance".into(),
+        feature: Feature::LoadBalance,
         action: Some(Action::MoveGroup { group: group.name.clone(), from: worst.id, to: best.id }),
         summary: format!("move {} from {} (score {:.2}) to {} (score {:.2}): delta {:.2} > {:.2}", group.name, worst.host, worst_score, best.host, best_score, delta, s.delta_threshold),
         inputs,

@@ -15,14 +15,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::geodb::Backend;
+use super::{
+    feature::Feature,
+    geodb::{Backend, BackendStatus},
+};
 
 /// A backend as the planners see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackendState {
     pub id: Uuid,
     pub host: String,
-    pub status: String,
+    pub status: BackendStatus,
     pub status_reason: String,
     pub load_factor: i32,
     /// The doveadm API answered lately (spec c.2).
@@ -47,7 +50,7 @@ impl BackendState {
     }
 
     pub fn online(&self) -> bool {
-        self.status == "online"
+        self.status == BackendStatus::Online
     }
 }
 
@@ -77,8 +80,8 @@ pub enum Action {
 /// One decision with everything needed to explain it later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
-    /// The feature that decided (`host_failure`, `load_balance`, …).
-    pub feature: String,
+    /// The feature that decided.
+    pub feature: Feature,
     /// What to do; `None` records a considered non-action worth showing.
     pub action: Option<Action>,
     /// One line for people: what and why.

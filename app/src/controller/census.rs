@@ -1,3 +1,6 @@
+//! The census: counts that need a whole-table read, taken on a timer and shared by the
+//! controller (group sizes) and the pages (users per group and backend).
+
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};

@@ -1,0 +1,196 @@
+//! The one way a group move starts and ends, whoever asks: a controller feature, an operator
+//! from the UI, or supervision forcing a move that stalled. Every start is the same
+//! conditional GeoDB write, recorded for supervision, kicked off on the source with
+//! `clusterGroupAccess`, and noted in both backends' `last_moved_*` columns.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{census::Census, telemetry::Telemetry};
+use crate::{
+    domain::{
+        controller::{EndMove, Initiator, MoveEnd, MoveRecord, MoveState, NewMove},
+        geodb::{Backend, MoveSide},
+        routing::eligible_destination,
+        WriteError,
+    },
+    ports::{read_all, Clock, ControllerStore, Doveadm, GeoDb, StoreError},
+};
+
+/// Who asks for a move, and where to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRequest {
+    pub site_id: Uuid,
+    pub group: String,
+    pub destination: Uuid,
+    pub initiator: Initiator,
+    /// The controller's decision behind it, if any.
+    pub decision_id: Option<Uuid>,
+}
+
+/// Starts, forces, cancels and records group moves.
+pub struct GroupMoves {
+    geodb: Arc<dyn GeoDb>,
+    records: Arc<dyn ControllerStore>,
+    doveadm: Arc<dyn Doveadm>,
+    clock: Arc<dyn Clock>,
+    census: Arc<Census>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl From<StoreError> for WriteError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(why) => WriteError::Unavailable(why),
+            StoreError::BadCursor => WriteError::invalid("cursor", "this page link is no longer valid"),
+            StoreError::Corrupt(why) => WriteError::Unavailable(format!("unreadable row: {why}")),
+        }
+    }
+}
+
+fn end_of(backends: &[Backend], id: Uuid) -> Option<MoveEnd> {
+    backends.iter().find(|b| b.id == id).map(|b| MoveEnd { id, host: b.host.clone() })
+}
+
+impl GroupMoves {
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        records: Arc<dyn ControllerStore>,
+        doveadm: Arc<dyn Doveadm>,
+        clock: Arc<dyn Clock>,
+        census: Arc<Census>,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
+        Self { geodb, records, doveadm, clock, census, telemetry }
+    }
+
+    /// Starts a move like `doveadm cluster group move`: `alt_backend_id` := destination and
+    /// `moving` set, only if the group has a backend and is not moving (a lightweight
+    /// transaction). The destination must be online, with a load factor above 0.
+    pub async fn start(&self, request: MoveRequest) -> Result<MoveRecord, WriteError> {
+        let MoveRequest { site_id, group: name, destination, initiator, decision_id } = request;
+        let geodb = self.geodb.as_ref();
+        let group = geodb.get_group(site_id, &name).await?.ok_or_else(|| WriteError::NotFound(format!("group {name}")))?;
+        if group.is_moving() {
+            return Err(WriteError::Refused(format!("group {name} is already moving")));
+        }
+        let source_id = group.backend_id.ok_or_else(|| WriteError::Refused(format!("group {name} has no backend")))?;
+        let backends = read_all(|page| geodb.list_backends(site_id, page)).await?;
+        let target = backends
+            .iter()
+            .find(|b| b.id == destination)
+            .ok_or_else(|| WriteError::invalid("destination", "no such backend in this site"))?;
+        if !eligible_destination(target, &group) {
+            return Err(WriteError::invalid(
+                "destination",
+                format!(
+                    "{} cannot take the group: it must be online, with a load factor above 0, and not the group's backend",
+                    target.host
+                ),
+            ));
+        }
+        let token = Uuid::new_v4().to_string();
+        if !geodb.start_group_move(site_id, &name, destination, &token).await? {
+            return Err(WriteError::Refused(format!(
+                "group {name} started moving meanwhile (conditional write refused); nothing was changed"
+            )));
+        }
+        let now = self.clock.now();
+        let record = MoveRecord::initiated(NewMove {
+            site_id,
+            group: &name,
+            token: &token,
+            source: end_of(&backends, source_id),
+            destination: MoveEnd { id: destination, host: target.host.clone() },
+            initiator,
+            decision_id,
+            users_total: self.census.latest().users_in(site_id, &name),
+            now,
+        });
+        // Recorded at once, so the move shows and is supervised now rather than when the next
+        // pass adopts it (which it still does if this write fails).
+        if let Err(err) = self.records.put_move(&record).await {
+            tracing::error!(move_id = %record.id, error = %err, "move started but not recorded; the next pass adopts it");
+        }
+        for (side, backend) in [(MoveSide::From, source_id), (MoveSide::To, destination)] {
+            self.note_move(&backends, site_id, backend, side, now).await;
+        }
+        // The access on the source starts the move; when it fails, the start timeout forces it.
+        let mut params = Map::new();
+        params.insert("group".into(), Value::String(name.clone()));
+        if let Err(err) = self.doveadm.run(&record.source_host, "clusterGroupAccess", params).await {
+            tracing::warn!(move_id = %record.id, group = %name, error = %err, "could not kick off the move on its source");
+        }
+        self.telemetry.move_started(record.initiated_by.label());
+        tracing::info!(
+            move_id = %record.id,
+            group = %name,
+            source = %record.source_host,
+            destination = %record.destination_host,
+            initiated_by = %record.initiated_by,
+            "group move started"
+        );
+        Ok(record)
+    }
+
+    /// Sets `last_moved_from`/`last_moved_to` on one backend, only if it still holds what we
+    /// read: a newer note from someone else wins.
+    async fn note_move(&self, backends: &[Backend], site_id: Uuid, id: Uuid, side: MoveSide, now: DateTime<Utc>) {
+        let Some(backend) = backends.iter().find(|b| b.id == id) else { return };
+        let seen = match side {
+            MoveSide::From => &backend.last_moved_from,
+            MoveSide::To => &backend.last_moved_to,
+        };
+        match self.geodb.note_backend_move(site_id, id, side, seen, &now.to_rfc3339()).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(backend = %backend.host, "last move time changed meanwhile; kept the newer one"),
+            Err(err) => tracing::warn!(backend = %backend.host, error = %err, "could not note the move's time on the backend"),
+        }
+    }
+
+    /// One of the site's active moves.
+    pub async fn active(&self, site_id: Uuid, move_id: Uuid) -> Result<MoveRecord, WriteError> {
+        let active = self.records.list_active_moves(site_id).await?;
+        active.into_iter().find(|m| m.id == move_id).ok_or_else(|| WriteError::NotFound("the active move".into()))
+    }
+
+    /// Ends an active move before its source finishes it, with a conditional write
+    /// (`IF moving = <its token>`): forcing makes the destination the group's backend now;
+    /// cancelling, allowed only before users are being moved, leaves it on its source.
+    pub async fn end(&self, m: &MoveRecord, how: EndMove, note: &str) -> Result<MoveRecord, WriteError> {
+        let (backend, alt) = match how {
+            EndMove::Force => (m.destination, m.source.filter(|s| *s != m.destination)),
+            EndMove::Cancel => {
+                if m.state != MoveState::Initiated {
+                    return Err(WriteError::Refused(
+                        "the move has started: users are being moved. Force it instead, or let it finish".into(),
+                    ));
+                }
+                let source = m.source.ok_or_else(|| WriteError::Refused("the move has no source to go back to".into()))?;
+                (source, Some(m.destination))
+            }
+        };
+        let now = self.clock.now();
+        if !self.geodb.end_group_move(m.site_id, &m.group, &m.moving_token, backend, alt, now).await? {
+            return Err(WriteError::Refused("the group's move changed meanwhile (conditional write refused)".into()));
+        }
+        let mut done = m.clone();
+        done.state = how.state();
+        done.finished_at = Some(now);
+        done.eta = None;
+        done.note = note.to_string();
+        self.record_end(&done).await?;
+        Ok(done)
+    }
+
+    /// Stores a move that ended (finished, aborted, forced or cancelled) and counts it.
+    pub async fn record_end(&self, done: &MoveRecord) -> Result<(), StoreError> {
+        self.records.put_move(done).await?;
+        self.telemetry.move_ended(done.state.as_str());
+        tracing::info!(move_id = %done.id, group = %done.group, outcome = done.state.as_str(), note = %done.note, "group move ended");
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The controller's features and the state each one is in per site (spec H-10, c.10).
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use super::{geodb::ClusterSetting, AppError};
+
+/// A controller feature, switchable per site. Stored and shown by its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    HostFailure,
+    LoadBalance,
+    /// Supervision of group moves: forcing those that time out.
+    GroupMoveTimeouts,
+    Evacuation,
+    GroupBalance,
+    SiteHealth,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 6] = [
+        Feature::HostFailure,
+        Feature::LoadBalance,
+        Feature::GroupMoveTimeouts,
+        Feature::Evacuation,
+        Feature::GroupBalance,
+        Feature::SiteHealth,
+    ];
+
+    /// The features one controller pass plans together on one snapshot.
+    pub const PASS: [Feature; 3] = [Feature::HostFailure, Feature::Evacuation, Feature::LoadBalance];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::HostFailure => "host_failure",
+            Feature::LoadBalance => "load_balance",
+            Feature::GroupMoveTimeouts => "group_move_timeouts",
+            Feature::Evacuation => "evacuation",
+            Feature::GroupBalance => "group_balance",
+            Feature::SiteHealth => "site_health",
+        }
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Feature {
+    type Err = AppError;
+
+    fn from_str(raw: &str) -> Result<Self, AppError> {
+        let raw = raw.trim();
+        Feature::ALL
+            .into_iter()
+            .find(|f| f.as_str() == raw)
+            .ok_or_else(|| AppError::invalid("feature", format!("unknown feature {raw:?}")))
+    }
+}
+
+/// The `cluster_settings` section holding feature states (spec H-10).
+pub const FEATURE_SECTION: &str = "controller_features";
+
+/// A feature's state for a site. Absent means off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeatureState {
+    On,
+    Dryrun,
+    Off,
+}
+
+impl FeatureState {
+    pub const ALL: [FeatureState; 3] = [FeatureState::On, FeatureState::Dryrun, FeatureState::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureState::On => "on",
+            FeatureState::Dryrun => "dryrun",
+            FeatureState::Off => "off",
+        }
+    }
+}
+
+impl fmt::Display for FeatureState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FeatureState {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        match s.trim() {
+            "on" => Ok(FeatureState::On),
+            "dryrun" => Ok(FeatureState::Dryrun),
+            "off" => Ok(FeatureState::Off),
+            other => Err(AppError::invalid("state", format!("unknown state {other:?}: use on, dryrun or off"))),
+        }
+    }
+}
+
+/// How a feature's decisions are applied: the site's feature state, made dry by the global
+/// `DRY_RUN` (spec c.10).
+pub fn effective_mode(state: FeatureState, dry_run: bool) -> FeatureState {
+    match state {
+        FeatureState::On if dry_run => FeatureState::Dryrun,
+        other => other,
+    }
+}
+
+/// Each feature's state for a site from the `controller_features` rows: the site's own row,
+/// else the all-sites (nil site) row, else off. Rows with unknown values count as absent.
+pub fn feature_states(rows: &[ClusterSetting], site_id: uuid::Uuid) -> Vec<(Feature, FeatureState)> {
+    let state = |feature: Feature, site: uuid::Uuid| {
+        rows.iter()
+            .find(|r| {
+                r.section == FEATURE_SECTION
+                    && r.setting_name == feature.as_str()
+                    && r.site_id == site
+                    && r.backend_id.is_nil()
+            })
+            .and_then(|r| r.setting_value.parse::<FeatureState>().ok())
+    };
+    Feature::ALL
+        .into_iter()
+        .map(|f| (f, state(f, site_id).or_else(|| state(f, uuid::Uuid::nil())).unwrap_or(FeatureState::Off)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_and_states_parse_once() {
+        assert_eq!("dryrun".parse::<FeatureState>().unwrap(), FeatureState::Dryrun);
+        assert!("maybe".parse::<FeatureState>().is_err());
+        assert_eq!("load_balance".parse::<Feature>().unwrap(), Feature::LoadBalance);
+        assert!("teleport".parse::<Feature>().is_err());
+        for f in Feature::ALL {
+            assert_eq!(f.as_str().parse::<Feature>().unwrap(), f);
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
+        }
+    }
+}
