@@ -6,7 +6,7 @@ use std::{sync::Arc, time::{Duration, Instant}};
 
 use app::{
     domain::{
-        geodb::{Backend, User, UserGroup},
+        geodb::{Backend, BackendStatus, User, UserGroup},
         Site, SiteStatus, Tag,
     },
     ports::{GeoDb, StoreError},
@@ -87,7 +87,7 @@ pub async fn seed_with_progress(
                 id: Uuid::new_v4(),
                 load_factor: 100,
                 host: format!("be{}.{}.example.net", b + 1, site.name),
-                status: "online".into(),
+                status: BackendStatus::Online,
                 status_reason: String::new(),
                 last_moved_from: String::new(),
                 last_moved_to: String::new(),

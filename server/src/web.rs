@@ -150,26 +150,21 @@ pub const MOVE_STREAM: &str = "/api/moves/stream";
 /// Liveness with the controller's state: always 200 while the server runs; `status` says
 /// `degraded` and `problems` says why when the controller is holding back.
 async fn health(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
-    let body = match services.controller_runtime() {
-        Some(controller) => {
-            let status = controller.status().await;
-            serde_json::json!({
-                "status": if status.problems.is_empty() { "ok" } else { "degraded" },
-                "site": status.site,
-                "instance": status.instance,
-                "leader": status.leader.map(|(holder, token)| serde_json::json!({"holder": holder, "token": token})),
-                "this_instance_leads": status.this_instance_leads,
-                "problems": status.problems,
-            })
-        }
-        None => serde_json::json!({"status": "ok", "controller": "not running"}),
-    };
+    let status = services.controller_runtime().status().await;
+    let body = serde_json::json!({
+        "status": if status.problems.is_empty() { "ok" } else { "degraded" },
+        "site": status.site,
+        "instance": status.instance,
+        "leader": status.leader.map(|(holder, token)| serde_json::json!({"holder": holder, "token": token})),
+        "this_instance_leads": status.this_instance_leads,
+        "problems": status.problems,
+    });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// The controller's own metrics in Prometheus text format.
 async fn metrics(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
-    let body = services.controller_runtime().map(|c| c.telemetry().render()).unwrap_or_default();
+    let body = services.controller_runtime().telemetry().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -187,9 +182,7 @@ async fn move_stream(
         let body = serde_json::to_string(&AppError::invalid("site_id", "not a site id")).unwrap_or_default();
         return (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     };
-    let Some(controller) = services.controller_runtime() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no controller runs in this server").into_response();
-    };
+    let controller = services.controller_runtime();
     let stream = futures::stream::unfold((controller, true), move |(controller, first)| async move {
         if !first {
             tokio::time::sleep(Duration::from_secs(1)).await;

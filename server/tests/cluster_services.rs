@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use app::{
     domain::{
-        cluster::{parse_backend_host, FeatureState, GroupFilter},
+        cluster::{parse_backend_host, GroupFilter},
+        controller::Initiator,
+        feature::{Feature, FeatureState},
         geodb::{ClusterSetting, ProxyDestStat},
         AppError, PageRequest,
     },
@@ -66,7 +68,7 @@ async fn status_load_factor_and_evacuation_are_audited() {
     let w = world().await;
     let be = w.backends().await.remove(0);
     let ops = w.services.backend_ops(&w.admin).unwrap();
-    assert_eq!(ops.set_status(w.site, be.id, "offline".into()).await.unwrap().status, "offline");
+    assert_eq!(ops.set_status(w.site, be.id, "offline".into()).await.unwrap().status.as_str(), "offline");
     assert_eq!(ops.set_load_factor(w.site, be.id, 25).await.unwrap().load_factor, 25);
     let evacuated = ops.evacuate(w.site, be.id).await.unwrap();
     assert_eq!((evacuated.status.as_str(), evacuated.load_factor), ("standby", 0));
@@ -102,8 +104,10 @@ async fn group_moves_go_only_to_eligible_backends_once() {
     assert_eq!(ops.start_move(w.site, "default-1", other.id).await.unwrap_err().field(), Some("destination"), "not to a drained one");
     let third = backends.iter().find(|b| b.id != own && b.id != other.id).unwrap();
     let moved = ops.start_move(w.site, "default-1", third.id).await.unwrap();
-    assert!(moved.moving.starts_with("controller:cli:"));
-    assert_eq!(moved.alt_backend_id, Some(third.id));
+    assert_eq!(moved.initiated_by, Initiator::Operator("cli".into()), "who started it is a type, not a token prefix");
+    let row = w.store.get_group(w.site, "default-1").await.unwrap().unwrap();
+    assert_eq!(row.moving_token(), Some(moved.moving_token.as_str()));
+    assert_eq!(row.alt_backend_id, Some(third.id));
     assert!(matches!(ops.start_move(w.site, "default-1", third.id).await.unwrap_err(), AppError::Conflict(_)), "already moving");
     let detail = w.services.groups(&w.admin).detail(w.site, "default-1").await.unwrap();
     assert!(detail.destinations.iter().all(|(id, _)| *id != own && *id != other.id));
@@ -167,10 +171,10 @@ async fn features_default_to_off_and_follow_site_then_global_rows() {
         setting_value: "on".into(),
     };
     admin.put(global.clone()).await.unwrap();
-    w.services.feature_ops(&w.admin).unwrap().set(w.site, "load_balance", FeatureState::Dryrun).await.unwrap();
+    w.services.feature_ops(&w.admin).unwrap().set(w.site, Feature::LoadBalance, FeatureState::Dryrun).await.unwrap();
     let states: std::collections::BTreeMap<_, _> = reader.features(w.site).await.unwrap().into_iter().collect();
-    assert_eq!(states["host_failure"], FeatureState::On, "the all-sites row");
-    assert_eq!(states["load_balance"], FeatureState::Dryrun, "the site's own row");
+    assert_eq!(states[&Feature::HostFailure], FeatureState::On, "the all-sites row");
+    assert_eq!(states[&Feature::LoadBalance], FeatureState::Dryrun, "the site's own row");
     let bad = ClusterSetting { setting_value: "maybe".into(), ..global.clone() };
     assert_eq!(admin.put(bad).await.unwrap_err().field(), Some("setting_value"));
     let unknown = ClusterSetting { setting_name: "teleport".into(), ..global };

@@ -7,15 +7,15 @@ mod common;
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use app::{
-    controller::{Controller, ControllerPorts, ControllerSettings, LoopKind},
+    controller::{Census, Controller, ControllerSettings, LoopKind},
     domain::{
-        cluster::{FeatureState, FEATURE_SECTION},
-        controller::Outcome,
+        controller::{EndMove, LoopResult, MoveState, Outcome},
+        feature::{FeatureState, FEATURE_SECTION},
         geodb::{Backend, ClusterSetting},
-        PageRequest,
+        PageRequest, WriteError,
     },
-    ports::{ControllerStore, GeoDb, ManualClock},
-    services::Census,
+    ports::{ControllerStore, GeoDb, ManualClock, Ports},
+    services::{Caller, Services},
 };
 use chrono::Utc;
 use common::chaos::ChaosProxy;
@@ -81,20 +81,22 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     let running = start(sim.clone(), options).await.unwrap();
     let endpoints: BTreeMap<String, String> =
         running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-    let controller = Controller::new(
-        ControllerPorts {
-            geodb: proxied.clone(),
-            store: proxied.clone(),
-            plans: Arc::new(EmbeddedStore::new()),
-            members: proxied.clone(),
-            metrics: Arc::new(SimulatorMetrics::new(sim.clone())),
-            doveadm: Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("chaos".into())), endpoints).unwrap()),
-            lease: Arc::new(RedisLease::connect(&format!("redis://{}/{redis_db}", redis_proxy.addr)).await.unwrap()),
-            clock: clock.clone(),
-            census: Arc::new(Census::default()),
-        },
-        ControllerSettings { group_balance_enabled: false, ..common::controller_settings(&renamed.name, &format!("chaos-{}", std::process::id())) },
-    );
+    let ports = Ports {
+        geodb: proxied.clone(),
+        operators: proxied.clone(),
+        audit: proxied.clone(),
+        members: proxied.clone(),
+        records: proxied.clone(),
+        plans: Arc::new(EmbeddedStore::new()),
+        lease: Arc::new(RedisLease::connect(&format!("redis://{}/{redis_db}", redis_proxy.addr)).await.unwrap()),
+        metrics: Arc::new(SimulatorMetrics::new(sim.clone())),
+        doveadm: Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("chaos".into())), endpoints).unwrap()),
+        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+        clock: clock.clone(),
+    };
+    let instance = format!("chaos-{}", std::process::id());
+    let settings = ControllerSettings { group_balance_enabled: false, ..common::controller_settings(&renamed.name, &instance) };
+    let controller = Controller::new(ports, Arc::new(Census::default()), settings);
     let feature = ClusterSetting {
         section: FEATURE_SECTION.into(),
         site_id: site.id,
@@ -136,14 +138,14 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
         controller.run(kind).await;
     }
     let status = controller.status().await;
-    assert_eq!(status.loops["pass"].result, "failed", "{:?}", status.loops);
+    assert_eq!(status.loops["pass"].result, LoopResult::Failed, "{:?}", status.loops);
     assert!(status.problems.iter().any(|p| p.contains("cannot read")), "{:?}", status.problems);
-    assert_eq!(backend(1).await.status, "online", "no status change while Cassandra is cut");
+    assert_eq!(backend(1).await.status.as_str(), "online", "no status change while Cassandra is cut");
     assert!(decisions().await.is_empty(), "no decision while Cassandra is cut");
 
     // Restored: it acts again by itself.
     cassandra_proxy.restore();
-    until(&controller, "be1 offline after Cassandra returned", async || backend(1).await.status == "offline").await;
+    until(&controller, "be1 offline after Cassandra returned", async || backend(1).await.status.as_str() == "offline").await;
     assert_eq!(decisions().await.len(), 1);
 
     // Redis cut: the lease cannot be renewed, so this instance stops leading and acting.
@@ -155,7 +157,7 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     assert!(controller.held_lease().is_none(), "no lease without Redis");
     let status = controller.status().await;
     assert!(status.problems.iter().any(|p| p.contains("Redis") || p.contains("lease")), "{:?}", status.problems);
-    assert_eq!(backend(2).await.status, "online", "no status change without the lease");
+    assert_eq!(backend(2).await.status.as_str(), "online", "no status change without the lease");
     assert_eq!(decisions().await.len(), 1, "no new decision without the lease");
 
     redis_proxy.restore();
@@ -164,4 +166,59 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     })
     .await;
     drop(running);
+}
+
+/// A write error says whether the store was down or the write was refused: an operator's
+/// force while Cassandra is cut answers 503, not 409, and works once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_while_cassandra_is_down_answers_503() {
+    let Some(cassandra) = common::cassandra_address() else { return };
+    let Some(direct) = common::cassandra_store("force_outage").await else { return };
+    let direct = Arc::new(direct);
+    let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 60 };
+    let report = seed_sample_cluster(direct.clone(), size, 4).await.unwrap();
+    let site = report.sites[0].id;
+    let proxy = ChaosProxy::start(cassandra.parse::<SocketAddr>().unwrap()).await;
+    let proxied = Arc::new(common::cassandra_store_at("force_outage", &proxy.addr.to_string()).await);
+    // The audit log stays up (embedded), so the 503 comes from the force itself.
+    let embedded = Arc::new(EmbeddedStore::new());
+    let ports = Ports {
+        geodb: proxied.clone(),
+        records: proxied.clone(),
+        members: proxied.clone(),
+        ..common::embedded_ports(embedded, Arc::new(palomar_server::adapters::NoMetrics))
+    };
+    let services = common::services_with(ports);
+    let operator = Caller::trusted_cli();
+    let groups = direct.list_groups(site, PageRequest::first(10)).await.unwrap().items;
+    let group = groups.first().unwrap();
+    let backends = direct.list_backends(site, PageRequest::first(10)).await.unwrap().items;
+    let destination = backends.iter().find(|b| Some(b.id) != group.backend_id).unwrap();
+    let started = services.group_ops(&operator).unwrap().start_move(site, &group.name, destination.id).await.unwrap();
+
+    proxy.cut();
+    let ops = services.controller_ops(&operator).unwrap();
+    let refused = ops.end_move(site, started.id, EndMove::Force).await.unwrap_err();
+    assert_eq!(refused.status(), 503, "{refused:?}");
+    let moves = services.controller_runtime().moves().clone();
+    assert!(matches!(moves.end(&started, EndMove::Force, "test").await, Err(WriteError::Unavailable(_))));
+
+    proxy.restore();
+    let mut forced = None;
+    for _ in 0..60 {
+        match ops.end_move(site, started.id, EndMove::Force).await {
+            Ok(done) => {
+                forced = Some(done);
+                break;
+            }
+            Err(err) => {
+                assert_eq!(err.status(), 503, "only the outage may refuse it: {err:?}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let forced = forced.expect("the force works once Cassandra is back");
+    assert_eq!(forced.state, MoveState::Forced);
+    let row = direct.get_group(site, &group.name).await.unwrap().unwrap();
+    assert_eq!((row.backend_id, row.is_moving()), (Some(destination.id), false));
 }

@@ -9,16 +9,16 @@ mod common;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use app::{
-    controller::{Controller, ControllerPorts, ControllerSettings, Intervals},
+    controller::{Census, Controller, ControllerSettings, Intervals},
     domain::{
-        cluster::{FeatureState, FEATURE_SECTION},
+        controller::Initiator,
+        feature::{Feature, FeatureState, FEATURE_SECTION},
         controller::MoveState,
         geodb::{Backend, ClusterSetting, UserGroup},
         planning::{host_failure::HostFailureSettings, supervision::SupervisionSettings},
         PageRequest,
     },
-    ports::{ControllerStore, GeoDb, Metrics, SystemClock},
-    services::Census,
+    ports::{ControllerStore, GeoDb, Metrics, Ports, SystemClock},
 };
 use palomar_server::{
     adapters::{
@@ -104,20 +104,20 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         },
         ..base
     };
-    let controller = Controller::new(
-        ControllerPorts {
-            geodb: store.clone(),
-            store: store.clone(),
-            plans: Arc::new(RedisPlans::connect(&redis_url).await.unwrap()),
-            members: store.clone(),
-            metrics: Arc::new(PrometheusMetrics::new(&prometheus.url, "palomar-sim").unwrap()),
-            doveadm,
-            lease: Arc::new(RedisLease::connect(&redis_url).await.unwrap()),
-            clock: Arc::new(SystemClock),
-            census,
-        },
-        settings,
-    );
+    let ports = Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        members: store.clone(),
+        records: store.clone(),
+        plans: Arc::new(RedisPlans::connect(&redis_url).await.unwrap()),
+        lease: Arc::new(RedisLease::connect(&redis_url).await.unwrap()),
+        metrics: Arc::new(PrometheusMetrics::new(&prometheus.url, "palomar-sim").unwrap()),
+        doveadm,
+        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+        clock: Arc::new(SystemClock),
+    };
+    let controller = Controller::new(ports, census, settings);
     let task = app::controller::spawn(controller.clone());
 
     let host = |n: usize| format!("be{n}.{}.example.net", report.sites[0].name);
@@ -191,7 +191,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     let be2 = backend(2).await;
     eventually(90, "a load-balancing move away from the hot be2", || async {
         let moves = store.list_moves(site.id, PageRequest::first(100)).await.unwrap().items;
-        if moves.iter().any(|m| m.initiated_by == "controller:load_balance" && m.source == Some(be2.id)) {
+        if moves.iter().any(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance) && m.source == Some(be2.id)) {
             Ok(())
         } else {
             Err(format!("{:?} {}", moves.iter().map(|m| (&m.initiated_by, &m.source_host)).collect::<Vec<_>>(), status_text().await))
@@ -201,7 +201,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     set_feature("load_balance", FeatureState::Off).await;
     sim.set_faults(&host(2), Faults::default()).unwrap();
     let lb_moves = store.list_moves(site.id, PageRequest::first(100)).await.unwrap().items;
-    assert_eq!(lb_moves.iter().filter(|m| m.initiated_by == "controller:load_balance").count(), 1, "one group, not more");
+    assert_eq!(lb_moves.iter().filter(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance)).count(), 1, "one group, not more");
 
     // 3. A stalled move is forced once its start timeout passes.
     set_feature("group_move_timeouts", FeatureState::On).await;

@@ -7,16 +7,16 @@ mod common;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use app::{
-    controller::{Controller, ControllerPorts, ControllerSettings, LoopKind},
+    controller::{Census, Controller, ControllerSettings, LoopKind},
     domain::{
-        cluster::{FeatureState, FEATURE_SECTION},
-        controller::{DecisionRecord, MoveRecord, MoveState, Outcome},
+        controller::{DecisionRecord, EndMove, Initiator, MoveRecord, MoveState, Outcome},
+        feature::{Feature, FeatureState, FEATURE_SECTION},
         geodb::{Backend, ClusterSetting, UserGroup},
         planning::Action,
         PageRequest, Site,
     },
-    ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics},
-    services::Census,
+    ports::{ControllerStore, GeoDb, ManualClock, Metrics, Ports},
+    services::Services,
 };
 use chrono::{TimeZone, Utc};
 use palomar_server::{
@@ -78,19 +78,13 @@ impl World {
         self.controller_from(ControllerSettings { dry_run, ..common::controller_settings(&self.site.name, instance) }, metrics)
     }
 
+    /// The embedded store behind every port, the simulator's doveadm API and the manual clock.
+    fn ports(&self, metrics: Arc<dyn Metrics>) -> Ports {
+        Ports { doveadm: self.doveadm.clone(), clock: self.clock.clone(), ..common::embedded_ports(self.store.clone(), metrics) }
+    }
+
     fn controller_from(&self, settings: ControllerSettings, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
-        let ports = ControllerPorts {
-            geodb: self.store.clone(),
-            store: self.store.clone(),
-            plans: self.store.clone() as Arc<dyn BalancePlanStore>,
-            members: self.store.clone(),
-            metrics,
-            doveadm: self.doveadm.clone(),
-            lease: self.store.clone() as Arc<dyn LeaderLease>,
-            clock: self.clock.clone(),
-            census: self.census.clone(),
-        };
-        Controller::new(ports, settings)
+        Controller::new(self.ports(metrics), self.census.clone(), settings)
     }
 
     fn controller(&self, instance: &str) -> Arc<Controller> {
@@ -204,7 +198,7 @@ async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be1 = world.backend(1).await;
-    assert_eq!(be1.status, "offline");
+    assert_eq!(be1.status.as_str(), "offline");
     assert!(be1.status_reason.starts_with("controller:"), "{}", be1.status_reason);
     let decisions = world.decisions().await;
     let offline = of_feature(&decisions, "host_failure");
@@ -217,12 +211,12 @@ async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
     world.fault(1, Faults::default());
     world.ticks(300).await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "offline", "not before the cool time");
+    assert_eq!(world.backend(1).await.status.as_str(), "offline", "not before the cool time");
     world.ticks(301).await;
     c.run(LoopKind::Leader).await;
     c.run(LoopKind::Reachability).await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online");
+    assert_eq!(world.backend(1).await.status.as_str(), "online");
 }
 
 #[tokio::test]
@@ -234,14 +228,14 @@ async fn a_moderately_failing_backend_loses_a_group_and_the_move_is_supervised()
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be2 = world.backend(2).await;
-    assert_eq!(be2.status, "online");
+    assert_eq!(be2.status.as_str(), "online");
     let moving: Vec<UserGroup> = world.groups().await.into_iter().filter(|g| !g.moving.is_empty()).collect();
     assert_eq!(moving.len(), 1, "one group moves away");
     assert_eq!(moving[0].backend_id, Some(be2.id));
     assert_ne!(moving[0].alt_backend_id, Some(be2.id));
     let moves = world.moves().await;
     assert_eq!(moves.len(), 1);
-    assert_eq!(moves[0].initiated_by, "controller:host_failure");
+    assert_eq!(moves[0].initiated_by, Initiator::Controller(Feature::HostFailure));
     assert!(moves[0].decision_id.is_some());
     assert!(!be2.last_moved_from.is_empty(), "the source's cool time starts");
     // The cool time holds the next pass back.
@@ -257,7 +251,7 @@ async fn dryrun_records_the_same_decision_and_writes_nothing() {
     world.failing(1).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online", "nothing written");
+    assert_eq!(world.backend(1).await.status.as_str(), "online", "nothing written");
     let decisions = world.decisions().await;
     let dry = of_feature(&decisions, "host_failure");
     assert_eq!(dry.len(), 1);
@@ -277,7 +271,7 @@ async fn global_dry_run_makes_every_feature_dry() {
     let c = world.controller_with("a", true, Arc::new(SimulatorMetrics::new(world.running.sim.clone())));
     lead(&c).await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online");
+    assert_eq!(world.backend(1).await.status.as_str(), "online");
     let decisions = world.decisions().await;
     let dry = of_feature(&decisions, "host_failure");
     assert_eq!((dry.len(), dry[0].outcome, dry[0].mode), (1, Outcome::Dry, FeatureState::Dryrun));
@@ -290,7 +284,7 @@ async fn an_off_feature_decides_nothing() {
     world.failing(1).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online");
+    assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.decisions().await.is_empty());
     let status = c.status().await;
     assert_eq!(status.loops["host_failure"].detail, "feature off");
@@ -308,7 +302,7 @@ async fn a_hot_backend_loses_one_group_to_the_coolest() {
     assert_eq!(moves.len(), 1, "{:?}", world.decisions().await);
     let be3 = world.backend(3).await;
     assert_eq!(moves[0].source, Some(be3.id));
-    assert_eq!(moves[0].initiated_by, "controller:load_balance");
+    assert_eq!(moves[0].initiated_by, Initiator::Controller(Feature::LoadBalance));
     let decision = world.decisions().await.into_iter().find(|d| Some(d.id) == moves[0].decision_id).unwrap();
     assert!(decision.decision.inputs["delta"] > 0.5);
     assert!(decision.decision.inputs.contains_key(&format!("score:{}", world.host(3))));
@@ -328,7 +322,7 @@ async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let adopted = world.moves().await;
-    assert_eq!((adopted.len(), adopted[0].initiated_by.as_str()), (1, "external"));
+    assert_eq!((adopted.len(), &adopted[0].initiated_by), (1, &Initiator::External));
     world.ticks(30).await;
     c.run(LoopKind::Supervision).await;
     assert_eq!(world.moves().await[0].state, MoveState::Initiated, "inside the start timeout");
@@ -484,7 +478,7 @@ async fn two_controllers_on_one_site_exactly_one_acts() {
     assert_eq!(acted.len(), 1, "one decision, by the leader");
     let leader = if a.held_lease().is_some() { &a } else { &b };
     assert_eq!(acted[0].holder, leader.settings().instance);
-    assert_eq!(world.backend(1).await.status, "offline");
+    assert_eq!(world.backend(1).await.status.as_str(), "offline");
     let status = b.status().await;
     assert_eq!(status.leader.map(|(h, _)| h), Some(leader.settings().instance.clone()), "the UI shows who leads");
 }
@@ -501,7 +495,7 @@ async fn a_deposed_leader_writes_nothing() {
     let new = world.store.acquire_or_renew(&world.site.name, "new", Duration::from_secs(30)).await.unwrap().unwrap();
     assert!(new.token > old_token);
     old.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online", "the deposed leader's write was refused");
+    assert_eq!(world.backend(1).await.status.as_str(), "online", "the deposed leader's write was refused");
     let refused = of_feature(&world.decisions().await, "host_failure").into_iter().cloned().collect::<Vec<_>>();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].outcome, Outcome::Refused);
@@ -550,7 +544,7 @@ async fn without_metrics_the_controller_makes_no_move_and_says_why() {
     let c = world.controller_with("a", false, down);
     lead(&c).await;
     c.run(LoopKind::Pass).await;
-    assert_eq!(world.backend(1).await.status, "online");
+    assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.moves().await.is_empty());
     let status = c.status().await;
     assert_eq!(status.loops["host_failure"].result, "failed");
@@ -582,7 +576,7 @@ async fn the_dry_evaluation_shows_what_would_happen_and_writes_nothing() {
     let c = world.controller("a");
     let decisions = c.evaluate().await.unwrap();
     assert!(decisions.iter().any(|d| matches!(d.action, Some(Action::SetOffline { .. }))), "{decisions:?}");
-    assert_eq!(world.backend(1).await.status, "online");
+    assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.decisions().await.is_empty());
 }
 
@@ -657,17 +651,17 @@ async fn operators_force_or_cancel_a_move() {
     let moves = world.moves().await;
     let id_of = |name: &str| moves.iter().find(|m| m.group == name).unwrap().id;
 
-    let cancelled = c.cancel_move(world.site.id, id_of(&first.name), "alice").await.unwrap();
+    let cancelled = end_by_operator(&c, world.site.id, id_of(&first.name), EndMove::Cancel).await.unwrap();
     assert_eq!(cancelled.state, MoveState::Cancelled);
     assert!(cancelled.note.contains("alice"));
     let row = world.store.get_group(world.site.id, &first.name).await.unwrap().unwrap();
     assert_eq!((row.backend_id, row.moving.as_str()), (Some(be1.id), ""), "the group stays on its source");
 
-    let forced = c.force_move(world.site.id, id_of(&second.name), "alice").await.unwrap();
+    let forced = end_by_operator(&c, world.site.id, id_of(&second.name), EndMove::Force).await.unwrap();
     assert_eq!(forced.state, MoveState::Forced);
     let row = world.store.get_group(world.site.id, &second.name).await.unwrap().unwrap();
     assert_eq!((row.backend_id, row.moving.as_str()), (Some(be2.id), ""));
-    assert!(c.force_move(world.site.id, id_of(&second.name), "alice").await.is_err(), "an ended move cannot be forced again");
+    assert!(end_by_operator(&c, world.site.id, id_of(&second.name), EndMove::Force).await.is_err(), "an ended move cannot be forced again");
 
     // A started move cannot be cancelled: its users are split between the backends.
     world.fault(1, Faults::default());
@@ -678,22 +672,35 @@ async fn operators_force_or_cancel_a_move() {
     c.run(LoopKind::Supervision).await;
     let started = world.moves().await.into_iter().find(|m| m.moving_token == "op-third").unwrap();
     assert_eq!(started.state, MoveState::Started);
-    let refused = c.cancel_move(world.site.id, started.id, "alice").await.unwrap_err();
-    assert!(refused.contains("Force it instead"), "{refused}");
+    let refused = end_by_operator(&c, world.site.id, started.id, EndMove::Cancel).await.unwrap_err();
+    assert!(matches!(refused, app::domain::WriteError::Refused(_)), "{refused}");
+    assert!(refused.to_string().contains("Force it instead"), "{refused}");
+}
+
+/// What the operators' force and cancel buttons run: the one path that ends moves.
+async fn end_by_operator(
+    c: &Controller,
+    site_id: uuid::Uuid,
+    move_id: uuid::Uuid,
+    how: EndMove,
+) -> Result<MoveRecord, app::domain::WriteError> {
+    let active = c.moves().active(site_id, move_id).await?;
+    c.moves().end(&active, how, &format!("{} by operator alice", how.state().as_str())).await
 }
 
 #[tokio::test]
 async fn an_operators_move_from_the_ui_is_supervised_at_once() {
     let world = World::new(600).await;
     let c = world.leading("a").await;
-    let services = common::services_on(world.store.clone()).with_controller(c.clone());
+    let metrics = Arc::new(SimulatorMetrics::new(world.running.sim.clone()));
+    let services = Services::new(world.ports(metrics), c.clone());
     let (be1, be2) = (world.backend(1).await, world.backend(2).await);
     let group = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id)).unwrap();
     let ops = services.group_ops(&app::services::Caller::trusted_cli()).unwrap();
     ops.start_move(world.site.id, &group.name, be2.id).await.unwrap();
     let active = world.store.list_active_moves(world.site.id).await.unwrap();
     assert_eq!(active.len(), 1, "recorded before any pass");
-    assert_eq!((active[0].initiated_by.as_str(), active[0].source_host.as_str()), ("operator:cli", world.host(1).as_str()));
+    assert_eq!((&active[0].initiated_by, active[0].source_host.as_str()), (&Initiator::Operator("cli".into()), world.host(1).as_str()));
     c.run(LoopKind::Pass).await;
     assert_eq!(world.moves().await.len(), 1, "the pass does not adopt it a second time");
     world.ticks(30).await;

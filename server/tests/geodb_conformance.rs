@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use app::{
     domain::{
-        geodb::{Backend, User, UserGroup},
+        geodb::{Backend, BackendStatus, MoveSide, User, UserGroup},
         Page, PageRequest, Role, Site, SiteStatus, Tag,
     },
     ports::{AuditLog, ControllerStore, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
@@ -240,11 +240,32 @@ async fn a_backend_status_changes_only_from_the_status_seen(db: &dyn Store) {
     let site = Uuid::new_v4();
     let b = backend(site, "be1.example.net");
     db.put_backend(&b).await.unwrap();
-    assert!(!db.set_backend_status(site, b.id, "online", "offline", "why").await.unwrap(), "refused: it is not online");
-    assert!(db.set_backend_status(site, b.id, &b.status, "offline", "controller: failing").await.unwrap());
+    let (online, offline) = (BackendStatus::Online, BackendStatus::Offline);
+    assert!(!db.set_backend_status(site, b.id, &online, &offline, "why").await.unwrap(), "refused: it is not online");
+    assert!(db.set_backend_status(site, b.id, &b.status, &offline, "controller: failing").await.unwrap());
     let row = db.get_backend(site, b.id).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.status_reason.as_str()), ("offline", "controller: failing"));
-    assert!(!db.set_backend_status(site, Uuid::new_v4(), "online", "offline", "").await.unwrap(), "no such backend");
+    assert!(!db.set_backend_status(site, Uuid::new_v4(), &online, &offline, "").await.unwrap(), "no such backend");
+    let unknown = Backend { id: Uuid::new_v4(), status: BackendStatus::Other("maintenance".into()), ..b.clone() };
+    db.put_backend(&unknown).await.unwrap();
+    let row = db.get_backend(site, unknown.id).await.unwrap().unwrap();
+    assert_eq!(row.status, BackendStatus::Other("maintenance".into()), "a status written by someone else is kept");
+}
+
+async fn a_backends_move_times_change_only_from_the_value_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let b = Backend { last_moved_from: String::new(), last_moved_to: String::new(), ..backend(site, "be1.example.net") };
+    db.put_backend(&b).await.unwrap();
+    let (t1, t2) = ("2026-11-29T10:00:00+00:00", "2026-11-29T11:00:00+00:00");
+    assert!(db.note_backend_move(site, b.id, MoveSide::From, "", t1).await.unwrap(), "empty (or null) matches empty");
+    assert!(!db.note_backend_move(site, b.id, MoveSide::From, "", t2).await.unwrap(), "refused: it changed meanwhile");
+    assert!(db.note_backend_move(site, b.id, MoveSide::To, "", t2).await.unwrap(), "the other column is apart");
+    let row = db.get_backend(site, b.id).await.unwrap().unwrap();
+    assert_eq!((row.last_moved_from.as_str(), row.last_moved_to.as_str()), (t1, t2));
+    assert_eq!((row.status, row.load_factor, row.host.as_str()), (b.status, b.load_factor, "be1.example.net"), "nothing else");
+    assert!(db.note_backend_move(site, b.id, MoveSide::From, t1, t2).await.unwrap());
+    assert!(!db.note_backend_move(site, Uuid::new_v4(), MoveSide::From, "", t1).await.unwrap(), "no such backend");
+    assert!(db.get_backend(site, Uuid::new_v4()).await.unwrap().is_none());
 }
 
 async fn a_group_move_ends_only_if_it_is_still_the_same_move(db: &dyn Store) {
@@ -269,7 +290,7 @@ fn move_record(site: Uuid, group: &str, created: DateTime<Utc>, state: app::doma
         destination: Uuid::new_v4(),
         destination_host: "b".into(),
         moving_token: "t".into(),
-        initiated_by: "external".into(),
+        initiated_by: app::domain::controller::Initiator::External,
         decision_id: None,
         state,
         created_at: created,
@@ -286,8 +307,8 @@ fn move_record(site: Uuid, group: &str, created: DateTime<Utc>, state: app::doma
 
 async fn decisions_and_moves_round_trip(db: &dyn Store) {
     use app::domain::{
-        cluster::FeatureState,
         controller::{DecisionRecord, MoveState, Outcome},
+        feature::{Feature, FeatureState},
         planning::{Action, Decision},
     };
     let site = Uuid::new_v4();
@@ -302,7 +323,7 @@ async fn decisions_and_moves_round_trip(db: &dyn Store) {
         holder: "a".into(),
         token: 7,
         decision: Decision {
-            feature: "load_balance".into(),
+            feature: Feature::LoadBalance,
             action: Some(Action::MoveGroup { group: format!("g{i}"), from: Uuid::nil(), to: Uuid::max() }),
             summary: format!("decision {i}"),
             inputs: [("delta".to_string(), 1.5)].into_iter().collect(),
@@ -455,6 +476,7 @@ conformance!(
     a_group_move_starts_only_once,
     a_group_move_ends_only_if_it_is_still_the_same_move,
     a_backend_status_changes_only_from_the_status_seen,
+    a_backends_move_times_change_only_from_the_value_seen,
     decisions_and_moves_round_trip,
     users_delete,
     settings_by_section,

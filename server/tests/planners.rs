@@ -178,7 +178,7 @@ fn randomized_clusters_keep_every_safety_rule() {
                     assert!(src.last_moved_from.is_none_or(|t| now() - t >= chrono::Duration::hours(1)), "case {case}: source cool time");
                     assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: wrong group");
                 }
-                Some(Action::SetOffline { backend }) => assert_eq!(by_id(*backend).status, "online", "case {case}"),
+                Some(Action::SetOffline { backend }) => assert_eq!(by_id(*backend).status.as_str(), "online", "case {case}"),
                 Some(Action::SetOnline { backend }) => assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}"),
                 Some(Action::MoveUsers { .. }) => panic!("case {case}: host failure never moves users"),
                 None => {}

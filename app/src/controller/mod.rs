@@ -170,11 +170,10 @@ impl Skip {
 }
 
 impl Controller {
-    /// The controller of `settings.site` on these ports. It does nothing until [`spawn`]ed
-    /// (or ticked by a test); the UI reads it either way.
-    pub fn new(ports: Ports, settings: ControllerSettings) -> Arc<Self> {
+    /// The controller of `settings.site` on these ports, sharing `census` with the pages. It
+    /// does nothing until [`spawn`]ed (or ticked by a test); the UI reads it either way.
+    pub fn new(ports: Ports, census: Arc<Census>, settings: ControllerSettings) -> Arc<Self> {
         let telemetry = Arc::new(Telemetry::default());
-        let census = Arc::new(Census::default());
         let moves = Arc::new(GroupMoves::new(
             ports.geodb.clone(),
             ports.records.clone(),

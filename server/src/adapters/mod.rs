@@ -15,8 +15,25 @@ use std::{collections::BTreeMap, time::Duration};
 
 use app::{
     domain::metrics::{HostScore, HostTraffic},
-    ports::{Metrics, MetricsError},
+    ports::{Doveadm, DoveadmError, DoveadmRow, Metrics, MetricsError},
 };
+
+/// The doveadm port where no backend may be reached (command-line tools, tests of the
+/// services): every call fails as unreachable, so nothing on the network is ever contacted.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoDoveadm;
+
+#[async_trait::async_trait]
+impl Doveadm for NoDoveadm {
+    async fn run(
+        &self,
+        host: &str,
+        _command: &str,
+        _parameters: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<DoveadmRow>, DoveadmError> {
+        Err(DoveadmError::Unreachable { host: host.to_string(), reason: "no doveadm API is configured here".into() })
+    }
+}
 
 /// The metrics port where there is no metrics source (command-line tools, some tests):
 /// every query says so, and callers carry on without figures.

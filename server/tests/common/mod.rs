@@ -70,14 +70,38 @@ pub fn redis_url() -> Option<String> {
     url
 }
 
+/// Every port on one embedded store, with `metrics`, no doveadm API to reach (so no test
+/// reaches a real-looking backend name), syntax-only host checks and the real clock.
+pub fn embedded_ports(
+    store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>,
+    metrics: std::sync::Arc<dyn app::ports::Metrics>,
+) -> app::ports::Ports {
+    use std::sync::Arc;
+    app::ports::Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        members: store.clone(),
+        records: store.clone(),
+        plans: store.clone(),
+        lease: store,
+        metrics,
+        doveadm: Arc::new(palomar_server::adapters::NoDoveadm),
+        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+        clock: Arc::new(app::ports::SystemClock),
+    }
+}
+
+/// The services on `ports`, with an idle controller of site `dc1a` (it runs no loop).
+pub fn services_with(ports: app::ports::Ports) -> app::services::Services {
+    let census = std::sync::Arc::new(app::controller::Census::default());
+    let controller = app::controller::Controller::new(ports.clone(), census, controller_settings("dc1a", "test"));
+    app::services::Services::new(ports, controller)
+}
+
 /// The services on an embedded store, with no metrics source and syntax-only host checks.
 pub fn services_on(store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>) -> app::services::Services {
-    use std::sync::Arc;
-    app::services::Services::new(app::services::Ports::on_store(
-        store,
-        Arc::new(palomar_server::adapters::NoMetrics),
-        Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
-    ))
+    services_with(embedded_ports(store, std::sync::Arc::new(palomar_server::adapters::NoMetrics)))
 }
 
 /// Controller settings scaled for tests: cool times of 10 minutes, a start timeout of 60 s and
