@@ -7,6 +7,7 @@ mod controller;
 mod geodb;
 mod members;
 mod operators;
+mod query;
 pub mod schema;
 
 use std::{sync::Arc, time::Duration};

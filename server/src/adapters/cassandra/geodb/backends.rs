@@ -1,0 +1,72 @@
+//! `backends`, with the status change as a lightweight transaction.
+
+use app::{
+    domain::geodb::Backend,
+    ports::StoreError,
+};
+use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use uuid::Uuid;
+
+use crate::adapters::cassandra::prepare;
+
+/// The statements of this area, prepared once at start-up.
+pub(super) struct Statements {
+    pub(super) list_backends: PreparedStatement,
+    pub(super) put_backend: PreparedStatement,
+    pub(super) get_backend: PreparedStatement,
+    pub(super) delete_backend: PreparedStatement,
+    pub(super) set_backend_status: PreparedStatement,
+}
+
+const BACKEND_COLUMNS: &str = "site_id, id, load_factor, host, status, status_reason, last_moved_from, last_moved_to";
+
+impl Statements {
+    pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            list_backends: prepare(session, ks, &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ?"))
+                .await?,
+            put_backend: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .await?,
+            get_backend: prepare(session, ks, &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ? AND id = ?"))
+                .await?,
+            delete_backend: prepare(session, ks, "DELETE FROM {ks}.backends WHERE site_id = ? AND id = ?").await?,
+            set_backend_status: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.backends SET status = ?, status_reason = ? WHERE site_id = ? AND id = ? IF status = ?",
+            )
+            .await?,
+        })
+    }
+}
+
+#[derive(DeserializeRow)]
+pub(super) struct BackendRow {
+    site_id: Uuid,
+    id: Uuid,
+    load_factor: Option<i32>,
+    host: Option<String>,
+    status: Option<String>,
+    status_reason: Option<String>,
+    last_moved_from: Option<String>,
+    last_moved_to: Option<String>,
+}
+
+impl From<BackendRow> for Backend {
+    fn from(r: BackendRow) -> Self {
+        Backend {
+            site_id: r.site_id,
+            id: r.id,
+            load_factor: r.load_factor.unwrap_or_default(),
+            host: r.host.unwrap_or_default(),
+            status: r.status.unwrap_or_default(),
+            status_reason: r.status_reason.unwrap_or_default(),
+            last_moved_from: r.last_moved_from.unwrap_or_default(),
+            last_moved_to: r.last_moved_to.unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `user_groups`, with a move's start and end as lightweight transactions, and `group_sites`.
+
+use app::{
+    domain::geodb::{GroupSite, UserGroup},
+    ports::StoreError,
+};
+use chrono::{DateTime, Utc};
+use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use uuid::Uuid;
+
+use crate::adapters::cassandra::prepare;
+
+/// The statements of this area, prepared once at start-up.
+pub(super) struct Statements {
+    pub(super) list_groups: PreparedStatement,
+    pub(super) get_group: PreparedStatement,
+    pub(super) put_group: PreparedStatement,
+    pub(super) start_group_move: PreparedStatement,
+    pub(super) end_group_move: PreparedStatement,
+    pub(super) list_group_sites: PreparedStatement,
+    pub(super) put_group_site: PreparedStatement,
+}
+
+const GROUP_COLUMNS: &str = "site_id, name, backend_id, alt_backend_id, sticky_users, moving, refresh_after, sticky_backend";
+
+impl Statements {
+    pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            list_groups: prepare(session, ks, &format!("SELECT {GROUP_COLUMNS} FROM {{ks}}.user_groups WHERE site_id = ?"))
+                .await?,
+            get_group: prepare(
+                session,
+                ks,
+                &format!("SELECT {GROUP_COLUMNS} FROM {{ks}}.user_groups WHERE site_id = ? AND name = ?"),
+            )
+            .await?,
+            put_group: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.user_groups ({GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .await?,
+            start_group_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET moving = ?, alt_backend_id = ? WHERE site_id = ? AND name = ? IF backend_id != null AND moving IN (null, '')",
+            )
+            .await?,
+            end_group_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET backend_id = ?, alt_backend_id = ?, moving = null, refresh_after = ? WHERE site_id = ? AND name = ? IF moving = ?",
+            )
+            .await?,
+            list_group_sites: prepare(
+                session,
+                ks,
+                "SELECT group_name, site_id, status, failover_site_id, last_update FROM {ks}.group_sites WHERE group_name = ?",
+            )
+            .await?,
+            put_group_site: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.group_sites (group_name, site_id, status, failover_site_id, last_update) VALUES (?, ?, ?, ?, ?)",
+            )
+            .await?,
+        })
+    }
+}
+
+#[derive(DeserializeRow)]
+pub(super) struct GroupRow {
+    site_id: Uuid,
+    name: String,
+    backend_id: Option<Uuid>,
+    alt_backend_id: Option<Uuid>,
+    sticky_users: Option<i32>,
+    moving: Option<String>,
+    refresh_after: Option<DateTime<Utc>>,
+    sticky_backend: Option<i32>,
+}
+
+impl From<GroupRow> for UserGroup {
+    fn from(r: GroupRow) -> Self {
+        UserGroup {
+            site_id: r.site_id,
+            name: r.name,
+            backend_id: r.backend_id,
+            alt_backend_id: r.alt_backend_id,
+            sticky_users: r.sticky_users.unwrap_or_default(),
+            moving: r.moving.unwrap_or_default(),
+            refresh_after: r.refresh_after,
+            sticky_backend: r.sticky_backend.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(DeserializeRow)]
+pub(super) struct GroupSiteRow {
+    group_name: String,
+    site_id: Uuid,
+    status: Option<String>,
+    failover_site_id: Option<Uuid>,
+    last_update: Option<DateTime<Utc>>,
+}
+
+impl From<GroupSiteRow> for GroupSite {
+    fn from(r: GroupSiteRow) -> Self {
+        GroupSite {
+            group_name: r.group_name,
+            site_id: r.site_id,
+            status: r.status.unwrap_or_default(),
+            failover_site_id: r.failover_site_id,
+            last_update: r.last_update,
+        }
+    }
+}

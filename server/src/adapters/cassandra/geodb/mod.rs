@@ -1,0 +1,233 @@
+//! The GeoDB port on Cassandra. The statements and row types are split by table area; the
+//! port's methods, one statement each, stay together here.
+
+mod backends;
+mod cluster;
+mod groups;
+mod topology;
+mod users;
+
+use app::{
+    domain::{
+        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+        Page, PageRequest, Site, Tag,
+    },
+    ports::{GeoDb, StoreError},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scylla::client::session::Session;
+use uuid::Uuid;
+
+use super::{query::applied, CassandraStore};
+use backends::BackendRow;
+use cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow, SettingRow};
+use groups::{GroupRow, GroupSiteRow};
+use topology::{SiteDbRow, TagRow};
+use users::UserRow;
+
+/// Every GeoDB statement, prepared once at start-up.
+pub(super) struct Statements {
+    topology: topology::Statements,
+    backends: backends::Statements,
+    groups: groups::Statements,
+    users: users::Statements,
+    cluster: cluster::Statements,
+}
+
+impl Statements {
+    pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            topology: topology::Statements::prepare(session, ks).await?,
+            backends: backends::Statements::prepare(session, ks).await?,
+            groups: groups::Statements::prepare(session, ks).await?,
+            users: users::Statements::prepare(session, ks).await?,
+            cluster: cluster::Statements::prepare(session, ks).await?,
+        })
+    }
+}
+
+#[async_trait]
+impl GeoDb for CassandraStore {
+    async fn list_tags(&self, page: PageRequest) -> Result<Page<Tag>, StoreError> {
+        self.list::<TagRow, _>(&self.statements.topology.list_tags, (), &page).await
+    }
+
+    async fn get_tag(&self, id: Uuid) -> Result<Option<Tag>, StoreError> {
+        self.one::<TagRow, _>(&self.statements.topology.get_tag, (id,)).await
+    }
+
+    async fn put_tag(&self, tag: &Tag) -> Result<(), StoreError> {
+        self.write(&self.statements.topology.put_tag, (tag.id, &tag.tag)).await
+    }
+
+    async fn delete_tag(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(&self.statements.topology.delete_tag, (id,)).await
+    }
+
+    async fn list_sites(&self, page: PageRequest) -> Result<Page<Site>, StoreError> {
+        self.list::<SiteDbRow, _>(&self.statements.topology.list_sites, (), &page).await
+    }
+
+    async fn get_site(&self, id: Uuid) -> Result<Option<Site>, StoreError> {
+        self.one::<SiteDbRow, _>(&self.statements.topology.get_site, (id,)).await
+    }
+
+    async fn put_site(&self, site: &Site) -> Result<(), StoreError> {
+        let values = (site.id, &site.name, site.tag, &site.load_balancer, site.status.as_str());
+        self.write(&self.statements.topology.put_site, values).await
+    }
+
+    async fn delete_site(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(&self.statements.topology.delete_site, (id,)).await
+    }
+
+    async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError> {
+        self.list::<BackendRow, _>(&self.statements.backends.list_backends, (site_id,), &page).await
+    }
+
+    async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError> {
+        self.one::<BackendRow, _>(&self.statements.backends.get_backend, (site_id, id)).await
+    }
+
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.write(&self.statements.backends.delete_backend, (site_id, id)).await
+    }
+
+    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.groups.start_group_move, (token, destination, site_id, name))
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+
+    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.backends.set_backend_status, (status, reason, site_id, id, expected))
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(
+                &self.statements.groups.end_group_move,
+                (backend_id, alt_backend_id, now, site_id, name, token),
+            )
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+
+    async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
+        let values =
+            (b.site_id, b.id, b.load_factor, &b.host, &b.status, &b.status_reason, &b.last_moved_from, &b.last_moved_to);
+        self.write(&self.statements.backends.put_backend, values).await
+    }
+
+    async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError> {
+        self.list::<GroupRow, _>(&self.statements.groups.list_groups, (site_id,), &page).await
+    }
+
+    async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
+        self.one::<GroupRow, _>(&self.statements.groups.get_group, (site_id, name)).await
+    }
+
+    async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
+        // Not moving is null, as Dovecot writes it, so that `IF moving IN (null, '')` holds either way.
+        let moving = (!g.moving.is_empty()).then_some(&g.moving);
+        let values =
+            (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend);
+        self.write(&self.statements.groups.put_group, values).await
+    }
+
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+        self.list::<UserRow, _>(&self.statements.users.list_users, (), &page).await
+    }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.one::<UserRow, _>(&self.statements.users.get_user, (username,)).await
+    }
+
+    async fn put_user(&self, u: &User) -> Result<(), StoreError> {
+        let values = (
+            &u.username,
+            u.preferred_site_id,
+            &u.group_name,
+            &u.failover_site_group_name,
+            &u.metacache_last_host,
+            u.moving_preferred_site_id,
+            &u.moving_group_name,
+            &u.moving_failover_site_group_name,
+            u.last_update,
+        );
+        self.write(&self.statements.users.put_user, values).await
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.users.delete_user, (username,)).await
+    }
+
+    async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError> {
+        self.list::<SettingRow, _>(&self.statements.cluster.list_settings, (section,), &page).await
+    }
+
+    async fn put_setting(&self, s: &ClusterSetting) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.put_setting, (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value)).await
+    }
+
+    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.delete_setting, (section, site_id, backend_id, name)).await
+    }
+
+    async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError> {
+        self.list::<ReachabilityRow, _>(&self.statements.cluster.list_reachability, (), &page).await
+    }
+
+    async fn put_reachability(&self, r: &Reachability) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.put_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await
+    }
+
+    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
+        // One partition: the sites of one group (a handful).
+        let page = self.list::<GroupSiteRow, _>(&self.statements.groups.list_group_sites, (group_name,), &PageRequest::first(500)).await?;
+        Ok(page.items)
+    }
+
+    async fn put_group_site(&self, r: &GroupSite) -> Result<(), StoreError> {
+        self.write(&self.statements.groups.put_group_site, (&r.group_name, r.site_id, &r.status, r.failover_site_id, r.last_update)).await
+    }
+
+    async fn list_backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, StoreError> {
+        self.list::<BackendStatRow, _>(&self.statements.cluster.list_backend_stats, (site_id,), &page).await
+    }
+
+    async fn put_backend_stat(&self, r: &BackendStat) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.put_backend_stat, (r.site_id, r.id, &r.key, r.value, &r.kind)).await
+    }
+
+    async fn list_proxy_dest_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
+        self.list::<ProxyDestStatRow, _>(&self.statements.cluster.list_proxy_dest_stats, (site_id,), &page).await
+    }
+
+    async fn put_proxy_dest_stat(&self, r: &ProxyDestStat) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.put_proxy_dest_stat, (r.proxy_site_id, &r.dest_host, &r.proxy_host, &r.key, r.value, &r.kind)).await
+    }
+
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
+        self.write(&self.statements.cluster.delete_proxy_dest_stats, (site_id, dest_host, proxy_host)).await
+    }
+}

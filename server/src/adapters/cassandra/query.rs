@@ -1,0 +1,59 @@
+//! Running prepared statements: one page of rows, one row, a write, a lightweight transaction.
+
+use app::{
+    domain::{Page, PageRequest},
+    ports::StoreError,
+};
+use scylla::{deserialize::row::DeserializeRow, serialize::row::SerializeRow, statement::prepared::PreparedStatement};
+
+use super::{next_cursor, page_error, paged, paging_state, unavailable, CassandraStore};
+
+/// Whether a lightweight transaction was applied: the first column of its answer.
+pub(super) fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool, StoreError> {
+    let rows = result.into_rows_result().map_err(corrupt)?;
+    let first = rows.maybe_first_row::<scylla::value::Row>().map_err(corrupt)?;
+    Ok(matches!(first.and_then(|row| row.columns.into_iter().next().flatten()), Some(scylla::value::CqlValue::Boolean(true))))
+}
+
+fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(err.to_string())
+}
+
+impl CassandraStore {
+    /// Reads one page of `statement`'s rows.
+    pub(super) async fn list<R, T>(
+        &self,
+        statement: &PreparedStatement,
+        values: impl SerializeRow,
+        request: &PageRequest,
+    ) -> Result<Page<T>, StoreError>
+    where
+        R: for<'frame> DeserializeRow<'frame, 'frame> + Into<T>,
+    {
+        let state = paging_state(request.cursor.as_deref())?;
+        let (result, response) = self
+            .session
+            .execute_single_page(&paged(statement, request.limit), values, state)
+            .await
+            .map_err(page_error(request.cursor.is_some()))?;
+        let rows = result.into_rows_result().map_err(corrupt)?;
+        let items = rows.rows::<R>().map_err(corrupt)?.map(|row| row.map(Into::into).map_err(corrupt)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: next_cursor(response) })
+    }
+
+    /// Reads the single row `statement` selects, if any.
+    pub(super) async fn one<R, T>(&self, statement: &PreparedStatement, values: impl SerializeRow) -> Result<Option<T>, StoreError>
+    where
+        R: for<'frame> DeserializeRow<'frame, 'frame> + Into<T>,
+    {
+        let result = self.session.execute_unpaged(statement, values).await.map_err(unavailable)?;
+        let rows = result.into_rows_result().map_err(corrupt)?;
+        Ok(rows.maybe_first_row::<R>().map_err(corrupt)?.map(Into::into))
+    }
+
+    /// Runs a statement that returns no rows.
+    pub(super) async fn write(&self, statement: &PreparedStatement, values: impl SerializeRow) -> Result<(), StoreError> {
+        self.session.execute_unpaged(statement, values).await.map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! The GeoDB tables: topology, backends, groups (with the move LWTs), users, settings and stats.
+
+use std::ops::Bound;
+
+use app::{
+    domain::{
+        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+        Page, PageRequest, Site, Tag,
+    },
+    ports::{GeoDb, StoreError},
+};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{page, uuid_key, EmbeddedStore};
+
+#[async_trait]
+impl GeoDb for EmbeddedStore {
+    async fn list_tags(&self, request: PageRequest) -> Result<Page<Tag>, StoreError> {
+        page(&self.read().tags, Bound::Unbounded, Bound::Unbounded, &request, uuid_key, Uuid::to_string)
+    }
+
+    async fn get_tag(&self, id: Uuid) -> Result<Option<Tag>, StoreError> {
+        Ok(self.read().tags.get(&id).cloned())
+    }
+
+    async fn put_tag(&self, tag: &Tag) -> Result<(), StoreError> {
+        self.write().tags.insert(tag.id, tag.clone());
+        Ok(())
+    }
+
+    async fn delete_tag(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write().tags.remove(&id);
+        Ok(())
+    }
+
+    async fn list_sites(&self, request: PageRequest) -> Result<Page<Site>, StoreError> {
+        page(&self.read().sites, Bound::Unbounded, Bound::Unbounded, &request, uuid_key, Uuid::to_string)
+    }
+
+    async fn get_site(&self, id: Uuid) -> Result<Option<Site>, StoreError> {
+        Ok(self.read().sites.get(&id).cloned())
+    }
+
+    async fn put_site(&self, site: &Site) -> Result<(), StoreError> {
+        self.write().sites.insert(site.id, site.clone());
+        Ok(())
+    }
+
+    async fn delete_site(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write().sites.remove(&id);
+        Ok(())
+    }
+
+    async fn list_backends(&self, site_id: Uuid, request: PageRequest) -> Result<Page<Backend>, StoreError> {
+        page(
+            &self.read().backends,
+            Bound::Included((site_id, Uuid::nil())),
+            Bound::Included((site_id, Uuid::max())),
+            &request,
+            |c| uuid_key(c).map(|id| (site_id, id)),
+            |(_, id)| id.to_string(),
+        )
+    }
+
+    async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError> {
+        Ok(self.read().backends.get(&(site_id, id)).cloned())
+    }
+
+    async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError> {
+        self.write().backends.insert((backend.site_id, backend.id), backend.clone());
+        Ok(())
+    }
+
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.write().backends.remove(&(site_id, id));
+        Ok(())
+    }
+
+    async fn list_groups(&self, site_id: Uuid, request: PageRequest) -> Result<Page<UserGroup>, StoreError> {
+        let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
+        let hi = if site_id == Uuid::max() { Bound::Unbounded } else { Bound::Excluded((next_site, String::new())) };
+        page(
+            &self.read().groups,
+            Bound::Included((site_id, String::new())),
+            hi,
+            &request,
+            |c| Some((site_id, c.to_string())),
+            |(_, name)| name.clone(),
+        )
+    }
+
+    async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
+        Ok(self.read().groups.get(&(site_id, name.to_string())).cloned())
+    }
+
+    async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError> {
+        self.write().groups.insert((group.site_id, group.name.clone()), group.clone());
+        Ok(())
+    }
+
+    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.moving.is_empty() && group.backend_id.is_some() => {
+                group.moving = token.to_string();
+                group.alt_backend_id = Some(destination);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.backends.get_mut(&(site_id, id)) {
+            Some(backend) if backend.status == expected => {
+                backend.status = status.to_string();
+                backend.status_reason = reason.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.moving == token => {
+                group.backend_id = Some(backend_id);
+                group.alt_backend_id = alt_backend_id;
+                group.moving = String::new();
+                group.refresh_after = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_users(&self, request: PageRequest) -> Result<Page<User>, StoreError> {
+        page(&self.read().users, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
+    }
+
+    async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.read().users.get(username).cloned())
+    }
+
+    async fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.write().users.insert(user.username.clone(), user.clone());
+        Ok(())
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
+        self.write().users.remove(username);
+        Ok(())
+    }
+
+    async fn list_settings(&self, section: &str, request: PageRequest) -> Result<Page<ClusterSetting>, StoreError> {
+        let section = section.to_string();
+        let lo = (section.clone(), Uuid::nil(), Uuid::nil(), String::new());
+        let hi = (format!("{section}\u{0}"), Uuid::nil(), Uuid::nil(), String::new());
+        page(
+            &self.read().settings,
+            Bound::Included(lo),
+            Bound::Excluded(hi),
+            &request,
+            |c| {
+                let mut parts = c.splitn(3, '|');
+                let site = Uuid::parse_str(parts.next()?).ok()?;
+                let backend = Uuid::parse_str(parts.next()?).ok()?;
+                Some((section.clone(), site, backend, parts.next()?.to_string()))
+            },
+            |(_, site, backend, name)| format!("{site}|{backend}|{name}"),
+        )
+    }
+
+    async fn put_setting(&self, setting: &ClusterSetting) -> Result<(), StoreError> {
+        let key = (setting.section.clone(), setting.site_id, setting.backend_id, setting.setting_name.clone());
+        self.write().settings.insert(key, setting.clone());
+        Ok(())
+    }
+
+    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+        self.write().settings.remove(&(section.to_string(), site_id, backend_id, name.to_string()));
+        Ok(())
+    }
+
+    async fn list_reachability(&self, request: PageRequest) -> Result<Page<Reachability>, StoreError> {
+        page(
+            &self.read().reachability,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            &request,
+            |c| {
+                let (a, b) = c.split_once('|')?;
+                Some((Uuid::parse_str(a).ok()?, Uuid::parse_str(b).ok()?))
+            },
+            |(a, b)| format!("{a}|{b}"),
+        )
+    }
+
+    async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError> {
+        self.write().reachability.insert((row.src_site_id, row.dest_site_id), *row);
+        Ok(())
+    }
+
+    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
+        let tables = self.read();
+        let lo = (group_name.to_string(), Uuid::nil());
+        let hi = (group_name.to_string(), Uuid::max());
+        Ok(tables.group_sites.range(lo..=hi).map(|(_, v)| v.clone()).collect())
+    }
+
+    async fn put_group_site(&self, row: &GroupSite) -> Result<(), StoreError> {
+        self.write().group_sites.insert((row.group_name.clone(), row.site_id), row.clone());
+        Ok(())
+    }
+
+    async fn list_backend_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<BackendStat>, StoreError> {
+        let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
+        let hi = if site_id == Uuid::max() { Bound::Unbounded } else { Bound::Excluded((next_site, Uuid::nil(), String::new())) };
+        page(
+            &self.read().backend_stats,
+            Bound::Included((site_id, Uuid::nil(), String::new())),
+            hi,
+            &request,
+            |c| {
+                let (id, key) = c.split_once('|')?;
+                Some((site_id, Uuid::parse_str(id).ok()?, key.to_string()))
+            },
+            |(_, id, key)| format!("{id}|{key}"),
+        )
+    }
+
+    async fn put_backend_stat(&self, row: &BackendStat) -> Result<(), StoreError> {
+        self.write().backend_stats.insert((row.site_id, row.id, row.key.clone()), row.clone());
+        Ok(())
+    }
+
+    async fn list_proxy_dest_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
+        let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
+        let hi = if site_id == Uuid::max() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded((next_site, String::new(), String::new(), String::new()))
+        };
+        page(
+            &self.read().proxy_dest_stats,
+            Bound::Included((site_id, String::new(), String::new(), String::new())),
+            hi,
+            &request,
+            |c| {
+                let mut parts = c.splitn(3, '|');
+                Some((site_id, parts.next()?.to_string(), parts.next()?.to_string(), parts.next()?.to_string()))
+            },
+            |(_, dest, proxy, key)| format!("{dest}|{proxy}|{key}"),
+        )
+    }
+
+    async fn put_proxy_dest_stat(&self, row: &ProxyDestStat) -> Result<(), StoreError> {
+        let key = (row.proxy_site_id, row.dest_host.clone(), row.proxy_host.clone(), row.key.clone());
+        self.write().proxy_dest_stats.insert(key, row.clone());
+        Ok(())
+    }
+
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
+        self.write().proxy_dest_stats.retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
+        Ok(())
+    }
+}

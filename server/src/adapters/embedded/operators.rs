@@ -1,0 +1,27 @@
+//! Operator accounts, by username.
+
+use std::ops::Bound;
+
+use app::{
+    domain::{Page, PageRequest},
+    ports::{OperatorRecord, OperatorStore, StoreError},
+};
+use async_trait::async_trait;
+
+use super::{page, EmbeddedStore};
+
+#[async_trait]
+impl OperatorStore for EmbeddedStore {
+    async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        Ok(self.read().operators.get(username).cloned())
+    }
+
+    async fn put_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError> {
+        self.write().operators.insert(operator.username.clone(), operator.clone());
+        Ok(())
+    }
+
+    async fn list_operators(&self, request: PageRequest) -> Result<Page<OperatorRecord>, StoreError> {
+        page(&self.read().operators, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
+    }
+}
