@@ -278,10 +278,7 @@ async fn run_one(state: &ApiState, name: &str, params: &Map<String, Value>) -> R
                 .find(|b| b.id == info.id)
                 .ok_or(CommandError::Exit(EX_NOHOST))?;
             if let Some(status) = params.string("status") {
-                if !matches!(status.as_str(), "online" | "offline" | "standby") {
-                    return Err(CommandError::Exit(EX_USAGE));
-                }
-                row.status = status;
+                row.status = status.parse().map_err(|_| CommandError::Exit(EX_USAGE))?;
             }
             if let Some(lf) = params.string("loadFactor") {
                 row.load_factor = lf.parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or(CommandError::Exit(EX_USAGE))?;

@@ -83,7 +83,7 @@ pub struct BackendInfo {
     pub id: Uuid,
     pub site: String,
     pub host: String,
-    pub status: String,
+    pub status: app::domain::geodb::BackendStatus,
     pub load_factor: i32,
     pub faults: Faults,
 }

@@ -81,7 +81,7 @@ impl ControllerStore for CassandraStore {
             r.day().to_string(),
             at,
             r.id,
-            &r.decision.feature,
+            r.decision.feature.as_str(),
             r.mode.as_str(),
             r.outcome.as_str(),
             &r.decision.summary,

@@ -4,7 +4,10 @@ use std::ops::Bound;
 
 use app::{
     domain::{
-        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+        geodb::{
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
+            UserGroup,
+        },
         Page, PageRequest, Site, Tag,
     },
     ports::{GeoDb, StoreError},
@@ -111,16 +114,37 @@ impl GeoDb for EmbeddedStore {
         }
     }
 
-    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+    async fn set_backend_status(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        expected: &BackendStatus,
+        status: &BackendStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.write();
         match tables.backends.get_mut(&(site_id, id)) {
-            Some(backend) if backend.status == expected => {
-                backend.status = status.to_string();
+            Some(backend) if backend.status == *expected => {
+                backend.status = status.clone();
                 backend.status_reason = reason.to_string();
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let Some(backend) = tables.backends.get_mut(&(site_id, id)) else { return Ok(false) };
+        let column = match side {
+            MoveSide::From => &mut backend.last_moved_from,
+            MoveSide::To => &mut backend.last_moved_to,
+        };
+        if column != seen {
+            return Ok(false);
+        }
+        *column = at.to_string();
+        Ok(true)
     }
 
     async fn end_group_move(

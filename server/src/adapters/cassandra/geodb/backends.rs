@@ -1,7 +1,7 @@
 //! `backends`, with the status change as a lightweight transaction.
 
 use app::{
-    domain::geodb::Backend,
+    domain::geodb::{Backend, BackendStatus, MoveSide},
     ports::StoreError,
 };
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
@@ -16,6 +16,9 @@ pub(super) struct Statements {
     pub(super) get_backend: PreparedStatement,
     pub(super) delete_backend: PreparedStatement,
     pub(super) set_backend_status: PreparedStatement,
+    /// `last_moved_from`, then `last_moved_to`: each when it held a value, and when it was
+    /// empty or null.
+    note_move: [(PreparedStatement, PreparedStatement); 2],
 }
 
 const BACKEND_COLUMNS: &str = "site_id, id, load_factor, host, status, status_reason, last_moved_from, last_moved_to";
@@ -40,7 +43,29 @@ impl Statements {
                 "UPDATE {ks}.backends SET status = ?, status_reason = ? WHERE site_id = ? AND id = ? IF status = ?",
             )
             .await?,
+            note_move: [
+                Self::note_move(session, ks, "last_moved_from").await?,
+                Self::note_move(session, ks, "last_moved_to").await?,
+            ],
         })
+    }
+
+    /// `host != null` keeps the update from creating a row for a backend that is gone.
+    async fn note_move(session: &Session, ks: &str, column: &str) -> Result<(PreparedStatement, PreparedStatement), StoreError> {
+        let update = format!("UPDATE {{ks}}.backends SET {column} = ? WHERE site_id = ? AND id = ?");
+        Ok((
+            prepare(session, ks, &format!("{update} IF {column} = ?")).await?,
+            prepare(session, ks, &format!("{update} IF host != null AND {column} IN (null, '')")).await?,
+        ))
+    }
+
+    /// The statement that sets `side`'s column, conditional on `seen`.
+    pub(super) fn note_move_statement(&self, side: MoveSide, seen: &str) -> &PreparedStatement {
+        let (when_set, when_empty) = match side {
+            MoveSide::From => &self.note_move[0],
+            MoveSide::To => &self.note_move[1],
+        };
+        if seen.is_empty() { when_empty } else { when_set }
     }
 }
 
@@ -63,7 +88,7 @@ impl From<BackendRow> for Backend {
             id: r.id,
             load_factor: r.load_factor.unwrap_or_default(),
             host: r.host.unwrap_or_default(),
-            status: r.status.unwrap_or_default(),
+            status: BackendStatus::from_stored(&r.status.unwrap_or_default()),
             status_reason: r.status_reason.unwrap_or_default(),
             last_moved_from: r.last_moved_from.unwrap_or_default(),
             last_moved_to: r.last_moved_to.unwrap_or_default(),

@@ -9,7 +9,10 @@ mod users;
 
 use app::{
     domain::{
-        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+        geodb::{
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
+            UserGroup,
+        },
         Page, PageRequest, Site, Tag,
     },
     ports::{GeoDb, StoreError},
@@ -103,13 +106,31 @@ impl GeoDb for CassandraStore {
         applied(result)
     }
 
-    async fn set_backend_status(&self, site_id: Uuid, id: Uuid, expected: &str, status: &str, reason: &str) -> Result<bool, StoreError> {
+    async fn set_backend_status(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        expected: &BackendStatus,
+        status: &BackendStatus,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let values = (status.as_str(), reason, site_id, id, expected.as_str());
         let result = self
             .session
-            .execute_unpaged(&self.statements.backends.set_backend_status, (status, reason, site_id, id, expected))
+            .execute_unpaged(&self.statements.backends.set_backend_status, values)
             .await
             .map_err(super::unavailable)?;
         applied(result)
+    }
+
+    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError> {
+        let statement = self.statements.backends.note_move_statement(side, seen);
+        let result = if seen.is_empty() {
+            self.session.execute_unpaged(statement, (at, site_id, id)).await
+        } else {
+            self.session.execute_unpaged(statement, (at, site_id, id, seen)).await
+        };
+        applied(result.map_err(super::unavailable)?)
     }
 
     async fn end_group_move(
@@ -134,7 +155,7 @@ impl GeoDb for CassandraStore {
 
     async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
         let values =
-            (b.site_id, b.id, b.load_factor, &b.host, &b.status, &b.status_reason, &b.last_moved_from, &b.last_moved_to);
+            (b.site_id, b.id, b.load_factor, &b.host, b.status.as_str(), &b.status_reason, &b.last_moved_from, &b.last_moved_to);
         self.write(&self.statements.backends.put_backend, values).await
     }
 
