@@ -135,7 +135,7 @@ impl Controller {
                 if !after.reachable {
                     unreachable.push(host.clone());
                 }
-                self.telemetry.set("palomar_controller_backend_reachable", &[("host", &host)], if after.reachable { 1.0 } else { 0.0 });
+                self.telemetry.backend_reachable(&host, after.reachable);
                 rt.probes.insert(host, after);
             }
             rt.probed = true;
@@ -202,11 +202,7 @@ impl Controller {
     }
 
     fn count(&self, record: &DecisionRecord) {
-        self.telemetry.add(
-            "palomar_controller_decisions_total",
-            &[("feature", &record.decision.feature), ("mode", record.mode.as_str()), ("outcome", record.outcome.as_str())],
-            1.0,
-        );
+        self.telemetry.decision(&record.decision.feature, record.mode.as_str(), record.outcome.as_str());
         let prefix = if record.outcome == Outcome::Dry { "DRY-RUN: " } else { "" };
         tracing::info!(
             decision_id = %record.id,
@@ -319,7 +315,7 @@ impl Controller {
         if feature == "load_balance" {
             self.rt(|rt| rt.last_load_balance_move = Some(now));
         }
-        self.telemetry.add("palomar_controller_group_moves_started_total", &[("feature", feature)], 1.0);
+        self.telemetry.move_started(feature);
         tracing::info!(move_id = %id, group = %group, source = %record.source_host, destination = %destination_host, %initiated_by, "group move started");
         Ok(())
     }
@@ -532,7 +528,7 @@ impl Controller {
             }
         }
         let still = self.ports.store.list_active_moves(site_id).await.map(|a| a.len()).unwrap_or(0);
-        self.telemetry.set("palomar_controller_group_moves_active", &[], still as f64);
+        self.telemetry.moves_active(i64::try_from(still).unwrap_or(i64::MAX));
         Ok(if notes.is_empty() { format!("{still} active moves") } else { format!("{still} active moves; {}", notes.join(", ")) })
     }
 
@@ -542,7 +538,7 @@ impl Controller {
 
     async fn end(&self, m: &MoveRecord, outcome: &str) -> Result<(), Skip> {
         self.save_move(m).await?;
-        self.telemetry.add("palomar_controller_group_moves_total", &[("outcome", outcome)], 1.0);
+        self.telemetry.move_ended(outcome);
         tracing::info!(move_id = %m.id, group = %m.group, outcome, note = %m.note, "group move ended");
         Ok(())
     }

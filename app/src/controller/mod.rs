@@ -243,7 +243,7 @@ impl Controller {
             if let Skip::MissingData(why) = skip {
                 tracing::warn!(site = %self.settings.site, loop_name = kind.name(), reason = %why, "controller loop made no decision");
             }
-            self.telemetry.add("palomar_controller_errors_total", &[("loop", kind.name()), ("kind", skip.kind())], 1.0);
+            self.telemetry.loop_error(kind.name(), skip.kind());
         }
         self.telemetry.loop_ran(kind.name(), label, seconds);
         let run = LoopRun { at, seconds, result: label.to_string(), detail };
@@ -270,7 +270,7 @@ impl Controller {
             rt.lease_problem = problem.clone();
             previous
         });
-        self.telemetry.set("palomar_controller_leader", &[("site", site)], if lease.is_some() { 1.0 } else { 0.0 });
+        self.telemetry.leader(site, lease.is_some());
         match (&previous, &lease) {
             (None, Some(l)) => tracing::info!(site = %site, token = l.token, "this instance now leads the site"),
             (Some(p), None) => tracing::warn!(site = %site, token = p.token, problem = ?problem, "this instance no longer leads the site"),
