@@ -162,10 +162,10 @@ async fn health(axum::Extension(services): axum::Extension<Arc<Services>>) -> Re
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// The controller's own metrics in Prometheus text format.
+/// The controller's own metrics in Prometheus text format 0.0.4.
 async fn metrics(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
     let body = services.controller_runtime().telemetry().render();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    ([(header::CONTENT_TYPE, app::controller::Telemetry::CONTENT_TYPE)], body).into_response()
 }
 
 #[derive(serde::Deserialize)]

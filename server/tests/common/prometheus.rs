@@ -62,3 +62,41 @@ pub fn start(binary: &str, topology: &Topology, name: &str) -> RunningPrometheus
         .expect("start prometheus");
     RunningPrometheus { url: format!("http://127.0.0.1:{port}"), dir, _child: child }
 }
+
+/// The `promtool` that comes with the Prometheus of `PALOMAR_TEST_PROMETHEUS`, or `None` when
+/// that variable is unset (the test then says it was skipped). With the variable set, a
+/// missing promtool is a broken test environment, so this panics rather than skip.
+pub fn promtool() -> Option<PathBuf> {
+    let prometheus = PathBuf::from(binary()?);
+    let beside = prometheus.parent().map(|dir| dir.join("promtool"));
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("promtool")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let found = beside.into_iter().chain(on_path).find(|candidate| candidate.is_file());
+    match found {
+        Some(path) => Some(path),
+        None => panic!("PALOMAR_TEST_PROMETHEUS is set but no promtool is next to it or on PATH"),
+    }
+}
+
+/// Runs promtool with `args` (and `stdin`, if any) from the workspace root; returns whether it
+/// succeeded and everything it printed.
+pub fn run_promtool(promtool: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(promtool)
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    if let Some(text) = stdin {
+        // Dropping the handle closes promtool's stdin, so it sees the end of the text.
+        let mut input = child.stdin.take().expect("promtool stdin");
+        input.write_all(text.as_bytes()).expect("write to promtool");
+    }
+    let output = child.wait_with_output().expect("wait for promtool");
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), printed)
+}
