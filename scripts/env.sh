@@ -6,6 +6,15 @@ export PALOMAR_TOOLS="$PALOMAR_CACHE/tools"
 export PATH="$PALOMAR_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_VERSION="0.2.130"
 export JAVA17_HOME="/usr/lib/jvm/java-17-openjdk-amd64"
-# Progress lines for the long scripts, with the seconds since the script started.
+# Progress lines for the long scripts: each step's name with the seconds since the script
+# started, and how long the step before it took.
 began=$SECONDS
-step() { echo; echo "== $* ($((SECONDS - began)) s)"; }
+step_began=$SECONDS
+step_name=""
+step() {
+  local now=$SECONDS
+  [ -n "$step_name" ] && echo "-- took $((now - step_began)) s: $step_name"
+  step_name="$*"
+  step_began=$now
+  echo; echo "== $* ($((now - began)) s)"
+}

@@ -43,6 +43,11 @@ cassandra_pid=$!
 step "building (Cassandra starts meanwhile)"
 bash scripts/build.sh
 
+step "formatting and lints: cargo fmt --check; clippy -D warnings on the server and on the wasm build"
+cargo fmt --all --check
+cargo clippy -p app -p server --all-targets -- -D warnings
+cargo clippy -p frontend --lib --target wasm32-unknown-unknown -- -D warnings
+
 step "waiting for Cassandra"
 if ! wait "$cassandra_pid"; then cat "$run/cassandra-start.log"; exit 1; fi
 cassandra_pid=""

@@ -31,9 +31,8 @@ impl TopologyReader {
         let sites = self.geodb.list_sites(page).await?;
         let mut tag_names: HashMap<Uuid, Option<String>> = HashMap::new();
         for tag_id in sites.items.iter().filter_map(|s| s.tag) {
-            if !tag_names.contains_key(&tag_id) {
-                let name = self.geodb.get_tag(tag_id).await?.map(|t| t.tag);
-                tag_names.insert(tag_id, name);
+            if let std::collections::hash_map::Entry::Vacant(entry) = tag_names.entry(tag_id) {
+                entry.insert(self.geodb.get_tag(tag_id).await?.map(|t| t.tag));
             }
         }
         // Traffic is extra information: without metrics the list still shows.

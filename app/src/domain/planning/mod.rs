@@ -111,7 +111,7 @@ pub fn cooled(at: Option<DateTime<Utc>>, now: DateTime<Utc>, cool: Duration) -> 
 
 /// Picks the group to move away from `backend`: not moving, not sticky to its backend, cooled
 /// down; the one closest to the median size, then the least recently moved, then by name.
-pub fn pick_group<'a>(groups: &'a [GroupState], backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&'a GroupState> {
+pub fn pick_group(groups: &[GroupState], backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&GroupState> {
     let mut sizes: Vec<u64> = groups.iter().filter(|g| g.backend_id == Some(backend)).map(|g| g.users).collect();
     sizes.sort_unstable();
     let median = sizes.get(sizes.len() / 2).copied().unwrap_or(0);
