@@ -1,49 +1,161 @@
 //! `palomar`: the cluster controller and its admin UI.
 //!
-//! Subcommands:
-//!   serve                          run on Cassandra and Redis (the default)
+//! Subcommands (clap; `palomar help [COMMAND]` or `--help` for each, with the settings it reads):
+//!   serve                          run on Cassandra and Redis (the default with no subcommand)
 //!   demo                           run on the embedded store with a sample cluster
 //!   config                         print the effective configuration, secrets redacted
 //!   operator add --role ROLE NAME  create an operator; password from PALOMAR_OPERATOR_PASSWORD or stdin
-//!   simulate …                     the cluster simulator (see `palomar simulate --help`)
+//!   simulate [seed|fault|topology] the cluster simulator (see `palomar simulate --help`)
+//!
+//! The arguments are parsed before anything else happens: `--help` and argument errors (exit 2)
+//! read no configuration and contact nothing. The configuration is then loaded from the
+//! environment by the subcommands that need it; a configuration or runtime error exits 1.
 
 use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use app::{
     controller::{Controller, ControllerPorts},
     domain::Role,
     ports::{Doveadm, GeoDb, Metrics, SystemClock},
     services::{Caller, Ports, Services},
 };
+use clap::{Parser, Subcommand, ValueEnum};
 use leptos::prelude::LeptosOptions;
 use palomar_server::{
     adapters::{
-        cassandra::CassandraStore, doveadm_http::DoveadmHttp, embedded::EmbeddedStore, prometheus::PrometheusMetrics,
-        redis_lease::RedisLease, redis_plans::RedisPlans, redis_sessions::RedisSessionStore, sim_metrics::SimulatorMetrics,
+        cassandra::CassandraStore,
+        doveadm_http::{DoveadmAuth, DoveadmHttp},
+        embedded::EmbeddedStore,
+        prometheus::PrometheusMetrics,
+        redis_lease::RedisLease,
+        redis_plans::RedisPlans,
+        redis_sessions::RedisSessionStore,
+        sim_metrics::SimulatorMetrics,
         DnsResolver, NoMetrics, SyntaxOnlyResolver,
     },
-    config::Config,
+    config::{parse_endpoints, Config, DoveadmCredential, HostCheck, Secret},
     seed::{seed_sample_cluster, SampleSize},
     sim::{
         servers::{start, ServeOptions},
         SimSettings, Simulator,
     },
-    simulate_cli::credentials,
+    simulate_cli::{self, credentials, SimulateArgs},
     web::{router, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: palomar [serve | demo | config | operator add --role viewer|operator|admin USERNAME | simulate …]";
+const SERVE_SETTINGS: &str = "\
+Settings (environment; each is in the README's Settings table, `palomar config` shows their values):
+  CASSANDRA_*          the GeoDB: CASSANDRA_SERVERS, CASSANDRA_PORT, CASSANDRA_KEYSPACE, CASSANDRA_LOCAL_DC,
+                       CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_CONSISTENCY, CASSANDRA_REPLICATION, …
+  CELERY_BROKER_URL    Redis: sessions, the leader lease, group-balance plans
+  SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS
+  CONTROLLER_API_URL   where to listen; https sets the cookies' Secure flag
+  LEPTOS_SITE_ROOT     the built CSS, JS and wasm
+  PROMETHEUS_URL, PROMETHEUS_JOB_NAME
+                       the metrics
+  DOVEADM_*            the backends' doveadm API: DOVEADM_HTTP_PORT, DOVEADM_HTTP_SCHEME, DOVEADM_API_KEY,
+                       DOVEADM_PASSWORD, DOVEADM_ENDPOINTS
+  CLUSTER_SITE, DRY_RUN, CONTROLLER_INSTANCE, CONTROLLER_*, BACKEND_REACHABILITY_*, HOST_FAILURE_*,
+  HOST_OFFLINE_RATIO, HOST_LOAD_BALANCE_*, GROUP_BALANCE_*, GROUP_MOVE_*
+                       the controller's loops and planners
+  BACKEND_HOST_CHECK, CENSUS_INTERVAL_SECS, RUST_LOG
+Every setting is validated at start-up: a bad value stops it, naming the variable and the expected form.";
 
-#[tokio::main]
-async fn main() -> ExitCode {
+const DEMO_SETTINGS: &str = "\
+Settings (environment): the same as `palomar serve`, all validated, but Cassandra, Redis,
+Prometheus and SESSION_SECRET are not used: the store and sessions are in memory, the metrics
+come from the simulator, and the doveadm password is random unless DOVEADM_API_KEY or
+DOVEADM_PASSWORD is set. CONTROLLER_API_URL, LEPTOS_SITE_ROOT, CLUSTER_SITE and the
+controller's settings apply.";
+
+const CONFIG_SETTINGS: &str = "\
+Settings (environment): every setting of the README's Settings table; each line shows its value
+(secrets redacted) and its source: the default, or the variable it was read from.";
+
+const OPERATOR_SETTINGS: &str = "\
+Settings (environment):
+  PALOMAR_OPERATOR_PASSWORD   the password; when unset, one line is read from stdin
+  CASSANDRA_*                 the GeoDB the account is written to
+  Every setting is validated at start-up, as for `palomar serve` (see `palomar config`).";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "palomar",
+    bin_name = "palomar",
+    version,
+    about = "The Palomar cluster controller for Dovecot and its admin UI",
+    long_about = "The Palomar cluster controller for Dovecot and its admin UI. With no subcommand, \
+                  `palomar serve`. Settings come from the environment (see each subcommand's --help, \
+                  the README's Settings table, and `palomar config`).",
+    after_help = "Settings (environment): see `palomar <COMMAND> --help` for the ones each command reads."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the controller and the admin UI on Cassandra and Redis (the default).
+    #[command(after_help = SERVE_SETTINGS)]
+    Serve,
+    /// Run on the embedded store with a sample cluster, the simulator and a demo operator.
+    #[command(after_help = DEMO_SETTINGS)]
+    Demo,
+    /// Print the effective configuration (secrets redacted) and where each value came from.
+    #[command(after_help = CONFIG_SETTINGS)]
+    Config,
+    /// Manage operator accounts.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// The cluster simulator: run it, seed a GeoDB at scale, inject faults.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Create an operator. The password comes from PALOMAR_OPERATOR_PASSWORD or one line on stdin.
+    #[command(after_help = OPERATOR_SETTINGS)]
+    Add {
+        /// What the operator may do.
+        #[arg(long, value_enum, ignore_case = true)]
+        role: RoleArg,
+        /// The operator's login name.
+        username: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // First, so that help and argument errors (exit 2) happen before anything is read or started.
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args).await {
+    let result = tokio::runtime::Runtime::new().context("cannot start the async runtime").and_then(|runtime| {
+        runtime.block_on(run(cli.command.unwrap_or(Command::Serve)))
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("palomar: {err:#}");
@@ -52,22 +164,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: &[String]) -> anyhow::Result<()> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] | ["serve"] => serve(load_config()?).await,
-        ["demo"] => demo(load_config()?).await,
-        ["config"] => {
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(load_config()?).await,
+        Command::Demo => demo(load_config()?).await,
+        Command::Config => {
             print!("{}", load_config()?.render());
             Ok(())
         }
-        ["operator", "add", rest @ ..] => operator_add(load_config()?, rest).await,
-        ["simulate", rest @ ..] => palomar_server::simulate_cli::run(load_config()?, rest).await,
-        ["help" | "--help" | "-h"] => {
-            println!("{USAGE}");
-            Ok(())
+        Command::Operator(OperatorCommand::Add { role, username }) => {
+            operator_add(load_config()?, role.into(), &username).await
         }
-        _ => bail!("{USAGE}"),
+        Command::Simulate(args) => simulate_cli::run(args).await,
     }
 }
 
@@ -78,27 +186,29 @@ fn load_config() -> anyhow::Result<Config> {
 fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("palomar")
-        .site_root(config.site_root.as_str())
+        .site_root(config.web.site_root.as_str())
         .site_pkg_dir("pkg")
-        .site_addr(config.bind_addr)
+        .site_addr(config.web.bind_addr)
         .build()
 }
 
 /// Production: the GeoDB in Cassandra, sessions in Redis.
 async fn serve(config: Config) -> anyhow::Result<()> {
     let secret = config
+        .web
         .session_secret
         .as_ref()
         .context("SESSION_SECRET is not set: give at least 64 random characters (e.g. `openssl rand -base64 64`)")?
         .0
         .as_bytes()
         .to_vec();
-    let store = Arc::new(CassandraStore::connect(&config).await?);
+    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
-    let sessions = RedisSessionStore::connect(&config.redis_url.0).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
-    let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus_url, &config.prometheus_job_name)?);
-    let lease = Arc::new(RedisLease::connect(&config.redis_url.0).await.context("cannot connect to Redis for the leader lease")?);
-    let plans = Arc::new(RedisPlans::connect(&config.redis_url.0).await.context("cannot connect to Redis for group balance plans")?);
+    let redis = &config.redis.url.0;
+    let sessions = RedisSessionStore::connect(redis).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
+    let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus.url, &config.prometheus.job_name)?);
+    let lease = Arc::new(RedisLease::connect(redis).await.context("cannot connect to Redis for the leader lease")?);
+    let plans = Arc::new(RedisPlans::connect(redis).await.context("cannot connect to Redis for group balance plans")?);
     let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), resolver(&config)));
     let ports = ControllerPorts {
         geodb: store.clone(),
@@ -111,8 +221,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         census: services.census(),
     };
-    let services = start_background(services, ports, &config, config.census_interval);
-    let settings = SessionSettings { secret, secure: config.secure_cookies, idle_timeout: config.session_idle_timeout };
+    let services = start_background(services, ports, &config, config.services.census_interval);
+    let settings =
+        SessionSettings { secret, secure: config.web.secure_cookies, idle_timeout: config.web.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
 
@@ -132,12 +243,17 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         };
         store.put_setting(&row).await?;
     }
-    if config.doveadm_password.is_none() && config.doveadm_api_key.is_none() {
-        config.doveadm_password = Some(palomar_server::config::Secret(random_string(24)));
+    if config.doveadm.credential().is_none() {
+        config.doveadm.password = Some(Secret(random_string(24)));
     }
     let sim = Simulator::load(store.clone(), Arc::new(SystemClock), SimSettings::default(), rand::random()).await?;
     let options = |control: &str| -> anyhow::Result<ServeOptions> {
-        Ok(ServeOptions { ip: [127, 0, 0, 1].into(), control: control.parse()?, credentials: credentials(&config), tick: Some(Duration::from_secs(1)) })
+        Ok(ServeOptions {
+            ip: [127, 0, 0, 1].into(),
+            control: control.parse()?,
+            credentials: credentials(&config),
+            tick: Some(Duration::from_secs(1)),
+        })
     };
     // The control API's usual port, or any free one when it is taken.
     let simulator = match start(sim.clone(), options("127.0.0.1:9700")?).await {
@@ -147,7 +263,7 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     let metrics: Arc<dyn Metrics> = Arc::new(SimulatorMetrics::new(sim));
     let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), Arc::new(SyntaxOnlyResolver)));
     // The controller reaches the simulated backends where the simulator listens.
-    config.doveadm_endpoints = palomar_server::adapters::doveadm_http::parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
+    config.doveadm.endpoints = parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
     let ports = ControllerPorts {
         geodb: store.clone(),
         store: store.clone(),
@@ -164,21 +280,18 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
         secret: random_string(64).into_bytes(),
-        secure: config.secure_cookies,
-        idle_timeout: config.session_idle_timeout,
+        secure: config.web.secure_cookies,
+        idle_timeout: config.web.session_idle_timeout,
     };
     let app = router(services, leptos_options(&config), tower_sessions::MemoryStore::default(), &settings)?;
     println!("Palomar demo: embedded store with 2 sites, 6 backends, 200 groups, {} users", store.user_count());
     println!("Simulator control API: {} (SIM_CONTROL_URL for `palomar simulate fault`)", simulator.topology.control_url);
-    println!("Open {} and log in as  demo / {password}", config.controller_api_url);
+    println!("Open {} and log in as  demo / {password}", config.web.api_url);
     listen(&config, app).await
 }
 
-async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
-    let (role, username) = match args {
-        ["--role", role, username] | [username, "--role", role] => (role.parse::<Role>()?, *username),
-        _ => bail!("{USAGE}"),
-    };
+/// Creates an operator in the GeoDB; the password comes from PALOMAR_OPERATOR_PASSWORD or stdin.
+async fn operator_add(config: Config, role: Role, username: &str) -> anyhow::Result<()> {
     let password = match std::env::var("PALOMAR_OPERATOR_PASSWORD") {
         Ok(password) => password,
         Err(_) => {
@@ -188,7 +301,7 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    let store = Arc::new(CassandraStore::connect(&config).await?);
+    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
     let services = Services::new(Ports::on_store(store, Arc::new(NoMetrics), resolver(&config)));
     let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
     println!("operator {} added with role {}", operator.username, operator.role);
@@ -196,10 +309,11 @@ async fn operator_add(config: Config, args: &[&str]) -> anyhow::Result<()> {
 }
 
 async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind_addr)
+    let addr = config.web.bind_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {} (CONTROLLER_API_URL)", config.bind_addr))?;
-    tracing::info!(addr = %config.bind_addr, site = %config.cluster_site, dry_run = config.dry_run, "listening");
+        .with_context(|| format!("cannot listen on {addr} (CONTROLLER_API_URL)"))?;
+    tracing::info!(%addr, site = %config.controller.site, dry_run = config.controller.dry_run, "listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -227,13 +341,21 @@ async fn shutdown_signal() {
 }
 
 fn doveadm_client(config: &Config) -> anyhow::Result<Arc<dyn Doveadm>> {
-    let client = DoveadmHttp::new(&config.doveadm_http_scheme, config.doveadm_http_port, config.doveadm_auth(), config.doveadm_endpoints.clone())
+    let doveadm = &config.doveadm;
+    let auth = doveadm.credential().map(|credential| match credential {
+        DoveadmCredential::ApiKey(key) => DoveadmAuth::ApiKey(key.0.clone()),
+        DoveadmCredential::Password(password) => DoveadmAuth::Password(password.0.clone()),
+    });
+    let client = DoveadmHttp::new(&doveadm.http_scheme, doveadm.http_port, auth, doveadm.endpoints.clone())
         .context("cannot build the doveadm HTTP client")?;
     Ok(Arc::new(client))
 }
 
 fn resolver(config: &Config) -> Arc<dyn app::ports::HostResolver> {
-    if config.backend_host_dns_check { Arc::new(DnsResolver) } else { Arc::new(SyntaxOnlyResolver) }
+    match config.services.backend_host_check {
+        HostCheck::Dns => Arc::new(DnsResolver),
+        HostCheck::Syntax => Arc::new(SyntaxOnlyResolver),
+    }
 }
 
 /// Attaches the site's controller to the services and starts the background tasks: the

@@ -1,13 +1,18 @@
 //! `palomar simulate …`: run the cluster simulator, seed a cluster at scale, inject faults.
+//!
+//! The arguments are parsed (clap) before anything is read: the configuration is loaded only by
+//! the subcommands that need it (running the simulator, seeding), and `fault` and `topology`
+//! read nothing but `SIM_CONTROL_URL`.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use app::ports::{GeoDb, SystemClock};
+use clap::{Args, Subcommand, ValueEnum};
 
 use crate::{
     adapters::{cassandra::CassandraStore, embedded::EmbeddedStore},
-    config::Config,
+    config::{sim_control_url, Config},
     seed::{seed_sample_cluster, seed_with_progress, SampleSize},
     sim::{
         doveadm_api::DoveadmCredentials,
@@ -16,88 +21,182 @@ use crate::{
     },
 };
 
-pub const USAGE: &str = "usage:
-  palomar simulate [--embedded] [--control ADDR] [--file-sd PATH] [--logins-per-second N] [--move-rate USERS_PER_SEC]
-  palomar simulate seed --sites S --backends B --groups G --users U [--concurrency N]
-  palomar simulate fault HOST [--login-fail PCT] [--delivery-fail PCT] [--hot] [--doveadm ok|unreachable|error]
-                             [--stall] [--slow FACTOR] | --clear        (talks to SIM_CONTROL_URL)
-  palomar simulate topology                                              (talks to SIM_CONTROL_URL)";
+const RUN_SETTINGS: &str = "\
+Settings (environment):
+  CASSANDRA_*             the GeoDB to simulate (not read with --embedded)
+  DOVEADM_API_KEY, DOVEADM_PASSWORD
+                          the credentials the simulated backends accept (the controller's own)
+  Every setting is validated at start-up, as for `palomar serve` (see `palomar config`).";
 
-/// Reads `--name value` flags and bare switches.
-struct Flags<'a> {
-    args: &'a [&'a str],
+const SEED_SETTINGS: &str = "\
+Settings (environment):
+  CASSANDRA_*   the GeoDB to write into (CASSANDRA_SERVERS, CASSANDRA_PORT, CASSANDRA_KEYSPACE, …)
+  Every setting is validated at start-up, as for `palomar serve` (see `palomar config`).";
+
+const CONTROL_SETTINGS: &str = "\
+Settings (environment):
+  SIM_CONTROL_URL   the running simulator's control API [default: http://127.0.0.1:9700]
+  Nothing else is read.";
+
+/// `palomar simulate`: with no subcommand, runs the simulator until Ctrl-C.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    long_about = "Bring simulated proxies and backends to life on a GeoDB (Cassandra, or --embedded for a \
+                  demo cluster): their metrics, doveadm HTTP APIs and a control API for faults. Runs until \
+                  Ctrl-C. The subcommands seed a GeoDB at scale and talk to a running simulator.",
+    after_help = RUN_SETTINGS
+)]
+pub struct SimulateArgs {
+    #[command(subcommand)]
+    command: Option<SimulateCommand>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
-impl<'a> Flags<'a> {
-    fn value(&self, name: &str) -> Option<&'a str> {
-        self.args.iter().position(|a| *a == name).and_then(|i| self.args.get(i + 1).copied())
-    }
+#[derive(Debug, Subcommand)]
+enum SimulateCommand {
+    /// Write a consistent sample cluster into Cassandra, printing rows per second.
+    #[command(after_help = SEED_SETTINGS)]
+    Seed(SeedArgs),
+    /// Set or clear a simulated backend's faults (through the simulator's control API).
+    #[command(after_help = CONTROL_SETTINGS)]
+    Fault(FaultArgs),
+    /// Print where every simulated server listens (from the simulator's control API).
+    #[command(after_help = CONTROL_SETTINGS)]
+    Topology,
+}
 
-    fn switch(&self, name: &str) -> bool {
-        self.args.contains(&name)
-    }
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Simulate a demo cluster in memory instead of the GeoDB in Cassandra.
+    #[arg(long)]
+    embedded: bool,
+    /// Where the control API listens; the simulated servers listen on the same IP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9700")]
+    control: SocketAddr,
+    /// Write the Prometheus file_sd targets of the simulated servers to PATH.
+    #[arg(long, value_name = "PATH")]
+    file_sd: Option<PathBuf>,
+    /// Logins each proxy sees per second [default: the simulator's, 10].
+    #[arg(long, value_name = "N")]
+    logins_per_second: Option<f64>,
+    /// Users a source backend moves per second in one group move [default: the simulator's, 50].
+    #[arg(long, value_name = "USERS_PER_SEC")]
+    move_rate: Option<f64>,
+}
 
-    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
-        match self.value(name) {
-            Some(raw) => raw.parse().map_err(|_| anyhow::anyhow!("{name} expects a number, got {raw:?}")),
-            None => Ok(default),
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Sites to create.
+    #[arg(long, value_name = "S", default_value_t = 2)]
+    sites: usize,
+    /// Backends per site.
+    #[arg(long, value_name = "B", default_value_t = 3)]
+    backends: usize,
+    /// Groups per site.
+    #[arg(long, value_name = "G", default_value_t = 100)]
+    groups: usize,
+    /// Users in all.
+    #[arg(long, value_name = "U", default_value_t = 20_000)]
+    users: usize,
+    /// Writes in flight.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+struct FaultArgs {
+    /// The simulated backend's host name, e.g. be1.dc1a.example.net.
+    host: String,
+    /// Clear every fault of HOST.
+    #[arg(long, conflicts_with_all = ["login_fail", "delivery_fail", "hot", "doveadm", "stall", "slow"])]
+    clear: bool,
+    /// Percentage of logins that fail at HOST (0–100).
+    #[arg(long, value_name = "PCT", default_value_t = 0.0)]
+    login_fail: f64,
+    /// Percentage of deliveries that fail temporarily at HOST (0–100).
+    #[arg(long, value_name = "PCT", default_value_t = 0.0)]
+    delivery_fail: f64,
+    /// CPU, memory and metacache near full: a hot backend.
+    #[arg(long)]
+    hot: bool,
+    /// How HOST's doveadm API answers.
+    #[arg(long, value_enum, default_value_t = DoveadmArg::Ok)]
+    doveadm: DoveadmArg,
+    /// HOST never starts a group move it is the source of.
+    #[arg(long)]
+    stall: bool,
+    /// Multiplies HOST's user move rate (e.g. 0.1 for a slow backend); 0 means 1.
+    #[arg(long, value_name = "FACTOR", default_value_t = 0.0)]
+    slow: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DoveadmArg {
+    Ok,
+    Unreachable,
+    Error,
+}
+
+/// Runs `palomar simulate …`.
+pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(SimulateCommand::Seed(seed_args)) => seed(Config::from_env()?, seed_args).await,
+        Some(SimulateCommand::Fault(fault_args)) => fault(fault_args).await,
+        Some(SimulateCommand::Topology) => {
+            let url = format!("{}/topology", control_url());
+            let body = reqwest::get(url).await?.error_for_status()?.text().await?;
+            println!("{body}");
+            Ok(())
         }
+        None => simulate(Config::from_env()?, args.run).await,
     }
 }
 
 fn control_url() -> String {
-    std::env::var("SIM_CONTROL_URL").unwrap_or_else(|_| "http://127.0.0.1:9700".into())
+    sim_control_url(&|name| std::env::var(name).ok())
 }
 
-pub async fn run(config: Config, args: &[&str]) -> anyhow::Result<()> {
-    match args {
-        ["seed", rest @ ..] => seed(config, Flags { args: rest }).await,
-        ["fault", host, rest @ ..] => fault(host, Flags { args: rest }).await,
-        ["topology"] => {
-            let body = reqwest::get(format!("{}/topology", control_url())).await?.error_for_status()?.text().await?;
-            println!("{body}");
-            Ok(())
-        }
-        rest if rest.first().is_none_or(|a| a.starts_with("--")) => simulate(config, Flags { args: rest }).await,
-        _ => bail!("{USAGE}"),
-    }
-}
-
-async fn seed(config: Config, flags: Flags<'_>) -> anyhow::Result<()> {
+async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
     let size = SampleSize {
-        sites: flags.number("--sites", 2)?,
-        backends_per_site: flags.number("--backends", 3)?,
-        groups_per_site: flags.number("--groups", 100)?,
-        users: flags.number("--users", 20_000)?,
+        sites: args.sites,
+        backends_per_site: args.backends,
+        groups_per_site: args.groups,
+        users: args.users,
     };
-    let concurrency = flags.number("--concurrency", 128usize)?;
-    let store: Arc<dyn GeoDb> = Arc::new(CassandraStore::connect(&config).await?);
-    println!("seeding {size:?} into keyspace {} with {concurrency} writes in flight", config.cassandra_keyspace);
+    let concurrency = args.concurrency;
+    let store: Arc<dyn GeoDb> = Arc::new(CassandraStore::connect(&config.cassandra).await?);
+    println!("seeding {size:?} into keyspace {} with {concurrency} writes in flight", config.cassandra.keyspace);
     let started = std::time::Instant::now();
     let report = seed_with_progress(store, size, concurrency, |users| {
         println!("  {users} users written ({:.0} users/s)", users as f64 / started.elapsed().as_secs_f64().max(1e-9));
     })
     .await?;
-    println!("wrote {} rows in {:.1} s: {:.0} rows per second", report.rows, report.elapsed.as_secs_f64(), report.rows_per_second());
+    println!(
+        "wrote {} rows in {:.1} s: {:.0} rows per second",
+        report.rows,
+        report.elapsed.as_secs_f64(),
+        report.rows_per_second()
+    );
     Ok(())
 }
 
-async fn fault(host: &str, flags: Flags<'_>) -> anyhow::Result<()> {
+async fn fault(args: FaultArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let url = format!("{}/faults/{host}", control_url());
-    let response = if flags.switch("--clear") {
+    let url = format!("{}/faults/{}", control_url(), args.host);
+    let response = if args.clear {
         client.delete(&url).send().await?
     } else {
-        let mut faults = if flags.switch("--hot") { Faults::hot() } else { Faults::default() };
-        faults.login_fail_percent = flags.number("--login-fail", 0.0)?;
-        faults.delivery_fail_percent = flags.number("--delivery-fail", 0.0)?;
-        faults.stall_moves = flags.switch("--stall");
-        faults.move_rate_factor = flags.number("--slow", 0.0)?;
-        faults.doveadm = match flags.value("--doveadm") {
-            None | Some("ok") => DoveadmMode::Ok,
-            Some("unreachable") => DoveadmMode::Unreachable,
-            Some("error") => DoveadmMode::Error,
-            Some(other) => bail!("--doveadm expects ok, unreachable or error, got {other:?}"),
+        let mut faults = if args.hot { Faults::hot() } else { Faults::default() };
+        faults.login_fail_percent = args.login_fail;
+        faults.delivery_fail_percent = args.delivery_fail;
+        faults.stall_moves = args.stall;
+        faults.move_rate_factor = args.slow;
+        faults.doveadm = match args.doveadm {
+            DoveadmArg::Ok => DoveadmMode::Ok,
+            DoveadmArg::Unreachable => DoveadmMode::Unreachable,
+            DoveadmArg::Error => DoveadmMode::Error,
         };
         client.put(&url).json(&faults).send().await?
     };
@@ -106,35 +205,35 @@ async fn fault(host: &str, flags: Flags<'_>) -> anyhow::Result<()> {
     if !status.is_success() {
         bail!("the simulator refused: {status} {body}");
     }
-    println!("faults of {host} updated");
+    println!("faults of {} updated", args.host);
     Ok(())
 }
 
-async fn simulate(config: Config, flags: Flags<'_>) -> anyhow::Result<()> {
-    let store: Arc<dyn GeoDb> = if flags.switch("--embedded") {
+async fn simulate(config: Config, args: RunArgs) -> anyhow::Result<()> {
+    let store: Arc<dyn GeoDb> = if args.embedded {
         let store = Arc::new(EmbeddedStore::new());
         seed_sample_cluster(store.clone(), SampleSize::DEMO, 1).await?;
         store
     } else {
-        Arc::new(CassandraStore::connect(&config).await?)
+        Arc::new(CassandraStore::connect(&config.cassandra).await?)
     };
     let mut settings = SimSettings::default();
-    settings.logins_per_second = flags.number("--logins-per-second", settings.logins_per_second)?;
-    settings.user_move_rate = flags.number("--move-rate", settings.user_move_rate)?;
+    settings.logins_per_second = args.logins_per_second.unwrap_or(settings.logins_per_second);
+    settings.user_move_rate = args.move_rate.unwrap_or(settings.user_move_rate);
     let sim = Simulator::load(store, Arc::new(SystemClock), settings, rand::random()).await?;
-    let control: SocketAddr = flags.value("--control").unwrap_or("127.0.0.1:9700").parse().context("--control expects ip:port")?;
     let options = ServeOptions {
-        ip: control.ip(),
-        control,
+        ip: args.control.ip(),
+        control: args.control,
         credentials: credentials(&config),
         tick: Some(Duration::from_secs(1)),
     };
     let running = start(sim, options).await?;
     println!("simulator control API: {}", running.topology.control_url);
     println!("DOVEADM_ENDPOINTS={}", running.topology.doveadm_endpoints());
-    if let Some(path) = flags.value("--file-sd") {
-        std::fs::write(path, serde_json::to_string_pretty(&running.topology.file_sd())?).with_context(|| format!("cannot write {path}"))?;
-        println!("Prometheus targets written to {path}");
+    if let Some(path) = &args.file_sd {
+        let targets = serde_json::to_string_pretty(&running.topology.file_sd())?;
+        std::fs::write(path, targets).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("Prometheus targets written to {}", path.display());
     }
     tokio::signal::ctrl_c().await?;
     Ok(())
@@ -143,7 +242,7 @@ async fn simulate(config: Config, flags: Flags<'_>) -> anyhow::Result<()> {
 /// The doveadm credentials simulated backends accept: the controller's own.
 pub fn credentials(config: &Config) -> DoveadmCredentials {
     DoveadmCredentials {
-        password: config.doveadm_password.as_ref().map(|s| s.0.clone()),
-        api_key: config.doveadm_api_key.as_ref().map(|s| s.0.clone()),
+        password: config.doveadm.password.as_ref().map(|s| s.0.clone()),
+        api_key: config.doveadm.api_key.as_ref().map(|s| s.0.clone()),
     }
 }

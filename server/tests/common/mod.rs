@@ -58,7 +58,7 @@ pub async fn cassandra_store_at(test_name: &str, address: &str) -> CassandraStor
         ("CASSANDRA_LOCAL_DC", "datacenter1"),
         ("CASSANDRA_CONSISTENCY", "LOCAL_ONE"),
     ]);
-    CassandraStore::connect(&config).await.unwrap_or_else(|e| panic!("{e}"))
+    CassandraStore::connect(&config.cassandra).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `redis://…` of the test Redis, or `None`.

@@ -21,7 +21,7 @@ use scylla::{
     statement::{prepared::PreparedStatement, Consistency},
 };
 
-use crate::config::{Config, ConsistencyLevel, LoadBalancingPolicy};
+use crate::config::{CassandraSettings, ConsistencyLevel, LoadBalancingPolicy};
 
 /// A connected GeoDB: one driver session and the statements prepared on it.
 pub struct CassandraStore {
@@ -47,11 +47,11 @@ pub enum ConnectError {
 
 impl CassandraStore {
     /// Connects, creates the keyspace and tables if missing (idempotent), and prepares statements.
-    pub async fn connect(config: &Config) -> Result<Self, ConnectError> {
+    pub async fn connect(config: &CassandraSettings) -> Result<Self, ConnectError> {
         let session = Arc::new(open_session(config).await?);
-        let keyspace = config.cassandra_keyspace.clone();
-        create_schema(&session, &keyspace, &config.cassandra_replication.cql()).await?;
-        if uses_simple_strategy(&session, &keyspace).await && config.cassandra_load_balancing_policy == LoadBalancingPolicy::DcAwareRoundRobin {
+        let keyspace = config.keyspace.clone();
+        create_schema(&session, &keyspace, &config.replication.cql()).await?;
+        if uses_simple_strategy(&session, &keyspace).await && config.load_balancing_policy == LoadBalancingPolicy::DcAwareRoundRobin {
             // SimpleStrategy places replicas regardless of DCs, so preferring one DC without
             // failover could leave a token with no node to ask (and the driver warns on every
             // query). Such a keyspace lives in one DC anyway: allow failover.
@@ -82,18 +82,18 @@ impl CassandraStore {
 }
 
 /// The driver's routing and consistency for every statement.
-fn execution_profile(config: &Config, force_failover: bool) -> ExecutionProfile {
-    let policy = match config.cassandra_load_balancing_policy {
+fn execution_profile(config: &CassandraSettings, force_failover: bool) -> ExecutionProfile {
+    let policy = match config.load_balancing_policy {
         LoadBalancingPolicy::RoundRobin => DefaultPolicy::builder().token_aware(true).build(),
         LoadBalancingPolicy::DcAwareRoundRobin => DefaultPolicy::builder()
-            .prefer_datacenter(config.cassandra_local_dc.clone())
-            .permit_dc_failover(force_failover || config.cassandra_used_hosts_per_remote_dc > 0)
+            .prefer_datacenter(config.local_dc.clone())
+            .permit_dc_failover(force_failover || config.used_hosts_per_remote_dc > 0)
             .token_aware(true)
             .build(),
     };
     ExecutionProfile::builder()
         .load_balancing_policy(policy)
-        .consistency(consistency(config.cassandra_consistency))
+        .consistency(consistency(config.consistency))
         .request_timeout(Some(Duration::from_secs(10)))
         .build()
 }
@@ -108,14 +108,14 @@ async fn uses_simple_strategy(session: &Session, keyspace: &str) -> bool {
     replication.is_some_and(|(map,)| map.get("class").is_some_and(|c| c.ends_with("SimpleStrategy")))
 }
 
-async fn open_session(config: &Config) -> Result<Session, ConnectError> {
+async fn open_session(config: &CassandraSettings) -> Result<Session, ConnectError> {
     let profile = execution_profile(config, false);
-    let contact_points = config.cassandra_contact_points();
+    let contact_points = config.contact_points();
     let mut builder = SessionBuilder::new()
         .known_nodes(&contact_points)
         .connection_timeout(Duration::from_secs(5))
         .default_execution_profile_handle(profile.into_handle());
-    if let (Some(user), Some(password)) = (&config.cassandra_username, &config.cassandra_password) {
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
         builder = builder.user(user, &password.0);
     }
     builder
