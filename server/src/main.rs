@@ -15,10 +15,17 @@ use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::{
-    controller::{Controller, ControllerPorts},
-    domain::Role,
-    ports::{Doveadm, GeoDb, Metrics, SystemClock},
-    services::{Caller, Ports, Services},
+    controller::{Census, Controller},
+    domain::{
+        feature::{Feature, FeatureState, FEATURE_SECTION},
+        geodb::ClusterSetting,
+        Role,
+    },
+    ports::{
+        AuditLog, BalancePlanStore, ControllerStore, Doveadm, GeoDb, GroupMembers, HostResolver, LeaderLease, Metrics,
+        OperatorStore, Ports, SystemClock,
+    },
+    services::{Caller, Services},
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use leptos::prelude::LeptosOptions;
@@ -32,7 +39,7 @@ use palomar_server::{
         redis_plans::RedisPlans,
         redis_sessions::RedisSessionStore,
         sim_metrics::SimulatorMetrics,
-        DnsResolver, NoMetrics, SyntaxOnlyResolver,
+        DnsResolver, NoDoveadm, NoMetrics, SyntaxOnlyResolver,
     },
     config::{parse_endpoints, Config, DoveadmCredential, HostCheck, Secret},
     seed::{seed_sample_cluster, SampleSize},
@@ -209,19 +216,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(PrometheusMetrics::new(&config.prometheus.url, &config.prometheus.job_name)?);
     let lease = Arc::new(RedisLease::connect(redis).await.context("cannot connect to Redis for the leader lease")?);
     let plans = Arc::new(RedisPlans::connect(redis).await.context("cannot connect to Redis for group balance plans")?);
-    let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), resolver(&config)));
-    let ports = ControllerPorts {
-        geodb: store.clone(),
-        store: store.clone(),
-        plans,
-        members: store,
-        metrics,
-        doveadm: doveadm_client(&config)?,
-        lease,
-        clock: Arc::new(SystemClock),
-        census: services.census(),
-    };
-    let services = start_background(services, ports, &config, config.services.census_interval);
+    let ports = ports_on(store, plans, lease, metrics, doveadm_client(&config)?, resolver(&config));
+    let services = start_background(ports, &config, config.services.census_interval);
     let settings =
         SessionSettings { secret, secure: config.web.secure_cookies, idle_timeout: config.web.session_idle_timeout };
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
@@ -233,13 +229,13 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     let store = Arc::new(EmbeddedStore::new());
     seed_sample_cluster(store.clone(), SampleSize::DEMO, 1).await?;
     // Every feature dry in the demo: its decisions show, nothing moves until someone says so.
-    for feature in app::domain::cluster::FEATURES {
-        let row = app::domain::geodb::ClusterSetting {
-            section: app::domain::cluster::FEATURE_SECTION.into(),
+    for feature in Feature::ALL {
+        let row = ClusterSetting {
+            section: FEATURE_SECTION.into(),
             site_id: uuid::Uuid::nil(),
             backend_id: uuid::Uuid::nil(),
-            setting_name: feature.into(),
-            setting_value: app::domain::cluster::FeatureState::Dryrun.as_str().into(),
+            setting_name: feature.as_str().into(),
+            setting_value: FeatureState::Dryrun.as_str().into(),
         };
         store.put_setting(&row).await?;
     }
@@ -261,21 +257,11 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         Err(_) => start(sim.clone(), options("127.0.0.1:0")?).await?,
     };
     let metrics: Arc<dyn Metrics> = Arc::new(SimulatorMetrics::new(sim));
-    let services = Services::new(Ports::on_store(store.clone(), metrics.clone(), Arc::new(SyntaxOnlyResolver)));
     // The controller reaches the simulated backends where the simulator listens.
     config.doveadm.endpoints = parse_endpoints(&simulator.topology.doveadm_endpoints()).unwrap_or_default();
-    let ports = ControllerPorts {
-        geodb: store.clone(),
-        store: store.clone(),
-        plans: store.clone(),
-        members: store.clone(),
-        metrics,
-        doveadm: doveadm_client(&config)?,
-        lease: store.clone(),
-        clock: Arc::new(SystemClock),
-        census: services.census(),
-    };
-    let services = start_background(services, ports, &config, Duration::from_secs(30));
+    let (plans, lease) = (store.clone(), store.clone());
+    let ports = ports_on(store.clone(), plans, lease, metrics, doveadm_client(&config)?, Arc::new(SyntaxOnlyResolver));
+    let services = start_background(ports, &config, Duration::from_secs(30));
     let password = random_string(20);
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
     let settings = SessionSettings {
@@ -302,7 +288,12 @@ async fn operator_add(config: Config, role: Role, username: &str) -> anyhow::Res
         }
     };
     let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
-    let services = Services::new(Ports::on_store(store, Arc::new(NoMetrics), resolver(&config)));
+    // The services come with the site's controller; here it never runs, so it needs no lease,
+    // plans, metrics or doveadm API of its own.
+    let idle = Arc::new(EmbeddedStore::new());
+    let ports = ports_on(store, idle.clone(), idle, Arc::new(NoMetrics), Arc::new(NoDoveadm), resolver(&config));
+    let controller = Controller::new(ports.clone(), Arc::new(Census::default()), config.controller_settings());
+    let services = Services::new(ports, controller);
     let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
     println!("operator {} added with role {}", operator.username, operator.role);
     Ok(())
@@ -351,18 +342,47 @@ fn doveadm_client(config: &Config) -> anyhow::Result<Arc<dyn Doveadm>> {
     Ok(Arc::new(client))
 }
 
-fn resolver(config: &Config) -> Arc<dyn app::ports::HostResolver> {
+fn resolver(config: &Config) -> Arc<dyn HostResolver> {
     match config.services.backend_host_check {
         HostCheck::Dns => Arc::new(DnsResolver),
         HostCheck::Syntax => Arc::new(SyntaxOnlyResolver),
     }
 }
 
-/// Attaches the site's controller to the services and starts the background tasks: the
-/// census every `census_interval` and the controller's loops.
-fn start_background(services: Services, ports: ControllerPorts, config: &Config, census_interval: Duration) -> Arc<Services> {
-    let controller = Controller::new(ports, config.controller_settings());
-    let services = Arc::new(services.with_controller(controller.clone()));
+/// Every port, on one store that holds the GeoDB and the controller's own tables (Cassandra,
+/// or the embedded store), with the real clock: the one bundle the controller and the services
+/// share.
+fn ports_on<S>(
+    store: Arc<S>,
+    plans: Arc<dyn BalancePlanStore>,
+    lease: Arc<dyn LeaderLease>,
+    metrics: Arc<dyn Metrics>,
+    doveadm: Arc<dyn Doveadm>,
+    resolver: Arc<dyn HostResolver>,
+) -> Ports
+where
+    S: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore,
+{
+    Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        members: store.clone(),
+        records: store,
+        plans,
+        lease,
+        metrics,
+        doveadm,
+        resolver,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// Builds the site's controller and the services on `ports`, and starts the background tasks:
+/// the census every `census_interval` and the controller's loops.
+fn start_background(ports: Ports, config: &Config, census_interval: Duration) -> Arc<Services> {
+    let controller = Controller::new(ports.clone(), Arc::new(Census::default()), config.controller_settings());
+    let services = Arc::new(Services::new(ports, controller.clone()));
     spawn_census(services.clone(), census_interval);
     app::controller::spawn(controller);
     services

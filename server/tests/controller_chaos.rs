@@ -15,7 +15,7 @@ use app::{
         PageRequest, WriteError,
     },
     ports::{ControllerStore, GeoDb, ManualClock, Ports},
-    services::{Caller, Services},
+    services::Caller,
 };
 use chrono::Utc;
 use common::chaos::ChaosProxy;

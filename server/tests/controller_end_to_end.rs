@@ -160,13 +160,13 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() }).unwrap();
     eventually(90, "be1 set offline", || async {
         let b = backend(1).await;
-        if b.status == "offline" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
+        if b.status.as_str() == "offline" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
     })
     .await;
     sim.set_faults(&host(1), Faults::default()).unwrap();
     eventually(60, "be1 back online", || async {
         let b = backend(1).await;
-        if b.status == "online" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
+        if b.status.as_str() == "online" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
     })
     .await;
     set_feature("host_failure", FeatureState::Off).await;

@@ -9,13 +9,13 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use app::{
     controller::{Census, Controller, ControllerSettings, LoopKind},
     domain::{
-        controller::{DecisionRecord, EndMove, Initiator, MoveRecord, MoveState, Outcome},
+        controller::{DecisionRecord, EndMove, Initiator, LoopResult, MoveRecord, MoveState, Outcome},
         feature::{Feature, FeatureState, FEATURE_SECTION},
         geodb::{Backend, ClusterSetting, UserGroup},
         planning::Action,
         PageRequest, Site,
     },
-    ports::{ControllerStore, GeoDb, ManualClock, Metrics, Ports},
+    ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics, Ports},
     services::Services,
 };
 use chrono::{TimeZone, Utc};
@@ -187,7 +187,7 @@ async fn lead(c: &Controller) {
 }
 
 fn of_feature<'a>(decisions: &'a [DecisionRecord], feature: &str) -> Vec<&'a DecisionRecord> {
-    decisions.iter().filter(|d| d.decision.feature == feature && d.decision.action.is_some()).collect()
+    decisions.iter().filter(|d| d.decision.feature.as_str() == feature && d.decision.action.is_some()).collect()
 }
 
 #[tokio::test]
@@ -275,7 +275,7 @@ async fn global_dry_run_makes_every_feature_dry() {
     let decisions = world.decisions().await;
     let dry = of_feature(&decisions, "host_failure");
     assert_eq!((dry.len(), dry[0].outcome, dry[0].mode), (1, Outcome::Dry, FeatureState::Dryrun));
-    assert!(c.status().await.modes.iter().any(|(f, m)| f == "host_failure" && *m == FeatureState::Dryrun));
+    assert!(c.status().await.modes.iter().any(|(f, m)| *f == Feature::HostFailure && *m == FeatureState::Dryrun));
 }
 
 #[tokio::test]
@@ -547,7 +547,7 @@ async fn without_metrics_the_controller_makes_no_move_and_says_why() {
     assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.moves().await.is_empty());
     let status = c.status().await;
-    assert_eq!(status.loops["host_failure"].result, "failed");
+    assert_eq!(status.loops["host_failure"].result, LoopResult::Failed);
     assert!(status.problems.iter().any(|p| p.contains("host_failure")), "{:?}", status.problems);
 }
 

@@ -141,7 +141,7 @@ fn randomized_clusters_keep_every_safety_rule() {
                 if rng.gen_bool(0.3) {
                     b.last_moved_to = Some(now() - chrono::Duration::minutes(rng.gen_range(0..120)));
                 }
-                if b.status == "offline" && rng.gen_bool(0.5) {
+                if b.status.as_str() == "offline" && rng.gen_bool(0.5) {
                     b.status_reason = format!("{REASON_PREFIX} test");
                 }
                 b
