@@ -26,13 +26,13 @@ use pages::{
     controller::{ControllerPage, DecisionsPage, MovesPage},
     groups::{GroupPage, GroupsPage},
     layout::Layout,
+    login::LoginPage,
     operators::OperatorsPage,
     settings::{FeaturesPage, SettingsPage},
-    stats::{ReachabilityPage, SiteStatsPage},
-    users::UsersPage,
-    login::LoginPage,
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
+    stats::{ReachabilityPage, SiteStatsPage},
     tags::TagsPage,
+    users::UsersPage,
     NotFound,
 };
 

@@ -10,7 +10,10 @@ use std::{collections::BTreeMap, time::Duration};
 use crate::domain::{
     audit::AuditRecord,
     controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
-    geodb::{Backend, BackendStat, BackendStatus, ClusterSetting, MoveSide, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+    geodb::{
+        Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
+        UserGroup,
+    },
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
@@ -83,7 +86,14 @@ pub trait GeoDb: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Sets one of a backend's `last_moved_*` columns to `at`, only if it still holds `seen`
     /// (empty matches null too). Returns whether it was applied.
-    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError>;
+    async fn note_backend_move(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        side: MoveSide,
+        seen: &str,
+        at: &str,
+    ) -> Result<bool, StoreError>;
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError>;
 
     /// One site's groups (one partition), in name order.
@@ -92,7 +102,13 @@ pub trait GeoDb: Send + Sync + 'static {
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
     /// Starts a move only if the group exists with a backend and is not moving (`moving` null
     /// or empty): a lightweight transaction in Cassandra. Returns whether it was applied.
-    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError>;
+    async fn start_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        destination: Uuid,
+        token: &str,
+    ) -> Result<bool, StoreError>;
     /// Ends a move only if the group's `moving` is still `token`: sets `backend_id` and
     /// `alt_backend_id`, clears `moving` and sets `refresh_after` to `now` (a Cassandra
     /// lightweight transaction). Forcing passes the destination, cancelling the source.
@@ -116,7 +132,13 @@ pub trait GeoDb: Send + Sync + 'static {
     /// One section of `cluster_settings` (one partition).
     async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError>;
     async fn put_setting(&self, setting: &ClusterSetting) -> Result<(), StoreError>;
-    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError>;
+    async fn delete_setting(
+        &self,
+        section: &str,
+        site_id: Uuid,
+        backend_id: Uuid,
+        name: &str,
+    ) -> Result<(), StoreError>;
 
     /// The whole `site_reachability` table (sites × sites: small).
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError>;
@@ -131,7 +153,8 @@ pub trait GeoDb: Send + Sync + 'static {
     async fn list_proxy_dest_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<ProxyDestStat>, StoreError>;
     async fn put_proxy_dest_stat(&self, row: &ProxyDestStat) -> Result<(), StoreError>;
     /// Removes one proxy's rows for one destination.
-    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError>;
+    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str)
+        -> Result<(), StoreError>;
 }
 
 /// Which users the last censuses found in each group: the controller's own table, so that a
@@ -246,7 +269,9 @@ impl DoveadmError {
         match self {
             DoveadmError::Unreachable { reason, .. } => {
                 let reason = reason.to_ascii_lowercase();
-                ["dns error", "failed to lookup address", "name or service not known", "no address associated"].iter().any(|p| reason.contains(p))
+                ["dns error", "failed to lookup address", "name or service not known", "no address associated"]
+                    .iter()
+                    .any(|p| reason.contains(p))
             }
             _ => false,
         }
@@ -320,7 +345,12 @@ pub trait LeaderLease: Send + Sync + 'static {
 pub trait ControllerStore: Send + Sync + 'static {
     async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError>;
     /// One site's decisions of one UTC day, newest first.
-    async fn list_decisions(&self, site_id: Uuid, day: chrono::NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, StoreError>;
+    async fn list_decisions(
+        &self,
+        site_id: Uuid,
+        day: chrono::NaiveDate,
+        page: PageRequest,
+    ) -> Result<Page<DecisionRecord>, StoreError>;
     /// Saves a move; active moves are also kept in a small per-site index until they end.
     async fn put_move(&self, record: &MoveRecord) -> Result<(), StoreError>;
     /// One site's active moves.
@@ -333,7 +363,12 @@ pub trait ControllerStore: Send + Sync + 'static {
 #[async_trait]
 pub trait BalancePlanStore: Send + Sync + 'static {
     /// Replaces the site's plan.
-    async fn replace_plan(&self, site: &str, created_at: DateTime<Utc>, entries: &[PlanEntry]) -> Result<(), StoreError>;
+    async fn replace_plan(
+        &self,
+        site: &str,
+        created_at: DateTime<Utc>,
+        entries: &[PlanEntry],
+    ) -> Result<(), StoreError>;
     /// Takes up to `count` entries off the front of the plan.
     async fn take_entries(&self, site: &str, count: usize) -> Result<Vec<PlanEntry>, StoreError>;
     async fn plan_summary(&self, site: &str) -> Result<Option<PlanSummary>, StoreError>;

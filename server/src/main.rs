@@ -159,9 +159,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let result = tokio::runtime::Runtime::new().context("cannot start the async runtime").and_then(|runtime| {
-        runtime.block_on(run(cli.command.unwrap_or(Command::Serve)))
-    });
+    let result = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli.command.unwrap_or(Command::Serve))));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -271,7 +271,10 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     };
     let app = router(services, leptos_options(&config), tower_sessions::MemoryStore::default(), &settings)?;
     println!("Palomar demo: embedded store with 2 sites, 6 backends, 200 groups, {} users", store.user_count());
-    println!("Simulator control API: {} (SIM_CONTROL_URL for `palomar simulate fault`)", simulator.topology.control_url);
+    println!(
+        "Simulator control API: {} (SIM_CONTROL_URL for `palomar simulate fault`)",
+        simulator.topology.control_url
+    );
     println!("Open {} and log in as  demo / {password}", config.web.api_url);
     listen(&config, app).await
 }

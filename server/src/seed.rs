@@ -2,7 +2,10 @@
 //! the demo's (2 sites, 6 backends, 200 groups, 20,000 users) or one at scale for the
 //! simulator and the benchmarks (`palomar simulate seed`).
 
-use std::{sync::Arc, time::{Duration, Instant}};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use app::{
     domain::{
@@ -51,7 +54,11 @@ pub fn site_name(index: usize) -> String {
 /// Writes the cluster with up to `concurrency` writes in flight. Users are spread over sites
 /// and, within a site, over its groups; groups over backends; each group's alternative backend
 /// is the next one.
-pub async fn seed_sample_cluster(geodb: Arc<dyn GeoDb>, size: SampleSize, concurrency: usize) -> Result<SeedReport, StoreError> {
+pub async fn seed_sample_cluster(
+    geodb: Arc<dyn GeoDb>,
+    size: SampleSize,
+    concurrency: usize,
+) -> Result<SeedReport, StoreError> {
     seed_with_progress(geodb, size, concurrency, |_| {}).await
 }
 

@@ -80,7 +80,12 @@ const LOGIN_FUNCTION: &str = "/api/auth/login";
 
 /// Paths anyone may load: the login page and its server function, assets and the health check.
 fn is_public(path: &str) -> bool {
-    path == "/login" || path == LOGIN_FUNCTION || path == "/healthz" || path == "/metrics" || path.starts_with("/pkg/") || path.starts_with("/favicon")
+    path == "/login"
+        || path == LOGIN_FUNCTION
+        || path == "/healthz"
+        || path == "/metrics"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/favicon")
 }
 
 /// Without a logged-in session, a page request goes to `/login?next=<path>` and a server
@@ -108,7 +113,11 @@ async fn require_login(session: Session, mut request: Request, next: Next) -> Re
         Ok(None) => (StatusCode::UNAUTHORIZED, "please log in").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "session store unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "session store unavailable, try again shortly")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                "session store unavailable, try again shortly",
+            )
                 .into_response()
         }
     }
@@ -133,8 +142,13 @@ async fn bad_arguments_are_client_errors(response: Response) -> Response {
 /// The client as the audit log records it: the peer address, behind any `X-Forwarded-For`
 /// chain a proxy added (kept as sent: it is only as trustworthy as the proxy).
 fn request_origin(request: &Request) -> RequestOrigin {
-    let header = |name: header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let header =
+        |name: header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let client_ip = match header(header::HeaderName::from_static("x-forwarded-for")) {
         Some(chain) => format!("{chain} via {peer}"),
         None => peer,

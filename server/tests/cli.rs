@@ -75,11 +75,7 @@ fn palomar(args: &[&str], env: &[(&str, &str)]) -> Run {
             Err(e) => panic!("waiting for palomar {args:?}: {e}"),
         }
     };
-    Run {
-        code: status.code(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
+    Run { code: status.code(), stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 /// `args` prints its help: exit 0, a usage line and every one of `mentions`.

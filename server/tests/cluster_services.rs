@@ -31,9 +31,13 @@ struct World {
 
 async fn world() -> World {
     let store = Arc::new(EmbeddedStore::new());
-    let report = seed_sample_cluster(store.clone(), SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 60 }, 1)
-        .await
-        .unwrap();
+    let report = seed_sample_cluster(
+        store.clone(),
+        SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 60 },
+        1,
+    )
+    .await
+    .unwrap();
     let services = common::services_on(store.clone());
     World { store, services, site: report.sites[0].id, admin: Caller::trusted_cli() }
 }
@@ -46,7 +50,14 @@ impl World {
     }
 
     async fn actions(&self) -> Vec<String> {
-        self.store.list_day(chrono::Utc::now().date_naive(), PageRequest::first(500)).await.unwrap().items.into_iter().map(|r| r.action).collect()
+        self.store
+            .list_day(chrono::Utc::now().date_naive(), PageRequest::first(500))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.action)
+            .collect()
     }
 }
 
@@ -59,7 +70,10 @@ async fn backends_are_added_in_standby_and_checked() {
     let again = admin.add(w.site, "be9.dc1a.example.net".into()).await.unwrap_err();
     assert_eq!(again.field(), Some("host"));
     let dns = palomar_server::adapters::DnsResolver;
-    assert!(app::ports::HostResolver::check(&dns, "no-such-name.invalid").await.is_err(), "the DNS check refuses unknown names");
+    assert!(
+        app::ports::HostResolver::check(&dns, "no-such-name.invalid").await.is_err(),
+        "the DNS check refuses unknown names"
+    );
     assert!(app::ports::HostResolver::check(&dns, "localhost").await.is_ok());
 }
 
@@ -98,17 +112,28 @@ async fn group_moves_go_only_to_eligible_backends_once() {
     let group = w.store.get_group(w.site, "default-1").await.unwrap().unwrap();
     let own = group.backend_id.unwrap();
     let ops = w.services.group_ops(&w.admin).unwrap();
-    assert_eq!(ops.start_move(w.site, "default-1", own).await.unwrap_err().field(), Some("destination"), "not to itself");
+    assert_eq!(
+        ops.start_move(w.site, "default-1", own).await.unwrap_err().field(),
+        Some("destination"),
+        "not to itself"
+    );
     let other = backends.iter().find(|b| b.id != own).unwrap();
     w.services.backend_ops(&w.admin).unwrap().set_load_factor(w.site, other.id, 0).await.unwrap();
-    assert_eq!(ops.start_move(w.site, "default-1", other.id).await.unwrap_err().field(), Some("destination"), "not to a drained one");
+    assert_eq!(
+        ops.start_move(w.site, "default-1", other.id).await.unwrap_err().field(),
+        Some("destination"),
+        "not to a drained one"
+    );
     let third = backends.iter().find(|b| b.id != own && b.id != other.id).unwrap();
     let moved = ops.start_move(w.site, "default-1", third.id).await.unwrap();
     assert_eq!(moved.initiated_by, Initiator::Operator("cli".into()), "who started it is a type, not a token prefix");
     let row = w.store.get_group(w.site, "default-1").await.unwrap().unwrap();
     assert_eq!(row.moving_token(), Some(moved.moving_token.as_str()));
     assert_eq!(row.alt_backend_id, Some(third.id));
-    assert!(matches!(ops.start_move(w.site, "default-1", third.id).await.unwrap_err(), AppError::Conflict(_)), "already moving");
+    assert!(
+        matches!(ops.start_move(w.site, "default-1", third.id).await.unwrap_err(), AppError::Conflict(_)),
+        "already moving"
+    );
     let detail = w.services.groups(&w.admin).detail(w.site, "default-1").await.unwrap();
     assert!(detail.destinations.iter().all(|(id, _)| *id != own && *id != other.id));
 }
@@ -119,7 +144,8 @@ async fn group_lists_filter_and_site_init_keeps_existing_groups() {
     let reader = w.services.groups(&w.admin);
     let all = reader.list(w.site, &GroupFilter::default(), PageRequest::first(100)).await.unwrap();
     assert_eq!(all.rows.len(), 6);
-    let masked = reader.list(w.site, &GroupFilter::parse("", "default-1*", "").unwrap(), PageRequest::first(100)).await.unwrap();
+    let masked =
+        reader.list(w.site, &GroupFilter::parse("", "default-1*", "").unwrap(), PageRequest::first(100)).await.unwrap();
     assert_eq!(masked.rows.iter().map(|r| r.group.name.as_str()).collect::<Vec<_>>(), ["default-1"]);
     let created = w.services.group_admin(&w.admin).unwrap().init_site(w.site, 10).await.unwrap();
     assert_eq!(created, 4, "default-7..10 were missing");
@@ -152,7 +178,10 @@ async fn user_lookup_explains_the_route_and_moves_use_the_moving_fields() {
     let ops = w.services.user_ops(&w.admin).unwrap();
     assert_eq!(ops.move_user("user0000000@example.net", None, "nope", "").await.unwrap_err().field(), Some("group"));
     let moved = ops.move_user("user0000000@example.net", None, "default-2", "").await.unwrap();
-    assert_eq!((moved.moving_group_name.as_str(), moved.group_name.as_str()), ("default-2", detail.user.group_name.as_str()));
+    assert_eq!(
+        (moved.moving_group_name.as_str(), moved.group_name.as_str()),
+        ("default-2", detail.user.group_name.as_str())
+    );
     w.services.user_admin(&w.admin).unwrap().delete("user0000000@example.net").await.unwrap();
     assert!(matches!(reader.lookup("user0000000@example.net").await.unwrap_err(), AppError::NotFound(_)));
 }
@@ -185,7 +214,14 @@ async fn features_default_to_off_and_follow_site_then_global_rows() {
 async fn pruning_a_departed_proxy_removes_only_its_rows() {
     let w = world().await;
     for (proxy, dest) in [("old-proxy", "be1"), ("old-proxy", "be2"), ("proxy1", "be1")] {
-        let row = ProxyDestStat { proxy_site_id: w.site, dest_host: dest.into(), proxy_host: proxy.into(), key: "k".into(), value: 1.0, kind: "counter".into() };
+        let row = ProxyDestStat {
+            proxy_site_id: w.site,
+            dest_host: dest.into(),
+            proxy_host: proxy.into(),
+            key: "k".into(),
+            value: 1.0,
+            kind: "counter".into(),
+        };
         w.store.put_proxy_dest_stat(&row).await.unwrap();
     }
     let admin = w.services.stats_admin(&w.admin).unwrap();

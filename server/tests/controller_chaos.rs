@@ -54,9 +54,13 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     let Some(redis_url) = common::redis_url() else { return };
     let Some(direct) = common::cassandra_store("controller_chaos").await else { return };
     let direct = Arc::new(direct);
-    let report = seed_sample_cluster(direct.clone(), SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 600 }, 8)
-        .await
-        .unwrap();
+    let report = seed_sample_cluster(
+        direct.clone(),
+        SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 6, users: 600 },
+        8,
+    )
+    .await
+    .unwrap();
     let site = report.sites[0].clone();
     // Lease keys of a site name of our own, so no other run's lease is in the way.
     let mut renamed = site.clone();
@@ -66,7 +70,8 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     let cassandra_proxy = ChaosProxy::start(cassandra.parse::<SocketAddr>().unwrap()).await;
     let redis_target: SocketAddr = redis_url.trim_start_matches("redis://").split('/').next().unwrap().parse().unwrap();
     let redis_proxy = ChaosProxy::start(redis_target).await;
-    let redis_db = redis_url.rsplit_once('/').map(|(_, db)| db).filter(|db| db.chars().all(|c| c.is_ascii_digit())).unwrap_or("0");
+    let redis_db =
+        redis_url.rsplit_once('/').map(|(_, db)| db).filter(|db| db.chars().all(|c| c.is_ascii_digit())).unwrap_or("0");
     let proxied = Arc::new(common::cassandra_store_at("controller_chaos", &cassandra_proxy.addr.to_string()).await);
 
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -90,12 +95,15 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
         plans: Arc::new(EmbeddedStore::new()),
         lease: Arc::new(RedisLease::connect(&format!("redis://{}/{redis_db}", redis_proxy.addr)).await.unwrap()),
         metrics: Arc::new(SimulatorMetrics::new(sim.clone())),
-        doveadm: Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("chaos".into())), endpoints).unwrap()),
+        doveadm: Arc::new(
+            DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("chaos".into())), endpoints).unwrap(),
+        ),
         resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
         clock: clock.clone(),
     };
     let instance = format!("chaos-{}", std::process::id());
-    let settings = ControllerSettings { group_balance_enabled: false, ..common::controller_settings(&renamed.name, &instance) };
+    let settings =
+        ControllerSettings { group_balance_enabled: false, ..common::controller_settings(&renamed.name, &instance) };
     let controller = Controller::new(ports, Arc::new(Census::default()), settings);
     let feature = ClusterSetting {
         section: FEATURE_SECTION.into(),
@@ -131,7 +139,8 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     until(&controller, "leading", async || controller.held_lease().is_some()).await;
 
     // Cassandra cut: be1 fails hard, yet nothing is decided; the controller says why.
-    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() }).unwrap();
+    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
+        .unwrap();
     traffic(30).await;
     cassandra_proxy.cut();
     for kind in [LoopKind::Leader, LoopKind::Reachability, LoopKind::Pass, LoopKind::Supervision] {
@@ -145,11 +154,13 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
 
     // Restored: it acts again by itself.
     cassandra_proxy.restore();
-    until(&controller, "be1 offline after Cassandra returned", async || backend(1).await.status.as_str() == "offline").await;
+    until(&controller, "be1 offline after Cassandra returned", async || backend(1).await.status.as_str() == "offline")
+        .await;
     assert_eq!(decisions().await.len(), 1);
 
     // Redis cut: the lease cannot be renewed, so this instance stops leading and acting.
-    sim.set_faults(&host(2), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() }).unwrap();
+    sim.set_faults(&host(2), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
+        .unwrap();
     traffic(30).await;
     redis_proxy.cut();
     controller.run(LoopKind::Leader).await;

@@ -12,8 +12,8 @@ use app::{
     controller::{Census, Controller, ControllerSettings, Intervals},
     domain::{
         controller::Initiator,
-        feature::{Feature, FeatureState, FEATURE_SECTION},
         controller::MoveState,
+        feature::{Feature, FeatureState, FEATURE_SECTION},
         geodb::{Backend, ClusterSetting, UserGroup},
         planning::{host_failure::HostFailureSettings, supervision::SupervisionSettings},
         PageRequest,
@@ -83,16 +83,25 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     };
     let running = start(sim.clone(), options).await.unwrap();
     let prometheus = common::prometheus::start(&prometheus_bin, &running.topology, "controller");
-    let endpoints = running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-    let doveadm = Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
+    let endpoints =
+        running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
+    let doveadm =
+        Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
     let census = Arc::new(Census::default());
     census.refresh(store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock).await.unwrap();
 
     let base = common::controller_settings(&site.name, "e2e-controller");
     let settings = ControllerSettings {
         group_balance_enabled: false,
-        host_failure: HostFailureSettings { cool_time: Duration::from_secs(8), window: Duration::from_secs(15), ..base.host_failure },
-        supervision: SupervisionSettings { start_timeout: Duration::from_secs(4), finish_timeout: Duration::from_secs(120) },
+        host_failure: HostFailureSettings {
+            cool_time: Duration::from_secs(8),
+            window: Duration::from_secs(15),
+            ..base.host_failure
+        },
+        supervision: SupervisionSettings {
+            start_timeout: Duration::from_secs(4),
+            finish_timeout: Duration::from_secs(120),
+        },
         dns_failure_allowed: Duration::from_secs(5),
         score_window: Duration::from_secs(120),
         intervals: Intervals {
@@ -153,20 +162,36 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         async move { format!("{:?}", controller.status().await.loops) }
     };
 
-    eventually(30, "leadership", || async { if controller.held_lease().is_some() { Ok(()) } else { Err(status_text().await) } }).await;
+    eventually(30, "leadership", || async {
+        if controller.held_lease().is_some() {
+            Ok(())
+        } else {
+            Err(status_text().await)
+        }
+    })
+    .await;
 
     // 1. A failing backend is set offline, then comes back once healed (after the cool time).
     set_feature("host_failure", FeatureState::On).await;
-    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() }).unwrap();
+    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
+        .unwrap();
     eventually(90, "be1 set offline", || async {
         let b = backend(1).await;
-        if b.status.as_str() == "offline" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
+        if b.status.as_str() == "offline" {
+            Ok(())
+        } else {
+            Err(format!("{} {}", b.status, status_text().await))
+        }
     })
     .await;
     sim.set_faults(&host(1), Faults::default()).unwrap();
     eventually(60, "be1 back online", || async {
         let b = backend(1).await;
-        if b.status.as_str() == "online" { Ok(()) } else { Err(format!("{} {}", b.status, status_text().await)) }
+        if b.status.as_str() == "online" {
+            Ok(())
+        } else {
+            Err(format!("{} {}", b.status, status_text().await))
+        }
     })
     .await;
     set_feature("host_failure", FeatureState::Off).await;
@@ -183,31 +208,48 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
             *sums.entry(s.host.clone()).or_default() += s.average;
         }
         let hottest = sums.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(h, _)| h.clone());
-        let gap = sums.get(&host(2)).copied().unwrap_or(0.0) - sums.iter().filter(|(h, _)| **h != host(2)).map(|(_, v)| *v).fold(f64::MIN, f64::max);
-        if hottest == Some(host(2)) && gap > 1.0 { Ok(()) } else { Err(format!("{sums:?}")) }
+        let gap = sums.get(&host(2)).copied().unwrap_or(0.0)
+            - sums.iter().filter(|(h, _)| **h != host(2)).map(|(_, v)| *v).fold(f64::MIN, f64::max);
+        if hottest == Some(host(2)) && gap > 1.0 {
+            Ok(())
+        } else {
+            Err(format!("{sums:?}"))
+        }
     })
     .await;
     set_feature("load_balance", FeatureState::On).await;
     let be2 = backend(2).await;
     eventually(90, "a load-balancing move away from the hot be2", || async {
         let moves = store.list_moves(site.id, PageRequest::first(100)).await.unwrap().items;
-        if moves.iter().any(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance) && m.source == Some(be2.id)) {
+        if moves
+            .iter()
+            .any(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance) && m.source == Some(be2.id))
+        {
             Ok(())
         } else {
-            Err(format!("{:?} {}", moves.iter().map(|m| (&m.initiated_by, &m.source_host)).collect::<Vec<_>>(), status_text().await))
+            Err(format!(
+                "{:?} {}",
+                moves.iter().map(|m| (&m.initiated_by, &m.source_host)).collect::<Vec<_>>(),
+                status_text().await
+            ))
         }
     })
     .await;
     set_feature("load_balance", FeatureState::Off).await;
     sim.set_faults(&host(2), Faults::default()).unwrap();
     let lb_moves = store.list_moves(site.id, PageRequest::first(100)).await.unwrap().items;
-    assert_eq!(lb_moves.iter().filter(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance)).count(), 1, "one group, not more");
+    assert_eq!(
+        lb_moves.iter().filter(|m| m.initiated_by == Initiator::Controller(Feature::LoadBalance)).count(),
+        1,
+        "one group, not more"
+    );
 
     // 3. A stalled move is forced once its start timeout passes.
     set_feature("group_move_timeouts", FeatureState::On).await;
     sim.set_faults(&host(3), Faults { stall_moves: true, ..Faults::default() }).unwrap();
     let (be1, be3) = (backend(1).await, backend(3).await);
-    let stalled: UserGroup = groups().await.into_iter().find(|g| g.backend_id == Some(be3.id) && g.moving.is_empty()).unwrap();
+    let stalled: UserGroup =
+        groups().await.into_iter().find(|g| g.backend_id == Some(be3.id) && g.moving.is_empty()).unwrap();
     assert!(store.start_group_move(site.id, &stalled.name, be1.id, "operator-stalled-move").await.unwrap());
     eventually(60, "the stalled move forced", || async {
         let moves = store.list_moves(site.id, PageRequest::first(100)).await.unwrap().items;
@@ -228,12 +270,19 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     set_feature("evacuation", FeatureState::On).await;
     eventually(120, "be3 drained", || async {
         let left = groups().await.iter().filter(|g| g.backend_id == Some(drained.id)).count();
-        if left == 0 { Ok(()) } else { Err(format!("{left} groups left; {}", status_text().await)) }
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(format!("{left} groups left; {}", status_text().await))
+        }
     })
     .await;
 
     let text = controller.telemetry().render();
-    assert!(text.contains("palomar_controller_decisions_total{feature=\"host_failure\",mode=\"on\",outcome=\"applied\"}"), "{text}");
+    assert!(
+        text.contains("palomar_controller_decisions_total{feature=\"host_failure\",mode=\"on\",outcome=\"applied\"}"),
+        "{text}"
+    );
     assert!(text.contains("palomar_controller_group_moves_total{outcome=\"forced\"}"), "{text}");
     task.abort();
     drop(prometheus);

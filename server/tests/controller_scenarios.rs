@@ -68,19 +68,34 @@ impl World {
         let running = start(sim, options).await.unwrap();
         let endpoints: BTreeMap<String, String> =
             running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-        let doveadm = Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).unwrap());
-        let world = World { store, clock, running, site: report.sites[0].clone(), census: Arc::new(Census::default()), doveadm };
+        let doveadm =
+            Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).unwrap());
+        let world = World {
+            store,
+            clock,
+            running,
+            site: report.sites[0].clone(),
+            census: Arc::new(Census::default()),
+            doveadm,
+        };
         world.take_census().await;
         world
     }
 
     fn controller_with(&self, instance: &str, dry_run: bool, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
-        self.controller_from(ControllerSettings { dry_run, ..common::controller_settings(&self.site.name, instance) }, metrics)
+        self.controller_from(
+            ControllerSettings { dry_run, ..common::controller_settings(&self.site.name, instance) },
+            metrics,
+        )
     }
 
     /// The embedded store behind every port, the simulator's doveadm API and the manual clock.
     fn ports(&self, metrics: Arc<dyn Metrics>) -> Ports {
-        Ports { doveadm: self.doveadm.clone(), clock: self.clock.clone(), ..common::embedded_ports(self.store.clone(), metrics) }
+        Ports {
+            doveadm: self.doveadm.clone(),
+            clock: self.clock.clone(),
+            ..common::embedded_ports(self.store.clone(), metrics)
+        }
     }
 
     fn controller_from(&self, settings: ControllerSettings, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
@@ -92,7 +107,10 @@ impl World {
     }
 
     async fn take_census(&self) {
-        self.census.refresh(self.store.as_ref(), self.store.as_ref(), Duration::from_secs(86_400), self.clock.as_ref()).await.unwrap();
+        self.census
+            .refresh(self.store.as_ref(), self.store.as_ref(), Duration::from_secs(86_400), self.clock.as_ref())
+            .await
+            .unwrap();
     }
 
     async fn set_feature(&self, feature: &str, state: FeatureState) {
@@ -158,7 +176,8 @@ impl World {
     /// as its `moving` value.
     async fn move_externally(&self, token: &str) -> (UserGroup, Backend, Backend) {
         let (be1, be2) = (self.backend(1).await, self.backend(2).await);
-        let group = self.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty()).unwrap();
+        let group =
+            self.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty()).unwrap();
         assert!(self.store.start_group_move(self.site.id, &group.name, be2.id, token).await.unwrap());
         (group, be1, be2)
     }
@@ -422,7 +441,8 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
     world.set_feature("group_balance", FeatureState::On).await;
     // Make one group big: move users of its neighbours on the same backend into it.
     let be1 = world.backend(1).await;
-    let mine: Vec<String> = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id)).map(|g| g.name).collect();
+    let mine: Vec<String> =
+        world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id)).map(|g| g.name).collect();
     assert!(mine.len() >= 2);
     let users = world.all_users().await;
     let mut shifted = 0;
@@ -511,7 +531,10 @@ async fn a_restarted_controller_resumes_supervising_a_move() {
     let short_lease = |instance: &str| {
         let base = common::controller_settings(&world.site.name, instance);
         let intervals = app::controller::Intervals { lease_ttl: Duration::from_millis(600), ..base.intervals };
-        world.controller_from(ControllerSettings { intervals, ..base }, Arc::new(SimulatorMetrics::new(world.running.sim.clone())))
+        world.controller_from(
+            ControllerSettings { intervals, ..base },
+            Arc::new(SimulatorMetrics::new(world.running.sim.clone())),
+        )
     };
     let first = short_lease("first");
     lead(&first).await;
@@ -610,7 +633,8 @@ async fn dryrun_load_balancing_drain_and_group_balance_write_nothing() {
     world.store.put_backend(&be1).await.unwrap();
     // An oversized group on be2 for the group balancer.
     let be2 = world.backend(2).await;
-    let mine: Vec<String> = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be2.id)).map(|g| g.name).collect();
+    let mine: Vec<String> =
+        world.groups().await.into_iter().filter(|g| g.backend_id == Some(be2.id)).map(|g| g.name).collect();
     for (name, _) in world.all_users().await.iter().filter(|(_, g)| mine[1..].contains(g)).take(60) {
         let mut u = world.store.get_user(name).await.unwrap().unwrap();
         u.group_name = mine[0].clone();
@@ -661,11 +685,19 @@ async fn operators_force_or_cancel_a_move() {
     assert_eq!(forced.state, MoveState::Forced);
     let row = world.store.get_group(world.site.id, &second.name).await.unwrap().unwrap();
     assert_eq!((row.backend_id, row.moving.as_str()), (Some(be2.id), ""));
-    assert!(end_by_operator(&c, world.site.id, id_of(&second.name), EndMove::Force).await.is_err(), "an ended move cannot be forced again");
+    assert!(
+        end_by_operator(&c, world.site.id, id_of(&second.name), EndMove::Force).await.is_err(),
+        "an ended move cannot be forced again"
+    );
 
     // A started move cannot be cancelled: its users are split between the backends.
     world.fault(1, Faults::default());
-    let third = world.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty() && g.name != first.name).unwrap();
+    let third = world
+        .groups()
+        .await
+        .into_iter()
+        .find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty() && g.name != first.name)
+        .unwrap();
     assert!(world.store.start_group_move(world.site.id, &third.name, be2.id, "op-third").await.unwrap());
     c.run(LoopKind::Pass).await;
     world.ticks(2).await;
@@ -700,7 +732,10 @@ async fn an_operators_move_from_the_ui_is_supervised_at_once() {
     ops.start_move(world.site.id, &group.name, be2.id).await.unwrap();
     let active = world.store.list_active_moves(world.site.id).await.unwrap();
     assert_eq!(active.len(), 1, "recorded before any pass");
-    assert_eq!((&active[0].initiated_by, active[0].source_host.as_str()), (&Initiator::Operator("cli".into()), world.host(1).as_str()));
+    assert_eq!(
+        (&active[0].initiated_by, active[0].source_host.as_str()),
+        (&Initiator::Operator("cli".into()), world.host(1).as_str())
+    );
     c.run(LoopKind::Pass).await;
     assert_eq!(world.moves().await.len(), 1, "the pass does not adopt it a second time");
     world.ticks(30).await;

@@ -141,7 +141,12 @@ async fn groups_are_per_site_in_name_order(db: &dyn Store) {
     for name in ["default-2", "default-10", "default-1"] {
         db.put_group(&group(a, name, be)).await.unwrap();
     }
-    let moving = UserGroup { moving: "token".into(), refresh_after: Some(now_ms()), alt_backend_id: Some(be), ..group(b, "x", be) };
+    let moving = UserGroup {
+        moving: "token".into(),
+        refresh_after: Some(now_ms()),
+        alt_backend_id: Some(be),
+        ..group(b, "x", be)
+    };
     db.put_group(&moving).await.unwrap();
     let names: Vec<String> = all_pages(2, |page| db.list_groups(a, page)).await.into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["default-1", "default-10", "default-2"]);
@@ -209,7 +214,18 @@ async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
     db.append(&record(24 * 60, "next.day")).await.unwrap();
     let all = all_pages(3, |page| db.list_day(day, page)).await;
     let actions: Vec<&str> = all.iter().map(|r| r.action.as_str()).collect();
-    assert_eq!(actions, ["site.update6", "site.update5", "site.update4", "site.update3", "site.update2", "site.update1", "site.update0"]);
+    assert_eq!(
+        actions,
+        [
+            "site.update6",
+            "site.update5",
+            "site.update4",
+            "site.update3",
+            "site.update2",
+            "site.update1",
+            "site.update0"
+        ]
+    );
     assert_eq!(all[0].after, r#"{"name":"dc1a"}"#);
     assert_eq!(all[0].at, start + chrono::Duration::minutes(6));
 }
@@ -254,7 +270,8 @@ async fn a_backend_status_changes_only_from_the_status_seen(db: &dyn Store) {
 
 async fn a_backends_move_times_change_only_from_the_value_seen(db: &dyn Store) {
     let site = Uuid::new_v4();
-    let b = Backend { last_moved_from: String::new(), last_moved_to: String::new(), ..backend(site, "be1.example.net") };
+    let b =
+        Backend { last_moved_from: String::new(), last_moved_to: String::new(), ..backend(site, "be1.example.net") };
     db.put_backend(&b).await.unwrap();
     let (t1, t2) = ("2026-11-29T10:00:00+00:00", "2026-11-29T11:00:00+00:00");
     assert!(db.note_backend_move(site, b.id, MoveSide::From, "", t1).await.unwrap(), "empty (or null) matches empty");
@@ -262,7 +279,11 @@ async fn a_backends_move_times_change_only_from_the_value_seen(db: &dyn Store) {
     assert!(db.note_backend_move(site, b.id, MoveSide::To, "", t2).await.unwrap(), "the other column is apart");
     let row = db.get_backend(site, b.id).await.unwrap().unwrap();
     assert_eq!((row.last_moved_from.as_str(), row.last_moved_to.as_str()), (t1, t2));
-    assert_eq!((row.status, row.load_factor, row.host.as_str()), (b.status, b.load_factor, "be1.example.net"), "nothing else");
+    assert_eq!(
+        (row.status, row.load_factor, row.host.as_str()),
+        (b.status, b.load_factor, "be1.example.net"),
+        "nothing else"
+    );
     assert!(db.note_backend_move(site, b.id, MoveSide::From, t1, t2).await.unwrap());
     assert!(!db.note_backend_move(site, Uuid::new_v4(), MoveSide::From, "", t1).await.unwrap(), "no such backend");
     assert!(db.get_backend(site, Uuid::new_v4()).await.unwrap().is_none());
@@ -273,14 +294,25 @@ async fn a_group_move_ends_only_if_it_is_still_the_same_move(db: &dyn Store) {
     db.put_group(&group(site, "g", src)).await.unwrap();
     assert!(db.start_group_move(site, "g", dst, "move-1").await.unwrap());
     let at = now_ms();
-    assert!(!db.end_group_move(site, "g", "move-0", dst, Some(src), at).await.unwrap(), "another move's token is refused");
+    assert!(
+        !db.end_group_move(site, "g", "move-0", dst, Some(src), at).await.unwrap(),
+        "another move's token is refused"
+    );
     assert!(db.end_group_move(site, "g", "move-1", dst, Some(src), at).await.unwrap(), "forced");
     let g = db.get_group(site, "g").await.unwrap().unwrap();
-    assert_eq!((g.backend_id, g.alt_backend_id, g.moving.as_str(), g.refresh_after), (Some(dst), Some(src), "", Some(at)));
+    assert_eq!(
+        (g.backend_id, g.alt_backend_id, g.moving.as_str(), g.refresh_after),
+        (Some(dst), Some(src), "", Some(at))
+    );
     assert!(!db.end_group_move(site, "g", "move-1", src, None, at).await.unwrap(), "only once");
 }
 
-fn move_record(site: Uuid, group: &str, created: DateTime<Utc>, state: app::domain::controller::MoveState) -> app::domain::controller::MoveRecord {
+fn move_record(
+    site: Uuid,
+    group: &str,
+    created: DateTime<Utc>,
+    state: app::domain::controller::MoveState,
+) -> app::domain::controller::MoveRecord {
     app::domain::controller::MoveRecord {
         id: Uuid::new_v4(),
         site_id: site,
@@ -407,14 +439,29 @@ async fn reachability_group_sites_and_stats(db: &dyn Store) {
     db.put_reachability(&Reachability { src_site_id: a, dest_site_id: b, reachable: 1 }).await.unwrap();
     db.put_reachability(&Reachability { src_site_id: b, dest_site_id: a, reachable: 0 }).await.unwrap();
     assert_eq!(all_pages(1, |page| db.list_reachability(page)).await.len(), 2);
-    let gs = GroupSite { group_name: "default-1".into(), site_id: a, status: "online".into(), failover_site_id: Some(b), last_update: Some(now_ms()) };
+    let gs = GroupSite {
+        group_name: "default-1".into(),
+        site_id: a,
+        status: "online".into(),
+        failover_site_id: Some(b),
+        last_update: Some(now_ms()),
+    };
     db.put_group_site(&gs).await.unwrap();
     assert_eq!(db.list_group_sites("default-1").await.unwrap(), vec![gs]);
     let stat = BackendStat { site_id: a, id: Uuid::new_v4(), key: "users".into(), value: 42.0, kind: "gauge".into() };
     db.put_backend_stat(&stat).await.unwrap();
     assert_eq!(db.list_backend_stats(a, PageRequest::first(10)).await.unwrap().items, vec![stat]);
-    for (proxy, key) in [("proxy1", "proxy_session_success"), ("proxy1", "proxy_session_failure"), ("proxy2", "proxy_session_success")] {
-        let row = ProxyDestStat { proxy_site_id: a, dest_host: "be1".into(), proxy_host: proxy.into(), key: key.into(), value: 1.0, kind: "counter".into() };
+    for (proxy, key) in
+        [("proxy1", "proxy_session_success"), ("proxy1", "proxy_session_failure"), ("proxy2", "proxy_session_success")]
+    {
+        let row = ProxyDestStat {
+            proxy_site_id: a,
+            dest_host: "be1".into(),
+            proxy_host: proxy.into(),
+            key: key.into(),
+            value: 1.0,
+            kind: "counter".into(),
+        };
         db.put_proxy_dest_stat(&row).await.unwrap();
     }
     assert_eq!(all_pages(2, |page| db.list_proxy_dest_stats(a, page)).await.len(), 3);
@@ -434,7 +481,11 @@ async fn group_members_page_and_expire(db: &dyn Store) {
     db.put_member(site, "default-1", "gone@x", std::time::Duration::from_secs(1)).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let members = all_pages(2, |page| db.list_members(site, "default-1", page)).await;
-    assert_eq!(members, ["a@x", "b@x", "c@x", "d@x", "e@x"], "in username order, expired ones gone, other groups apart");
+    assert_eq!(
+        members,
+        ["a@x", "b@x", "c@x", "d@x", "e@x"],
+        "in username order, expired ones gone, other groups apart"
+    );
 }
 
 macro_rules! conformance {

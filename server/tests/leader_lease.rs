@@ -17,7 +17,11 @@ async fn one_leader_with_fencing_tokens(lease: &dyn LeaderLease, site: &str) {
     assert_eq!(renewed.token, a.token, "a renewal keeps the token");
     assert_eq!(lease.current(site).await.unwrap().map(|l| l.holder), Some("controller-a".into()));
     lease.release(site, "controller-b").await.unwrap();
-    assert_eq!(lease.current(site).await.unwrap().map(|l| l.holder), Some("controller-a".into()), "only the holder releases");
+    assert_eq!(
+        lease.current(site).await.unwrap().map(|l| l.holder),
+        Some("controller-a".into()),
+        "only the holder releases"
+    );
     lease.release(site, "controller-a").await.unwrap();
     let b = lease.acquire_or_renew(site, "controller-b", ttl).await.unwrap().expect("b takes over");
     assert!(b.token > a.token, "a new holder gets a larger fencing token");
@@ -45,7 +49,12 @@ async fn redis_lease() {
 /// The group-balance plan store: replace, take from the front in order, summary.
 async fn plans_are_taken_in_order(plans: &dyn app::ports::BalancePlanStore, site: &str) {
     use app::domain::controller::PlanEntry;
-    let entry = |i: u32| PlanEntry { user: format!("u{i}"), from_group: "a".into(), to_group: "b".into(), backend_id: uuid::Uuid::nil() };
+    let entry = |i: u32| PlanEntry {
+        user: format!("u{i}"),
+        from_group: "a".into(),
+        to_group: "b".into(),
+        backend_id: uuid::Uuid::nil(),
+    };
     let t0 = chrono::DateTime::from_timestamp(1_795_860_000, 0).unwrap_or_default();
     assert_eq!(plans.plan_summary(site).await.unwrap(), None);
     plans.replace_plan(site, t0, &(0..5).map(entry).collect::<Vec<_>>()).await.unwrap();

@@ -36,14 +36,27 @@ fn backend(n: u128, status: &str) -> BackendState {
 }
 
 fn group(name: &str, on: u128, users: u64) -> GroupState {
-    GroupState { name: name.into(), backend_id: Some(Uuid::from_u128(on)), moving: false, sticky_backend: false, last_moved: None, users }
+    GroupState {
+        name: name.into(),
+        backend_id: Some(Uuid::from_u128(on)),
+        moving: false,
+        sticky_backend: false,
+        last_moved: None,
+        users,
+    }
 }
 
 fn traffic(ok: f64, failed: f64) -> HostTraffic {
     HostTraffic { logins_ok: ok, logins_failed: failed, deliveries_ok: 0.0, deliveries_failed: 0.0 }
 }
 
-const HF: HostFailureSettings = HostFailureSettings { min_logins: 10, ratio: 0.1, cool_time: Duration::from_secs(3600), offline_ratio: 0.9, window: Duration::from_secs(300) };
+const HF: HostFailureSettings = HostFailureSettings {
+    min_logins: 10,
+    ratio: 0.1,
+    cool_time: Duration::from_secs(3600),
+    offline_ratio: 0.9,
+    window: Duration::from_secs(300),
+};
 const LB: LoadBalanceSettings = LoadBalanceSettings {
     min_samples: 100,
     delta_threshold: 0.5,
@@ -55,11 +68,17 @@ const LB: LoadBalanceSettings = LoadBalanceSettings {
 fn a_failing_backend_gives_a_group_to_the_healthiest() {
     let backends = [backend(1, "online"), backend(2, "online"), backend(3, "online")];
     let groups = [group("g1", 1, 10), group("g2", 1, 12), group("g3", 2, 10)];
-    let t = BTreeMap::from([("be1".to_string(), traffic(70.0, 30.0)), ("be2".into(), traffic(100.0, 5.0)), ("be3".into(), traffic(100.0, 0.0))]);
+    let t = BTreeMap::from([
+        ("be1".to_string(), traffic(70.0, 30.0)),
+        ("be2".into(), traffic(100.0, 5.0)),
+        ("be3".into(), traffic(100.0, 0.0)),
+    ]);
     let decisions = host_failure::plan(&backends, &groups, &t, now(), &HF);
     let moves: Vec<&Action> = decisions.iter().filter_map(|d| d.action.as_ref()).collect();
     assert_eq!(moves.len(), 1);
-    assert!(matches!(moves[0], Action::MoveGroup { from, to, .. } if *from == Uuid::from_u128(1) && *to == Uuid::from_u128(3)));
+    assert!(
+        matches!(moves[0], Action::MoveGroup { from, to, .. } if *from == Uuid::from_u128(1) && *to == Uuid::from_u128(3))
+    );
     let d = decisions.iter().find(|d| d.action.is_some()).unwrap();
     assert_eq!(d.inputs["failure_ratio"], 0.3);
     assert_eq!(d.inputs["logins_5m"], 100.0);
@@ -88,15 +107,21 @@ fn only_backends_the_controller_took_offline_come_back() {
     let proxies = BackendState { status_reason: "proxy check failed".into(), ..backend(2, "offline") };
     let t = BTreeMap::from([("be1".to_string(), traffic(50.0, 0.0)), ("be2".into(), traffic(50.0, 0.0))]);
     let decisions = host_failure::plan(&[ours, proxies, backend(3, "online")], &[], &t, now(), &HF);
-    let online: Vec<_> = decisions.iter().filter_map(|d| match d.action {
-        Some(Action::SetOnline { backend }) => Some(backend),
-        _ => None,
-    }).collect();
+    let online: Vec<_> = decisions
+        .iter()
+        .filter_map(|d| match d.action {
+            Some(Action::SetOnline { backend }) => Some(backend),
+            _ => None,
+        })
+        .collect();
     assert_eq!(online, [Uuid::from_u128(1)]);
 }
 
 fn scores(host: &str, z: f64, samples: u64) -> Vec<HostScore> {
-    ["memused", "cpu", "metacache"].iter().map(|r| HostScore { host: host.into(), score: r.to_string(), average: z, samples_24h: samples }).collect()
+    ["memused", "cpu", "metacache"]
+        .iter()
+        .map(|r| HostScore { host: host.into(), score: r.to_string(), average: z, samples_24h: samples })
+        .collect()
 }
 
 #[test]
@@ -105,7 +130,10 @@ fn load_balancing_moves_one_group_from_hottest_to_coolest() {
     let groups = [group("g1", 1, 10), group("g2", 1, 11), group("g3", 2, 10)];
     let s: Vec<HostScore> = [scores("be1", 0.9, 500), scores("be2", -0.1, 500), scores("be3", -0.8, 500)].concat();
     let d = load_balance::plan(&backends, &groups, &s, None, now(), &LB);
-    assert!(matches!(d.action, Some(Action::MoveGroup { from, to, .. }) if from == Uuid::from_u128(1) && to == Uuid::from_u128(3)), "{d:?}");
+    assert!(
+        matches!(d.action, Some(Action::MoveGroup { from, to, .. }) if from == Uuid::from_u128(1) && to == Uuid::from_u128(3)),
+        "{d:?}"
+    );
     assert!(d.inputs["delta"] > 0.5);
 }
 
@@ -157,10 +185,14 @@ fn randomized_clusters_keep_every_safety_rule() {
                 users: rng.gen_range(0..50),
             })
             .collect();
-        let traffic: BTreeMap<String, HostTraffic> =
-            backends.iter().map(|b| (b.host.clone(), traffic(rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)))).collect();
-        let by_id = |id: Uuid| backends.iter().find(|b| b.id == id).unwrap_or_else(|| panic!("case {case}: unknown backend"));
-        let group_named = |name: &str| groups.iter().find(|g| g.name == name).unwrap_or_else(|| panic!("case {case}: unknown group"));
+        let traffic: BTreeMap<String, HostTraffic> = backends
+            .iter()
+            .map(|b| (b.host.clone(), traffic(rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0))))
+            .collect();
+        let by_id =
+            |id: Uuid| backends.iter().find(|b| b.id == id).unwrap_or_else(|| panic!("case {case}: unknown backend"));
+        let group_named =
+            |name: &str| groups.iter().find(|g| g.name == name).unwrap_or_else(|| panic!("case {case}: unknown group"));
 
         let decisions = host_failure::plan(&backends, &groups, &traffic, now(), &HF);
         let online_before = backends.iter().filter(|b| b.online()).count();
@@ -173,28 +205,48 @@ fn randomized_clusters_keep_every_safety_rule() {
             match &d.action {
                 Some(Action::MoveGroup { group, from, to }) => {
                     let (src, dst, g) = (by_id(*from), by_id(*to), group_named(group));
-                    assert!(dst.online() && dst.reachable && dst.load_factor > 0, "case {case}: ineligible destination");
-                    assert!(dst.last_moved_to.is_none_or(|t| now() - t >= chrono::Duration::hours(1)), "case {case}: destination cool time");
-                    assert!(src.last_moved_from.is_none_or(|t| now() - t >= chrono::Duration::hours(1)), "case {case}: source cool time");
+                    assert!(
+                        dst.online() && dst.reachable && dst.load_factor > 0,
+                        "case {case}: ineligible destination"
+                    );
+                    assert!(
+                        dst.last_moved_to.is_none_or(|t| now() - t >= chrono::Duration::hours(1)),
+                        "case {case}: destination cool time"
+                    );
+                    assert!(
+                        src.last_moved_from.is_none_or(|t| now() - t >= chrono::Duration::hours(1)),
+                        "case {case}: source cool time"
+                    );
                     assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: wrong group");
                 }
-                Some(Action::SetOffline { backend }) => assert_eq!(by_id(*backend).status.as_str(), "online", "case {case}"),
-                Some(Action::SetOnline { backend }) => assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}"),
+                Some(Action::SetOffline { backend }) => {
+                    assert_eq!(by_id(*backend).status.as_str(), "online", "case {case}")
+                }
+                Some(Action::SetOnline { backend }) => {
+                    assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}")
+                }
                 Some(Action::MoveUsers { .. }) => panic!("case {case}: host failure never moves users"),
                 None => {}
             }
         }
 
-        let scores: Vec<HostScore> = backends.iter().flat_map(|b| scores(&b.host, rng.gen_range(-2.0..2.0), rng.gen_range(0..200))).collect();
+        let scores: Vec<HostScore> =
+            backends.iter().flat_map(|b| scores(&b.host, rng.gen_range(-2.0..2.0), rng.gen_range(0..200))).collect();
         let last_move = rng.gen_bool(0.3).then(|| now() - chrono::Duration::minutes(rng.gen_range(0..120)));
         let d = load_balance::plan(&backends, &groups, &scores, last_move, now(), &LB);
         if let Some(Action::MoveGroup { group, from, to }) = &d.action {
             let (dst, g) = (by_id(*to), group_named(group));
             assert!(dst.online() && dst.reachable && dst.load_factor > 0, "case {case}: LB destination");
             assert!(from != to, "case {case}");
-            assert!(last_move.is_none_or(|t| now() - t >= chrono::Duration::hours(1)), "case {case}: LB host cool time");
+            assert!(
+                last_move.is_none_or(|t| now() - t >= chrono::Duration::hours(1)),
+                "case {case}: LB host cool time"
+            );
             assert!(!groups.iter().any(|g| g.moving), "case {case}: LB during a move");
-            assert!(!g.moving && !g.sticky_backend && g.last_moved.is_none_or(|t| now() - t >= chrono::Duration::hours(1)), "case {case}: LB group");
+            assert!(
+                !g.moving && !g.sticky_backend && g.last_moved.is_none_or(|t| now() - t >= chrono::Duration::hours(1)),
+                "case {case}: LB group"
+            );
             assert!(d.inputs["delta"] > LB.delta_threshold, "case {case}: LB threshold");
             for h in [from, to] {
                 let mine: Vec<_> = scores.iter().filter(|s| s.host == by_id(*h).host).collect();
@@ -210,29 +262,49 @@ fn randomized_clusters_keep_every_safety_rule() {
                 assert!(drain::draining(src), "case {case}: drain from a backend that is not draining");
                 assert!(dst.online() && dst.reachable && !drain::draining(dst), "case {case}: drain destination");
                 assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: drain group");
-                assert!(!groups.iter().any(|x| x.moving && x.backend_id == Some(*from)), "case {case}: drain beside a running move");
+                assert!(
+                    !groups.iter().any(|x| x.moving && x.backend_id == Some(*from)),
+                    "case {case}: drain beside a running move"
+                );
                 assert!(!sources.contains(from), "case {case}: two drain moves from one backend");
                 sources.push(*from);
             }
         }
 
-        let settings = GroupBalanceSettings { slack_percent: rng.gen_range(0..50), max_between_groups: rng.gen_range(1..500) };
+        let settings =
+            GroupBalanceSettings { slack_percent: rng.gen_range(0..50), max_between_groups: rng.gen_range(1..500) };
         let sized: Vec<SizedGroup> = groups
             .iter()
             .filter_map(|g| {
-                Some(SizedGroup { name: g.name.clone(), backend_id: g.backend_id?, users: g.users, moving: g.moving, sticky_users: rng.gen_bool(0.1) })
+                Some(SizedGroup {
+                    name: g.name.clone(),
+                    backend_id: g.backend_id?,
+                    users: g.users,
+                    moving: g.moving,
+                    sticky_users: rng.gen_bool(0.1),
+                })
             })
             .collect();
         let transfers = group_balance::plan(&sized, &settings);
         let mut used = Vec::new();
         for (t, _) in &transfers {
-            let (from, to) = (sized.iter().find(|g| g.name == t.from_group), sized.iter().find(|g| g.name == t.to_group));
+            let (from, to) =
+                (sized.iter().find(|g| g.name == t.from_group), sized.iter().find(|g| g.name == t.to_group));
             let (Some(from), Some(to)) = (from, to) else { panic!("case {case}: unknown group in a transfer") };
             assert!(t.users >= 1 && t.users <= u64::from(settings.max_between_groups), "case {case}: above the cap");
-            assert!(from.backend_id == to.backend_id && from.backend_id == t.backend_id, "case {case}: across backends");
-            assert!(!from.sticky_users && !to.sticky_users && !from.moving && !to.moving, "case {case}: sticky or moving group");
+            assert!(
+                from.backend_id == to.backend_id && from.backend_id == t.backend_id,
+                "case {case}: across backends"
+            );
+            assert!(
+                !from.sticky_users && !to.sticky_users && !from.moving && !to.moving,
+                "case {case}: sticky or moving group"
+            );
             assert!(from.users > to.users && t.users <= (from.users - to.users) / 2, "case {case}: overshoots");
-            assert!(!used.contains(&t.from_group) && !used.contains(&t.to_group), "case {case}: a group in two transfers");
+            assert!(
+                !used.contains(&t.from_group) && !used.contains(&t.to_group),
+                "case {case}: a group in two transfers"
+            );
             used.extend([t.from_group.clone(), t.to_group.clone()]);
         }
     }

@@ -24,7 +24,9 @@ const INJECTED_RATIO: f64 = 0.30;
 /// The checks every metrics adapter must pass on the traffic below.
 async fn conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &str, hot: &str, healthy: &str) -> f64 {
     let traffic = metrics.host_traffic(Duration::from_secs(300)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-    let ratio = |host: &str| traffic.get(host).and_then(|t| t.failure_ratio()).unwrap_or_else(|| panic!("{name}: no traffic for {host}"));
+    let ratio = |host: &str| {
+        traffic.get(host).and_then(|t| t.failure_ratio()).unwrap_or_else(|| panic!("{name}: no traffic for {host}"))
+    };
     let failing_ratio = ratio(failing);
     assert!((failing_ratio - INJECTED_RATIO).abs() < RATIO_TOLERANCE, "{name}: failing backend ratio {failing_ratio}");
     assert!(ratio(healthy) < 0.02, "{name}: healthy backend ratio {}", ratio(healthy));
@@ -41,7 +43,6 @@ async fn conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &st
     failing_ratio
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     let Some(prometheus) = common::prometheus::binary() else { return };
@@ -49,10 +50,17 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 30, users: 3000 };
     let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
     let site = report.sites[0].name.clone();
-    let settings = SimSettings { logins_per_second: 60.0, deliveries_per_second: 30.0, score_interval: Duration::from_secs(1), ..SimSettings::default() };
+    let settings = SimSettings {
+        logins_per_second: 60.0,
+        deliveries_per_second: 30.0,
+        score_interval: Duration::from_secs(1),
+        ..SimSettings::default()
+    };
     let sim = Simulator::load(store, Arc::new(SystemClock), settings, 11).await.unwrap();
-    let (failing, hot, healthy) = (format!("be1.{site}.example.net"), format!("be2.{site}.example.net"), format!("be3.{site}.example.net"));
-    sim.set_faults(&failing, Faults { login_fail_percent: 30.0, delivery_fail_percent: 30.0, ..Faults::default() }).unwrap();
+    let (failing, hot, healthy) =
+        (format!("be1.{site}.example.net"), format!("be2.{site}.example.net"), format!("be3.{site}.example.net"));
+    sim.set_faults(&failing, Faults { login_fail_percent: 30.0, delivery_fail_percent: 30.0, ..Faults::default() })
+        .unwrap();
     sim.set_faults(&hot, Faults::hot()).unwrap();
     let options = ServeOptions {
         ip: [127, 0, 0, 1].into(),

@@ -91,20 +91,37 @@ impl World {
         self.store.put_backend(&row).await.unwrap();
     }
 
-    async fn run(&self, host: &str, command: &str, params: Value) -> Result<Vec<BTreeMap<String, Value>>, DoveadmError> {
+    async fn run(
+        &self,
+        host: &str,
+        command: &str,
+        params: Value,
+    ) -> Result<Vec<BTreeMap<String, Value>>, DoveadmError> {
         let Value::Object(params) = params else { panic!("params must be an object") };
         self.doveadm.run(host, command, params).await
     }
 }
 
 fn fast() -> SimSettings {
-    SimSettings { logins_per_second: 200.0, deliveries_per_second: 100.0, user_move_rate: 20.0, score_interval: Duration::from_secs(1), ..SimSettings::default() }
+    SimSettings {
+        logins_per_second: 200.0,
+        deliveries_per_second: 100.0,
+        user_move_rate: 20.0,
+        score_interval: Duration::from_secs(1),
+        ..SimSettings::default()
+    }
 }
 
 #[tokio::test]
 async fn failing_backend_shows_its_injected_failure_ratio() {
     let world = World::new(3000, fast()).await;
-    world.sim().set_faults(&world.host(1), Faults { login_fail_percent: 30.0, delivery_fail_percent: 30.0, ..Faults::default() }).unwrap();
+    world
+        .sim()
+        .set_faults(
+            &world.host(1),
+            Faults { login_fail_percent: 30.0, delivery_fail_percent: 30.0, ..Faults::default() },
+        )
+        .unwrap();
     world.ticks(30, Duration::from_secs(1)).await;
     let traffic = SimulatorMetrics::new(world.sim().clone()).host_traffic(Duration::from_secs(300)).await.unwrap();
     let ratio = |n| traffic.get(&world.host(n)).and_then(|t| t.failure_ratio()).unwrap();
@@ -119,7 +136,10 @@ async fn hot_backend_has_the_highest_summed_z_score() {
     let world = World::new(600, fast()).await;
     world.sim().set_faults(&world.host(2), Faults::hot()).unwrap();
     world.ticks(5, Duration::from_secs(1)).await;
-    let scores = SimulatorMetrics::new(world.sim().clone()).host_scores(&world.site.name, Duration::from_secs(3600)).await.unwrap();
+    let scores = SimulatorMetrics::new(world.sim().clone())
+        .host_scores(&world.site.name, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let mut sums: BTreeMap<String, f64> = BTreeMap::new();
     for s in &scores {
         *sums.entry(s.host.clone()).or_default() += s.average;
@@ -148,7 +168,14 @@ async fn a_group_move_runs_on_access_and_finishes() {
     let destination_host = world.host(3);
     let destination = world.backend_id(&destination_host).await;
     assert_ne!(source, destination);
-    world.run(&world.host(1), "clusterGroupMove", json!({"site": world.site.name, "group": "default-1", "host": destination_host})).await.unwrap();
+    world
+        .run(
+            &world.host(1),
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-1", "host": destination_host}),
+        )
+        .await
+        .unwrap();
     let moving = world.group("default-1").await;
     assert!(!moving.moving.is_empty());
     assert_eq!(moving.alt_backend_id, Some(destination));
@@ -159,7 +186,10 @@ async fn a_group_move_runs_on_access_and_finishes() {
     let progress = world.sim().move_progress("default-1").expect("the source started moving");
     assert_eq!(progress.users_total, 100, "1000 users over 10 groups");
     world.ticks(2, Duration::from_secs(1)).await;
-    let status = world.run(&source_host, "clusterGroupStatus", json!({"site": world.site.name, "group": "default-1"})).await.unwrap();
+    let status = world
+        .run(&source_host, "clusterGroupStatus", json!({"site": world.site.name, "group": "default-1"}))
+        .await
+        .unwrap();
     assert_eq!(status[0].get("users_moved"), Some(&json!("40")), "20 users per second for 2 s");
     assert_eq!(status[0].get("users_total"), Some(&json!("100")));
 
@@ -178,7 +208,14 @@ async fn a_stalled_backend_never_starts_a_move() {
     let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
     let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
     world.sim().set_faults(&source_host, Faults { stall_moves: true, ..Faults::default() }).unwrap();
-    world.run(&source_host, "clusterGroupMove", json!({"site": world.site.name, "group": "default-2", "host": destination_host})).await.unwrap();
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-2", "host": destination_host}),
+        )
+        .await
+        .unwrap();
     world.run(&source_host, "clusterGroupAccess", json!({"group": "default-2"})).await.unwrap();
     world.ticks(20, Duration::from_secs(1)).await;
     assert!(world.sim().move_progress("default-2").is_none(), "never started");
@@ -194,7 +231,14 @@ async fn a_move_whose_source_goes_offline_finishes_at_once() {
     let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
     let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
     let destination = world.backend_id(&destination_host).await;
-    world.run(&source_host, "clusterGroupMove", json!({"site": world.site.name, "group": "default-3", "host": destination_host})).await.unwrap();
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-3", "host": destination_host}),
+        )
+        .await
+        .unwrap();
     world.run(&source_host, "clusterGroupAccess", json!({"group": "default-3"})).await.unwrap();
     world.ticks(1, Duration::from_secs(1)).await;
     assert!(!world.group("default-3").await.moving.is_empty(), "slow move still running");
@@ -210,7 +254,14 @@ async fn a_move_whose_source_goes_offline_finishes_at_once() {
 async fn direct_moves_and_user_moves() {
     let world = World::new(100, fast()).await;
     let target = world.host(2);
-    world.run(&target, "clusterGroupMove", json!({"site": world.site.name, "group": "default-4", "host": target, "direct": true})).await.unwrap();
+    world
+        .run(
+            &target,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-4", "host": target, "direct": true}),
+        )
+        .await
+        .unwrap();
     let group = world.group("default-4").await;
     assert_eq!(group.backend_id, Some(world.backend_id(&target).await));
     assert!(group.moving.is_empty());
@@ -232,7 +283,8 @@ async fn the_doveadm_client_maps_every_error_shape() {
     let world = World::new(100, fast()).await;
     let host = world.host(1);
     // A command that fails: exit code 68 (not found).
-    let err = world.run(&host, "clusterGroupStatus", json!({"site": world.site.name, "group": "nope"})).await.unwrap_err();
+    let err =
+        world.run(&host, "clusterGroupStatus", json!({"site": world.site.name, "group": "nope"})).await.unwrap_err();
     assert!(matches!(err, DoveadmError::Failed { exit_code: 68, .. }), "{err:?}");
     // Unknown command and unknown parameter.
     let err = world.run(&host, "noSuchCommand", json!({})).await.unwrap_err();
@@ -240,7 +292,10 @@ async fn the_doveadm_client_maps_every_error_shape() {
     let err = world.run(&host, "clusterKick", json!({"bogusParam": 1})).await.unwrap_err();
     assert!(matches!(err, DoveadmError::Refused { ref kind, .. } if kind == "invalidRequest"), "{err:?}");
     // A boolean parameter that is not a boolean: the whole request is refused with 400.
-    let err = world.run(&host, "clusterGroupMove", json!({"site": "x", "group": "y", "host": "z", "direct": "yes"})).await.unwrap_err();
+    let err = world
+        .run(&host, "clusterGroupMove", json!({"site": "x", "group": "y", "host": "z", "direct": "yes"}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, DoveadmError::Http { status: 400, .. }), "{err:?}");
     // Wrong password.
     let endpoints: BTreeMap<String, String> =
@@ -254,7 +309,10 @@ async fn the_doveadm_client_maps_every_error_shape() {
     assert_eq!(keyed.run(&host, "clusterKick", kick.clone()).await.unwrap(), vec![]);
     // Erroring and unreachable backends.
     world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Error, ..Faults::default() }).unwrap();
-    assert!(matches!(world.doveadm.run(&host, "clusterKick", kick.clone()).await, Err(DoveadmError::Failed { exit_code: 75, .. })));
+    assert!(matches!(
+        world.doveadm.run(&host, "clusterKick", kick.clone()).await,
+        Err(DoveadmError::Failed { exit_code: 75, .. })
+    ));
     world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Unreachable, ..Faults::default() }).unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let err = world.doveadm.run(&host, "clusterKick", kick.clone()).await.unwrap_err();
@@ -283,14 +341,24 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
     }
     let cases = [
         Case { name: "no credentials", request: client.get(&url), status: 401, body: "" },
-        Case { name: "wrong password", request: client.post(&url).basic_auth("doveadm", Some("wrong")).body("[]"), status: 401, body: "" },
+        Case {
+            name: "wrong password",
+            request: client.post(&url).basic_auth("doveadm", Some("wrong")).body("[]"),
+            status: 401,
+            body: "",
+        },
         Case {
             name: "not an array",
             request: basic(client.post(&url)).body(r#"{"not":"an array"}"#),
             status: 400,
             body: "Request must be a JSON array\n",
         },
-        Case { name: "truncated JSON", request: basic(client.post(&url)).body(r#"[["who",{},"t4""#), status: 400, body: "JSON parse error" },
+        Case {
+            name: "truncated JSON",
+            request: basic(client.post(&url)).body(r#"[["who",{},"t4""#),
+            status: 400,
+            body: "JSON parse error",
+        },
         Case {
             name: "unknown command",
             request: basic(client.post(&url)).body(r#"[["noSuchCommand",{},"t2"]]"#),
@@ -317,13 +385,31 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
         },
         Case {
             name: "API key",
-            request: client.post(&url).header("Authorization", "X-Dovecot-API YXBpa2V5").body(r#"[["clusterKick",{"user":"u"},"t7"]]"#),
+            request: client
+                .post(&url)
+                .header("Authorization", "X-Dovecot-API YXBpa2V5")
+                .body(r#"[["clusterKick",{"user":"u"},"t7"]]"#),
             status: 200,
             body: r#"[["doveadmResponse",[],"t7"]]"#,
         },
-        Case { name: "unknown path", request: basic(client.get(format!("http://{}/nope", backend.doveadm))), status: 404, body: "Path Not Found\n" },
-        Case { name: "mounts", request: basic(client.get(format!("http://{}/", backend.doveadm))), status: 200, body: "{\"method\":\"POST\",\"path\":\"/doveadm/v1\"}" },
-        Case { name: "command list", request: basic(client.get(&url)), status: 200, body: "{\"command\":\"clusterGroupMove\"" },
+        Case {
+            name: "unknown path",
+            request: basic(client.get(format!("http://{}/nope", backend.doveadm))),
+            status: 404,
+            body: "Path Not Found\n",
+        },
+        Case {
+            name: "mounts",
+            request: basic(client.get(format!("http://{}/", backend.doveadm))),
+            status: 200,
+            body: "{\"method\":\"POST\",\"path\":\"/doveadm/v1\"}",
+        },
+        Case {
+            name: "command list",
+            request: basic(client.get(&url)),
+            status: 200,
+            body: "{\"command\":\"clusterGroupMove\"",
+        },
     ];
     for case in cases {
         let response = case.request.send().await.unwrap();
@@ -331,7 +417,8 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
         let headers = response.headers().clone();
         assert_eq!(headers.get("connection").and_then(|v| v.to_str().ok()), Some("close"), "{}", case.name);
         if case.status == 401 {
-            let challenges: Vec<&str> = headers.get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()).collect();
+            let challenges: Vec<&str> =
+                headers.get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()).collect();
             assert_eq!(challenges, ["X-Dovecot-API", "Basic Realm=\"doveadm\""], "{}", case.name);
         }
         let body = response.text().await.unwrap();
@@ -340,8 +427,17 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
     let list: Value = basic(client.get(&url)).send().await.unwrap().json().await.unwrap();
     let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|c| c["command"].as_str()).collect();
     for required in [
-        "clusterGroupMove", "clusterGroupAccess", "clusterGroupStatus", "clusterGroupList", "clusterUserMove", "clusterUserAccess",
-        "clusterUserStatus", "clusterBackendStatus", "clusterBackendList", "clusterBackendUpdate", "clusterKick",
+        "clusterGroupMove",
+        "clusterGroupAccess",
+        "clusterGroupStatus",
+        "clusterGroupList",
+        "clusterUserMove",
+        "clusterUserAccess",
+        "clusterUserStatus",
+        "clusterBackendStatus",
+        "clusterBackendList",
+        "clusterBackendUpdate",
+        "clusterKick",
     ] {
         assert!(names.contains(&required), "{required} is served");
     }
@@ -353,11 +449,17 @@ async fn backend_list_update_and_group_list() {
     let host = world.host(1);
     let list = world.run(&host, "clusterBackendList", json!({"site": world.site.name})).await.unwrap();
     assert_eq!(list.len(), 3);
-    world.run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "standby", "loadFactor": 50})).await.unwrap();
+    world
+        .run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "standby", "loadFactor": 50}))
+        .await
+        .unwrap();
     let status = world.run(&host, "clusterBackendStatus", json!({"host": world.host(2)})).await.unwrap();
     assert_eq!(status[0].get("status"), Some(&json!("standby")));
     assert_eq!(status[0].get("load_factor"), Some(&json!("50")));
-    let err = world.run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "maintenance"})).await.unwrap_err();
+    let err = world
+        .run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "maintenance"}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, DoveadmError::Failed { exit_code: 64, .. }));
     let groups = world.run(&host, "clusterGroupList", json!({"mask": "default-1*"})).await.unwrap();
     let names: Vec<&Value> = groups.iter().filter_map(|g| g.get("group")).collect();

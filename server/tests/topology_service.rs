@@ -104,7 +104,9 @@ async fn the_sites_list_counts_backends_and_names_tags() {
     .unwrap();
     let rows = services.topology(&Caller::trusted_cli()).list_sites(PageRequest::first(10)).await.unwrap().items;
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| r.backends == 3 && !r.more_backends && r.tag_name.as_deref() == Some("eu") && r.traffic.is_none()));
+    assert!(rows
+        .iter()
+        .all(|r| r.backends == 3 && !r.more_backends && r.tag_name.as_deref() == Some("eu") && r.traffic.is_none()));
 }
 
 #[tokio::test]
@@ -112,7 +114,10 @@ async fn operators_need_strong_unique_passwords_and_names() {
     let (_, services) = setup();
     let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();
     assert_eq!(admin.add("ops", Role::Operator, "short").await.unwrap_err().field(), Some("password"));
-    assert_eq!(admin.add("bad name", Role::Operator, "long enough password").await.unwrap_err().field(), Some("username"));
+    assert_eq!(
+        admin.add("bad name", Role::Operator, "long enough password").await.unwrap_err().field(),
+        Some("username")
+    );
     admin.add("ops", Role::Operator, "long enough password").await.unwrap();
     assert_eq!(admin.add("ops", Role::Admin, "another long password").await.unwrap_err().field(), Some("username"));
     let accounts = services.accounts();
@@ -134,13 +139,14 @@ async fn the_last_admin_stays_and_nobody_demotes_themselves() {
     cli.set_disabled("root", false).await.unwrap();
     cli.reset_password("ops", "a brand new password").await.unwrap();
     assert!(services.accounts().verify_login("ops", "a brand new password").await.is_ok());
-    let actions: Vec<String> = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50))
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|r| r.action)
-        .collect();
+    let actions: Vec<String> =
+        app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
     for action in ["operator.add", "operator.role", "operator.disable", "operator.enable", "operator.password"] {
         assert!(actions.iter().any(|a| a == action), "{action} audited: {actions:?}");
     }
@@ -156,15 +162,25 @@ async fn every_topology_change_is_audited_first() {
     admin.rename_tag(tag.id, TagDraft::parse("europe").unwrap()).await.unwrap();
     admin.remove_tag(tag.id).await.unwrap();
     admin.remove_site(site.id, "dc1a").await.unwrap();
-    let records = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50)).await.unwrap().items;
+    let records =
+        app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
     let mut actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
     actions.reverse();
     assert_eq!(actions, ["tag.create", "site.add", "site.update", "tag.rename", "tag.remove", "site.remove"]);
     let update = records.iter().find(|r| r.action == "site.update").unwrap();
     assert_eq!(update.operator, "cli");
-    assert!(update.before.contains(&tag.id.to_string()) && !update.after.contains(&tag.id.to_string()), "before and after");
+    assert!(
+        update.before.contains(&tag.id.to_string()) && !update.after.contains(&tag.id.to_string()),
+        "before and after"
+    );
     // Bad input writes neither the change nor an audit record.
     assert!(admin.add_site(draft("dc1a", &Uuid::new_v4().to_string())).await.is_err());
-    let after = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50)).await.unwrap().items;
+    let after = app::ports::AuditLog::list_day(store.as_ref(), chrono::Utc::now().date_naive(), PageRequest::first(50))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(after.len(), records.len());
 }

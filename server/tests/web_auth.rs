@@ -55,9 +55,11 @@ fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
 
 /// Logs in and returns the `name=value` of the session cookie and the full Set-Cookie line.
 async fn login(app: &Router, user: &str, cookie: Option<&str>) -> (String, String) {
-    let response = send(app, post("/api/auth/login", &format!("username={user}&password={PASSWORD}&next=/"), cookie)).await;
+    let response =
+        send(app, post("/api/auth/login", &format!("username={user}&password={PASSWORD}&next=/"), cookie)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let set_cookie = response.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
+    let set_cookie =
+        response.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
     (set_cookie.split(';').next().unwrap().to_string(), set_cookie)
 }
 
@@ -163,7 +165,8 @@ async fn a_viewer_cannot_change_topology() {
     let (cookie, _) = login(&app, "viewer", None).await;
     let response = send(&app, post("/api/tags/create", "tag=eu", Some(&cookie))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = send(&app, post("/api/sites/add", "name=dc9&tag=&load_balancer=&status=online", Some(&cookie))).await;
+    let response =
+        send(&app, post("/api/sites/add", "name=dc9&tag=&load_balancer=&status=online", Some(&cookie))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(send(&app, post("/api/tags/list", "", Some(&cookie))).await.status(), StatusCode::OK);
 }

@@ -13,9 +13,9 @@ pub mod stats;
 pub mod tags;
 pub mod users;
 
-pub mod support_client;
 #[cfg(feature = "ssr")]
 pub mod support;
+pub mod support_client;
 
 use leptos::server_fn::{
     codec::JsonEncoding,

@@ -107,6 +107,9 @@ mod tests {
     #[test]
     fn error_query_replaces_previous_error() {
         let err = AppError::invalid("name", "Name is required");
-        assert_eq!(with_error("/sites/new?error=x&field=y&a=1".into(), &err), "/sites/new?a=1&error=Name%20is%20required&field=name");
+        assert_eq!(
+            with_error("/sites/new?error=x&field=y&a=1".into(), &err),
+            "/sites/new?a=1&error=Name%20is%20required&field=name"
+        );
     }
 }

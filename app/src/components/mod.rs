@@ -18,7 +18,9 @@ where
 pub fn redirected_error() -> Signal<Option<AppError>> {
     let query = use_query_map();
     Signal::derive(move || {
-        query.with(|q| q.get("error").map(|message| AppError::Invalid { field: q.get("field").unwrap_or_default(), message }))
+        query.with(|q| {
+            q.get("error").map(|message| AppError::Invalid { field: q.get("field").unwrap_or_default(), message })
+        })
     })
 }
 
@@ -51,7 +53,11 @@ impl PageError {
         S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
     {
         let error = self.0;
-        Effect::watch(move || value.get(), move |result, _, _| error.set(result.as_ref().and_then(|r| r.as_ref().err().cloned())), false);
+        Effect::watch(
+            move || value.get(),
+            move |result, _, _| error.set(result.as_ref().and_then(|r| r.as_ref().err().cloned())),
+            false,
+        );
         self
     }
 

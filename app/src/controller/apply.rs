@@ -74,8 +74,8 @@ impl Controller {
         if matches!(outcome, Outcome::Dry | Outcome::NoAction) {
             let key = repeat_key(decision);
             let feature = decision.feature;
-            let repeat =
-                self.rt(|rt| rt.last_recorded.get(&feature).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
+            let repeat = self
+                .rt(|rt| rt.last_recorded.get(&feature).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
             if repeat {
                 return Ok(record);
             }
@@ -182,18 +182,28 @@ impl Controller {
     }
 
     /// Changes a backend's status only if it is still what the planner saw (conditional write).
-    async fn set_status(&self, snap: &Snapshot, backend: Uuid, status: BackendStatus, reason: &str) -> Result<(), WriteError> {
+    async fn set_status(
+        &self,
+        snap: &Snapshot,
+        backend: Uuid,
+        status: BackendStatus,
+        reason: &str,
+    ) -> Result<(), WriteError> {
         let seen = snap
             .backends
             .iter()
             .find(|b| b.id == backend)
             .ok_or_else(|| WriteError::NotFound("the backend in the snapshot".into()))?;
         let reason: String = reason.chars().take(500).collect();
-        let applied = self.ports.geodb.set_backend_status(snap.site_id, backend, &seen.status, &status, &reason).await?;
+        let applied =
+            self.ports.geodb.set_backend_status(snap.site_id, backend, &seen.status, &status, &reason).await?;
         if applied {
             Ok(())
         } else {
-            Err(WriteError::Refused(format!("the status of {} changed meanwhile (conditional write refused)", seen.host)))
+            Err(WriteError::Refused(format!(
+                "the status of {} changed meanwhile (conditional write refused)",
+                seen.host
+            )))
         }
     }
 }

@@ -78,9 +78,11 @@ impl Census {
         let mut cursor = None;
         loop {
             let page = geodb.list_users(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
-            let writes = page.items.iter().filter_map(|u| u.preferred_site_id.map(|site| (site, u))).map(|(site, u)| {
-                members.put_member(site, &u.group_name, &u.username, membership_ttl)
-            });
+            let writes = page
+                .items
+                .iter()
+                .filter_map(|u| u.preferred_site_id.map(|site| (site, u)))
+                .map(|(site, u)| members.put_member(site, &u.group_name, &u.username, membership_ttl));
             futures::future::try_join_all(writes).await?;
             for user in page.items {
                 let Some(site) = user.preferred_site_id else { continue };

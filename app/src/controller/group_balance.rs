@@ -38,7 +38,8 @@ impl Controller {
         if self.rt(|rt| rt.last_plan_day == Some(today)) {
             return Ok("planned today already".into());
         }
-        let summary = self.ports.plans.plan_summary(&self.settings.site).await.map_err(missing("the group balance plan"))?;
+        let summary =
+            self.ports.plans.plan_summary(&self.settings.site).await.map_err(missing("the group balance plan"))?;
         if mode == FeatureState::On && summary.as_ref().is_some_and(|s| s.created_at.date_naive() == today) {
             self.rt(|rt| rt.last_plan_day = Some(today));
             return Ok("planned today already".into());
@@ -160,7 +161,8 @@ impl Controller {
         } else {
             user.failover_site_group_name.clone()
         };
-        let params = json!({"user": e.user, "group": e.to_group, "failoverGroup": failover, "site": self.settings.site});
+        let params =
+            json!({"user": e.user, "group": e.to_group, "failoverGroup": failover, "site": self.settings.site});
         let params = params.as_object().cloned().unwrap_or_default();
         self.ports.doveadm.run(&host, "clusterUserMove", params).await.map_err(|x| x.to_string())?;
         let mut access = Map::new();

@@ -73,7 +73,8 @@ impl GroupMoves {
     pub async fn start(&self, request: MoveRequest) -> Result<MoveRecord, WriteError> {
         let MoveRequest { site_id, group: name, destination, initiator, decision_id } = request;
         let geodb = self.geodb.as_ref();
-        let group = geodb.get_group(site_id, &name).await?.ok_or_else(|| WriteError::NotFound(format!("group {name}")))?;
+        let group =
+            geodb.get_group(site_id, &name).await?.ok_or_else(|| WriteError::NotFound(format!("group {name}")))?;
         if group.is_moving() {
             return Err(WriteError::Refused(format!("group {name} is already moving")));
         }
@@ -146,8 +147,12 @@ impl GroupMoves {
         };
         match self.geodb.note_backend_move(site_id, id, side, seen, &now.to_rfc3339()).await {
             Ok(true) => {}
-            Ok(false) => tracing::info!(backend = %backend.host, "last move time changed meanwhile; kept the newer one"),
-            Err(err) => tracing::warn!(backend = %backend.host, error = %err, "could not note the move's time on the backend"),
+            Ok(false) => {
+                tracing::info!(backend = %backend.host, "last move time changed meanwhile; kept the newer one")
+            }
+            Err(err) => {
+                tracing::warn!(backend = %backend.host, error = %err, "could not note the move's time on the backend")
+            }
         }
     }
 
@@ -169,7 +174,8 @@ impl GroupMoves {
                         "the move has started: users are being moved. Force it instead, or let it finish".into(),
                     ));
                 }
-                let source = m.source.ok_or_else(|| WriteError::Refused("the move has no source to go back to".into()))?;
+                let source =
+                    m.source.ok_or_else(|| WriteError::Refused("the move has no source to go back to".into()))?;
                 (source, Some(m.destination))
             }
         };

@@ -10,14 +10,12 @@ use super::{
     snapshot::{missing, mode_of, Modes, Snapshot},
     Controller, Skip,
 };
-use crate::{
-    domain::{
-        controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome},
-        feature::{Feature, FeatureState},
-        page::MAX_PAGE_SIZE,
-        planning::{drain, host_failure, load_balance, Action, Decision},
-        PageRequest,
-    },
+use crate::domain::{
+    controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome},
+    feature::{Feature, FeatureState},
+    page::MAX_PAGE_SIZE,
+    planning::{drain, host_failure, load_balance, Action, Decision},
+    PageRequest,
 };
 
 /// Why a feature could not plan this pass.
@@ -163,7 +161,11 @@ impl Controller {
             } else {
                 let mine: Vec<&str> =
                     decisions.iter().filter(|d| d.feature == feature).map(|d| d.summary.as_str()).collect();
-                let detail = if mine.is_empty() { "nothing to do".to_string() } else { format!("{}: {}", mode, mine.join("; ")) };
+                let detail = if mine.is_empty() {
+                    "nothing to do".to_string()
+                } else {
+                    format!("{}: {}", mode, mine.join("; "))
+                };
                 (LoopResult::Ran, detail)
             };
             self.rt(|rt| rt.runs.insert(feature.to_string(), LoopRun { at: now, seconds: 0.0, result, detail }));

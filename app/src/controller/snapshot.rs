@@ -103,7 +103,11 @@ impl Controller {
         Ok(feature_states(&rows, site_id)
             .into_iter()
             .map(|(f, state)| {
-                let state = if f == Feature::GroupBalance && !self.settings.group_balance_enabled { FeatureState::Off } else { state };
+                let state = if f == Feature::GroupBalance && !self.settings.group_balance_enabled {
+                    FeatureState::Off
+                } else {
+                    state
+                };
                 (f, effective_mode(state, self.settings.dry_run))
             })
             .collect())

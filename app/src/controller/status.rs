@@ -70,7 +70,9 @@ impl Controller {
         let mut moves = self.ports.records.list_active_moves(site_id).await?;
         let cutoff = self.now() - chrono::Duration::minutes(10);
         let page = self.ports.records.list_moves(site_id, PageRequest::first(50)).await?;
-        moves.extend(page.items.into_iter().filter(|m| !m.state.is_active() && m.finished_at.is_some_and(|t| t >= cutoff)));
+        moves.extend(
+            page.items.into_iter().filter(|m| !m.state.is_active() && m.finished_at.is_some_and(|t| t >= cutoff)),
+        );
         moves.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         Ok(moves)
     }

@@ -66,7 +66,11 @@ impl Controller {
                 Verdict::Force(next, why, inputs) => {
                     let decision = Decision {
                         feature: Feature::GroupMoveTimeouts,
-                        action: m.source.map(|from| Action::MoveGroup { group: m.group.clone(), from, to: m.destination }),
+                        action: m.source.map(|from| Action::MoveGroup {
+                            group: m.group.clone(),
+                            from,
+                            to: m.destination,
+                        }),
                         summary: format!("force {} to {}: {why}", m.group, m.destination_host),
                         inputs,
                         rejected: vec![],
@@ -90,7 +94,11 @@ impl Controller {
         }
         let still = self.ports.records.list_active_moves(site_id).await.map(|a| a.len()).unwrap_or(0);
         self.telemetry.moves_active(i64::try_from(still).unwrap_or(i64::MAX));
-        Ok(if notes.is_empty() { format!("{still} active moves") } else { format!("{still} active moves; {}", notes.join(", ")) })
+        Ok(if notes.is_empty() {
+            format!("{still} active moves")
+        } else {
+            format!("{still} active moves; {}", notes.join(", "))
+        })
     }
 
     async fn save_move(&self, m: &MoveRecord) -> Result<(), Skip> {

@@ -83,11 +83,9 @@ pub struct BackendList {
 
 /// Checks a load factor from a form: 0 to 100 (0 drains the backend).
 pub fn parse_load_factor(raw: &str) -> Result<i32, AppError> {
-    raw.trim()
-        .parse::<i32>()
-        .ok()
-        .filter(|v| (0..=100).contains(v))
-        .ok_or_else(|| AppError::invalid("load_factor", "the load factor is a whole number from 0 to 100 (0 drains the backend)"))
+    raw.trim().parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or_else(|| {
+        AppError::invalid("load_factor", "the load factor is a whole number from 0 to 100 (0 drains the backend)")
+    })
 }
 
 /// Checks a new backend's host: a DNS name, never an IP literal (as `doveadm cluster backend add`).
@@ -197,7 +195,9 @@ mod tests {
         assert_eq!(parse_backend_host("::1").unwrap_err().field(), Some("host"));
         assert_eq!(parse_backend_host("be_1").unwrap_err().field(), Some("host"));
         assert_eq!(parse_load_factor("0").unwrap(), 0);
-        assert!(parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err());
+        assert!(
+            parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err()
+        );
         assert!("online".parse::<BackendStatus>().is_ok() && "maintenance".parse::<BackendStatus>().is_err());
         assert_eq!(BackendStatus::from_stored("maintenance"), BackendStatus::Other("maintenance".into()));
     }

@@ -116,7 +116,9 @@ impl DecisionRecord {
             None => "—".into(),
             Some(Action::SetOffline { backend }) => format!("set {} offline", host_of(*backend)),
             Some(Action::SetOnline { backend }) => format!("set {} online", host_of(*backend)),
-            Some(Action::MoveGroup { group, from, to }) => format!("move {group}: {} → {}", host_of(*from), host_of(*to)),
+            Some(Action::MoveGroup { group, from, to }) => {
+                format!("move {group}: {} → {}", host_of(*from), host_of(*to))
+            }
             Some(Action::MoveUsers { users, .. }) => format!("move {users} users between groups"),
         }
     }
@@ -191,7 +193,10 @@ impl std::str::FromStr for EndMove {
         match raw.trim() {
             "force" => Ok(EndMove::Force),
             "cancel" => Ok(EndMove::Cancel),
-            other => Err(super::AppError::invalid("how", format!("unknown way to end a move {other:?}: use force or cancel"))),
+            other => Err(super::AppError::invalid(
+                "how",
+                format!("unknown way to end a move {other:?}: use force or cancel"),
+            )),
         }
     }
 }

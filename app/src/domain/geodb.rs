@@ -58,7 +58,9 @@ impl FromStr for BackendStatus {
             "online" => Ok(BackendStatus::Online),
             "offline" => Ok(BackendStatus::Offline),
             "standby" => Ok(BackendStatus::Standby),
-            other => Err(AppError::invalid("status", format!("unknown status {other:?}: use online, offline or standby"))),
+            other => {
+                Err(AppError::invalid("status", format!("unknown status {other:?}: use online, offline or standby")))
+            }
         }
     }
 }

@@ -69,7 +69,10 @@ pub fn parse_username(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     validate::bounded("username", name, 1, 64)?;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-')) {
-        return Err(AppError::invalid("username", "a username may only contain letters, digits, '.', '_', '@' and '-'"));
+        return Err(AppError::invalid(
+            "username",
+            "a username may only contain letters, digits, '.', '_', '@' and '-'",
+        ));
     }
     Ok(name.to_string())
 }

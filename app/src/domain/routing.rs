@@ -127,14 +127,20 @@ mod tests {
     #[test]
     fn online_primary_serves() {
         let (a, b) = (backend("online"), backend("online"));
-        assert_eq!(route(&group(&a, &b, ""), &[a.clone(), b], false), Route::Backend { id: a.id, reason: RouteReason::Primary });
+        assert_eq!(
+            route(&group(&a, &b, ""), &[a.clone(), b], false),
+            Route::Backend { id: a.id, reason: RouteReason::Primary }
+        );
     }
 
     #[test]
     fn offline_or_standby_primary_fails_over_to_alt() {
         for status in ["offline", "standby"] {
             let (a, b) = (backend(status), backend("online"));
-            assert_eq!(route(&group(&a, &b, ""), &[a, b.clone()], false), Route::Backend { id: b.id, reason: RouteReason::Failover });
+            assert_eq!(
+                route(&group(&a, &b, ""), &[a, b.clone()], false),
+                Route::Backend { id: b.id, reason: RouteReason::Failover }
+            );
         }
         let (a, b) = (backend("offline"), backend("offline"));
         assert_eq!(route(&group(&a, &b, ""), &[a, b], false), Route::Unavailable);
@@ -153,7 +159,10 @@ mod tests {
     fn moving_group_with_source_down_goes_to_destination() {
         let (src, dst) = (backend("standby"), backend("online"));
         let g = group(&src, &dst, "move-1");
-        assert_eq!(route(&g, &[src, dst.clone()], false), Route::Backend { id: dst.id, reason: RouteReason::MoveFinishedBySourceDown });
+        assert_eq!(
+            route(&g, &[src, dst.clone()], false),
+            Route::Backend { id: dst.id, reason: RouteReason::MoveFinishedBySourceDown }
+        );
     }
 
     #[test]

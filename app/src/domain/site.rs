@@ -47,7 +47,8 @@ pub enum SiteStatus {
 
 impl SiteStatus {
     /// The statuses an operator may set.
-    pub const SETTABLE: [SiteStatus; 4] = [SiteStatus::Online, SiteStatus::Offline, SiteStatus::Standby, SiteStatus::Evacuate];
+    pub const SETTABLE: [SiteStatus; 4] =
+        [SiteStatus::Online, SiteStatus::Offline, SiteStatus::Standby, SiteStatus::Evacuate];
 
     pub fn as_str(&self) -> &str {
         match self {
@@ -81,7 +82,10 @@ impl FromStr for SiteStatus {
             "offline" => Ok(SiteStatus::Offline),
             "standby" => Ok(SiteStatus::Standby),
             "evacuate" => Ok(SiteStatus::Evacuate),
-            other => Err(AppError::invalid("status", format!("unknown status {other:?}: use online, offline, standby or evacuate"))),
+            other => Err(AppError::invalid(
+                "status",
+                format!("unknown status {other:?}: use online, offline, standby or evacuate"),
+            )),
         }
     }
 }

@@ -34,7 +34,10 @@ pub fn cluster_name(field: &str, raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     bounded(field, name, 1, 64)?;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(AppError::invalid(field, format!("{} may only contain letters, digits, '.', '_' and '-'", human(field))));
+        return Err(AppError::invalid(
+            field,
+            format!("{} may only contain letters, digits, '.', '_' and '-'", human(field)),
+        ));
     }
     Ok(name.to_string())
 }

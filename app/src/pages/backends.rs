@@ -110,13 +110,20 @@ pub fn BackendsPage() -> impl IntoView {
 }
 
 #[component]
-fn BackendLine(row: BackendRow, reachable: Option<bool>, site: String, role: Role, actions: RowActions) -> impl IntoView {
+fn BackendLine(
+    row: BackendRow,
+    reachable: Option<bool>,
+    site: String,
+    role: Role,
+    actions: RowActions,
+) -> impl IntoView {
     let b = row.backend;
     let id = b.id.to_string();
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let operator = role >= Role::Operator;
     let admin = role >= Role::Admin;
-    let (s1, i1, s2, i2, s3, i3, s4, i4) = (site.clone(), id.clone(), site.clone(), id.clone(), site.clone(), id.clone(), site, id);
+    let (s1, i1, s2, i2, s3, i3, s4, i4) =
+        (site.clone(), id.clone(), site.clone(), id.clone(), site.clone(), id.clone(), site, id);
     let host = b.host.clone();
     let status = b.status.clone();
     let (row_host, row_status, badge) = (host.clone(), status.to_string(), status.to_string());

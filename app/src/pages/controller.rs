@@ -22,7 +22,13 @@ pub fn ControllerPage() -> impl IntoView {
     // A GET form asks for the evaluation, so it works the same without JavaScript.
     let evaluation = Resource::new(
         move || query.with(|q| q.get("evaluate").is_some_and(|v| v == "1")),
-        |wanted| async move { if wanted { Some(evaluate_controller().await) } else { None } },
+        |wanted| async move {
+            if wanted {
+                Some(evaluate_controller().await)
+            } else {
+                None
+            }
+        },
     );
     let Me(me) = expect_context::<Me>();
     view! {
@@ -121,20 +127,20 @@ pub fn ControllerPage() -> impl IntoView {
 }
 
 fn evaluation_table(decisions: Vec<Decision>) -> impl IntoView {
-            view! {
-                <table class="list" id="evaluation">
-                    <thead><tr><th>"Feature"</th><th>"Would"</th><th>"Why"</th></tr></thead>
-                    <tbody>
-                        {decisions.into_iter().map(|d| view! {
-                            <tr>
-                                <td>{d.feature.as_str()}</td>
-                                <td>{if d.action.is_some() { "act" } else { "nothing" }}</td>
-                                <td>{d.summary.clone()}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }
+    view! {
+        <table class="list" id="evaluation">
+            <thead><tr><th>"Feature"</th><th>"Would"</th><th>"Why"</th></tr></thead>
+            <tbody>
+                {decisions.into_iter().map(|d| view! {
+                    <tr>
+                        <td>{d.feature.as_str()}</td>
+                        <td>{if d.action.is_some() { "act" } else { "nothing" }}</td>
+                        <td>{d.summary.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
 }
 
 /// A site's decisions on one day, newest first, with their inputs and rejected candidates.
@@ -177,9 +183,19 @@ pub fn DecisionsPage() -> impl IntoView {
 }
 
 fn decision_row(d: DecisionRecord) -> impl IntoView {
-    let inputs = d.decision.inputs.iter().map(|(k, v)| format!("{k} = {}", (v * 1000.0).round() / 1000.0)).collect::<Vec<_>>().join(", ");
+    let inputs = d
+        .decision
+        .inputs
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", (v * 1000.0).round() / 1000.0))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rejected = d.decision.rejected.iter().map(|(who, why)| format!("{who}: {why}")).collect::<Vec<_>>().join("; ");
-    let outcome = if d.detail.is_empty() { d.outcome.as_str().to_string() } else { format!("{} ({})", d.outcome.as_str(), d.detail) };
+    let outcome = if d.detail.is_empty() {
+        d.outcome.as_str().to_string()
+    } else {
+        format!("{} ({})", d.outcome.as_str(), d.detail)
+    };
     view! {
         <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str()>
             <td>{d.at.format("%H:%M:%S").to_string()}</td>

@@ -9,8 +9,8 @@ use crate::{
         support_client::encode,
     },
     components::{form_error, FormError, LoadError, Me, PageError},
-    pages::controller::LiveMoves,
     domain::{cluster::GroupRow, Role},
+    pages::controller::LiveMoves,
 };
 
 /// A site's groups, a page at a time, filtered by backend, name mask and moving state.
@@ -22,7 +22,9 @@ pub fn GroupsPage() -> impl IntoView {
     let q = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let init = ServerAction::<InitSiteGroups>::new();
     let groups = Resource::new(
-        move || (site_id(), q("backend"), q("mask"), q("moving"), query.with(|q| q.get("cursor")), init.version().get()),
+        move || {
+            (site_id(), q("backend"), q("mask"), q("moving"), query.with(|q| q.get("cursor")), init.version().get())
+        },
         |(site, backend, mask, moving, cursor, _)| list_groups(site, backend, mask, moving, cursor),
     );
     let error = form_error(init.value());
@@ -130,7 +132,10 @@ pub fn GroupPage() -> impl IntoView {
         |(site, name, cursor)| list_group_members(site, name, cursor),
     );
     let end = ServerAction::<EndGroupMove>::new();
-    let moves = Resource::new(move || (site_id(), move_group.version().get(), end.version().get()), |(site, ..)| list_moves(site, None));
+    let moves = Resource::new(
+        move || (site_id(), move_group.version().get(), end.version().get()),
+        |(site, ..)| list_moves(site, None),
+    );
     let error = PageError::new().watch(move_group.value()).watch(sticky.value()).watch(end.value()).signal();
     view! {
         <Title text="Group · Palomar"/>

@@ -8,10 +8,10 @@ pub mod layout;
 pub mod login;
 pub mod operators;
 pub mod settings;
-pub mod stats;
-pub mod users;
 pub mod sites;
+pub mod stats;
 pub mod tags;
+pub mod users;
 
 use leptos::prelude::*;
 

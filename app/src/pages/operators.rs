@@ -17,10 +17,23 @@ pub fn OperatorsPage() -> impl IntoView {
     let disable = ServerAction::<SetOperatorDisabled>::new();
     let query = use_query_map();
     let operators = Resource::new(
-        move || (query.with(|q| q.get("cursor")), add.version().get(), set_role.version().get(), reset.version().get(), disable.version().get()),
+        move || {
+            (
+                query.with(|q| q.get("cursor")),
+                add.version().get(),
+                set_role.version().get(),
+                reset.version().get(),
+                disable.version().get(),
+            )
+        },
         |(cursor, ..)| list_operators(cursor),
     );
-    let error = PageError::new().watch(set_role.value()).watch(reset.value()).watch(disable.value()).watch(add.value()).signal();
+    let error = PageError::new()
+        .watch(set_role.value())
+        .watch(reset.value())
+        .watch(disable.value())
+        .watch(add.value())
+        .signal();
     view! {
         <Title text="Operators · Palomar"/>
         <h1>"Operators"</h1>

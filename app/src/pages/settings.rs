@@ -5,14 +5,19 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
     components::{form_error, FormError, LoadError, Me, PageError},
-    domain::{feature::{FeatureState, FEATURE_SECTION}, Role},
+    domain::{
+        feature::{FeatureState, FEATURE_SECTION},
+        Role,
+    },
 };
 
 /// `cluster_settings` by section (admins write and delete).
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let query = use_query_map();
-    let section = move || query.with(|q| q.get("section").filter(|s| !s.is_empty()).unwrap_or_else(|| FEATURE_SECTION.to_string()));
+    let section = move || {
+        query.with(|q| q.get("section").filter(|s| !s.is_empty()).unwrap_or_else(|| FEATURE_SECTION.to_string()))
+    };
     let put = ServerAction::<PutSetting>::new();
     let delete = ServerAction::<DeleteSetting>::new();
     let rows = Resource::new(

@@ -60,7 +60,8 @@ pub fn SitesPage() -> impl IntoView {
 fn SiteLine(row: SiteRow, filter: RwSignal<String>) -> impl IntoView {
     let SiteRow { site, tag_name, backends, more_backends, traffic } = row;
     let logins = traffic.map(|t| format!("{:.0}", t.logins())).unwrap_or_else(|| "—".into());
-    let failures = traffic.and_then(|t| t.failure_ratio()).map(|r| format!("{:.1} %", r * 100.0)).unwrap_or_else(|| "—".into());
+    let failures =
+        traffic.and_then(|t| t.failure_ratio()).map(|r| format!("{:.1} %", r * 100.0)).unwrap_or_else(|| "—".into());
     let backends = if more_backends { format!("{backends}+") } else { backends.to_string() };
     let name = site.name.clone();
     let hidden = move || filter.with(|f| !f.is_empty() && !name.to_lowercase().contains(&f.to_lowercase()));

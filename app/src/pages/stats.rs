@@ -49,7 +49,10 @@ pub fn SiteStatsPage() -> impl IntoView {
     let query = use_query_map();
     let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
     let prune = ServerAction::<PruneProxyStats>::new();
-    let backend = Resource::new(move || (site_id(), query.with(|q| q.get("backend_cursor"))), |(site, cursor)| list_backend_stats(site, cursor));
+    let backend = Resource::new(
+        move || (site_id(), query.with(|q| q.get("backend_cursor"))),
+        |(site, cursor)| list_backend_stats(site, cursor),
+    );
     let proxy = Resource::new(
         move || (site_id(), query.with(|q| q.get("proxy_cursor")), prune.version().get()),
         |(site, cursor, _)| list_proxy_dest_stats(site, cursor),

@@ -16,7 +16,9 @@ pub fn TagsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveTag>::new();
     let query = use_query_map();
     let tags = Resource::new(
-        move || (query.with(|q| q.get("cursor")), create.version().get(), rename.version().get(), remove.version().get()),
+        move || {
+            (query.with(|q| q.get("cursor")), create.version().get(), rename.version().get(), remove.version().get())
+        },
         |(cursor, ..)| list_tags(cursor),
     );
     let error = PageError::new().watch(rename.value()).watch(remove.value()).watch(create.value()).signal();
@@ -53,7 +55,12 @@ pub fn TagsPage() -> impl IntoView {
 }
 
 #[component]
-fn TagLine(tag: Tag, is_admin: bool, rename: ServerAction<RenameTag>, remove: ServerAction<RemoveTag>) -> impl IntoView {
+fn TagLine(
+    tag: Tag,
+    is_admin: bool,
+    rename: ServerAction<RenameTag>,
+    remove: ServerAction<RemoveTag>,
+) -> impl IntoView {
     let id = tag.id.to_string();
     let name = tag.tag.clone();
     let name_cell = if is_admin {

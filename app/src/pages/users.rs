@@ -18,7 +18,13 @@ pub fn UsersPage() -> impl IntoView {
     let delete = ServerAction::<DeleteUser>::new();
     let user = Resource::new(
         move || (username(), move_user.version().get(), delete.version().get()),
-        |(name, ..)| async move { if name.trim().is_empty() { None } else { Some(lookup_user(name).await) } },
+        |(name, ..)| async move {
+            if name.trim().is_empty() {
+                None
+            } else {
+                Some(lookup_user(name).await)
+            }
+        },
     );
     let error = PageError::new().watch(move_user.value()).watch(delete.value()).signal();
     let Me(me) = expect_context::<Me>();

@@ -58,7 +58,10 @@ impl Auditor {
         write: impl Future<Output = Result<T, E>>,
     ) -> Result<T, AppError> {
         let record = self.record(action.to_string(), target, to_json(before), to_json(after));
-        self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record, nothing was changed: {e}")))?;
+        self.log
+            .append(&record)
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot write the audit record, nothing was changed: {e}")))?;
         match write.await {
             Ok(value) => Ok(value),
             Err(err) => {
@@ -84,7 +87,13 @@ impl AuditReader {
 
     /// One page of a day's records, newest first. Filters apply within the page read, so a
     /// filtered page may be shorter than the page size; `next` still leads on.
-    pub async fn day(&self, day: NaiveDate, operator: &str, action: &str, page: PageRequest) -> Result<Page<AuditRecord>, AppError> {
+    pub async fn day(
+        &self,
+        day: NaiveDate,
+        operator: &str,
+        action: &str,
+        page: PageRequest,
+    ) -> Result<Page<AuditRecord>, AppError> {
         let page = self.log.list_day(day, page).await?;
         let (operator, action) = (operator.trim(), action.trim());
         Ok(Page {

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Auditor;
+use crate::controller::Census;
 use crate::{
     domain::{
         cluster::{BackendList, BackendRow, BackendView},
@@ -12,7 +13,6 @@ use crate::{
     },
     ports::{GeoDb, HostResolver},
 };
-use crate::controller::Census;
 
 async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
     geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
@@ -58,7 +58,13 @@ impl BackendOps {
         Self { geodb, audit }
     }
 
-    async fn change(&self, action: &str, site_id: Uuid, id: Uuid, edit: impl FnOnce(&mut Backend)) -> Result<Backend, AppError> {
+    async fn change(
+        &self,
+        action: &str,
+        site_id: Uuid,
+        id: Uuid,
+        edit: impl FnOnce(&mut Backend),
+    ) -> Result<Backend, AppError> {
         let before = backend(self.geodb.as_ref(), site_id, id).await?;
         let mut after = before.clone();
         edit(&mut after);
@@ -123,7 +129,10 @@ impl BackendAdmin {
                 None => break,
             }
         }
-        self.resolver.check(&host).await.map_err(|reason| AppError::invalid("host", format!("{host} does not resolve: {reason}")))?;
+        self.resolver
+            .check(&host)
+            .await
+            .map_err(|reason| AppError::invalid("host", format!("{host} does not resolve: {reason}")))?;
         let added = Backend {
             site_id,
             id: Uuid::new_v4(),
@@ -152,7 +161,9 @@ impl BackendAdmin {
             }
         }
         let action = if force { "backend.remove.forced" } else { "backend.remove" };
-        self.audit.apply(action, &before.host, Some(&before), None::<&Backend>, self.geodb.delete_backend(site_id, id)).await?;
+        self.audit
+            .apply(action, &before.host, Some(&before), None::<&Backend>, self.geodb.delete_backend(site_id, id))
+            .await?;
         Ok(before)
     }
 
@@ -164,7 +175,9 @@ impl BackendAdmin {
             count += page.items.iter().filter(|g| g.backend_id == Some(id) || g.alt_backend_id == Some(id)).count();
             match page.next {
                 Some(_) if seen >= MAX_GROUPS_CHECKED => {
-                    return Err(AppError::Conflict("too many groups to check; force the removal if you are sure".into()));
+                    return Err(AppError::Conflict(
+                        "too many groups to check; force the removal if you are sure".into(),
+                    ));
                 }
                 Some(next) => cursor = Some(next),
                 None => return Ok(count),

@@ -27,7 +27,12 @@ impl ControllerReader {
         self.controller.status().await
     }
 
-    pub async fn decisions(&self, site_id: Uuid, day: NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, AppError> {
+    pub async fn decisions(
+        &self,
+        site_id: Uuid,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Page<DecisionRecord>, AppError> {
         Ok(self.controller.records().list_decisions(site_id, day, page).await?)
     }
 

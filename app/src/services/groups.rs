@@ -43,7 +43,12 @@ impl GroupsReader {
     }
 
     /// One page of the users the census found in the group.
-    pub async fn members(&self, site_id: Uuid, name: &str, page: PageRequest) -> Result<crate::domain::Page<String>, AppError> {
+    pub async fn members(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        page: PageRequest,
+    ) -> Result<crate::domain::Page<String>, AppError> {
         Ok(self.members.list_members(site_id, name, page).await?)
     }
 
@@ -65,10 +70,12 @@ impl GroupsReader {
 
     pub async fn detail(&self, site_id: Uuid, name: &str) -> Result<GroupDetail, AppError> {
         let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
-        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let group =
+            self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
         let backends = site_backends(self.geodb.as_ref(), site_id).await?;
         let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
-        let destinations = backends.iter().filter(|b| eligible_destination(b, &group)).map(|b| (b.id, b.host.clone())).collect();
+        let destinations =
+            backends.iter().filter(|b| eligible_destination(b, &group)).map(|b| (b.id, b.host.clone())).collect();
         let sites = self.geodb.list_group_sites(name).await?;
         let census = self.census.latest();
         Ok(GroupDetail { site_name: site.name, row: row(group, &hosts, &census), sites, destinations })
@@ -90,7 +97,8 @@ impl GroupOps {
     /// Starts a move like `doveadm cluster group move`, through the same path as the
     /// controller's moves (see [`GroupMoves::start`]), audited.
     pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<MoveRecord, AppError> {
-        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let group =
+            self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
         let target = self.geodb.get_backend(site_id, destination).await?;
         let target_host = target.map(|b| b.host).unwrap_or_else(|| destination.to_string());
         let after = UserGroup { alt_backend_id: Some(destination), ..group.clone() };
@@ -105,10 +113,20 @@ impl GroupOps {
         self.audit.apply("group.move", &target, Some(&group), Some(&after), self.moves.start(request)).await
     }
 
-    pub async fn set_sticky(&self, site_id: Uuid, name: &str, sticky_users: bool, sticky_backend: bool) -> Result<UserGroup, AppError> {
-        let group = self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
-        let after =
-            UserGroup { sticky_users: i32::from(sticky_users), sticky_backend: i32::from(sticky_backend), ..group.clone() };
+    pub async fn set_sticky(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        sticky_users: bool,
+        sticky_backend: bool,
+    ) -> Result<UserGroup, AppError> {
+        let group =
+            self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let after = UserGroup {
+            sticky_users: i32::from(sticky_users),
+            sticky_backend: i32::from(sticky_backend),
+            ..group.clone()
+        };
         self.audit.apply("group.sticky", name, Some(&group), Some(&after), self.geodb.put_group(&after)).await?;
         Ok(after)
     }
@@ -135,7 +153,12 @@ impl GroupAdmin {
             return Err(AppError::invalid("count", format!("the group count is from 1 to {MAX_DEFAULT_GROUPS}")));
         }
         let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
-        let online: Vec<Uuid> = site_backends(self.geodb.as_ref(), site_id).await?.into_iter().filter(|b| accepts_sessions(b) && b.load_factor > 0).map(|b| b.id).collect();
+        let online: Vec<Uuid> = site_backends(self.geodb.as_ref(), site_id)
+            .await?
+            .into_iter()
+            .filter(|b| accepts_sessions(b) && b.load_factor > 0)
+            .map(|b| b.id)
+            .collect();
         if online.is_empty() {
             return Err(AppError::Conflict(format!("site {} has no online backend to give groups to", site.name)));
         }
@@ -154,7 +177,10 @@ impl GroupAdmin {
                         site_id,
                         name,
                         backend_id: Some(online[index]),
-                        alt_backend_id: online.get((index + 1) % online.len()).copied().filter(|alt| *alt != online[index]),
+                        alt_backend_id: online
+                            .get((index + 1) % online.len())
+                            .copied()
+                            .filter(|alt| *alt != online[index]),
                         sticky_users: 0,
                         moving: String::new(),
                         refresh_after: None,

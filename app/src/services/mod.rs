@@ -224,7 +224,12 @@ impl Services {
     /// Operator accounts: admins only.
     pub fn operator_admin(&self, caller: &Caller) -> Result<OperatorAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(OperatorAdmin::new(self.ports.operators.clone(), self.auditor(caller), self.ports.clock.clone(), caller.clone()))
+        Ok(OperatorAdmin::new(
+            self.ports.operators.clone(),
+            self.auditor(caller),
+            self.ports.clock.clone(),
+            caller.clone(),
+        ))
     }
 
     /// The audit log: admins only (it shows who did what from where).
@@ -243,7 +248,9 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(msg) => AppError::Unavailable(msg),
-            StoreError::BadCursor => AppError::invalid("cursor", "this page link is no longer valid; start from the first page"),
+            StoreError::BadCursor => {
+                AppError::invalid("cursor", "this page link is no longer valid; start from the first page")
+            }
             StoreError::Corrupt(msg) => AppError::Internal(msg),
         }
     }

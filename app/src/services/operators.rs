@@ -46,9 +46,17 @@ impl OperatorAdmin {
         }
         let password = password.to_string();
         let password_hash = run_blocking(move || hash_password(&password)).await??;
-        let record = OperatorRecord { username: username.clone(), role, password_hash, disabled: false, created_at: self.clock.now() };
+        let record = OperatorRecord {
+            username: username.clone(),
+            role,
+            password_hash,
+            disabled: false,
+            created_at: self.clock.now(),
+        };
         let after = summary(&record);
-        self.audit.apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), self.store.put_operator(&record)).await?;
+        self.audit
+            .apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), self.store.put_operator(&record))
+            .await?;
         Ok(after)
     }
 
@@ -59,7 +67,15 @@ impl OperatorAdmin {
             self.keep_an_admin(&record.username).await?;
         }
         let changed = OperatorRecord { role, ..record.clone() };
-        self.audit.apply("operator.role", username, Some(&summary(&record)), Some(&summary(&changed)), self.store.put_operator(&changed)).await?;
+        self.audit
+            .apply(
+                "operator.role",
+                username,
+                Some(&summary(&record)),
+                Some(&summary(&changed)),
+                self.store.put_operator(&changed),
+            )
+            .await?;
         Ok(summary(&changed))
     }
 
@@ -69,7 +85,9 @@ impl OperatorAdmin {
         let password = password.to_string();
         let password_hash = run_blocking(move || hash_password(&password)).await??;
         let changed = OperatorRecord { password_hash, ..record.clone() };
-        self.audit.apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed)).await
+        self.audit
+            .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
+            .await
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
@@ -82,7 +100,15 @@ impl OperatorAdmin {
         }
         let changed = OperatorRecord { disabled, ..record.clone() };
         let action = if disabled { "operator.disable" } else { "operator.enable" };
-        self.audit.apply(action, username, Some(&summary(&record)), Some(&summary(&changed)), self.store.put_operator(&changed)).await?;
+        self.audit
+            .apply(
+                action,
+                username,
+                Some(&summary(&record)),
+                Some(&summary(&changed)),
+                self.store.put_operator(&changed),
+            )
+            .await?;
         Ok(summary(&changed))
     }
 
@@ -106,7 +132,8 @@ impl OperatorAdmin {
         loop {
             let page = self.store.list_operators(PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
             seen += page.items.len();
-            others += page.items.iter().filter(|r| r.role == Role::Admin && !r.disabled && r.username != losing).count();
+            others +=
+                page.items.iter().filter(|r| r.role == Role::Admin && !r.disabled && r.username != losing).count();
             match page.next {
                 Some(next) if seen < MAX_OPERATORS => cursor = Some(next),
                 _ => break,

@@ -74,7 +74,15 @@ impl FeatureOps {
             setting_name: feature.as_str().into(),
             setting_value: state.as_str().into(),
         };
-        self.audit.apply("feature.set", &format!("{feature} @ {site_id}"), None::<&()>, Some(&row), self.geodb.put_setting(&row)).await
+        self.audit
+            .apply(
+                "feature.set",
+                &format!("{feature} @ {site_id}"),
+                None::<&()>,
+                Some(&row),
+                self.geodb.put_setting(&row),
+            )
+            .await
     }
 }
 
@@ -93,9 +101,15 @@ impl SettingsAdmin {
         if setting.section == FEATURE_SECTION {
             if setting.setting_name.parse::<Feature>().is_err() {
                 let names: Vec<&str> = Feature::ALL.iter().map(|f| f.as_str()).collect();
-                return Err(AppError::invalid("setting_name", format!("{FEATURE_SECTION} holds only the features {}", names.join(", "))));
+                return Err(AppError::invalid(
+                    "setting_name",
+                    format!("{FEATURE_SECTION} holds only the features {}", names.join(", ")),
+                ));
             }
-            setting.setting_value.parse::<FeatureState>().map_err(|_| AppError::invalid("setting_value", "a feature state is on, dryrun or off"))?;
+            setting
+                .setting_value
+                .parse::<FeatureState>()
+                .map_err(|_| AppError::invalid("setting_value", "a feature state is on, dryrun or off"))?;
         }
         let target = format!("{}/{}/{}/{}", setting.section, setting.site_id, setting.backend_id, setting.setting_name);
         self.audit.apply("setting.put", &target, None::<&()>, Some(&setting), self.geodb.put_setting(&setting)).await
@@ -103,6 +117,14 @@ impl SettingsAdmin {
 
     pub async fn delete(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), AppError> {
         let target = format!("{section}/{site_id}/{backend_id}/{name}");
-        self.audit.apply("setting.delete", &target, None::<&()>, None::<&()>, self.geodb.delete_setting(section, site_id, backend_id, name)).await
+        self.audit
+            .apply(
+                "setting.delete",
+                &target,
+                None::<&()>,
+                None::<&()>,
+                self.geodb.delete_setting(section, site_id, backend_id, name),
+            )
+            .await
     }
 }

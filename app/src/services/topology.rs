@@ -3,7 +3,9 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use uuid::Uuid;
 
 use crate::{
-    domain::{metrics::HostTraffic, page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft},
+    domain::{
+        metrics::HostTraffic, page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft,
+    },
     ports::{GeoDb, Metrics, StoreError},
 };
 
@@ -48,11 +50,13 @@ impl TopologyReader {
             let tag_name = site.tag.and_then(|id| tag_names.get(&id).cloned().flatten());
             let backends = self.geodb.list_backends(site.id, PageRequest::first(MAX_PAGE_SIZE)).await?;
             let site_traffic = traffic.as_ref().map(|t| {
-                backends.items.iter().filter_map(|b| t.get(&b.host)).fold(HostTraffic::default(), |sum, h| HostTraffic {
-                    logins_ok: sum.logins_ok + h.logins_ok,
-                    logins_failed: sum.logins_failed + h.logins_failed,
-                    deliveries_ok: sum.deliveries_ok + h.deliveries_ok,
-                    deliveries_failed: sum.deliveries_failed + h.deliveries_failed,
+                backends.items.iter().filter_map(|b| t.get(&b.host)).fold(HostTraffic::default(), |sum, h| {
+                    HostTraffic {
+                        logins_ok: sum.logins_ok + h.logins_ok,
+                        logins_failed: sum.logins_failed + h.logins_failed,
+                        deliveries_ok: sum.deliveries_ok + h.deliveries_ok,
+                        deliveries_failed: sum.deliveries_failed + h.deliveries_failed,
+                    }
                 })
             });
             rows.push(SiteRow {

@@ -35,11 +35,19 @@ impl UsersReader {
 
     /// The user's row and where a proxy of their preferred site would send them now.
     pub async fn lookup(&self, username: &str) -> Result<UserDetail, AppError> {
-        let user = self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+        let user =
+            self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
         let Some(site_id) = user.preferred_site_id else {
-            return Ok(UserDetail { user, site_name: String::new(), backend_host: None, route: "no preferred site".into(), group_moving: false });
+            return Ok(UserDetail {
+                user,
+                site_name: String::new(),
+                backend_host: None,
+                route: "no preferred site".into(),
+                group_moving: false,
+            });
         };
-        let site_name = self.geodb.get_site(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
+        let site_name =
+            self.geodb.get_site(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
         let Some(group) = self.geodb.get_group(site_id, &user.group_name).await? else {
             let route = format!("group {} does not exist yet: a proxy creates it at the next login", user.group_name);
             return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
@@ -51,8 +59,12 @@ impl UsersReader {
                 let why = match reason {
                     RouteReason::Primary => "the group's backend",
                     RouteReason::Failover => "the group's alternative backend (its backend is offline or standby)",
-                    RouteReason::MovingSource => "the source of the group's move (users it has moved are referred to the destination)",
-                    RouteReason::MoveFinishedBySourceDown => "the destination: the move ends at the next access since the source is down",
+                    RouteReason::MovingSource => {
+                        "the source of the group's move (users it has moved are referred to the destination)"
+                    }
+                    RouteReason::MoveFinishedBySourceDown => {
+                        "the destination: the move ends at the next access since the source is down"
+                    }
                 };
                 (host(id), why.to_string())
             }
@@ -77,16 +89,29 @@ impl UserOps {
 
     /// Like `doveadm cluster user move`: sets the `moving_*` fields; the user's current backend
     /// moves them at their next access. The group must exist in the target site.
-    pub async fn move_user(&self, username: &str, site_id: Option<Uuid>, group: &str, failover_group: &str) -> Result<User, AppError> {
-        let user = self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
-        let site_id = site_id.or(user.preferred_site_id).ok_or_else(|| AppError::invalid("site", "the user has no site: choose one"))?;
+    pub async fn move_user(
+        &self,
+        username: &str,
+        site_id: Option<Uuid>,
+        group: &str,
+        failover_group: &str,
+    ) -> Result<User, AppError> {
+        let user =
+            self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+        let site_id = site_id
+            .or(user.preferred_site_id)
+            .ok_or_else(|| AppError::invalid("site", "the user has no site: choose one"))?;
         if self.geodb.get_group(site_id, group).await?.is_none() {
             return Err(AppError::invalid("group", format!("there is no group {group} in that site")));
         }
         let after = User {
             moving_preferred_site_id: Some(site_id),
             moving_group_name: group.to_string(),
-            moving_failover_site_group_name: if failover_group.is_empty() { group.to_string() } else { failover_group.to_string() },
+            moving_failover_site_group_name: if failover_group.is_empty() {
+                group.to_string()
+            } else {
+                failover_group.to_string()
+            },
             last_update: Some(self.clock.now()),
             ..user.clone()
         };
@@ -109,7 +134,8 @@ impl UserAdmin {
     /// Like `doveadm cluster user delete`: removes the row; the user gets a default group again
     /// at the next login.
     pub async fn delete(&self, username: &str) -> Result<User, AppError> {
-        let user = self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+        let user =
+            self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
         self.audit.apply("user.delete", username, Some(&user), None::<&User>, self.geodb.delete_user(username)).await?;
         Ok(user)
     }

@@ -35,9 +35,23 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const SLOW_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl DoveadmHttp {
-    pub fn new(scheme: &str, port: u16, auth: Option<DoveadmAuth>, endpoints: BTreeMap<String, String>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).pool_max_idle_per_host(0).build()?;
-        Ok(Self { client, scheme: scheme.to_string(), port, auth, endpoints, timeout: TIMEOUT, slow_timeout: SLOW_TIMEOUT })
+    pub fn new(
+        scheme: &str,
+        port: u16,
+        auth: Option<DoveadmAuth>,
+        endpoints: BTreeMap<String, String>,
+    ) -> Result<Self, reqwest::Error> {
+        let client =
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).pool_max_idle_per_host(0).build()?;
+        Ok(Self {
+            client,
+            scheme: scheme.to_string(),
+            port,
+            auth,
+            endpoints,
+            timeout: TIMEOUT,
+            slow_timeout: SLOW_TIMEOUT,
+        })
     }
 
     /// Replaces the request timeouts (normal commands, and the access commands that may start moves).
@@ -48,7 +62,8 @@ impl DoveadmHttp {
     }
 
     fn url(&self, host: &str) -> String {
-        let base = self.endpoints.get(host).cloned().unwrap_or_else(|| format!("{}://{}:{}", self.scheme, host, self.port));
+        let base =
+            self.endpoints.get(host).cloned().unwrap_or_else(|| format!("{}://{}:{}", self.scheme, host, self.port));
         format!("{}/doveadm/v1", base.trim_end_matches('/'))
     }
 }
@@ -68,11 +83,19 @@ pub fn parse_endpoints(raw: &str) -> Option<BTreeMap<String, String>> {
 
 #[async_trait]
 impl Doveadm for DoveadmHttp {
-    async fn run(&self, host: &str, command: &str, parameters: Map<String, Value>) -> Result<Vec<DoveadmRow>, DoveadmError> {
+    async fn run(
+        &self,
+        host: &str,
+        command: &str,
+        parameters: Map<String, Value>,
+    ) -> Result<Vec<DoveadmRow>, DoveadmError> {
         let timeout = if SLOW_COMMANDS.contains(&command) { self.slow_timeout } else { self.timeout };
-        let mut request = self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));
+        let mut request =
+            self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));
         request = match &self.auth {
-            Some(DoveadmAuth::ApiKey(key)) => request.header("Authorization", format!("X-Dovecot-API {}", STANDARD.encode(key))),
+            Some(DoveadmAuth::ApiKey(key)) => {
+                request.header("Authorization", format!("X-Dovecot-API {}", STANDARD.encode(key)))
+            }
             Some(DoveadmAuth::Password(password)) => request.basic_auth("doveadm", Some(password)),
             None => request,
         };
@@ -81,12 +104,19 @@ impl Doveadm for DoveadmHttp {
             .await
             .map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(DoveadmError::Unauthorized { host: host.to_string() });
         }
         if !status.is_success() {
-            return Err(DoveadmError::Http { host: host.to_string(), status: status.as_u16(), body: body.trim().to_string() });
+            return Err(DoveadmError::Http {
+                host: host.to_string(),
+                status: status.as_u16(),
+                body: body.trim().to_string(),
+            });
         }
         parse_answer(host, command, &body)
     }
@@ -107,7 +137,11 @@ fn error_chain(err: &reqwest::Error) -> String {
 pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<DoveadmRow>, DoveadmError> {
     let bad = |reason: String| DoveadmError::BadResponse { host: host.to_string(), reason };
     let value: Value = serde_json::from_str(body).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let first = value.as_array().and_then(|a| a.first()).and_then(Value::as_array).ok_or_else(|| bad("not [[kind, payload, tag]]".into()))?;
+    let first = value
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("not [[kind, payload, tag]]".into()))?;
     match (first.first().and_then(Value::as_str), first.get(1)) {
         (Some("doveadmResponse"), Some(Value::Array(rows))) => rows
             .iter()
@@ -122,7 +156,11 @@ pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<Doveadm
                 let exit_code = error.get("exitCode").and_then(Value::as_i64).unwrap_or(-1);
                 Err(DoveadmError::Failed { host: host.to_string(), command: command.to_string(), exit_code })
             } else {
-                Err(DoveadmError::Refused { host: host.to_string(), command: command.to_string(), kind: kind.to_string() })
+                Err(DoveadmError::Refused {
+                    host: host.to_string(),
+                    command: command.to_string(),
+                    kind: kind.to_string(),
+                })
             }
         }
         _ => Err(bad(format!("unexpected answer {body:.200}"))),
@@ -155,7 +193,10 @@ mod tests {
             parse_answer("h", "x", r#"[["error",{"type":"unknownMethod", "exitCode":0},"t2"]]"#),
             Err(DoveadmError::Refused { ref kind, .. }) if kind == "unknownMethod"
         ));
-        assert!(matches!(parse_answer("h", "x", "Request must be a JSON array"), Err(DoveadmError::BadResponse { .. })));
+        assert!(matches!(
+            parse_answer("h", "x", "Request must be a JSON array"),
+            Err(DoveadmError::BadResponse { .. })
+        ));
         assert!(matches!(parse_answer("h", "x", "[]"), Err(DoveadmError::BadResponse { .. })));
     }
 }

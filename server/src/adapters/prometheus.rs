@@ -41,7 +41,10 @@ struct Sample {
 
 impl PrometheusMetrics {
     pub fn new(base_url: &str, job: &str) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(15)).build()?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(15))
+            .build()?;
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -64,7 +67,8 @@ impl PrometheusMetrics {
             .await
             .map_err(|e| MetricsError::Unreachable(e.to_string()))?;
         let status = response.status();
-        let answer: Answer = response.json().await.map_err(|e| MetricsError::BadResponse(format!("HTTP {status}: {e}")))?;
+        let answer: Answer =
+            response.json().await.map_err(|e| MetricsError::BadResponse(format!("HTTP {status}: {e}")))?;
         if answer.status != "success" {
             return Err(MetricsError::Query(answer.error.unwrap_or_else(|| format!("HTTP {status}"))));
         }
@@ -75,7 +79,11 @@ impl PrometheusMetrics {
         data.result
             .into_iter()
             .map(|s| {
-                let value = s.value.1.parse::<f64>().map_err(|_| MetricsError::BadResponse(format!("not a number: {}", s.value.1)))?;
+                let value = s
+                    .value
+                    .1
+                    .parse::<f64>()
+                    .map_err(|_| MetricsError::BadResponse(format!("not a number: {}", s.value.1)))?;
                 Ok((s.metric, if value.is_finite() { value } else { 0.0 }))
             })
             .collect()
@@ -91,7 +99,12 @@ impl Metrics for PrometheusMetrics {
     async fn host_traffic(&self, window: Duration) -> Result<BTreeMap<String, HostTraffic>, MetricsError> {
         let mut traffic: BTreeMap<String, HostTraffic> = BTreeMap::new();
         let seconds = window.as_secs().max(1);
-        for metric in ["proxy_session_success", "proxy_session_failure", "lmtp_rcpt_finished_success", "lmtp_rcpt_finished_failure"] {
+        for metric in [
+            "proxy_session_success",
+            "proxy_session_failure",
+            "lmtp_rcpt_finished_success",
+            "lmtp_rcpt_finished_failure",
+        ] {
             let query = format!(
                 "sum by (dest_host) (increase(dovecot_{metric}_total{{dest_host!=\"\"{}}}[{seconds}s]))",
                 self.job_matcher()
@@ -112,10 +125,16 @@ impl Metrics for PrometheusMetrics {
 
     async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError> {
         let selector = format!("dovecot_cluster:host:zscore{{site=\"{}\"{}}}", escape(site), self.job_matcher());
-        let key = |labels: &BTreeMap<String, String>| (labels.get("host").cloned().unwrap_or_default(), labels.get("score").cloned().unwrap_or_default());
+        let key = |labels: &BTreeMap<String, String>| {
+            (labels.get("host").cloned().unwrap_or_default(), labels.get("score").cloned().unwrap_or_default())
+        };
         let averages = self.vector(&format!("avg_over_time({selector}[{}s])", window.as_secs().max(1))).await?;
-        let counts: BTreeMap<(String, String), f64> =
-            self.vector(&format!("count_over_time({selector}[24h])")).await?.into_iter().map(|(l, v)| (key(&l), v)).collect();
+        let counts: BTreeMap<(String, String), f64> = self
+            .vector(&format!("count_over_time({selector}[24h])"))
+            .await?
+            .into_iter()
+            .map(|(l, v)| (key(&l), v))
+            .collect();
         Ok(averages
             .into_iter()
             .map(|(labels, average)| {

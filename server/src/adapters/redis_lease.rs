@@ -65,13 +65,15 @@ impl LeaderLease for RedisLease {
 
     async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
-        let _: i64 = Script::new(RELEASE).key(key(site)).arg(holder).invoke_async(&mut connection).await.map_err(unavailable)?;
+        let _: i64 =
+            Script::new(RELEASE).key(key(site)).arg(holder).invoke_async(&mut connection).await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError> {
         let mut connection = self.connection.clone();
-        let value: Option<String> = redis::cmd("GET").arg(key(site)).query_async(&mut connection).await.map_err(unavailable)?;
+        let value: Option<String> =
+            redis::cmd("GET").arg(key(site)).query_async(&mut connection).await.map_err(unavailable)?;
         Ok(value.and_then(|v| {
             let (holder, token) = v.rsplit_once('|')?;
             Some(Lease { holder: holder.to_string(), token: token.parse().ok()? })

@@ -32,7 +32,12 @@ impl Metrics for SimulatorMetrics {
             .sim
             .scores(site, window)
             .into_iter()
-            .map(|(host, score, average, samples_24h)| HostScore { host, score: score.to_string(), average, samples_24h })
+            .map(|(host, score, average, samples_24h)| HostScore {
+                host,
+                score: score.to_string(),
+                average,
+                samples_24h,
+            })
             .collect())
     }
 }

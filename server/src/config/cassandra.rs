@@ -215,7 +215,11 @@ impl FromStr for Replication {
                         let dc = dc.trim();
                         let valid =
                             !dc.is_empty() && dc.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                        if valid { Ok((dc.to_string(), factor(n)?)) } else { Err(()) }
+                        if valid {
+                            Ok((dc.to_string(), factor(n)?))
+                        } else {
+                            Err(())
+                        }
                     })
                     .collect::<Result<Vec<_>, ()>>()?;
                 Ok(Replication::NetworkTopology { per_dc })

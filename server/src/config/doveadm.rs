@@ -40,9 +40,8 @@ impl DoveadmSettings {
         let password = r.optional_secret("DOVEADM_PASSWORD");
         // Recorded as given, so `palomar config` shows the operator's own spelling.
         let endpoints_form = "host=http://ip:port pairs separated by commas";
-        let endpoints = r.get(&["DOVEADM_ENDPOINTS"], String::new(), endpoints_form, |s| {
-            parse_endpoints(s).map(|_| s.to_string())
-        });
+        let endpoints =
+            r.get(&["DOVEADM_ENDPOINTS"], String::new(), endpoints_form, |s| parse_endpoints(s).map(|_| s.to_string()));
         Self { http_port, http_scheme, api_key, password, endpoints: parse_endpoints(&endpoints).unwrap_or_default() }
     }
 

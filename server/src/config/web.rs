@@ -34,12 +34,10 @@ impl WebSettings {
             "an http:// or https:// URL with a host and port, e.g. http://0.0.0.0:8000",
             ApiUrl::parse,
         );
-        let session_secret = r.secret(
-            &["SESSION_SECRET"],
-            "",
-            "at least 64 characters (e.g. `openssl rand -base64 64`)",
-            |s| (s.len() >= 64).then(|| s.to_string()),
-        );
+        let session_secret =
+            r.secret(&["SESSION_SECRET"], "", "at least 64 characters (e.g. `openssl rand -base64 64`)", |s| {
+                (s.len() >= 64).then(|| s.to_string())
+            });
         Self {
             api_url: api.url,
             bind_addr: api.bind_addr,

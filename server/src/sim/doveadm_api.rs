@@ -59,12 +59,20 @@ impl ParamType {
 const COMMANDS: &[(&str, &[(&str, ParamType)])] = &[
     ("clusterBackendList", &[("site", ParamType::String)]),
     ("clusterBackendStatus", &[("host", ParamType::String)]),
-    ("clusterBackendUpdate", &[("host", ParamType::String), ("status", ParamType::String), ("loadFactor", ParamType::Integer)]),
+    (
+        "clusterBackendUpdate",
+        &[("host", ParamType::String), ("status", ParamType::String), ("loadFactor", ParamType::Integer)],
+    ),
     ("clusterGroupAccess", &[("group", ParamType::String)]),
     ("clusterGroupList", &[("mask", ParamType::String)]),
     (
         "clusterGroupMove",
-        &[("site", ParamType::String), ("group", ParamType::String), ("host", ParamType::String), ("direct", ParamType::Boolean)],
+        &[
+            ("site", ParamType::String),
+            ("group", ParamType::String),
+            ("host", ParamType::String),
+            ("direct", ParamType::Boolean),
+        ],
     ),
     ("clusterGroupStatus", &[("site", ParamType::String), ("group", ParamType::String)]),
     ("clusterKick", &[("user", ParamType::String)]),
@@ -126,7 +134,9 @@ fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
     if creds.password.is_none() && creds.api_key.is_none() {
         return Err(text(StatusCode::INTERNAL_SERVER_ERROR, "doveadm_password or doveadm_api_key not configured"));
     }
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Err(unauthorized()) };
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Err(unauthorized());
+    };
     let decode = |b64: &str| STANDARD.decode(b64.trim()).ok().and_then(|b| String::from_utf8(b).ok());
     let ok = if let Some(b64) = value.strip_prefix("Basic ") {
         decode(b64).is_some_and(|pair| creds.password.as_ref().is_some_and(|p| pair == format!("doveadm:{p}")))
@@ -135,7 +145,11 @@ fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
     } else {
         false
     };
-    if ok { Ok(()) } else { Err(unauthorized()) }
+    if ok {
+        Ok(())
+    } else {
+        Err(unauthorized())
+    }
 }
 
 async fn mounts(State(state): State<ApiState>, headers: HeaderMap) -> Response {
@@ -177,20 +191,29 @@ async fn run_commands(State(state): State<ApiState>, headers: HeaderMap, body: B
     let mut answers: Vec<String> = Vec::with_capacity(commands.len());
     for command in commands {
         let Value::Array(parts) = command else { return text(StatusCode::BAD_REQUEST, "Command must be a JSON array") };
-        let (Some(Value::String(name)), Some(params), Some(Value::String(tag))) = (parts.first(), parts.get(1), parts.get(2)) else {
+        let (Some(Value::String(name)), Some(params), Some(Value::String(tag))) =
+            (parts.first(), parts.get(1), parts.get(2))
+        else {
             return text(StatusCode::BAD_REQUEST, "Command must be [name, {parameters}, \"tag\"]");
         };
-        let Value::Object(params) = params else { return text(StatusCode::BAD_REQUEST, "Parameters must be a JSON object") };
+        let Value::Object(params) = params else {
+            return text(StatusCode::BAD_REQUEST, "Parameters must be a JSON object");
+        };
         let tag = Value::String(tag.clone());
         let answer = match run_one(&state, name, params).await {
             Ok(rows) => format!("[\"doveadmResponse\",{},{tag}]", Value::Array(rows)),
             Err(CommandError::Http(status, message)) => return text(status, &message),
-            Err(CommandError::Exit(code)) => format!("[\"error\",{{\"type\":\"exitCode\", \"exitCode\":{code}}},{tag}]"),
+            Err(CommandError::Exit(code)) => {
+                format!("[\"error\",{{\"type\":\"exitCode\", \"exitCode\":{code}}},{tag}]")
+            }
             Err(CommandError::Kind(kind)) => format!("[\"error\",{{\"type\":\"{kind}\", \"exitCode\":0}},{tag}]"),
         };
         answers.push(answer);
     }
-    with_close(([(header::CONTENT_TYPE, "application/json; charset=utf-8")], format!("[{}]", answers.join(","))).into_response())
+    with_close(
+        ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], format!("[{}]", answers.join(",")))
+            .into_response(),
+    )
 }
 
 enum CommandError {
@@ -228,16 +251,23 @@ fn check_params(name: &str, params: &Map<String, Value>) -> Result<(&'static str
         return Err(CommandError::Kind("unknownMethod"));
     };
     for (key, value) in params {
-        let Some((_, kind)) = spec.iter().find(|(p, _)| p == key) else { return Err(CommandError::Kind("invalidRequest")) };
+        let Some((_, kind)) = spec.iter().find(|(p, _)| p == key) else {
+            return Err(CommandError::Kind("invalidRequest"));
+        };
         match (kind, value) {
             (ParamType::Boolean, Value::Bool(_)) => {}
             (ParamType::Boolean, _) => {
-                return Err(CommandError::Http(StatusCode::BAD_REQUEST, format!("Parameter `{key}' must be `true' or `false'")));
+                return Err(CommandError::Http(
+                    StatusCode::BAD_REQUEST,
+                    format!("Parameter `{key}' must be `true' or `false'"),
+                ));
             }
             (ParamType::Integer, Value::Number(_)) => {}
             (ParamType::Integer, Value::String(s)) if s.parse::<i64>().is_ok() => {}
             (ParamType::Integer, _) => return Err(CommandError::Kind("invalidRequest")),
-            (ParamType::String, Value::Array(_) | Value::Object(_)) => return Err(CommandError::Kind("invalidRequest")),
+            (ParamType::String, Value::Array(_) | Value::Object(_)) => {
+                return Err(CommandError::Kind("invalidRequest"))
+            }
             (ParamType::String, _) => {}
         }
     }
@@ -259,11 +289,20 @@ async fn run_one(state: &ApiState, name: &str, params: &Map<String, Value>) -> R
     match command {
         "clusterBackendList" => {
             let site = params.string("site").filter(|s| !s.is_empty());
-            Ok(sim.backends().into_iter().filter(|b| site.as_ref().is_none_or(|s| *s == b.site)).map(backend_row).collect())
+            Ok(sim
+                .backends()
+                .into_iter()
+                .filter(|b| site.as_ref().is_none_or(|s| *s == b.site))
+                .map(backend_row)
+                .collect())
         }
         "clusterBackendStatus" => {
             let host = params.required("host")?;
-            sim.backends().into_iter().find(|b| b.host == host).map(|b| vec![backend_row(b)]).ok_or(CommandError::Exit(EX_NOHOST))
+            sim.backends()
+                .into_iter()
+                .find(|b| b.host == host)
+                .map(|b| vec![backend_row(b)])
+                .ok_or(CommandError::Exit(EX_NOHOST))
         }
         "clusterBackendUpdate" => {
             let host = params.required("host")?;
@@ -281,7 +320,8 @@ async fn run_one(state: &ApiState, name: &str, params: &Map<String, Value>) -> R
                 row.status = status.parse().map_err(|_| CommandError::Exit(EX_USAGE))?;
             }
             if let Some(lf) = params.string("loadFactor") {
-                row.load_factor = lf.parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or(CommandError::Exit(EX_USAGE))?;
+                row.load_factor =
+                    lf.parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or(CommandError::Exit(EX_USAGE))?;
             }
             geodb.put_backend(&row).await.map_err(store_error)?;
             sim.refresh_topology().await.map_err(store_error)?;
@@ -294,8 +334,16 @@ async fn run_one(state: &ApiState, name: &str, params: &Map<String, Value>) -> R
             let mut rows = Vec::new();
             let mut cursor = None;
             loop {
-                let page = geodb.list_groups(site_id, app::domain::PageRequest::after(cursor, 500)).await.map_err(store_error)?;
-                rows.extend(page.items.iter().filter(|g| mask.is_empty() || glob(&mask, &g.name)).map(|g| group_row(sim, &info.site, g)));
+                let page = geodb
+                    .list_groups(site_id, app::domain::PageRequest::after(cursor, 500))
+                    .await
+                    .map_err(store_error)?;
+                rows.extend(
+                    page.items
+                        .iter()
+                        .filter(|g| mask.is_empty() || glob(&mask, &g.name))
+                        .map(|g| group_row(sim, &info.site, g)),
+                );
                 match page.next {
                     Some(next) => cursor = Some(next),
                     None => break,
@@ -306,15 +354,20 @@ async fn run_one(state: &ApiState, name: &str, params: &Map<String, Value>) -> R
         "clusterGroupStatus" => {
             let (site, group) = (params.required("site")?, params.required("group")?);
             let site_id = site_id(sim, &site).await?;
-            let group = geodb.get_group(site_id, &group).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))?;
+            let group =
+                geodb.get_group(site_id, &group).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))?;
             Ok(vec![group_row(sim, &site, &group)])
         }
         "clusterGroupMove" => {
             let (site, name, host) = (params.required("site")?, params.required("group")?, params.required("host")?);
             let site_id = site_id(sim, &site).await?;
-            let destination =
-                sim.backends().into_iter().find(|b| b.host == host && b.site == site).ok_or(CommandError::Exit(EX_NOHOST))?;
-            let group = geodb.get_group(site_id, &name).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))?;
+            let destination = sim
+                .backends()
+                .into_iter()
+                .find(|b| b.host == host && b.site == site)
+                .ok_or(CommandError::Exit(EX_NOHOST))?;
+            let group =
+                geodb.get_group(site_id, &name).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))?;
             if !group.moving.is_empty() || group.backend_id == Some(destination.id) {
                 return Err(CommandError::Exit(EX_DATAERR));
             }
@@ -386,7 +439,10 @@ fn own_backend(state: &ApiState) -> Result<super::BackendInfo, CommandError> {
 }
 
 async fn site_id(sim: &Simulator, name: &str) -> Result<Uuid, CommandError> {
-    app::ports::site_id_by_name(sim.geodb().as_ref(), name).await.map_err(store_error)?.ok_or(CommandError::Exit(EX_NOHOST))
+    app::ports::site_id_by_name(sim.geodb().as_ref(), name)
+        .await
+        .map_err(store_error)?
+        .ok_or(CommandError::Exit(EX_NOHOST))
 }
 
 fn backend_row(b: super::BackendInfo) -> Value {
@@ -394,7 +450,9 @@ fn backend_row(b: super::BackendInfo) -> Value {
 }
 
 fn group_row(sim: &Simulator, site: &str, g: &UserGroup) -> Value {
-    let host = |id: Option<Uuid>| id.and_then(|id| sim.backends().into_iter().find(|b| b.id == id)).map(|b| b.host).unwrap_or_default();
+    let host = |id: Option<Uuid>| {
+        id.and_then(|id| sim.backends().into_iter().find(|b| b.id == id)).map(|b| b.host).unwrap_or_default()
+    };
     let progress = sim.move_progress(&g.name).filter(|p| p.site_id == g.site_id);
     json!({
         "site": site,
@@ -422,4 +480,3 @@ fn user_row(u: &User) -> Value {
         "moving_failover_site_group": u.moving_failover_site_group_name,
     })
 }
-

@@ -63,7 +63,12 @@ pub fn render_proxy(counters: &ProxyCounters, process_start_unix: i64) -> String
         let _ = writeln!(out, "# HELP dovecot_{metric}_duration_seconds Total duration of all events of this kind");
         let _ = writeln!(out, "# TYPE dovecot_{metric}_duration_seconds counter");
         for (host, c) in series {
-            let _ = writeln!(out, "dovecot_{metric}_duration_seconds_total{{dest_host=\"{}\"}} {:.6}", escape(host), c.duration_seconds);
+            let _ = writeln!(
+                out,
+                "dovecot_{metric}_duration_seconds_total{{dest_host=\"{}\"}} {:.6}",
+                escape(host),
+                c.duration_seconds
+            );
         }
         let _ = writeln!(out, "dovecot_{metric}_duration_seconds_sum {duration:.6}");
     }
@@ -100,10 +105,18 @@ pub fn render_backend(stats: &NodeStats) -> String {
     let _ = writeln!(out, "node_memory_MemAvailable_bytes {:.0}", stats.memory_available_bytes);
     let _ = writeln!(out, "# HELP node_filesystem_size_bytes Filesystem size in bytes.");
     let _ = writeln!(out, "# TYPE node_filesystem_size_bytes gauge");
-    let _ = writeln!(out, "node_filesystem_size_bytes{{mountpoint=\"{METACACHE_MOUNTPOINT}\"}} {:.0}", stats.metacache_size_bytes);
+    let _ = writeln!(
+        out,
+        "node_filesystem_size_bytes{{mountpoint=\"{METACACHE_MOUNTPOINT}\"}} {:.0}",
+        stats.metacache_size_bytes
+    );
     let _ = writeln!(out, "# HELP node_filesystem_avail_bytes Filesystem space available to non-root users in bytes.");
     let _ = writeln!(out, "# TYPE node_filesystem_avail_bytes gauge");
-    let _ = writeln!(out, "node_filesystem_avail_bytes{{mountpoint=\"{METACACHE_MOUNTPOINT}\"}} {:.0}", stats.metacache_avail_bytes);
+    let _ = writeln!(
+        out,
+        "node_filesystem_avail_bytes{{mountpoint=\"{METACACHE_MOUNTPOINT}\"}} {:.0}",
+        stats.metacache_avail_bytes
+    );
     out
 }
 
@@ -141,7 +154,9 @@ mod tests {
         assert!(text.contains("dovecot_proxy_session_failure_total{dest_host=\"be1.example.net\"} 2\n"));
         assert!(text.contains("dovecot_proxy_session_failure_total{dest_host=\"be2.example.net\"} 1\n"));
         assert!(text.contains("dovecot_proxy_session_failure_count 3\n"));
-        assert!(text.contains("dovecot_proxy_session_failure_duration_seconds_total{dest_host=\"be1.example.net\"} 4.003909\n"));
+        assert!(text.contains(
+            "dovecot_proxy_session_failure_duration_seconds_total{dest_host=\"be1.example.net\"} 4.003909\n"
+        ));
         assert!(text.contains("dovecot_proxy_session_failure_duration_seconds_sum 4.503909\n"));
         assert_eq!(c.count("proxy_session_failure", "be1.example.net"), 2);
     }

@@ -44,7 +44,11 @@ impl Faults {
     /// Checks the values an operator gave.
     pub fn validate(&self) -> Result<(), String> {
         let percent = |name: &str, v: f64| {
-            if (0.0..=100.0).contains(&v) { Ok(()) } else { Err(format!("{name} must be between 0 and 100, got {v}")) }
+            if (0.0..=100.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be between 0 and 100, got {v}"))
+            }
         };
         percent("login_fail_percent", self.login_fail_percent)?;
         percent("delivery_fail_percent", self.delivery_fail_percent)?;
@@ -67,7 +71,8 @@ impl Simulator {
     pub fn set_faults(&self, host: &str, faults: Faults) -> Result<(), String> {
         faults.validate()?;
         let mut world = self.world();
-        let backend = world.backends.values_mut().find(|b| b.row.host == host).ok_or_else(|| format!("no backend {host}"))?;
+        let backend =
+            world.backends.values_mut().find(|b| b.row.host == host).ok_or_else(|| format!("no backend {host}"))?;
         tracing::info!(host, ?faults, "faults set");
         backend.faults = faults;
         Ok(())

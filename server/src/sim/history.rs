@@ -47,7 +47,8 @@ impl Simulator {
 
     pub(super) fn record_history(&self) {
         let now = self.clock.now();
-        let interval = chrono::Duration::from_std(self.settings.score_interval).unwrap_or_else(|_| chrono::Duration::seconds(15));
+        let interval =
+            chrono::Duration::from_std(self.settings.score_interval).unwrap_or_else(|_| chrono::Duration::seconds(15));
         let mut world = self.world();
         let totals = Self::traffic_totals(&world);
         let history_window = chrono::Duration::minutes(15);
@@ -117,7 +118,9 @@ impl Simulator {
             .filter(|((s, _, _), _)| s == site)
             .filter_map(|((_, host, resource), samples)| {
                 let recent: Vec<f64> = samples.iter().filter(|(t, _)| *t >= since).map(|(_, z)| *z).collect();
-                (!recent.is_empty()).then(|| (host.clone(), *resource, recent.iter().sum::<f64>() / recent.len() as f64, samples.len() as u64))
+                (!recent.is_empty()).then(|| {
+                    (host.clone(), *resource, recent.iter().sum::<f64>() / recent.len() as f64, samples.len() as u64)
+                })
             })
             .collect()
     }

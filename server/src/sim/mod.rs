@@ -69,7 +69,12 @@ pub struct Simulator {
 impl Simulator {
     /// Loads the cluster from the GeoDB: sites, backends, a sample of users and every group's
     /// size (one paged pass over `users`).
-    pub async fn load(geodb: Arc<dyn GeoDb>, clock: Arc<dyn Clock>, settings: SimSettings, seed: u64) -> Result<Arc<Self>, StoreError> {
+    pub async fn load(
+        geodb: Arc<dyn GeoDb>,
+        clock: Arc<dyn Clock>,
+        settings: SimSettings,
+        seed: u64,
+    ) -> Result<Arc<Self>, StoreError> {
         let now = clock.now();
         let world = World {
             sites: Vec::new(),

@@ -60,7 +60,8 @@ impl Simulator {
     /// `moving` is cleared. Users counted as moved change their group's size nowhere: groups move whole.
     pub(super) async fn finish_move(&self, group: &UserGroup, backends: &[Backend]) -> Result<(), StoreError> {
         let Some(destination) = group.alt_backend_id else { return Ok(()) };
-        let candidates: Vec<&Backend> = backends.iter().filter(|b| b.id != destination && routing::accepts_sessions(b)).collect();
+        let candidates: Vec<&Backend> =
+            backends.iter().filter(|b| b.id != destination && routing::accepts_sessions(b)).collect();
         let alt = if candidates.is_empty() {
             group.backend_id
         } else {
@@ -100,7 +101,13 @@ impl Simulator {
         }
         for (site_id, name) in done {
             if let Some(group) = self.geodb.get_group(site_id, &name).await? {
-                let backends: Vec<Backend> = self.world().backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
+                let backends: Vec<Backend> = self
+                    .world()
+                    .backends
+                    .values()
+                    .filter(|b| b.row.site_id == site_id)
+                    .map(|b| b.row.clone())
+                    .collect();
                 self.finish_move(&group, &backends).await?;
             }
         }
@@ -110,9 +117,12 @@ impl Simulator {
     /// What `clusterGroupAccess` does on backend `host`: a group lookup that kicks off a pending
     /// move (this backend is its source) or finishes one (the source is down).
     pub async fn group_access(&self, host: &str, group_name: &str) -> Result<Option<String>, StoreError> {
-        let Some((site_id, backend_id)) = self.backend_by_host(host).map(|b| (b.row.site_id, b.row.id)) else { return Ok(None) };
+        let Some((site_id, backend_id)) = self.backend_by_host(host).map(|b| (b.row.site_id, b.row.id)) else {
+            return Ok(None);
+        };
         let Some(group) = self.geodb.get_group(site_id, group_name).await? else { return Ok(None) };
-        let backends: Vec<Backend> = self.world().backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
+        let backends: Vec<Backend> =
+            self.world().backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
         match route(&group, &backends, false) {
             Route::Backend { id, reason: RouteReason::MovingSource } => {
                 if id == backend_id || group.backend_id == Some(backend_id) {
@@ -124,7 +134,9 @@ impl Simulator {
                 self.finish_move(&group, &backends).await?;
                 Ok(backends.iter().find(|b| b.id == id).map(|b| b.host.clone()))
             }
-            Route::Backend { id, .. } | Route::Referred { to: id, .. } => Ok(backends.iter().find(|b| b.id == id).map(|b| b.host.clone())),
+            Route::Backend { id, .. } | Route::Referred { to: id, .. } => {
+                Ok(backends.iter().find(|b| b.id == id).map(|b| b.host.clone()))
+            }
             Route::Unavailable => Ok(None),
         }
     }

@@ -116,7 +116,8 @@ pub async fn start(sim: Arc<Simulator>, options: ServeOptions) -> std::io::Resul
     for backend in sim.backends() {
         let metrics_listener = TcpListener::bind((options.ip, 0)).await?;
         let metrics = metrics_listener.local_addr()?;
-        let router = Router::new().route("/metrics", get(backend_metrics)).with_state((sim.clone(), backend.host.clone()));
+        let router =
+            Router::new().route("/metrics", get(backend_metrics)).with_state((sim.clone(), backend.host.clone()));
         tasks.push(tokio::spawn(serve(metrics_listener, router)));
         let doveadm_listener = TcpListener::bind((options.ip, 0)).await?;
         let doveadm = doveadm_listener.local_addr()?;

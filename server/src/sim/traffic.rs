@@ -45,7 +45,8 @@ impl Simulator {
                 proxy.delivery_carry -= deliveries;
                 for (count, is_login) in [(logins as usize, true), (deliveries as usize, false)] {
                     for _ in 0..count {
-                        let pick = pick_user(&mut world.rng, &world.users, proxy.site_id, self.settings.cross_site_percent);
+                        let pick =
+                            pick_user(&mut world.rng, &world.users, proxy.site_id, self.settings.cross_site_percent);
                         let roll = world.rng.gen::<f64>() * 100.0;
                         plan.push((index, is_login, pick, roll));
                     }
@@ -122,7 +123,8 @@ impl Simulator {
         let Some(group) = groups.get(&key).cloned().flatten() else { return Ok(vec![]) };
         let (backends, progress) = {
             let world = self.world();
-            let backends: Vec<Backend> = world.backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
+            let backends: Vec<Backend> =
+                world.backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
             let progress = group
                 .backend_id
                 .and_then(|id| world.backends.get(&id))
@@ -153,10 +155,19 @@ impl Simulator {
     }
 
     /// What happens at the backend: the injected failure rate, or a harmless error, or success.
-    fn serve(&self, backend: Uuid, host: &str, is_login: bool, roll: f64, ok: &'static str, failed: &'static str) -> Outcome {
+    fn serve(
+        &self,
+        backend: Uuid,
+        host: &str,
+        is_login: bool,
+        roll: f64,
+        ok: &'static str,
+        failed: &'static str,
+    ) -> Outcome {
         let faults = self.world().backends.get(&backend).map(|b| b.faults.clone()).unwrap_or_default();
         let fail_percent = if is_login { faults.login_fail_percent } else { faults.delivery_fail_percent };
-        let harmless = if is_login { self.settings.harmless_login_error_percent } else { self.settings.permanent_reject_percent };
+        let harmless =
+            if is_login { self.settings.harmless_login_error_percent } else { self.settings.permanent_reject_percent };
         if roll < fail_percent {
             Outcome::Counted { metric: failed, host: host.to_string(), seconds: 3.0 }
         } else if roll < fail_percent + harmless * (1.0 - fail_percent / 100.0) {
@@ -171,7 +182,12 @@ impl Simulator {
     async fn create_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
         let online: Vec<Uuid> = {
             let world = self.world();
-            world.backends.values().filter(|b| b.row.site_id == site_id && routing::accepts_sessions(&b.row)).map(|b| b.row.id).collect()
+            world
+                .backends
+                .values()
+                .filter(|b| b.row.site_id == site_id && routing::accepts_sessions(&b.row))
+                .map(|b| b.row.id)
+                .collect()
         };
         if online.is_empty() {
             return Ok(None);

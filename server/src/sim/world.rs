@@ -117,7 +117,11 @@ impl Simulator {
                     BackendRuntime {
                         site_name: site_name(row.site_id),
                         faults: Faults::default(),
-                        normal: Resources { cpu: 0.25 + 0.1 * spread, memused: 0.45 + 0.1 * spread, metacache: 0.35 + 0.1 * spread },
+                        normal: Resources {
+                            cpu: 0.25 + 0.1 * spread,
+                            memused: 0.45 + 0.1 * spread,
+                            metacache: 0.35 + 0.1 * spread,
+                        },
                         cpu_idle_seconds: 0.0,
                         cpu_busy_seconds: 0.0,
                         moves: BTreeMap::new(),

@@ -100,7 +100,9 @@ pub fn services_with(ports: app::ports::Ports) -> app::services::Services {
 }
 
 /// The services on an embedded store, with no metrics source and syntax-only host checks.
-pub fn services_on(store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>) -> app::services::Services {
+pub fn services_on(
+    store: std::sync::Arc<palomar_server::adapters::embedded::EmbeddedStore>,
+) -> app::services::Services {
     services_with(embedded_ports(store, std::sync::Arc::new(palomar_server::adapters::NoMetrics)))
 }
 
@@ -130,11 +132,17 @@ pub fn controller_settings(site: &str, instance: &str) -> app::controller::Contr
             group_cool_time: Duration::from_secs(600),
             host_cool_time: Duration::from_secs(600),
         },
-        supervision: SupervisionSettings { start_timeout: Duration::from_secs(60), finish_timeout: Duration::from_secs(300) },
+        supervision: SupervisionSettings {
+            start_timeout: Duration::from_secs(60),
+            finish_timeout: Duration::from_secs(300),
+        },
         group_balance: GroupBalanceSettings { slack_percent: 10, max_between_groups: 20 },
         group_balance_max_user_moves_per_pass: 15,
         dns_failure_allowed: Duration::from_secs(30),
         score_window: Duration::from_secs(300),
-        intervals: app::controller::Intervals { lease_ttl: Duration::from_secs(30), ..app::controller::Intervals::default() },
+        intervals: app::controller::Intervals {
+            lease_ttl: Duration::from_secs(30),
+            ..app::controller::Intervals::default()
+        },
     }
 }

@@ -45,10 +45,15 @@ pub fn start(binary: &str, topology: &Topology, name: &str) -> RunningPrometheus
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("targets.json"), topology.file_sd().to_string()).unwrap();
-    let rules = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/rules.yml")).unwrap();
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/rules.yml")).unwrap();
     std::fs::write(dir.join("rules.yml"), rules.replace("interval: 15s", "interval: 1s")).unwrap();
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/prometheus.yml")).unwrap();
-    let config = shipped.replace("15s", "1s").replace("refresh_interval: 30s", "refresh_interval: 1s").replace("job_name: palomar", "job_name: palomar-sim");
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/prometheus.yml")).unwrap();
+    let config = shipped
+        .replace("15s", "1s")
+        .replace("refresh_interval: 30s", "refresh_interval: 1s")
+        .replace("job_name: palomar", "job_name: palomar-sim");
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let port = free_port();
     let child = Command::new(binary)

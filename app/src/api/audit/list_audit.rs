@@ -5,7 +5,12 @@ use crate::domain::{audit::AuditRecord, AppError, Page};
 /// One page of one day's audit records, filtered by operator and action prefix (admin).
 /// `day` is `YYYY-MM-DD`; empty means today (UTC).
 #[server(endpoint = "audit/list")]
-pub async fn list_audit(day: String, operator: String, action: String, cursor: Option<String>) -> Result<Page<AuditRecord>, AppError> {
+pub async fn list_audit(
+    day: String,
+    operator: String,
+    action: String,
+    cursor: Option<String>,
+) -> Result<Page<AuditRecord>, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::PageRequest;
 

@@ -7,5 +7,7 @@ use crate::domain::{operator::OperatorView, AppError};
 pub async fn current_operator() -> Result<OperatorView, AppError> {
     use crate::api::support::{caller, finish};
 
-    finish(caller().await.map(|(caller, _)| OperatorView { username: caller.username().to_string(), role: caller.role() }))
+    finish(
+        caller().await.map(|(caller, _)| OperatorView { username: caller.username().to_string(), role: caller.role() }),
+    )
 }

@@ -6,8 +6,8 @@ use crate::domain::AppError;
 #[server(endpoint = "backends/add")]
 pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::validate;
     use crate::domain::cluster::parse_backend_host;
+    use crate::domain::validate;
 
     finish(
         async {

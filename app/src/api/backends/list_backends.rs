@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::cluster::BackendList;
+use crate::domain::AppError;
 
 /// One page of a site's backends with their counts.
 #[server(endpoint = "backends/list")]

@@ -6,8 +6,8 @@ use crate::domain::AppError;
 #[server(endpoint = "backends/set_load_factor")]
 pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::validate;
     use crate::domain::cluster::parse_load_factor;
+    use crate::domain::validate;
 
     finish(
         async {

@@ -6,8 +6,8 @@ use crate::domain::AppError;
 #[server(endpoint = "backends/set_status")]
 pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::validate;
     use crate::domain::geodb::BackendStatus;
+    use crate::domain::validate;
 
     finish(
         async {

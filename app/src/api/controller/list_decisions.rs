@@ -4,7 +4,11 @@ use crate::domain::{controller::DecisionRecord, AppError, Page};
 
 /// One page of a site's decisions on one UTC day (`YYYY-MM-DD`; empty: today), newest first.
 #[server(endpoint = "controller/decisions")]
-pub async fn list_decisions(site_id: String, day: String, cursor: Option<String>) -> Result<Page<DecisionRecord>, AppError> {
+pub async fn list_decisions(
+    site_id: String,
+    day: String,
+    cursor: Option<String>,
+) -> Result<Page<DecisionRecord>, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::{validate, PageRequest};
 
@@ -14,7 +18,8 @@ pub async fn list_decisions(site_id: String, day: String, cursor: Option<String>
             let site_id = validate::uuid("site_id", &site_id)?;
             let day = match day.trim() {
                 "" => chrono::Utc::now().date_naive(),
-                text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| AppError::invalid("day", "a day is YYYY-MM-DD"))?,
+                text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| AppError::invalid("day", "a day is YYYY-MM-DD"))?,
             };
             services.controller(&caller)?.decisions(site_id, day, PageRequest::after(cursor, 100)).await
         }

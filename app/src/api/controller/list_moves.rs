@@ -5,7 +5,10 @@ use crate::domain::{controller::MoveRecord, AppError, Page};
 /// A site's live moves (active, or ended in the last ten minutes) and one page of all its
 /// moves, newest first.
 #[server(endpoint = "controller/moves")]
-pub async fn list_moves(site_id: String, cursor: Option<String>) -> Result<(Vec<MoveRecord>, Page<MoveRecord>), AppError> {
+pub async fn list_moves(
+    site_id: String,
+    cursor: Option<String>,
+) -> Result<(Vec<MoveRecord>, Page<MoveRecord>), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::{validate, PageRequest};
 

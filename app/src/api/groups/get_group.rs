@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::cluster::GroupDetail;
+use crate::domain::AppError;
 
 /// A group with its backends, sites and possible move destinations.
 #[server(endpoint = "groups/get")]

@@ -13,7 +13,8 @@ pub async fn init_site_groups(site_id: String, count: String) -> Result<(), AppE
             let (caller, services) = caller().await?;
             let admin = services.group_admin(&caller)?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let count: u32 = count.trim().parse().map_err(|_| AppError::invalid("count", "the group count is a whole number"))?;
+            let count: u32 =
+                count.trim().parse().map_err(|_| AppError::invalid("count", "the group count is a whole number"))?;
             let created = admin.init_site(site_id, count).await?;
             tracing::info!(operator = %caller.username(), %site_id, created, "site groups initialised");
             leptos_axum::redirect(&format!("/sites/{site_id}/groups"));

@@ -4,7 +4,11 @@ use crate::domain::{AppError, Page};
 
 /// One page of a group's users, as the last census found them.
 #[server(endpoint = "groups/members")]
-pub async fn list_group_members(site_id: String, name: String, cursor: Option<String>) -> Result<Page<String>, AppError> {
+pub async fn list_group_members(
+    site_id: String,
+    name: String,
+    cursor: Option<String>,
+) -> Result<Page<String>, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::{validate, PageRequest};
 

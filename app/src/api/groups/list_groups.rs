@@ -1,15 +1,21 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::cluster::GroupList;
+use crate::domain::AppError;
 
 /// One page of a site's groups, filtered by backend, name mask and moving state.
 #[server(endpoint = "groups/list")]
-pub async fn list_groups(site_id: String, backend: String, mask: String, moving: String, cursor: Option<String>) -> Result<GroupList, AppError> {
+pub async fn list_groups(
+    site_id: String,
+    backend: String,
+    mask: String,
+    moving: String,
+    cursor: Option<String>,
+) -> Result<GroupList, AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::cluster::GroupFilter;
     use crate::domain::validate;
     use crate::domain::PageRequest;
-    use crate::domain::cluster::GroupFilter;
 
     finish(
         async {

@@ -4,7 +4,12 @@ use crate::domain::AppError;
 
 /// Sets a group's sticky-users and sticky-backend flags (operator).
 #[server(endpoint = "groups/set_sticky")]
-pub async fn set_group_sticky(site_id: String, name: String, sticky_users: Option<String>, sticky_backend: Option<String>) -> Result<(), AppError> {
+pub async fn set_group_sticky(
+    site_id: String,
+    name: String,
+    sticky_users: Option<String>,
+    sticky_backend: Option<String>,
+) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
 

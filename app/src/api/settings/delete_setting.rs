@@ -4,7 +4,12 @@ use crate::domain::AppError;
 
 /// Deletes a `cluster_settings` row (admin).
 #[server(endpoint = "settings/delete")]
-pub async fn delete_setting(section: String, site_id: String, backend_id: String, setting_name: String) -> Result<(), AppError> {
+pub async fn delete_setting(
+    section: String,
+    site_id: String,
+    backend_id: String,
+    setting_name: String,
+) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
     use crate::services::parse_setting_word;

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::feature::{Feature, FeatureState};
+use crate::domain::AppError;
 
 /// Each controller feature's state (on, dryrun, off) for a site.
 #[server(endpoint = "settings/features")]

@@ -4,7 +4,13 @@ use crate::domain::AppError;
 
 /// Writes a `cluster_settings` row (admin). Empty site or backend means all.
 #[server(endpoint = "settings/put")]
-pub async fn put_setting(section: String, site_id: String, backend_id: String, setting_name: String, setting_value: String) -> Result<(), AppError> {
+pub async fn put_setting(
+    section: String,
+    site_id: String,
+    backend_id: String,
+    setting_name: String,
+    setting_value: String,
+) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
     use crate::{domain::geodb::ClusterSetting, services::parse_setting_word};

@@ -6,8 +6,8 @@ use crate::domain::AppError;
 #[server(endpoint = "settings/set_feature")]
 pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::validate;
     use crate::domain::feature::{Feature, FeatureState};
+    use crate::domain::validate;
 
     finish(
         async {

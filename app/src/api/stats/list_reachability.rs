@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::geodb::Reachability;
+use crate::domain::AppError;
 
 /// The site reachability matrix rows and the sites' names.
 #[server(endpoint = "stats/reachability")]

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
 use crate::domain::cluster::UserDetail;
+use crate::domain::AppError;
 
 /// A user's row and resolved route.
 #[server(endpoint = "users/lookup")]

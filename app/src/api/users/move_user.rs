@@ -4,7 +4,12 @@ use crate::domain::AppError;
 
 /// Moves a user to a group, like `doveadm cluster user move` (operator).
 #[server(endpoint = "users/move")]
-pub async fn move_user(username: String, site_id: String, group: String, failover_group: String) -> Result<(), AppError> {
+pub async fn move_user(
+    username: String,
+    site_id: String,
+    group: String,
+    failover_group: String,
+) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
     use crate::services::parse_mail_user;

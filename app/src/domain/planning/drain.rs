@@ -31,7 +31,10 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         if owned == 0 {
             continue;
         }
-        let mut inputs = BTreeMap::from([("groups_left".to_string(), owned as f64), ("load_factor".to_string(), f64::from(b.load_factor))]);
+        let mut inputs = BTreeMap::from([
+            ("groups_left".to_string(), owned as f64),
+            ("load_factor".to_string(), f64::from(b.load_factor)),
+        ]);
         if groups.iter().any(|g| g.moving && g.backend_id == Some(b.id)) {
             decisions.push(Decision {
                 feature: Feature::Evacuation,

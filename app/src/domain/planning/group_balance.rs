@@ -65,11 +65,20 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
             if users == 0 {
                 break;
             }
-            let transfer = Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
+            let transfer =
+                Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
             let decision = Decision {
                 feature: Feature::GroupBalance,
-                action: Some(Action::MoveUsers { backend, from_group: big.name.clone(), to_group: small.name.clone(), users }),
-                summary: format!("{} has {} users and {} has {} (mean {:.0}, slack {}%): move {users}", big.name, big.users, small.name, small.users, mean, s.slack_percent),
+                action: Some(Action::MoveUsers {
+                    backend,
+                    from_group: big.name.clone(),
+                    to_group: small.name.clone(),
+                    users,
+                }),
+                summary: format!(
+                    "{} has {} users and {} has {} (mean {:.0}, slack {}%): move {users}",
+                    big.name, big.users, small.name, small.users, mean, s.slack_percent
+                ),
                 inputs: BTreeMap::from([
                     ("from_size".to_string(), big.users as f64),
                     ("to_size".to_string(), small.users as f64),
@@ -100,7 +109,10 @@ mod tests {
         let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 30 };
         let plan = plan(&[g("a", 200), g("b", 100), g("c", 100), g("d", 20)], &s);
         assert_eq!(plan.len(), 1);
-        assert_eq!(plan[0].0, Transfer { backend_id: Uuid::from_u128(1), from_group: "a".into(), to_group: "d".into(), users: 30 });
+        assert_eq!(
+            plan[0].0,
+            Transfer { backend_id: Uuid::from_u128(1), from_group: "a".into(), to_group: "d".into(), users: 30 }
+        );
     }
 
     #[test]

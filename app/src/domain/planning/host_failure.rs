@@ -48,8 +48,11 @@ pub fn plan(
     now: DateTime<Utc>,
     s: &HostFailureSettings,
 ) -> Vec<Decision> {
-    let ratio_of = |b: &BackendState| traffic.get(&b.host).and_then(|t| t.worst_ratio(f64::from(s.min_logins))).unwrap_or(0.0);
-    let failing = |b: &BackendState| ratio_of(b) > s.ratio && traffic.get(&b.host).is_some_and(|t| t.logins() >= f64::from(s.min_logins));
+    let ratio_of =
+        |b: &BackendState| traffic.get(&b.host).and_then(|t| t.worst_ratio(f64::from(s.min_logins))).unwrap_or(0.0);
+    let failing = |b: &BackendState| {
+        ratio_of(b) > s.ratio && traffic.get(&b.host).is_some_and(|t| t.logins() >= f64::from(s.min_logins))
+    };
     let mut online: usize = backends.iter().filter(|b| b.online()).count();
     let mut decisions = Vec::new();
     let mut moved_to: Vec<uuid::Uuid> = Vec::new();
@@ -69,13 +72,16 @@ pub fn plan(
             // API answering, it is tried again (and set offline again if it still fails).
             // Waiting a whole window too means the failures that sent it offline have aged out.
             let retry_after = s.cool_time.max(s.window);
-            let quiet_long_enough =
-                t.logins() == 0.0 && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, retry_after));
+            let quiet_long_enough = t.logins() == 0.0
+                && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, retry_after));
             if ours && b.reachable && (healthy_traffic || quiet_long_enough) {
                 let why = if healthy_traffic {
                     format!("failure ratio {ratio:.2} below {:.2}", s.ratio)
                 } else {
-                    format!("doveadm API answers and {} s have passed without traffic: trying it again", retry_after.as_secs())
+                    format!(
+                        "doveadm API answers and {} s have passed without traffic: trying it again",
+                        retry_after.as_secs()
+                    )
                 };
                 decisions.push(Decision {
                     feature: Feature::HostFailure,
@@ -96,7 +102,10 @@ pub fn plan(
                 decisions.push(Decision {
                     feature: Feature::HostFailure,
                     action: None,
-                    summary: format!("{} is failing ({:.2}) but is the last online backend: left online", b.host, ratio),
+                    summary: format!(
+                        "{} is failing ({:.2}) but is the last online backend: left online",
+                        b.host, ratio
+                    ),
                     inputs,
                     rejected: vec![],
                 });
@@ -106,7 +115,12 @@ pub fn plan(
             decisions.push(Decision {
                 feature: Feature::HostFailure,
                 action: Some(Action::SetOffline { backend: b.id }),
-                summary: format!("{} set offline: failure ratio {:.2}{}", b.host, ratio, if b.reachable { "" } else { ", unreachable" }),
+                summary: format!(
+                    "{} set offline: failure ratio {:.2}{}",
+                    b.host,
+                    ratio,
+                    if b.reachable { "" } else { ", unreachable" }
+                ),
                 inputs,
                 rejected: vec![],
             });
@@ -116,7 +130,10 @@ pub fn plan(
             decisions.push(Decision {
                 feature: Feature::HostFailure,
                 action: None,
-                summary: format!("{} is failing ({:.2}) but moved a group away less than the cool time ago", b.host, ratio),
+                summary: format!(
+                    "{} is failing ({:.2}) but moved a group away less than the cool time ago",
+                    b.host, ratio
+                ),
                 inputs,
                 rejected: vec![],
             });
@@ -173,7 +190,10 @@ pub fn plan(
         decisions.push(Decision {
             feature: Feature::HostFailure,
             action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
-            summary: format!("{} is failing ({:.2} > {:.2}): move {} to {}", b.host, ratio, s.ratio, group.name, dest.host),
+            summary: format!(
+                "{} is failing ({:.2} > {:.2}): move {} to {}",
+                b.host, ratio, s.ratio, group.name, dest.host
+            ),
             inputs,
             rejected,
         });

@@ -53,7 +53,8 @@ pub fn plan(
             continue;
         }
         let mine: Vec<&HostScore> = scores.iter().filter(|s| s.host == b.host).collect();
-        let enough = SCORED_RESOURCES.iter().all(|r| mine.iter().any(|x| x.score == *r && x.samples_24h >= s.min_samples));
+        let enough =
+            SCORED_RESOURCES.iter().all(|r| mine.iter().any(|x| x.score == *r && x.samples_24h >= s.min_samples));
         if !enough {
             rejected.push((b.host.clone(), format!("fewer than {} samples in 24 h", s.min_samples)));
             continue;
@@ -62,12 +63,14 @@ pub fn plan(
         let adjusted = sum + 1.0 - f64::from(b.load_factor.clamp(0, 100)) / 100.0;
         scored.push((b, adjusted));
     }
-    let mut inputs: BTreeMap<String, f64> = scored.iter().map(|(b, score)| (format!("score:{}", b.host), *score)).collect();
+    let mut inputs: BTreeMap<String, f64> =
+        scored.iter().map(|(b, score)| (format!("score:{}", b.host), *score)).collect();
     inputs.insert("threshold".into(), s.delta_threshold);
     let Some(&(worst, worst_score)) = scored.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
         return decision("no backend has enough data".into(), inputs, rejected);
     };
-    let receivers: Vec<&(&BackendState, f64)> = scored.iter().filter(|(b, _)| b.id != worst.id && b.load_factor > 0).collect();
+    let receivers: Vec<&(&BackendState, f64)> =
+        scored.iter().filter(|(b, _)| b.id != worst.id && b.load_factor > 0).collect();
     let Some(&&(best, best_score)) = receivers.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
         return decision("no other backend can take a group".into(), inputs, rejected);
     };
@@ -82,7 +85,10 @@ pub fn plan(
     Decision {
         feature: Feature::LoadBalance,
         action: Some(Action::MoveGroup { group: group.name.clone(), from: worst.id, to: best.id }),
-        summary: format!("move {} from {} (score {:.2}) to {} (score {:.2}): delta {:.2} > {:.2}", group.name, worst.host, worst_score, best.host, best_score, delta, s.delta_threshold),
+        summary: format!(
+            "move {} from {} (score {:.2}) to {} (score {:.2}): delta {:.2} > {:.2}",
+            group.name, worst.host, worst_score, best.host, best_score, delta, s.delta_threshold
+        ),
         inputs,
         rejected,
     }

@@ -70,11 +70,24 @@ pub struct GroupState {
 /// What a planner wants done.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Action {
-    SetOffline { backend: Uuid },
-    SetOnline { backend: Uuid },
-    MoveGroup { group: String, from: Uuid, to: Uuid },
+    SetOffline {
+        backend: Uuid,
+    },
+    SetOnline {
+        backend: Uuid,
+    },
+    MoveGroup {
+        group: String,
+        from: Uuid,
+        to: Uuid,
+    },
     /// Reassign `users` users from one group to another on the same backend (group-size balancing).
-    MoveUsers { backend: Uuid, from_group: String, to_group: String, users: u64 },
+    MoveUsers {
+        backend: Uuid,
+        from_group: String,
+        to_group: String,
+        users: u64,
+    },
 }
 
 /// One decision with everything needed to explain it later.

@@ -60,7 +60,8 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
             next.users_moved = next.users_total.max(next.users_moved);
             return Verdict::Finished(next);
         }
-        let why = if row.moving.is_empty() { "the move was cleared by someone else" } else { "another move replaced it" };
+        let why =
+            if row.moving.is_empty() { "the move was cleared by someone else" } else { "another move replaced it" };
         return Verdict::Aborted(next, why.into());
     }
     if let Some((moved, total)) = seen.progress {
@@ -89,7 +90,11 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
             next.rate = 0.0;
             next.eta = None;
             if waited > s.start_timeout.as_secs_f64() {
-                return Verdict::Force(next, format!("not started after {waited:.0} s (start timeout {} s)", s.start_timeout.as_secs()), inputs);
+                return Verdict::Force(
+                    next,
+                    format!("not started after {waited:.0} s (start timeout {} s)", s.start_timeout.as_secs()),
+                    inputs,
+                );
             }
             Verdict::Running(next)
         }
@@ -103,12 +108,21 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
             let deadline = started + chrono::Duration::from_std(s.finish_timeout).unwrap_or(chrono::Duration::MAX);
             inputs.insert("rate_users_per_sec".into(), next.rate);
             if running > s.finish_timeout.as_secs_f64() {
-                return Verdict::Force(next, format!("still running after {running:.0} s (finish timeout {} s)", s.finish_timeout.as_secs()), inputs);
+                return Verdict::Force(
+                    next,
+                    format!("still running after {running:.0} s (finish timeout {} s)", s.finish_timeout.as_secs()),
+                    inputs,
+                );
             }
             if let Some(eta) = next.eta {
                 inputs.insert("eta_secs_from_start".into(), secs(eta - started));
                 if eta > deadline {
-                    let why = format!("at {:.1} users/s it would end {:.0} s after its start, past the finish timeout of {} s", next.rate, secs(eta - started), s.finish_timeout.as_secs());
+                    let why = format!(
+                        "at {:.1} users/s it would end {:.0} s after its start, past the finish timeout of {} s",
+                        next.rate,
+                        secs(eta - started),
+                        s.finish_timeout.as_secs()
+                    );
                     return Verdict::Force(next, why, inputs);
                 }
             }
@@ -146,7 +160,8 @@ mod tests {
         }
     }
 
-    const S: SupervisionSettings = SupervisionSettings { start_timeout: Duration::from_secs(180), finish_timeout: Duration::from_secs(600) };
+    const S: SupervisionSettings =
+        SupervisionSettings { start_timeout: Duration::from_secs(180), finish_timeout: Duration::from_secs(600) };
 
     fn moving(token: &str) -> Option<RowView> {
         Some(RowView { backend_id: Some(Uuid::from_u128(10)), moving: token.into() })
@@ -185,9 +200,15 @@ mod tests {
     fn the_row_tells_finished_from_aborted() {
         let t0 = Utc::now();
         let r = record(t0);
-        let done = Observation { row: Some(RowView { backend_id: Some(Uuid::from_u128(11)), moving: String::new() }), progress: None };
+        let done = Observation {
+            row: Some(RowView { backend_id: Some(Uuid::from_u128(11)), moving: String::new() }),
+            progress: None,
+        };
         assert!(matches!(supervise(&r, &done, t0, &S), Verdict::Finished(m) if m.users_moved == 100));
-        let cleared = Observation { row: Some(RowView { backend_id: Some(Uuid::from_u128(10)), moving: String::new() }), progress: None };
+        let cleared = Observation {
+            row: Some(RowView { backend_id: Some(Uuid::from_u128(10)), moving: String::new() }),
+            progress: None,
+        };
         assert!(matches!(supervise(&r, &cleared, t0, &S), Verdict::Aborted(..)));
         let replaced = Observation { row: moving("other"), progress: None };
         assert!(matches!(supervise(&r, &replaced, t0, &S), Verdict::Aborted(..)));

@@ -19,9 +19,14 @@ const COLUMNS: &str = "day, at, id, operator, client_ip, user_agent, action, tar
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            append: prepare(session, ks, &format!("INSERT INTO {{ks}}.controller_audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            append: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.controller_audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .await?,
+            list_day: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_audit_log WHERE day = ?"))
                 .await?,
-            list_day: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_audit_log WHERE day = ?")).await?,
         })
     }
 }
@@ -61,7 +66,8 @@ impl From<AuditRow> for AuditRecord {
 impl AuditLog for CassandraStore {
     async fn append(&self, r: &AuditRecord) -> Result<(), StoreError> {
         let day = r.day().to_string();
-        let values = (day, r.at, r.id, &r.operator, &r.client_ip, &r.user_agent, &r.action, &r.target, &r.before, &r.after);
+        let values =
+            (day, r.at, r.id, &r.operator, &r.client_ip, &r.user_agent, &r.action, &r.target, &r.before, &r.after);
         self.write(&self.audit_statements.append, values).await
     }
 

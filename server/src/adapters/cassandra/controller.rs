@@ -90,8 +90,19 @@ impl ControllerStore for CassandraStore {
         self.write(&self.controller_statements.put_decision, values).await
     }
 
-    async fn list_decisions(&self, site_id: Uuid, day: NaiveDate, page: PageRequest) -> Result<Page<DecisionRecord>, StoreError> {
-        let page = self.list::<BodyRow, Parsed<DecisionRecord>>(&self.controller_statements.list_decisions, (site_id, day.to_string()), &page).await?;
+    async fn list_decisions(
+        &self,
+        site_id: Uuid,
+        day: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Page<DecisionRecord>, StoreError> {
+        let page = self
+            .list::<BodyRow, Parsed<DecisionRecord>>(
+                &self.controller_statements.list_decisions,
+                (site_id, day.to_string()),
+                &page,
+            )
+            .await?;
         unwrap_page(page)
     }
 
@@ -110,7 +121,13 @@ impl ControllerStore for CassandraStore {
         let mut items = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_active, (site_id,), &PageRequest::after(cursor, 500)).await?;
+            let page = self
+                .list::<BodyRow, Parsed<MoveRecord>>(
+                    &self.controller_statements.list_active,
+                    (site_id,),
+                    &PageRequest::after(cursor, 500),
+                )
+                .await?;
             let page = unwrap_page(page)?;
             items.extend(page.items);
             match page.next {
@@ -121,7 +138,8 @@ impl ControllerStore for CassandraStore {
     }
 
     async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError> {
-        let page = self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_moves, (site_id,), &page).await?;
+        let page =
+            self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_moves, (site_id,), &page).await?;
         unwrap_page(page)
     }
 }

@@ -51,7 +51,9 @@ impl CassandraStore {
         let session = Arc::new(open_session(config).await?);
         let keyspace = config.keyspace.clone();
         create_schema(&session, &keyspace, &config.replication.cql()).await?;
-        if uses_simple_strategy(&session, &keyspace).await && config.load_balancing_policy == LoadBalancingPolicy::DcAwareRoundRobin {
+        if uses_simple_strategy(&session, &keyspace).await
+            && config.load_balancing_policy == LoadBalancingPolicy::DcAwareRoundRobin
+        {
             // SimpleStrategy places replicas regardless of DCs, so preferring one DC without
             // failover could leave a token with no node to ask (and the driver warns on every
             // query). Such a keyspace lives in one DC anyway: allow failover.
@@ -59,16 +61,28 @@ impl CassandraStore {
             let mut handle = session.get_default_execution_profile_handle().clone();
             handle.map_to_another_profile(execution_profile(config, true));
         }
-        let statements = geodb::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        let operator_statements =
-            operators::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        let statements =
+            geodb::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        let operator_statements = operators::Statements::prepare(&session, &keyspace)
+            .await
+            .map_err(|e| ConnectError::Prepare(e.to_string()))?;
         let audit_statements =
             audit::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        let member_statements =
-            members::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        let controller_statements =
-            controller::Statements::prepare(&session, &keyspace).await.map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        Ok(Self { session, keyspace, statements, operator_statements, audit_statements, member_statements, controller_statements })
+        let member_statements = members::Statements::prepare(&session, &keyspace)
+            .await
+            .map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        let controller_statements = controller::Statements::prepare(&session, &keyspace)
+            .await
+            .map_err(|e| ConnectError::Prepare(e.to_string()))?;
+        Ok(Self {
+            session,
+            keyspace,
+            statements,
+            operator_statements,
+            audit_statements,
+            member_statements,
+            controller_statements,
+        })
     }
 
     /// The driver session, for tests that read `system_schema`.
@@ -104,7 +118,8 @@ async fn uses_simple_strategy(session: &Session, keyspace: &str) -> bool {
         .await
         .ok()
         .and_then(|r| r.into_rows_result().ok());
-    let replication = rows.and_then(|r| r.maybe_first_row::<(std::collections::HashMap<String, String>,)>().ok().flatten());
+    let replication =
+        rows.and_then(|r| r.maybe_first_row::<(std::collections::HashMap<String, String>,)>().ok().flatten());
     replication.is_some_and(|(map,)| map.get("class").is_some_and(|c| c.ends_with("SimpleStrategy")))
 }
 
@@ -169,7 +184,9 @@ fn paging_state(cursor: Option<&str>) -> Result<PagingState, StoreError> {
 /// The cursor of the next page, if the driver says there is one.
 fn next_cursor(response: PagingStateResponse) -> Option<String> {
     match response {
-        PagingStateResponse::HasMorePages { state } => state.as_bytes_slice().map(|b| URL_SAFE_NO_PAD.encode(b.as_ref())),
+        PagingStateResponse::HasMorePages { state } => {
+            state.as_bytes_slice().map(|b| URL_SAFE_NO_PAD.encode(b.as_ref()))
+        }
         PagingStateResponse::NoMorePages => None,
     }
 }

@@ -19,9 +19,14 @@ const COLUMNS: &str = "username, role, password_hash, disabled, created_at";
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            get: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_operators WHERE username = ?")).await?,
-            put: prepare(session, ks, &format!("INSERT INTO {{ks}}.controller_operators ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"))
+            get: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_operators WHERE username = ?"))
                 .await?,
+            put: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.controller_operators ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+            )
+            .await?,
             list: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_operators")).await?,
         })
     }

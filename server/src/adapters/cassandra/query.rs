@@ -12,7 +12,10 @@ use super::{next_cursor, page_error, paged, paging_state, unavailable, Cassandra
 pub(super) fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool, StoreError> {
     let rows = result.into_rows_result().map_err(corrupt)?;
     let first = rows.maybe_first_row::<scylla::value::Row>().map_err(corrupt)?;
-    Ok(matches!(first.and_then(|row| row.columns.into_iter().next().flatten()), Some(scylla::value::CqlValue::Boolean(true))))
+    Ok(matches!(
+        first.and_then(|row| row.columns.into_iter().next().flatten()),
+        Some(scylla::value::CqlValue::Boolean(true))
+    ))
 }
 
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
@@ -37,12 +40,20 @@ impl CassandraStore {
             .await
             .map_err(page_error(request.cursor.is_some()))?;
         let rows = result.into_rows_result().map_err(corrupt)?;
-        let items = rows.rows::<R>().map_err(corrupt)?.map(|row| row.map(Into::into).map_err(corrupt)).collect::<Result<_, _>>()?;
+        let items = rows
+            .rows::<R>()
+            .map_err(corrupt)?
+            .map(|row| row.map(Into::into).map_err(corrupt))
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, next: next_cursor(response) })
     }
 
     /// Reads the single row `statement` selects, if any.
-    pub(super) async fn one<R, T>(&self, statement: &PreparedStatement, values: impl SerializeRow) -> Result<Option<T>, StoreError>
+    pub(super) async fn one<R, T>(
+        &self,
+        statement: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<Option<T>, StoreError>
     where
         R: for<'frame> DeserializeRow<'frame, 'frame> + Into<T>,
     {
@@ -52,7 +63,11 @@ impl CassandraStore {
     }
 
     /// Runs a statement that returns no rows.
-    pub(super) async fn write(&self, statement: &PreparedStatement, values: impl SerializeRow) -> Result<(), StoreError> {
+    pub(super) async fn write(
+        &self,
+        statement: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<(), StoreError> {
         self.session.execute_unpaged(statement, values).await.map_err(unavailable)?;
         Ok(())
     }

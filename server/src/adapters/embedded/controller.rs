@@ -26,7 +26,12 @@ impl ControllerStore for EmbeddedStore {
         Ok(())
     }
 
-    async fn list_decisions(&self, site_id: Uuid, day: chrono::NaiveDate, request: PageRequest) -> Result<Page<DecisionRecord>, StoreError> {
+    async fn list_decisions(
+        &self,
+        site_id: Uuid,
+        day: chrono::NaiveDate,
+        request: PageRequest,
+    ) -> Result<Page<DecisionRecord>, StoreError> {
         page(
             &self.read().decisions,
             Bound::Included((site_id, day, Reverse(i64::MAX), Uuid::nil())),
@@ -52,7 +57,12 @@ impl ControllerStore for EmbeddedStore {
     }
 
     async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {
-        Ok(self.read().active_moves.range((site_id, Uuid::nil())..=(site_id, Uuid::max())).map(|(_, m)| m.clone()).collect())
+        Ok(self
+            .read()
+            .active_moves
+            .range((site_id, Uuid::nil())..=(site_id, Uuid::max()))
+            .map(|(_, m)| m.clone())
+            .collect())
     }
 
     async fn list_moves(&self, site_id: Uuid, request: PageRequest) -> Result<Page<MoveRecord>, StoreError> {

@@ -5,8 +5,8 @@ use std::ops::Bound;
 use app::{
     domain::{
         geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
-            UserGroup,
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
+            User, UserGroup,
         },
         Page, PageRequest, Site, Tag,
     },
@@ -102,7 +102,13 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+    async fn start_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        destination: Uuid,
+        token: &str,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.write();
         match tables.groups.get_mut(&(site_id, name.to_string())) {
             Some(group) if group.moving.is_empty() && group.backend_id.is_some() => {
@@ -133,7 +139,14 @@ impl GeoDb for EmbeddedStore {
         }
     }
 
-    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError> {
+    async fn note_backend_move(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        side: MoveSide,
+        seen: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
         let mut tables = self.write();
         let Some(backend) = tables.backends.get_mut(&(site_id, id)) else { return Ok(false) };
         let column = match side {
@@ -212,7 +225,13 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+    async fn delete_setting(
+        &self,
+        section: &str,
+        site_id: Uuid,
+        backend_id: Uuid,
+        name: &str,
+    ) -> Result<(), StoreError> {
         self.write().settings.remove(&(section.to_string(), site_id, backend_id, name.to_string()));
         Ok(())
     }
@@ -250,7 +269,11 @@ impl GeoDb for EmbeddedStore {
 
     async fn list_backend_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<BackendStat>, StoreError> {
         let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
-        let hi = if site_id == Uuid::max() { Bound::Unbounded } else { Bound::Excluded((next_site, Uuid::nil(), String::new())) };
+        let hi = if site_id == Uuid::max() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded((next_site, Uuid::nil(), String::new()))
+        };
         page(
             &self.read().backend_stats,
             Bound::Included((site_id, Uuid::nil(), String::new())),
@@ -269,7 +292,11 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn list_proxy_dest_stats(&self, site_id: Uuid, request: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
+    async fn list_proxy_dest_stats(
+        &self,
+        site_id: Uuid,
+        request: PageRequest,
+    ) -> Result<Page<ProxyDestStat>, StoreError> {
         let next_site = Uuid::from_u128(site_id.as_u128().wrapping_add(1));
         let hi = if site_id == Uuid::max() {
             Bound::Unbounded
@@ -295,8 +322,15 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
-        self.write().proxy_dest_stats.retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
+    async fn delete_proxy_dest_stats(
+        &self,
+        site_id: Uuid,
+        dest_host: &str,
+        proxy_host: &str,
+    ) -> Result<(), StoreError> {
+        self.write()
+            .proxy_dest_stats
+            .retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
         Ok(())
     }
 }

@@ -7,7 +7,12 @@ use super::EmbeddedStore;
 
 #[async_trait]
 impl LeaderLease for EmbeddedStore {
-    async fn acquire_or_renew(&self, site: &str, holder: &str, ttl: std::time::Duration) -> Result<Option<Lease>, StoreError> {
+    async fn acquire_or_renew(
+        &self,
+        site: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError> {
         let now = std::time::Instant::now();
         let mut tables = self.write();
         let tables = &mut *tables;

@@ -13,9 +13,17 @@ use super::{page, EmbeddedStore};
 
 #[async_trait]
 impl GroupMembers for EmbeddedStore {
-    async fn put_member(&self, site_id: Uuid, group: &str, username: &str, ttl: std::time::Duration) -> Result<(), StoreError> {
+    async fn put_member(
+        &self,
+        site_id: Uuid,
+        group: &str,
+        username: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError> {
         let expires = std::time::Instant::now() + ttl;
-        self.write().members.insert((site_id, group.to_string(), username.to_string()), (username.to_string(), expires));
+        self.write()
+            .members
+            .insert((site_id, group.to_string(), username.to_string()), (username.to_string(), expires));
         Ok(())
     }
 

@@ -101,7 +101,11 @@ fn page<K: Ord + Clone, V: Clone>(
     // Cursors are base64url so that they are opaque and safe in links, as Cassandra's are.
     let start = match &request.cursor {
         Some(cursor) => {
-            let raw = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(StoreError::BadCursor)?;
+            let raw = URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(StoreError::BadCursor)?;
             Bound::Excluded(decode(&raw).ok_or(StoreError::BadCursor)?)
         }
         None => lo,

@@ -22,6 +22,13 @@ impl OperatorStore for EmbeddedStore {
     }
 
     async fn list_operators(&self, request: PageRequest) -> Result<Page<OperatorRecord>, StoreError> {
-        page(&self.read().operators, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
+        page(
+            &self.read().operators,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            &request,
+            |c| Some(c.to_string()),
+            String::clone,
+        )
     }
 }

@@ -10,8 +10,15 @@ use super::EmbeddedStore;
 
 #[async_trait]
 impl BalancePlanStore for EmbeddedStore {
-    async fn replace_plan(&self, site: &str, created_at: chrono::DateTime<chrono::Utc>, entries: &[PlanEntry]) -> Result<(), StoreError> {
-        self.write().plans.insert(site.to_string(), (created_at, entries.len() as u64, entries.iter().cloned().collect()));
+    async fn replace_plan(
+        &self,
+        site: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        entries: &[PlanEntry],
+    ) -> Result<(), StoreError> {
+        self.write()
+            .plans
+            .insert(site.to_string(), (created_at, entries.len() as u64, entries.iter().cloned().collect()));
         Ok(())
     }
 

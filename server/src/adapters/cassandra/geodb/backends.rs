@@ -26,16 +26,24 @@ const BACKEND_COLUMNS: &str = "site_id, id, load_factor, host, status, status_re
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            list_backends: prepare(session, ks, &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ?"))
-                .await?,
+            list_backends: prepare(
+                session,
+                ks,
+                &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ?"),
+            )
+            .await?,
             put_backend: prepare(
                 session,
                 ks,
                 &format!("INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
             )
             .await?,
-            get_backend: prepare(session, ks, &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ? AND id = ?"))
-                .await?,
+            get_backend: prepare(
+                session,
+                ks,
+                &format!("SELECT {BACKEND_COLUMNS} FROM {{ks}}.backends WHERE site_id = ? AND id = ?"),
+            )
+            .await?,
             delete_backend: prepare(session, ks, "DELETE FROM {ks}.backends WHERE site_id = ? AND id = ?").await?,
             set_backend_status: prepare(
                 session,
@@ -51,7 +59,11 @@ impl Statements {
     }
 
     /// `host != null` keeps the update from creating a row for a backend that is gone.
-    async fn note_move(session: &Session, ks: &str, column: &str) -> Result<(PreparedStatement, PreparedStatement), StoreError> {
+    async fn note_move(
+        session: &Session,
+        ks: &str,
+        column: &str,
+    ) -> Result<(PreparedStatement, PreparedStatement), StoreError> {
         let update = format!("UPDATE {{ks}}.backends SET {column} = ? WHERE site_id = ? AND id = ?");
         Ok((
             prepare(session, ks, &format!("{update} IF {column} = ?")).await?,
@@ -65,7 +77,11 @@ impl Statements {
             MoveSide::From => &self.note_move[0],
             MoveSide::To => &self.note_move[1],
         };
-        if seen.is_empty() { when_empty } else { when_set }
+        if seen.is_empty() {
+            when_empty
+        } else {
+            when_set
+        }
     }
 }
 

@@ -112,7 +112,11 @@ pub(super) struct ReachabilityRow {
 
 impl From<ReachabilityRow> for Reachability {
     fn from(r: ReachabilityRow) -> Self {
-        Reachability { src_site_id: r.src_site_id, dest_site_id: r.dest_site_id, reachable: r.reachable.unwrap_or_default() }
+        Reachability {
+            src_site_id: r.src_site_id,
+            dest_site_id: r.dest_site_id,
+            reachable: r.reachable.unwrap_or_default(),
+        }
     }
 }
 
@@ -127,7 +131,13 @@ pub(super) struct BackendStatRow {
 
 impl From<BackendStatRow> for BackendStat {
     fn from(r: BackendStatRow) -> Self {
-        BackendStat { site_id: r.site_id, id: r.id, key: r.key, value: r.value.unwrap_or_default(), kind: r.r#type.unwrap_or_default() }
+        BackendStat {
+            site_id: r.site_id,
+            id: r.id,
+            key: r.key,
+            value: r.value.unwrap_or_default(),
+            kind: r.r#type.unwrap_or_default(),
+        }
     }
 }
 

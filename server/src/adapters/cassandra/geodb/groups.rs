@@ -21,7 +21,8 @@ pub(super) struct Statements {
     pub(super) put_group_site: PreparedStatement,
 }
 
-const GROUP_COLUMNS: &str = "site_id, name, backend_id, alt_backend_id, sticky_users, moving, refresh_after, sticky_backend";
+const GROUP_COLUMNS: &str =
+    "site_id, name, backend_id, alt_backend_id, sticky_users, moving, refresh_after, sticky_backend";
 
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {

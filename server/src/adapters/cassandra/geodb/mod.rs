@@ -10,8 +10,8 @@ mod users;
 use app::{
     domain::{
         geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
-            UserGroup,
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
+            User, UserGroup,
         },
         Page, PageRequest, Site, Tag,
     },
@@ -97,7 +97,13 @@ impl GeoDb for CassandraStore {
         self.write(&self.statements.backends.delete_backend, (site_id, id)).await
     }
 
-    async fn start_group_move(&self, site_id: Uuid, name: &str, destination: Uuid, token: &str) -> Result<bool, StoreError> {
+    async fn start_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        destination: Uuid,
+        token: &str,
+    ) -> Result<bool, StoreError> {
         let result = self
             .session
             .execute_unpaged(&self.statements.groups.start_group_move, (token, destination, site_id, name))
@@ -123,7 +129,14 @@ impl GeoDb for CassandraStore {
         applied(result)
     }
 
-    async fn note_backend_move(&self, site_id: Uuid, id: Uuid, side: MoveSide, seen: &str, at: &str) -> Result<bool, StoreError> {
+    async fn note_backend_move(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        side: MoveSide,
+        seen: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
         let statement = self.statements.backends.note_move_statement(side, seen);
         let result = if seen.is_empty() {
             self.session.execute_unpaged(statement, (at, site_id, id)).await
@@ -154,8 +167,16 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
-        let values =
-            (b.site_id, b.id, b.load_factor, &b.host, b.status.as_str(), &b.status_reason, &b.last_moved_from, &b.last_moved_to);
+        let values = (
+            b.site_id,
+            b.id,
+            b.load_factor,
+            &b.host,
+            b.status.as_str(),
+            &b.status_reason,
+            &b.last_moved_from,
+            &b.last_moved_to,
+        );
         self.write(&self.statements.backends.put_backend, values).await
     }
 
@@ -170,8 +191,16 @@ impl GeoDb for CassandraStore {
     async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
         // Not moving is null, as Dovecot writes it, so that `IF moving IN (null, '')` holds either way.
         let moving = (!g.moving.is_empty()).then_some(&g.moving);
-        let values =
-            (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend);
+        let values = (
+            g.site_id,
+            &g.name,
+            g.backend_id,
+            g.alt_backend_id,
+            g.sticky_users,
+            moving,
+            g.refresh_after,
+            g.sticky_backend,
+        );
         self.write(&self.statements.groups.put_group, values).await
     }
 
@@ -207,10 +236,20 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_setting(&self, s: &ClusterSetting) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.put_setting, (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value)).await
+        self.write(
+            &self.statements.cluster.put_setting,
+            (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value),
+        )
+        .await
     }
 
-    async fn delete_setting(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), StoreError> {
+    async fn delete_setting(
+        &self,
+        section: &str,
+        site_id: Uuid,
+        backend_id: Uuid,
+        name: &str,
+    ) -> Result<(), StoreError> {
         self.write(&self.statements.cluster.delete_setting, (section, site_id, backend_id, name)).await
     }
 
@@ -224,12 +263,18 @@ impl GeoDb for CassandraStore {
 
     async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
         // One partition: the sites of one group (a handful).
-        let page = self.list::<GroupSiteRow, _>(&self.statements.groups.list_group_sites, (group_name,), &PageRequest::first(500)).await?;
+        let page = self
+            .list::<GroupSiteRow, _>(&self.statements.groups.list_group_sites, (group_name,), &PageRequest::first(500))
+            .await?;
         Ok(page.items)
     }
 
     async fn put_group_site(&self, r: &GroupSite) -> Result<(), StoreError> {
-        self.write(&self.statements.groups.put_group_site, (&r.group_name, r.site_id, &r.status, r.failover_site_id, r.last_update)).await
+        self.write(
+            &self.statements.groups.put_group_site,
+            (&r.group_name, r.site_id, &r.status, r.failover_site_id, r.last_update),
+        )
+        .await
     }
 
     async fn list_backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, StoreError> {
@@ -245,10 +290,19 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_proxy_dest_stat(&self, r: &ProxyDestStat) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.put_proxy_dest_stat, (r.proxy_site_id, &r.dest_host, &r.proxy_host, &r.key, r.value, &r.kind)).await
+        self.write(
+            &self.statements.cluster.put_proxy_dest_stat,
+            (r.proxy_site_id, &r.dest_host, &r.proxy_host, &r.key, r.value, &r.kind),
+        )
+        .await
     }
 
-    async fn delete_proxy_dest_stats(&self, site_id: Uuid, dest_host: &str, proxy_host: &str) -> Result<(), StoreError> {
+    async fn delete_proxy_dest_stats(
+        &self,
+        site_id: Uuid,
+        dest_host: &str,
+        proxy_host: &str,
+    ) -> Result<(), StoreError> {
         self.write(&self.statements.cluster.delete_proxy_dest_stats, (site_id, dest_host, proxy_host)).await
     }
 }

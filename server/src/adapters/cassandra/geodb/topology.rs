@@ -32,7 +32,12 @@ impl Statements {
             delete_tag: prepare(session, ks, "DELETE FROM {ks}.tags WHERE id = ?").await?,
             list_sites: prepare(session, ks, &format!("SELECT {SITE_COLUMNS} FROM {{ks}}.sites")).await?,
             get_site: prepare(session, ks, &format!("SELECT {SITE_COLUMNS} FROM {{ks}}.sites WHERE id = ?")).await?,
-            put_site: prepare(session, ks, &format!("INSERT INTO {{ks}}.sites ({SITE_COLUMNS}) VALUES (?, ?, ?, ?, ?)")).await?,
+            put_site: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.sites ({SITE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
+            )
+            .await?,
             delete_site: prepare(session, ks, "DELETE FROM {ks}.sites WHERE id = ?").await?,
         })
     }

@@ -1,9 +1,6 @@
 //! `users`.
 
-use app::{
-    domain::geodb::User,
-    ports::StoreError,
-};
+use app::{domain::geodb::User, ports::StoreError};
 use chrono::{DateTime, Utc};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
@@ -25,7 +22,8 @@ impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
             list_users: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users")).await?,
-            get_user: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users WHERE username = ?")).await?,
+            get_user: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users WHERE username = ?"))
+                .await?,
             put_user: prepare(
                 session,
                 ks,
