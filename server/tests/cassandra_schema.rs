@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 
 use palomar_server::adapters::cassandra::CassandraStore;
 
-/// (column, CQL type, kind, position) per table, transcribed from the seed's CQL.
-const SEED: &[(&str, &[(&str, &str, &str, i32)])] = &[
+/// (column, CQL type, kind, position).
+type Column = (&'static str, &'static str, &'static str, i32);
+
+/// The columns per table, transcribed from the seed's CQL.
+const SEED: &[(&str, &[Column])] = &[
     ("tags", &[("id", "uuid", "partition_key", 0), ("tag", "text", "regular", -1)]),
     (
         "sites",

@@ -129,13 +129,17 @@ fn unauthorized() -> Response {
     with_close(response)
 }
 
-fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
+/// `Err` carries the refusal to send (boxed: a response is large).
+fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let creds = &state.credentials;
     if creds.password.is_none() && creds.api_key.is_none() {
-        return Err(text(StatusCode::INTERNAL_SERVER_ERROR, "doveadm_password or doveadm_api_key not configured"));
+        return Err(Box::new(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "doveadm_password or doveadm_api_key not configured",
+        )));
     }
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err(unauthorized());
+        return Err(Box::new(unauthorized()));
     };
     let decode = |b64: &str| STANDARD.decode(b64.trim()).ok().and_then(|b| String::from_utf8(b).ok());
     let ok = if let Some(b64) = value.strip_prefix("Basic ") {
@@ -148,13 +152,13 @@ fn authorized(state: &ApiState, headers: &HeaderMap) -> Result<(), Response> {
     if ok {
         Ok(())
     } else {
-        Err(unauthorized())
+        Err(Box::new(unauthorized()))
     }
 }
 
 async fn mounts(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     let body = "[\n{\"method\":\"OPTIONS\",\"path\":\"*\"},\n{\"method\":\"GET\",\"path\":\"/\"},\n{\"method\":\"GET\",\"path\":\"/doveadm/v1\"},\n{\"method\":\"POST\",\"path\":\"/doveadm/v1\"}\n]";
     with_close(([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response())
@@ -162,7 +166,7 @@ async fn mounts(State(state): State<ApiState>, headers: HeaderMap) -> Response {
 
 async fn command_list(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     let list: Vec<Value> = COMMANDS
         .iter()
@@ -180,7 +184,7 @@ async fn not_found() -> Response {
 
 async fn run_commands(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,

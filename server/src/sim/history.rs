@@ -14,12 +14,15 @@ use super::{
     Simulator, World,
 };
 
+/// Z-score samples over time, keyed by (site, host, resource).
+type ScoreSeries = BTreeMap<(String, String, &'static str), VecDeque<(DateTime<Utc>, f64)>>;
+
 /// What the embedded metrics adapter reads: cumulative traffic per `dest_host` over time, and
 /// Z-score samples per (site, host, resource).
 #[derive(Default)]
 pub(super) struct History {
     traffic: VecDeque<(DateTime<Utc>, BTreeMap<String, HostTraffic>)>,
-    scores: BTreeMap<(String, String, &'static str), VecDeque<(DateTime<Utc>, f64)>>,
+    scores: ScoreSeries,
     last_score_at: Option<DateTime<Utc>>,
 }
 

@@ -145,7 +145,9 @@ mod tests {
             destination: Uuid::from_u128(11),
             destination_host: "b".into(),
             moving_token: "tok".into(),
-            initiated_by: "controller:load_balance".into(),
+            initiated_by: crate::domain::controller::Initiator::Controller(
+                crate::domain::feature::Feature::LoadBalance,
+            ),
             decision_id: None,
             state: MoveState::Initiated,
             created_at: now,
