@@ -105,7 +105,7 @@ impl Simulator {
             // Another site's user: proxied to that site's load balancer.
             let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
-            let up = site.status.as_str() == "online";
+            let up = site.status == app::domain::SiteStatus::Online;
             return Ok(vec![if up {
                 Outcome::Counted { metric: ok, host, seconds: 0.05 }
             } else {
