@@ -68,19 +68,6 @@ impl DoveadmHttp {
     }
 }
 
-/// Parses `host=url,host=url`.
-pub fn parse_endpoints(raw: &str) -> Option<BTreeMap<String, String>> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (host, url) = pair.split_once('=')?;
-            let ok = !host.trim().is_empty() && (url.starts_with("http://") || url.starts_with("https://"));
-            ok.then(|| (host.trim().to_string(), url.trim().to_string()))
-        })
-        .collect()
-}
-
 #[async_trait]
 impl Doveadm for DoveadmHttp {
     async fn run(
@@ -170,15 +157,6 @@ pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<Doveadm
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_parse() {
-        let map = parse_endpoints("be1.example.net=http://127.0.0.1:1234, be2=https://x:1").unwrap();
-        assert_eq!(map.get("be1.example.net").map(String::as_str), Some("http://127.0.0.1:1234"));
-        assert!(parse_endpoints("be1=ftp://x").is_none());
-        assert!(parse_endpoints("nonsense").is_none());
-        assert_eq!(parse_endpoints("").unwrap().len(), 0);
-    }
 
     #[test]
     fn answers_parse() {
