@@ -12,7 +12,7 @@ use crate::domain::{
     controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
     geodb::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
-        UserGroup,
+        UserGroup, UserMove,
     },
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
@@ -72,7 +72,27 @@ pub trait GeoDb: Send + Sync + 'static {
     /// One site's backends (one partition).
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError>;
     async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError>;
+    /// Writes a whole row: for new backends and for writers that own the row (seeding, the
+    /// simulator). Changes to an existing backend use the conditional column updates below.
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError>;
+    /// Sets a backend's load factor only if it is still `seen`. Returns whether it was applied.
+    async fn set_backend_load_factor(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen: i32,
+        load_factor: i32,
+    ) -> Result<bool, StoreError>;
+    /// Evacuates a backend (status standby, load factor 0, `reason`) only if its status and load
+    /// factor are still what was read. Returns whether it was applied.
+    async fn evacuate_backend(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen_status: &BackendStatus,
+        seen_load_factor: i32,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
     /// Sets a backend's status and reason only if its status is still `expected` (a
     /// lightweight transaction in Cassandra), so the controller never overwrites a change made
     /// since it looked. Returns whether it was applied.
@@ -99,7 +119,19 @@ pub trait GeoDb: Send + Sync + 'static {
     /// One site's groups (one partition), in name order.
     async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError>;
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError>;
+    /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
+    /// Creates a group only if there is none of that name in the site. Returns whether it did.
+    async fn create_group(&self, group: &UserGroup) -> Result<bool, StoreError>;
+    /// Sets a group's sticky flags only if both are still `seen` (`sticky_users`,
+    /// `sticky_backend`); nothing else in the row changes. Returns whether it was applied.
+    async fn set_group_sticky(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        seen: (i32, i32),
+        sticky: (i32, i32),
+    ) -> Result<bool, StoreError>;
     /// Starts a move only if the group exists with a backend and is not moving (`moving` null
     /// or empty): a lightweight transaction in Cassandra. Returns whether it was applied.
     async fn start_group_move(
@@ -126,7 +158,11 @@ pub trait GeoDb: Send + Sync + 'static {
     /// The whole `users` table, a page at a time (Cassandra: token order). For censuses only.
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Starts a user move (the `moving_*` columns and `last_update`) only if the user's group
+    /// and pending move are still what `seen` holds. Returns whether it was applied.
+    async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError>;
     async fn delete_user(&self, username: &str) -> Result<(), StoreError>;
 
     /// One section of `cluster_settings` (one partition).
@@ -351,8 +387,11 @@ pub trait ControllerStore: Send + Sync + 'static {
         day: chrono::NaiveDate,
         page: PageRequest,
     ) -> Result<Page<DecisionRecord>, StoreError>;
-    /// Saves a move; active moves are also kept in a small per-site index until they end.
-    async fn put_move(&self, record: &MoveRecord) -> Result<(), StoreError>;
+    /// Records a new move; an active one is also kept in a small per-site index until it ends.
+    async fn insert_move(&self, record: &MoveRecord) -> Result<(), StoreError>;
+    /// Saves a move's progress or its end, only while the stored move is still active: a move
+    /// that someone else ended is never brought back. Returns whether it was saved.
+    async fn update_move(&self, record: &MoveRecord) -> Result<bool, StoreError>;
     /// One site's active moves.
     async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError>;
     /// One site's moves, active and past, newest first.

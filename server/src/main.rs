@@ -342,7 +342,10 @@ fn doveadm_client(config: &Config) -> anyhow::Result<Arc<dyn Doveadm>> {
     });
     let client = DoveadmHttp::new(&doveadm.http_scheme, doveadm.http_port, auth, doveadm.endpoints.clone())
         .context("cannot build the doveadm HTTP client")?;
-    Ok(Arc::new(client))
+    Ok(match config.services.backend_host_check {
+        HostCheck::Dns => Arc::new(client),
+        HostCheck::Syntax => Arc::new(client.endpoints_only()),
+    })
 }
 
 fn resolver(config: &Config) -> Arc<dyn HostResolver> {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use app::{
     domain::{
-        geodb::{Backend, BackendStatus, MoveSide, User, UserGroup},
+        geodb::{Backend, BackendStatus, MoveSide, User, UserGroup, UserMove},
         Page, PageRequest, Role, Site, SiteStatus, Tag,
     },
     ports::{AuditLog, ControllerStore, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError},
@@ -380,15 +380,89 @@ async fn decisions_and_moves_round_trip(db: &dyn Store) {
 
     let mut active = move_record(site, "g1", t0, MoveState::Initiated);
     let done = move_record(site, "g2", t0 + chrono::Duration::seconds(1), MoveState::Finished);
-    db.put_move(&active).await.unwrap();
-    db.put_move(&done).await.unwrap();
+    db.insert_move(&active).await.unwrap();
+    db.insert_move(&done).await.unwrap();
     assert_eq!(db.list_active_moves(site).await.unwrap(), vec![active.clone()]);
     let listed: Vec<_> = all_pages(1, |p| db.list_moves(site, p)).await;
     assert_eq!(listed, vec![done.clone(), active.clone()], "newest first");
+    active.users_moved = 3;
+    assert!(db.update_move(&active).await.unwrap(), "progress of an active move is saved");
+    assert_eq!(db.list_active_moves(site).await.unwrap()[0].users_moved, 3);
+    let running = active.clone();
     active.state = MoveState::Forced;
-    db.put_move(&active).await.unwrap();
+    assert!(db.update_move(&active).await.unwrap());
     assert!(db.list_active_moves(site).await.unwrap().is_empty(), "an ended move leaves the active index");
     assert_eq!(db.list_moves(site, PageRequest::first(10)).await.unwrap().items[1].state, MoveState::Forced);
+    assert!(!db.update_move(&running).await.unwrap(), "a late progress update is refused");
+    let mut cancelled = active.clone();
+    cancelled.state = MoveState::Cancelled;
+    assert!(!db.update_move(&cancelled).await.unwrap(), "a move ends once");
+    assert!(db.list_active_moves(site).await.unwrap().is_empty(), "an ended move is never brought back");
+    assert_eq!(db.list_moves(site, PageRequest::first(10)).await.unwrap().items[1].state, MoveState::Forced);
+}
+
+async fn backend_columns_change_only_from_the_values_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let b = backend(site, "be1.example.net");
+    db.put_backend(&b).await.unwrap();
+    assert!(!db.set_backend_load_factor(site, b.id, 50, 10).await.unwrap(), "refused: it is not 50");
+    assert!(db.set_backend_load_factor(site, b.id, b.load_factor, 10).await.unwrap());
+    let row = db.get_backend(site, b.id).await.unwrap().unwrap();
+    assert_eq!((row.load_factor, &row.status, row.status_reason.as_str()), (10, &b.status, "added"), "one column");
+    let online = BackendStatus::Online;
+    assert!(!db.evacuate_backend(site, b.id, &online, 10, "evacuated").await.unwrap(), "refused: not online");
+    assert!(!db.evacuate_backend(site, b.id, &b.status, 100, "evacuated").await.unwrap(), "refused: not 100");
+    assert!(db.evacuate_backend(site, b.id, &b.status, 10, "evacuated").await.unwrap());
+    let row = db.get_backend(site, b.id).await.unwrap().unwrap();
+    assert_eq!((row.status, row.load_factor, row.status_reason.as_str()), (BackendStatus::Standby, 0, "evacuated"));
+    assert_eq!(row.last_moved_to, b.last_moved_to, "nothing else");
+    let gone = Uuid::new_v4();
+    assert!(!db.set_backend_load_factor(site, gone, 0, 10).await.unwrap(), "no such backend");
+    assert!(!db.evacuate_backend(site, gone, &BackendStatus::Other(String::new()), 0, "x").await.unwrap());
+    assert!(db.get_backend(site, gone).await.unwrap().is_none(), "no row made up");
+}
+
+async fn group_sticky_flags_change_only_from_the_values_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let (src, dst) = (Uuid::new_v4(), Uuid::new_v4());
+    db.put_group(&group(site, "g", src)).await.unwrap();
+    assert!(db.start_group_move(site, "g", dst, "move-1").await.unwrap());
+    assert!(!db.set_group_sticky(site, "g", (1, 0), (0, 1)).await.unwrap(), "refused: users were not sticky");
+    assert!(db.set_group_sticky(site, "g", (0, 1), (1, 1)).await.unwrap());
+    let g = db.get_group(site, "g").await.unwrap().unwrap();
+    assert_eq!((g.sticky_users, g.sticky_backend), (1, 1));
+    assert_eq!((g.backend_id, g.alt_backend_id, g.moving.as_str()), (Some(src), Some(dst), "move-1"), "the move stays");
+    assert!(!db.set_group_sticky(site, "missing", (0, 0), (1, 1)).await.unwrap(), "no such group");
+    assert!(db.get_group(site, "missing").await.unwrap().is_none(), "no row made up");
+    assert!(!db.create_group(&group(site, "g", dst)).await.unwrap(), "an existing group is kept");
+    assert_eq!(db.get_group(site, "g").await.unwrap().unwrap().backend_id, Some(src));
+    assert!(db.create_group(&group(site, "h", dst)).await.unwrap());
+}
+
+async fn a_user_move_starts_only_from_the_values_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let user = User {
+        username: "racer@example.net".into(),
+        preferred_site_id: Some(site),
+        group_name: "g1".into(),
+        failover_site_group_name: String::new(),
+        metacache_last_host: "be1".into(),
+        moving_preferred_site_id: None,
+        moving_group_name: String::new(),
+        moving_failover_site_group_name: String::new(),
+        last_update: None,
+    };
+    db.put_user(&user).await.unwrap();
+    let at = now_ms();
+    let to = |group: &str| UserMove { site_id: site, group: group.into(), failover_group: group.into(), at };
+    assert!(db.start_user_move(&user, &to("g2")).await.unwrap());
+    assert!(!db.start_user_move(&user, &to("g3")).await.unwrap(), "refused: a move is pending since");
+    let row = db.get_user(&user.username).await.unwrap().unwrap();
+    assert_eq!((row.moving_group_name.as_str(), row.moving_preferred_site_id), ("g2", Some(site)));
+    assert_eq!((row.group_name.as_str(), row.metacache_last_host.as_str(), row.last_update), ("g1", "be1", Some(at)));
+    let ghost = User { username: "ghost@example.net".into(), ..user.clone() };
+    assert!(!db.start_user_move(&ghost, &to("g2")).await.unwrap(), "no such user");
+    assert!(db.get_user(&ghost.username).await.unwrap().is_none(), "no row made up");
 }
 
 async fn users_delete(db: &dyn Store) {
@@ -528,6 +602,9 @@ conformance!(
     a_group_move_ends_only_if_it_is_still_the_same_move,
     a_backend_status_changes_only_from_the_status_seen,
     a_backends_move_times_change_only_from_the_value_seen,
+    backend_columns_change_only_from_the_values_seen,
+    group_sticky_flags_change_only_from_the_values_seen,
+    a_user_move_starts_only_from_the_values_seen,
     decisions_and_moves_round_trip,
     users_delete,
     settings_by_section,

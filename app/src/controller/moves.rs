@@ -113,7 +113,7 @@ impl GroupMoves {
         });
         // Recorded at once, so the move shows and is supervised now rather than when the next
         // pass adopts it (which it still does if this write fails).
-        if let Err(err) = self.records.put_move(&record).await {
+        if let Err(err) = self.records.insert_move(&record).await {
             tracing::error!(move_id = %record.id, error = %err, "move started but not recorded; the next pass adopts it");
         }
         for (side, backend) in [(MoveSide::From, source_id), (MoveSide::To, destination)] {
@@ -192,11 +192,15 @@ impl GroupMoves {
         Ok(done)
     }
 
-    /// Stores a move that ended (finished, aborted, forced or cancelled) and counts it.
-    pub async fn record_end(&self, done: &MoveRecord) -> Result<(), StoreError> {
-        self.records.put_move(done).await?;
+    /// Stores a move that ended (finished, aborted, forced or cancelled) and counts it, unless
+    /// someone else ended it first (then theirs stands). Returns whether this end was stored.
+    pub async fn record_end(&self, done: &MoveRecord) -> Result<bool, StoreError> {
+        if !self.records.update_move(done).await? {
+            tracing::info!(move_id = %done.id, group = %done.group, "the move had already ended; its record stands");
+            return Ok(false);
+        }
         self.telemetry.move_ended(done.state.as_str());
         tracing::info!(move_id = %done.id, group = %done.group, outcome = done.state.as_str(), note = %done.note, "group move ended");
-        Ok(())
+        Ok(true)
     }
 }

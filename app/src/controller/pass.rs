@@ -48,7 +48,7 @@ impl Controller {
             });
             self.ports
                 .records
-                .put_move(&record)
+                .insert_move(&record)
                 .await
                 .map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;
             tracing::info!(move_id = %record.id, group = %g.name, "supervising a move started outside the controller");

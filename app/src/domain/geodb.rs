@@ -157,6 +157,15 @@ pub struct User {
     pub last_update: Option<DateTime<Utc>>,
 }
 
+/// The `moving_*` columns of a user move: where the user goes at their next access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserMove {
+    pub site_id: Uuid,
+    pub group: String,
+    pub failover_group: String,
+    pub at: DateTime<Utc>,
+}
+
 /// How many backends, groups and users a site has, for the overview.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteCounts {

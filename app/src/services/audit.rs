@@ -73,6 +73,28 @@ impl Auditor {
             }
         }
     }
+
+    /// [`Auditor::apply`] for a conditional write (`Ok(false)`: the row changed since it was
+    /// read). A refusal is audited as `<action>.refused` and answers a conflict naming `what`;
+    /// nothing was overwritten.
+    pub(crate) async fn apply_conditional<B: Serialize, A: Serialize, E: std::fmt::Display + Into<AppError>>(
+        &self,
+        action: &str,
+        target: &str,
+        what: &str,
+        before: Option<&B>,
+        after: Option<&A>,
+        write: impl Future<Output = Result<bool, E>>,
+    ) -> Result<(), AppError> {
+        if self.apply(action, target, before, after, write).await? {
+            return Ok(());
+        }
+        let refused = self.record(format!("{action}.refused"), target, String::new(), "changed meanwhile".into());
+        if let Err(err) = self.log.append(&refused).await {
+            tracing::error!(action, target, error = %err, "cannot record a refused mutation");
+        }
+        Err(super::changed_meanwhile(what))
+    }
 }
 
 /// Reads the audit log, a day at a time, filtered by operator and action.

@@ -11,7 +11,7 @@ use crate::{
         page::MAX_PAGE_SIZE,
         AppError, PageRequest,
     },
-    ports::{GeoDb, HostResolver},
+    ports::{GeoDb, HostResolver, StoreError},
 };
 
 async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
@@ -58,43 +58,64 @@ impl BackendOps {
         Self { geodb, audit }
     }
 
-    async fn change(
+    /// Audits and runs one conditional write of the backend as read (`write` gets the row read
+    /// and its edited copy); a refusal means it changed meanwhile, and nothing was written.
+    async fn change<F, Fut>(
         &self,
         action: &str,
         site_id: Uuid,
         id: Uuid,
         edit: impl FnOnce(&mut Backend),
-    ) -> Result<Backend, AppError> {
+        write: F,
+    ) -> Result<Backend, AppError>
+    where
+        F: FnOnce(Backend, Backend) -> Fut,
+        Fut: std::future::Future<Output = Result<bool, StoreError>>,
+    {
         let before = backend(self.geodb.as_ref(), site_id, id).await?;
         let mut after = before.clone();
         edit(&mut after);
-        self.audit.apply(action, &after.host, Some(&before), Some(&after), self.geodb.put_backend(&after)).await?;
+        let (host, write) = (after.host.clone(), write(before.clone(), after.clone()));
+        let what = format!("backend {host}");
+        self.audit.apply_conditional(action, &host, &what, Some(&before), Some(&after), write).await?;
         Ok(after)
     }
 
     /// online, offline or standby (parsed by the caller).
     pub async fn set_status(&self, site_id: Uuid, id: Uuid, status: BackendStatus) -> Result<Backend, AppError> {
         let reason = format!("set {status} by operator {}", self.audit.operator());
-        self.change("backend.status", site_id, id, |b| {
+        let geodb = self.geodb.clone();
+        let edit = |b: &mut Backend| {
             b.status = status;
             b.status_reason = reason;
+        };
+        self.change("backend.status", site_id, id, edit, |before, after| async move {
+            geodb.set_backend_status(site_id, id, &before.status, &after.status, &after.status_reason).await
         })
         .await
     }
 
     /// 0 to 100; 0 drains the backend.
     pub async fn set_load_factor(&self, site_id: Uuid, id: Uuid, load_factor: i32) -> Result<Backend, AppError> {
-        self.change("backend.load_factor", site_id, id, |b| b.load_factor = load_factor).await
+        let geodb = self.geodb.clone();
+        self.change("backend.load_factor", site_id, id, |b| b.load_factor = load_factor, |before, _| async move {
+            geodb.set_backend_load_factor(site_id, id, before.load_factor, load_factor).await
+        })
+        .await
     }
 
     /// Like `doveadm cluster backend evacuate`: standby and load factor 0, so the controller
     /// drains it group by group.
     pub async fn evacuate(&self, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
         let reason = format!("evacuated by operator {}", self.audit.operator());
-        self.change("backend.evacuate", site_id, id, |b| {
+        let geodb = self.geodb.clone();
+        let edit = |b: &mut Backend| {
             b.status = BackendStatus::Standby;
             b.load_factor = 0;
             b.status_reason = reason;
+        };
+        self.change("backend.evacuate", site_id, id, edit, |before, after| async move {
+            geodb.evacuate_backend(site_id, id, &before.status, before.load_factor, &after.status_reason).await
         })
         .await
     }

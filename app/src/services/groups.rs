@@ -99,6 +99,10 @@ impl GroupOps {
     pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<MoveRecord, AppError> {
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        // Refused before anything is audited; the move path checks again, conditionally.
+        if group.is_moving() {
+            return Err(AppError::Conflict(format!("group {name} is already moving")));
+        }
         let target = self.geodb.get_backend(site_id, destination).await?;
         let target_host = target.map(|b| b.host).unwrap_or_else(|| destination.to_string());
         let after = UserGroup { alt_backend_id: Some(destination), ..group.clone() };
@@ -122,12 +126,12 @@ impl GroupOps {
     ) -> Result<UserGroup, AppError> {
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
-        let after = UserGroup {
-            sticky_users: i32::from(sticky_users),
-            sticky_backend: i32::from(sticky_backend),
-            ..group.clone()
-        };
-        self.audit.apply("group.sticky", name, Some(&group), Some(&after), self.geodb.put_group(&after)).await?;
+        let sticky = (i32::from(sticky_users), i32::from(sticky_backend));
+        let after = UserGroup { sticky_users: sticky.0, sticky_backend: sticky.1, ..group.clone() };
+        let seen = (group.sticky_users, group.sticky_backend);
+        let write = self.geodb.set_group_sticky(site_id, name, seen, sticky);
+        let what = format!("group {name}");
+        self.audit.apply_conditional("group.sticky", name, &what, Some(&group), Some(&after), write).await?;
         Ok(after)
     }
 }
@@ -186,8 +190,10 @@ impl GroupAdmin {
                         refresh_after: None,
                         sticky_backend: 0,
                     };
-                    geodb.put_group(&group).await?;
-                    created += 1;
+                    // Someone (Dovecot, another operator) may create it meanwhile: theirs stays.
+                    if geodb.create_group(&group).await? {
+                        created += 1;
+                    }
                 }
                 Ok::<_, StoreError>(created)
             })

@@ -239,6 +239,12 @@ impl Services {
     }
 }
 
+/// What a conditional write that found the row changed since it was read answers: nothing
+/// was overwritten; the operator reloads and decides again.
+pub(crate) fn changed_meanwhile(what: &str) -> AppError {
+    AppError::Conflict(format!("{what} changed meanwhile; nothing was overwritten. Reload the page and try again"))
+}
+
 /// A site by id, or NotFound.
 pub(crate) async fn existing_site(geodb: &dyn GeoDb, id: uuid::Uuid) -> Result<crate::domain::Site, AppError> {
     geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))

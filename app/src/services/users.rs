@@ -6,7 +6,7 @@ use super::{groups::site_backends, Auditor};
 use crate::{
     domain::{
         cluster::UserDetail,
-        geodb::User,
+        geodb::{User, UserMove},
         routing::{route, Route, RouteReason},
         validate, AppError,
     },
@@ -104,18 +104,22 @@ impl UserOps {
         if self.geodb.get_group(site_id, group).await?.is_none() {
             return Err(AppError::invalid("group", format!("there is no group {group} in that site")));
         }
+        let to = UserMove {
+            site_id,
+            group: group.to_string(),
+            failover_group: if failover_group.is_empty() { group.to_string() } else { failover_group.to_string() },
+            at: self.clock.now(),
+        };
         let after = User {
-            moving_preferred_site_id: Some(site_id),
-            moving_group_name: group.to_string(),
-            moving_failover_site_group_name: if failover_group.is_empty() {
-                group.to_string()
-            } else {
-                failover_group.to_string()
-            },
-            last_update: Some(self.clock.now()),
+            moving_preferred_site_id: Some(to.site_id),
+            moving_group_name: to.group.clone(),
+            moving_failover_site_group_name: to.failover_group.clone(),
+            last_update: Some(to.at),
             ..user.clone()
         };
-        self.audit.apply("user.move", username, Some(&user), Some(&after), self.geodb.put_user(&after)).await?;
+        let write = self.geodb.start_user_move(&user, &to);
+        let what = format!("user {username}");
+        self.audit.apply_conditional("user.move", username, &what, Some(&user), Some(&after), write).await?;
         Ok(after)
     }
 }

@@ -25,6 +25,9 @@ pub struct DoveadmHttp {
     port: u16,
     auth: Option<DoveadmAuth>,
     endpoints: BTreeMap<String, String>,
+    /// Only the explicit endpoints are reached: in labs whose backends are not in DNS
+    /// (`BACKEND_HOST_CHECK=syntax`), a name must never be looked up.
+    endpoints_only: bool,
     timeout: Duration,
     slow_timeout: Duration,
 }
@@ -49,9 +52,17 @@ impl DoveadmHttp {
             port,
             auth,
             endpoints,
+            endpoints_only: false,
             timeout: TIMEOUT,
             slow_timeout: SLOW_TIMEOUT,
         })
+    }
+
+    /// Reaches only the hosts named in the endpoints; any other host is unreachable without a
+    /// name lookup.
+    pub fn endpoints_only(mut self) -> Self {
+        self.endpoints_only = true;
+        self
     }
 
     /// Replaces the request timeouts (normal commands, and the access commands that may start moves).
@@ -76,6 +87,11 @@ impl Doveadm for DoveadmHttp {
         command: &str,
         parameters: Map<String, Value>,
     ) -> Result<Vec<DoveadmRow>, DoveadmError> {
+        if self.endpoints_only && !self.endpoints.contains_key(host) {
+            let reason =
+                "not in DOVEADM_ENDPOINTS, and backends are not looked up in DNS here (BACKEND_HOST_CHECK=syntax)";
+            return Err(DoveadmError::Unreachable { host: host.to_string(), reason: reason.into() });
+        }
         let timeout = if SLOW_COMMANDS.contains(&command) { self.slow_timeout } else { self.timeout };
         let mut request =
             self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));

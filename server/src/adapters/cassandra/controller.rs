@@ -18,8 +18,10 @@ use super::{prepare, CassandraStore};
 pub(super) struct Statements {
     put_decision: PreparedStatement,
     list_decisions: PreparedStatement,
-    put_move: PreparedStatement,
+    insert_move: PreparedStatement,
+    update_move: PreparedStatement,
     put_active: PreparedStatement,
+    update_active: PreparedStatement,
     delete_active: PreparedStatement,
     list_active: PreparedStatement,
     list_moves: PreparedStatement,
@@ -35,14 +37,32 @@ impl Statements {
             )
             .await?,
             list_decisions: prepare(session, ks, "SELECT body FROM {ks}.controller_decisions WHERE site_id = ? AND day = ?").await?,
-            put_move: prepare(
+            insert_move: prepare(
                 session,
                 ks,
-                "INSERT INTO {ks}.controller_moves (site_id, created_at, id, group_name, state, body) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO {ks}.controller_moves (site_id, created_at, id, group_name, state, body) \
+                 VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
             )
             .await?,
-            put_active: prepare(session, ks, "INSERT INTO {ks}.controller_active_moves (site_id, id, body) VALUES (?, ?, ?)").await?,
-            delete_active: prepare(session, ks, "DELETE FROM {ks}.controller_active_moves WHERE site_id = ? AND id = ?").await?,
+            // Every later write of a move is conditional on its still being active, so a move
+            // that someone ended is never brought back by a late progress update.
+            update_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.controller_moves SET group_name = ?, state = ?, body = ? \
+                 WHERE site_id = ? AND created_at = ? AND id = ? IF state IN ('initiated', 'started')",
+            )
+            .await?,
+            put_active: prepare(session, ks, "INSERT INTO {ks}.controller_active_moves (site_id, id, body) VALUES (?, ?, ?)")
+                .await?,
+            update_active: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.controller_active_moves SET body = ? WHERE site_id = ? AND id = ? IF EXISTS",
+            )
+            .await?,
+            delete_active: prepare(session, ks, "DELETE FROM {ks}.controller_active_moves WHERE site_id = ? AND id = ? IF EXISTS")
+                .await?,
             list_active: prepare(session, ks, "SELECT body FROM {ks}.controller_active_moves WHERE site_id = ?").await?,
             list_moves: prepare(session, ks, "SELECT body FROM {ks}.controller_moves WHERE site_id = ?").await?,
         })
@@ -106,15 +126,29 @@ impl ControllerStore for CassandraStore {
         unwrap_page(page)
     }
 
-    async fn put_move(&self, m: &MoveRecord) -> Result<(), StoreError> {
+    async fn insert_move(&self, m: &MoveRecord) -> Result<(), StoreError> {
         let body = to_json(m)?;
         let s = &self.controller_statements;
-        self.write(&s.put_move, (m.site_id, m.created_at, m.id, &m.group, m.state.as_str(), &body)).await?;
+        self.conditional(&s.insert_move, (m.site_id, m.created_at, m.id, &m.group, m.state.as_str(), &body)).await?;
         if m.state.is_active() {
-            self.write(&s.put_active, (m.site_id, m.id, &body)).await
-        } else {
-            self.write(&s.delete_active, (m.site_id, m.id)).await
+            self.write(&s.put_active, (m.site_id, m.id, &body)).await?;
         }
+        Ok(())
+    }
+
+    async fn update_move(&self, m: &MoveRecord) -> Result<bool, StoreError> {
+        let body = to_json(m)?;
+        let s = &self.controller_statements;
+        let values = (&m.group, m.state.as_str(), &body, m.site_id, m.created_at, m.id);
+        if !self.conditional(&s.update_move, values).await? {
+            return Ok(false);
+        }
+        if m.state.is_active() {
+            self.conditional(&s.update_active, (&body, m.site_id, m.id)).await?;
+        } else {
+            self.conditional(&s.delete_active, (m.site_id, m.id)).await?;
+        }
+        Ok(true)
     }
 
     async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {

@@ -18,6 +18,25 @@ pub(super) fn applied(result: scylla::response::query_result::QueryResult) -> Re
     ))
 }
 
+/// The values an `IF column IN (?, ?)` condition takes for an int read as `seen`: a column read
+/// as 0 may be null in the table (Dovecot and older rows leave it unset), so 0 matches both.
+pub(super) fn seen_int(seen: i32) -> (Option<i32>, Option<i32>) {
+    if seen == 0 {
+        (None, Some(0))
+    } else {
+        (Some(seen), Some(seen))
+    }
+}
+
+/// As [`seen_int`] for text: an empty value read matches null and ''.
+pub(super) fn seen_text(seen: &str) -> (Option<&str>, Option<&str>) {
+    if seen.is_empty() {
+        (None, Some(""))
+    } else {
+        (Some(seen), Some(seen))
+    }
+}
+
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(err.to_string())
 }
@@ -60,6 +79,15 @@ impl CassandraStore {
         let result = self.session.execute_unpaged(statement, values).await.map_err(unavailable)?;
         let rows = result.into_rows_result().map_err(corrupt)?;
         Ok(rows.maybe_first_row::<R>().map_err(corrupt)?.map(Into::into))
+    }
+
+    /// Runs a lightweight transaction; whether it was applied.
+    pub(super) async fn conditional(
+        &self,
+        statement: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<bool, StoreError> {
+        applied(self.session.execute_unpaged(statement, values).await.map_err(unavailable)?)
     }
 
     /// Runs a statement that returns no rows.

@@ -45,15 +45,30 @@ impl ControllerStore for EmbeddedStore {
         )
     }
 
-    async fn put_move(&self, record: &MoveRecord) -> Result<(), StoreError> {
+    async fn insert_move(&self, record: &MoveRecord) -> Result<(), StoreError> {
         let mut tables = self.write();
         tables.moves.insert((record.site_id, Reverse(micros(record.created_at)), record.id), record.clone());
         if record.state.is_active() {
             tables.active_moves.insert((record.site_id, record.id), record.clone());
+        }
+        Ok(())
+    }
+
+    async fn update_move(&self, record: &MoveRecord) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let key = (record.site_id, Reverse(micros(record.created_at)), record.id);
+        match tables.moves.get_mut(&key) {
+            Some(stored) if stored.state.is_active() => *stored = record.clone(),
+            _ => return Ok(false),
+        }
+        if record.state.is_active() {
+            if let Some(active) = tables.active_moves.get_mut(&(record.site_id, record.id)) {
+                *active = record.clone();
+            }
         } else {
             tables.active_moves.remove(&(record.site_id, record.id));
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {

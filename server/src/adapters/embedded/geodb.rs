@@ -6,7 +6,7 @@ use app::{
     domain::{
         geodb::{
             Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
-            User, UserGroup,
+            User, UserGroup, UserMove,
         },
         Page, PageRequest, Site, Tag,
     },
@@ -75,6 +75,43 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
+    async fn set_backend_load_factor(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen: i32,
+        load_factor: i32,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.backends.get_mut(&(site_id, id)) {
+            Some(backend) if backend.load_factor == seen => {
+                backend.load_factor = load_factor;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn evacuate_backend(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen_status: &BackendStatus,
+        seen_load_factor: i32,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.backends.get_mut(&(site_id, id)) {
+            Some(backend) if backend.status == *seen_status && backend.load_factor == seen_load_factor => {
+                backend.status = BackendStatus::Standby;
+                backend.load_factor = 0;
+                backend.status_reason = reason.to_string();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
         self.write().backends.remove(&(site_id, id));
         Ok(())
@@ -100,6 +137,33 @@ impl GeoDb for EmbeddedStore {
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError> {
         self.write().groups.insert((group.site_id, group.name.clone()), group.clone());
         Ok(())
+    }
+
+    async fn create_group(&self, group: &UserGroup) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let key = (group.site_id, group.name.clone());
+        if tables.groups.contains_key(&key) {
+            return Ok(false);
+        }
+        tables.groups.insert(key, group.clone());
+        Ok(true)
+    }
+
+    async fn set_group_sticky(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        seen: (i32, i32),
+        sticky: (i32, i32),
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.backend_id.is_some() && (group.sticky_users, group.sticky_backend) == seen => {
+                (group.sticky_users, group.sticky_backend) = sticky;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn start_group_move(
@@ -193,6 +257,20 @@ impl GeoDb for EmbeddedStore {
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
         self.write().users.insert(user.username.clone(), user.clone());
         Ok(())
+    }
+
+    async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.users.get_mut(&seen.username) {
+            Some(user) if user.group_name == seen.group_name && user.moving_group_name == seen.moving_group_name => {
+                user.moving_preferred_site_id = Some(to.site_id);
+                user.moving_group_name = to.group.clone();
+                user.moving_failover_site_group_name = to.failover_group.clone();
+                user.last_update = Some(to.at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {

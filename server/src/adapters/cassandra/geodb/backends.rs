@@ -16,6 +16,8 @@ pub(super) struct Statements {
     pub(super) get_backend: PreparedStatement,
     pub(super) delete_backend: PreparedStatement,
     pub(super) set_backend_status: PreparedStatement,
+    pub(super) set_load_factor: PreparedStatement,
+    pub(super) evacuate: PreparedStatement,
     /// `last_moved_from`, then `last_moved_to`: each when it held a value, and when it was
     /// empty or null.
     note_move: [(PreparedStatement, PreparedStatement); 2],
@@ -48,7 +50,22 @@ impl Statements {
             set_backend_status: prepare(
                 session,
                 ks,
-                "UPDATE {ks}.backends SET status = ?, status_reason = ? WHERE site_id = ? AND id = ? IF status = ?",
+                "UPDATE {ks}.backends SET status = ?, status_reason = ? WHERE site_id = ? AND id = ? \
+                 IF host != null AND status IN (?, ?)",
+            )
+            .await?,
+            set_load_factor: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.backends SET load_factor = ? WHERE site_id = ? AND id = ? \
+                 IF host != null AND load_factor IN (?, ?)",
+            )
+            .await?,
+            evacuate: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.backends SET status = ?, load_factor = 0, status_reason = ? WHERE site_id = ? AND id = ? \
+                 IF host != null AND status IN (?, ?) AND load_factor IN (?, ?)",
             )
             .await?,
             note_move: [

@@ -15,6 +15,8 @@ pub(super) struct Statements {
     pub(super) list_groups: PreparedStatement,
     pub(super) get_group: PreparedStatement,
     pub(super) put_group: PreparedStatement,
+    pub(super) create_group: PreparedStatement,
+    pub(super) set_sticky: PreparedStatement,
     pub(super) start_group_move: PreparedStatement,
     pub(super) end_group_move: PreparedStatement,
     pub(super) list_group_sites: PreparedStatement,
@@ -39,6 +41,19 @@ impl Statements {
                 session,
                 ks,
                 &format!("INSERT INTO {{ks}}.user_groups ({GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .await?,
+            create_group: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.user_groups ({GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"),
+            )
+            .await?,
+            set_sticky: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET sticky_users = ?, sticky_backend = ? WHERE site_id = ? AND name = ? \
+                 IF backend_id != null AND sticky_users IN (?, ?) AND sticky_backend IN (?, ?)",
             )
             .await?,
             start_group_move: prepare(

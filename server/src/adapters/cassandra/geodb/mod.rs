@@ -11,7 +11,7 @@ use app::{
     domain::{
         geodb::{
             Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
-            User, UserGroup,
+            User, UserGroup, UserMove,
         },
         Page, PageRequest, Site, Tag,
     },
@@ -22,7 +22,10 @@ use chrono::{DateTime, Utc};
 use scylla::client::session::Session;
 use uuid::Uuid;
 
-use super::{query::applied, CassandraStore};
+use super::{
+    query::{applied, seen_int, seen_text},
+    CassandraStore,
+};
 use backends::BackendRow;
 use cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow, SettingRow};
 use groups::{GroupRow, GroupSiteRow};
@@ -93,6 +96,33 @@ impl GeoDb for CassandraStore {
         self.one::<BackendRow, _>(&self.statements.backends.get_backend, (site_id, id)).await
     }
 
+    async fn set_backend_load_factor(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen: i32,
+        load_factor: i32,
+    ) -> Result<bool, StoreError> {
+        let (seen_null, seen) = seen_int(seen);
+        let values = (load_factor, site_id, id, seen_null, seen);
+        self.conditional(&self.statements.backends.set_load_factor, values).await
+    }
+
+    async fn evacuate_backend(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        seen_status: &BackendStatus,
+        seen_load_factor: i32,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let (status_null, status) = seen_text(seen_status.as_str());
+        let (lf_null, lf) = seen_int(seen_load_factor);
+        let standby = BackendStatus::Standby;
+        let values = (standby.as_str(), reason, site_id, id, status_null, status, lf_null, lf);
+        self.conditional(&self.statements.backends.evacuate, values).await
+    }
+
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
         self.write(&self.statements.backends.delete_backend, (site_id, id)).await
     }
@@ -120,7 +150,8 @@ impl GeoDb for CassandraStore {
         status: &BackendStatus,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let values = (status.as_str(), reason, site_id, id, expected.as_str());
+        let (seen_null, seen) = seen_text(expected.as_str());
+        let values = (status.as_str(), reason, site_id, id, seen_null, seen);
         let result = self
             .session
             .execute_unpaged(&self.statements.backends.set_backend_status, values)
@@ -204,6 +235,34 @@ impl GeoDb for CassandraStore {
         self.write(&self.statements.groups.put_group, values).await
     }
 
+    async fn create_group(&self, g: &UserGroup) -> Result<bool, StoreError> {
+        let moving = (!g.moving.is_empty()).then_some(&g.moving);
+        let values = (
+            g.site_id,
+            &g.name,
+            g.backend_id,
+            g.alt_backend_id,
+            g.sticky_users,
+            moving,
+            g.refresh_after,
+            g.sticky_backend,
+        );
+        self.conditional(&self.statements.groups.create_group, values).await
+    }
+
+    async fn set_group_sticky(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        seen: (i32, i32),
+        sticky: (i32, i32),
+    ) -> Result<bool, StoreError> {
+        let (users_null, users) = seen_int(seen.0);
+        let (backend_null, backend) = seen_int(seen.1);
+        let values = (sticky.0, sticky.1, site_id, name, users_null, users, backend_null, backend);
+        self.conditional(&self.statements.groups.set_sticky, values).await
+    }
+
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
         self.list::<UserRow, _>(&self.statements.users.list_users, (), &page).await
     }
@@ -225,6 +284,14 @@ impl GeoDb for CassandraStore {
             u.last_update,
         );
         self.write(&self.statements.users.put_user, values).await
+    }
+
+    async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError> {
+        let (group_null, group) = seen_text(&seen.group_name);
+        let (moving_null, moving) = seen_text(&seen.moving_group_name);
+        let values =
+            (to.site_id, &to.group, &to.failover_group, to.at, &seen.username, group_null, group, moving_null, moving);
+        self.conditional(&self.statements.users.start_user_move, values).await
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {

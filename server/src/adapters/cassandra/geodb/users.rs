@@ -12,6 +12,7 @@ pub(super) struct Statements {
     pub(super) list_users: PreparedStatement,
     pub(super) get_user: PreparedStatement,
     pub(super) put_user: PreparedStatement,
+    pub(super) start_user_move: PreparedStatement,
     pub(super) delete_user: PreparedStatement,
 }
 
@@ -31,6 +32,14 @@ impl Statements {
             )
             .await?,
             delete_user: prepare(session, ks, "DELETE FROM {ks}.users WHERE username = ?").await?,
+            start_user_move: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.users SET moving_preferred_site_id = ?, moving_group_name = ?, \
+                 moving_failover_site_group_name = ?, last_update = ? WHERE username = ? \
+                 IF group_name IN (?, ?) AND moving_group_name IN (?, ?)",
+            )
+            .await?,
         })
     }
 }

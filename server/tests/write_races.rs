@@ -1,0 +1,161 @@
+//! Two writers, one row: the controller and an operator change the same backend and the same
+//! group at the same time, many times, on the real Cassandra. Every write is conditional on
+//! what its writer read and changes only its own columns, so afterwards every accepted write
+//! is either what the row shows or was replaced by a write made knowing it: none was undone
+//! silently.
+
+mod common;
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use app::{
+    controller::MoveRequest,
+    domain::{
+        controller::{EndMove, Initiator},
+        feature::Feature,
+        geodb::BackendStatus,
+        PageRequest,
+    },
+    ports::{GeoDb, Ports},
+    services::Caller,
+};
+use palomar_server::{
+    adapters::{embedded::EmbeddedStore, NoMetrics},
+    seed::{seed_sample_cluster, SampleSize},
+};
+
+const ROUNDS: i32 = 40;
+
+/// Follows the accepted `(seen, new)` writes from `initial`: each must start where the one
+/// before it ended, and together they must end at `last`.
+fn follow_chain(initial: i32, accepted: &[(i32, i32)], last: i32) {
+    let by_seen: BTreeMap<i32, i32> = accepted.iter().copied().collect();
+    assert_eq!(by_seen.len(), accepted.len(), "two accepted writes started from the same value: {accepted:?}");
+    let (mut at, mut steps) = (initial, 0);
+    while let Some(next) = by_seen.get(&at) {
+        at = *next;
+        steps += 1;
+    }
+    assert_eq!(steps, accepted.len(), "an accepted write is not in the chain from {initial}: {accepted:?}");
+    assert_eq!(at, last, "the row does not show the last write of the chain");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_and_an_operator_never_undo_each_other() {
+    let Some(store) = common::cassandra_store("write_races").await else { return };
+    let store = Arc::new(store);
+    let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 3, users: 30 };
+    let site = seed_sample_cluster(store.clone(), size, 6).await.unwrap().sites[0].id;
+    let ports = Ports {
+        geodb: store.clone(),
+        records: store.clone(),
+        members: store.clone(),
+        ..common::embedded_ports(Arc::new(EmbeddedStore::new()), Arc::new(NoMetrics))
+    };
+    let services = common::services_with(ports);
+    let backends = store.list_backends(site, PageRequest::first(10)).await.unwrap().items;
+    let target = backends[0].clone();
+    let group = store.list_groups(site, PageRequest::first(10)).await.unwrap().items[0].clone();
+
+    // The backend: both write its load factor (unique values: odd for the controller, even
+    // for the operator); only the controller flips its status.
+    let controller_backend = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (mut load_factors, mut statuses) = (Vec::new(), Vec::new());
+            for round in 0..ROUNDS {
+                let seen = store.get_backend(site, target.id).await.unwrap().unwrap();
+                let load_factor = 1 + 2 * round;
+                if store.set_backend_load_factor(site, target.id, seen.load_factor, load_factor).await.unwrap() {
+                    load_factors.push((seen.load_factor, load_factor));
+                }
+                let seen = store.get_backend(site, target.id).await.unwrap().unwrap();
+                let status =
+                    if seen.status == BackendStatus::Online { BackendStatus::Offline } else { BackendStatus::Online };
+                let reason = format!("controller round {round}");
+                if store.set_backend_status(site, target.id, &seen.status, &status, &reason).await.unwrap() {
+                    statuses.push((status, reason));
+                }
+            }
+            (load_factors, statuses)
+        })
+    };
+    let operator_backend = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut load_factors = Vec::new();
+            for round in 0..ROUNDS {
+                let seen = store.get_backend(site, target.id).await.unwrap().unwrap();
+                let load_factor = 2 + 2 * round;
+                if store.set_backend_load_factor(site, target.id, seen.load_factor, load_factor).await.unwrap() {
+                    load_factors.push((seen.load_factor, load_factor));
+                }
+            }
+            load_factors
+        })
+    };
+
+    // The group: the controller moves it back and forth through the one move path; the
+    // operator toggles its sticky flags through the service, as the UI does.
+    let moves = services.controller_runtime().moves().clone();
+    let controller_group = {
+        let (store, group) = (store.clone(), group.clone());
+        // Not the backend whose status the controller flips: a move needs an online destination.
+        let (a, b) = (backends[1].id, backends[2].id);
+        tokio::spawn(async move {
+            let mut last_backend = group.backend_id;
+            for _ in 0..ROUNDS / 2 {
+                let row = store.get_group(site, &group.name).await.unwrap().unwrap();
+                let from = row.backend_id.unwrap();
+                let to = if from == a { b } else { a };
+                let request = MoveRequest {
+                    site_id: site,
+                    group: group.name.clone(),
+                    destination: to,
+                    initiator: Initiator::Controller(Feature::LoadBalance),
+                    decision_id: None,
+                };
+                let started = moves.start(request).await.unwrap();
+                let forced = moves.end(&started, EndMove::Force, "race test").await.unwrap();
+                last_backend = Some(forced.destination);
+            }
+            last_backend
+        })
+    };
+    let operator_group = {
+        let (services, name) = (services.clone(), group.name.clone());
+        tokio::spawn(async move {
+            let ops = services.group_ops(&Caller::trusted_cli()).unwrap();
+            let mut accepted = Vec::new();
+            for round in 0..ROUNDS {
+                let flags = (round % 2 == 0, round % 3 == 0);
+                match ops.set_sticky(site, &name, flags.0, flags.1).await {
+                    Ok(_) => accepted.push(flags),
+                    Err(app::domain::AppError::Conflict(why)) => assert!(why.contains("changed meanwhile"), "{why}"),
+                    Err(other) => panic!("unexpected refusal: {other:?}"),
+                }
+            }
+            accepted
+        })
+    };
+
+    let (controller_lf, statuses) = controller_backend.await.unwrap();
+    let operator_lf = operator_backend.await.unwrap();
+    let last_backend = controller_group.await.unwrap();
+    let sticky = operator_group.await.unwrap();
+
+    let row = store.get_backend(site, target.id).await.unwrap().unwrap();
+    let accepted: Vec<(i32, i32)> = controller_lf.iter().chain(operator_lf.iter()).copied().collect();
+    assert!(!controller_lf.is_empty() && !operator_lf.is_empty(), "both writers got writes in");
+    follow_chain(target.load_factor, &accepted, row.load_factor);
+    let (status, reason) = statuses.last().expect("the controller's status writes were accepted");
+    assert_eq!((&row.status, &row.status_reason), (status, reason), "the operator never undid a status change");
+    assert_eq!(row.host, target.host);
+
+    let row = store.get_group(site, &group.name).await.unwrap().unwrap();
+    assert_eq!((row.backend_id, row.is_moving()), (last_backend, false), "no sticky save undid a move");
+    let flags = sticky.last().expect("the operator's flag writes were accepted");
+    assert_eq!((row.has_sticky_users(), row.has_sticky_backend()), *flags, "no move undid a flag change");
+    let active = app::ports::ControllerStore::list_active_moves(store.as_ref(), site).await.unwrap();
+    assert!(active.is_empty(), "every forced move stays ended: {active:?}");
+}
