@@ -218,8 +218,18 @@ pub struct OperatorRecord {
 #[async_trait]
 pub trait OperatorStore: Send + Sync + 'static {
     async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError>;
+    /// Creates an account only if the name is free (a lightweight transaction). Returns whether
+    /// it did.
+    async fn insert_operator(&self, operator: &OperatorRecord) -> Result<bool, StoreError>;
+    /// Replaces an account: only under the operators lock.
     async fn put_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError>;
     async fn list_operators(&self, page: PageRequest) -> Result<Page<OperatorRecord>, StoreError>;
+    /// Takes the lock that every change of accounts runs under, so that a check over all of
+    /// them (the last enabled admin) and the change that follows are one step. It lapses after
+    /// `ttl` should its holder die. Returns whether `holder` got it.
+    async fn lock_operators(&self, holder: Uuid, ttl: Duration) -> Result<bool, StoreError>;
+    /// Gives the lock back if `holder` has it.
+    async fn unlock_operators(&self, holder: Uuid) -> Result<(), StoreError>;
 }
 
 /// The controller's audit log.

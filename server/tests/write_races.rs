@@ -16,7 +16,7 @@ use app::{
         geodb::BackendStatus,
         PageRequest,
     },
-    ports::{GeoDb, Ports},
+    ports::{GeoDb, OperatorStore, Ports},
     services::Caller,
 };
 use palomar_server::{
@@ -158,4 +158,49 @@ async fn the_controller_and_an_operator_never_undo_each_other() {
     assert_eq!((row.has_sticky_users(), row.has_sticky_backend()), *flags, "no move undid a flag change");
     let active = app::ports::ControllerStore::list_active_moves(store.as_ref(), site).await.unwrap();
     assert!(active.is_empty(), "every forced move stays ended: {active:?}");
+}
+
+/// Two admins disabling each other at the same moment: the last-admin check and the change are
+/// one step (the operators lock), so one of them stays, whatever the timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_disabling_each_other_leave_one() {
+    let Some(store) = common::cassandra_store("admin_races").await else { return };
+    let store = Arc::new(store);
+    let ports = Ports {
+        operators: store.clone(),
+        audit: store.clone(),
+        ..common::embedded_ports(Arc::new(EmbeddedStore::new()), Arc::new(NoMetrics))
+    };
+    let services = common::services_with(ports);
+    let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();
+    for round in 0..10 {
+        let (a, b) = (format!("alice{round}"), format!("bob{round}"));
+        for name in [&a, &b] {
+            admin.add(name, app::domain::Role::Admin, "a long enough password").await.unwrap();
+        }
+        // Everyone else is disabled: these two are the only enabled admins.
+        let disable = |name: String| {
+            let services = services.clone();
+            tokio::spawn(async move {
+                services.operator_admin(&Caller::trusted_cli()).unwrap().set_disabled(&name, true).await
+            })
+        };
+        let (first, second) = (disable(a.clone()), disable(b.clone()));
+        let results = [first.await.unwrap(), second.await.unwrap()];
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(done, 1, "round {round}: exactly one may go: {results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(refused.to_string().contains("last enabled admin"), "{refused}");
+        let mut enabled = 0;
+        for name in [&a, &b] {
+            enabled += usize::from(store.get_operator(name).await.unwrap().is_some_and(|o| !o.disabled));
+        }
+        assert_eq!(enabled, 1, "round {round}: one admin is left");
+        // Out of the way for the next round, so that its two are again the only enabled admins.
+        for name in [&a, &b] {
+            let mut record = store.get_operator(name).await.unwrap().unwrap();
+            record.disabled = true;
+            store.put_operator(&record).await.unwrap();
+        }
+    }
 }

@@ -24,6 +24,12 @@ pub struct OperatorAdmin {
 /// The operator table is small; the last-admin check reads it whole, up to this many rows.
 const MAX_OPERATORS: usize = 10_000;
 
+/// How long the operators lock lasts should its holder die: far longer than any change takes.
+const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a change waits for another to finish: 20 tries, 100 ms apart.
+const LOCK_TRIES: u32 = 20;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn summary(r: &OperatorRecord) -> OperatorSummary {
     OperatorSummary { username: r.username.clone(), role: r.role, disabled: r.disabled, created_at: r.created_at }
 }
@@ -41,8 +47,9 @@ impl OperatorAdmin {
     pub async fn add(&self, username: &str, role: Role, password: &str) -> Result<OperatorSummary, AppError> {
         let username = parse_username(username)?;
         check_new_password(password)?;
+        let taken = || AppError::invalid("username", format!("operator {username} already exists"));
         if self.store.get_operator(&username).await?.is_some() {
-            return Err(AppError::invalid("username", format!("operator {username} already exists")));
+            return Err(taken());
         }
         let password = password.to_string();
         let password_hash = run_blocking(move || hash_password(&password)).await??;
@@ -54,13 +61,19 @@ impl OperatorAdmin {
             created_at: self.clock.now(),
         };
         let after = summary(&record);
-        self.audit
-            .apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), self.store.put_operator(&record))
-            .await?;
+        let insert = self.store.insert_operator(&record);
+        // Created meanwhile by someone else: theirs stays.
+        if !self.audit.apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), insert).await? {
+            return Err(taken());
+        }
         Ok(after)
     }
 
     pub async fn set_role(&self, username: &str, role: Role) -> Result<OperatorSummary, AppError> {
+        self.locked(self.change_role(username, role)).await
+    }
+
+    async fn change_role(&self, username: &str, role: Role) -> Result<OperatorSummary, AppError> {
         let record = self.existing(username).await?;
         self.refuse_self(&record, "change your own role")?;
         if record.role == Role::Admin && role != Role::Admin {
@@ -84,13 +97,22 @@ impl OperatorAdmin {
         let record = self.existing(username).await?;
         let password = password.to_string();
         let password_hash = run_blocking(move || hash_password(&password)).await??;
-        let changed = OperatorRecord { password_hash, ..record.clone() };
-        self.audit
-            .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
-            .await
+        self.locked(async {
+            // Read again under the lock: the hash took a while.
+            let record = self.existing(&record.username).await?;
+            let changed = OperatorRecord { password_hash, ..record };
+            self.audit
+                .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
+                .await
+        })
+        .await
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
+        self.locked(self.change_disabled(username, disabled)).await
+    }
+
+    async fn change_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
         let record = self.existing(username).await?;
         if disabled {
             self.refuse_self(&record, "disable your own account")?;
@@ -110,6 +132,29 @@ impl OperatorAdmin {
             )
             .await?;
         Ok(summary(&changed))
+    }
+
+    /// Runs `change` under the operators lock, so that two admins cannot each pass the
+    /// last-admin check and then both write. When another change holds the lock for longer than
+    /// a moment, this one is refused (try again); nothing was changed.
+    async fn locked<T>(&self, change: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        let holder = uuid::Uuid::new_v4();
+        let mut held = false;
+        for _ in 0..LOCK_TRIES {
+            if self.store.lock_operators(holder, LOCK_TTL).await? {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(LOCK_RETRY).await;
+        }
+        if !held {
+            return Err(AppError::Conflict("another change of operator accounts is in progress; try again".into()));
+        }
+        let result = change.await;
+        if let Err(err) = self.store.unlock_operators(holder).await {
+            tracing::warn!(error = %err, "cannot release the operators lock; it lapses by itself");
+        }
+        result
     }
 
     async fn existing(&self, username: &str) -> Result<OperatorRecord, AppError> {

@@ -11,7 +11,10 @@ use super::{prepare, CassandraStore};
 pub(super) struct Statements {
     get: PreparedStatement,
     put: PreparedStatement,
+    insert: PreparedStatement,
     list: PreparedStatement,
+    lock: PreparedStatement,
+    unlock: PreparedStatement,
 }
 
 const COLUMNS: &str = "username, role, password_hash, disabled, created_at";
@@ -27,7 +30,21 @@ impl Statements {
                 &format!("INSERT INTO {{ks}}.controller_operators ({COLUMNS}) VALUES (?, ?, ?, ?, ?)"),
             )
             .await?,
+            insert: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.controller_operators ({COLUMNS}) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"),
+            )
+            .await?,
             list: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_operators")).await?,
+            lock: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_locks (name, holder) VALUES ('operators', ?) IF NOT EXISTS USING TTL ?",
+            )
+            .await?,
+            unlock: prepare(session, ks, "DELETE FROM {ks}.controller_locks WHERE name = 'operators' IF holder = ?")
+                .await?,
         })
     }
 }
@@ -59,6 +76,20 @@ impl From<OperatorRow> for OperatorRecord {
 impl OperatorStore for CassandraStore {
     async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError> {
         self.one::<OperatorRow, _>(&self.operator_statements.get, (username,)).await
+    }
+
+    async fn insert_operator(&self, o: &OperatorRecord) -> Result<bool, StoreError> {
+        let values = (&o.username, o.role.as_str(), &o.password_hash, o.disabled, o.created_at);
+        self.conditional(&self.operator_statements.insert, values).await
+    }
+
+    async fn lock_operators(&self, holder: uuid::Uuid, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let ttl = i32::try_from(ttl.as_secs().max(1)).unwrap_or(i32::MAX);
+        self.conditional(&self.operator_statements.lock, (holder, ttl)).await
+    }
+
+    async fn unlock_operators(&self, holder: uuid::Uuid) -> Result<(), StoreError> {
+        self.conditional(&self.operator_statements.unlock, (holder,)).await.map(|_| ())
     }
 
     async fn put_operator(&self, o: &OperatorRecord) -> Result<(), StoreError> {

@@ -93,13 +93,19 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 6] = [
+pub const CONTROLLER_TABLES: [&str; 7] = [
     // Group membership as the census saw it; rows expire (TTL) so that users who left vanish.
     "create table if not exists {ks}.controller_group_members (
 site_id uuid,
 group_name text,
 username text,
 primary key ((site_id, group_name), username)
+)",
+    // Mutual exclusion for changes that check many rows first (the last enabled admin).
+    "create table if not exists {ks}.controller_locks (
+name text,
+holder uuid,
+primary key ((name))
 )",
     "create table if not exists {ks}.controller_operators (
 username text,

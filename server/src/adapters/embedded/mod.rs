@@ -41,6 +41,8 @@ struct Tables {
     groups: BTreeMap<(Uuid, String), UserGroup>,
     users: BTreeMap<String, User>,
     operators: BTreeMap<String, OperatorRecord>,
+    /// Who holds the operators lock, until when.
+    operators_lock: Option<(uuid::Uuid, std::time::Instant)>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,

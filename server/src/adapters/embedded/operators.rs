@@ -1,12 +1,16 @@
 //! Operator accounts, by username.
 
-use std::ops::Bound;
+use std::{
+    ops::Bound,
+    time::{Duration, Instant},
+};
 
 use app::{
     domain::{Page, PageRequest},
     ports::{OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use super::{page, EmbeddedStore};
 
@@ -14,6 +18,35 @@ use super::{page, EmbeddedStore};
 impl OperatorStore for EmbeddedStore {
     async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError> {
         Ok(self.read().operators.get(username).cloned())
+    }
+
+    async fn insert_operator(&self, operator: &OperatorRecord) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.operators.contains_key(&operator.username) {
+            return Ok(false);
+        }
+        tables.operators.insert(operator.username.clone(), operator.clone());
+        Ok(true)
+    }
+
+    async fn lock_operators(&self, holder: Uuid, ttl: Duration) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let now = Instant::now();
+        match tables.operators_lock {
+            Some((other, until)) if other != holder && until > now => Ok(false),
+            _ => {
+                tables.operators_lock = Some((holder, now + ttl));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn unlock_operators(&self, holder: Uuid) -> Result<(), StoreError> {
+        let mut tables = self.write();
+        if tables.operators_lock.is_some_and(|(current, _)| current == holder) {
+            tables.operators_lock = None;
+        }
+        Ok(())
     }
 
     async fn put_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError> {
