@@ -11,6 +11,7 @@
 //! read no configuration and contact nothing. The configuration is then loaded from the
 //! environment by the subcommands that need it; a configuration or runtime error exits 1.
 
+use app::domain::logtext::Untrusted;
 use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
@@ -404,7 +405,7 @@ fn spawn_census(services: Arc<Services>, interval: Duration) {
             let started = std::time::Instant::now();
             match services.refresh_census(interval * 2 + Duration::from_secs(60)).await {
                 Ok(()) => tracing::info!(seconds = started.elapsed().as_secs_f64(), "census taken"),
-                Err(err) => tracing::warn!(error = %err, "census failed; next try at the next interval"),
+                Err(err) => tracing::warn!(error = %Untrusted(&err), "census failed; next try at the next interval"),
             }
         }
     });

@@ -1,6 +1,7 @@
 //! The HTTP server: Leptos pages and server functions, static assets, sessions, and the
 //! guard that sends a visitor without a session to the login page.
 
+use app::domain::logtext::Untrusted;
 use std::{sync::Arc, time::Duration};
 
 use app::{
@@ -112,7 +113,7 @@ async fn require_login(session: Session, mut request: Request, next: Next) -> Re
         }
         Ok(None) => (StatusCode::UNAUTHORIZED, "please log in").into_response(),
         Err(err) => {
-            tracing::warn!(error = %err, "session store unavailable");
+            tracing::warn!(error = %Untrusted(&err), "session store unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "5")],

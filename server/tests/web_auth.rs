@@ -252,3 +252,19 @@ async fn a_viewer_can_call_no_mutating_server_function() {
     // 25 since force and cancel became one function, `controller/end_move`.
     assert!(forbidden.len() >= 25, "the mutating functions were all tried: {forbidden:?}");
 }
+
+/// Issue 10, finding 8: a username holding a newline once forged a whole "logged in" line.
+/// It is logged escaped, on the one line of the refusal.
+#[tokio::test]
+async fn a_username_cannot_forge_a_log_line() {
+    let app = app(Duration::from_secs(600), false).await;
+    let logs = common::logs::Captured::default();
+    let guard = logs.install();
+    let forged = "eve%0Aforged%3A%20INFO%20operator%20logged%20in%20username%3Dadmin";
+    let response = send(&app, post("/api/auth/login", &format!("username={forged}&password=nope&next=/"), None)).await;
+    drop(guard);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = logs.text();
+    assert!(text.contains("login refused") && text.contains(r"eve\nforged: INFO"), "{text}");
+    assert!(!text.lines().any(|line| line.starts_with("forged")), "a forged line: {text}");
+}

@@ -10,7 +10,7 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use crate::{
-    domain::AppError,
+    domain::{logtext::Untrusted, AppError},
     services::{Caller, RequestOrigin, Services},
 };
 
@@ -61,7 +61,7 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             res.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         }
         if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
-            tracing::warn!(error = %err, kind = err.kind(), "server function failed");
+            tracing::warn!(error = %Untrusted(&err), kind = err.kind(), "server function failed");
         }
     }
     result

@@ -1,6 +1,7 @@
 //! Recording and applying decisions: every decision is stored with its inputs; an applied one
 //! is stored first, then written only while this instance still leads.
 
+use crate::domain::logtext::Untrusted;
 use uuid::Uuid;
 
 use super::{moves::MoveRequest, snapshot::Snapshot, Controller, Skip};
@@ -123,9 +124,9 @@ impl Controller {
             feature = %record.decision.feature,
             mode = record.mode.as_str(),
             outcome = record.outcome.as_str(),
-            detail = %record.detail,
+            detail = %Untrusted(&record.detail),
             "{prefix}{}",
-            record.decision.summary
+            Untrusted(&record.decision.summary)
         );
     }
 
@@ -133,7 +134,7 @@ impl Controller {
         record.outcome = outcome;
         record.detail = detail;
         if let Err(err) = self.ports.records.record_decision(&record).await {
-            tracing::error!(decision_id = %record.id, error = %err, "cannot update the decision's outcome");
+            tracing::error!(decision_id = %record.id, error = %Untrusted(&err), "cannot update the decision's outcome");
         }
         self.count(&record);
         record

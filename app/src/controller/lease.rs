@@ -1,6 +1,7 @@
 //! Leadership of the site: the lease loop and the fencing check before every write.
 
 use super::{Controller, Skip};
+use crate::domain::logtext::Untrusted;
 use crate::ports::Lease;
 
 impl Controller {
@@ -19,10 +20,14 @@ impl Controller {
     pub(super) async fn renew_lease(&self) -> Result<String, Skip> {
         let site = &self.settings.site;
         let ttl = self.settings.intervals.lease_ttl;
-        let result = self.ports.lease.acquire_or_renew(site, &self.settings.instance, ttl).await;
-        let (lease, problem) = match result {
-            Ok(lease) => (lease, None),
-            Err(err) => (None, Some(format!("leader lease unavailable ({err})"))),
+        // A renewal that hangs must not leave this instance believing it leads once the lease
+        // has expired: past a third of the lifetime, it counts as lost.
+        let deadline = ttl / 3;
+        let renewal = self.ports.lease.acquire_or_renew(site, &self.settings.instance, ttl);
+        let (lease, problem) = match tokio::time::timeout(deadline, renewal).await {
+            Ok(Ok(lease)) => (lease, None),
+            Ok(Err(err)) => (None, Some(format!("leader lease unavailable ({err})"))),
+            Err(_) => (None, Some(format!("leader lease store did not answer within {} ms", deadline.as_millis()))),
         };
         let previous = self.rt(|rt| {
             let previous = rt.lease.clone();
@@ -34,7 +39,7 @@ impl Controller {
         match (&previous, &lease) {
             (None, Some(l)) => tracing::info!(site = %site, token = l.token, "this instance now leads the site"),
             (Some(p), None) => {
-                tracing::warn!(site = %site, token = p.token, problem = ?problem, "this instance no longer leads the site")
+                tracing::warn!(site = %site, token = p.token, problem = %Untrusted(problem.as_deref().unwrap_or_default()), "this instance no longer leads the site")
             }
             _ => {}
         }

@@ -22,6 +22,7 @@ mod status;
 mod supervision;
 pub mod telemetry;
 
+use crate::domain::logtext::Untrusted;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
@@ -217,10 +218,16 @@ impl Controller {
         self.ports.clock.now()
     }
 
-    /// Runs every loop that is due. The scheduler calls this every second.
+    /// Runs every loop that is due, the lease first. Tests tick by hand; [`spawn`] instead
+    /// runs the lease apart from the other loops.
     pub async fn tick(&self) {
+        self.tick_loops(&LoopKind::ALL).await;
+    }
+
+    /// Runs those of `kinds` that are due, one after another.
+    async fn tick_loops(&self, kinds: &[LoopKind]) {
         let now = self.now();
-        for kind in LoopKind::ALL {
+        for &kind in kinds {
             let due = self.rt(|rt| rt.next_due.get(&kind).is_none_or(|t| *t <= now));
             if due {
                 self.run(kind).await;
@@ -264,7 +271,7 @@ impl Controller {
         };
         if let Err(skip) = &outcome {
             if let Skip::MissingData(why) = skip {
-                tracing::warn!(site = %self.settings.site, loop_name = kind.name(), reason = %why, "controller loop made no decision");
+                tracing::warn!(site = %self.settings.site, loop_name = kind.name(), reason = %Untrusted(&why), "controller loop made no decision");
             }
             self.telemetry.loop_error(kind.name(), skip.kind());
         }
@@ -274,14 +281,49 @@ impl Controller {
     }
 }
 
-/// Runs the controller's loops until the process ends: a tick every second.
+/// The loops other than the lease's, in the order a tick runs them.
+const WORK_LOOPS: [LoopKind; 5] = [
+    LoopKind::Reachability,
+    LoopKind::Pass,
+    LoopKind::Supervision,
+    LoopKind::GroupBalancePlan,
+    LoopKind::GroupBalancePass,
+];
+
+/// Runs the controller's loops until the process ends or the handle is aborted.
+///
+/// The lease has a task of its own: the other loops run one after another and may wait on a
+/// slow Prometheus, backend or store for longer than the lease lives; the lease must not wait
+/// with them, or leadership flaps. They need not share a task for safety: a loop starts only
+/// while a lease is held, and every write checks the lease in the store first (fencing,
+/// `still_leads`), so a loop that outlives the lease writes nothing.
 pub fn spawn(controller: Arc<Controller>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            controller.tick().await;
-        }
+        // Take the lease before the first pass, so that a leader's loops do not start skipped.
+        controller.tick_loops(&[LoopKind::Leader]).await;
+        // Dropping the set (when this task is aborted) aborts both loops.
+        let mut loops = tokio::task::JoinSet::new();
+        let leader = controller.clone();
+        loops.spawn(async move {
+            let mut ticker = every_second();
+            loop {
+                ticker.tick().await;
+                leader.tick_loops(&[LoopKind::Leader]).await;
+            }
+        });
+        loops.spawn(async move {
+            let mut ticker = every_second();
+            loop {
+                ticker.tick().await;
+                controller.tick_loops(&WORK_LOOPS).await;
+            }
+        });
+        while loops.join_next().await.is_some() {}
     })
+}
+
+fn every_second() -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
 }

@@ -3,6 +3,7 @@
 //! conditional GeoDB write, recorded for supervision, kicked off on the source with
 //! `clusterGroupAccess`, and noted in both backends' `last_moved_*` columns.
 
+use crate::domain::logtext::Untrusted;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -114,7 +115,7 @@ impl GroupMoves {
         // Recorded at once, so the move shows and is supervised now rather than when the next
         // pass adopts it (which it still does if this write fails).
         if let Err(err) = self.records.insert_move(&record).await {
-            tracing::error!(move_id = %record.id, error = %err, "move started but not recorded; the next pass adopts it");
+            tracing::error!(move_id = %record.id, error = %Untrusted(&err), "move started but not recorded; the next pass adopts it");
         }
         for (side, backend) in [(MoveSide::From, source_id), (MoveSide::To, destination)] {
             self.note_move(&backends, site_id, backend, side, now).await;
@@ -123,14 +124,14 @@ impl GroupMoves {
         let mut params = Map::new();
         params.insert("group".into(), Value::String(name.clone()));
         if let Err(err) = self.doveadm.run(&record.source_host, "clusterGroupAccess", params).await {
-            tracing::warn!(move_id = %record.id, group = %name, error = %err, "could not kick off the move on its source");
+            tracing::warn!(move_id = %record.id, group = %Untrusted(&name), error = %Untrusted(&err), "could not kick off the move on its source");
         }
         self.telemetry.move_started(record.initiated_by.label());
         tracing::info!(
             move_id = %record.id,
-            group = %name,
-            source = %record.source_host,
-            destination = %record.destination_host,
+            group = %Untrusted(&name),
+            source = %Untrusted(&record.source_host),
+            destination = %Untrusted(&record.destination_host),
             initiated_by = %record.initiated_by,
             "group move started"
         );
@@ -148,10 +149,10 @@ impl GroupMoves {
         match self.geodb.note_backend_move(site_id, id, side, seen, &now.to_rfc3339()).await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::info!(backend = %backend.host, "last move time changed meanwhile; kept the newer one")
+                tracing::info!(backend = %Untrusted(&backend.host), "last move time changed meanwhile; kept the newer one")
             }
             Err(err) => {
-                tracing::warn!(backend = %backend.host, error = %err, "could not note the move's time on the backend")
+                tracing::warn!(backend = %Untrusted(&backend.host), error = %Untrusted(&err), "could not note the move's time on the backend")
             }
         }
     }
@@ -196,11 +197,11 @@ impl GroupMoves {
     /// someone else ended it first (then theirs stands). Returns whether this end was stored.
     pub async fn record_end(&self, done: &MoveRecord) -> Result<bool, StoreError> {
         if !self.records.update_move(done).await? {
-            tracing::info!(move_id = %done.id, group = %done.group, "the move had already ended; its record stands");
+            tracing::info!(move_id = %done.id, group = %Untrusted(&done.group), "the move had already ended; its record stands");
             return Ok(false);
         }
         self.telemetry.move_ended(done.state.as_str());
-        tracing::info!(move_id = %done.id, group = %done.group, outcome = done.state.as_str(), note = %done.note, "group move ended");
+        tracing::info!(move_id = %done.id, group = %Untrusted(&done.group), outcome = done.state.as_str(), note = %Untrusted(&done.note), "group move ended");
         Ok(true)
     }
 }

@@ -1,6 +1,7 @@
 //! The controller's pass (spec c.3, c.5, c.7): host failure, drain and load balancing
 //! planned together on one snapshot, at most one group move started per pass.
 
+use crate::domain::logtext::Untrusted;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -51,7 +52,7 @@ impl Controller {
                 .insert_move(&record)
                 .await
                 .map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;
-            tracing::info!(move_id = %record.id, group = %g.name, "supervising a move started outside the controller");
+            tracing::info!(move_id = %record.id, group = %Untrusted(&g.name), "supervising a move started outside the controller");
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Backend reachability (spec c.2): every backend's doveadm API is asked for its status; the
 //! verdicts keep unreachable backends from being chosen as destinations.
 
+use crate::domain::logtext::Untrusted;
 use serde_json::{Map, Value};
 
 use super::{snapshot::missing, Controller, Skip};
@@ -35,7 +36,7 @@ impl Controller {
                 let before = rt.probes.get(&host).cloned().unwrap_or_default();
                 let after = before.after(outcome, now, self.settings.dns_failure_allowed);
                 if before.reachable && !after.reachable {
-                    tracing::warn!(host = %host, error = %after.last_error, "backend doveadm API unreachable");
+                    tracing::warn!(host = %Untrusted(&host), error = %Untrusted(&after.last_error), "backend doveadm API unreachable");
                 }
                 if !after.reachable {
                     unreachable.push(host.clone());

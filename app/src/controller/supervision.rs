@@ -10,6 +10,7 @@ use super::{
 use crate::domain::{
     controller::{EndMove, MoveRecord, MoveState, Outcome},
     feature::{Feature, FeatureState},
+    logtext::Untrusted,
     planning::{
         supervision::{self, Observation, RowView, Verdict},
         Action, Decision,
@@ -105,7 +106,7 @@ impl Controller {
     /// cancelled it): an ended move is never brought back.
     async fn save_move(&self, m: &MoveRecord) -> Result<(), Skip> {
         if !self.ports.records.update_move(m).await.map_err(missing_record)? {
-            tracing::info!(move_id = %m.id, group = %m.group, "the move ended meanwhile; its progress is not saved");
+            tracing::info!(move_id = %m.id, group = %Untrusted(&m.group), "the move ended meanwhile; its progress is not saved");
         }
         Ok(())
     }

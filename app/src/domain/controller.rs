@@ -195,7 +195,7 @@ impl std::str::FromStr for EndMove {
             "cancel" => Ok(EndMove::Cancel),
             other => Err(super::AppError::invalid(
                 "how",
-                format!("unknown way to end a move {other:?}: use force or cancel"),
+                format!("unknown way to end a move {:?}: use force or cancel", super::logtext::Untrusted(other)),
             )),
         }
     }

@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use super::{geodb::ClusterSetting, AppError};
+use super::{geodb::ClusterSetting, logtext::Untrusted, AppError};
 
 /// A controller feature, switchable per site. Stored and shown by its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ impl FromStr for Feature {
         Feature::ALL
             .into_iter()
             .find(|f| f.as_str() == raw)
-            .ok_or_else(|| AppError::invalid("feature", format!("unknown feature {raw:?}")))
+            .ok_or_else(|| AppError::invalid("feature", format!("unknown feature {:?}", Untrusted(raw))))
     }
 }
 
@@ -99,7 +99,9 @@ impl FromStr for FeatureState {
             "on" => Ok(FeatureState::On),
             "dryrun" => Ok(FeatureState::Dryrun),
             "off" => Ok(FeatureState::Off),
-            other => Err(AppError::invalid("state", format!("unknown state {other:?}: use on, dryrun or off"))),
+            other => {
+                Err(AppError::invalid("state", format!("unknown state {:?}: use on, dryrun or off", Untrusted(other))))
+            }
         }
     }
 }

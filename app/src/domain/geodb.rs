@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::AppError;
+use super::{logtext::Untrusted, AppError};
 
 /// `backends.status`. Dovecot writes this column too, so a value this version does not know
 /// is kept as it is (and treated as not accepting sessions). Stored and sent as its text.
@@ -58,9 +58,10 @@ impl FromStr for BackendStatus {
             "online" => Ok(BackendStatus::Online),
             "offline" => Ok(BackendStatus::Offline),
             "standby" => Ok(BackendStatus::Standby),
-            other => {
-                Err(AppError::invalid("status", format!("unknown status {other:?}: use online, offline or standby")))
-            }
+            other => Err(AppError::invalid(
+                "status",
+                format!("unknown status {:?}: use online, offline or standby", Untrusted(other)),
+            )),
         }
     }
 }

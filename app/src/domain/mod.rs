@@ -6,6 +6,7 @@ pub mod controller;
 pub mod error;
 pub mod feature;
 pub mod geodb;
+pub mod logtext;
 pub mod metrics;
 pub mod operator;
 pub mod page;

@@ -2,8 +2,8 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use super::validate;
 use super::AppError;
+use super::{logtext::Untrusted, validate};
 
 /// What an operator may do. Ordered: each role may do everything the lower ones may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,7 +43,10 @@ impl FromStr for Role {
             "viewer" => Ok(Role::Viewer),
             "operator" => Ok(Role::Operator),
             "admin" => Ok(Role::Admin),
-            other => Err(AppError::invalid("role", format!("unknown role {other:?}: use viewer, operator or admin"))),
+            other => Err(AppError::invalid(
+                "role",
+                format!("unknown role {:?}: use viewer, operator or admin", Untrusted(other)),
+            )),
         }
     }
 }

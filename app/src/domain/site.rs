@@ -3,7 +3,7 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{validate, AppError};
+use super::{logtext::Untrusted, validate, AppError};
 
 /// A row of the GeoDB `sites` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +84,7 @@ impl FromStr for SiteStatus {
             "evacuate" => Ok(SiteStatus::Evacuate),
             other => Err(AppError::invalid(
                 "status",
-                format!("unknown status {other:?}: use online, offline, standby or evacuate"),
+                format!("unknown status {:?}: use online, offline, standby or evacuate", Untrusted(other)),
             )),
         }
     }

@@ -1,3 +1,4 @@
+use crate::domain::logtext::Untrusted;
 use std::{future::Future, sync::Arc};
 
 use chrono::NaiveDate;
@@ -67,7 +68,7 @@ impl Auditor {
             Err(err) => {
                 let failed = self.record(format!("{action}.failed"), target, String::new(), err.to_string());
                 if let Err(audit_err) = self.log.append(&failed).await {
-                    tracing::error!(action, target, error = %audit_err, "cannot record a failed mutation");
+                    tracing::error!(action, target = %Untrusted(target), error = %Untrusted(&audit_err), "cannot record a failed mutation");
                 }
                 Err(err.into())
             }
@@ -91,7 +92,7 @@ impl Auditor {
         }
         let refused = self.record(format!("{action}.refused"), target, String::new(), "changed meanwhile".into());
         if let Err(err) = self.log.append(&refused).await {
-            tracing::error!(action, target, error = %err, "cannot record a refused mutation");
+            tracing::error!(action, target = %Untrusted(target), error = %Untrusted(&err), "cannot record a refused mutation");
         }
         Err(super::changed_meanwhile(what))
     }

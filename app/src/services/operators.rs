@@ -152,7 +152,7 @@ impl OperatorAdmin {
         }
         let result = change.await;
         if let Err(err) = self.store.unlock_operators(holder).await {
-            tracing::warn!(error = %err, "cannot release the operators lock; it lapses by itself");
+            tracing::warn!(error = %crate::domain::logtext::Untrusted(&err), "cannot release the operators lock; it lapses by itself");
         }
         result
     }

@@ -1,3 +1,4 @@
+use crate::domain::logtext::Untrusted;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use uuid::Uuid;
@@ -41,7 +42,7 @@ impl TopologyReader {
         let traffic = match self.metrics.host_traffic(TRAFFIC_WINDOW).await {
             Ok(traffic) => Some(traffic),
             Err(err) => {
-                tracing::debug!(error = %err, "no traffic figures for the sites list");
+                tracing::debug!(error = %Untrusted(&err), "no traffic figures for the sites list");
                 None
             }
         };

@@ -1,12 +1,17 @@
-//! The doveadm HTTP API client (reqwest): one command per request, timeouts, and every error
-//! shape of the API mapped onto [`DoveadmError`].
+//! The doveadm HTTP API client (reqwest): one command per request, a deadline and a size cap
+//! per answer, and every error shape of the API mapped onto [`DoveadmError`].
 
 use std::{collections::BTreeMap, time::Duration};
 
-use app::ports::{Doveadm, DoveadmError, DoveadmRow};
+use app::{
+    domain::logtext::{escaped, redact_userinfo},
+    ports::{Doveadm, DoveadmError, DoveadmRow},
+};
 use async_trait::async_trait;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Map, Value};
+
+use super::http_body::{self, error_chain, BoundedError};
 
 /// How the controller authenticates to backends.
 #[derive(Clone)]
@@ -36,6 +41,10 @@ pub struct DoveadmHttp {
 const SLOW_COMMANDS: [&str; 2] = ["clusterGroupAccess", "clusterUserAccess"];
 const TIMEOUT: Duration = Duration::from_secs(5);
 const SLOW_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest answer read. The controller's commands answer a few rows; the largest, a
+/// backend's user listing, stays far below. Past it the answer is refused, not read.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 impl DoveadmHttp {
     pub fn new(
@@ -44,8 +53,7 @@ impl DoveadmHttp {
         auth: Option<DoveadmAuth>,
         endpoints: BTreeMap<String, String>,
     ) -> Result<Self, reqwest::Error> {
-        let client =
-            reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).pool_max_idle_per_host(0).build()?;
+        let client = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).pool_max_idle_per_host(0).build()?;
         Ok(Self {
             client,
             scheme: scheme.to_string(),
@@ -102,38 +110,34 @@ impl Doveadm for DoveadmHttp {
             Some(DoveadmAuth::Password(password)) => request.basic_auth("doveadm", Some(password)),
             None => request,
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| DoveadmError::Unreachable { host: host.to_string(), reason: error_chain(&e) })?;
+        let unreachable = |reason: String| DoveadmError::Unreachable { host: host.to_string(), reason };
+        // The client's timeout and this deadline are the same: whichever notices first ends it.
+        let exchange = http_body::within(timeout, async {
+            let response = request.send().await.map_err(|e| BoundedError::Transport(error_chain(e)))?;
+            let status = response.status();
+            Ok((status, http_body::read_capped(response, MAX_ANSWER_BYTES).await?))
+        });
+        let (status, body) = match exchange.await {
+            Ok(answer) => answer,
+            Err(err @ BoundedError::TooLarge(_)) => {
+                return Err(DoveadmError::BadResponse { host: host.to_string(), reason: err.to_string() })
+            }
+            Err(err) => return Err(unreachable(redact_userinfo(&err.to_string()))),
+        };
+        let body = String::from_utf8_lossy(&body);
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(DoveadmError::Unauthorized { host: host.to_string() });
         }
         if !status.is_success() {
+            // Shown on pages and in logs: escaped and capped, whatever the backend sent.
             return Err(DoveadmError::Http {
                 host: host.to_string(),
                 status: status.as_u16(),
-                body: body.trim().to_string(),
+                body: escaped(body.trim()),
             });
         }
         parse_answer(host, command, &body)
     }
-}
-
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 /// Reads `[["doveadmResponse", [rows], tag]]` or `[["error", {"type": …, "exitCode": …}, tag]]`.
@@ -150,7 +154,7 @@ pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<Doveadm
             .iter()
             .map(|row| match row {
                 Value::Object(map) => Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-                other => Err(bad(format!("row is not an object: {other}"))),
+                other => Err(bad(format!("row is not an object: {}", escaped(other)))),
             })
             .collect(),
         (Some("error"), Some(Value::Object(error))) => {
@@ -159,14 +163,10 @@ pub fn parse_answer(host: &str, command: &str, body: &str) -> Result<Vec<Doveadm
                 let exit_code = error.get("exitCode").and_then(Value::as_i64).unwrap_or(-1);
                 Err(DoveadmError::Failed { host: host.to_string(), command: command.to_string(), exit_code })
             } else {
-                Err(DoveadmError::Refused {
-                    host: host.to_string(),
-                    command: command.to_string(),
-                    kind: kind.to_string(),
-                })
+                Err(DoveadmError::Refused { host: host.to_string(), command: command.to_string(), kind: escaped(kind) })
             }
         }
-        _ => Err(bad(format!("unexpected answer {body:.200}"))),
+        _ => Err(bad(format!("unexpected answer {}", escaped(body)))),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod cassandra;
 pub mod doveadm_http;
 pub mod embedded;
+pub mod http_body;
 pub mod prometheus;
 pub mod redis_lease;
 pub mod redis_plans;

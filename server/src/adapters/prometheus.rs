@@ -5,16 +5,32 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use app::{
-    domain::metrics::{HostScore, HostTraffic},
+    domain::{
+        logtext::{escaped, redact_userinfo},
+        metrics::{HostScore, HostTraffic},
+    },
     ports::{Metrics, MetricsError},
 };
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use super::http_body::{self, error_chain, BoundedError};
+
+/// The deadline of one query, from connecting to the last byte of the answer.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest answer read: one vector of a few samples per backend host is far below it.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// A samples' labels and its value.
+pub type LabelledValue = (BTreeMap<String, String>, f64);
+
+/// The metrics port on a Prometheus server.
 pub struct PrometheusMetrics {
     client: reqwest::Client,
     base_url: String,
     job: Option<String>,
+    timeout: Duration,
 }
 
 #[derive(Deserialize)]
@@ -40,16 +56,21 @@ struct Sample {
 }
 
 impl PrometheusMetrics {
+    /// A client of the Prometheus at `base_url`, filtering on `job` when it is not empty.
     pub fn new(base_url: &str, job: &str) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(15))
-            .build()?;
+        let client = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).timeout(QUERY_TIMEOUT).build()?;
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
             job: (!job.is_empty()).then(|| job.to_string()),
+            timeout: QUERY_TIMEOUT,
         })
+    }
+
+    /// Replaces the deadline of one query (tests use short ones).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Extra label matchers: the job filter, if set.
@@ -58,36 +79,52 @@ impl PrometheusMetrics {
     }
 
     /// Runs an instant query that must return a vector.
-    async fn vector(&self, promql: &str) -> Result<Vec<(BTreeMap<String, String>, f64)>, MetricsError> {
-        let response = self
+    async fn vector(&self, promql: &str) -> Result<Vec<LabelledValue>, MetricsError> {
+        let request = self
             .client
             .get(format!("{}/api/v1/query", self.base_url))
             .query(&[("query", promql)])
-            .send()
-            .await
-            .map_err(|e| MetricsError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        let answer: Answer =
-            response.json().await.map_err(|e| MetricsError::BadResponse(format!("HTTP {status}: {e}")))?;
-        if answer.status != "success" {
-            return Err(MetricsError::Query(answer.error.unwrap_or_else(|| format!("HTTP {status}"))));
+            .timeout(self.timeout);
+        let exchange = http_body::within(self.timeout, async {
+            let response = request.send().await.map_err(|e| BoundedError::Transport(error_chain(e)))?;
+            let status = response.status();
+            Ok((status, http_body::read_capped(response, MAX_ANSWER_BYTES).await?))
+        });
+        match exchange.await {
+            Ok((status, body)) => parse_vector(status.as_u16(), &body),
+            Err(err @ BoundedError::TooLarge(_)) => Err(MetricsError::BadResponse(err.to_string())),
+            // Named by its URL, credentials redacted, since the error chain carries none.
+            Err(err) => Err(MetricsError::Unreachable(format!("{}: {err}", redact_userinfo(&self.base_url)))),
         }
-        let data = answer.data.ok_or_else(|| MetricsError::BadResponse("no data".into()))?;
-        if data.result_type != "vector" {
-            return Err(MetricsError::BadResponse(format!("expected a vector, got {}", data.result_type)));
-        }
-        data.result
-            .into_iter()
-            .map(|s| {
-                let value = s
-                    .value
-                    .1
-                    .parse::<f64>()
-                    .map_err(|_| MetricsError::BadResponse(format!("not a number: {}", s.value.1)))?;
-                Ok((s.metric, if value.is_finite() { value } else { 0.0 }))
-            })
-            .collect()
     }
+}
+
+/// Reads an instant query's answer (`status` is the HTTP status) that must be a vector:
+/// each sample's labels and value, a value that is not finite counted as 0.
+pub fn parse_vector(status: u16, body: &[u8]) -> Result<Vec<LabelledValue>, MetricsError> {
+    let answer: Answer = serde_json::from_slice(body)
+        .map_err(|e| MetricsError::BadResponse(format!("HTTP {status}: {}", escaped(e))))?;
+    if answer.status != "success" {
+        return Err(MetricsError::Query(match answer.error {
+            Some(error) => escaped(error),
+            None => format!("HTTP {status}"),
+        }));
+    }
+    let data = answer.data.ok_or_else(|| MetricsError::BadResponse("no data".into()))?;
+    if data.result_type != "vector" {
+        return Err(MetricsError::BadResponse(format!("expected a vector, got {}", escaped(data.result_type))));
+    }
+    data.result
+        .into_iter()
+        .map(|s| {
+            let value = s
+                .value
+                .1
+                .parse::<f64>()
+                .map_err(|_| MetricsError::BadResponse(format!("not a number: {}", escaped(&s.value.1))))?;
+            Ok((s.metric, if value.is_finite() { value } else { 0.0 }))
+        })
+        .collect()
 }
 
 fn escape(value: &str) -> String {

@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use app::domain::logtext::redact_userinfo;
+
 use super::env::{is_http_url, Reader, Secret};
 
 /// How the controller reaches and authenticates to backends' doveadm API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DoveadmSettings {
     /// `DOVEADM_HTTP_PORT`: the port of hosts without an explicit endpoint.
     pub http_port: u16,
@@ -20,6 +22,21 @@ pub struct DoveadmSettings {
     pub password: Option<Secret>,
     /// Explicit doveadm API base URLs per backend host (`host=http://ip:port,…`).
     pub endpoints: BTreeMap<String, String>,
+}
+
+/// The endpoints' URLs may carry credentials (basic auth as user info): never shown.
+impl std::fmt::Debug for DoveadmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoints: BTreeMap<&str, String> =
+            self.endpoints.iter().map(|(host, url)| (host.as_str(), redact_userinfo(url))).collect();
+        f.debug_struct("DoveadmSettings")
+            .field("http_port", &self.http_port)
+            .field("http_scheme", &self.http_scheme)
+            .field("api_key", &self.api_key)
+            .field("password", &self.password)
+            .field("endpoints", &endpoints)
+            .finish()
+    }
 }
 
 /// The credential the controller presents, borrowed from [`DoveadmSettings`].

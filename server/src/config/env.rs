@@ -4,6 +4,8 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
 
+use app::domain::logtext::redact_userinfo;
+
 /// How a setting got its value, for `palomar config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -21,7 +23,7 @@ pub struct ConfigError {
     pub var: &'static str,
     /// The accepted form, in words.
     pub expected: String,
-    /// The value as it was set.
+    /// The value as it was set, with the user info of URLs redacted; `<redacted>` for a secret.
     pub got: String,
 }
 
@@ -87,7 +89,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The raw value of the first of `names` that is set, checking that aliases agree.
-    fn raw(&mut self, names: &[&'static str]) -> Option<(&'static str, String)> {
+    fn raw(&mut self, names: &[&'static str], secret: bool) -> Option<(&'static str, String)> {
         let mut found: Option<(&'static str, String)> = None;
         for &name in names {
             let Some(value) = (self.lookup)(name) else { continue };
@@ -96,7 +98,7 @@ impl<'a> Reader<'a> {
                     self.errors.push(ConfigError {
                         var: name,
                         expected: format!("the same value as its alias {first}, or to be unset"),
-                        got: value,
+                        got: shown_in_error(&value, secret),
                     });
                 }
                 Some(_) => {}
@@ -107,7 +109,7 @@ impl<'a> Reader<'a> {
     }
 
     fn record(&mut self, names: &[&'static str], shown: String, source: Source, secret: bool) {
-        let shown = if secret && !shown.is_empty() { "<redacted>".into() } else { shown };
+        let shown = if secret && !shown.is_empty() { "<redacted>".into() } else { redact_userinfo(&shown) };
         for &name in names {
             self.effective.insert(name, (shown.clone(), source));
         }
@@ -121,14 +123,18 @@ impl<'a> Reader<'a> {
         parse: impl Fn(&str) -> Option<T>,
         secret: bool,
     ) -> T {
-        match self.raw(names) {
+        match self.raw(names, secret) {
             Some((var, raw)) => match parse(raw.trim()) {
                 Some(value) => {
                     self.record(names, value.to_string(), Source::Env(var), secret);
                     value
                 }
                 None => {
-                    self.errors.push(ConfigError { var, expected: expected.to_string(), got: raw });
+                    self.errors.push(ConfigError {
+                        var,
+                        expected: expected.to_string(),
+                        got: shown_in_error(&raw, secret),
+                    });
                     default
                 }
             },
@@ -207,6 +213,15 @@ impl<'a> Reader<'a> {
     /// One of a fixed set of words (exact spelling); `expected` lists them.
     pub fn one_of(&mut self, names: &[&'static str], default: &str, expected: &str, choices: &[&str]) -> String {
         self.get(names, default.to_string(), expected, |s| choices.contains(&s).then(|| s.to_string()))
+    }
+}
+
+/// A bad value as an error shows it: never a secret, never the credentials in a URL.
+fn shown_in_error(raw: &str, secret: bool) -> String {
+    if secret {
+        "<redacted>".into()
+    } else {
+        redact_userinfo(raw)
     }
 }
 

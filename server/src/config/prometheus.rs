@@ -3,7 +3,7 @@
 use super::env::{is_http_url, Reader};
 
 /// Where the controller reads host traffic and load scores.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PrometheusSettings {
     /// `PROMETHEUS_URL`.
     pub url: String,
@@ -20,5 +20,15 @@ impl PrometheusSettings {
             }),
             job_name: r.string(&["PROMETHEUS_JOB_NAME"], ""),
         }
+    }
+}
+
+/// The URL may carry credentials (basic auth as user info): never shown.
+impl std::fmt::Debug for PrometheusSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrometheusSettings")
+            .field("url", &app::domain::logtext::redact_userinfo(&self.url))
+            .field("job_name", &self.job_name)
+            .finish()
     }
 }

@@ -160,7 +160,9 @@ fn error_messages_keep_their_wording() {
     for (var, value, form) in cases {
         let err = config(&[(var, value)]).unwrap_err();
         assert_eq!(err.0.len(), 1, "{var}: {err}");
-        assert_eq!(err.0[0].to_string(), format!("{var}: expected {form}, got {value:?}"));
+        // Secrets are never echoed, even when wrong (issue 10, finding 9).
+        let shown = if matches!(var, "CELERY_BROKER_URL" | "SESSION_SECRET") { "<redacted>" } else { value };
+        assert_eq!(err.0[0].to_string(), format!("{var}: expected {form}, got {shown:?}"));
     }
     let all = config(&[("DRY_RUN", "maybe")]).unwrap_err().to_string();
     let expected = "invalid configuration:\n  DRY_RUN: expected a boolean: true/false, yes/no, on/off or 1/0, \
@@ -248,4 +250,44 @@ fn doveadm_endpoints_and_credentials() {
 fn the_simulator_control_url_is_read_alone() {
     assert_eq!(sim_control_url(&lookup(&[("DRY_RUN", "nonsense")])), "http://127.0.0.1:9700");
     assert_eq!(sim_control_url(&lookup(&[("SIM_CONTROL_URL", "http://10.0.0.1:1")])), "http://10.0.0.1:1");
+}
+
+/// Issue 10, finding 9: a bad secret is not echoed in the error, and credentials in URLs are
+/// shown neither by `palomar config` nor in errors nor in `Debug`.
+#[test]
+fn secrets_and_url_credentials_are_never_echoed() {
+    let secret = "hunter2-but-only-20-chars";
+    let errors = config(&[
+        ("SESSION_SECRET", secret),
+        ("CELERY_BROKER_URL", "http://:brokerpw@redis:6379/0"),
+        ("CELERY_RESULT_BACKEND", "redis://:resultpw@redis:6379/1"),
+        ("CELERY_BROKER_TRANSPORT_OPTIONS", "{}"),
+        ("DOVEADM_ENDPOINTS", "be1=http://doveadm:endpointpw@10.0.0.1:8080,nonsense"),
+        ("PROMETHEUS_URL", "ftp://prom:prompw@prometheus:9090"),
+    ])
+    .unwrap_err()
+    .to_string();
+    for leaked in [secret, "brokerpw", "endpointpw", "prompw"] {
+        assert!(!errors.contains(leaked), "{leaked} in {errors}");
+    }
+    assert!(errors.contains("SESSION_SECRET: expected at least 64 characters"), "{errors}");
+    assert!(errors.contains(r#"got "ftp://***@prometheus:9090""#), "{errors}");
+
+    let c = config(&[
+        ("PROMETHEUS_URL", "https://prom:prompw@prometheus.example:9090/"),
+        ("DOVEADM_ENDPOINTS", "be1=http://doveadm:endpointpw@10.0.0.1:8080,be2=http://10.0.0.2:8080"),
+        ("CELERY_BROKER_URL", "redis://:brokerpw@redis:6379/0"),
+    ])
+    .unwrap();
+    let shown = c.render();
+    let debug = format!("{c:?}");
+    for leaked in ["prompw", "endpointpw", "brokerpw", "prom:", "doveadm:endpoint"] {
+        assert!(!shown.contains(leaked), "{leaked} in {shown}");
+        assert!(!debug.contains(leaked), "{leaked} in {debug}");
+    }
+    assert!(shown.contains("PROMETHEUS_URL=https://***@prometheus.example:9090/  (env)\n"), "{shown}");
+    assert!(shown.contains("DOVEADM_ENDPOINTS=be1=http://***@10.0.0.1:8080,be2=http://10.0.0.2:8080  (env)\n"));
+    // The settings themselves keep the credentials: the clients need them.
+    assert_eq!(c.prometheus.url, "https://prom:prompw@prometheus.example:9090/");
+    assert_eq!(c.doveadm.endpoints["be1"], "http://doveadm:endpointpw@10.0.0.1:8080");
 }

@@ -2,6 +2,7 @@
 //! CE captures): `GET /`, `GET /doveadm/v1`, `POST /doveadm/v1`, Basic `doveadm:<password>` or
 //! `X-Dovecot-API <base64 key>`, `doveadmResponse` / `error` answers, 400/401/404.
 
+use app::domain::logtext::Untrusted;
 use std::sync::Arc;
 
 use app::domain::{
@@ -279,7 +280,7 @@ fn check_params(name: &str, params: &Map<String, Value>) -> Result<(&'static str
 }
 
 fn store_error(err: app::ports::StoreError) -> CommandError {
-    tracing::warn!(error = %err, "doveadm command failed on the GeoDB");
+    tracing::warn!(error = %Untrusted(&err), "doveadm command failed on the GeoDB");
     CommandError::Exit(EX_TEMPFAIL)
 }
 

@@ -1,6 +1,7 @@
 //! Group moves as source backends run them: started by `clusterGroupAccess` or a routed
 //! login, advanced at the user move rate, finished by writing the group's new backend.
 
+use app::domain::logtext::Untrusted;
 use app::{
     domain::geodb::{Backend, UserGroup},
     ports::StoreError,
@@ -39,7 +40,7 @@ impl Simulator {
         if backend.faults.stall_moves || backend.moves.contains_key(&group.name) {
             return false;
         }
-        tracing::debug!(group = %group.name, source = %backend.row.host, users = total, "group move started");
+        tracing::debug!(group = %Untrusted(&group.name), source = %Untrusted(&backend.row.host), users = total, "group move started");
         backend.moves.insert(
             group.name.clone(),
             MoveProgress {
@@ -79,7 +80,7 @@ impl Simulator {
         for backend in world.backends.values_mut() {
             backend.moves.remove(&group.name);
         }
-        tracing::debug!(group = %group.name, "group move finished");
+        tracing::debug!(group = %Untrusted(&group.name), "group move finished");
         Ok(())
     }
 

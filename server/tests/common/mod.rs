@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod chaos;
+pub mod logs;
 pub mod prometheus;
 
 use std::collections::BTreeMap;

@@ -6,12 +6,13 @@ use crate::domain::AppError;
 #[server(endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::api::support::{caller, finish, session};
+    use crate::domain::logtext::Untrusted;
 
     finish(
         async {
             let (caller, _) = caller().await?;
             session().await?.flush().await.map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
-            tracing::info!(username = %caller.username(), "operator logged out");
+            tracing::info!(username = %Untrusted(caller.username()), "operator logged out");
             leptos_axum::redirect("/login");
             Ok(())
         }

@@ -7,6 +7,7 @@ use crate::domain::AppError;
 pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::cluster::parse_backend_host;
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -16,7 +17,7 @@ pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> 
             let site_id = validate::uuid("site_id", &site_id)?;
             let host = parse_backend_host(&host)?;
             let added = admin.add(site_id, host).await?;
-            tracing::info!(operator = %caller.username(), backend = %added.host, "backend added");
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&added.host), "backend added");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "backends/evacuate")]
 pub async fn evacuate_backend(site_id: String, id: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn evacuate_backend(site_id: String, id: String) -> Result<(), AppErro
             let ops = services.backend_ops(&caller)?;
             let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
             let changed = ops.evacuate(site_id, id).await?;
-            tracing::info!(operator = %caller.username(), backend = %changed.host, "backend evacuated");
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&changed.host), "backend evacuated");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "backends/remove")]
 pub async fn remove_backend(site_id: String, id: String, force: Option<String>) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn remove_backend(site_id: String, id: String, force: Option<String>) 
             let admin = services.backend_admin(&caller)?;
             let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
             let removed = admin.remove(site_id, id, force.is_some_and(|f| !f.is_empty())).await?;
-            tracing::info!(operator = %caller.username(), backend = %removed.host, "backend removed");
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&removed.host), "backend removed");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())
         }

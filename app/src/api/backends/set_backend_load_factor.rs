@@ -7,6 +7,7 @@ use crate::domain::AppError;
 pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::cluster::parse_load_factor;
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -15,7 +16,7 @@ pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: S
             let ops = services.backend_ops(&caller)?;
             let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
             let changed = ops.set_load_factor(site_id, id, parse_load_factor(&load_factor)?).await?;
-            tracing::info!(operator = %caller.username(), backend = %changed.host, load_factor = changed.load_factor, "backend load factor set");
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&changed.host), load_factor = changed.load_factor, "backend load factor set");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())
         }

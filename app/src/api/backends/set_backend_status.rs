@@ -7,6 +7,7 @@ use crate::domain::AppError;
 pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::geodb::BackendStatus;
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -15,7 +16,7 @@ pub async fn set_backend_status(site_id: String, id: String, status: String) -> 
             let ops = services.backend_ops(&caller)?;
             let (site_id, id) = (validate::uuid("site_id", &site_id)?, validate::uuid("id", &id)?);
             let changed = ops.set_status(site_id, id, status.parse::<BackendStatus>()?).await?;
-            tracing::info!(operator = %caller.username(), backend = %changed.host, status = %changed.status, "backend status set");
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&changed.host), status = %Untrusted(&changed.status), "backend status set");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
             Ok(())
         }

@@ -7,6 +7,7 @@ use crate::domain::AppError;
 #[server(endpoint = "controller/end_move")]
 pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::{controller::EndMove, validate};
 
     finish(
@@ -17,7 +18,7 @@ pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Re
             let move_id = validate::uuid("move_id", &move_id)?;
             let how: EndMove = how.parse()?;
             let done = ops.end_move(site_id, move_id, how).await?;
-            tracing::info!(operator = %caller.username(), %move_id, group = %done.group, how = how.as_str(), "move ended");
+            tracing::info!(operator = %Untrusted(caller.username()), %move_id, group = %Untrusted(&done.group), how = how.as_str(), "move ended");
             leptos_axum::redirect(&format!("/sites/{site_id}/moves"));
             Ok(())
         }

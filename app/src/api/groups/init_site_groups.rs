@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "groups/init")]
 pub async fn init_site_groups(site_id: String, count: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -16,7 +17,7 @@ pub async fn init_site_groups(site_id: String, count: String) -> Result<(), AppE
             let count: u32 =
                 count.trim().parse().map_err(|_| AppError::invalid("count", "the group count is a whole number"))?;
             let created = admin.init_site(site_id, count).await?;
-            tracing::info!(operator = %caller.username(), %site_id, created, "site groups initialised");
+            tracing::info!(operator = %Untrusted(caller.username()), %site_id, created, "site groups initialised");
             leptos_axum::redirect(&format!("/sites/{site_id}/groups"));
             Ok(())
         }

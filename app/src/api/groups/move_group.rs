@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "groups/move")]
 pub async fn move_group(site_id: String, name: String, destination: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -16,7 +17,7 @@ pub async fn move_group(site_id: String, name: String, destination: String) -> R
             let name = validate::cluster_name("name", &name)?;
             let destination = validate::uuid("destination", &destination)?;
             ops.start_move(site_id, &name, destination).await?;
-            tracing::info!(operator = %caller.username(), group = %name, %destination, "group move started");
+            tracing::info!(operator = %Untrusted(caller.username()), group = %Untrusted(&name), %destination, "group move started");
             leptos_axum::redirect(&format!("/sites/{site_id}/groups/{name}"));
             Ok(())
         }

@@ -11,6 +11,7 @@ pub async fn set_group_sticky(
     sticky_backend: Option<String>,
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -21,7 +22,7 @@ pub async fn set_group_sticky(
             let name = validate::cluster_name("name", &name)?;
             let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
             ops.set_sticky(site_id, &name, on(&sticky_users), on(&sticky_backend)).await?;
-            tracing::info!(operator = %caller.username(), group = %name, "group sticky flags set");
+            tracing::info!(operator = %Untrusted(caller.username()), group = %Untrusted(&name), "group sticky flags set");
             leptos_axum::redirect(&format!("/sites/{site_id}/groups/{name}"));
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "operators/add")]
 pub async fn add_operator(username: String, role: String, password: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::Role;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn add_operator(username: String, role: String, password: String) -> R
             let admin = services.operator_admin(&caller)?;
             let role: Role = role.parse()?;
             let added = admin.add(&username, role, &password).await?;
-            tracing::info!(operator = %caller.username(), added = %added.username, role = %added.role, "operator added");
+            tracing::info!(operator = %Untrusted(caller.username()), added = %Untrusted(&added.username), role = %added.role, "operator added");
             leptos_axum::redirect("/operators");
             Ok(())
         }

@@ -6,12 +6,13 @@ use crate::domain::AppError;
 #[server(endpoint = "operators/reset_password")]
 pub async fn reset_operator_password(username: String, password: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
 
     finish(
         async {
             let (caller, services) = caller().await?;
             services.operator_admin(&caller)?.reset_password(&username, &password).await?;
-            tracing::info!(operator = %caller.username(), target = %username, "operator password reset");
+            tracing::info!(operator = %Untrusted(caller.username()), target = %Untrusted(&username), "operator password reset");
             leptos_axum::redirect("/operators");
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "operators/set_disabled")]
 pub async fn set_operator_disabled(username: String, disabled: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
 
     finish(
         async {
@@ -14,10 +15,10 @@ pub async fn set_operator_disabled(username: String, disabled: String) -> Result
             let disabled = match disabled.as_str() {
                 "true" => true,
                 "false" => false,
-                other => return Err(AppError::invalid("disabled", format!("expected true or false, got {other:?}"))),
+                other => return Err(AppError::invalid("disabled", format!("expected true or false, got {:?}", Untrusted(other)))),
             };
             admin.set_disabled(&username, disabled).await?;
-            tracing::info!(operator = %caller.username(), target = %username, disabled, "operator account changed");
+            tracing::info!(operator = %Untrusted(caller.username()), target = %Untrusted(&username), disabled, "operator account changed");
             leptos_axum::redirect("/operators");
             Ok(())
         }

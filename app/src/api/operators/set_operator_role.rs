@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "operators/set_role")]
 pub async fn set_operator_role(username: String, role: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::Role;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn set_operator_role(username: String, role: String) -> Result<(), App
             let admin = services.operator_admin(&caller)?;
             let role: Role = role.parse()?;
             admin.set_role(&username, role).await?;
-            tracing::info!(operator = %caller.username(), target = %username, role = %role, "operator role changed");
+            tracing::info!(operator = %Untrusted(caller.username()), target = %Untrusted(&username), role = %role, "operator role changed");
             leptos_axum::redirect("/operators");
             Ok(())
         }

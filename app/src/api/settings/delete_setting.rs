@@ -11,6 +11,7 @@ pub async fn delete_setting(
     setting_name: String,
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
     use crate::services::parse_setting_word;
 
@@ -23,7 +24,7 @@ pub async fn delete_setting(
             let backend_id = validate::optional_uuid("backend_id", &backend_id)?.unwrap_or_default();
             let name = parse_setting_word("setting_name", &setting_name)?;
             admin.delete(&section, site_id, backend_id, &name).await?;
-            tracing::info!(operator = %caller.username(), %section, setting = %name, "setting deleted");
+            tracing::info!(operator = %Untrusted(caller.username()), section = %Untrusted(&section), setting = %Untrusted(&name), "setting deleted");
             leptos_axum::redirect(&format!("/settings?section={section}"));
             Ok(())
         }

@@ -12,6 +12,7 @@ pub async fn put_setting(
     setting_value: String,
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
     use crate::{domain::geodb::ClusterSetting, services::parse_setting_word};
 
@@ -31,7 +32,7 @@ pub async fn put_setting(
             };
             let section = setting.section.clone();
             admin.put(setting).await?;
-            tracing::info!(operator = %caller.username(), %section, "setting written");
+            tracing::info!(operator = %Untrusted(caller.username()), section = %Untrusted(&section), "setting written");
             leptos_axum::redirect(&format!("/settings?section={section}"));
             Ok(())
         }

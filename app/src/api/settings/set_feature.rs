@@ -7,6 +7,7 @@ use crate::domain::AppError;
 pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::feature::{Feature, FeatureState};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -17,7 +18,7 @@ pub async fn set_feature(site_id: String, feature: String, state: String) -> Res
             let feature: Feature = feature.parse()?;
             let state: FeatureState = state.parse()?;
             ops.set(site_id, feature, state).await?;
-            tracing::info!(operator = %caller.username(), %site_id, %feature, %state, "feature state set");
+            tracing::info!(operator = %Untrusted(caller.username()), %site_id, %feature, %state, "feature state set");
             leptos_axum::redirect(&format!("/sites/{site_id}/features"));
             Ok(())
         }

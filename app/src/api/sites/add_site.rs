@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "sites/add")]
 pub async fn add_site(name: String, tag: String, load_balancer: String, status: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::SiteDraft;
 
     finish(
@@ -13,7 +14,7 @@ pub async fn add_site(name: String, tag: String, load_balancer: String, status: 
             let (caller, services) = caller().await?;
             let admin = services.topology_admin(&caller)?;
             let site = admin.add_site(SiteDraft::parse(&name, &tag, &load_balancer, &status)?).await?;
-            tracing::info!(operator = %caller.username(), site_id = %site.id, site = %site.name, "site added");
+            tracing::info!(operator = %Untrusted(caller.username()), site_id = %site.id, site = %Untrusted(&site.name), "site added");
             leptos_axum::redirect("/sites");
             Ok(())
         }

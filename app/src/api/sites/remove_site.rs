@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "sites/remove")]
 pub async fn remove_site(id: String, confirm_name: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn remove_site(id: String, confirm_name: String) -> Result<(), AppErro
             let admin = services.topology_admin(&caller)?;
             let id = validate::uuid("id", &id)?;
             let site = admin.remove_site(id, &confirm_name).await?;
-            tracing::info!(operator = %caller.username(), site_id = %site.id, site = %site.name, "site removed");
+            tracing::info!(operator = %Untrusted(caller.username()), site_id = %site.id, site = %Untrusted(&site.name), "site removed");
             leptos_axum::redirect("/sites");
             Ok(())
         }

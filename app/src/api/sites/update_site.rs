@@ -12,6 +12,7 @@ pub async fn update_site(
     status: String,
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::{validate, SiteDraft};
 
     finish(
@@ -20,7 +21,7 @@ pub async fn update_site(
             let admin = services.topology_admin(&caller)?;
             let id = validate::uuid("id", &id)?;
             let site = admin.update_site(id, SiteDraft::parse(&name, &tag, &load_balancer, &status)?).await?;
-            tracing::info!(operator = %caller.username(), site_id = %site.id, site = %site.name, status = %site.status, "site updated");
+            tracing::info!(operator = %Untrusted(caller.username()), site_id = %site.id, site = %Untrusted(&site.name), status = %Untrusted(&site.status), "site updated");
             leptos_axum::redirect("/sites");
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "stats/prune_proxy")]
 pub async fn prune_proxy_stats(site_id: String, proxy_host: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -15,7 +16,7 @@ pub async fn prune_proxy_stats(site_id: String, proxy_host: String) -> Result<()
             let site_id = validate::uuid("site_id", &site_id)?;
             let proxy = validate::host_or_ip("proxy_host", &proxy_host)?;
             let destinations = admin.prune_proxy(site_id, &proxy).await?;
-            tracing::info!(operator = %caller.username(), proxy = %proxy, destinations, "proxy stats pruned");
+            tracing::info!(operator = %Untrusted(caller.username()), proxy = %Untrusted(&proxy), destinations, "proxy stats pruned");
             leptos_axum::redirect(&format!("/sites/{site_id}/stats"));
             Ok(())
         }

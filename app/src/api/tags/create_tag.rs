@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "tags/create")]
 pub async fn create_tag(tag: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::TagDraft;
 
     finish(
@@ -13,7 +14,7 @@ pub async fn create_tag(tag: String) -> Result<(), AppError> {
             let (caller, services) = caller().await?;
             let admin = services.topology_admin(&caller)?;
             let tag = admin.create_tag(TagDraft::parse(&tag)?).await?;
-            tracing::info!(operator = %caller.username(), tag_id = %tag.id, tag = %tag.tag, "tag created");
+            tracing::info!(operator = %Untrusted(caller.username()), tag_id = %tag.id, tag = %Untrusted(&tag.tag), "tag created");
             leptos_axum::redirect("/tags");
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "tags/remove")]
 pub async fn remove_tag(id: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn remove_tag(id: String) -> Result<(), AppError> {
             let admin = services.topology_admin(&caller)?;
             let id = validate::uuid("id", &id)?;
             let tag = admin.remove_tag(id).await?;
-            tracing::info!(operator = %caller.username(), tag_id = %tag.id, tag = %tag.tag, "tag removed");
+            tracing::info!(operator = %Untrusted(caller.username()), tag_id = %tag.id, tag = %Untrusted(&tag.tag), "tag removed");
             leptos_axum::redirect("/tags");
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "tags/rename")]
 pub async fn rename_tag(id: String, tag: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::{validate, TagDraft};
 
     finish(
@@ -14,7 +15,7 @@ pub async fn rename_tag(id: String, tag: String) -> Result<(), AppError> {
             let admin = services.topology_admin(&caller)?;
             let id = validate::uuid("id", &id)?;
             let tag = admin.rename_tag(id, TagDraft::parse(&tag)?).await?;
-            tracing::info!(operator = %caller.username(), tag_id = %tag.id, tag = %tag.tag, "tag renamed");
+            tracing::info!(operator = %Untrusted(caller.username()), tag_id = %tag.id, tag = %Untrusted(&tag.tag), "tag renamed");
             leptos_axum::redirect("/tags");
             Ok(())
         }

@@ -6,6 +6,7 @@ use crate::domain::AppError;
 #[server(endpoint = "users/delete")]
 pub async fn delete_user(username: String) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::services::parse_mail_user;
 
     finish(
@@ -14,7 +15,7 @@ pub async fn delete_user(username: String) -> Result<(), AppError> {
             let admin = services.user_admin(&caller)?;
             let username = parse_mail_user(&username)?;
             admin.delete(&username).await?;
-            tracing::info!(operator = %caller.username(), user = %username, "user deleted");
+            tracing::info!(operator = %Untrusted(caller.username()), user = %Untrusted(&username), "user deleted");
             leptos_axum::redirect("/users");
             Ok(())
         }

@@ -11,6 +11,7 @@ pub async fn move_user(
     failover_group: String,
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
+    use crate::domain::logtext::Untrusted;
     use crate::domain::validate;
     use crate::services::parse_mail_user;
 
@@ -26,7 +27,7 @@ pub async fn move_user(
                 raw => validate::cluster_name("failover_group", raw)?,
             };
             ops.move_user(&username, site_id, &group, &failover_group).await?;
-            tracing::info!(operator = %caller.username(), user = %username, group = %group, "user move started");
+            tracing::info!(operator = %Untrusted(caller.username()), user = %Untrusted(&username), group = %Untrusted(&group), "user move started");
             leptos_axum::redirect(&format!("/users?username={}", crate::api::support::percent_encode(&username)));
             Ok(())
         }
