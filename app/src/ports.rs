@@ -397,8 +397,9 @@ pub trait ControllerStore: Send + Sync + 'static {
         day: chrono::NaiveDate,
         page: PageRequest,
     ) -> Result<Page<DecisionRecord>, StoreError>;
-    /// Records a new move; an active one is also kept in a small per-site index until it ends.
-    async fn insert_move(&self, record: &MoveRecord) -> Result<(), StoreError>;
+    /// Records a new move, unless a move with its id is already recorded; an active one is
+    /// also kept in a small per-site index until it ends. Returns whether it was recorded.
+    async fn insert_move(&self, record: &MoveRecord) -> Result<bool, StoreError>;
     /// Saves a move's progress or its end, only while the stored move is still active: a move
     /// that someone else ended is never brought back. Returns whether it was saved.
     async fn update_move(&self, record: &MoveRecord) -> Result<bool, StoreError>;

@@ -742,3 +742,27 @@ async fn an_operators_move_from_the_ui_is_supervised_at_once() {
     c.run(LoopKind::Supervision).await;
     assert_eq!(world.moves().await[0].state, MoveState::Finished);
 }
+
+/// A pass that finds a move between its GeoDB write and its record adopts it; the record that
+/// follows is then refused, so the move is recorded and supervised once.
+#[tokio::test]
+async fn a_move_adopted_before_it_is_recorded_is_recorded_once() {
+    let world = World::new(600).await;
+    let c = world.leading("a").await;
+    let (group, be1, be2) = world.move_externally("3f0c1d4e-9b6a-4c2e-8f4d-2a7b9c1e5d60").await;
+    c.run(LoopKind::Pass).await;
+    let late = MoveRecord::initiated(app::domain::controller::NewMove {
+        site_id: world.site.id,
+        group: &group.name,
+        token: "3f0c1d4e-9b6a-4c2e-8f4d-2a7b9c1e5d60",
+        source: Some(app::domain::controller::MoveEnd { id: be1.id, host: be1.host.clone() }),
+        destination: app::domain::controller::MoveEnd { id: be2.id, host: be2.host.clone() },
+        initiator: Initiator::Operator("cli".into()),
+        decision_id: None,
+        users_total: 0,
+        now: world.clock_now(),
+    });
+    assert!(!world.store.insert_move(&late).await.unwrap(), "already recorded by the pass");
+    assert_eq!(world.moves().await.len(), 1);
+    assert_eq!(world.store.list_active_moves(world.site.id).await.unwrap().len(), 1);
+}

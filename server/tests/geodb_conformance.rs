@@ -380,8 +380,9 @@ async fn decisions_and_moves_round_trip(db: &dyn Store) {
 
     let mut active = move_record(site, "g1", t0, MoveState::Initiated);
     let done = move_record(site, "g2", t0 + chrono::Duration::seconds(1), MoveState::Finished);
-    db.insert_move(&active).await.unwrap();
-    db.insert_move(&done).await.unwrap();
+    assert!(db.insert_move(&active).await.unwrap());
+    assert!(db.insert_move(&done).await.unwrap());
+    assert!(!db.insert_move(&active).await.unwrap(), "a move is recorded once, whoever records it second");
     assert_eq!(db.list_active_moves(site).await.unwrap(), vec![active.clone()]);
     let listed: Vec<_> = all_pages(1, |p| db.list_moves(site, p)).await;
     assert_eq!(listed, vec![done.clone(), active.clone()], "newest first");

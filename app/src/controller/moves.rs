@@ -114,8 +114,15 @@ impl GroupMoves {
         });
         // Recorded at once, so the move shows and is supervised now rather than when the next
         // pass adopts it (which it still does if this write fails).
-        if let Err(err) = self.records.insert_move(&record).await {
-            tracing::error!(move_id = %record.id, error = %Untrusted(&err), "move started but not recorded; the next pass adopts it");
+        match self.records.insert_move(&record).await {
+            Ok(true) => {}
+            // A pass found the group moving first and adopted the move: one record stands.
+            Ok(false) => tracing::info!(move_id = %record.id, "the move was adopted by a pass meanwhile"),
+            Err(err) => tracing::error!(
+                move_id = %record.id,
+                error = %Untrusted(&err),
+                "move started but not recorded; the next pass adopts it"
+            ),
         }
         for (side, backend) in [(MoveSide::From, source_id), (MoveSide::To, destination)] {
             self.note_move(&backends, site_id, backend, side, now).await;

@@ -47,11 +47,16 @@ impl Controller {
                 users_total: self.census.latest().users_in(snap.site_id, &g.name),
                 now,
             });
-            self.ports
+            let recorded = self
+                .ports
                 .records
                 .insert_move(&record)
                 .await
                 .map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;
+            // Recorded meanwhile by whoever started it.
+            if !recorded {
+                continue;
+            }
             tracing::info!(move_id = %record.id, group = %Untrusted(&g.name), "supervising a move started outside the controller");
         }
         Ok(())

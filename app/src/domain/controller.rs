@@ -255,15 +255,18 @@ pub struct NewMove<'a> {
 }
 
 impl MoveRecord {
-    /// A move just set in the GeoDB, not started yet.
+    /// A move just set in the GeoDB, not started yet. Its id follows from the site, the group
+    /// and the `moving` token, so whoever records a move first (the one who started it, or a
+    /// pass adopting it meanwhile), it is recorded once.
     #[cfg(feature = "ssr")]
     pub fn initiated(new: NewMove<'_>) -> Self {
         let (source, source_host) = match new.source {
             Some(end) => (Some(end.id), end.host),
             None => (None, String::new()),
         };
+        let key = format!("{}/{}/{}", new.site_id, new.group, new.token);
         MoveRecord {
-            id: Uuid::new_v4(),
+            id: Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes()),
             site_id: new.site_id,
             group: new.group.to_string(),
             source,

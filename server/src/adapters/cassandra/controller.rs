@@ -53,8 +53,12 @@ impl Statements {
                  WHERE site_id = ? AND created_at = ? AND id = ? IF state IN ('initiated', 'started')",
             )
             .await?,
-            put_active: prepare(session, ks, "INSERT INTO {ks}.controller_active_moves (site_id, id, body) VALUES (?, ?, ?)")
-                .await?,
+            put_active: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_active_moves (site_id, id, body) VALUES (?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
             update_active: prepare(
                 session,
                 ks,
@@ -126,14 +130,15 @@ impl ControllerStore for CassandraStore {
         unwrap_page(page)
     }
 
-    async fn insert_move(&self, m: &MoveRecord) -> Result<(), StoreError> {
+    async fn insert_move(&self, m: &MoveRecord) -> Result<bool, StoreError> {
         let body = to_json(m)?;
         let s = &self.controller_statements;
-        self.conditional(&s.insert_move, (m.site_id, m.created_at, m.id, &m.group, m.state.as_str(), &body)).await?;
-        if m.state.is_active() {
-            self.write(&s.put_active, (m.site_id, m.id, &body)).await?;
+        // The small active index decides who records an active move first; its history row
+        // follows.
+        if m.state.is_active() && !self.conditional(&s.put_active, (m.site_id, m.id, &body)).await? {
+            return Ok(false);
         }
-        Ok(())
+        self.conditional(&s.insert_move, (m.site_id, m.created_at, m.id, &m.group, m.state.as_str(), &body)).await
     }
 
     async fn update_move(&self, m: &MoveRecord) -> Result<bool, StoreError> {

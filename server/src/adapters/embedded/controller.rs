@@ -45,13 +45,18 @@ impl ControllerStore for EmbeddedStore {
         )
     }
 
-    async fn insert_move(&self, record: &MoveRecord) -> Result<(), StoreError> {
+    async fn insert_move(&self, record: &MoveRecord) -> Result<bool, StoreError> {
         let mut tables = self.write();
+        let recorded = tables.active_moves.contains_key(&(record.site_id, record.id))
+            || tables.moves.keys().any(|(site, _, id)| *site == record.site_id && *id == record.id);
+        if recorded {
+            return Ok(false);
+        }
         tables.moves.insert((record.site_id, Reverse(micros(record.created_at)), record.id), record.clone());
         if record.state.is_active() {
             tables.active_moves.insert((record.site_id, record.id), record.clone());
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn update_move(&self, record: &MoveRecord) -> Result<bool, StoreError> {
