@@ -132,6 +132,7 @@ done
 # The test binary the Rust test step built (cargo only finds it here, it compiles nothing).
 load_test=$(cargo test -p app -p server --no-run --message-format=json 2>/dev/null |
   jq -r 'select(.reason == "compiler-artifact" and .target.name == "load" and .profile.test) | .executable')
+[ -x "$load_test" ] || { echo "the load test binary was not found (server/tests/load.rs)" >&2; exit 1; }
 PALOMAR_LOAD_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_LOAD_ACCOUNTS="$load_accounts:$load_password" \
   timeout 300 "$load_test" --nocapture 2>&1 | tee "$run/load.log"
 grep -q '^test result: ok\. 1 passed' "$run/load.log"

@@ -172,7 +172,10 @@ struct Targets {
 
 async fn targets(session: &Session, tally: &Mutex<Tally>) -> Targets {
     let sites = session.post("sites/list", &[], tally).await.expect("sites/list answers");
-    let site = sites["items"][0]["site"]["id"].as_str().expect("a site").to_string();
+    // The simulated site (the browser tests add others, without groups).
+    let items = sites["items"].as_array().expect("site rows");
+    let row = items.iter().find(|row| row["site"]["name"] == "dc1a").or(items.first()).expect("a site");
+    let site = row["site"]["id"].as_str().expect("a site id").to_string();
     let groups = session
         .post("groups/list", &[("site_id", &site), ("backend", ""), ("mask", ""), ("moving", "")], tally)
         .await
@@ -209,7 +212,8 @@ async fn client(session: Session, targets: Arc<Targets>, index: usize, until: In
             format!("/sites/{site}/decisions"),
             format!("/sites/{site}/features"),
             "/controller".to_string(),
-            format!("/users?username=user{}", round % 1000),
+            // A user of the sample cluster (scripts/test.sh seeds 1000).
+            format!("/users?username=user{:07}%40example.net", round % 1000),
             "/tags".to_string(),
             "/reachability".to_string(),
         ];
