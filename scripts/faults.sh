@@ -6,8 +6,9 @@
 # happens while an operator's group move runs. The move's source is slowed down by the simulator
 # so that the move is still running when the fault hits, and let go after recovery. Each fault
 # then checks, through the server's HTTP API only:
-#   * no action on missing data: no backend row and no other group row changed, no move was
-#     started and no decision was applied from the fault until the move ended;
+#   * no action on missing data: while the part is down an operator's write answers 503; no
+#     backend row and no other group row changed, no move was started and no decision was
+#     applied from the fault until the move ended;
 #   * nothing lost: the move record is still there, the same one (id, creation time, initiator);
 #   * supervised to its end: the move record ends `finished` (or `forced`) and the group's row is
 #     on the destination with `moving` cleared.
@@ -125,7 +126,7 @@ faults_decisions_since() {
 faults_case() {
   local name=$1 break_part=$2 mend_part=$3 began=$SECONDS
   local groups group detail source_host destination destination_host record move_id created before after
-  local t0 t1 t_end decisions moves health
+  local t0 t1 t_end decisions moves health simulated code
 
   # A group that is not moving, and a destination the UI offers for it.
   groups=$(faults_post groups/list "site_id=$faults_site" backend= mask= moving=no) || faults_fail "$name: list groups"
@@ -134,8 +135,10 @@ faults_case() {
   faults_used="$faults_used $group"
   detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || faults_fail "$name: get $group"
   source_host=$(jq -r '.row.backend_host' <<<"$detail")
-  destination=$(jq -r '.destinations[0][0] // empty' <<<"$detail")
-  destination_host=$(jq -r '.destinations[0][1] // empty' <<<"$detail")
+  # Only a backend the simulator runs (the browser tests add others).
+  simulated=$(curl -fsS --max-time 5 "$faults_sim/backends") || faults_fail "$name: the simulator's backends"
+  destination=$(jq -r --argjson sim "$simulated" '[.destinations[] | select(.[0] as $id | $sim | any(.id == $id))][0][0] // empty' <<<"$detail")
+  destination_host=$(jq -r --arg d "$destination" '.destinations[] | select(.[0] == $d) | .[1]' <<<"$detail")
   [ -n "$destination" ] || faults_fail "$name: no destination for $group"
 
   # The move runs at 30 % of its rate until the fault is over (2.4 users/s: 40 s for 100 users).
@@ -156,6 +159,12 @@ faults_case() {
     sleep 3
     health=$(curl -sS --max-time 5 "$faults_base/healthz") || faults_fail "$name: /healthz does not answer while the part is down"
     faults_log "$name: down; /healthz: $(jq -c '{status, this_instance_leads, problems}' <<<"$health")"
+    # An operator's write meanwhile is refused as unavailable (503), not half done.
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 15 -b "$faults_jar" -H "Origin: $faults_base" \
+      -H 'Accept: application/json' --data "site_id=$faults_site&feature=group_move_timeouts&state=on" \
+      "$faults_base/api/settings/set_feature") || true
+    [ "$code" = 503 ] || faults_fail "$name: a write while the part is down answered $code, not 503"
+    faults_log "$name: a write meanwhile: 503"
   fi
   "$mend_part"
   t1=$(date -u +%FT%T)
