@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs and starts everything the tests need (Redis, Cassandra 5.0,
 # Prometheus, Chromium, Playwright), runs every test (Rust unit and integration tests, then Playwright with
-# and without JavaScript against the server on Cassandra and Redis), and stops what it started.
+# and without JavaScript against the server on Cassandra and Redis, then process-level faults and a
+# load test on the same server), and stops what it started.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
@@ -13,7 +14,8 @@ CQL_PORT=${PALOMAR_TEST_CQL_PORT:-19042}
 STORAGE_PORT=${PALOMAR_TEST_STORAGE_PORT:-17000}
 E2E_PORT=${PALOMAR_TEST_E2E_PORT:-3300}
 SIM_PORT=${PALOMAR_TEST_SIM_PORT:-9790}
-run="$PALOMAR_CACHE/test-run"
+run="${PALOMAR_TEST_RUN:-$PALOMAR_CACHE/test-run}"
+palomar="$CARGO_TARGET_DIR/debug/palomar"
 export CASSANDRA_RUN_DIR="$run/cassandra" CASSANDRA_CQL_PORT=$CQL_PORT CASSANDRA_STORAGE_PORT=$STORAGE_PORT
 
 server_pid=""
@@ -24,9 +26,34 @@ cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   [ -n "$cassandra_pid" ] && kill "$cassandra_pid" 2>/dev/null || true
   tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
-  [ -f "$run/redis.pid" ] && kill "$(cat "$run/redis.pid")" 2>/dev/null || true
+  stop_redis TERM
 }
 trap cleanup EXIT
+
+start_redis() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$run" --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "redis did not answer on port $REDIS_PORT" >&2; return 1
+}
+# Stops Redis with signal $1 and waits (at most 10 s) until it is gone.
+stop_redis() {
+  local pid; pid=$(cat "$run/redis.pid" 2>/dev/null) || return 0
+  kill "-$1" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  rm -f "$run/redis.pid"
+}
+# Starts `palomar serve` (log appended to server.log) and waits at most 60 s for /healthz.
+start_server() {
+  "$palomar" serve >>"$run/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 60); do
+    curl -fs "http://127.0.0.1:$E2E_PORT/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$server_pid" 2>/dev/null || { cat "$run/server.log"; exit 1; }
+    sleep 1
+  done
+  echo "the server did not answer /healthz within 60 s" >&2; exit 1
+}
 
 step "installing what is missing"
 bash scripts/install-deps.sh
@@ -35,8 +62,7 @@ tools/cassandra/cassandra.sh install
 
 step "starting Redis on 127.0.0.1:$REDIS_PORT and Cassandra on 127.0.0.1:$CQL_PORT"
 rm -rf "$run"; mkdir -p "$run"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-  --dir "$run" --pidfile "$run/redis.pid" --logfile "$run/redis.log"
+start_redis
 tools/cassandra/cassandra.sh start >"$run/cassandra-start.log" 2>&1 &
 cassandra_pid=$!
 
@@ -66,12 +92,12 @@ export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT
 export BACKEND_HOST_CHECK=syntax CENSUS_INTERVAL_SECS=10
 # A small sample cluster (site dc1a), so that the pages have rows to show and the controller
 # has groups to move: 100 users per group, moved at 8 users/s by the simulator.
-"$CARGO_TARGET_DIR/debug/palomar" simulate seed --sites 1 --backends 2 --groups 10 --users 1000 >/dev/null
+"$palomar" simulate seed --sites 1 --backends 2 --groups 10 --users 1000 >/dev/null
 e2e_password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
-PALOMAR_OPERATOR_PASSWORD="$e2e_password" "$CARGO_TARGET_DIR/debug/palomar" operator add --role admin e2e-admin
+PALOMAR_OPERATOR_PASSWORD="$e2e_password" "$palomar" operator add --role admin e2e-admin
 # The simulated Dovecot backends and proxies behind the controller (doveadm HTTP API, moves).
 export DOVEADM_PASSWORD="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
-"$CARGO_TARGET_DIR/debug/palomar" simulate --control "127.0.0.1:$SIM_PORT" --move-rate 8 >"$run/simulator.log" 2>&1 &
+"$palomar" simulate --control "127.0.0.1:$SIM_PORT" --move-rate 8 >"$run/simulator.log" 2>&1 &
 sim_pid=$!
 for _ in $(seq 60); do
   grep -q '^DOVEADM_ENDPOINTS=' "$run/simulator.log" 2>/dev/null && break
@@ -82,13 +108,7 @@ export DOVEADM_ENDPOINTS="$(sed -n 's/^DOVEADM_ENDPOINTS=//p' "$run/simulator.lo
 # Controller timings scaled down so that a stalled move is forced within seconds.
 export CONTROLLER_INSTANCE=e2e-controller CLUSTER_SITE=dc1a GROUP_MOVE_START_TIMEOUT_SECS=6 \
   CONTROLLER_PASS_INTERVAL_SECS=1 GROUP_MOVE_SUPERVISION_INTERVAL_SECS=1 BACKEND_REACHABILITY_INTERVAL_SECS=2
-"$CARGO_TARGET_DIR/debug/palomar" serve >"$run/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 60); do
-  curl -fs "http://127.0.0.1:$E2E_PORT/healthz" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$run/server.log"; exit 1; }
-  sleep 1
-done
+start_server
 
 step "Playwright in Debian's Chromium, with and without JavaScript"
 (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
@@ -96,7 +116,30 @@ step "Playwright in Debian's Chromium, with and without JavaScript"
   PALOMAR_E2E_SIM_CONTROL="http://127.0.0.1:$SIM_PORT" \
   PALOMAR_E2E_PASSWORD="$e2e_password" npx playwright test 2>&1) | tee "$run/playwright.log"
 
+step "faults during group moves: Cassandra killed (SIGKILL) and resumed, Redis restarted, the server killed (SIGKILL) and restarted"
+. scripts/faults.sh
+faults_run
+
+step "load: 32 clients browse and post for 30 s while the controller runs"
+load_password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
+load_accounts=""
+for role in operator viewer; do
+  for i in 1 2 3 4; do
+    PALOMAR_OPERATOR_PASSWORD="$load_password" "$palomar" operator add --role "$role" "load-$role-$i" >/dev/null
+    load_accounts="$load_accounts${load_accounts:+,}load-$role-$i"
+  done
+done
+# The test binary the Rust test step built (cargo only finds it here, it compiles nothing).
+load_test=$(cargo test -p app -p server --no-run --message-format=json 2>/dev/null |
+  jq -r 'select(.reason == "compiler-artifact" and .target.name == "load" and .profile.test) | .executable')
+[ -x "$load_test" ] || { echo "the load test binary was not found (server/tests/load.rs)" >&2; exit 1; }
+PALOMAR_LOAD_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_LOAD_ACCOUNTS="$load_accounts:$load_password" \
+  timeout 300 "$load_test" --nocapture 2>&1 | tee "$run/load.log"
+grep -q '^test result: ok\. 1 passed' "$run/load.log"
+if grep -n panicked "$run/server.log"; then echo "the server panicked (above, from $run/server.log)" >&2; exit 1; fi
+kill -0 "$server_pid" || { echo "the server died under load" >&2; exit 1; }
+
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 browser=$(grep -oE '^ +[0-9]+ passed' "$run/playwright.log" | awk '{s += $1} END {print s + 0}')
-step "done: $rust Rust tests and $browser browser tests"
-echo "tests: $((rust + browser)) passed, 0 failed"
+step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests and 1 load test"
+echo "tests: $((rust + browser + faults_passed + 1)) passed, 0 failed"

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# tools/cassandra/cassandra.sh start|stop|install — one throwaway Cassandra 5.0 node on 127.0.0.1.
-# The jars come from Maven Central (pom.xml); the node runs on Java 17 with the flags of Cassandra's
-# own jvm17-server.options. Data lives in a run directory that is wiped at every start.
+# tools/cassandra/cassandra.sh start|stop|kill|resume|install — one throwaway Cassandra 5.0 node on
+# 127.0.0.1. The jars come from Maven Central (pom.xml); the node runs on Java 17 with the flags of
+# Cassandra's own jvm17-server.options. Data lives in a run directory that is wiped at every start.
+# `kill` ends the node with SIGKILL (a crash) and `resume` starts it again on the data it left,
+# replaying its commit log: the fault tests (scripts/faults.sh) use both. The node does not flush
+# schema changes (a start-up speed flag below), so a kill right after a CREATE loses the keyspace:
+# `stop` (which flushes) and `resume` once first when the schema must survive a crash.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/env.sh"
@@ -36,7 +40,7 @@ wait_ready() {
 start() {
   "$JAVA" -version 2>&1 | grep -q 'version "17' || { echo "need Java 17 at $JAVA" >&2; exit 1; }
   install
-  if (exec 3<>"/dev/tcp/127.0.0.1/$CQL_PORT") 2>/dev/null; then echo "port $CQL_PORT busy: another node is running" >&2; exit 1; fi
+  port_free
   rm -rf "$RUN"; mkdir -p "$RUN"/{conf,data,commitlog,hints,saved_caches,cdc_raw,logs}
   cat >"$RUN/conf/cassandra.yaml" <<EOF
 cluster_name: palomar-test
@@ -86,6 +90,15 @@ EOF
   <root level="INFO"><appender-ref ref="FILE"/></root>
 </configuration>
 EOF
+  launch
+}
+
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$CQL_PORT") 2>/dev/null; then echo "port $CQL_PORT busy: another node is running" >&2; exit 1; fi
+}
+
+# Starts the node on the configuration and data in $RUN and waits until it answers CQL.
+launch() {
   local jamm; jamm=$(ls "$LIB"/jamm-*.jar | head -n1)
   local opts=(
     -Xms"$HEAP" -Xmx"$HEAP" -Xss256k
@@ -147,6 +160,25 @@ EOF
   echo "cassandra ready on 127.0.0.1:$CQL_PORT (pid $(cat "$RUN/cassandra.pid"))"
 }
 
+# Starts a node that was stopped or killed again on its data (its commit log is replayed).
+resume() {
+  [ -f "$RUN/conf/cassandra.yaml" ] || { echo "no node to resume in $RUN: use start" >&2; exit 1; }
+  local pid; pid=$(cat "$RUN/cassandra.pid" 2>/dev/null) || true
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "cassandra still runs (pid $pid)" >&2; exit 1; fi
+  port_free
+  # wait_ready looks for this start's 'Startup complete', not the last one's.
+  [ -f "$RUN/logs/system.log" ] && mv "$RUN/logs/system.log" "$RUN/logs/system.log.$(date +%s)"
+  launch
+}
+
+# A crash: SIGKILL, no drain, no flush; returns once the process is gone.
+crash() {
+  local pid; pid=$(cat "$RUN/cassandra.pid" 2>/dev/null) || return 0
+  kill -KILL "$pid" 2>/dev/null || return 0
+  for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+  echo "cassandra (pid $pid) survived SIGKILL for 30 s" >&2; return 1
+}
+
 stop() {
   local pid; pid=$(cat "$RUN/cassandra.pid" 2>/dev/null) || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
@@ -157,6 +189,8 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) crash ;;
+  resume) resume ;;
   install) install ;;
-  *) echo "usage: $0 start|stop|install" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|resume|install" >&2; exit 2 ;;
 esac
