@@ -16,7 +16,8 @@ use crate::{
 impl Controller {
     /// The controller's state for the UI.
     pub async fn status(&self) -> ControllerStatus {
-        let site_id = site_id_by_name(self.ports.geodb.as_ref(), &self.settings.site).await.ok().flatten();
+        let site_lookup = site_id_by_name(self.ports.geodb.as_ref(), &self.settings.site).await;
+        let site_id = site_lookup.as_ref().ok().copied().flatten();
         let modes = match site_id {
             Some(id) => self.modes(id).await.map(|m| m.into_iter().collect()).unwrap_or_default(),
             None => Feature::ALL.into_iter().map(|f| (f, FeatureState::Off)).collect(),
@@ -24,8 +25,10 @@ impl Controller {
         let leader = self.ports.lease.current(&self.settings.site).await;
         let plan = self.ports.plans.plan_summary(&self.settings.site).await.ok().flatten();
         let mut problems = Vec::new();
-        if site_id.is_none() {
-            problems.push(format!("site {} (CLUSTER_SITE) not found in the GeoDB", self.settings.site));
+        match &site_lookup {
+            Err(err) => problems.push(format!("GeoDB unavailable: {err}")),
+            Ok(None) => problems.push(format!("site {} (CLUSTER_SITE) not found in the GeoDB", self.settings.site)),
+            Ok(Some(_)) => {}
         }
         if let Err(err) = &leader {
             problems.push(format!("Redis unavailable: {err}"));
