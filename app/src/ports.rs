@@ -184,6 +184,11 @@ pub trait OperatorStore: Send + Sync + 'static {
     async fn get_operator(&self, username: &str) -> Result<Option<OperatorRecord>, StoreError>;
     async fn put_operator(&self, operator: &OperatorRecord) -> Result<(), StoreError>;
     async fn list_operators(&self, page: PageRequest) -> Result<Page<OperatorRecord>, StoreError>;
+    /// The operator's session epoch: sessions opened under another one are over. `None` until
+    /// the first revocation.
+    async fn session_epoch(&self, username: &str) -> Result<Option<Uuid>, StoreError>;
+    /// Starts a new session epoch, which ends every session the operator has open.
+    async fn set_session_epoch(&self, username: &str, epoch: Uuid) -> Result<(), StoreError>;
 }
 
 /// The controller's audit log.

@@ -76,6 +76,7 @@ impl OperatorAdmin {
                 self.store.put_operator(&changed),
             )
             .await?;
+        self.end_sessions(username).await?;
         Ok(summary(&changed))
     }
 
@@ -87,7 +88,8 @@ impl OperatorAdmin {
         let changed = OperatorRecord { password_hash, ..record.clone() };
         self.audit
             .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
-            .await
+            .await?;
+        self.end_sessions(username).await
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
@@ -109,7 +111,17 @@ impl OperatorAdmin {
                 self.store.put_operator(&changed),
             )
             .await?;
+        self.end_sessions(username).await?;
         Ok(summary(&changed))
+    }
+
+    /// A new session epoch after the account changed: every session it had open ends. Done
+    /// after the change, so that a login squeezed in between is ended too.
+    async fn end_sessions(&self, username: &str) -> Result<(), AppError> {
+        let username = parse_username(username)?;
+        self.store.set_session_epoch(&username, uuid::Uuid::new_v4()).await.map_err(|e| {
+            AppError::Unavailable(format!("the change was made, but its sessions could not be ended; retry: {e}"))
+        })
     }
 
     async fn existing(&self, username: &str) -> Result<OperatorRecord, AppError> {

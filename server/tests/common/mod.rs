@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod prometheus;
+pub mod web;
 
 use std::collections::BTreeMap;
 

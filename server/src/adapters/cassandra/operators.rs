@@ -12,6 +12,8 @@ pub(super) struct Statements {
     get: PreparedStatement,
     put: PreparedStatement,
     list: PreparedStatement,
+    get_epoch: PreparedStatement,
+    put_epoch: PreparedStatement,
 }
 
 const COLUMNS: &str = "username, role, password_hash, disabled, created_at";
@@ -28,6 +30,14 @@ impl Statements {
             )
             .await?,
             list: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_operators")).await?,
+            get_epoch: prepare(session, ks, "SELECT epoch FROM {ks}.controller_operator_sessions WHERE username = ?")
+                .await?,
+            put_epoch: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_operator_sessions (username, epoch) VALUES (?, ?)",
+            )
+            .await?,
         })
     }
 }
@@ -69,4 +79,18 @@ impl OperatorStore for CassandraStore {
     async fn list_operators(&self, page: PageRequest) -> Result<Page<OperatorRecord>, StoreError> {
         self.list::<OperatorRow, _>(&self.operator_statements.list, (), &page).await
     }
+
+    async fn session_epoch(&self, username: &str) -> Result<Option<uuid::Uuid>, StoreError> {
+        let row = self.one::<EpochRow, EpochRow>(&self.operator_statements.get_epoch, (username,)).await?;
+        Ok(row.and_then(|r| r.epoch))
+    }
+
+    async fn set_session_epoch(&self, username: &str, epoch: uuid::Uuid) -> Result<(), StoreError> {
+        self.write(&self.operator_statements.put_epoch, (username, epoch)).await
+    }
+}
+
+#[derive(DeserializeRow)]
+struct EpochRow {
+    epoch: Option<uuid::Uuid>,
 }

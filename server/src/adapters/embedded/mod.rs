@@ -41,6 +41,8 @@ struct Tables {
     groups: BTreeMap<(Uuid, String), UserGroup>,
     users: BTreeMap<String, User>,
     operators: BTreeMap<String, OperatorRecord>,
+    /// Per operator: the session epoch (revocation).
+    session_epochs: BTreeMap<String, Uuid>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,
