@@ -58,8 +58,13 @@ Settings (environment; each is in the README's Settings table, `palomar config` 
   CASSANDRA_*          the GeoDB: CASSANDRA_SERVERS, CASSANDRA_PORT, CASSANDRA_KEYSPACE, CASSANDRA_LOCAL_DC,
                        CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_CONSISTENCY, CASSANDRA_REPLICATION, …
   CELERY_BROKER_URL    Redis: sessions, the leader lease, group-balance plans
-  SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS
-  CONTROLLER_API_URL   where to listen; https sets the cookies' Secure flag
+  SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS,
+                       SESSION_ABSOLUTE_TIMEOUT_SECS
+  CONTROLLER_API_URL   where to listen
+  CONTROLLER_PUBLIC_URL
+                       the URL browsers use (default CONTROLLER_API_URL): changes are accepted
+                       only from its origin; https sets the cookies' Secure flag
+  TRUSTED_PROXIES      proxies whose X-Forwarded-For names the client
   LEPTOS_SITE_ROOT     the built CSS, JS and wasm
   PROMETHEUS_URL, PROMETHEUS_JOB_NAME
                        the metrics

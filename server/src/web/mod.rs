@@ -97,6 +97,13 @@ pub fn router<S: SessionStore + Clone>(
         open_session: Arc::new(move |id| Session::new(Some(id), shared_store.clone(), Some(expiry))),
     });
     let allowed = csrf::AllowedOrigin(settings.public_origin.as_str().into());
+    if ["://0.0.0.0", "://[::]"].iter().any(|any| settings.public_origin.contains(any)) {
+        // No browser can be at a wildcard address: every change would be refused.
+        tracing::warn!(
+            origin = %settings.public_origin,
+            "the public origin is a wildcard address: set CONTROLLER_PUBLIC_URL to the URL operators use"
+        );
+    }
 
     let routes = generate_route_list(App);
     let context_services = services.clone();
