@@ -9,7 +9,6 @@ use argon2::{
     Argon2,
 };
 use tokio::sync::Semaphore;
-use uuid::Uuid;
 
 use super::throttle::LoginThrottle;
 use crate::{
@@ -20,7 +19,8 @@ use crate::{
     ports::OperatorStore,
 };
 
-/// Login checks against the operator accounts, and the session epochs that revoke sessions.
+/// Login checks against the operator accounts, and the session epochs that revoke sessions
+/// (a new epoch is set by [`super::OperatorAdmin`] when an account changes).
 pub struct Accounts {
     store: Arc<dyn OperatorStore>,
     throttle: Arc<LoginThrottle>,
@@ -110,14 +110,6 @@ impl Accounts {
     /// The account's session epoch as a session stores it.
     pub async fn epoch(&self, username: &str) -> Result<String, AppError> {
         Ok(self.store.session_epoch(username).await?.map(|e| e.to_string()).unwrap_or_default())
-    }
-
-    /// Ends every session of the account (a password reset, a disable, a role change).
-    /// Returns the new epoch, for the one session that should carry on (an admin's own).
-    pub async fn end_sessions(&self, username: &str) -> Result<String, AppError> {
-        let epoch = Uuid::new_v4();
-        self.store.set_session_epoch(username, epoch).await?;
-        Ok(epoch.to_string())
     }
 }
 

@@ -75,7 +75,7 @@ impl LoginThrottle {
     pub fn wait(&self, username: &str, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
         let tables = self.lock();
         let user = tables.users.get(&user_key(username)).and_then(|e| remaining(e, now));
-        let addr = address.and_then(|a| tables.addresses.get(&a)).and_then(|e| remaining(e, now));
+        let addr = address.and_then(|a| tables.addresses.get(&address_key(a))).and_then(|e| remaining(e, now));
         user.into_iter().chain(addr).max()
     }
 
@@ -85,7 +85,7 @@ impl LoginThrottle {
         let mut tables = self.lock();
         record(&mut tables.users, user_key(username), policy.free_per_user, &policy, now);
         if let Some(address) = address {
-            record(&mut tables.addresses, address, policy.free_per_address, &policy, now);
+            record(&mut tables.addresses, address_key(address), policy.free_per_address, &policy, now);
         }
     }
 
@@ -105,6 +105,18 @@ impl LoginThrottle {
 /// share a count and a huge name cannot take much memory.
 fn user_key(username: &str) -> String {
     username.trim().chars().take(64).collect::<String>().to_lowercase()
+}
+
+/// An IPv6 client usually holds a whole /64, so that is what counts as one address; an
+/// IPv4-mapped address counts as its IPv4 form.
+fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !(u128::MAX >> 64)).into()),
+        },
+        v4 => v4,
+    }
 }
 
 fn remaining(entry: &Entry, now: Instant) -> Option<Duration> {
@@ -188,6 +200,11 @@ mod tests {
         }
         assert!(throttle.wait("someone-else", Some(ip), now).is_some());
         assert_eq!(throttle.wait("someone-else", Some("192.0.2.2".parse().unwrap()), now), None);
+        for i in 0..5 {
+            throttle.failed(&format!("v6-{i}"), Some(format!("2001:db8::{i}").parse().unwrap()), now);
+        }
+        assert!(throttle.wait("x", Some("2001:db8::ffff".parse().unwrap()), now).is_some(), "one /64");
+        assert_eq!(throttle.wait("x", Some("2001:db8:0:1::1".parse().unwrap()), now), None);
     }
 
     #[test]
