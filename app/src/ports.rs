@@ -230,6 +230,11 @@ pub trait OperatorStore: Send + Sync + 'static {
     async fn lock_operators(&self, holder: Uuid, ttl: Duration) -> Result<bool, StoreError>;
     /// Gives the lock back if `holder` has it.
     async fn unlock_operators(&self, holder: Uuid) -> Result<(), StoreError>;
+    /// The operator's session epoch: sessions opened under another one are over. `None` until
+    /// the first revocation.
+    async fn session_epoch(&self, username: &str) -> Result<Option<Uuid>, StoreError>;
+    /// Starts a new session epoch, which ends every session the operator has open.
+    async fn set_session_epoch(&self, username: &str, epoch: Uuid) -> Result<(), StoreError>;
 }
 
 /// The controller's audit log.

@@ -1,5 +1,5 @@
 import { expect, Page, TestInfo, test } from "@playwright/test";
-import { jsEnabled, login, ready, unique } from "./helpers";
+import { API_HEADERS, jsEnabled, login, ready, unique } from "./helpers";
 
 /** Creates a site through the UI and returns its id. */
 async function newSite(page: Page, testInfo: TestInfo): Promise<{ id: string; name: string }> {
@@ -50,7 +50,7 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   const backendId = await page.locator(`tr[data-backend="${be2}"] input[name="id"]`).first().getAttribute("value");
   const refused = await page.request.post("/api/backends/set_load_factor", {
     form: { site_id: site.id, id: backendId ?? "", load_factor: "150" },
-    headers: { Accept: "application/json" },
+    headers: API_HEADERS,
   });
   expect(refused.status()).toBe(422);
   expect(await refused.text()).toContain("from 0 to 100");
@@ -167,7 +167,7 @@ test("users: look up the route, move to a group, list a group's users", async ({
   await page.goto(`/users?username=${encodeURIComponent(user)}`);
   const route = (await page.locator("#user-route").textContent()) ?? "";
   const [siteName, groupName] = route.split(" → ");
-  const sites = await (await page.request.post("/api/sites/list", { form: {}, headers: { Accept: "application/json" } })).json();
+  const sites = await (await page.request.post("/api/sites/list", { form: {}, headers: API_HEADERS })).json();
   const siteId = sites.items.find((row: { site: { name: string } }) => row.site.name === siteName).site.id;
   await expect(async () => {
     await page.goto(`/sites/${siteId}/groups/${groupName}`);

@@ -2,6 +2,10 @@ import { expect, Page, TestInfo } from "@playwright/test";
 
 export const USER = process.env.PALOMAR_E2E_USER ?? "e2e-admin";
 export const PASSWORD = process.env.PALOMAR_E2E_PASSWORD ?? "";
+/** The controller's origin: hand-made posts must carry it, as browsers do (CSRF check). */
+export const ORIGIN = new URL(process.env.PALOMAR_E2E_URL ?? "http://127.0.0.1:3000").origin;
+/** Headers of a hand-made server-function call from one of the controller's pages. */
+export const API_HEADERS = { Accept: "application/json", Origin: ORIGIN };
 
 export function jsEnabled(testInfo: TestInfo): boolean {
   return testInfo.project.name === "js";

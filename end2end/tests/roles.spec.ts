@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { jsEnabled, login, ready, unique } from "./helpers";
+import { API_HEADERS, jsEnabled, login, ready, unique } from "./helpers";
 
 const VIEWER_PASSWORD = "viewer password 123";
 
@@ -40,7 +40,7 @@ test("admins manage operators; a viewer gets no controls and forged posts are re
     ["/api/sites/add", { name: "forged", tag: "", load_balancer: "", status: "online" }],
     ["/api/operators/add", { username: "forged", role: "admin", password: "long enough password" }],
   ] as const) {
-    const response = await viewerPage.request.post(path, { form, headers: { Accept: "application/json" } });
+    const response = await viewerPage.request.post(path, { form, headers: API_HEADERS });
     expect(response.status(), path).toBe(403);
   }
 
@@ -48,7 +48,7 @@ test("admins manage operators; a viewer gets no controls and forged posts are re
   await ready(page, testInfo);
   await row.getByRole("button", { name: "Disable" }).click();
   await expect(page.locator(`tr[data-operator="${viewer}"][data-disabled="true"]`)).toBeVisible();
-  const refused = await viewerPage.request.post("/api/tags/list", { form: {}, headers: { Accept: "application/json" } });
+  const refused = await viewerPage.request.post("/api/tags/list", { form: {}, headers: API_HEADERS });
   expect(refused.status()).toBe(401);
   await context.close();
 

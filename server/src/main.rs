@@ -59,8 +59,13 @@ Settings (environment; each is in the README's Settings table, `palomar config` 
   CASSANDRA_*          the GeoDB: CASSANDRA_SERVERS, CASSANDRA_PORT, CASSANDRA_KEYSPACE, CASSANDRA_LOCAL_DC,
                        CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_CONSISTENCY, CASSANDRA_REPLICATION, …
   CELERY_BROKER_URL    Redis: sessions, the leader lease, group-balance plans
-  SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS
-  CONTROLLER_API_URL   where to listen; https sets the cookies' Secure flag
+  SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS,
+                       SESSION_ABSOLUTE_TIMEOUT_SECS
+  CONTROLLER_API_URL   where to listen
+  CONTROLLER_PUBLIC_URL
+                       the URL browsers use (default CONTROLLER_API_URL): changes are accepted
+                       only from its origin; https sets the cookies' Secure flag
+  TRUSTED_PROXIES      proxies whose X-Forwarded-For names the client
   LEPTOS_SITE_ROOT     the built CSS, JS and wasm
   PROMETHEUS_URL, PROMETHEUS_JOB_NAME
                        the metrics
@@ -135,6 +140,13 @@ enum OperatorCommand {
         /// The operator's login name.
         username: String,
     },
+    /// Set a new password for an operator (and end its sessions): how an admin who forgot the
+    /// password, or who is locked out, gets back in. The password comes as for `add`.
+    #[command(after_help = OPERATOR_SETTINGS)]
+    ResetPassword {
+        /// The operator's login name.
+        username: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -183,6 +195,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Operator(OperatorCommand::Add { role, username }) => {
             operator_add(load_config()?, role.into(), &username).await
         }
+        Command::Operator(OperatorCommand::ResetPassword { username }) => {
+            operator_reset_password(load_config()?, &username).await
+        }
         Command::Simulate(args) => simulate_cli::run(args).await,
     }
 }
@@ -219,8 +234,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let plans = Arc::new(RedisPlans::connect(redis).await.context("cannot connect to Redis for group balance plans")?);
     let ports = ports_on(store, plans, lease, metrics, doveadm_client(&config)?, resolver(&config));
     let services = start_background(ports, &config, config.services.census_interval);
-    let settings =
-        SessionSettings { secret, secure: config.web.secure_cookies, idle_timeout: config.web.session_idle_timeout };
+    let settings = SessionSettings::new(secret, &config.web);
     listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
 }
 
@@ -265,11 +279,7 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     let services = start_background(ports, &config, Duration::from_secs(30));
     let password = random_string(20);
     services.operator_admin(&Caller::trusted_cli())?.add("demo", Role::Admin, &password).await?;
-    let settings = SessionSettings {
-        secret: random_string(64).into_bytes(),
-        secure: config.web.secure_cookies,
-        idle_timeout: config.web.session_idle_timeout,
-    };
+    let settings = SessionSettings::new(random_string(64).into_bytes(), &config.web);
     let app = router(services, leptos_options(&config), tower_sessions::MemoryStore::default(), &settings)?;
     println!("Palomar demo: embedded store with 2 sites, 6 backends, 200 groups, {} users", store.user_count());
     println!(
@@ -282,25 +292,46 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
 
 /// Creates an operator in the GeoDB; the password comes from PALOMAR_OPERATOR_PASSWORD or stdin.
 async fn operator_add(config: Config, role: Role, username: &str) -> anyhow::Result<()> {
-    let password = match std::env::var("PALOMAR_OPERATOR_PASSWORD") {
-        Ok(password) => password,
+    let password = read_password(username)?;
+    let services = cli_services(&config).await?;
+    let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
+    println!("operator {} added with role {}", operator.username, operator.role);
+    Ok(())
+}
+
+/// Sets a new password and ends the operator's sessions. Login throttling is per server
+/// process and keyed on failures, so the new password works as soon as the wait (at most 15
+/// minutes) is over, or at once after a restart.
+async fn operator_reset_password(config: Config, username: &str) -> anyhow::Result<()> {
+    let password = read_password(username)?;
+    let services = cli_services(&config).await?;
+    services.operator_admin(&Caller::trusted_cli())?.reset_password(username, &password).await?;
+    println!("password of {} reset; its sessions are ended", username.trim());
+    Ok(())
+}
+
+/// The password from PALOMAR_OPERATOR_PASSWORD, or one line on stdin.
+fn read_password(username: &str) -> anyhow::Result<String> {
+    match std::env::var("PALOMAR_OPERATOR_PASSWORD") {
+        Ok(password) => Ok(password),
         Err(_) => {
-            eprintln!("password for {username} (one line on stdin):");
+            eprintln!("password for {} (one line on stdin):", username.escape_debug());
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-            line.trim_end_matches(['\r', '\n']).to_string()
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
         }
-    };
+    }
+}
+
+/// The services on the GeoDB for a command run on the host.
+async fn cli_services(config: &Config) -> anyhow::Result<Services> {
     let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
     // The services come with the site's controller; here it never runs, so it needs no lease,
     // plans, metrics or doveadm API of its own.
     let idle = Arc::new(EmbeddedStore::new());
-    let ports = ports_on(store, idle.clone(), idle, Arc::new(NoMetrics), Arc::new(NoDoveadm), resolver(&config));
+    let ports = ports_on(store, idle.clone(), idle, Arc::new(NoMetrics), Arc::new(NoDoveadm), resolver(config));
     let controller = Controller::new(ports.clone(), Arc::new(Census::default()), config.controller_settings());
-    let services = Services::new(ports, controller);
-    let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
-    println!("operator {} added with role {}", operator.username, operator.role);
-    Ok(())
+    Ok(Services::new(ports, controller))
 }
 
 async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {

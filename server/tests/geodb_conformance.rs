@@ -194,6 +194,17 @@ async fn operators_round_trip(db: &dyn Store) {
     assert_eq!(db.get_operator("nobody").await.unwrap(), None);
 }
 
+/// Revocation (issue 10, finding 5): an operator's session epoch is unset, then the last one set.
+async fn operator_session_epochs(db: &dyn Store) {
+    assert_eq!(db.session_epoch("ops").await.unwrap(), None);
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    db.set_session_epoch("ops", first).await.unwrap();
+    assert_eq!(db.session_epoch("ops").await.unwrap(), Some(first));
+    db.set_session_epoch("ops", second).await.unwrap();
+    assert_eq!(db.session_epoch("ops").await.unwrap(), Some(second));
+    assert_eq!(db.session_epoch("other").await.unwrap(), None, "per operator");
+}
+
 async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     let start = day.and_hms_opt(8, 0, 0).unwrap().and_utc();
@@ -597,6 +608,7 @@ conformance!(
     groups_are_per_site_in_name_order,
     users_round_trip,
     operators_round_trip,
+    operator_session_epochs,
     audit_log_pages_a_day_newest_first,
     backends_get_and_delete,
     a_group_move_starts_only_once,

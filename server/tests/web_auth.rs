@@ -3,65 +3,13 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use app::{domain::Role, services::Caller};
 use axum::{
     body::Body,
-    http::{header, Request, Response, StatusCode},
-    Router,
+    http::{header, Request, StatusCode},
 };
-use leptos::prelude::LeptosOptions;
-use palomar_server::{
-    adapters::embedded::EmbeddedStore,
-    web::{router, SessionSettings},
-};
-use tower::ServiceExt;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn app(idle: Duration, secure: bool) -> Router {
-    let store = Arc::new(EmbeddedStore::new());
-    let services = Arc::new(common::services_on(store));
-    let admin = services.operator_admin(&Caller::trusted_cli()).unwrap();
-    admin.add("admin", Role::Admin, PASSWORD).await.unwrap();
-    admin.add("viewer", Role::Viewer, PASSWORD).await.unwrap();
-    let options = LeptosOptions::builder().output_name("palomar").site_root("target/site").build();
-    let settings = SessionSettings { secret: vec![7; 64], secure, idle_timeout: idle };
-    router(services, options, tower_sessions::MemoryStore::default(), &settings).unwrap()
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Response<Body> {
-    app.clone().oneshot(request).await.unwrap()
-}
-
-fn post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder = Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json");
-    if let Some(cookie) = cookie {
-        builder = builder.header(header::COOKIE, cookie);
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut builder = Request::get(path);
-    if let Some(cookie) = cookie {
-        builder = builder.header(header::COOKIE, cookie);
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-/// Logs in and returns the `name=value` of the session cookie and the full Set-Cookie line.
-async fn login(app: &Router, user: &str, cookie: Option<&str>) -> (String, String) {
-    let response =
-        send(app, post("/api/auth/login", &format!("username={user}&password={PASSWORD}&next=/"), cookie)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let set_cookie =
-        response.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
-    (set_cookie.split(';').next().unwrap().to_string(), set_cookie)
-}
+use common::web::{app, get, login, post, send, ORIGIN};
 
 fn all_server_functions() -> Vec<(&'static str, axum::http::Method)> {
     let mut paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
@@ -79,6 +27,7 @@ async fn every_server_function_but_login_refuses_a_request_without_session() {
             .method(method)
             .uri(path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, ORIGIN)
             .body(Body::from("id=00000000-0000-0000-0000-000000000000&name=x&tag=&load_balancer=&status=online&confirm_name=x&cursor="))
             .unwrap();
         let status = send(&app, request).await.status();
@@ -238,6 +187,7 @@ async fn a_viewer_can_call_no_mutating_server_function() {
             .uri(path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, ORIGIN)
             .header(header::COOKIE, &cookie)
             .body(Body::from(every_field))
             .unwrap();

@@ -10,12 +10,24 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use crate::{
-    domain::{logtext::Untrusted, AppError},
+    domain::{logtext::Untrusted, operator::OperatorView, AppError},
     services::{Caller, RequestOrigin, Services},
 };
 
 /// Session key holding the operator's username.
 pub const SESSION_OPERATOR: &str = "operator";
+/// Session key holding the account's session epoch at login (see `Accounts::end_sessions`).
+pub const SESSION_EPOCH: &str = "epoch";
+/// Session key holding the login time (Unix seconds): the absolute limit counts from it.
+pub const SESSION_LOGIN_AT: &str = "login_at";
+/// Session key holding when the session was last seen (Unix seconds): touching it slides the
+/// idle expiry.
+pub const SESSION_SEEN: &str = "seen";
+
+/// The operator the login guard found behind this request's session, checked against the
+/// store in this same request (so that a server function need not read it again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedOperator(pub OperatorView);
 
 pub fn services() -> Result<Arc<Services>, AppError> {
     use_context::<Arc<Services>>().ok_or_else(|| AppError::Internal("services are not configured".into()))
@@ -25,24 +37,35 @@ pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|e| AppError::Internal(format!("no session layer: {e}")))
 }
 
-/// The operator behind this request, re-read from the store so that a disabled account or a
-/// changed role takes effect at once.
+/// The operator behind this request, re-read from the store so that a disabled account, a
+/// changed role or a revocation (password reset, disable, role change) takes effect at once.
 pub async fn caller() -> Result<(Caller, Arc<Services>), AppError> {
     let services = services()?;
-    let session = session().await?;
-    let username: Option<String> =
-        session.get(SESSION_OPERATOR).await.map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
-    let Some(username) = username else {
-        return Err(AppError::Unauthenticated);
-    };
-    let origin = use_context::<Parts>().and_then(|p| p.extensions.get::<RequestOrigin>().cloned()).unwrap_or_default();
-    match services.accounts().active(&username).await? {
-        Some(op) => Ok((Caller::from_checked_session(op.username, op.role, origin), services)),
-        None => {
-            let _ = session.flush().await;
-            Err(AppError::Unauthenticated)
-        }
+    let parts = use_context::<Parts>();
+    let origin = parts.as_ref().and_then(|p| p.extensions.get::<RequestOrigin>().cloned()).unwrap_or_default();
+    if let Some(CheckedOperator(op)) = parts.as_ref().and_then(|p| p.extensions.get::<CheckedOperator>()) {
+        return Ok((Caller::from_checked_session(op.username.clone(), op.role, origin), services));
     }
+    let session = session().await?;
+    match session_holder(&services, &session).await? {
+        Some(op) => Ok((Caller::from_checked_session(op.username, op.role, origin), services)),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+/// The account behind `session` if the session still stands; a session that no longer does
+/// (account gone or disabled, or revoked since its login) is ended here.
+pub async fn session_holder(services: &Services, session: &Session) -> Result<Option<OperatorView>, AppError> {
+    let store_err = |e: tower_sessions::session::Error| AppError::Unavailable(format!("session store: {e}"));
+    let Some(username) = session.get::<String>(SESSION_OPERATOR).await.map_err(store_err)? else {
+        return Ok(None);
+    };
+    let epoch = session.get::<String>(SESSION_EPOCH).await.map_err(store_err)?.unwrap_or_default();
+    let holder = services.accounts().session_holder(&username, &epoch).await?;
+    if holder.is_none() {
+        let _ = session.flush().await;
+    }
+    Ok(holder)
 }
 
 /// Finishes a server function: on error, answers with the error's status, or for a plain form
@@ -59,6 +82,9 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             leptos_axum::redirect(&back);
         } else if let Some(res) = use_context::<ResponseOptions>() {
             res.set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+            if let AppError::Throttled { retry_after_secs } = err {
+                res.insert_header(header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
+            }
         }
         if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
             tracing::warn!(error = %Untrusted(&err), kind = err.kind(), "server function failed");

@@ -23,6 +23,10 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Too many failed logins: try again after this many seconds. Says nothing of which part
+    /// of the login was wrong.
+    #[error("too many failed logins: try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
 }
 
 impl AppError {
@@ -48,6 +52,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
+            Self::Throttled { .. } => "throttled",
         }
     }
 
@@ -61,6 +66,7 @@ impl AppError {
             Self::Conflict(_) => 409,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
+            Self::Throttled { .. } => 429,
         }
     }
 }

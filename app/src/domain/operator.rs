@@ -80,13 +80,16 @@ pub fn parse_username(raw: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
+/// The longest password accepted, at login too: hashing is paid per byte.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 /// Checks a new password: 12 to 1024 characters. Long passphrases are welcome.
 pub fn check_new_password(password: &str) -> Result<(), AppError> {
     let len = password.chars().count();
     if len < 12 {
         return Err(AppError::invalid("password", "a password needs at least 12 characters"));
     }
-    if len > 1024 {
+    if len > MAX_PASSWORD_CHARS {
         return Err(AppError::invalid("password", "a password may have at most 1024 characters"));
     }
     Ok(())

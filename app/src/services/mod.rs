@@ -12,12 +12,13 @@ mod groups;
 mod operators;
 mod settings;
 mod stats;
+mod throttle;
 mod topology;
 mod users;
 
 use std::sync::Arc;
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, LoggedIn};
 pub use audit::AuditReader;
 pub(crate) use audit::Auditor;
 pub use backends::{BackendAdmin, BackendOps, BackendsReader};
@@ -26,6 +27,7 @@ pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
+pub use throttle::{LoginThrottle, ThrottlePolicy};
 pub use topology::{TopologyAdmin, TopologyReader};
 pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
@@ -41,6 +43,9 @@ pub struct RequestOrigin {
     /// The peer address, with the `X-Forwarded-For` chain in front when a proxy sent one.
     pub client_ip: String,
     pub user_agent: String,
+    /// The client's address as far as it can be trusted (the peer, or what a trusted proxy
+    /// says): the login throttle counts failures against it.
+    pub client_addr: Option<std::net::IpAddr>,
 }
 
 /// An operator whose session has been checked against the operator store.
@@ -62,7 +67,11 @@ impl Caller {
         Self {
             username: "cli".into(),
             role: Role::Admin,
-            origin: RequestOrigin { client_ip: "local".into(), user_agent: "palomar command line".into() },
+            origin: RequestOrigin {
+                client_ip: "local".into(),
+                user_agent: "palomar command line".into(),
+                client_addr: None,
+            },
         }
     }
 
@@ -94,13 +103,21 @@ pub struct Services {
     ports: Ports,
     census: Arc<Census>,
     controller: Arc<Controller>,
+    /// Failed logins of this instance (see [`LoginThrottle`]).
+    throttle: Arc<LoginThrottle>,
 }
 
 impl Services {
     /// The services on `ports`, with this site's controller (built on the same ports), so the
     /// UI can show and steer it.
     pub fn new(ports: Ports, controller: Arc<Controller>) -> Self {
-        Self { ports, census: controller.census().clone(), controller }
+        Self { ports, census: controller.census().clone(), controller, throttle: Arc::default() }
+    }
+
+    /// The same services with another login throttling policy (tests use short waits).
+    pub fn with_throttle_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = Arc::new(LoginThrottle::new(policy));
+        self
     }
 
     /// The controller's state, decisions and moves: any role.
@@ -207,7 +224,7 @@ impl Services {
 
     /// Login checks. Needs no caller: logging in is how one becomes a caller.
     pub fn accounts(&self) -> Accounts {
-        Accounts::new(self.ports.operators.clone())
+        Accounts::new(self.ports.operators.clone(), self.throttle.clone())
     }
 
     /// Read access to sites and tags: any role.

@@ -89,6 +89,7 @@ impl OperatorAdmin {
                 self.store.put_operator(&changed),
             )
             .await?;
+        self.end_sessions(username).await?;
         Ok(summary(&changed))
     }
 
@@ -105,7 +106,8 @@ impl OperatorAdmin {
                 .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
                 .await
         })
-        .await
+        .await?;
+        self.end_sessions(username).await
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
@@ -131,6 +133,7 @@ impl OperatorAdmin {
                 self.store.put_operator(&changed),
             )
             .await?;
+        self.end_sessions(username).await?;
         Ok(summary(&changed))
     }
 
@@ -155,6 +158,15 @@ impl OperatorAdmin {
             tracing::warn!(error = %crate::domain::logtext::Untrusted(&err), "cannot release the operators lock; it lapses by itself");
         }
         result
+    }
+
+    /// A new session epoch after the account changed: every session it had open ends. Done
+    /// after the change, so that a login squeezed in between is ended too.
+    async fn end_sessions(&self, username: &str) -> Result<(), AppError> {
+        let username = parse_username(username)?;
+        self.store.set_session_epoch(&username, uuid::Uuid::new_v4()).await.map_err(|e| {
+            AppError::Unavailable(format!("the change was made, but its sessions could not be ended; retry: {e}"))
+        })
     }
 
     async fn existing(&self, username: &str) -> Result<OperatorRecord, AppError> {

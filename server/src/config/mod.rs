@@ -29,7 +29,7 @@ use env::Reader;
 pub use prometheus::PrometheusSettings;
 pub use redis::RedisSettings;
 pub use services::{HostCheck, ServicesSettings};
-pub use web::WebSettings;
+pub use web::{origin_of, IpNet, WebSettings};
 
 /// The whole configuration, one part per concern.
 #[derive(Debug, Clone)]

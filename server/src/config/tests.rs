@@ -217,7 +217,7 @@ fn render_shows_every_variable_and_its_source() {
     assert!(shown.contains("CASSANDRA_REPLICATION=SimpleStrategy:1  (default)\n"));
     assert!(shown.contains("CONTROLLER_API_URL=http://localhost:8000  (default)\n"));
     // Every setting of the README's table that the configuration reads, and nothing else.
-    assert_eq!(c.effective.len(), 58, "{shown}");
+    assert_eq!(c.effective.len(), 61, "{shown}");
     assert!(shown.lines().all(|line| line.ends_with("(default)") || line.contains("(env")));
 }
 
@@ -290,4 +290,50 @@ fn secrets_and_url_credentials_are_never_echoed() {
     // The settings themselves keep the credentials: the clients need them.
     assert_eq!(c.prometheus.url, "https://prom:prompw@prometheus.example:9090/");
     assert_eq!(c.doveadm.endpoints["be1"], "http://doveadm:endpointpw@10.0.0.1:8080");
+}
+
+#[test]
+fn sessions_have_an_idle_and_an_absolute_limit() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.web.session_idle_timeout, Duration::from_secs(3600));
+    assert_eq!(c.web.session_absolute_timeout, Duration::from_secs(43200));
+    let long_idle = config(&[("SESSION_IDLE_TIMEOUT_SECS", "86400")]).unwrap();
+    assert_eq!(long_idle.web.session_absolute_timeout, Duration::from_secs(86400), "never below idle by default");
+    let set = config(&[("SESSION_IDLE_TIMEOUT_SECS", "600"), ("SESSION_ABSOLUTE_TIMEOUT_SECS", "7200")]).unwrap();
+    assert_eq!(set.web.session_absolute_timeout, Duration::from_secs(7200));
+    let err = config(&[("SESSION_ABSOLUTE_TIMEOUT_SECS", "60")]).unwrap_err();
+    assert_eq!(err.0[0].var, "SESSION_ABSOLUTE_TIMEOUT_SECS", "shorter than the idle timeout: {err}");
+}
+
+#[test]
+fn trusted_proxies_are_addresses_and_ranges() {
+    let c = config(&[]).unwrap();
+    assert!(c.web.trusted_proxies.is_empty(), "no proxy is trusted by default");
+    let c = config(&[("TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16,::1")]).unwrap();
+    let trusted = |ip: &str| c.web.trusted_proxies.iter().any(|n| n.contains(ip.parse().unwrap()));
+    assert!(trusted("10.0.0.1") && !trusted("10.0.0.2"));
+    assert!(trusted("192.168.44.3") && !trusted("192.169.0.1"));
+    assert!(trusted("::1") && trusted("::ffff:10.0.0.1"), "v6 and v4-mapped");
+    assert!(c.render().contains("TRUSTED_PROXIES=10.0.0.1/32,192.168.0.0/16,::1/128  (env)"));
+    for bad in ["10.0.0.1/33", "proxy.example.net", "10.0.0.0/x"] {
+        let err = config(&[("TRUSTED_PROXIES", bad)]).unwrap_err();
+        assert_eq!(err.0[0].var, "TRUSTED_PROXIES", "{bad}");
+    }
+}
+
+#[test]
+fn the_public_origin_is_the_api_url_unless_set() {
+    let c = config(&[("CONTROLLER_API_URL", "http://127.0.0.1:3000")]).unwrap();
+    assert_eq!(c.web.public_origin, "http://127.0.0.1:3000");
+    assert!(!c.web.secure_cookies);
+    let c = config(&[
+        ("CONTROLLER_API_URL", "http://10.0.0.5:8000"),
+        ("CONTROLLER_PUBLIC_URL", "https://Palomar.Example.net:443/ui"),
+    ])
+    .unwrap();
+    assert_eq!(c.web.public_origin, "https://palomar.example.net", "default port left out, lower case");
+    assert!(c.web.secure_cookies, "browsers reach it over https");
+    assert!(config(&[("CONTROLLER_PUBLIC_URL", "palomar.example.net")]).is_err());
+    assert_eq!(super::origin_of("http://[::1]:9000/x").as_deref(), Some("http://[::1]:9000"));
+    assert_eq!(super::origin_of("http://user@evil.example/").as_deref(), None);
 }

@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod logs;
 pub mod prometheus;
+pub mod web;
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,8 @@ pub(super) struct Statements {
     list: PreparedStatement,
     lock: PreparedStatement,
     unlock: PreparedStatement,
+    get_epoch: PreparedStatement,
+    put_epoch: PreparedStatement,
 }
 
 const COLUMNS: &str = "username, role, password_hash, disabled, created_at";
@@ -45,6 +47,14 @@ impl Statements {
             .await?,
             unlock: prepare(session, ks, "DELETE FROM {ks}.controller_locks WHERE name = 'operators' IF holder = ?")
                 .await?,
+            get_epoch: prepare(session, ks, "SELECT epoch FROM {ks}.controller_operator_sessions WHERE username = ?")
+                .await?,
+            put_epoch: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_operator_sessions (username, epoch) VALUES (?, ?)",
+            )
+            .await?,
         })
     }
 }
@@ -100,4 +110,18 @@ impl OperatorStore for CassandraStore {
     async fn list_operators(&self, page: PageRequest) -> Result<Page<OperatorRecord>, StoreError> {
         self.list::<OperatorRow, _>(&self.operator_statements.list, (), &page).await
     }
+
+    async fn session_epoch(&self, username: &str) -> Result<Option<uuid::Uuid>, StoreError> {
+        let row = self.one::<EpochRow, EpochRow>(&self.operator_statements.get_epoch, (username,)).await?;
+        Ok(row.and_then(|r| r.epoch))
+    }
+
+    async fn set_session_epoch(&self, username: &str, epoch: uuid::Uuid) -> Result<(), StoreError> {
+        self.write(&self.operator_statements.put_epoch, (username, epoch)).await
+    }
+}
+
+#[derive(DeserializeRow)]
+struct EpochRow {
+    epoch: Option<uuid::Uuid>,
 }

@@ -93,7 +93,7 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 7] = [
+pub const CONTROLLER_TABLES: [&str; 8] = [
     // Group membership as the census saw it; rows expire (TTL) so that users who left vanish.
     "create table if not exists {ks}.controller_group_members (
 site_id uuid,
@@ -113,6 +113,13 @@ role text,
 password_hash text,
 disabled boolean,
 created_at timestamp,
+primary key ((username))
+)",
+    // Revocation: a new epoch ends every session an operator has open. A table of its own so
+    // that the operators table needs no change on existing clusters.
+    "create table if not exists {ks}.controller_operator_sessions (
+username text,
+epoch uuid,
 primary key ((username))
 )",
     // One partition per UTC day keeps partitions bounded; newest first within a day.

@@ -43,6 +43,8 @@ struct Tables {
     operators: BTreeMap<String, OperatorRecord>,
     /// Who holds the operators lock, until when.
     operators_lock: Option<(uuid::Uuid, std::time::Instant)>,
+    /// Per operator: the session epoch (revocation).
+    session_epochs: BTreeMap<String, Uuid>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,

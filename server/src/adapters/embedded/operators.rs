@@ -64,4 +64,13 @@ impl OperatorStore for EmbeddedStore {
             String::clone,
         )
     }
+
+    async fn session_epoch(&self, username: &str) -> Result<Option<uuid::Uuid>, StoreError> {
+        Ok(self.read().session_epochs.get(username).copied())
+    }
+
+    async fn set_session_epoch(&self, username: &str, epoch: uuid::Uuid) -> Result<(), StoreError> {
+        self.write().session_epochs.insert(username.to_string(), epoch);
+        Ok(())
+    }
 }
