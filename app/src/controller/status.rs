@@ -22,8 +22,12 @@ impl Controller {
             Some(id) => self.modes(id).await.map(|m| m.into_iter().collect()).unwrap_or_default(),
             None => Feature::ALL.into_iter().map(|f| (f, FeatureState::Off)).collect(),
         };
-        let leader = self.ports.lease.current(&self.settings.site).await;
-        let plan = self.ports.plans.plan_summary(&self.settings.site).await.ok().flatten();
+        // Both from Redis, at once: a Redis outage costs `/healthz` one timeout, not two.
+        let (leader, plan) = tokio::join!(
+            self.ports.lease.current(&self.settings.site),
+            self.ports.plans.plan_summary(&self.settings.site)
+        );
+        let plan = plan.ok().flatten();
         let mut problems = Vec::new();
         match &site_lookup {
             Err(err) => problems.push(format!("GeoDB unavailable: {err}")),

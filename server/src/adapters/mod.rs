@@ -19,6 +19,21 @@ use app::{
     ports::{Doveadm, DoveadmError, DoveadmRow, Metrics, MetricsError},
 };
 
+/// How long one Redis command may take, and one connection attempt: Redis answers in
+/// milliseconds, so past this it is down, and every caller (the lease, `/healthz`, a page)
+/// hears so at once instead of waiting on reconnects.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A Redis connection that reconnects by itself and bounds every command by [`REDIS_TIMEOUT`].
+pub async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(REDIS_TIMEOUT))
+        .set_response_timeout(Some(REDIS_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(REDIS_TIMEOUT);
+    redis::aio::ConnectionManager::new_with_config(redis::Client::open(url)?, config).await
+}
+
 /// The doveadm port where no backend may be reached (command-line tools, tests of the
 /// services): every call fails as unreachable, so nothing on the network is ever contacted.
 #[derive(Debug, Default, Clone, Copy)]

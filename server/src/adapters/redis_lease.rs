@@ -44,7 +44,7 @@ fn key(site: &str) -> String {
 
 impl RedisLease {
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self { connection: ConnectionManager::new(redis::Client::open(url)?).await? })
+        Ok(Self { connection: super::redis_connection(url).await? })
     }
 }
 

@@ -23,7 +23,7 @@ fn keys(site: &str) -> (String, String) {
 
 impl RedisPlans {
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self { connection: ConnectionManager::new(redis::Client::open(url)?).await? })
+        Ok(Self { connection: super::redis_connection(url).await? })
     }
 }
 

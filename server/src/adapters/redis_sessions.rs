@@ -24,8 +24,7 @@ impl std::fmt::Debug for RedisSessionStore {
 impl RedisSessionStore {
     /// Connects to Redis at `url`.
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        Ok(Self { connection: ConnectionManager::new(client).await? })
+        Ok(Self { connection: super::redis_connection(url).await? })
     }
 
     fn key(id: &Id) -> String {

@@ -10,6 +10,17 @@ use uuid::Uuid;
 
 use crate::adapters::cassandra::prepare;
 
+/// A whole `user_groups` row's values, in `GROUP_COLUMNS` order.
+pub(super) type GroupValues<'a> =
+    (Uuid, &'a str, Option<Uuid>, Option<Uuid>, i32, Option<&'a str>, Option<DateTime<Utc>>, i32);
+
+/// The values of a whole row. Not moving is null, as Dovecot writes it, so that
+/// `IF moving IN (null, '')` holds either way.
+pub(super) fn row_values(g: &UserGroup) -> GroupValues<'_> {
+    let moving = (!g.moving.is_empty()).then_some(g.moving.as_str());
+    (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend)
+}
+
 /// The statements of this area, prepared once at start-up.
 pub(super) struct Statements {
     pub(super) list_groups: PreparedStatement,

@@ -220,34 +220,11 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
-        // Not moving is null, as Dovecot writes it, so that `IF moving IN (null, '')` holds either way.
-        let moving = (!g.moving.is_empty()).then_some(&g.moving);
-        let values = (
-            g.site_id,
-            &g.name,
-            g.backend_id,
-            g.alt_backend_id,
-            g.sticky_users,
-            moving,
-            g.refresh_after,
-            g.sticky_backend,
-        );
-        self.write(&self.statements.groups.put_group, values).await
+        self.write(&self.statements.groups.put_group, groups::row_values(g)).await
     }
 
     async fn create_group(&self, g: &UserGroup) -> Result<bool, StoreError> {
-        let moving = (!g.moving.is_empty()).then_some(&g.moving);
-        let values = (
-            g.site_id,
-            &g.name,
-            g.backend_id,
-            g.alt_backend_id,
-            g.sticky_users,
-            moving,
-            g.refresh_after,
-            g.sticky_backend,
-        );
-        self.conditional(&self.statements.groups.create_group, values).await
+        self.conditional(&self.statements.groups.create_group, groups::row_values(g)).await
     }
 
     async fn set_group_sticky(
