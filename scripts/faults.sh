@@ -130,7 +130,8 @@ faults_case() {
 
   # A group that is not moving, and a destination the UI offers for it.
   groups=$(faults_post groups/list "site_id=$faults_site" backend= mask= moving=no) || faults_fail "$name: list groups"
-  group=$(jq -r --arg used "$faults_used" '[.rows[].group.name] - ($used | split(" ")) | .[0] // empty' <<<"$groups")
+  # One with users enough to take a while (a group a proxy just created may have one or two).
+  group=$(jq -r --arg used "$faults_used" '[.rows[] | select((.users // 0) >= 50) | .group.name] - ($used | split(" ")) | .[0] // empty' <<<"$groups")
   [ -n "$group" ] || faults_fail "$name: no group left that is not moving"
   faults_used="$faults_used $group"
   detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || faults_fail "$name: get $group"
