@@ -199,6 +199,8 @@ impl Controller {
         let applied =
             self.ports.geodb.set_backend_status(snap.site_id, backend, &seen.status, &status, &reason).await?;
         if applied {
+            // CE proxies cache routes: the new status must reach them now, not at expiry.
+            self.moves.handoff().flush_proxy_caches().await;
             Ok(())
         } else {
             Err(WriteError::Refused(format!(

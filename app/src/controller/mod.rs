@@ -13,6 +13,7 @@
 mod apply;
 pub mod census;
 mod group_balance;
+pub mod handoff;
 mod lease;
 pub mod moves;
 mod pass;
@@ -44,6 +45,7 @@ use crate::{
 };
 
 pub use census::{Census, CensusSnapshot};
+pub use handoff::{DovecotSettings, Handoff};
 pub use moves::{GroupMoves, MoveRequest};
 pub use telemetry::Telemetry;
 
@@ -87,6 +89,8 @@ pub struct ControllerSettings {
     pub dns_failure_allowed: Duration,
     pub score_window: Duration,
     pub intervals: Intervals,
+    /// Which Dovecot runs the cluster, and its proxies.
+    pub dovecot: DovecotSettings,
 }
 
 /// The loops, by the name their runs are reported under.
@@ -175,6 +179,7 @@ impl Controller {
     /// does nothing until [`spawn`]ed (or ticked by a test); the UI reads it either way.
     pub fn new(ports: Ports, census: Arc<Census>, settings: ControllerSettings) -> Arc<Self> {
         let telemetry = Arc::new(Telemetry::default());
+        let handoff = Handoff::new(ports.geodb.clone(), ports.doveadm.clone(), settings.dovecot.clone());
         let moves = Arc::new(GroupMoves::new(
             ports.geodb.clone(),
             ports.records.clone(),
@@ -182,6 +187,7 @@ impl Controller {
             ports.clock.clone(),
             census.clone(),
             telemetry.clone(),
+            handoff,
         ));
         Arc::new(Self { ports, settings, runtime: Mutex::new(Runtime::default()), telemetry, census, moves })
     }

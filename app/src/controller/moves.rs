@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{census::Census, telemetry::Telemetry};
+use super::{census::Census, handoff::Handoff, telemetry::Telemetry};
 use crate::{
     domain::{
         controller::{EndMove, Initiator, MoveEnd, MoveRecord, MoveState, NewMove},
+        edition::DovecotEdition,
         geodb::{Backend, MoveSide},
         routing::eligible_destination,
         WriteError,
@@ -40,6 +41,7 @@ pub struct GroupMoves {
     clock: Arc<dyn Clock>,
     census: Arc<Census>,
     telemetry: Arc<Telemetry>,
+    handoff: Handoff,
 }
 
 impl From<StoreError> for WriteError {
@@ -64,8 +66,14 @@ impl GroupMoves {
         clock: Arc<dyn Clock>,
         census: Arc<Census>,
         telemetry: Arc<Telemetry>,
+        handoff: Handoff,
     ) -> Self {
-        Self { geodb, records, doveadm, clock, census, telemetry }
+        Self { geodb, records, doveadm, clock, census, telemetry, handoff }
+    }
+
+    /// The CE side of moves (flushing proxies' caches, kicking sessions).
+    pub fn handoff(&self) -> &Handoff {
+        &self.handoff
     }
 
     /// Starts a move like `doveadm cluster group move`: `alt_backend_id` := destination and
@@ -127,12 +135,7 @@ impl GroupMoves {
         for (side, backend) in [(MoveSide::From, source_id), (MoveSide::To, destination)] {
             self.note_move(&backends, site_id, backend, side, now).await;
         }
-        // The access on the source starts the move; when it fails, the start timeout forces it.
-        let mut params = Map::new();
-        params.insert("group".into(), Value::String(name.clone()));
-        if let Err(err) = self.doveadm.run(&record.source_host, "clusterGroupAccess", params).await {
-            tracing::warn!(move_id = %record.id, group = %Untrusted(&name), error = %Untrusted(&err), "could not kick off the move on its source");
-        }
+        self.kick_off(&record).await;
         self.telemetry.move_started(record.initiated_by.label());
         tracing::info!(
             move_id = %record.id,
@@ -143,6 +146,26 @@ impl GroupMoves {
             "group move started"
         );
         Ok(record)
+    }
+
+    /// Sets the move going. Pro: an access to the group on its source (`clusterGroupAccess`)
+    /// starts the source's move; when it fails, the start timeout forces the move. CE: the
+    /// route already points at the destination; the proxies forget the old one and the group's
+    /// sessions on the source are kicked (supervision kicks any that come back).
+    async fn kick_off(&self, record: &MoveRecord) {
+        let result = match self.handoff.settings().edition {
+            DovecotEdition::Pro => {
+                let mut params = Map::new();
+                params.insert("group".into(), Value::String(record.group.clone()));
+                self.doveadm.run(&record.source_host, "clusterGroupAccess", params).await.map(|_| ())
+            }
+            DovecotEdition::Ce => {
+                self.handoff.hand_off(&record.source_host, record.site_id, &record.group).await.map(|_| ())
+            }
+        };
+        if let Err(err) = result {
+            tracing::warn!(move_id = %record.id, group = %Untrusted(&record.group), error = %Untrusted(&err), "could not kick off the move on its source");
+        }
     }
 
     /// Sets `last_moved_from`/`last_moved_to` on one backend, only if it still holds what we
@@ -175,7 +198,7 @@ impl GroupMoves {
     /// cancelling, allowed only before users are being moved, leaves it on its source.
     pub async fn end(&self, m: &MoveRecord, how: EndMove, note: &str) -> Result<MoveRecord, WriteError> {
         let (backend, alt) = match how {
-            EndMove::Force => (m.destination, m.source.filter(|s| *s != m.destination)),
+            EndMove::Force | EndMove::Complete => (m.destination, m.source.filter(|s| *s != m.destination)),
             EndMove::Cancel => {
                 if m.state != MoveState::Initiated {
                     return Err(WriteError::Refused(
@@ -190,6 +213,12 @@ impl GroupMoves {
         let now = self.clock.now();
         if !self.geodb.end_group_move(m.site_id, &m.group, &m.moving_token, backend, alt, now).await? {
             return Err(WriteError::Refused("the group's move changed meanwhile (conditional write refused)".into()));
+        }
+        // CE: whichever backend lost the group must not keep its sessions (a forced move's
+        // source, a cancelled move's destination).
+        let loser = if how == EndMove::Cancel { &m.destination_host } else { &m.source_host };
+        if let Err(err) = self.handoff.hand_off(loser, m.site_id, &m.group).await {
+            tracing::warn!(move_id = %m.id, error = %Untrusted(&err), "could not kick the group's sessions off the backend that lost it");
         }
         let mut done = m.clone();
         done.state = how.state();

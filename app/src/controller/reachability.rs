@@ -5,7 +5,13 @@ use crate::domain::logtext::Untrusted;
 use serde_json::{Map, Value};
 
 use super::{snapshot::missing, Controller, Skip};
-use crate::{domain::controller::ProbeOutcome, ports::read_all};
+use crate::{
+    domain::{controller::ProbeOutcome, edition::DovecotEdition},
+    ports::read_all,
+};
+
+/// The user mask of CE's probe: a name with a space, which no login can have.
+const PROBE_MASK: &str = "palomar reachability probe";
 
 impl Controller {
     pub(super) async fn probe_backends(&self) -> Result<String, Skip> {
@@ -17,10 +23,15 @@ impl Controller {
         let geodb = self.ports.geodb.as_ref();
         let site_id = self.site_id().await?;
         let backends = read_all(|page| geodb.list_backends(site_id, page)).await.map_err(missing("the backends"))?;
+        let edition = self.settings.dovecot.edition;
         let probes = backends.iter().map(|b| async move {
             let mut params = Map::new();
-            params.insert("host".into(), Value::String(b.host.clone()));
-            (b.host.clone(), self.ports.doveadm.run(&b.host, "clusterBackendStatus", params).await)
+            match edition {
+                DovecotEdition::Pro => params.insert("host".into(), Value::String(b.host.clone())),
+                // A mask no login name can have: the answer is empty, however busy the backend.
+                DovecotEdition::Ce => params.insert("mask".into(), Value::Array(vec![Value::String(PROBE_MASK.into())])),
+            };
+            (b.host.clone(), self.ports.doveadm.run(&b.host, edition.probe_command(), params).await)
         });
         let results = futures::future::join_all(probes).await;
         let now = self.now();

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::domain::{
     controller::{EndMove, MoveRecord, MoveState, Outcome},
+    edition::DovecotEdition,
     feature::{Feature, FeatureState},
     logtext::Untrusted,
     planning::{
@@ -20,6 +21,10 @@ use crate::domain::{
 impl Controller {
     async fn observe(&self, m: &MoveRecord) -> Result<Observation, Skip> {
         let row = self.ports.geodb.get_group(m.site_id, &m.group).await.map_err(missing("a moving group"))?;
+        let row = row.map(|g| RowView { backend_id: g.backend_id, moving: g.moving });
+        if self.settings.dovecot.edition == DovecotEdition::Ce {
+            return Ok(self.observe_handoff(m, row).await);
+        }
         let mut params = Map::new();
         params.insert("site".into(), Value::String(self.settings.site.clone()));
         params.insert("group".into(), Value::String(m.group.clone()));
@@ -32,7 +37,28 @@ impl Controller {
             }),
             Err(_) => None,
         };
-        Ok(Observation { row: row.map(|g| RowView { backend_id: g.backend_id, moving: g.moving }), progress })
+        Ok(Observation { row, progress, source_clear: false })
+    }
+
+    /// CE: the move runs while the source still has sessions of the group; those are kicked
+    /// again (a client may have come back through a proxy that still had the old route). An
+    /// unreachable source tells nothing: the timeouts decide.
+    async fn observe_handoff(&self, m: &MoveRecord, row: Option<RowView>) -> Observation {
+        let still_moving = row.as_ref().is_some_and(|r| r.moving == m.moving_token);
+        if !still_moving {
+            return Observation { row, progress: None, source_clear: false };
+        }
+        match self.moves.handoff().hand_off(&m.source_host, m.site_id, &m.group).await {
+            Ok(remaining) => {
+                let total = m.users_total.max(remaining as u64);
+                let moved = total.saturating_sub(remaining as u64);
+                Observation { row, progress: Some((moved, total.max(1))), source_clear: remaining == 0 }
+            }
+            Err(err) => {
+                tracing::warn!(move_id = %m.id, error = %Untrusted(&err), "cannot see the group's sessions on the source");
+                Observation { row, progress: None, source_clear: false }
+            }
+        }
     }
 
     pub(super) async fn supervise_moves(&self) -> Result<String, Skip> {
@@ -56,6 +82,15 @@ impl Controller {
                     next.eta = None;
                     self.moves.record_end(&next).await.map_err(missing_record)?;
                     notes.push(format!("{} finished", m.group));
+                }
+                Verdict::Complete(next) => {
+                    let note = "no session of the group is left on its source";
+                    match self.moves.end(&next, EndMove::Complete, note).await {
+                        Ok(_) => notes.push(format!("{} finished", m.group)),
+                        Err(err) => {
+                            tracing::warn!(move_id = %m.id, error = %Untrusted(&err), "could not end the handed-off move")
+                        }
+                    }
                 }
                 Verdict::Aborted(mut next, why) => {
                     next.state = MoveState::Aborted;

@@ -81,6 +81,7 @@ pub struct Telemetry {
     moves_active: Gauge,
     leader: Family<SiteLabels, Gauge>,
     backend_reachable: Family<HostLabels, Gauge>,
+    route_lookups: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Telemetry {
@@ -94,6 +95,7 @@ impl Default for Telemetry {
         let moves_active = Gauge::default();
         let leader = Family::default();
         let backend_reachable = Family::default();
+        let route_lookups = Family::default();
         // Counters are registered without `_total`: the encoder appends it.
         let mut registry = Registry::with_prefix("palomar_controller");
         let help = "Controller loop runs by loop and result (ran, skipped, failed)";
@@ -115,6 +117,11 @@ impl Default for Telemetry {
             "1 while the backend's doveadm API answers, else 0",
             backend_reachable.clone(),
         );
+        registry.register(
+            "route_lookups",
+            "Route API lookups by outcome (a route's reason, or the error: unauthorized, invalid, no_backend, store)",
+            route_lookups.clone(),
+        );
         Self {
             registry,
             loop_runs,
@@ -126,6 +133,7 @@ impl Default for Telemetry {
             moves_active,
             leader,
             backend_reachable,
+            route_lookups,
         }
     }
 }
@@ -161,6 +169,11 @@ impl Telemetry {
     /// A group move ended with `outcome`.
     pub fn move_ended(&self, outcome: &str) {
         self.moves_ended.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
+    }
+
+    /// A route API lookup ended with `outcome`.
+    pub fn route_lookup(&self, outcome: &str) {
+        self.route_lookups.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
     }
 
     /// The number of group moves under supervision now.

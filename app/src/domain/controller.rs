@@ -167,6 +167,9 @@ pub enum EndMove {
     Force,
     /// The group stays on its source; only before the source has started moving users.
     Cancel,
+    /// Dovecot CE: the controller ends the move itself once no session of the group is left
+    /// on the source (Pro's source backend does this). Not an operator's choice.
+    Complete,
 }
 
 impl EndMove {
@@ -174,6 +177,7 @@ impl EndMove {
         match self {
             EndMove::Force => "force",
             EndMove::Cancel => "cancel",
+            EndMove::Complete => "complete",
         }
     }
 
@@ -182,6 +186,7 @@ impl EndMove {
         match self {
             EndMove::Force => MoveState::Forced,
             EndMove::Cancel => MoveState::Cancelled,
+            EndMove::Complete => MoveState::Finished,
         }
     }
 }

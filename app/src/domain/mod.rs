@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cluster;
 pub mod controller;
+pub mod edition;
 pub mod error;
 pub mod feature;
 pub mod geodb;

@@ -3,7 +3,7 @@
 //! (Dovecot Pro's own code is closed; this follows the Palomar documentation, see
 //! docs/simulator.md for each rule and its source.)
 
-use super::geodb::{Backend, BackendStatus, UserGroup};
+use super::geodb::{Backend, BackendStatus, User, UserGroup};
 use uuid::Uuid;
 
 /// Where a login or delivery goes.
@@ -66,6 +66,42 @@ pub fn route(group: &UserGroup, backends: &[Backend], user_already_moved: bool) 
         Some(id) => Route::Backend { id, reason: RouteReason::Failover },
         None => Route::Unavailable,
     }
+}
+
+/// The site and group a proxy of `proxy_site` looks a user up in: the `users` row's preferred
+/// site and group, else the proxy's own site and the user's default group.
+pub fn user_placement(
+    username: &str,
+    user: Option<&User>,
+    proxy_site: Uuid,
+    default_group_count: u32,
+) -> (Uuid, String) {
+    let site = user.and_then(|u| u.preferred_site_id).unwrap_or(proxy_site);
+    match user.filter(|u| !u.group_name.is_empty()) {
+        Some(u) => (site, u.group_name.clone()),
+        None => (site, default_group(username, default_group_count)),
+    }
+}
+
+/// The row a proxy writes for a group that does not exist yet, at a user's first login: a
+/// backend and an alternative picked among the online ones by the group's name, so that every
+/// proxy picks alike. `None` when no backend of the site is online.
+pub fn new_group(site_id: Uuid, name: &str, site_backends: &[Backend]) -> Option<UserGroup> {
+    let online: Vec<Uuid> = site_backends.iter().filter(|b| accepts_sessions(b)).map(|b| b.id).collect();
+    if online.is_empty() {
+        return None;
+    }
+    let index = usize::try_from(stable_hash(name) % online.len() as u64).unwrap_or(0);
+    Some(UserGroup {
+        site_id,
+        name: name.to_string(),
+        backend_id: online.get(index).copied(),
+        alt_backend_id: online.get((index + 1) % online.len()).copied(),
+        sticky_users: 0,
+        moving: String::new(),
+        refresh_after: None,
+        sticky_backend: 0,
+    })
 }
 
 /// FNV-1a, 64 bit: a stable hash that every proxy computes alike.

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Auditor;
-use crate::controller::Census;
+use crate::controller::{Census, Controller};
 use crate::{
     domain::{
         cluster::{BackendList, BackendRow, BackendView},
@@ -51,11 +51,12 @@ impl BackendsReader {
 pub struct BackendOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
+    controller: Arc<Controller>,
 }
 
 impl BackendOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
-        Self { geodb, audit }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, controller: Arc<Controller>) -> Self {
+        Self { geodb, audit, controller }
     }
 
     /// Audits and runs one conditional write of the backend as read (`write` gets the row read
@@ -78,6 +79,11 @@ impl BackendOps {
         let (host, write) = (after.host.clone(), write(before.clone(), after.clone()));
         let what = format!("backend {host}");
         self.audit.apply_conditional(action, &host, &what, Some(&before), Some(&after), write).await?;
+        // CE proxies cache routes: a backend that stopped or started taking sessions must
+        // reach them now.
+        if before.status != after.status {
+            self.controller.moves().handoff().flush_proxy_caches().await;
+        }
         Ok(after)
     }
 

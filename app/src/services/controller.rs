@@ -67,6 +67,9 @@ impl ControllerOps {
         let note = match how {
             EndMove::Force => format!("forced by operator {}", self.audit.operator()),
             EndMove::Cancel => format!("cancelled by operator {}", self.audit.operator()),
+            EndMove::Complete => {
+                return Err(AppError::invalid("how", "a move completes by itself; force it or cancel it"))
+            }
         };
         let moves = self.controller.moves().clone();
         let action = format!("move.{}", how.as_str());

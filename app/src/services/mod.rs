@@ -10,6 +10,7 @@ mod backends;
 mod controller;
 mod groups;
 mod operators;
+mod routes;
 mod settings;
 mod stats;
 mod throttle;
@@ -25,6 +26,7 @@ pub use backends::{BackendAdmin, BackendOps, BackendsReader};
 pub use controller::{ControllerOps, ControllerReader};
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
+pub use routes::{ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, RouteWhy, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
 pub use throttle::{LoginThrottle, ThrottlePolicy};
@@ -105,13 +107,45 @@ pub struct Services {
     controller: Arc<Controller>,
     /// Failed logins of this instance (see [`LoginThrottle`]).
     throttle: Arc<LoginThrottle>,
+    route_api: Arc<RouteApiSettings>,
+    sites: Arc<routes::SitesCache>,
 }
 
 impl Services {
     /// The services on `ports`, with this site's controller (built on the same ports), so the
     /// UI can show and steer it.
     pub fn new(ports: Ports, controller: Arc<Controller>) -> Self {
-        Self { ports, census: controller.census().clone(), controller, throttle: Arc::default() }
+        Self {
+            ports,
+            census: controller.census().clone(),
+            controller,
+            throttle: Arc::default(),
+            route_api: Arc::default(),
+            sites: Arc::default(),
+        }
+    }
+
+    /// The same services with the route API on (when `settings` has a token).
+    pub fn with_route_api(mut self, settings: RouteApiSettings) -> Self {
+        self.route_api = Arc::new(settings);
+        self
+    }
+
+    /// Route lookups, for a proxy that presented the route API's token.
+    pub fn proxy_routes(&self, presented_token: Option<&str>) -> Result<ProxyRoutes, RouteError> {
+        let configured = self.route_api.token.as_deref().ok_or(RouteError::Off)?;
+        if !presented_token.is_some_and(|t| routes::token_matches(t, configured)) {
+            return Err(RouteError::Unauthorized);
+        }
+        let settings = self.controller.settings();
+        Ok(ProxyRoutes::new(
+            self.ports.geodb.clone(),
+            settings.site.clone(),
+            settings.dovecot.edition,
+            settings.dovecot.default_group_count,
+            self.route_api.cache_secs,
+            self.sites.clone(),
+        ))
     }
 
     /// The same services with another login throttling policy (tests use short waits).
@@ -151,7 +185,7 @@ impl Services {
     /// Backend status, load factor, evacuation: operators.
     pub fn backend_ops(&self, caller: &Caller) -> Result<BackendOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(BackendOps::new(self.ports.geodb.clone(), self.auditor(caller)))
+        Ok(BackendOps::new(self.ports.geodb.clone(), self.auditor(caller), self.controller.clone()))
     }
 
     /// Adding and removing backends: admins.

@@ -34,6 +34,7 @@ pub(super) fn read(r: &mut Reader<'_>, process: &Process) -> ControllerSettings 
         dns_failure_allowed: r.seconds(&["BACKEND_REACHABILITY_NAME_RESOLUTION_FAILURE_DURATION_ALLOWED_SECS"], 10, 0),
         score_window: r.seconds(&["HOST_LOAD_BALANCE_SCORE_WINDOW_SECS"], 3600, 60),
         intervals: intervals(r),
+        dovecot: super::dovecot::dovecot(r),
         instance: r.string(&["CONTROLLER_INSTANCE"], &process.instance_name()),
     }
 }

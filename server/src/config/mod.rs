@@ -13,6 +13,7 @@
 mod cassandra;
 mod controller;
 mod doveadm;
+mod dovecot;
 mod env;
 mod prometheus;
 mod redis;
@@ -48,6 +49,8 @@ pub struct Config {
     pub prometheus: PrometheusSettings,
     /// The backends' doveadm API (`DOVEADM_*`).
     pub doveadm: DoveadmSettings,
+    /// The route API for Dovecot CE proxies (`ROUTE_API_*`).
+    pub route_api: app::services::RouteApiSettings,
     /// The value and source of every variable, for `palomar config`.
     pub effective: Effective,
 }
@@ -76,11 +79,12 @@ impl Config {
         let services = ServicesSettings::read(&mut r);
         let prometheus = PrometheusSettings::read(&mut r);
         let doveadm = DoveadmSettings::read(&mut r);
+        let route_api = dovecot::route_api(&mut r);
         let (effective, errors) = r.finish();
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Config { cassandra, redis, web, controller, services, prometheus, doveadm, effective })
+        Ok(Config { cassandra, redis, web, controller, services, prometheus, doveadm, route_api, effective })
     }
 
     /// The effective configuration as `NAME=value  (source)` lines, secrets redacted.

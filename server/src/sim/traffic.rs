@@ -97,10 +97,8 @@ impl Simulator {
         };
         let (ok, failed) = if is_login { (LOGIN_OK, LOGIN_FAILED) } else { (DELIVERY_OK, DELIVERY_FAILED) };
         let row = self.geodb.get_user(&user.username).await?;
-        let (site_id, group_name) = match &row {
-            Some(u) => (u.preferred_site_id.unwrap_or(proxy_site), u.group_name.clone()),
-            None => (proxy_site, routing::default_group(&user.username, self.settings.default_group_count)),
-        };
+        let (site_id, group_name) =
+            routing::user_placement(&user.username, row.as_ref(), proxy_site, self.settings.default_group_count);
         if site_id != proxy_site {
             // Another site's user: proxied to that site's load balancer.
             let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
@@ -180,29 +178,11 @@ impl Simulator {
 
     /// Creates a group on first use, as proxies do: on an online backend picked by the name.
     async fn create_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
-        let online: Vec<Uuid> = {
+        let backends: Vec<Backend> = {
             let world = self.world();
-            world
-                .backends
-                .values()
-                .filter(|b| b.row.site_id == site_id && routing::accepts_sessions(&b.row))
-                .map(|b| b.row.id)
-                .collect()
+            world.backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect()
         };
-        if online.is_empty() {
-            return Ok(None);
-        }
-        let index = (routing::stable_hash(name) % online.len() as u64) as usize;
-        let group = UserGroup {
-            site_id,
-            name: name.to_string(),
-            backend_id: online.get(index).copied(),
-            alt_backend_id: online.get((index + 1) % online.len()).copied(),
-            sticky_users: 0,
-            moving: String::new(),
-            refresh_after: None,
-            sticky_backend: 0,
-        };
+        let Some(group) = routing::new_group(site_id, name, &backends) else { return Ok(None) };
         self.geodb.put_group(&group).await?;
         Ok(Some(group))
     }

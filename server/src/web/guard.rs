@@ -74,12 +74,15 @@ pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Paths anyone may load: the login page and its server function, assets and the health check.
+/// Paths anyone may load: the login page and its server function, assets, the health check,
+/// and the route API (which checks its own token).
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == LOGIN_FUNCTION
         || path == "/healthz"
         || path == "/metrics"
+        // Proxies authenticate with their token, not a session.
+        || path == super::ROUTE_API
         || path.starts_with("/pkg/")
         || path.starts_with("/favicon")
 }

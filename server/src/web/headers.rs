@@ -14,9 +14,10 @@ const NOTHING_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-u
 
 /// Adds frame protection, `nosniff`, the Referrer-Policy, a CSP where the page set none, and
 /// `no-store` on everything but the built assets (pages and server-function answers hold
-/// cluster data and must not stay in caches).
+/// cluster data and must not stay in caches) and the route API's answers (a proxy may keep
+/// those for their `private, max-age`).
 pub async fn security_headers(request: Request, next: Next) -> Response {
-    let asset = is_asset(request.uri().path());
+    let asset = is_asset(request.uri().path()) || request.uri().path() == super::ROUTE_API;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

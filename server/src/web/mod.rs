@@ -1,12 +1,14 @@
 //! The HTTP server: Leptos pages and server functions, static assets, sessions, and the
 //! layers every request passes, outermost first: security headers, a body size limit, the
 //! CSRF origin check, the session, the login guard. One file per concern: `csrf`, `headers`,
-//! `guard` (and the session limits), `client` (who the client is), `stream` (live moves).
+//! `guard` (and the session limits), `client` (who the client is), `stream` (live moves),
+//! `route_api` (where Dovecot CE proxies send a user).
 
 mod client;
 mod csrf;
 mod guard;
 mod headers;
+mod route_api;
 mod stream;
 
 use std::{sync::Arc, time::Duration};
@@ -27,6 +29,7 @@ use tower_sessions::{
 };
 
 pub use guard::is_normal;
+pub use route_api::ROUTE_API;
 pub use stream::MOVE_STREAM;
 
 use crate::config::{IpNet, WebSettings};
@@ -111,6 +114,7 @@ pub fn router<S: SessionStore + Clone>(
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route(MOVE_STREAM, get(stream::move_stream).with_state(guard.clone()))
+        .route(ROUTE_API, get(route_api::lookup))
         .layer(axum::Extension(services.clone()))
         .leptos_routes_with_context(&options, routes, move || provide_context(context_services.clone()), {
             let options = options.clone();

@@ -146,5 +146,6 @@ pub fn controller_settings(site: &str, instance: &str) -> app::controller::Contr
             lease_ttl: Duration::from_secs(30),
             ..app::controller::Intervals::default()
         },
+        dovecot: app::controller::DovecotSettings::default(),
     }
 }

@@ -27,6 +27,9 @@ pub struct Observation {
     pub row: Option<RowView>,
     /// `(moved, total)` from the source backend, when it answered and knows the move.
     pub progress: Option<(u64, u64)>,
+    /// Dovecot CE: the source answered and has no session of the group left.
+    #[serde(default)]
+    pub source_clear: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +45,9 @@ pub enum Verdict {
     Running(MoveRecord),
     /// The source finished it.
     Finished(MoveRecord),
+    /// Dovecot CE: no session of the group is left on the source; the controller ends the
+    /// move itself (Pro's source backend would).
+    Complete(MoveRecord),
     /// Someone else ended or replaced it.
     Aborted(MoveRecord, String),
     /// Must be forced: the reason, and the numbers behind it.
@@ -75,6 +81,12 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
             next.started_at = Some(if moved > 0 { record.observed_at.unwrap_or(record.created_at) } else { now });
             next.state = MoveState::Started;
         }
+    }
+    if seen.source_clear {
+        next.users_moved = next.users_total.max(next.users_moved);
+        next.started_at = next.started_at.or(Some(now));
+        next.state = MoveState::Started;
+        return Verdict::Complete(next);
     }
     let secs = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
     let mut inputs = BTreeMap::from([
@@ -173,7 +185,7 @@ mod tests {
     fn a_move_not_started_is_forced_only_after_the_start_timeout() {
         let t0 = Utc::now();
         let r = record(t0);
-        let seen = Observation { row: moving("tok"), progress: Some((0, 0)) };
+        let seen = Observation { source_clear: false, row: moving("tok"), progress: Some((0, 0)) };
         assert!(matches!(supervise(&r, &seen, t0 + chrono::Duration::seconds(180), &S), Verdict::Running(_)));
         assert!(matches!(supervise(&r, &seen, t0 + chrono::Duration::seconds(181), &S), Verdict::Force(..)));
     }
@@ -185,7 +197,7 @@ mod tests {
         r.state = MoveState::Started;
         r.started_at = Some(t0);
         // 50 of 100 in 100 s: ends at 200 s, inside 600 s.
-        let steady = Observation { row: moving("tok"), progress: Some((50, 100)) };
+        let steady = Observation { source_clear: false, row: moving("tok"), progress: Some((50, 100)) };
         match supervise(&r, &steady, t0 + chrono::Duration::seconds(100), &S) {
             Verdict::Running(next) => {
                 assert!((next.rate - 0.5).abs() < 1e-9);
@@ -194,7 +206,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // 10 of 100 in 100 s: would end at 1000 s, past 600 s.
-        let slow = Observation { row: moving("tok"), progress: Some((10, 100)) };
+        let slow = Observation { source_clear: false, row: moving("tok"), progress: Some((10, 100)) };
         assert!(matches!(supervise(&r, &slow, t0 + chrono::Duration::seconds(100), &S), Verdict::Force(..)));
     }
 
@@ -205,14 +217,18 @@ mod tests {
         let done = Observation {
             row: Some(RowView { backend_id: Some(Uuid::from_u128(11)), moving: String::new() }),
             progress: None,
+            source_clear: false,
         };
         assert!(matches!(supervise(&r, &done, t0, &S), Verdict::Finished(m) if m.users_moved == 100));
         let cleared = Observation {
             row: Some(RowView { backend_id: Some(Uuid::from_u128(10)), moving: String::new() }),
             progress: None,
+            source_clear: false,
         };
         assert!(matches!(supervise(&r, &cleared, t0, &S), Verdict::Aborted(..)));
-        let replaced = Observation { row: moving("other"), progress: None };
+        let cleared_by_kicks = Observation { source_clear: true, row: moving("tok"), progress: Some((3, 100)) };
+        assert!(matches!(supervise(&r, &cleared_by_kicks, t0, &S), Verdict::Complete(m) if m.users_moved == 100));
+        let replaced = Observation { source_clear: false, row: moving("other"), progress: None };
         assert!(matches!(supervise(&r, &replaced, t0, &S), Verdict::Aborted(..)));
         assert!(matches!(supervise(&r, &Observation::default(), t0, &S), Verdict::Aborted(..)));
     }
@@ -221,7 +237,7 @@ mod tests {
     fn progress_from_the_source_marks_the_start() {
         let t0 = Utc::now();
         let r = record(t0);
-        let seen = Observation { row: moving("tok"), progress: Some((5, 100)) };
+        let seen = Observation { source_clear: false, row: moving("tok"), progress: Some((5, 100)) };
         match supervise(&r, &seen, t0 + chrono::Duration::seconds(5), &S) {
             Verdict::Running(next) => assert_eq!(next.state, MoveState::Started),
             other => panic!("{other:?}"),
