@@ -65,7 +65,10 @@ impl World {
 async fn backends_are_added_in_standby_and_checked() {
     let w = world().await;
     let admin = w.services.backend_admin(&w.admin).unwrap();
-    let added = admin.add(w.site, parse_backend_host("be9.dc1a.example.net").unwrap()).await.unwrap();
+    let added = admin
+        .add(w.site, parse_backend_host("be9.dc1a.example.net", app::domain::edition::DovecotEdition::Pro).unwrap())
+        .await
+        .unwrap();
     assert_eq!((added.status.as_str(), added.load_factor), ("standby", 100));
     let again = admin.add(w.site, "be9.dc1a.example.net".into()).await.unwrap_err();
     assert_eq!(again.field(), Some("host"));

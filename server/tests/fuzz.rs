@@ -93,7 +93,7 @@ fn every_server_function_argument_parser() {
             prop_assert!(!name.is_empty() && name.len() <= 64);
             prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
         }
-        if let Ok(host) = parse_backend_host(&a) {
+        if let Ok(host) = parse_backend_host(&a, app::domain::edition::DovecotEdition::Pro) {
             prop_assert!(validate::is_dns_name(&host) && host.parse::<std::net::IpAddr>().is_err());
         }
         if let Ok(factor) = parse_load_factor(&a) {

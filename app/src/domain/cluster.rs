@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
+    edition::DovecotEdition,
     geodb::{Backend, BackendStatus, GroupSite, User, UserGroup},
     logtext::Untrusted,
     planning::parse_moved_at,
@@ -89,12 +90,17 @@ pub fn parse_load_factor(raw: &str) -> Result<i32, AppError> {
     })
 }
 
-/// Checks a new backend's host: a DNS name, never an IP literal (as `doveadm cluster backend add`).
-pub fn parse_backend_host(raw: &str) -> Result<String, AppError> {
+/// Checks a new backend's host: a DNS name. Dovecot Pro's backends are named
+/// (`cluster_backend_name`; `doveadm cluster backend add` refuses IP literals). A Dovecot CE
+/// backend's host is only where proxies connect, so an IP address is fine there.
+pub fn parse_backend_host(raw: &str, edition: DovecotEdition) -> Result<String, AppError> {
     let host = raw.trim().trim_end_matches('.').to_ascii_lowercase();
     validate::bounded("host", &host, 1, 253)?;
-    if host.parse::<std::net::IpAddr>().is_ok() || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok() {
-        return Err(AppError::invalid("host", "the host must be a DNS name, not an IP address"));
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return match edition {
+            DovecotEdition::Ce => Ok(ip.to_string()),
+            DovecotEdition::Pro => Err(AppError::invalid("host", "the host must be a DNS name, not an IP address")),
+        };
     }
     if !validate::is_dns_name(&host) {
         return Err(AppError::invalid("host", "the host must be a DNS name (letters, digits, '-' and dots)"));
@@ -221,10 +227,14 @@ mod tests {
 
     #[test]
     fn backend_inputs() {
-        assert_eq!(parse_backend_host(" BE1.dc1a.Example.NET. ").unwrap(), "be1.dc1a.example.net");
-        assert_eq!(parse_backend_host("10.0.0.1").unwrap_err().field(), Some("host"));
-        assert_eq!(parse_backend_host("::1").unwrap_err().field(), Some("host"));
-        assert_eq!(parse_backend_host("be_1").unwrap_err().field(), Some("host"));
+        let pro = DovecotEdition::Pro;
+        assert_eq!(parse_backend_host(" BE1.dc1a.Example.NET. ", pro).unwrap(), "be1.dc1a.example.net");
+        assert_eq!(parse_backend_host("10.0.0.1", pro).unwrap_err().field(), Some("host"));
+        assert_eq!(parse_backend_host("::1", pro).unwrap_err().field(), Some("host"));
+        assert_eq!(parse_backend_host("be_1", pro).unwrap_err().field(), Some("host"));
+        // CE proxies connect to whatever the route says: an address is a host too.
+        assert_eq!(parse_backend_host("10.0.0.1", DovecotEdition::Ce).unwrap(), "10.0.0.1");
+        assert_eq!(parse_backend_host("[::1]", DovecotEdition::Ce).unwrap(), "::1");
         assert_eq!(parse_load_factor("0").unwrap(), 0);
         assert!(
             parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err()

@@ -131,6 +131,11 @@ impl Services {
         self
     }
 
+    /// Which Dovecot the site's backends run (`DOVECOT_EDITION`).
+    pub fn dovecot_edition(&self) -> crate::domain::edition::DovecotEdition {
+        self.controller.settings().dovecot.edition
+    }
+
     /// Route lookups, for a proxy that presented the route API's token.
     pub fn proxy_routes(&self, presented_token: Option<&str>) -> Result<ProxyRoutes, RouteError> {
         let configured = self.route_api.token.as_deref().ok_or(RouteError::Off)?;

@@ -15,7 +15,7 @@ pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> 
             let (caller, services) = caller().await?;
             let admin = services.backend_admin(&caller)?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let host = parse_backend_host(&host)?;
+            let host = parse_backend_host(&host, services.dovecot_edition())?;
             let added = admin.add(site_id, host).await?;
             tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&added.host), "backend added");
             leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
