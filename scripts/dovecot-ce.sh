@@ -1,16 +1,19 @@
 # Real Dovecot CE 2.3 on loopback for the tests: two backends sharing one maildir and one proxy
 # that routes every user through the controller's route API (deploy/dovecot/*). Source it:
 #   . scripts/dovecot-ce.sh
-#   ce_start "$run/ce" "http://127.0.0.1:$E2E_PORT" "$run/route.token"   # also waits until ready
-#   export DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints)"                     # the backends
-#   ce_proxy_doveadm_url; ce_write_file_sd "$run/targets.json" dc1a
-#   ce_stop_backend 1; ce_start_backend 1; ce_stop_all
+#   ce_start "$run/ce" "http://127.0.0.1:$E2E_PORT" "$run/route.token"   # returns when all listen
+#   export DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints)"   # 127.0.0.2=http://127.0.0.2:18080,...
+#   ce_proxy_doveadm_url                                 # http://127.0.0.1:18080 (authCacheFlush)
+#   ce_write_file_sd "$run/targets.json" dc1a            # Prometheus file_sd for the proxy's /metrics
+#   ce_stop_backend 1; ce_start_backend 1; ce_wait_ready; ce_stop_all   (ce_stop_all in the EXIT trap)
 # Backend 1 listens on 127.0.0.2, backend 2 on 127.0.0.3, the proxy on 127.0.0.1, with the same
-# ports on each (CE_*_PORT below). Everything Dovecot's unprivileged processes must reach (sockets,
-# the Lua script, and the mail when <run_dir> is not reachable for the mail user, e.g. under /root)
-# lives in /run/palomar-ce/<key> (key: a checksum of <run_dir>); configs, logs and pid files in
-# <run_dir>. Needs root (Dovecot switches users) and dovecot-core, -imapd, -pop3d, -lmtpd,
-# -submissiond, -auth-lua (2.3.19). Safe under `set -euo pipefail`.
+# ports on each (CE_*_PORT below); a discarding SMTP sink on 127.0.0.1:$CE_RELAY_PORT is the
+# backends' Submission relay. Configs, logs and pid files go to <run_dir>; what Dovecot's
+# unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
+# mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
+# stays after a stop (the mail survives a restart). Needs root and Debian's dovecot-core, -imapd,
+# -pop3d, -lmtpd, -submissiond, -auth-lua (2.3.19). Safe under `set -euo pipefail`: every function
+# reports its own failure and returns non-zero.
 
 : "${CE_IMAP_PORT:=10143}"
 : "${CE_POP3_PORT:=10110}"
@@ -18,53 +21,114 @@
 : "${CE_SUBMISSION_PORT:=10587}"
 : "${CE_DOVEADM_PORT:=18080}"
 : "${CE_STATS_PORT:=19900}"
-: "${CE_USER_PASSWORD:=palomar-ce-user}"
+: "${CE_RELAY_PORT:=10025}"
+: "${CE_USER_PASSWORD:=palomar-ce-user}"    # every user's password (the backends' static passdb)
 : "${CE_DOVEADM_API_KEY:=palomar-ce-apikey}"
 : "${CE_DOVEADM_PASSWORD:=palomar-ce-doveadm}"
-: "${CE_MAIL_USER:=mail}"          # the one unprivileged uid that owns all mail
-: "${CE_ROUTE_TIMEOUT_MSECS:=2000}"
-: "${CE_AUTH_CACHE_TTL:=60}"       # seconds; keep equal to the route API's Cache-Control max-age
-: "${CE_DEBUG:=}"                  # non-empty: auth_debug and proxy debug logging
+: "${CE_MAIL_USER:=mail}"                   # the one unprivileged system user that owns all mail
+: "${CE_ROUTE_TIMEOUT_MSECS:=2000}"         # one route API lookup, connect included
+: "${CE_AUTH_CACHE_TTL:=30}"                # seconds: the route API's Cache-Control max-age
+: "${CE_DEBUG:=}"                           # non-empty: auth_debug and debug logs of auth/lua/lmtp
 CE_PROXY_IP=127.0.0.1
 CE_BACKEND_IPS=(127.0.0.2 127.0.0.3)
 CE_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../deploy/dovecot" && pwd)"
 CE_RUN_DIR="${CE_RUN_DIR:-}"
 
-_ce_die() { echo "dovecot-ce: $*" >&2; return 1; }
+_ce_err() { echo "dovecot-ce: $*" >&2; return 1; }
 
-# The runtime dir for <run_dir>: short (unix socket paths) and traversable by every Dovecot user.
+# The runtime dir of CE_RUN_DIR: short (unix socket paths) and traversable by every Dovecot user.
 _ce_rt() {
-  local key base
-  key=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
-  base=/run/palomar-ce
-  if ! mkdir -p "$base" 2>/dev/null; then base=/tmp/palomar-ce; mkdir -p "$base"; fi
-  chmod 0755 "$base"
+  local key base=/run/palomar-ce
+  key=$(printf '%s' "$CE_RUN_DIR" | cksum | cut -d' ' -f1)
+  mkdir -p "$base" 2>/dev/null || base=/tmp/palomar-ce
+  mkdir -p "$base/$key" && chmod 0755 "$base" "$base/$key" || { _ce_err "cannot create $base/$key"; return 1; }
   printf '%s/%s\n' "$base" "$key"
 }
 
 _ce_need_run_dir() {
-  [ -n "$CE_RUN_DIR" ] || _ce_die "no run dir: call ce_start first (or set CE_RUN_DIR)"
+  [ -n "$CE_RUN_DIR" ] || { _ce_err "no run dir: call ce_start first (or set CE_RUN_DIR)"; return 1; }
 }
 
-_ce_ip() { # instance name -> IP
+_ce_ip() { # instance -> IP
   case "$1" in
     proxy) echo "$CE_PROXY_IP" ;;
     backend1) echo "${CE_BACKEND_IPS[0]}" ;;
     backend2) echo "${CE_BACKEND_IPS[1]}" ;;
-    *) _ce_die "unknown instance $1" ;;
+    *) _ce_err "unknown instance $1"; return 1 ;;
   esac
 }
 
-# Is <port> on <ip> accepting connections?
-_ce_port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
 _ce_ports() { echo "$CE_IMAP_PORT $CE_POP3_PORT $CE_LMTP_PORT $CE_SUBMISSION_PORT $CE_DOVEADM_PORT $CE_STATS_PORT"; }
 
-# The settings both roles share: instance identity, paths, the listen address and the test ports.
-_ce_common_conf() { # <inst> <ip> <rt>
-  local inst=$1 ip=$2 rt=$3
-  cat <<EOF
-# Generated by scripts/dovecot-ce.sh for the tests; do not edit (rewritten by ce_start).
+# Does <ip>:<port> accept connections?
+_ce_port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+_ce_instance_pid() { # <inst> -> pid of its running master, or nothing (status 1)
+  local pid
+  pid=$(cat "$CE_RUN_DIR/$1.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# Prepares the runtime dir: the shipped snippets (file paths /etc/dovecot/palomar/ pointed at
+# <rt>/etc, nothing else changed) and Lua script, the doveadm secrets, the route settings, the mail root.
+_ce_prepare() { # <route_url> <token_file>
+  local route_url=$1 token_file=$2 rt mail_root uid gid f
+  rt=$(_ce_rt) || return 1
+  [[ "$route_url" =~ ^https?://[^[:space:]]+$ ]] || { _ce_err "route_url $route_url is not an http URL"; return 1; }
+  [ -r "$token_file" ] || { _ce_err "token file $token_file is not readable"; return 1; }
+  token_file="$(cd "$(dirname "$token_file")" && pwd)/$(basename "$token_file")"
+  [[ "$CE_DOVEADM_PASSWORD$CE_DOVEADM_API_KEY$CE_USER_PASSWORD" != *[[:space:]]* ]] ||
+    { _ce_err "CE_DOVEADM_PASSWORD, CE_DOVEADM_API_KEY and CE_USER_PASSWORD must not contain spaces"; return 1; }
+  uid=$(id -u "$CE_MAIL_USER" 2>/dev/null) && gid=$(id -g "$CE_MAIL_USER") ||
+    { _ce_err "no system user $CE_MAIL_USER (set CE_MAIL_USER)"; return 1; }
+  [ "$uid" -ne 0 ] || { _ce_err "CE_MAIL_USER must not be root"; return 1; }
+
+  mkdir -p "$rt/etc" && chmod 0755 "$rt/etc" || return 1
+  for f in proxy.conf backend.conf; do
+    sed "s#/etc/dovecot/palomar/#$rt/etc/#g" "$CE_DEPLOY_DIR/$f" >"$rt/etc/$f" || return 1
+  done
+  install -m 0644 "$CE_DEPLOY_DIR/palomar-route.lua" "$rt/etc/palomar-route.lua" || return 1
+  (umask 077 && printf '%s' "$CE_DOVEADM_PASSWORD" >"$rt/etc/doveadm.password" &&
+    printf '%s' "$CE_DOVEADM_API_KEY" >"$rt/etc/doveadm.api_key") || return 1
+  # Read by the auth process (user dovecot) at start; the token by the auth workers (root) per lookup.
+  install -m 0640 -g dovecot /dev/null "$rt/etc/palomar-route.conf" || return 1
+  cat >"$rt/etc/palomar-route.conf" <<EOF || return 1
+# Generated by scripts/dovecot-ce.sh (ce_start).
+route_url = $route_url
+token_file = $token_file
+imap_port = $CE_IMAP_PORT
+pop3_port = $CE_POP3_PORT
+lmtp_port = $CE_LMTP_PORT
+submission_port = $CE_SUBMISSION_PORT
+timeout_msecs = $CE_ROUTE_TIMEOUT_MSECS
+EOF
+
+  # One mail tree for both backends (as NFS would be), owned by the mail user: <run_dir>/mail if the
+  # mail user can reach it, else <rt>/mail with <run_dir>/mail a symlink to it.
+  if [ -L "$CE_RUN_DIR/mail" ]; then
+    mail_root=$(readlink "$CE_RUN_DIR/mail")
+  else
+    mail_root="$CE_RUN_DIR/mail"
+    mkdir -p "$mail_root" && chown "$uid:$gid" "$mail_root" && chmod 0700 "$mail_root" || return 1
+    if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$mail_root" -a -x "$mail_root"; then
+      # A fresh <run_dir>: mail left in <rt> by an earlier run with this path is stale.
+      rmdir "$mail_root" && mail_root="$rt/mail" && rm -rf "$mail_root" && ln -s "$mail_root" "$CE_RUN_DIR/mail" || return 1
+    fi
+  fi
+  mkdir -p "$mail_root" && chown "$uid:$gid" "$mail_root" && chmod 0700 "$mail_root" || return 1
+  echo "$mail_root" >"$rt/mail-root"
+}
+
+# Writes <run_dir>/<inst>.conf: a header, the shipped snippet (!include), then the test settings
+# (later assignments override the snippet's ports).
+_ce_write_conf() { # <inst>
+  local inst=$1 rt ip role conf uid gid
+  rt=$(_ce_rt) && ip=$(_ce_ip "$inst") || return 1
+  case "$inst" in proxy) role=proxy ;; *) role=backend ;; esac
+  conf="$CE_RUN_DIR/$inst.conf"
+  {
+    cat <<EOF
+# Generated by scripts/dovecot-ce.sh (ce_start); rewritten on every start.
 instance_name = palomar-ce-$inst-$(basename "$rt")
 base_dir = $rt/$inst
 state_dir = $rt/$inst/state
@@ -77,14 +141,10 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
-${CE_DEBUG:+auth_debug = yes}
-${CE_DEBUG:+log_debug = category=lua OR category=auth OR category=login OR category=lmtp}
 EOF
-}
-
-# The test ports, written after the shipped snippet: later assignments override it.
-_ce_ports_conf() {
-  cat <<EOF
+    [ -z "$CE_DEBUG" ] || printf 'auth_debug = yes\nlog_debug = category=auth OR category=lua OR category=lmtp OR category=login\n'
+    echo "!include $rt/etc/$role.conf"
+    cat <<EOF
 service imap-login {
   inet_listener imap {
     port = $CE_IMAP_PORT
@@ -122,25 +182,11 @@ service stats {
   }
 }
 EOF
-}
-
-# Writes <run_dir>/<inst>.conf: the generated header, the shipped snippet (copied to <rt>/etc with its
-# /etc/dovecot/palomar/ paths pointing there, nothing else changed), then the test overrides.
-_ce_write_conf() { # <inst>
-  local inst=$1 rt ip role conf uid gid n
-  rt=$(_ce_rt "$CE_RUN_DIR"); ip=$(_ce_ip "$inst")
-  case "$inst" in proxy) role=proxy ;; *) role=backend ;; esac
-  conf="$CE_RUN_DIR/$inst.conf"
-  {
-    _ce_common_conf "$inst" "$ip" "$rt"
-    echo "!include $rt/etc/$role.conf"
-    _ce_ports_conf
     if [ "$role" = backend ]; then
       uid=$(id -u "$CE_MAIL_USER"); gid=$(id -g "$CE_MAIL_USER")
-      n=${inst#backend}
       cat <<EOF
-# Test backend $n: the proxy (and only it) is trusted; one static password for every user; all mail
-# under one shared maildir tree owned by $CE_MAIL_USER.
+# Test backend: trusts the proxy; one static password for every user; all mail in one maildir
+# tree owned by $CE_MAIL_USER; names itself in the IMAP ID answer (read through the proxy).
 login_trusted_networks = $CE_PROXY_IP/32
 imap_id_send = name * version * x-palomar-backend $ip
 first_valid_uid = $uid
@@ -156,185 +202,188 @@ userdb {
   driver = static
   args = uid=$uid gid=$gid home=$(cat "$rt/mail-root")/%u
 }
-# Submission must relay somewhere; nothing listens there in the tests (logins work, sending fails).
+# Submission relays to the harness's SMTP sink. Without a reachable relay the backend drops the
+# session right after login, and CE 2.3.19's submission-login proxy then panics
+# (login-proxy.c: assertion failed: proxy->server_input != NULL).
 submission_relay_host = 127.0.0.1
-submission_relay_port = 9
+submission_relay_port = $CE_RELAY_PORT
 EOF
     else
       cat <<EOF
-# Test proxy: its own auth cache TTL (CE_AUTH_CACHE_TTL) to match the route API's max-age.
+# Test proxy: the auth cache TTL equals the route API's max-age (CE_AUTH_CACHE_TTL).
 auth_cache_ttl = $CE_AUTH_CACHE_TTL s
 EOF
     fi
-  } >"$conf"
-  doveconf -c "$conf" -n >/dev/null || _ce_die "doveconf rejected $conf"
+  } >"$conf" || return 1
+  doveconf -c "$conf" -n >/dev/null || { _ce_err "doveconf rejected $conf"; return 1; }
 }
 
-# Prepares <rt>: the shipped snippets and Lua script, the secrets, the route settings, the mail root.
-_ce_prepare() { # <route_url> <token_file>
-  local route_url=$1 token_file=$2 rt mail_root uid gid
-  rt=$(_ce_rt "$CE_RUN_DIR")
-  mkdir -p "$rt/etc" "$CE_RUN_DIR"
-  chmod 0755 "$rt" "$rt/etc"
-  # The snippets as shipped, their file paths pointed at <rt>/etc.
-  for f in proxy.conf backend.conf; do
-    sed "s#/etc/dovecot/palomar/#$rt/etc/#g" "$CE_DEPLOY_DIR/$f" >"$rt/etc/$f"
-  done
-  install -m 0644 "$CE_DEPLOY_DIR/palomar-route.lua" "$rt/etc/palomar-route.lua"
-  [[ "$CE_DOVEADM_PASSWORD$CE_DOVEADM_API_KEY$CE_USER_PASSWORD" != *[[:space:]]* ]] ||
-    _ce_die "CE_DOVEADM_PASSWORD, CE_DOVEADM_API_KEY and CE_USER_PASSWORD must not contain spaces"
-  (umask 077
-   printf '%s' "$CE_DOVEADM_PASSWORD" >"$rt/etc/doveadm.password"
-   printf '%s' "$CE_DOVEADM_API_KEY" >"$rt/etc/doveadm.api_key")
-  [ -r "$token_file" ] || _ce_die "token file $token_file is not readable"
-  # Read by the auth process (user dovecot) at start and the auth workers (root) per lookup.
-  install -m 0640 -g dovecot /dev/null "$rt/etc/palomar-route.conf"
-  cat >"$rt/etc/palomar-route.conf" <<EOF
-# Generated by scripts/dovecot-ce.sh.
-route_url = $route_url
-token_file = $token_file
-imap_port = $CE_IMAP_PORT
-pop3_port = $CE_POP3_PORT
-lmtp_port = $CE_LMTP_PORT
-submission_port = $CE_SUBMISSION_PORT
-timeout_msecs = $CE_ROUTE_TIMEOUT_MSECS
-EOF
-  # One mail tree for both backends (as NFS would be), owned by the mail user. <run_dir>/mail when
-  # the mail user can reach it; else under <rt>, with <run_dir>/mail a symlink to it.
-  uid=$(id -u "$CE_MAIL_USER") || _ce_die "no user $CE_MAIL_USER (set CE_MAIL_USER)"
-  gid=$(id -g "$CE_MAIL_USER")
-  [ "$uid" -ne 0 ] || _ce_die "CE_MAIL_USER must not be root"
-  if [ -L "$CE_RUN_DIR/mail" ]; then
-    mail_root=$(readlink "$CE_RUN_DIR/mail")
-  else
-    mail_root="$CE_RUN_DIR/mail"
-    mkdir -p "$mail_root"
-    chown "$uid:$gid" "$mail_root"; chmod 0700 "$mail_root"
-    if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$mail_root" -a -x "$mail_root"; then
-      rmdir "$mail_root"
-      mail_root="$rt/mail"
-      ln -s "$mail_root" "$CE_RUN_DIR/mail"
-    fi
-  fi
-  mkdir -p "$mail_root"
-  chown "$uid:$gid" "$mail_root"; chmod 0700 "$mail_root"
-  echo "$mail_root" >"$rt/mail-root"
+# A discarding SMTP server (stdlib Python) for the backends' Submission relay; logs envelopes.
+_CE_SINK_PY='
+import socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        def w(s):
+            self.wfile.write((s + "\r\n").encode()); self.wfile.flush()
+        w("220 palomar-ce relay sink ESMTP")
+        data = False
+        for raw in self.rfile:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if data:
+                if line == ".":
+                    data = False; w("250 2.0.0 discarded")
+                continue
+            cmd = line.split(" ", 1)[0].upper()
+            if cmd in ("MAIL", "RCPT"):
+                print(line, flush=True)
+            if cmd == "EHLO":
+                w("250-palomar-ce"); w("250-8BITMIME"); w("250-PIPELINING"); w("250 ENHANCEDSTATUSCODES")
+            elif cmd == "DATA":
+                data = True; w("354 go ahead")
+            elif cmd == "QUIT":
+                w("221 2.0.0 bye"); return
+            else:
+                w("250 2.0.0 ok")
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'
+
+_ce_start_relay() {
+  _ce_instance_pid relay >/dev/null && return 0
+  # Started from a subshell, so it is not a job of the caller's shell (a bare `wait` there returns).
+  (nohup python3 -c "$_CE_SINK_PY" "$CE_RELAY_PORT" >>"$CE_RUN_DIR/relay.log" 2>&1 </dev/null &
+    echo $! >"$CE_RUN_DIR/relay.pid")
+  for _ in $(seq 50); do _ce_port_open 127.0.0.1 "$CE_RELAY_PORT" && return 0; sleep 0.1; done
+  _ce_err "the relay sink does not listen on 127.0.0.1:$CE_RELAY_PORT (see $CE_RUN_DIR/relay.log)"
 }
 
-# Starts one instance (its config must exist) and waits for its ports.
-_ce_start_instance() { # <inst>
-  local inst=$1 rt pidfile pid
-  rt=$(_ce_rt "$CE_RUN_DIR"); pidfile="$CE_RUN_DIR/$inst.pid"
-  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    _ce_die "$inst is already running (pid $(cat "$pidfile"))"; return 1
-  fi
-  mkdir -p "$rt/$inst"
-  rm -f "$rt/$inst/master.pid"
-  dovecot -c "$CE_RUN_DIR/$inst.conf" || { tail -n 20 "$CE_RUN_DIR/$inst.log" >&2 2>/dev/null; _ce_die "$inst did not start"; return 1; }
-  for _ in $(seq 100); do [ -s "$rt/$inst/master.pid" ] && break; sleep 0.1; done
-  pid=$(cat "$rt/$inst/master.pid" 2>/dev/null) || { _ce_die "$inst wrote no pid file"; return 1; }
-  echo "$pid" >"$pidfile"
-  _ce_wait_instance "$inst" 20
+_ce_stop_relay() {
+  local pid
+  pid=$(_ce_instance_pid relay) || { rm -f "$CE_RUN_DIR/relay.pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$CE_RUN_DIR/relay.pid"
 }
 
+# Waits until <inst> listens on all its ports (at most <seconds>).
 _ce_wait_instance() { # <inst> <seconds>
   local inst=$1 secs=$2 ip port ok
-  ip=$(_ce_ip "$inst")
+  ip=$(_ce_ip "$inst") || return 1
   for _ in $(seq $((secs * 5))); do
     ok=1
     for port in $(_ce_ports); do _ce_port_open "$ip" "$port" || { ok=0; break; }; done
-    [ "$ok" = 1 ] && return 0
-    kill -0 "$(cat "$CE_RUN_DIR/$inst.pid")" 2>/dev/null || break
+    [ "$ok" = 0 ] || return 0
+    _ce_instance_pid "$inst" >/dev/null || break
     sleep 0.2
   done
   tail -n 20 "$CE_RUN_DIR/$inst.log" >&2 2>/dev/null || true
-  _ce_die "$inst ($ip) is not listening on all of $(_ce_ports)"
+  _ce_err "$inst ($ip) does not listen on all of $(_ce_ports)"
 }
 
-# Stops one instance: SIGTERM to its master, wait up to 10 s, then SIGKILL to it and its children.
-_ce_stop_instance() { # <inst>
-  local inst=$1 pidfile pid children ip port
-  pidfile="$CE_RUN_DIR/$inst.pid"
-  [ -s "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    children=$(pgrep -P "$pid" || true)
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      for c in $children; do kill -KILL "$c" 2>/dev/null || true; done
-    fi
+# Starts <inst> (its config must exist), records its master's pid in <run_dir>/<inst>.pid, waits.
+_ce_start_instance() { # <inst>
+  local inst=$1 rt pid
+  rt=$(_ce_rt) || return 1
+  if pid=$(_ce_instance_pid "$inst"); then _ce_err "$inst is already running (pid $pid)"; return 1; fi
+  mkdir -p "$rt/$inst" && rm -f "$rt/$inst/master.pid" || return 1
+  if ! dovecot -c "$CE_RUN_DIR/$inst.conf"; then
+    tail -n 20 "$CE_RUN_DIR/$inst.log" >&2 2>/dev/null || true
+    _ce_err "$inst did not start"; return 1
   fi
-  rm -f "$pidfile"
-  # The listeners close with the master; wait until they have.
-  ip=$(_ce_ip "$inst")
+  for _ in $(seq 100); do [ -s "$rt/$inst/master.pid" ] && break; sleep 0.1; done
+  pid=$(cat "$rt/$inst/master.pid" 2>/dev/null) || { _ce_err "$inst wrote no master.pid"; return 1; }
+  echo "$pid" >"$CE_RUN_DIR/$inst.pid"
+  _ce_wait_instance "$inst" 20
+}
+
+# Stops <inst>: SIGTERM to its master (which stops its children), SIGKILL to all of them after
+# 10 s, then waits until its ports are closed.
+_ce_stop_instance() { # <inst>
+  local inst=$1 pid children ip port open
+  pid=$(_ce_instance_pid "$inst") || { rm -f "$CE_RUN_DIR/$inst.pid"; return 0; }
+  children=$(pgrep -P "$pid" || true)
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    for c in $children; do kill -KILL "$c" 2>/dev/null || true; done
+  fi
+  rm -f "$CE_RUN_DIR/$inst.pid"
+  ip=$(_ce_ip "$inst") || return 1
   for _ in $(seq 50); do
-    local open=0
+    open=0
     for port in $(_ce_ports); do _ce_port_open "$ip" "$port" && { open=1; break; }; done
-    [ "$open" = 0 ] && return 0
+    [ "$open" = 1 ] || return 0
     sleep 0.2
   done
-  _ce_die "$inst ($ip) still has a port open after stop"
+  _ce_err "$inst ($ip) still has a port open after stop"
 }
 
-# ce_start <run_dir> <route_url> <token_file>: writes the configs and starts backend 1, backend 2
-# and the proxy; returns when all listen.
+# ce_start <run_dir> <route_url> <token_file>: writes the configs, starts the relay sink, backend 1,
+# backend 2 and the proxy, and returns when all listen. On failure it stops what it started.
 ce_start() {
-  [ $# -eq 3 ] || { _ce_die "usage: ce_start <run_dir> <route_url> <token_file>"; return 1; }
-  command -v dovecot >/dev/null || { _ce_die "dovecot is not installed"; return 1; }
-  [ "$(id -u)" -eq 0 ] || { _ce_die "Dovecot instances need root"; return 1; }
-  mkdir -p "$1"
+  [ $# -eq 3 ] || { _ce_err "usage: ce_start <run_dir> <route_url> <token_file>"; return 1; }
+  command -v dovecot >/dev/null || { _ce_err "dovecot is not installed"; return 1; }
+  [ "$(id -u)" -eq 0 ] || { _ce_err "Dovecot instances need root"; return 1; }
+  mkdir -p "$1" || return 1
   CE_RUN_DIR="$(cd "$1" && pwd)"
   export CE_RUN_DIR
-  _ce_prepare "$2" "$3"
   local inst
-  for inst in backend1 backend2 proxy; do _ce_write_conf "$inst"; done
-  for inst in backend1 backend2 proxy; do _ce_start_instance "$inst"; done
+  _ce_prepare "$2" "$3" || return 1
+  for inst in backend1 backend2 proxy; do _ce_write_conf "$inst" || return 1; done
+  _ce_start_relay || { ce_stop_all; return 1; }
+  for inst in backend1 backend2 proxy; do
+    _ce_start_instance "$inst" || { ce_stop_all; return 1; }
+  done
 }
 
 ce_stop_backend() { # <1|2>
-  _ce_need_run_dir
-  case "${1:-}" in 1|2) _ce_stop_instance "backend$1" ;; *) _ce_die "usage: ce_stop_backend <1|2>" ;; esac
+  _ce_need_run_dir || return 1
+  case "${1:-}" in 1|2) _ce_stop_instance "backend$1" ;; *) _ce_err "usage: ce_stop_backend <1|2>" ;; esac
 }
 
 ce_start_backend() { # <1|2>
-  _ce_need_run_dir
-  case "${1:-}" in 1|2) _ce_start_instance "backend$1" ;; *) _ce_die "usage: ce_start_backend <1|2>" ;; esac
+  _ce_need_run_dir || return 1
+  case "${1:-}" in 1|2) _ce_start_instance "backend$1" ;; *) _ce_err "usage: ce_start_backend <1|2>" ;; esac
 }
 
+# Stops everything ce_start started (no-op without a run dir); the runtime dir and mail stay.
 ce_stop_all() {
   [ -n "$CE_RUN_DIR" ] || return 0
   local inst rc=0
   for inst in proxy backend1 backend2; do _ce_stop_instance "$inst" || rc=1; done
+  _ce_stop_relay || rc=1
   return $rc
 }
 
-# ce_wait_ready [seconds]: every running instance listens on all its ports.
+# ce_wait_ready [seconds]: every running instance listens on all its ports (default 20 s).
 ce_wait_ready() {
-  _ce_need_run_dir
+  _ce_need_run_dir || return 1
   local secs=${1:-20} inst
   for inst in backend1 backend2 proxy; do
-    [ -s "$CE_RUN_DIR/$inst.pid" ] || continue
-    _ce_wait_instance "$inst" "$secs"
+    _ce_instance_pid "$inst" >/dev/null || continue
+    _ce_wait_instance "$inst" "$secs" || return 1
   done
 }
 
-# DOVEADM_ENDPOINTS for the controller: 127.0.0.2=http://127.0.0.2:18080,127.0.0.3=http://...
+# DOVEADM_ENDPOINTS for the controller: 127.0.0.2=http://127.0.0.2:18080,127.0.0.3=http://127.0.0.3:18080
 ce_doveadm_endpoints() {
   local out="" ip
   for ip in "${CE_BACKEND_IPS[@]}"; do out="$out${out:+,}$ip=http://$ip:$CE_DOVEADM_PORT"; done
   echo "$out"
 }
 
-# The proxy's doveadm HTTP API (authCacheFlush, proxyList, proxyKick).
+# The proxy's doveadm HTTP API base URL (POST <url>/doveadm/v1: authCacheFlush, proxyList, proxyKick).
 ce_proxy_doveadm_url() { echo "http://$CE_PROXY_IP:$CE_DOVEADM_PORT"; }
 
-# ce_write_file_sd <file> <site>: a Prometheus file_sd target list with the proxy's stats listener.
+# ce_write_file_sd <file> <site>: a Prometheus file_sd target list with the proxy's stats listener,
+# labelled site=<site> host=<proxy ip> (and role=proxy, as `palomar simulate --file-sd` writes).
 ce_write_file_sd() {
-  [ $# -eq 2 ] || { _ce_die "usage: ce_write_file_sd <file> <site>"; return 1; }
-  [[ "$2" =~ ^[A-Za-z0-9._-]+$ ]] || { _ce_die "site name $2: letters, digits, . _ - only"; return 1; }
+  [ $# -eq 2 ] || { _ce_err "usage: ce_write_file_sd <file> <site>"; return 1; }
+  [[ "$2" =~ ^[A-Za-z0-9._-]+$ ]] || { _ce_err "site $2: letters, digits, . _ - only"; return 1; }
   printf '[{"targets": ["%s:%s"], "labels": {"site": "%s", "host": "%s", "role": "proxy"}}]\n' \
-    "$CE_PROXY_IP" "$CE_STATS_PORT" "$2" "$CE_PROXY_IP" >"$1.tmp"
-  mv "$1.tmp" "$1"
+    "$CE_PROXY_IP" "$CE_STATS_PORT" "$2" "$CE_PROXY_IP" >"$1.tmp" && mv "$1.tmp" "$1"
 }

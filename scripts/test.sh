@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: installs and starts everything the tests need (Redis, Cassandra 5.0,
-# Prometheus, Chromium, Playwright), runs every test (Rust unit and integration tests, then Playwright with
-# and without JavaScript against the server on Cassandra and Redis, then process-level faults and a
-# load test on the same server), and stops what it started.
+# Prometheus, Chromium, Playwright, Dovecot CE), runs every test (Rust unit and integration tests, then
+# Playwright with and without JavaScript against the server on Cassandra and Redis, then process-level
+# faults and a load test on the same server, then real Dovecot CE steered by a second server), and
+# stops what it started.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
@@ -25,6 +26,7 @@ cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   [ -n "$cassandra_pid" ] && kill "$cassandra_pid" 2>/dev/null || true
+  declare -F ce_cleanup >/dev/null && ce_cleanup
   tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
   stop_redis TERM
 }
@@ -80,7 +82,7 @@ cassandra_pid=""
 
 step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web, simulator, Prometheus)"
 export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
-export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)"
+export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)" PALOMAR_TEST_DOVECOT="$(command -v dovecot)"
 # Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
 cargo test -p app -p server 2>&1 | tee "$run/cargo-test.log"
 
@@ -139,7 +141,11 @@ grep -q '^test result: ok\. 1 passed' "$run/load.log"
 if grep -n panicked "$run/server.log"; then echo "the server panicked (above, from $run/server.log)" >&2; exit 1; fi
 kill -0 "$server_pid" || { echo "the server died under load" >&2; exit 1; }
 
+step "real Dovecot CE steered by the controller: routing, an operator's move, host failure (end2end/ce)"
+. scripts/ce-e2e.sh
+ce_e2e_run
+
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 browser=$(grep -oE '^ +[0-9]+ passed' "$run/playwright.log" | awk '{s += $1} END {print s + 0}')
-step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests and 1 load test"
-echo "tests: $((rust + browser + faults_passed + 1)) passed, 0 failed"
+step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test and $ce_passed Dovecot CE tests"
+echo "tests: $((rust + browser + faults_passed + 1 + ce_passed)) passed, 0 failed"

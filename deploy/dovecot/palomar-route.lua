@@ -21,7 +21,9 @@
 --
 -- Caching: the proxy's auth cache keeps the answer (cache_key=%u%s in proxy.conf: per user and
 -- service, because the port differs per service; `doveadm auth cache flush <user>` drops them all).
--- Failures are never cached (temporary failures are not), so a 503 is asked again next time.
+-- Only answers are cached: a temporary failure (503, no answer) is asked again at the next login.
+-- On success the script logs at debug level only (auth_debug); failures are logged by Dovecot as
+-- "db-lua: palomar-route: ..." errors. The token never appears in a log line.
 
 local SCRIPT = "palomar-route"
 local DEFAULTS = {
@@ -170,7 +172,7 @@ end
 
 local function lookup(req)
   if conf == nil then return fail("not initialised (see script_init errors)") end
-  local service = req.service or ""
+  local service = req.service or req.protocol or "" -- 2.4 calls %{service} %{protocol}
   local port = conf.ports[service]
   if port == nil then return fail("no backend port for service " .. clean(service, 32)) end
   local user = req.user or ""
@@ -220,6 +222,12 @@ function auth_passdb_lookup(req)
   local token = conf and read_token()
   if token then msg = msg:gsub(token:gsub("%p", "%%%0"), "***") end
   return fail("lookup error: " .. msg)
+end
+
+-- CE 2.4 only (2.3 never calls it; there cache_key= on the args line does this): cache per user and
+-- service, user first so that flushing a user drops all of them. Unverified here: 2.4 is not installable.
+function auth_passdb_get_cache_key()
+  return "%{user}%{protocol}"
 end
 
 function script_deinit()

@@ -36,7 +36,8 @@ def open_imap(user, password=None, host=None, port=None):
     when the login fails (e.g. "[UNAVAILABLE]" while the user's backend is down)."""
     conn = imaplib.IMAP4(host or HOST, port or IMAP_PORT, timeout=TIMEOUT)
     try:
-        conn.login(user, PASSWORD if password is None else password)
+        # imaplib quotes the password but not the user name.
+        conn.login(_imap_quote(user), PASSWORD if password is None else password)
     except BaseException:
         _close(conn)
         raise

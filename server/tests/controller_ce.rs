@@ -55,15 +55,13 @@ impl FakeCe {
     }
 }
 
+/// The user masks of a request, given as one string or a list (CE takes both).
 fn masks(params: &Map<String, Value>) -> Vec<String> {
-    params
-        .get("mask")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str())
-        .map(String::from)
-        .collect()
+    match params.get("mask") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(many)) => many.iter().filter_map(|v| v.as_str()).map(String::from).collect(),
+        _ => vec![],
+    }
 }
 
 #[async_trait]
@@ -79,6 +77,11 @@ impl Doveadm for FakeCe {
             return Err(DoveadmError::Unreachable { host: host.into(), reason: "connection refused".into() });
         }
         match command {
+            // As CE with `separateConnections`, the form the controller must use (one row per
+            // connection; CE's grouped answer is malformed with two rows or more).
+            "who" if params.get("separateConnections") != Some(&Value::Bool(true)) && masks(&params).is_empty() => {
+                Err(DoveadmError::BadResponse { host: host.into(), reason: "grouped who answer".into() })
+            }
             "who" => {
                 let mask = masks(&params);
                 Ok(self
@@ -94,15 +97,23 @@ impl Doveadm for FakeCe {
                     })
                     .collect())
             }
+            // As CE: one mask per kick, exit code 68 when nobody was kicked.
             "kick" => {
+                let mask = masks(&params);
+                let failed = |exit_code| DoveadmError::Failed { host: host.into(), command: "kick".into(), exit_code };
+                let [user] = mask.as_slice() else { return Err(failed(64)) };
                 let mut sessions = self.sessions.lock().unwrap();
-                let on = sessions.entry(host.into()).or_default();
-                for user in masks(&params) {
-                    on.remove(&user);
+                if sessions.entry(host.into()).or_default().remove(user) {
+                    Ok(vec![DoveadmRow::from([("result".into(), Value::String(user.clone()))])])
+                } else {
+                    Err(failed(68))
                 }
-                Ok(vec![])
             }
-            "authCacheFlush" => Ok(vec![]),
+            // As CE: without the user parameter the connection closes unanswered.
+            "authCacheFlush" if params.get("user").is_some_and(Value::is_array) => Ok(vec![]),
+            "authCacheFlush" => {
+                Err(DoveadmError::Unreachable { host: host.into(), reason: "connection closed".into() })
+            }
             _ => {
                 Err(DoveadmError::Refused { host: host.into(), command: command.into(), kind: "unknownMethod".into() })
             }

@@ -35,8 +35,6 @@ impl Default for DovecotSettings {
 /// At most this many sessions are read from one `who` answer; a group's remaining sessions
 /// beyond them are found at the next look.
 const MAX_SESSIONS_READ: usize = 10_000;
-/// Users per `kick` request, so that one request stays small.
-const KICK_BATCH: usize = 100;
 
 /// The CE side of a group move.
 pub struct Handoff {
@@ -61,11 +59,13 @@ impl Handoff {
         if self.settings.edition != DovecotEdition::Ce {
             return;
         }
-        let flushes = self
-            .settings
-            .proxies
-            .iter()
-            .map(|proxy| async move { (proxy, self.doveadm.run(proxy, "authCacheFlush", Map::new()).await) });
+        let flushes = self.settings.proxies.iter().map(|proxy| async move {
+            // An empty user list flushes every entry; without the parameter CE 2.3 drops the
+            // connection unanswered ("Missing user parameter").
+            let mut params = Map::new();
+            params.insert("user".into(), Value::Array(Vec::new()));
+            (proxy, self.doveadm.run(proxy, "authCacheFlush", params).await)
+        });
         for (proxy, result) in futures::future::join_all(flushes).await {
             if let Err(err) = result {
                 tracing::warn!(proxy = %Untrusted(proxy), error = %Untrusted(&err), "could not flush the proxy's auth cache");
@@ -75,7 +75,11 @@ impl Handoff {
 
     /// The users of `group` (of `site_id`) with a session on `host`, by `who`.
     pub async fn group_sessions(&self, host: &str, site_id: Uuid, group: &str) -> Result<Vec<String>, DoveadmError> {
-        let rows = self.doveadm.run(host, "who", Map::new()).await?;
+        // One row per connection: CE 2.3's grouped `who` answer puts every row after the first
+        // outside the result list.
+        let mut params = Map::new();
+        params.insert("separateConnections".into(), Value::Bool(true));
+        let rows = self.doveadm.run(host, "who", params).await?;
         let users: BTreeSet<String> = rows
             .iter()
             .take(MAX_SESSIONS_READ)
@@ -101,12 +105,17 @@ impl Handoff {
         Ok(members)
     }
 
-    /// Ends `users`' sessions on `host` (`kick`, a batch at a time).
+    /// Ends `users`' sessions on `host`, one `kick` per user: CE takes one user mask per
+    /// request ("Multiple username masks not supported").
     pub async fn kick(&self, host: &str, users: &[String]) -> Result<(), DoveadmError> {
-        for batch in users.chunks(KICK_BATCH) {
+        for user in users {
             let mut params = Map::new();
-            params.insert("mask".into(), Value::Array(batch.iter().cloned().map(Value::String).collect()));
-            self.doveadm.run(host, "kick", params).await?;
+            params.insert("mask".into(), Value::String(user.clone()));
+            match self.doveadm.run(host, "kick", params).await {
+                // 68: the user had no session left to kick.
+                Ok(_) | Err(DoveadmError::Failed { exit_code: 68, .. }) => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(())
     }

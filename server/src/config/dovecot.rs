@@ -32,7 +32,7 @@ pub(super) fn route_api(r: &mut Reader<'_>) -> RouteApiSettings {
     });
     RouteApiSettings {
         token: Some(token.0).filter(|t| !t.is_empty()),
-        cache_secs: r.number(&["ROUTE_API_CACHE_SECS"], 5u32, 0, 3600),
+        cache_secs: r.number(&["ROUTE_API_CACHE_SECS"], 30u32, 0, 3600),
     }
 }
 

@@ -1,0 +1,242 @@
+"""Real Dovecot CE steered by the controller (issue 11), end to end.
+
+scripts/test.sh starts two CE backends sharing one maildir and a CE proxy whose Lua passdb asks
+the controller's route API (scripts/dovecot-ce.sh), Prometheus scraping the proxy with the
+shipped rules, and `palomar serve` with DOVECOT_EDITION=ce on Cassandra and Redis. This file
+plays the users (IMAP, POP3 and LMTP through the proxy, Python's stdlib clients) and the
+operator (the UI's forms, posted as the browser posts them without JavaScript), in order:
+
+1. setup: the operator adds the site and both backends and turns the controller's features on;
+2. a user's login lands on their group's backend; mail delivered by LMTP through the proxy is
+   read back; POP3 logs in too;
+3. the operator moves the group: the open session is kicked, the next login lands on the new
+   backend, the mail is intact, and the move finishes;
+4. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
+   offline, and logins succeed again on the other backend; started again, it comes back online.
+
+Run: python3 -m unittest -v end2end/ce/test_ce_cluster.py (with the environment test.sh sets).
+"""
+
+import http.cookiejar
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mail  # noqa: E402
+
+BASE = os.environ.get("PALOMAR_CE_URL", "http://127.0.0.1:3310")
+OPERATOR = os.environ.get("PALOMAR_CE_OPERATOR", "ce-admin")
+OPERATOR_PASSWORD = os.environ.get("PALOMAR_CE_OPERATOR_PASSWORD", "")
+SITE = os.environ.get("PALOMAR_CE_SITE", "dc1ce")
+ROUTE_TOKEN = os.environ.get("PALOMAR_CE_ROUTE_TOKEN", "")
+PROMETHEUS = os.environ.get("PALOMAR_CE_PROMETHEUS", "http://127.0.0.1:9791")
+BACKENDS = ["127.0.0.2", "127.0.0.3"]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+USER = "ce-alice@palomar.test"
+
+
+def wait_for(what, check, timeout=60.0, every=0.5):
+    """Polls `check` until it returns something truthy; fails with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as err:  # a refused login or a dropped connection is a "not yet"
+            last = err
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def ce(*args):
+    """Runs a scripts/dovecot-ce.sh function (CE_RUN_DIR comes from the environment)."""
+    command = ". scripts/dovecot-ce.sh && " + " ".join(args)
+    subprocess.run(["bash", "-c", command], cwd=REPO, check=True, timeout=60)
+
+
+def walk(value):
+    """Every dict inside a JSON value."""
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk(v)
+
+
+class Operator:
+    """The admin UI as the browser uses it without JavaScript: form posts with a session cookie."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def call(self, function, **fields):
+        body = urllib.parse.urlencode(fields).encode()
+        request = urllib.request.Request(
+            f"{BASE}/api/{function}",
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+                "Origin": BASE,
+            },
+        )
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"{function}: HTTP {err.code}: {err.read().decode()[:500]}") from None
+        return json.loads(text) if text.strip() else None
+
+    def login(self):
+        self.call("auth/login", username=OPERATOR, password=OPERATOR_PASSWORD, next="/")
+
+    def site_id(self):
+        for row in walk(self.call("sites/list")):
+            if row.get("name") == SITE and "id" in row:
+                return row["id"]
+        return None
+
+    def backends(self, site_id):
+        """host -> backend view (id, status, status_reason)."""
+        rows = walk(self.call("backends/list", site_id=site_id))
+        return {b["host"]: b for b in rows if "host" in b and "status" in b and "id" in b}
+
+    def moves(self, site_id):
+        rows = walk(self.call("controller/moves", site_id=site_id))
+        return [m for m in rows if "group" in m and "state" in m and "moving_token" in m]
+
+
+def route(user):
+    """The route API's answer for `user`, as the proxy's Lua passdb gets it."""
+    request = urllib.request.Request(
+        f"{BASE}/api/route/v1?" + urllib.parse.urlencode({"user": user, "service": "imap"}),
+        headers={"Authorization": f"Bearer {ROUTE_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(line.split("=", 1) for line in response.read().decode().splitlines() if "=" in line)
+
+
+def prometheus(query):
+    url = f"{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        result = json.load(response)["data"]["result"]
+    return sum(float(r["value"][1]) for r in result)
+
+
+def login_backend(user=USER):
+    """Logs in through the proxy and returns the backend that served it."""
+    conn = mail.open_imap(user)
+    try:
+        return mail.which_backend(conn)
+    finally:
+        mail.close_imap(conn)
+
+
+class CeCluster(unittest.TestCase):
+    """The steps share one cluster and run in name order."""
+
+    op = None
+    site_id = None
+    first = None
+    second = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.op = Operator()
+        cls.op.login()
+
+    def test_1_operator_sets_up_the_site(self):
+        op = self.op
+        if op.site_id() is None:
+            op.call("sites/add", name=SITE, tag="", load_balancer="", status="online")
+        site_id = wait_for("the new site", op.site_id, timeout=10)
+        type(self).site_id = site_id
+        for host in BACKENDS:
+            if host not in op.backends(site_id):
+                op.call("backends/add", site_id=site_id, host=host)
+        for host, backend in op.backends(site_id).items():
+            if backend["status"] != "online":
+                op.call("backends/set_status", site_id=site_id, id=backend["id"], status="online")
+        for feature in ["host_failure", "group_move_timeouts"]:
+            op.call("settings/set_feature", site_id=site_id, feature=feature, state="on")
+        backends = op.backends(site_id)
+        self.assertEqual(sorted(backends), BACKENDS)
+        self.assertTrue(all(b["status"] == "online" for b in backends.values()), backends)
+
+    def test_2_login_lands_on_the_groups_backend_and_mail_is_delivered(self):
+        answer = route(USER)
+        type(self).first = answer["host"]
+        type(self).second = next(b for b in BACKENDS if b != answer["host"])
+        self.assertIn(answer["host"], BACKENDS, answer)
+        self.assertEqual(login_backend(), answer["host"], "the proxy followed the route API")
+        mail.deliver_lmtp(USER, "before the move", "delivered through the CE proxy by LMTP")
+        self.assertTrue(wait_for("the delivered message", lambda: mail.find_message(USER, "before the move"), 15))
+        mail.pop3_login(USER)
+
+    def test_3_operator_moves_the_group_and_the_session_follows(self):
+        op, group = self.op, route(USER)["group"]
+        session = mail.open_imap(USER)
+        self.assertEqual(mail.which_backend(session), self.first)
+        destination = op.backends(self.site_id)[self.second]["id"]
+        op.call("groups/move", site_id=self.site_id, name=group, destination=destination)
+        wait_for("the open session to be kicked", lambda: not mail.session_alive(session), 20)
+        mail.close_imap(session)
+        self.assertEqual(wait_for("a login on the new backend", lambda: login_backend() == self.second and self.second, 20), self.second)
+        self.assertTrue(mail.find_message(USER, "before the move"), "the mail is intact after the move")
+
+        def finished():
+            moves = [m for m in op.moves(self.site_id) if m["group"] == group]
+            return moves and moves[0]["state"] == "finished" and moves[0]
+        done = wait_for("the move to finish", finished, 30)
+        self.assertEqual(done["destination_host"], self.second)
+
+    def test_4_a_stopped_backend_fails_over_and_comes_back(self):
+        op, down, up = self.op, self.second, self.first
+        backend_number = BACKENDS.index(down) + 1
+        failures = f'sum(dovecot_proxy_session_failure_total{{dest_host="{down}"}})'
+        before = prometheus(failures)
+        ce("ce_stop_backend", str(backend_number))
+        try:
+            # Users keep logging in; each login through the proxy to the dead backend fails.
+            def failing_logins_seen():
+                try:
+                    login_backend()
+                except Exception:
+                    pass
+                return prometheus(failures) >= before + 3
+            wait_for("proxy failures in Prometheus", failing_logins_seen, 60, every=0.3)
+
+            def set_offline():
+                try:
+                    login_backend()
+                except Exception:
+                    pass
+                return op.backends(self.site_id)[down]["status"] == "offline"
+
+            # Everything fails and its doveadm API is gone: offline, not group by group.
+            wait_for("host failure handling to set the backend offline", set_offline, 90, every=0.5)
+            self.assertEqual(route(USER)["host"], up, "the route fails over to the group's alternative")
+            self.assertEqual(wait_for("a login on the other backend", lambda: login_backend() == up and up, 30), up)
+            self.assertTrue(mail.find_message(USER, "before the move"), "the mail is there on the other backend")
+        finally:
+            ce("ce_start_backend", str(backend_number))
+        wait_for("the backend back online", lambda: op.backends(self.site_id)[down]["status"] == "online", 120, every=1)
+        reason = op.backends(self.site_id)[down]["status_reason"]
+        self.assertEqual(reason, "", "the controller undid its own offline")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

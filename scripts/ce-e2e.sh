@@ -1,0 +1,91 @@
+# Real Dovecot CE steered by the controller, sourced by scripts/test.sh after the other suites:
+# two CE backends sharing one maildir and one CE proxy with the Lua route passdb
+# (scripts/dovecot-ce.sh, from deploy/dovecot/), Prometheus scraping the proxy with the shipped
+# rules, and a second `palomar serve` with DOVECOT_EDITION=ce for site dc1ce on the same
+# Cassandra and Redis. end2end/ce/test_ce_cluster.py then plays users and the operator.
+# Needs from test.sh: run, palomar, REDIS_PORT, CQL_PORT, and the Cassandra variables exported.
+# Sets ce_passed; ce_cleanup (called from test.sh's EXIT trap) stops what this started.
+
+CE_E2E_PORT=${PALOMAR_TEST_CE_PORT:-3310}
+CE_PROMETHEUS_PORT=${PALOMAR_TEST_CE_PROMETHEUS_PORT:-9791}
+ce_server_pid=""
+ce_prometheus_pid=""
+ce_passed=0
+
+. scripts/dovecot-ce.sh
+
+ce_cleanup() {
+  [ -n "$ce_server_pid" ] && kill "$ce_server_pid" 2>/dev/null || true
+  [ -n "$ce_prometheus_pid" ] && kill "$ce_prometheus_pid" 2>/dev/null || true
+  [ -n "${CE_RUN_DIR:-}" ] && ce_stop_all >/dev/null 2>&1 || true
+}
+
+ce_fail() {
+  echo "ce-e2e: FAILED: $*" >&2
+  for log in "$run/ce-server.log" "$run/ce-prometheus.log"; do
+    echo "--- last lines of $log:" >&2
+    tail -n 40 "$log" >&2 || true
+  done
+  exit 1
+}
+
+ce_e2e_run() {
+  local dir="$run/ce" token_file="$run/ce-route.token" base="http://127.0.0.1:$CE_E2E_PORT"
+  mkdir -p "$dir"
+  head -c 32 /dev/urandom | base64 -w0 | tr -d '/+=' >"$token_file"
+  export CE_DOVEADM_API_KEY CE_USER_PASSWORD
+  CE_DOVEADM_API_KEY="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
+  CE_USER_PASSWORD="$(head -c 12 /dev/urandom | base64 -w0 | tr -d '/+=')"
+  export CE_RUN_DIR="$dir"
+  ce_start "$dir" "$base" "$token_file" || ce_fail "Dovecot CE did not start"
+
+  # Prometheus with the shipped rules, scraping the proxy's stats listener every second.
+  local targets="$run/ce-targets.json" prom_dir="$run/ce-prometheus"
+  mkdir -p "$prom_dir"
+  ce_write_file_sd "$targets" dc1ce
+  cp deploy/prometheus/rules.yml "$prom_dir/rules.yml"
+  cat >"$prom_dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: palomar
+    file_sd_configs: [{files: ["$targets"], refresh_interval: 1s}]
+EOF
+  prometheus --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
+    --web.listen-address="127.0.0.1:$CE_PROMETHEUS_PORT" >"$run/ce-prometheus.log" 2>&1 &
+  ce_prometheus_pid=$!
+
+  local password
+  password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
+  PALOMAR_OPERATOR_PASSWORD="$password" "$palomar" operator add --role admin ce-admin >/dev/null
+  # The CE controller: every loop each second, host failure judged over 10 s with 3 logins.
+  (
+    export CONTROLLER_API_URL="$base" CLUSTER_SITE=dc1ce CONTROLLER_INSTANCE=ce-controller \
+      CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/2" DOVECOT_EDITION=ce DOVECOT_PROXIES=127.0.0.1 \
+      DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints),127.0.0.1=$(ce_proxy_doveadm_url)" \
+      DOVEADM_API_KEY="$CE_DOVEADM_API_KEY" DOVEADM_PASSWORD= \
+      ROUTE_API_TOKEN="$(cat "$token_file")" ROUTE_API_CACHE_SECS="$CE_AUTH_CACHE_TTL" CLUSTER_DEFAULT_GROUP_COUNT=4 \
+      PROMETHEUS_URL="http://127.0.0.1:$CE_PROMETHEUS_PORT" PROMETHEUS_JOB_NAME=palomar \
+      CONTROLLER_PASS_INTERVAL_SECS=1 GROUP_MOVE_SUPERVISION_INTERVAL_SECS=1 BACKEND_REACHABILITY_INTERVAL_SECS=1 \
+      HOST_FAILURE_MIN_LOGINS=3 HOST_FAILURE_WINDOW_SECS=10 HOST_FAILURE_COOL_TIME_SECS=10 \
+      GROUP_MOVE_START_TIMEOUT_SECS=30 CENSUS_INTERVAL_SECS=10
+    exec "$palomar" serve
+  ) >>"$run/ce-server.log" 2>&1 &
+  ce_server_pid=$!
+  for _ in $(seq 60); do
+    curl -fs "$base/healthz" >/dev/null 2>&1 && break
+    kill -0 "$ce_server_pid" 2>/dev/null || ce_fail "the CE controller's server exited"
+    sleep 1
+  done
+  curl -fs "$base/healthz" >/dev/null 2>&1 || ce_fail "the CE controller's server did not answer /healthz"
+
+  PALOMAR_CE_URL="$base" PALOMAR_CE_OPERATOR=ce-admin PALOMAR_CE_OPERATOR_PASSWORD="$password" \
+    PALOMAR_CE_SITE=dc1ce PALOMAR_CE_ROUTE_TOKEN="$(cat "$token_file")" \
+    PALOMAR_CE_PROMETHEUS="http://127.0.0.1:$CE_PROMETHEUS_PORT" \
+    timeout 600 python3 -m unittest -v end2end/ce/test_ce_cluster.py 2>&1 | tee "$run/ce-e2e.log"
+  grep -q '^OK$' "$run/ce-e2e.log" || ce_fail "the CE end-to-end test failed (above)"
+  ce_passed=$(grep -cE ' \.\.\. ok$' "$run/ce-e2e.log")
+  if grep -n panicked "$run/ce-server.log"; then ce_fail "the CE controller's server panicked"; fi
+}
