@@ -59,7 +59,9 @@ EOF
 
   local password
   password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
-  PALOMAR_OPERATOR_PASSWORD="$password" "$palomar" operator add --role admin ce-admin >/dev/null
+  # On a GeoDB kept from an earlier run the account exists: it gets the new password.
+  PALOMAR_OPERATOR_PASSWORD="$password" "$palomar" operator add --role admin ce-admin >/dev/null 2>&1 ||
+    PALOMAR_OPERATOR_PASSWORD="$password" "$palomar" operator reset-password ce-admin >/dev/null
   # The CE controller: every loop each second, host failure judged over 10 s with 3 logins.
   (
     export CONTROLLER_API_URL="$base" CLUSTER_SITE=dc1ce CONTROLLER_INSTANCE=ce-controller \

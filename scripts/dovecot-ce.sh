@@ -289,7 +289,10 @@ _ce_start_instance() { # <inst>
   rt=$(_ce_rt) || return 1
   if pid=$(_ce_instance_pid "$inst"); then _ce_err "$inst is already running (pid $pid)"; return 1; fi
   mkdir -p "$rt/$inst" && rm -f "$rt/$inst/master.pid" || return 1
-  if ! dovecot -c "$CE_RUN_DIR/$inst.conf"; then
+  # The daemon keeps no descriptor of the caller's: a caller piping our output (`| tee`) must
+  # see it end when the caller ends, not when Dovecot stops.
+  if ! dovecot -c "$CE_RUN_DIR/$inst.conf" </dev/null >>"$CE_RUN_DIR/$inst.start.log" 2>&1; then
+    cat "$CE_RUN_DIR/$inst.start.log" >&2 2>/dev/null || true
     tail -n 20 "$CE_RUN_DIR/$inst.log" >&2 2>/dev/null || true
     _ce_err "$inst did not start"; return 1
   fi

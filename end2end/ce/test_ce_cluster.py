@@ -61,7 +61,9 @@ def wait_for(what, check, timeout=60.0, every=0.5):
 def ce(*args):
     """Runs a scripts/dovecot-ce.sh function (CE_RUN_DIR comes from the environment)."""
     command = ". scripts/dovecot-ce.sh && " + " ".join(args)
-    subprocess.run(["bash", "-c", command], cwd=REPO, check=True, timeout=60)
+    done = subprocess.run(["bash", "-c", command], cwd=REPO, timeout=60, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed: {done.stderr[-2000:]}")
 
 
 def walk(value):

@@ -297,3 +297,17 @@ async fn an_operator_setting_a_backend_offline_flushes_the_proxies() {
     ops.set_status(world.site, world.be1, BackendStatus::Offline).await.unwrap();
     assert_eq!(world.ce.asked(PROXY, "authCacheFlush").len(), 1, "the new route reaches the proxies now");
 }
+
+#[tokio::test]
+async fn ce_has_no_user_moves_so_none_is_offered() {
+    let world = World::new().await;
+    let ops = world.services.user_ops(&Caller::trusted_cli()).unwrap();
+    let refused = ops.move_user("alice", Some(world.site), "g2", "").await.unwrap_err();
+    assert!(refused.to_string().contains("move the user's group instead"), "{refused}");
+    assert_eq!(world.store.get_user("alice").await.unwrap().unwrap().moving_group_name, "", "nothing written");
+    world.controller.run(LoopKind::GroupBalancePass).await;
+    let status = world.controller.status().await;
+    let run = status.loops.iter().find(|(name, _)| name.as_str() == "group_balance_pass").map(|(_, run)| run.clone());
+    assert!(run.is_some_and(|r| r.detail.contains("off")), "{:?}", status.loops);
+    assert!(world.ce.asked(BE1, "clusterUserMove").is_empty());
+}

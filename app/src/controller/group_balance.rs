@@ -12,6 +12,7 @@ use super::{
 use crate::{
     domain::{
         controller::{Outcome, PlanEntry},
+        edition::DovecotEdition,
         feature::{Feature, FeatureState},
         planning::{group_balance, Decision},
         routing::stable_hash,
@@ -21,8 +22,11 @@ use crate::{
 
 impl Controller {
     /// What both group-balance loops start from: the lease, a snapshot, and the feature's mode
-    /// (never off).
+    /// (never off). Dovecot CE cannot move single users, so there the feature is always off.
     async fn group_balance_inputs(&self) -> Result<(Lease, Snapshot, FeatureState), Skip> {
+        if self.settings.dovecot.edition == DovecotEdition::Ce {
+            return Err(Skip::Off);
+        }
         let lease = self.held_lease().ok_or(Skip::NotLeader)?;
         let snap = self.snapshot().await?;
         match mode_of(&self.modes(snap.site_id).await?, Feature::GroupBalance) {

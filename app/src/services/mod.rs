@@ -222,7 +222,12 @@ impl Services {
     /// User moves: operators.
     pub fn user_ops(&self, caller: &Caller) -> Result<UserOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(UserOps::new(self.ports.geodb.clone(), self.auditor(caller), self.ports.clock.clone()))
+        Ok(UserOps::new(
+            self.ports.geodb.clone(),
+            self.auditor(caller),
+            self.ports.clock.clone(),
+            self.dovecot_edition(),
+        ))
     }
 
     /// Deleting users: admins.

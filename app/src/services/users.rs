@@ -6,6 +6,7 @@ use super::{groups::site_backends, Auditor};
 use crate::{
     domain::{
         cluster::UserDetail,
+        edition::DovecotEdition,
         geodb::{User, UserMove},
         routing::{route, Route, RouteReason},
         validate, AppError,
@@ -80,11 +81,12 @@ pub struct UserOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     clock: Arc<dyn Clock>,
+    edition: DovecotEdition,
 }
 
 impl UserOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>) -> Self {
-        Self { geodb, audit, clock }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, clock: Arc<dyn Clock>, edition: DovecotEdition) -> Self {
+        Self { geodb, audit, clock, edition }
     }
 
     /// Like `doveadm cluster user move`: sets the `moving_*` fields; the user's current backend
@@ -96,6 +98,11 @@ impl UserOps {
         group: &str,
         failover_group: &str,
     ) -> Result<User, AppError> {
+        if self.edition == DovecotEdition::Ce {
+            return Err(AppError::Conflict(
+                "Dovecot CE backends cannot move a single user: move the user's group instead".into(),
+            ));
+        }
         let user =
             self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
         let site_id = site_id
