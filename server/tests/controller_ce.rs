@@ -214,6 +214,17 @@ impl World {
         self.store.list_moves(self.site, PageRequest::first(100)).await.unwrap().items
     }
 
+    async fn turn_on(&self, feature: app::domain::Feature) {
+        let on = app::domain::geodb::ClusterSetting {
+            section: app::domain::feature::FEATURE_SECTION.into(),
+            site_id: self.site,
+            backend_id: Uuid::nil(),
+            setting_name: feature.as_str().into(),
+            setting_value: app::domain::FeatureState::On.as_str().into(),
+        };
+        self.store.put_setting(&on).await.unwrap();
+    }
+
     async fn reachability(&self) -> Vec<ReachabilityState> {
         self.controller.run(LoopKind::Reachability).await;
         self.controller.status().await.reachability
@@ -270,14 +281,7 @@ async fn an_operators_move_flushes_the_proxies_kicks_the_group_and_completes_whe
 #[tokio::test]
 async fn a_move_whose_source_cannot_be_asked_is_forced_at_the_timeout() {
     let world = World::new().await;
-    let on = app::domain::geodb::ClusterSetting {
-        section: app::domain::feature::FEATURE_SECTION.into(),
-        site_id: world.site,
-        backend_id: Uuid::nil(),
-        setting_name: app::domain::Feature::GroupMoveTimeouts.as_str().into(),
-        setting_value: app::domain::FeatureState::On.as_str().into(),
-    };
-    world.store.put_setting(&on).await.unwrap();
+    world.turn_on(app::domain::Feature::GroupMoveTimeouts).await;
     world.ce.login(BE1, "alice");
     world.ce.down.lock().unwrap().insert(BE1.into());
     let ops = world.services.group_ops(&Caller::trusted_cli()).unwrap();
@@ -310,4 +314,29 @@ async fn ce_has_no_user_moves_so_none_is_offered() {
     let run = status.loops.iter().find(|(name, _)| name.as_str() == "group_balance_pass").map(|(_, run)| run.clone());
     assert!(run.is_some_and(|r| r.detail.contains("off")), "{:?}", status.loops);
     assert!(world.ce.asked(BE1, "clusterUserMove").is_empty());
+}
+
+#[tokio::test]
+async fn a_drained_backend_hands_its_groups_off_as_with_pro() {
+    let world = World::new().await;
+    world.turn_on(app::domain::Feature::Evacuation).await;
+    world.ce.login(BE1, "alice");
+    world.ce.login(BE1, "bob");
+    let ops = world.services.backend_ops(&Caller::trusted_cli()).unwrap();
+    ops.evacuate(world.site, world.be1).await.unwrap();
+    world.controller.run(LoopKind::Reachability).await;
+    for _ in 0..4 {
+        world.controller.run(LoopKind::Pass).await;
+        world.controller.run(LoopKind::Supervision).await;
+        world.clock.advance(Duration::from_secs(1));
+    }
+    for name in ["g1", "g2"] {
+        let group = world.group(name).await;
+        assert_eq!((group.backend_id, group.moving.as_str()), (Some(world.be2), ""), "{name} drained");
+    }
+    assert!(world.ce.sessions_on(BE1).is_empty(), "every session was kicked off the drained backend");
+    let moves = world.moves().await;
+    assert_eq!(moves.len(), 2);
+    assert!(moves.iter().all(|m| m.state == MoveState::Finished
+        && m.initiated_by == app::domain::controller::Initiator::Controller(app::domain::Feature::Evacuation)));
 }
