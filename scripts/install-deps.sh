@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, only those that are missing:
 # Redis, Prometheus, Chromium (for Playwright), Java 17 and Maven (for Cassandra), Node.js and npm, curl,
-# jq (the fault tests read the server's JSON answers).
+# jq (the fault tests read the server's JSON answers), Dovecot CE with IMAP (the simulator's fidelity test).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -13,6 +13,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v curl >/dev/null || missing+=(curl)
 command -v jq >/dev/null || missing+=(jq)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
+[ -x /usr/lib/dovecot/imap-login ] || missing+=(dovecot-imapd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
