@@ -80,8 +80,9 @@ step "waiting for Cassandra"
 if ! wait "$cassandra_pid"; then cat "$run/cassandra-start.log"; exit 1; fi
 cassandra_pid=""
 
-step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web, simulator, Prometheus)"
+step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web, simulator, Prometheus, Dovecot CE)"
 export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
+# A real Dovecot CE for the simulator's fidelity test (server/tests/ce_fidelity.rs; needs root).
 export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)" PALOMAR_TEST_DOVECOT="$(command -v dovecot)"
 # Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
 cargo test -p app -p server 2>&1 | tee "$run/cargo-test.log"

@@ -351,7 +351,7 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
             name: "not an array",
             request: basic(client.post(&url)).body(r#"{"not":"an array"}"#),
             status: 400,
-            body: "Request must be a JSON array\n",
+            body: "Request must be a JSON array\r\n",
         },
         Case {
             name: "truncated JSON",
@@ -396,7 +396,7 @@ async fn the_doveadm_api_speaks_dovecots_wire_format() {
             name: "unknown path",
             request: basic(client.get(format!("http://{}/nope", backend.doveadm))),
             status: 404,
-            body: "Path Not Found\n",
+            body: "Path Not Found\r\n",
         },
         Case {
             name: "mounts",

@@ -34,8 +34,9 @@ impl ProxyCounters {
     }
 }
 
-/// The content type Dovecot's stats HTTP listener answers with.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type Dovecot's stats HTTP listener answers with (CE 2.3.19 says 0.0.1, not the
+/// OpenMetrics 1.0.0 its body follows; Prometheus accepts both).
+pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=0.0.1; charset=utf-8";
 /// The classic Prometheus text format, as node_exporter serves it.
 pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -4,7 +4,8 @@
 //!
 //! * `routing` — how a proxy picks a backend (pure);
 //! * `exposition` — the proxies' and backends' `/metrics` text;
-//! * `doveadm_api` — each backend's doveadm HTTP API;
+//! * `doveadm_api` — each backend's doveadm HTTP API, with Dovecot's request parsing
+//!   (`doveadm_json`, `doveadm_request`) and the commands it runs (`doveadm_commands`);
 //! * `servers` — the HTTP listeners, the control API and the tick loop;
 //! * `settings` and `faults` — the knobs, global and per backend;
 //! * `world` — backends, proxies and sampled users, loaded from the GeoDB;
@@ -13,6 +14,9 @@
 //! * `history` — the traffic and Z-score history the embedded metrics adapter reads.
 
 pub mod doveadm_api;
+mod doveadm_commands;
+mod doveadm_json;
+mod doveadm_request;
 pub mod exposition;
 pub use app::domain::routing;
 pub mod servers;

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 pub mod chaos;
+pub mod dovecot;
 pub mod logs;
 pub mod prometheus;
+pub mod raw_http;
 pub mod web;
 
 use std::collections::BTreeMap;
