@@ -83,7 +83,7 @@ cassandra_pid=""
 step "Rust tests (unit, adapter conformance on embedded and Cassandra, Redis, web, simulator, Prometheus, Dovecot CE)"
 export PALOMAR_TEST_CASSANDRA="127.0.0.1:$CQL_PORT" PALOMAR_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT/0"
 # A real Dovecot CE for the simulator's fidelity test (server/tests/ce_fidelity.rs; needs root).
-export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)" PALOMAR_TEST_DOVECOT="$(command -v dovecot)"
+export PALOMAR_TEST_PROMETHEUS="$(command -v prometheus)" PALOMAR_TEST_DOVECOT=/usr/sbin/dovecot
 # Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
 cargo test -p app -p server 2>&1 | tee "$run/cargo-test.log"
 
