@@ -1,14 +1,14 @@
-//! The doveadm HTTP API of a simulated backend, shaped like Dovecot's
-//! (`client-connection-http.c`, checked against a real CE by `tests/ce_fidelity.rs`): the
-//! mounts `OPTIONS *`, `GET /`, `GET /doveadm/v1` and `POST /doveadm/v1`, anything else
-//! `404 Path Not Found`; Basic `doveadm:<password>` and `X-Dovecot-API <base64 key>`, with a
-//! challenge for each configured mechanism; Dovecot's status texts; `Connection: close`.
+//! The doveadm HTTP API of a simulated backend: the mounts `OPTIONS *`, `GET /`,
+//! `GET /doveadm/v1` and `POST /doveadm/v1`, anything else `404 Path Not Found`; Basic
+//! `doveadm:<password>` and `X-Dovecot-API <base64 key>`, with a challenge for each configured
+//! mechanism; Dovecot's status texts; `Connection: close`. Request bodies are read by
+//! `doveadm_request`. `tests/ce_fidelity.rs` holds all of it to a real Dovecot CE.
 
 use std::sync::Arc;
 
 use axum::{
     body::Bytes,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     Router,
@@ -18,7 +18,7 @@ use hyper::ext::ReasonPhrase;
 
 use super::{
     doveadm_commands::{execute, COMMANDS},
-    doveadm_request::{command_list, Answer, Event, Request},
+    doveadm_request::{answer, command_list, read_request, refusal, Action},
     Simulator,
 };
 
@@ -39,11 +39,18 @@ struct ApiState {
     credentials: DoveadmCredentials,
 }
 
+/// The largest request body read; a larger one gets 413.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// The router of one backend's doveadm HTTP listener.
 pub fn router(sim: Arc<Simulator>, host: String, credentials: DoveadmCredentials) -> Router {
     // One handler for every method and path: Dovecot answers 404 (not 405) to a method it
     // does not serve, and OPTIONS on any path.
-    Router::new().fallback(dispatch).with_state(ApiState { sim, host, credentials })
+    Router::new().fallback(dispatch).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(ApiState {
+        sim,
+        host,
+        credentials,
+    })
 }
 
 /// The body of `GET /`: Dovecot's mount table.
@@ -92,18 +99,20 @@ async fn dispatch(
     }
 }
 
+/// Reads the whole request, then runs its commands in order and answers them together.
 async fn run_request(state: &ApiState, body: &[u8]) -> Response {
-    let mut request = Request::new(body, COMMANDS);
-    loop {
-        match request.next_event() {
-            Event::Execute { command, params } => {
-                let result = execute(&state.sim, &state.host, command, params).await;
-                request.executed(result);
-            }
-            Event::Answer(Answer::Ok(body)) => return json(body),
-            Event::Answer(Answer::BadRequest(message)) => return text(StatusCode::BAD_REQUEST, None, &message),
-        }
+    let entries = match read_request(body, COMMANDS) {
+        Ok(entries) => entries,
+        Err(message) => return text(StatusCode::BAD_REQUEST, None, &message),
+    };
+    let mut answers = Vec::with_capacity(entries.len());
+    for entry in entries {
+        answers.push(match entry.action {
+            Action::Run(command, params) => answer(&entry.tag, execute(&state.sim, &state.host, command, params).await),
+            Action::Refuse(kind) => refusal(&entry.tag, kind),
+        });
     }
+    json(format!("[{}]", answers.join(",")))
 }
 
 /// Every answer closes the connection, as Dovecot's does; `reason` replaces the standard
@@ -116,7 +125,7 @@ fn finish(mut response: Response, reason: Option<&'static str>) -> Response {
     response
 }
 
-/// `http_server_request_fail_text()`: the text and a CRLF.
+/// A `text/plain` answer: the text and a CRLF, as Dovecot ends its error texts.
 fn text(status: StatusCode, reason: Option<&'static str>, body: &str) -> Response {
     let response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{body}\r\n"));
     finish(response.into_response(), reason)

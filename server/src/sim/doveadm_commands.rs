@@ -278,7 +278,7 @@ async fn run(sim: &Simulator, host: &str, command: &str, params: &Args) -> Resul
     }
 }
 
-/// `net_parse_range()` on a mask that is not all digits: an address with optional `/bits`.
+/// Whether a `who` mask is a network: not all digits, an address with optional `/bits`.
 fn is_network(mask: &str) -> bool {
     if mask.bytes().all(|b| b.is_ascii_digit()) {
         return false;

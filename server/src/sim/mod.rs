@@ -4,8 +4,8 @@
 //!
 //! * `routing` — how a proxy picks a backend (pure);
 //! * `exposition` — the proxies' and backends' `/metrics` text;
-//! * `doveadm_api` — each backend's doveadm HTTP API, with Dovecot's request parsing
-//!   (`doveadm_json`, `doveadm_request`) and the commands it runs (`doveadm_commands`);
+//! * `doveadm_api` — each backend's doveadm HTTP API, how it reads requests and writes
+//!   answers (`doveadm_request`) and the commands it runs (`doveadm_commands`);
 //! * `servers` — the HTTP listeners, the control API and the tick loop;
 //! * `settings` and `faults` — the knobs, global and per backend;
 //! * `world` — backends, proxies and sampled users, loaded from the GeoDB;
@@ -15,7 +15,6 @@
 
 pub mod doveadm_api;
 mod doveadm_commands;
-mod doveadm_json;
 mod doveadm_request;
 pub mod exposition;
 pub use app::domain::routing;

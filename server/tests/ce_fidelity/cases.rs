@@ -14,6 +14,26 @@ pub enum BodyCheck {
     Answer,
     /// `GET /doveadm/v1`: the layout and the `who` entry (the command sets differ).
     CommandList,
+    /// A malformed body: `JSON parse error: <detail>` and a CRLF, whatever the detail says
+    /// (each side words it its own way); [`PARSE_ERROR`] stands for any such body.
+    ParseError,
+}
+
+/// Any `JSON parse error: …` body, as [`BodyCheck::ParseError`] shows it.
+pub const PARSE_ERROR: &str = "JSON parse error: <detail>\r\n";
+
+/// How a case shows a connection closed without an answer.
+pub const NO_ANSWER: &str = "(no answer)";
+
+const OK: &str = "HTTP/1.1 200 OK";
+const BAD: &str = "HTTP/1.1 400 Bad Request";
+
+/// A deliberate difference (docs/simulator.md, "Fidelity against CE"): the status line and
+/// the body (after the case's [`BodyCheck`]) that CE gives, and those the simulator gives
+/// instead. The test fails when either side changes.
+pub struct Known {
+    pub ce: (&'static str, String),
+    pub sim: (&'static str, String),
 }
 
 /// One request and how to compare its answers.
@@ -21,12 +41,12 @@ pub struct Case {
     pub name: String,
     pub request: Vec<u8>,
     pub body: BodyCheck,
-    /// A documented difference: the status lines CE and the simulator give.
-    pub differs: Option<(&'static str, &'static str)>,
+    /// `Some` for a deliberate difference; `None`: the answers must agree.
+    pub known: Option<Known>,
 }
 
 fn case(name: &str, request: Vec<u8>, body: BodyCheck) -> Case {
-    Case { name: name.to_string(), request, body, differs: None }
+    Case { name: name.to_string(), request, body, known: None }
 }
 
 const WHO: &str = r#"[["who",{},"t1"]]"#;
@@ -109,34 +129,14 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
                 .collect(),
             BodyCheck::Answer,
         ),
-        case("POST without a body", request("POST", "/doveadm/v1", auth, &[], None), BodyCheck::Exact),
+        case("POST without a body", request("POST", "/doveadm/v1", auth, &[], None), BodyCheck::ParseError),
     ];
     let bodies: &[(&str, &str)] = &[
         ("known generic command (who)", WHO),
         ("empty command list", "[]"),
-        ("malformed JSON (truncated)", r#"[["who",{},"t4""#),
-        ("malformed JSON (not JSON)", "hello"),
-        ("malformed JSON (empty)", ""),
-        ("malformed JSON (only whitespace)", " \n"),
-        ("malformed JSON (data after the end)", r#"[["who",{},"t1"]] xx"#),
-        ("malformed JSON (a second root)", r#"[["who",{},"t1"]]]"#),
-        ("malformed JSON (missing comma)", r#"[["who",{},"t1"]["who",{},"t2"]]"#),
-        ("malformed JSON (bad escape)", r#"[["who",{},"\x"]]"#),
-        ("malformed JSON (missing colon)", r#"[["who",{"mask" "x"},"t1"]]"#),
-        ("malformed JSON (key not a string)", r#"[["who",{5:1},"t1"]]"#),
-        ("malformed JSON (bad object separator)", r#"[["who",{"mask":"x" "y"},"t1"]]"#),
-        ("malformed JSON (bad unicode escape)", r#"[["who",{"mask":"\u12"},"t"]]"#),
-        ("malformed JSON (lone surrogate)", r#"[["who",{},"\ud800x"]]"#),
-        ("truncated inside a string", r#"[["who",{},"t1"#),
-        ("truncated inside an atom", "[tru"),
-        ("truncated after a command", r#"[["who",{},"t1"],["wh"#),
-        ("truncated after a comma", r#"[["who",{},"t1"],"#),
-        ("truncated skipped parameters", r#"[["who",{},"t1"],["nope",{"a":"x"#),
-        ("a number that ends the body", "[1"),
         ("non-array JSON (object)", r#"{"not":"an array"}"#),
         ("non-array JSON (number)", "5"),
         ("non-array JSON (null)", "null"),
-        ("non-array JSON (unterminated string)", "\"abc"),
         ("unknown command", r#"[["noSuchCommand",{},"t2"]]"#),
         ("command name in the wrong case", r#"[["WHO",{},"t2"]]"#),
         ("unknown command, nested parameters skipped", r#"[["nope",{"a":[1,{"b":"x"}]},"t1"]]"#),
@@ -154,7 +154,6 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
         ("array parameter as a number", r#"[["who",{"mask":5},"t1"]]"#),
         ("array parameter as null", r#"[["who",{"mask":null},"t1"]]"#),
         ("array parameter with a number", r#"[["who",{"mask":["a",1]},"t1"]]"#),
-        ("string parameter as an empty object", r#"[["who",{"socketPath":{}},"t1"]]"#),
         ("command not an array", r#"["who"]"#),
         ("command without a tag", r#"[["who",{}]]"#),
         ("command with an extra element", r#"[["who",{},"t1","x"]]"#),
@@ -166,13 +165,6 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
         ("tag with escapes", r#"[["who",{},"a\"b\\c\n\u00e9\u0001\u2028/"]]"#),
         ("tag with escapes, unknown command", r#"[["nope",{},"a\"b\\c\n\u00e9\u0001/"]]"#),
         ("multi-command request", r#"[["who",{},"t7"],["who",{},"t8"]]"#),
-        ("multi-command, then unknown", r#"[["who",{},"t1"],["nope",{},"t2"]]"#),
-        ("multi-command, unknown first", r#"[["nope",{},"t1"],["who",{},"t2"]]"#),
-        (
-            "multi-command, two unknown then two known",
-            r#"[["a",{},"t1"],["b",{},"t2"],["who",{},"t3"],["who",{},"t4"]]"#,
-        ),
-        ("multi-command, bad parameter first", r#"[["who",{"x":1},"t1"],["who",{},"t2"]]"#),
         ("multi-command, then not a command", r#"[["who",{},"t1"],"x"]"#),
         ("multi-command, then a number", r#"[["who",{},"t1"],5]"#),
     ];
@@ -180,11 +172,133 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
         let check = if body.starts_with("[[\"who\",{},\"t") { answer(name, body) } else { exact(name, body) };
         cases.push(check);
     }
-    // Dovecot 2.4 and Pro refuse a boolean that is not true or false; CE 2.3.19 reads it as
-    // false. The simulator keeps Pro's behaviour (docs/simulator.md).
-    cases.push(Case {
-        differs: Some(("HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request")),
-        ..exact("boolean parameter not true or false", r#"[["who",{"separateConnections":"yes"},"t1"]]"#)
-    });
+    let malformed: &[(&str, &str)] = &[
+        ("malformed JSON (truncated)", r#"[["who",{},"t4""#),
+        ("malformed JSON (not JSON)", "hello"),
+        ("malformed JSON (empty)", ""),
+        ("malformed JSON (only whitespace)", " \n"),
+        ("malformed JSON (data after the end)", r#"[["who",{},"t1"]] xx"#),
+        ("malformed JSON (a second root)", r#"[["who",{},"t1"]]]"#),
+        ("malformed JSON (missing comma)", r#"[["who",{},"t1"]["who",{},"t2"]]"#),
+        ("malformed JSON (bad escape)", r#"[["who",{},"\x"]]"#),
+        ("malformed JSON (missing colon)", r#"[["who",{"mask" "x"},"t1"]]"#),
+        ("malformed JSON (key not a string)", r#"[["who",{5:1},"t1"]]"#),
+        ("malformed JSON (bad object separator)", r#"[["who",{"mask":"x" "y"},"t1"]]"#),
+        ("malformed JSON (lone surrogate)", r#"[["who",{},"\ud800x"]]"#),
+        ("truncated after a comma", r#"[["who",{},"t1"],"#),
+        ("truncated skipped parameters", r#"[["who",{},"t1"],["nope",{"a":"x"#),
+    ];
+    for (name, body) in malformed {
+        cases.push(case(name, post(body), BodyCheck::ParseError));
+    }
+    cases.extend(known_differences(post));
     cases
+}
+
+/// The deliberate differences, one group per line of docs/simulator.md.
+fn known_differences(post: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
+    type Seen = (&'static str, String);
+    let known = |name: &str, body: &str, check, ce: Seen, sim: Seen| Case {
+        known: Some(Known { ce, sim }),
+        ..case(name, post(body), check)
+    };
+    let parse_error =
+        |name: &str, body: &str, ce: Seen| known(name, body, BodyCheck::ParseError, ce, (BAD, PARSE_ERROR.into()));
+    let exact = |name: &str, body: &str, ce: Seen, sim: Seen| known(name, body, BodyCheck::Exact, ce, sim);
+    let text = |line: &str| format!("{line}\r\n");
+    let ran = |tag: &str| format!(r#"["doveadmResponse",[],"{tag}"]"#);
+    let error =
+        |kind: &str, code: u8, tag: &str| format!(r#"["error",{{"type":"{kind}", "exitCode":{code}}},"{tag}"]"#);
+    vec![
+        // A body CE reads only in part (it stops at a token cut off by the end, or reads a
+        // bad escape as something else): ours is a JSON parse error.
+        parse_error("truncated inside a string", r#"[["who",{},"t1"#, (OK, "[]".into())),
+        parse_error("truncated inside an atom", "[tru", (OK, "[]".into())),
+        parse_error("truncated after a command", r#"[["who",{},"t1"],["wh"#, (OK, format!("[{}]", ran("t1")))),
+        parse_error("non-array JSON (unterminated string)", "\"abc", (OK, "]".into())),
+        parse_error("a number that ends the body", "[1", (BAD, text("Command must be a JSON array"))),
+        parse_error(
+            "malformed JSON (bad unicode escape)",
+            r#"[["who",{"mask":"\u12"},"t"]]"#,
+            (BAD, text("Parameter `mask' must be string or array")),
+        ),
+        // A parameter value CE's reader does not expect: it loses its place, or its doveadm
+        // process dies; ours says what is wrong.
+        exact(
+            "string parameter as an empty object",
+            r#"[["who",{"socketPath":{}},"t1"]]"#,
+            (BAD, text("Command ID must be a string")),
+            (BAD, text("Parameter `socket-path' must be a string, not an object")),
+        ),
+        exact(
+            "string parameter as an array",
+            r#"[["who",{"socketPath":["a"]},"t1"]]"#,
+            (NO_ANSWER, String::new()),
+            (BAD, text("Parameter `socket-path' must be a string, not an array")),
+        ),
+        exact(
+            "boolean parameter as null",
+            r#"[["who",{"separateConnections":null},"t1"]]"#,
+            (NO_ANSWER, String::new()),
+            (BAD, text("Parameter `separate-connections' must be `true' or `false', not `null'")),
+        ),
+        // Dovecot 2.4 and Pro refuse a boolean that is not true or false; CE 2.3.19 reads it
+        // as false.
+        exact(
+            "boolean parameter not true or false",
+            r#"[["who",{"separateConnections":"yes"},"t1"]]"#,
+            (OK, format!("[{}]", ran("t1"))),
+            (BAD, text("Parameter `separate-connections' must be `true' or `false', not `yes'")),
+        ),
+        // Several commands, one of which never ran: CE writes no comma before it (invalid
+        // JSON) and gives it the exit code of the command before; ours: commas, exit code 0.
+        exact(
+            "multi-command, then unknown",
+            r#"[["who",{},"t1"],["nope",{},"t2"]]"#,
+            (OK, format!("[{}{}]", ran("t1"), error("unknownMethod", 0, "t2"))),
+            (OK, format!("[{},{}]", ran("t1"), error("unknownMethod", 0, "t2"))),
+        ),
+        exact(
+            "multi-command, unknown first",
+            r#"[["nope",{},"t1"],["who",{},"t2"]]"#,
+            (OK, format!("[{}{}]", error("unknownMethod", 0, "t1"), ran("t2"))),
+            (OK, format!("[{},{}]", error("unknownMethod", 0, "t1"), ran("t2"))),
+        ),
+        exact(
+            "multi-command, two unknown then two known",
+            r#"[["a",{},"t1"],["b",{},"t2"],["who",{},"t3"],["who",{},"t4"]]"#,
+            (
+                OK,
+                format!(
+                    "[{}{}{},{}]",
+                    error("unknownMethod", 0, "t1"),
+                    error("unknownMethod", 0, "t2"),
+                    ran("t3"),
+                    ran("t4")
+                ),
+            ),
+            (
+                OK,
+                format!(
+                    "[{},{},{},{}]",
+                    error("unknownMethod", 0, "t1"),
+                    error("unknownMethod", 0, "t2"),
+                    ran("t3"),
+                    ran("t4")
+                ),
+            ),
+        ),
+        exact(
+            "multi-command, bad parameter first",
+            r#"[["who",{"x":1},"t1"],["who",{},"t2"]]"#,
+            (OK, format!("[{}{}]", error("invalidRequest", 0, "t1"), ran("t2"))),
+            (OK, format!("[{},{}]", error("invalidRequest", 0, "t1"), ran("t2"))),
+        ),
+        exact(
+            "multi-command, a failed command then an unknown one",
+            r#"[["who",{"mask":["a","b"]},"t1"],["nope",{},"t2"]]"#,
+            (OK, format!("[{}{}]", error("exitCode", 64, "t1"), error("unknownMethod", 64, "t2"))),
+            (OK, format!("[{},{}]", error("exitCode", 64, "t1"), error("unknownMethod", 0, "t2"))),
+        ),
+    ]
 }
