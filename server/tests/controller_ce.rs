@@ -56,12 +56,24 @@ impl FakeCe {
 }
 
 fn masks(params: &Map<String, Value>) -> Vec<String> {
-    params.get("mask").and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str()).map(String::from).collect()
+    params
+        .get("mask")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .map(String::from)
+        .collect()
 }
 
 #[async_trait]
 impl Doveadm for FakeCe {
-    async fn run(&self, host: &str, command: &str, params: Map<String, Value>) -> Result<Vec<DoveadmRow>, DoveadmError> {
+    async fn run(
+        &self,
+        host: &str,
+        command: &str,
+        params: Map<String, Value>,
+    ) -> Result<Vec<DoveadmRow>, DoveadmError> {
         self.asked.lock().unwrap().push((host.into(), command.into(), Value::Object(params.clone())));
         if self.down.lock().unwrap().contains(host) {
             return Err(DoveadmError::Unreachable { host: host.into(), reason: "connection refused".into() });
@@ -91,7 +103,9 @@ impl Doveadm for FakeCe {
                 Ok(vec![])
             }
             "authCacheFlush" => Ok(vec![]),
-            _ => Err(DoveadmError::Refused { host: host.into(), command: command.into(), kind: "unknownMethod".into() }),
+            _ => {
+                Err(DoveadmError::Refused { host: host.into(), command: command.into(), kind: "unknownMethod".into() })
+            }
         }
     }
 }
@@ -139,7 +153,8 @@ impl World {
     async fn new() -> Self {
         let store = Arc::new(EmbeddedStore::new());
         let site = Uuid::from_u128(1);
-        let row = Site { id: site, name: "dc1a".into(), tag: None, load_balancer: String::new(), status: SiteStatus::Online };
+        let row =
+            Site { id: site, name: "dc1a".into(), tag: None, load_balancer: String::new(), status: SiteStatus::Online };
         store.put_site(&row).await.unwrap();
         let (be1, be2) = (backend(site, 11, BE1), backend(site, 12, BE2));
         store.put_backend(&be1).await.unwrap();

@@ -140,7 +140,8 @@ async fn only_proxies_with_the_token_get_routes() {
 #[tokio::test]
 async fn without_a_configured_token_the_route_api_is_off() {
     let store = Arc::new(EmbeddedStore::new());
-    let (app, _) = app_with(settings(std::time::Duration::from_secs(600), false), Some(common::services_on(store))).await;
+    let (app, _) =
+        app_with(settings(std::time::Duration::from_secs(600), false), Some(common::services_on(store))).await;
     let response = send(&app, lookup("user=alice@example.net", Some(TOKEN))).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

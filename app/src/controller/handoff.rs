@@ -61,9 +61,11 @@ impl Handoff {
         if self.settings.edition != DovecotEdition::Ce {
             return;
         }
-        let flushes = self.settings.proxies.iter().map(|proxy| async move {
-            (proxy, self.doveadm.run(proxy, "authCacheFlush", Map::new()).await)
-        });
+        let flushes = self
+            .settings
+            .proxies
+            .iter()
+            .map(|proxy| async move { (proxy, self.doveadm.run(proxy, "authCacheFlush", Map::new()).await) });
         for (proxy, result) in futures::future::join_all(flushes).await {
             if let Err(err) = result {
                 tracing::warn!(proxy = %Untrusted(proxy), error = %Untrusted(&err), "could not flush the proxy's auth cache");

@@ -29,7 +29,9 @@ impl Controller {
             match edition {
                 DovecotEdition::Pro => params.insert("host".into(), Value::String(b.host.clone())),
                 // A mask no login name can have: the answer is empty, however busy the backend.
-                DovecotEdition::Ce => params.insert("mask".into(), Value::Array(vec![Value::String(PROBE_MASK.into())])),
+                DovecotEdition::Ce => {
+                    params.insert("mask".into(), Value::Array(vec![Value::String(PROBE_MASK.into())]))
+                }
             };
             (b.host.clone(), self.ports.doveadm.run(&b.host, edition.probe_command(), params).await)
         });

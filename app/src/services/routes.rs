@@ -195,8 +195,10 @@ impl ProxyRoutes {
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
             return Ok(answer(host, site, RouteWhy::OtherSite));
         }
-        let (group, backends) =
-            futures::try_join!(self.geodb.get_group(site_id, &group_name), site_backends(self.geodb.as_ref(), site_id))?;
+        let (group, backends) = futures::try_join!(
+            self.geodb.get_group(site_id, &group_name),
+            site_backends(self.geodb.as_ref(), site_id)
+        )?;
         let (group, created) = match group {
             Some(group) => (group, false),
             None => (self.create_group(site_id, &group_name, &backends).await?, true),

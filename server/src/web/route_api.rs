@@ -88,7 +88,8 @@ async fn answer(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     let routes = services.proxy_routes(token)?;
-    let Query(query) = query.map_err(|_| RouteError::Invalid("user is required (and service, if given, is a word)".into()))?;
+    let Query(query) =
+        query.map_err(|_| RouteError::Invalid("user is required (and service, if given, is a word)".into()))?;
     if let Some(service) = &query.service {
         if !SERVICES.contains(&service.to_ascii_lowercase().as_str()) {
             return Err(RouteError::Invalid(format!("service must be one of {}", SERVICES.join(", "))));
