@@ -71,6 +71,10 @@ Settings (environment; each is in the README's Settings table, `palomar config` 
                        the metrics
   DOVEADM_*            the backends' doveadm API: DOVEADM_HTTP_PORT, DOVEADM_HTTP_SCHEME, DOVEADM_API_KEY,
                        DOVEADM_PASSWORD, DOVEADM_ENDPOINTS
+  DOVECOT_EDITION, DOVECOT_PROXIES, CLUSTER_DEFAULT_GROUP_COUNT
+                       pro or ce; the CE proxies whose auth cache a move flushes; default-N groups
+  ROUTE_API_TOKEN, ROUTE_API_CACHE_SECS
+                       the route API for Dovecot CE proxies (off without a token)
   CLUSTER_SITE, DRY_RUN, CONTROLLER_INSTANCE, CONTROLLER_*, BACKEND_REACHABILITY_*, HOST_FAILURE_*,
   HOST_OFFLINE_RATIO, HOST_LOAD_BALANCE_*, GROUP_BALANCE_*, GROUP_MOVE_*
                        the controller's loops and planners
