@@ -16,7 +16,7 @@ use app::{
     domain::{
         controller::{MoveState, ReachabilityState},
         edition::DovecotEdition,
-        geodb::{Backend, BackendStatus, User, UserGroup},
+        geodb::{BackendStatus, UserGroup},
         PageRequest, Site, SiteStatus,
     },
     ports::{ControllerStore, Doveadm, DoveadmError, DoveadmRow, GeoDb, ManualClock, Ports},
@@ -24,6 +24,7 @@ use app::{
 };
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
+use common::rows::{backend, group, user};
 use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -132,33 +133,6 @@ struct World {
     services: Services,
 }
 
-fn backend(site_id: Uuid, n: u128, host: &str) -> Backend {
-    Backend {
-        site_id,
-        id: Uuid::from_u128(n),
-        load_factor: 100,
-        host: host.into(),
-        status: BackendStatus::Online,
-        status_reason: String::new(),
-        last_moved_from: String::new(),
-        last_moved_to: String::new(),
-    }
-}
-
-fn user(name: &str, site: Uuid, group: &str) -> User {
-    User {
-        username: name.into(),
-        preferred_site_id: Some(site),
-        group_name: group.into(),
-        failover_site_group_name: String::new(),
-        metacache_last_host: String::new(),
-        moving_preferred_site_id: None,
-        moving_group_name: String::new(),
-        moving_failover_site_group_name: String::new(),
-        last_update: None,
-    }
-}
-
 impl World {
     /// Site dc1a with two CE backends; groups g1 and g2 on the first; alice in g1, bob in g2.
     async fn new() -> Self {
@@ -171,20 +145,10 @@ impl World {
         store.put_backend(&be1).await.unwrap();
         store.put_backend(&be2).await.unwrap();
         for name in ["g1", "g2"] {
-            let group = UserGroup {
-                site_id: site,
-                name: name.into(),
-                backend_id: Some(be1.id),
-                alt_backend_id: Some(be2.id),
-                sticky_users: 0,
-                moving: String::new(),
-                refresh_after: None,
-                sticky_backend: 0,
-            };
-            store.put_group(&group).await.unwrap();
+            store.put_group(&group(site, name, be1.id, be2.id, "")).await.unwrap();
         }
-        store.put_user(&user("alice", site, "g1")).await.unwrap();
-        store.put_user(&user("bob", site, "g2")).await.unwrap();
+        store.put_user(&user("alice", Some(site), "g1")).await.unwrap();
+        store.put_user(&user("bob", Some(site), "g2")).await.unwrap();
         let ce = Arc::new(FakeCe::default());
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap()));
         let ports = Ports {

@@ -478,17 +478,7 @@ async fn a_user_move_starts_only_from_the_values_seen(db: &dyn Store) {
 }
 
 async fn users_delete(db: &dyn Store) {
-    let user = User {
-        username: "gone@example.net".into(),
-        preferred_site_id: None,
-        group_name: "g".into(),
-        failover_site_group_name: String::new(),
-        metacache_last_host: String::new(),
-        moving_preferred_site_id: None,
-        moving_group_name: String::new(),
-        moving_failover_site_group_name: String::new(),
-        last_update: None,
-    };
+    let user = common::rows::user("gone@example.net", None, "g");
     db.put_user(&user).await.unwrap();
     db.delete_user("gone@example.net").await.unwrap();
     assert_eq!(db.get_user("gone@example.net").await.unwrap(), None);

@@ -7,11 +7,7 @@ use std::sync::Arc;
 
 use app::{
     controller::{Census, Controller, ControllerSettings, DovecotSettings},
-    domain::{
-        edition::DovecotEdition,
-        geodb::{Backend, BackendStatus, User, UserGroup},
-        Site, SiteStatus,
-    },
+    domain::{edition::DovecotEdition, geodb::BackendStatus, Site, SiteStatus},
     ports::GeoDb,
     services::RouteApiSettings,
 };
@@ -20,7 +16,10 @@ use axum::{
     http::{header, Request, StatusCode},
     Router,
 };
-use common::web::{app_with, send, settings, text};
+use common::{
+    rows::{backend, group, user},
+    web::{app_with, send, settings, text},
+};
 use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
 use uuid::Uuid;
 
@@ -32,46 +31,6 @@ struct Cluster {
     here: Uuid,
     be1: Uuid,
     be2: Uuid,
-}
-
-fn backend(site_id: Uuid, n: u128, host: &str) -> Backend {
-    Backend {
-        site_id,
-        id: Uuid::from_u128(n),
-        load_factor: 100,
-        host: host.into(),
-        status: BackendStatus::Online,
-        status_reason: String::new(),
-        last_moved_from: String::new(),
-        last_moved_to: String::new(),
-    }
-}
-
-fn group(site_id: Uuid, name: &str, backend: Uuid, alt: Uuid, moving: &str) -> UserGroup {
-    UserGroup {
-        site_id,
-        name: name.into(),
-        backend_id: Some(backend),
-        alt_backend_id: Some(alt),
-        sticky_users: 0,
-        moving: moving.into(),
-        refresh_after: None,
-        sticky_backend: 0,
-    }
-}
-
-fn user(name: &str, site: Uuid, group: &str) -> User {
-    User {
-        username: name.into(),
-        preferred_site_id: Some(site),
-        group_name: group.into(),
-        failover_site_group_name: String::new(),
-        metacache_last_host: String::new(),
-        moving_preferred_site_id: None,
-        moving_group_name: String::new(),
-        moving_failover_site_group_name: String::new(),
-        last_update: None,
-    }
 }
 
 /// Site dc1a with backends 127.0.0.2 and 127.0.0.3, site dc2b behind a load balancer, and a
@@ -88,9 +47,9 @@ async fn cluster(edition: DovecotEdition) -> Cluster {
     store.put_backend(&be2).await.unwrap();
     store.put_group(&group(here, "g1", be1.id, be2.id, "")).await.unwrap();
     store.put_group(&group(here, "g2", be1.id, be2.id, "move-token")).await.unwrap();
-    store.put_user(&user("alice@example.net", here, "g1")).await.unwrap();
-    store.put_user(&user("bob@example.net", here, "g2")).await.unwrap();
-    store.put_user(&user("carol@example.net", there, "g9")).await.unwrap();
+    store.put_user(&user("alice@example.net", Some(here), "g1")).await.unwrap();
+    store.put_user(&user("bob@example.net", Some(here), "g2")).await.unwrap();
+    store.put_user(&user("carol@example.net", Some(there), "g9")).await.unwrap();
 
     let ports = common::embedded_ports(store.clone(), Arc::new(NoMetrics));
     let settings = ControllerSettings {

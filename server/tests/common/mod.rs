@@ -7,6 +7,7 @@ pub mod dovecot;
 pub mod logs;
 pub mod prometheus;
 pub mod raw_http;
+pub mod rows;
 pub mod web;
 
 use std::collections::BTreeMap;
