@@ -143,14 +143,14 @@ impl Services {
             return Err(RouteError::Unauthorized);
         }
         let settings = self.controller.settings();
-        Ok(ProxyRoutes::new(
-            self.ports.geodb.clone(),
-            settings.site.clone(),
-            settings.dovecot.edition,
-            settings.dovecot.default_group_count,
-            self.route_api.cache_secs,
-            self.sites.clone(),
-        ))
+        Ok(ProxyRoutes {
+            geodb: self.ports.geodb.clone(),
+            site_name: settings.site.clone(),
+            edition: settings.dovecot.edition,
+            default_group_count: settings.dovecot.default_group_count,
+            cache_secs: self.route_api.cache_secs,
+            sites: self.sites.clone(),
+        })
     }
 
     /// The same services with another login throttling policy (tests use short waits).

@@ -134,12 +134,12 @@ const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// Lookups for proxies of this controller's site.
 pub struct ProxyRoutes {
-    geodb: Arc<dyn GeoDb>,
-    site_name: String,
-    edition: DovecotEdition,
-    default_group_count: u32,
-    cache_secs: u32,
-    sites: Arc<SitesCache>,
+    pub(super) geodb: Arc<dyn GeoDb>,
+    pub(super) site_name: String,
+    pub(super) edition: DovecotEdition,
+    pub(super) default_group_count: u32,
+    pub(super) cache_secs: u32,
+    pub(super) sites: Arc<SitesCache>,
 }
 
 /// The sites as last read, shared by every lookup.
@@ -147,17 +147,6 @@ pub struct ProxyRoutes {
 pub(crate) struct SitesCache(Mutex<Option<(Instant, Arc<Vec<Site>>)>>);
 
 impl ProxyRoutes {
-    pub(crate) fn new(
-        geodb: Arc<dyn GeoDb>,
-        site_name: String,
-        edition: DovecotEdition,
-        default_group_count: u32,
-        cache_secs: u32,
-        sites: Arc<SitesCache>,
-    ) -> Self {
-        Self { geodb, site_name, edition, default_group_count, cache_secs, sites }
-    }
-
     async fn sites(&self) -> Result<Arc<Vec<Site>>, StoreError> {
         let fresh = {
             let cached = self.sites.0.lock().unwrap_or_else(|e| e.into_inner());
