@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{edition::DovecotEdition, logtext::Untrusted, routing::user_placement},
-    ports::{Doveadm, DoveadmError, GeoDb},
+    ports::{Doveadm, DoveadmError, GeoDb, StoreError},
 };
 
 /// The Dovecot servers the controller talks to, and how.
@@ -35,6 +35,16 @@ impl Default for DovecotSettings {
 /// At most this many sessions are read from one `who` answer; a group's remaining sessions
 /// beyond them are found at the next look.
 const MAX_SESSIONS_READ: usize = 10_000;
+
+/// Why a hand-off step failed: the server did not answer as asked, or the GeoDB could not say
+/// whose session is whose.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandoffError {
+    #[error(transparent)]
+    Doveadm(#[from] DoveadmError),
+    #[error("cannot read a user's row: {0}")]
+    Store(#[from] StoreError),
+}
 
 /// The CE side of a group move.
 pub struct Handoff {
@@ -74,7 +84,7 @@ impl Handoff {
     }
 
     /// The users of `group` (of `site_id`) with a session on `host`, by `who`.
-    pub async fn group_sessions(&self, host: &str, site_id: Uuid, group: &str) -> Result<Vec<String>, DoveadmError> {
+    pub async fn group_sessions(&self, host: &str, site_id: Uuid, group: &str) -> Result<Vec<String>, HandoffError> {
         // One row per connection: CE 2.3's grouped `who` answer puts every row after the first
         // outside the result list.
         let mut params = Map::new();
@@ -88,15 +98,7 @@ impl Handoff {
             .collect();
         let mut members = Vec::new();
         for username in users {
-            let row = match self.geodb.get_user(&username).await {
-                Ok(row) => row,
-                Err(err) => {
-                    return Err(DoveadmError::BadResponse {
-                        host: host.to_string(),
-                        reason: format!("cannot read the user's row: {err}"),
-                    })
-                }
-            };
+            let row = self.geodb.get_user(&username).await?;
             let (site, name) = user_placement(&username, row.as_ref(), site_id, self.settings.default_group_count);
             if site == site_id && name == group {
                 members.push(username);
@@ -123,7 +125,7 @@ impl Handoff {
     /// CE: flushes the proxies' caches, then kicks the group's sessions on `host`. Returns how
     /// many users of the group still had a session there. Pro backends hand off themselves:
     /// nothing to do.
-    pub async fn hand_off(&self, host: &str, site_id: Uuid, group: &str) -> Result<usize, DoveadmError> {
+    pub async fn hand_off(&self, host: &str, site_id: Uuid, group: &str) -> Result<usize, HandoffError> {
         if self.settings.edition != DovecotEdition::Ce || host.is_empty() {
             return Ok(0);
         }

@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{census::Census, handoff::Handoff, telemetry::Telemetry};
+use super::{
+    census::Census,
+    handoff::{Handoff, HandoffError},
+    telemetry::Telemetry,
+};
 use crate::{
     domain::{
         controller::{EndMove, Initiator, MoveEnd, MoveRecord, MoveState, NewMove},
@@ -157,7 +161,11 @@ impl GroupMoves {
             DovecotEdition::Pro => {
                 let mut params = Map::new();
                 params.insert("group".into(), Value::String(record.group.clone()));
-                self.doveadm.run(&record.source_host, "clusterGroupAccess", params).await.map(|_| ())
+                self.doveadm
+                    .run(&record.source_host, "clusterGroupAccess", params)
+                    .await
+                    .map(|_| ())
+                    .map_err(HandoffError::from)
             }
             DovecotEdition::Ce => {
                 self.handoff.hand_off(&record.source_host, record.site_id, &record.group).await.map(|_| ())

@@ -41,11 +41,11 @@ pub async fn lookup(
     headers: HeaderMap,
     query: Result<Query<RouteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let telemetry = services.controller_runtime();
+    let controller = services.controller_runtime();
     let result = answer(&services, &headers, query).await;
     match result {
         Ok(route) => {
-            telemetry.telemetry().route_lookup(route.why.as_str());
+            controller.telemetry().route_lookup(route.why.as_str());
             let body = format!(
                 "host={}\nsite={}\ngroup={}\nreason={}\n",
                 route.host,
@@ -58,7 +58,7 @@ pub async fn lookup(
                 .into_response()
         }
         Err(err) => {
-            telemetry.telemetry().route_lookup(err.kind());
+            controller.telemetry().route_lookup(err.kind());
             if matches!(err, RouteError::Store(_) | RouteError::NoBackend(_)) {
                 tracing::warn!(error = %Untrusted(&err), "route lookup failed");
             }
