@@ -21,7 +21,7 @@ use palomar_server::{
     adapters::{embedded::EmbeddedStore, NoDoveadm, NoMetrics, SyntaxOnlyResolver},
     config::Config,
     seed::{seed_sample_cluster, SampleSize},
-    web::{router, SessionSettings},
+    web::{bind, router, SessionSettings},
 };
 
 #[derive(Debug, Parser)]
@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let options = LeptosOptions::builder().output_name("palomar").site_root("target/site").build();
     let app = router(services, options, tower_sessions::MemoryStore::default(), &sessions)?;
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
-    let listener = tokio::net::TcpListener::bind(address).await?;
+    let listener = bind(address).await?;
     eprintln!("route API on http://{address}/api/route/v1");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())

@@ -49,7 +49,7 @@ use palomar_server::{
         SimSettings, Simulator,
     },
     simulate_cli::{self, credentials, SimulateArgs},
-    web::{router, SessionSettings},
+    web::{bind, router, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
 use tracing_subscriber::EnvFilter;
@@ -340,7 +340,7 @@ async fn cli_services(config: &Config) -> anyhow::Result<Services> {
 
 async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {
     let addr = config.web.bind_addr;
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (CONTROLLER_API_URL)"))?;
     tracing::info!(%addr, site = %config.controller.site, dry_run = config.controller.dry_run, "listening");

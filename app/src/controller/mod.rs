@@ -12,6 +12,7 @@
 
 mod apply;
 pub mod census;
+pub mod feed;
 mod group_balance;
 pub mod handoff;
 mod lease;
@@ -45,6 +46,7 @@ use crate::{
 };
 
 pub use census::{Census, CensusSnapshot};
+pub use feed::MoveFeed;
 pub use handoff::{DovecotSettings, Handoff};
 pub use moves::{GroupMoves, MoveRequest};
 pub use telemetry::Telemetry;

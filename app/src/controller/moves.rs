@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     census::Census,
+    feed::MoveFeed,
     handoff::{Handoff, HandoffError},
     telemetry::Telemetry,
 };
@@ -46,6 +47,7 @@ pub struct GroupMoves {
     census: Arc<Census>,
     telemetry: Arc<Telemetry>,
     handoff: Handoff,
+    feed: MoveFeed,
 }
 
 impl From<StoreError> for WriteError {
@@ -72,7 +74,32 @@ impl GroupMoves {
         telemetry: Arc<Telemetry>,
         handoff: Handoff,
     ) -> Self {
-        Self { geodb, records, doveadm, clock, census, telemetry, handoff }
+        Self { geodb, records, doveadm, clock, census, telemetry, handoff, feed: MoveFeed::default() }
+    }
+
+    /// Wakes on every move record this process writes (the live move streams wait on it).
+    pub fn feed(&self) -> &MoveFeed {
+        &self.feed
+    }
+
+    /// Records a move that just started, here or outside (adopted by a pass). Returns false
+    /// when a record of it stood already.
+    pub(crate) async fn record_start(&self, record: &MoveRecord) -> Result<bool, StoreError> {
+        let inserted = self.records.insert_move(record).await?;
+        if inserted {
+            self.feed.changed();
+        }
+        Ok(inserted)
+    }
+
+    /// Saves a move's record (progress, or how it ended) unless it ended meanwhile. Returns
+    /// whether it was saved.
+    pub(crate) async fn save_record(&self, record: &MoveRecord) -> Result<bool, StoreError> {
+        let saved = self.records.update_move(record).await?;
+        if saved {
+            self.feed.changed();
+        }
+        Ok(saved)
     }
 
     /// The CE side of moves (flushing proxies' caches, kicking sessions).
@@ -126,7 +153,7 @@ impl GroupMoves {
         });
         // Recorded at once, so the move shows and is supervised now rather than when the next
         // pass adopts it (which it still does if this write fails).
-        match self.records.insert_move(&record).await {
+        match self.record_start(&record).await {
             Ok(true) => {}
             // A pass found the group moving first and adopted the move: one record stands.
             Ok(false) => tracing::info!(move_id = %record.id, "the move was adopted by a pass meanwhile"),
@@ -240,7 +267,7 @@ impl GroupMoves {
     /// Stores a move that ended (finished, aborted, forced or cancelled) and counts it, unless
     /// someone else ended it first (then theirs stands). Returns whether this end was stored.
     pub async fn record_end(&self, done: &MoveRecord) -> Result<bool, StoreError> {
-        if !self.records.update_move(done).await? {
+        if !self.save_record(done).await? {
             tracing::info!(move_id = %done.id, group = %Untrusted(&done.group), "the move had already ended; its record stands");
             return Ok(false);
         }

@@ -48,9 +48,8 @@ impl Controller {
                 now,
             });
             let recorded = self
-                .ports
-                .records
-                .insert_move(&record)
+                .moves
+                .record_start(&record)
                 .await
                 .map_err(|e| Skip::MissingData(format!("cannot record moves: {e}")))?;
             // Recorded meanwhile by whoever started it.

@@ -140,7 +140,7 @@ impl Controller {
     /// Saves a running move's progress, unless it ended meanwhile (an operator forced or
     /// cancelled it): an ended move is never brought back.
     async fn save_move(&self, m: &MoveRecord) -> Result<(), Skip> {
-        if !self.ports.records.update_move(m).await.map_err(missing_record)? {
+        if !self.moves.save_record(m).await.map_err(missing_record)? {
             tracing::info!(move_id = %m.id, group = %Untrusted(&m.group), "the move ended meanwhile; its progress is not saved");
         }
         Ok(())

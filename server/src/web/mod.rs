@@ -2,12 +2,13 @@
 //! layers every request passes, outermost first: security headers, a body size limit, the
 //! CSRF origin check, the session, the login guard. One file per concern: `csrf`, `headers`,
 //! `guard` (and the session limits), `client` (who the client is), `stream` (live moves),
-//! `route_api` (where Dovecot CE proxies send a user).
+//! `route_api` (where Dovecot CE proxies send a user), `listener` (TCP options).
 
 mod client;
 mod csrf;
 mod guard;
 mod headers;
+mod listener;
 mod route_api;
 mod stream;
 
@@ -29,6 +30,7 @@ use tower_sessions::{
 };
 
 pub use guard::is_normal;
+pub use listener::{bind, NoDelayListener};
 pub use route_api::ROUTE_API;
 pub use stream::MOVE_STREAM;
 

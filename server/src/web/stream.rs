@@ -1,8 +1,13 @@
-//! The live feed of a site's active moves (server-sent events, one `moves` event a second).
-//! Every tick re-reads the session from the store and re-checks the account, so a logout, a
+//! The live feed of a site's active moves (server-sent events). A `moves` event goes out as
+//! soon as this process writes a move record (`MoveFeed`), and otherwise after a poll a second,
+//! which catches writes by other instances; an unchanged list is not sent again. The session is
+//! re-read from the store and the account re-checked at most once per tick, so a logout, a
 //! revocation or a disabled account ends the stream within a tick.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use app::{domain::AppError, services::Services};
 use axum::{
@@ -21,8 +26,18 @@ use super::guard::Guard;
 /// The live feed's path.
 pub const MOVE_STREAM: &str = "/api/moves/stream";
 
-/// How often the feed sends the moves and re-checks the session.
+/// How often the feed polls the moves and re-checks the session.
 const TICK: Duration = Duration::from_secs(1);
+
+/// What one stream carries from one event to the next.
+struct StreamState {
+    guard: Arc<Guard>,
+    controller: Arc<app::controller::Controller>,
+    changes: tokio::sync::watch::Receiver<u64>,
+    checked_at: Instant,
+    /// The last `moves` event's data, or `None` before the first.
+    sent: Option<String>,
+}
 
 #[derive(serde::Deserialize)]
 pub struct StreamQuery {
@@ -44,22 +59,40 @@ pub async fn move_stream(
         return (StatusCode::UNAUTHORIZED, "please log in").into_response();
     };
     let controller = services.controller_runtime();
-    let state = (guard, controller, true);
-    let stream = futures::stream::unfold(state, move |(guard, controller, first)| async move {
-        if !first {
-            tokio::time::sleep(TICK).await;
-            let fresh = (guard.open_session)(id);
-            match guard.holder(&fresh).await {
-                Ok(Some(_)) => {}
-                // Ended, or the store cannot say: either way stop rather than stream unchecked.
-                Ok(None) | Err(_) => return None,
+    let changes = controller.moves().feed().subscribe();
+    let state = StreamState { guard, controller, changes, checked_at: Instant::now(), sent: None };
+    let stream = futures::stream::unfold(state, move |mut state| async move {
+        loop {
+            if state.sent.is_some() {
+                tokio::select! {
+                    _ = state.changes.changed() => {}
+                    _ = tokio::time::sleep(TICK) => {}
+                }
             }
+            if state.checked_at.elapsed() >= TICK {
+                let fresh = (state.guard.open_session)(id);
+                match state.guard.holder(&fresh).await {
+                    Ok(Some(_)) => state.checked_at = Instant::now(),
+                    // Ended, or the store cannot say: either way stop rather than stream unchecked.
+                    Ok(None) | Err(_) => return None,
+                }
+            }
+            let event = match state.controller.live_moves(site_id).await {
+                Ok(moves) => {
+                    let data = serde_json::to_string(&moves).unwrap_or_default();
+                    if state.sent.as_ref() == Some(&data) {
+                        continue;
+                    }
+                    state.sent = Some(data.clone());
+                    Event::default().event("moves").data(data)
+                }
+                Err(err) => {
+                    state.sent = Some(String::new());
+                    Event::default().event("unavailable").data(err.to_string())
+                }
+            };
+            return Some((Ok::<_, std::convert::Infallible>(event), state));
         }
-        let event = match controller.live_moves(site_id).await {
-            Ok(moves) => Event::default().event("moves").json_data(&moves).unwrap_or_default(),
-            Err(err) => Event::default().event("unavailable").data(err.to_string()),
-        };
-        Some((Ok::<_, std::convert::Infallible>(event), (guard, controller, false)))
     });
     // A browser's EventSource reconnects when a stream ends; the guard then answers 401,
     // which stops it for good.
