@@ -146,7 +146,14 @@ step "real Dovecot CE steered by the controller: routing, an operator's move, ho
 . scripts/ce-e2e.sh
 ce_e2e_run
 
+step "the benchmarks at tiny sizes, so that their code keeps working (scripts/bench.sh, BENCH_SMALL=1; no timing is judged)"
+# A clean environment: the variables exported above are the e2e server's, not the benchmark's.
+env -i HOME="$HOME" PATH="$PATH" PALOMAR_CACHE="$PALOMAR_CACHE" CARGO_TARGET_DIR="$CARGO_TARGET_DIR" \
+  BENCH_SMALL=1 BENCH_CASSANDRA="127.0.0.1:$CQL_PORT" BENCH_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/3" \
+  bash scripts/bench.sh 2>&1 | tee "$run/bench-small.log"
+grep -q '^goals:' "$run/bench-small.log" || { echo "the small benchmark printed no report" >&2; exit 1; }
+
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 browser=$(grep -oE '^ +[0-9]+ passed' "$run/playwright.log" | awk '{s += $1} END {print s + 0}')
-step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test and $ce_passed Dovecot CE tests"
+step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test, $ce_passed Dovecot CE tests and the small benchmark run"
 echo "tests: $((rust + browser + faults_passed + 1 + ce_passed)) passed, 0 failed"
