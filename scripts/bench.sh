@@ -31,9 +31,9 @@ cd "$here/.."
 
 SMALL=${BENCH_SMALL:-0}
 if [ "$SMALL" = 1 ]; then
-  d_users=2000 d_groups=100 d_backends=20 d_seconds=2 d_trials=3 d_doc=0 profile=debug
+  d_users=2000 d_groups=100 d_backends=20 d_seconds=2 d_trials=3 d_doc=0 profile=debug run_suffix=-small
 else
-  d_users=1000000 d_groups=50000 d_backends=1000 d_seconds=30 d_trials=20 d_doc=1 profile=release
+  d_users=1000000 d_groups=50000 d_backends=1000 d_seconds=30 d_trials=20 d_doc=1 profile=release run_suffix=
 fi
 USERS=${BENCH_USERS:-$d_users}
 GROUPS_PER_SITE=${BENCH_GROUPS_PER_SITE:-$d_groups}
@@ -55,7 +55,7 @@ for n in "$USERS" "$GROUPS_PER_SITE" "$BACKENDS_PER_SITE" "$SECONDS_PER_TARGET" 
 done
 [ "$TRIALS" -le "$GROUPS_PER_SITE" ] || { echo "bench: BENCH_TRIALS must not exceed the groups per site" >&2; exit 2; }
 
-run="$PALOMAR_CACHE/bench-run$([ "$SMALL" = 1 ] && echo -small)"
+run="$PALOMAR_CACHE/bench-run$run_suffix"
 bin_dir="$CARGO_TARGET_DIR/$profile"
 BIN="$bin_dir/palomar"
 BASE="http://127.0.0.1:$PORT"
@@ -66,12 +66,13 @@ profile_flag=()
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 server_pid="" sim_pid="" prom_pid="" redis_started="" cassandra_started="" sampler_pid=""
-stop_pid() { [ -n "$1" ] && { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }; }
+# Returns 0 whatever happens: a failing command would end the EXIT trap early (errexit).
+stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
 cleanup() {
   local rc=$?
   stop_pid "$sampler_pid"; stop_pid "$server_pid"; stop_pid "$sim_pid"; stop_pid "$prom_pid"
-  [ -n "$cassandra_started" ] && { tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true; }
-  [ -n "$redis_started" ] && [ -f "$run/redis.pid" ] && { kill "$(cat "$run/redis.pid")" 2>/dev/null || true; }
+  if [ -n "$cassandra_started" ]; then tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true; fi
+  if [ -n "$redis_started" ] && [ -f "$run/redis.pid" ]; then kill "$(cat "$run/redis.pid")" 2>/dev/null || true; fi
   exit "$rc"
 }
 trap cleanup EXIT

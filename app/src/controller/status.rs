@@ -71,6 +71,15 @@ impl Controller {
         }
     }
 
+    /// The latest doveadm probe verdict of each of `hosts` in this controller's site, in
+    /// order; `None` for a host not probed (yet). Reads memory only.
+    pub fn reachable(&self, site_name: &str, hosts: &[&str]) -> Vec<Option<bool>> {
+        if site_name != self.settings.site {
+            return vec![None; hosts.len()];
+        }
+        self.rt(|rt| hosts.iter().map(|h| rt.probes.get(*h).map(|p| p.reachable)).collect())
+    }
+
     /// The active moves and those that ended in the last ten minutes, newest first: what the
     /// live views show, so that a move is seen to reach its end.
     pub async fn live_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError> {

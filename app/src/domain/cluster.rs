@@ -72,6 +72,9 @@ pub struct BackendRow {
     pub backend: BackendView,
     pub groups: Option<u64>,
     pub users: Option<u64>,
+    /// The controller's latest doveadm probe of the backend; `None` when this instance does
+    /// not keep the backend's site or has not probed it yet.
+    pub reachable: Option<bool>,
 }
 
 /// A page of backends and when the counts were taken.

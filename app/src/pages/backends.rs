@@ -3,10 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::{
-        backends::{list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus},
-        controller::get_controller_status,
-    },
+    api::backends::{list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus},
     components::{FormError, LoadError, Me, PageError, StatusBadge},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
@@ -55,8 +52,6 @@ pub fn BackendsPage() -> impl IntoView {
         .watch(actions.remove.value())
         .watch(add.value())
         .signal();
-    // The controller's doveadm probe, for the backends of the site it keeps.
-    let controller = Resource::new(|| (), |_| get_controller_status());
     let Me(me) = expect_context::<Me>();
     view! {
         <Title text="Backends · Palomar"/>
@@ -68,12 +63,6 @@ pub fn BackendsPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(list) => {
                         let site = site_id();
-                        let probes = controller
-                            .await
-                            .ok()
-                            .filter(|s| s.site_id.is_some_and(|id| id.to_string() == site))
-                            .map(|s| s.reachability)
-                            .unwrap_or_default();
                         let add_site = site.clone();
                         let counted = list.counted_at.map(|t| format!("Counts as of {} UTC.", t.format("%Y-%m-%d %H:%M"))).unwrap_or_else(|| "Counts appear after the first census.".into());
                         let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
@@ -94,10 +83,7 @@ pub fn BackendsPage() -> impl IntoView {
                             <table class="list" id="backends">
                                 <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
                                 <tbody>
-                                    {list.rows.into_iter().map(|row| {
-                                        let reachable = probes.iter().find(|p| p.host == row.backend.host).map(|p| p.reachable);
-                                        view! { <BackendLine row reachable site=site.clone() role actions/> }
-                                    }).collect_view()}
+                                    {list.rows.into_iter().map(|row| view! { <BackendLine row site=site.clone() role actions/> }).collect_view()}
                                 </tbody>
                             </table>
                             {next}
@@ -112,12 +98,11 @@ pub fn BackendsPage() -> impl IntoView {
 #[component]
 fn BackendLine(
     row: BackendRow,
-    reachable: Option<bool>,
     site: String,
     role: Role,
     actions: RowActions,
 ) -> impl IntoView {
-    let b = row.backend;
+    let (b, reachable) = (row.backend, row.reachable);
     let id = b.id.to_string();
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let operator = role >= Role::Operator;

@@ -18,15 +18,16 @@ async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, 
     geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
 }
 
-/// A site's backends with their counts: any role.
+/// A site's backends with their counts and the controller's probes: any role.
 pub struct BackendsReader {
     geodb: Arc<dyn GeoDb>,
     census: Arc<Census>,
+    controller: Arc<Controller>,
 }
 
 impl BackendsReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>) -> Self {
-        Self { geodb, census }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>, controller: Arc<Controller>) -> Self {
+        Self { geodb, census, controller }
     }
 
     pub async fn list(&self, site_id: Uuid, page: PageRequest) -> Result<BackendList, AppError> {
@@ -34,13 +35,17 @@ impl BackendsReader {
         let page = self.geodb.list_backends(site_id, page).await?;
         let census = self.census.latest();
         let counted = census.taken_at.is_some();
+        let hosts: Vec<&str> = page.items.iter().map(|b| b.host.as_str()).collect();
+        let probes = self.controller.reachable(&site.name, &hosts);
         let rows = page
             .items
-            .into_iter()
-            .map(|b| BackendRow {
+            .iter()
+            .zip(probes)
+            .map(|(b, reachable)| BackendRow {
                 groups: counted.then(|| census.groups_per_backend.get(&b.id).copied().unwrap_or(0)),
                 users: counted.then(|| census.users_per_backend.get(&b.id).copied().unwrap_or(0)),
-                backend: BackendView::from(&b),
+                backend: BackendView::from(b),
+                reachable,
             })
             .collect();
         Ok(BackendList { site_name: site.name, rows, next: page.next, counted_at: census.taken_at })

@@ -184,7 +184,7 @@ impl Services {
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
-        BackendsReader::new(self.ports.geodb.clone(), self.census.clone())
+        BackendsReader::new(self.ports.geodb.clone(), self.census.clone(), self.controller.clone())
     }
 
     /// Backend status, load factor, evacuation: operators.
