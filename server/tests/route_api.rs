@@ -27,6 +27,7 @@ const TOKEN: &str = "proxy-token-0123456789";
 
 struct Cluster {
     app: Router,
+    services: Arc<app::services::Services>,
     store: Arc<EmbeddedStore>,
     here: Uuid,
     be1: Uuid,
@@ -59,8 +60,9 @@ async fn cluster(edition: DovecotEdition) -> Cluster {
     let controller = Controller::new(ports.clone(), Arc::new(Census::default()), settings);
     let services = app::services::Services::new(ports, controller)
         .with_route_api(RouteApiSettings { token: Some(TOKEN.into()), cache_secs: 7 });
-    let (app, _) = app_with(common::web::settings(std::time::Duration::from_secs(600), false), Some(services)).await;
-    Cluster { app, store, here, be1: be1.id, be2: be2.id }
+    let (app, services) =
+        app_with(common::web::settings(std::time::Duration::from_secs(600), false), Some(services)).await;
+    Cluster { app, services, store, here, be1: be1.id, be2: be2.id }
 }
 
 fn lookup(query: &str, token: Option<&str>) -> Request<Body> {
@@ -142,11 +144,16 @@ async fn routes_follow_the_geodb() {
     let (_, again, _) = ask(&c.app, "user=dave@example.net").await;
     assert!(again.ends_with("reason=primary\n"), "{again}");
 
-    // The group's backend goes offline: its alternative serves; none online: 503.
+    // The group's backend goes offline: its alternative serves; none online: 503. Written
+    // straight to the GeoDB (as another instance would), a change shows once the site's
+    // backends as read last are no longer fresh.
     let set = |id, from: BackendStatus, to: BackendStatus| {
         let store = c.store.clone();
         let site = c.here;
-        async move { assert!(store.set_backend_status(site, id, &from, &to, "test").await.unwrap()) }
+        async move {
+            assert!(store.set_backend_status(site, id, &from, &to, "test").await.unwrap());
+            tokio::time::sleep(app::services::BACKENDS_FRESH_FOR + std::time::Duration::from_millis(100)).await;
+        }
     };
     set(c.be1, BackendStatus::Online, BackendStatus::Offline).await;
     let (_, body, _) = ask(&c.app, "user=alice@example.net").await;
@@ -156,6 +163,18 @@ async fn routes_follow_the_geodb() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.starts_with("error=no online backend"), "{body}");
     assert_eq!(cache, "no-store");
+}
+
+#[tokio::test]
+async fn an_operators_backend_change_reaches_the_route_api_at_once() {
+    let c = cluster(DovecotEdition::Ce).await;
+    let (_, body, _) = ask(&c.app, "user=alice@example.net").await;
+    assert!(body.ends_with("reason=primary\n"), "{body}");
+    let ops = c.services.backend_ops(&app::services::Caller::trusted_cli()).unwrap();
+    ops.set_status(c.here, c.be1, BackendStatus::Offline).await.unwrap();
+    // No wait: the operator's own change drops the backends this instance had read.
+    let (_, body, _) = ask(&c.app, "user=alice@example.net").await;
+    assert_eq!(body, "host=127.0.0.3\nsite=dc1a\ngroup=g1\nreason=failover\n");
 }
 
 #[tokio::test]

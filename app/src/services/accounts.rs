@@ -101,10 +101,9 @@ impl Accounts {
     /// The account behind a session, if the session still stands: the account exists, is
     /// enabled, and no revocation happened since the session's login (`epoch`).
     pub async fn session_holder(&self, username: &str, epoch: &str) -> Result<Option<OperatorView>, AppError> {
-        let Some(operator) = self.active(username).await? else {
-            return Ok(None);
-        };
-        Ok((self.epoch(username).await? == epoch).then_some(operator))
+        // Both reads at once: every page load waits on them.
+        let (operator, current) = futures::try_join!(self.active(username), self.epoch(username))?;
+        Ok(operator.filter(|_| current == epoch))
     }
 
     /// The account's session epoch as a session stores it.

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::Auditor;
+use super::{fresh::SiteBackends, Auditor};
 use crate::controller::{Census, Controller};
 use crate::{
     domain::{
@@ -57,11 +57,17 @@ pub struct BackendOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     controller: Arc<Controller>,
+    backends: Arc<SiteBackends>,
 }
 
 impl BackendOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, controller: Arc<Controller>) -> Self {
-        Self { geodb, audit, controller }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        audit: Auditor,
+        controller: Arc<Controller>,
+        backends: Arc<SiteBackends>,
+    ) -> Self {
+        Self { geodb, audit, controller, backends }
     }
 
     /// Audits and runs one conditional write of the backend as read (`write` gets the row read
@@ -83,7 +89,9 @@ impl BackendOps {
         edit(&mut after);
         let (host, write) = (after.host.clone(), write(before.clone(), after.clone()));
         let what = format!("backend {host}");
-        self.audit.apply_conditional(action, &host, &what, Some(&before), Some(&after), write).await?;
+        let applied = self.audit.apply_conditional(action, &host, &what, Some(&before), Some(&after), write).await;
+        self.backends.forget(site_id);
+        applied?;
         // CE proxies cache routes: a backend that stopped or started taking sessions must
         // reach them now.
         if before.status != after.status {
@@ -137,14 +145,20 @@ pub struct BackendAdmin {
     geodb: Arc<dyn GeoDb>,
     resolver: Arc<dyn HostResolver>,
     audit: Auditor,
+    backends: Arc<SiteBackends>,
 }
 
 /// How many of a site's groups a removal check reads at most before it gives up (and refuses).
 const MAX_GROUPS_CHECKED: usize = 1_000_000;
 
 impl BackendAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, resolver: Arc<dyn HostResolver>, audit: Auditor) -> Self {
-        Self { geodb, resolver, audit }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        resolver: Arc<dyn HostResolver>,
+        audit: Auditor,
+        backends: Arc<SiteBackends>,
+    ) -> Self {
+        Self { geodb, resolver, audit, backends }
     }
 
     /// Adds a backend in `standby` (checked host name; it must resolve and be new in the site).
@@ -175,7 +189,12 @@ impl BackendAdmin {
             last_moved_from: String::new(),
             last_moved_to: String::new(),
         };
-        self.audit.apply("backend.add", &host, None::<&Backend>, Some(&added), self.geodb.put_backend(&added)).await?;
+        let applied = self
+            .audit
+            .apply("backend.add", &host, None::<&Backend>, Some(&added), self.geodb.put_backend(&added))
+            .await;
+        self.backends.forget(site_id);
+        applied?;
         Ok(added)
     }
 
@@ -193,9 +212,12 @@ impl BackendAdmin {
             }
         }
         let action = if force { "backend.remove.forced" } else { "backend.remove" };
-        self.audit
+        let applied = self
+            .audit
             .apply(action, &before.host, Some(&before), None::<&Backend>, self.geodb.delete_backend(site_id, id))
-            .await?;
+            .await;
+        self.backends.forget(site_id);
+        applied?;
         Ok(before)
     }
 

@@ -2,7 +2,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use uuid::Uuid;
 
-use super::Auditor;
+use super::{fresh::SiteBackends, Auditor};
 use crate::{
     controller::{Census, CensusSnapshot, GroupMoves, MoveRequest},
     domain::{
@@ -15,7 +15,7 @@ use crate::{
     ports::{read_all, GeoDb, GroupMembers, StoreError},
 };
 
-/// All backends of a site (a small partition).
+/// All backends of a site, read afresh (for writes; pages use [`SiteBackends`]).
 pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
     read_all(|page| geodb.list_backends(site_id, page)).await
 }
@@ -35,11 +35,17 @@ pub struct GroupsReader {
     geodb: Arc<dyn GeoDb>,
     members: Arc<dyn GroupMembers>,
     census: Arc<Census>,
+    backends: Arc<SiteBackends>,
 }
 
 impl GroupsReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, members: Arc<dyn GroupMembers>, census: Arc<Census>) -> Self {
-        Self { geodb, members, census }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        members: Arc<dyn GroupMembers>,
+        census: Arc<Census>,
+        backends: Arc<SiteBackends>,
+    ) -> Self {
+        Self { geodb, members, census, backends }
     }
 
     /// One page of the users the census found in the group.
@@ -55,7 +61,7 @@ impl GroupsReader {
     /// One page of the site's groups (driver paging), filtered within the page.
     pub async fn list(&self, site_id: Uuid, filter: &GroupFilter, page: PageRequest) -> Result<GroupList, AppError> {
         let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
-        let backends = site_backends(self.geodb.as_ref(), site_id).await?;
+        let backends = self.backends.of(site_id).await?;
         let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
         let page = self.geodb.list_groups(site_id, page).await?;
         let census = self.census.latest();
@@ -64,7 +70,7 @@ impl GroupsReader {
             site_name: site.name,
             rows,
             next: page.next,
-            backends: backends.into_iter().map(|b| (b.id, b.host)).collect(),
+            backends: backends.iter().map(|b| (b.id, b.host.clone())).collect(),
         })
     }
 
@@ -72,7 +78,7 @@ impl GroupsReader {
         let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
-        let backends = site_backends(self.geodb.as_ref(), site_id).await?;
+        let backends = self.backends.of(site_id).await?;
         let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
         let destinations =
             backends.iter().filter(|b| eligible_destination(b, &group)).map(|b| (b.id, b.host.clone())).collect();

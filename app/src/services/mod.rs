@@ -8,6 +8,8 @@ mod accounts;
 mod audit;
 mod backends;
 mod controller;
+mod fresh;
+pub use fresh::BACKENDS_FRESH_FOR;
 mod groups;
 mod operators;
 mod routes;
@@ -108,7 +110,8 @@ pub struct Services {
     /// Failed logins of this instance (see [`LoginThrottle`]).
     throttle: Arc<LoginThrottle>,
     route_api: Arc<RouteApiSettings>,
-    sites: Arc<routes::SitesCache>,
+    sites: Arc<fresh::Sites>,
+    backends: Arc<fresh::SiteBackends>,
 }
 
 impl Services {
@@ -116,12 +119,13 @@ impl Services {
     /// UI can show and steer it.
     pub fn new(ports: Ports, controller: Arc<Controller>) -> Self {
         Self {
-            ports,
             census: controller.census().clone(),
             controller,
             throttle: Arc::default(),
             route_api: Arc::default(),
-            sites: Arc::default(),
+            sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
+            backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
+            ports,
         }
     }
 
@@ -150,6 +154,7 @@ impl Services {
             default_group_count: settings.dovecot.default_group_count,
             cache_secs: self.route_api.cache_secs,
             sites: self.sites.clone(),
+            backends: self.backends.clone(),
         })
     }
 
@@ -190,17 +195,32 @@ impl Services {
     /// Backend status, load factor, evacuation: operators.
     pub fn backend_ops(&self, caller: &Caller) -> Result<BackendOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(BackendOps::new(self.ports.geodb.clone(), self.auditor(caller), self.controller.clone()))
+        Ok(BackendOps::new(
+            self.ports.geodb.clone(),
+            self.auditor(caller),
+            self.controller.clone(),
+            self.backends.clone(),
+        ))
     }
 
     /// Adding and removing backends: admins.
     pub fn backend_admin(&self, caller: &Caller) -> Result<BackendAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(BackendAdmin::new(self.ports.geodb.clone(), self.ports.resolver.clone(), self.auditor(caller)))
+        Ok(BackendAdmin::new(
+            self.ports.geodb.clone(),
+            self.ports.resolver.clone(),
+            self.auditor(caller),
+            self.backends.clone(),
+        ))
     }
 
     pub fn groups(&self, _caller: &Caller) -> GroupsReader {
-        GroupsReader::new(self.ports.geodb.clone(), self.ports.members.clone(), self.census.clone())
+        GroupsReader::new(
+            self.ports.geodb.clone(),
+            self.ports.members.clone(),
+            self.census.clone(),
+            self.backends.clone(),
+        )
     }
 
     /// Group moves and sticky flags: operators.
@@ -216,7 +236,7 @@ impl Services {
     }
 
     pub fn users(&self, _caller: &Caller) -> UsersReader {
-        UsersReader::new(self.ports.geodb.clone())
+        UsersReader::new(self.ports.geodb.clone(), self.backends.clone())
     }
 
     /// User moves: operators.

@@ -3,21 +3,18 @@
 //! proxies call it from a Lua passdb (`deploy/dovecot/`); only a caller that presented the
 //! proxy token gets one (see [`super::Services::proxy_routes`]).
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::groups::site_backends;
+use super::fresh::{SiteBackends, Sites};
 use crate::{
     domain::{
         edition::DovecotEdition,
         routing::{new_group, route, user_placement, Route, RouteReason},
         Site,
     },
-    ports::{read_all, GeoDb, StoreError},
+    ports::{GeoDb, StoreError},
 };
 
 /// The route API's settings.
@@ -129,8 +126,6 @@ pub struct RouteAnswer {
 
 /// The longest login name looked up (Dovecot's own limit on usernames is about this).
 pub const MAX_USERNAME_BYTES: usize = 255;
-/// How long the list of sites is reused: sites change rarely, and every lookup needs them.
-const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// Lookups for proxies of this controller's site.
 pub struct ProxyRoutes {
@@ -139,31 +134,15 @@ pub struct ProxyRoutes {
     pub(super) edition: DovecotEdition,
     pub(super) default_group_count: u32,
     pub(super) cache_secs: u32,
-    pub(super) sites: Arc<SitesCache>,
+    pub(super) sites: Arc<Sites>,
+    pub(super) backends: Arc<SiteBackends>,
 }
 
-/// The sites as last read, shared by every lookup.
-#[derive(Default)]
-pub(crate) struct SitesCache(Mutex<Option<(Instant, Arc<Vec<Site>>)>>);
-
 impl ProxyRoutes {
-    async fn sites(&self) -> Result<Arc<Vec<Site>>, StoreError> {
-        let fresh = {
-            let cached = self.sites.0.lock().unwrap_or_else(|e| e.into_inner());
-            cached.as_ref().filter(|(at, _)| at.elapsed() < SITES_FRESH_FOR).map(|(_, sites)| sites.clone())
-        };
-        if let Some(sites) = fresh {
-            return Ok(sites);
-        }
-        let sites = Arc::new(read_all(|page| self.geodb.list_sites(page)).await?);
-        *self.sites.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), sites.clone()));
-        Ok(sites)
-    }
-
     /// Where a proxy of this site sends `username` now.
     pub async fn route(&self, username: &str) -> Result<RouteAnswer, RouteError> {
         let username = parse_username(username)?;
-        let (sites, user) = futures::try_join!(self.sites(), self.geodb.get_user(username))?;
+        let (sites, user) = futures::try_join!(self.sites.all(), self.geodb.get_user(username))?;
         let here = sites
             .iter()
             .find(|s| s.name == self.site_name)
@@ -184,10 +163,8 @@ impl ProxyRoutes {
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
             return Ok(answer(host, site, RouteWhy::OtherSite));
         }
-        let (group, backends) = futures::try_join!(
-            self.geodb.get_group(site_id, &group_name),
-            site_backends(self.geodb.as_ref(), site_id)
-        )?;
+        let (group, backends) =
+            futures::try_join!(self.geodb.get_group(site_id, &group_name), self.backends.of(site_id))?;
         let (group, created) = match group {
             Some(group) => (group, false),
             None => (self.create_group(site_id, &group_name, &backends).await?, true),

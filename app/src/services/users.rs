@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{groups::site_backends, Auditor};
+use super::{fresh::SiteBackends, Auditor};
 use crate::{
     domain::{
         cluster::UserDetail,
@@ -27,11 +27,12 @@ pub fn parse_mail_user(raw: &str) -> Result<String, AppError> {
 /// User lookups with their route: any role.
 pub struct UsersReader {
     geodb: Arc<dyn GeoDb>,
+    backends: Arc<SiteBackends>,
 }
 
 impl UsersReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
-        Self { geodb }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, backends: Arc<SiteBackends>) -> Self {
+        Self { geodb, backends }
     }
 
     /// The user's row and where a proxy of their preferred site would send them now.
@@ -53,7 +54,7 @@ impl UsersReader {
             let route = format!("group {} does not exist yet: a proxy creates it at the next login", user.group_name);
             return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
         };
-        let backends = site_backends(self.geodb.as_ref(), site_id).await?;
+        let backends = self.backends.of(site_id).await?;
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone());
         let (backend_host, route) = match route(&group, &backends, false) {
             Route::Backend { id, reason } => {

@@ -1,0 +1,106 @@
+//! Reads that the pages and the route API repeat on every request, reused for a moment: a
+//! site's backends (1,000 rows at scale, read by every group page, user lookup and route
+//! lookup) and the list of sites. Never used on a write path: a write reads afresh and is
+//! conditional on what it read.
+
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use uuid::Uuid;
+
+use crate::{
+    domain::{geodb::Backend, Site},
+    ports::{read_all, GeoDb, StoreError},
+};
+
+/// How long a site's backends are reused. Short: a backend marked offline by another
+/// controller instance reaches the route API within this; this instance's own changes
+/// through the services take effect at once ([`SiteBackends::forget`]).
+pub const BACKENDS_FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long the list of sites is reused: sites change rarely.
+const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
+
+/// Values by key, each reused until it is `fresh_for` old. One read at a time refreshes, so
+/// that requests arriving together at expiry wait for one read rather than each making it.
+struct FreshCache<K, V> {
+    fresh_for: Duration,
+    entries: Mutex<HashMap<K, (Instant, Arc<V>)>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl<K: Eq + Hash + Clone, V> FreshCache<K, V> {
+    fn new(fresh_for: Duration) -> Self {
+        Self { fresh_for, entries: Mutex::default(), refreshing: tokio::sync::Mutex::new(()) }
+    }
+
+    fn fresh(&self, key: &K) -> Option<Arc<V>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.fresh_for).map(|(_, v)| v.clone())
+    }
+
+    async fn get<F, Fut>(&self, key: K, read: F) -> Result<Arc<V>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, StoreError>>,
+    {
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
+        }
+        let value = Arc::new(read().await?);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(key, (Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    fn forget(&self, key: &K) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+/// Every site's backends as read lately (see [`BACKENDS_FRESH_FOR`]).
+pub(crate) struct SiteBackends {
+    geodb: Arc<dyn GeoDb>,
+    cache: FreshCache<Uuid, Vec<Backend>>,
+}
+
+impl SiteBackends {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb, cache: FreshCache::new(BACKENDS_FRESH_FOR) }
+    }
+
+    /// All backends of the site.
+    pub(crate) async fn of(&self, site_id: Uuid) -> Result<Arc<Vec<Backend>>, StoreError> {
+        let geodb = self.geodb.clone();
+        self.cache.get(site_id, || async move { read_all(|page| geodb.list_backends(site_id, page)).await }).await
+    }
+
+    /// Drops what was read of the site, after a change to its backends.
+    pub(crate) fn forget(&self, site_id: Uuid) {
+        self.cache.forget(&site_id);
+    }
+}
+
+/// The list of sites as read lately (see [`SITES_FRESH_FOR`]).
+pub(crate) struct Sites {
+    geodb: Arc<dyn GeoDb>,
+    cache: FreshCache<(), Vec<Site>>,
+}
+
+impl Sites {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb, cache: FreshCache::new(SITES_FRESH_FOR) }
+    }
+
+    pub(crate) async fn all(&self) -> Result<Arc<Vec<Site>>, StoreError> {
+        let geodb = self.geodb.clone();
+        self.cache.get((), || async move { read_all(|page| geodb.list_sites(page)).await }).await
+    }
+}
