@@ -33,7 +33,7 @@ use app::domain::{
     metrics::{HostScore, HostTraffic, SCORED_RESOURCES},
     planning::{
         drain,
-        group_balance::{self, GroupBalanceSettings, SizedGroup, Transfer},
+        group_balance::{self, GroupBalanceSettings, PlannedTransfer, SizedGroup},
         host_failure::{self, HostFailureSettings},
         load_balance::{self, LoadBalanceSettings},
         supervision::{self, Observation, RowView, SupervisionSettings, Verdict},
@@ -321,8 +321,14 @@ fn supervise_moves(site: &Site) -> Vec<Verdict> {
     site.moves.iter().map(|(m, seen)| supervision::supervise(m, seen, now(), &SUPERVISION)).collect()
 }
 
-fn plan_group_balance(site: &Site) -> Vec<(Transfer, Decision)> {
-    group_balance::plan(&site.sized, &GROUP_BALANCE)
+/// The daily plan as the controller makes it: the transfers, then each one's decision, built
+/// and let go as it is recorded.
+fn plan_group_balance(site: &Site) -> Vec<PlannedTransfer> {
+    let planned = group_balance::plan_transfers(&site.sized, &GROUP_BALANCE);
+    for transfer in &planned {
+        drop(black_box(transfer.decision(&GROUP_BALANCE)));
+    }
+    planned
 }
 
 /// Everything one pass decides.
@@ -332,7 +338,7 @@ struct PassOutput {
     drain: Vec<Decision>,
     load_balance: Decision,
     supervision: Vec<Verdict>,
-    group_balance: Vec<(Transfer, Decision)>,
+    group_balance: Vec<PlannedTransfer>,
 }
 
 /// One full pass, in the controller's order.
@@ -428,6 +434,9 @@ fn digest(out: &PassOutput) -> u64 {
     let mut w = HashWriter(DefaultHasher::new());
     // Writing to a hasher cannot fail.
     let _ = write!(w, "{out:?}");
+    for transfer in &out.group_balance {
+        let _ = write!(w, "{:?}", transfer.decision(&GROUP_BALANCE));
+    }
     w.0.finish()
 }
 

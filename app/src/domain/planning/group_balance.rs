@@ -39,8 +39,61 @@ pub struct Transfer {
     pub users: u64,
 }
 
+/// A planned transfer with the sizes it was planned from, which its decision shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTransfer {
+    pub transfer: Transfer,
+    pub from_size: u64,
+    pub to_size: u64,
+    /// The mean group size on the backend.
+    pub mean: f64,
+}
+
+impl PlannedTransfer {
+    /// The decision that records this transfer.
+    pub fn decision(&self, s: &GroupBalanceSettings) -> Decision {
+        let Transfer { backend_id, from_group, to_group, users } = &self.transfer;
+        Decision {
+            feature: Feature::GroupBalance,
+            action: Some(Action::MoveUsers {
+                backend: *backend_id,
+                from_group: from_group.clone(),
+                to_group: to_group.clone(),
+                users: *users,
+            }),
+            summary: format!(
+                "{from_group} has {} users and {to_group} has {} (mean {:.0}, slack {}%): move {users}",
+                self.from_size, self.to_size, self.mean, s.slack_percent
+            ),
+            // In key order, which the map sorts them into anyway.
+            inputs: BTreeMap::from([
+                ("cap".to_string(), f64::from(s.max_between_groups)),
+                ("from_size".to_string(), self.from_size as f64),
+                ("mean".to_string(), self.mean),
+                ("slack_percent".to_string(), f64::from(s.slack_percent)),
+                ("to_size".to_string(), self.to_size as f64),
+            ]),
+            rejected: vec![],
+        }
+    }
+}
+
 /// Plans the transfers for every backend, in backend id order; each comes with its decision.
 pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, Decision)> {
+    plan_transfers(groups, s)
+        .into_iter()
+        .map(|planned| {
+            let decision = planned.decision(s);
+            (planned.transfer, decision)
+        })
+        .collect()
+}
+
+/// Plans the transfers for every backend, in backend id order, without their decisions: a
+/// first plan on a large unbalanced site has tens of thousands, and holding all their
+/// decisions at once (about 1 KB each) costs more than planning. The controller builds each
+/// one as it records it.
+pub fn plan_transfers(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<PlannedTransfer> {
     // Hashed then sorted: cheaper than a BTreeMap with 100,000 inserts, in the same order.
     let mut per_backend: IdMap<Vec<&SizedGroup>> = IdMap::default();
     for g in groups.iter().filter(|g| !g.moving && !g.sticky_users) {
@@ -49,9 +102,7 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
     let mut per_backend: Vec<(Uuid, Vec<&SizedGroup>)> = per_backend.into_iter().collect();
     per_backend.sort_unstable_by_key(|(backend, _)| *backend);
     let slack = f64::from(s.slack_percent) / 100.0;
-    // Room for the most transfers there can be (each group in at most one): a large plan's
-    // output is never copied as it grows.
-    let mut out = Vec::with_capacity(per_backend.iter().map(|(_, members)| members.len() / 2).sum());
+    let mut out = Vec::new();
     for (backend, mut members) in per_backend {
         if members.len() < 2 {
             continue;
@@ -59,8 +110,6 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
         let mean = members.iter().map(|g| g.users as f64).sum::<f64>() / members.len() as f64;
         // Names are compared only between groups of one size (`then_with`, not `then`).
         members.sort_by(|a, b| b.users.cmp(&a.users).then_with(|| a.name.cmp(&b.name)));
-        // One backend's transfers all show the same mean: formatted once.
-        let mean_text = format!("{mean:.0}");
         let (mut high, mut low) = (0, members.len() - 1);
         while high < low {
             let (big, small) = (members[high], members[low]);
@@ -73,31 +122,17 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
             if users == 0 {
                 break;
             }
-            let transfer =
-                Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
-            let decision = Decision {
-                feature: Feature::GroupBalance,
-                action: Some(Action::MoveUsers {
-                    backend,
+            out.push(PlannedTransfer {
+                transfer: Transfer {
+                    backend_id: backend,
                     from_group: big.name.clone(),
                     to_group: small.name.clone(),
                     users,
-                }),
-                summary: format!(
-                    "{} has {} users and {} has {} (mean {mean_text}, slack {}%): move {users}",
-                    big.name, big.users, small.name, small.users, s.slack_percent
-                ),
-                // In key order, which the map sorts them into anyway.
-                inputs: BTreeMap::from([
-                    ("cap".to_string(), f64::from(s.max_between_groups)),
-                    ("from_size".to_string(), big.users as f64),
-                    ("mean".to_string(), mean),
-                    ("slack_percent".to_string(), f64::from(s.slack_percent)),
-                    ("to_size".to_string(), small.users as f64),
-                ]),
-                rejected: vec![],
-            };
-            out.push((transfer, decision));
+                },
+                from_size: big.users,
+                to_size: small.users,
+                mean,
+            });
             high += 1;
             low -= 1;
         }
@@ -153,5 +188,9 @@ mod tests {
         assert_eq!(decision.summary, "a has 100 users and d has 0 (mean 50, slack 10%): move 50");
         let keys: Vec<&str> = decision.inputs.keys().map(String::as_str).collect();
         assert_eq!(keys, ["cap", "from_size", "mean", "slack_percent", "to_size"]);
+        // The controller's way, one decision at a time, decides the same.
+        let one_by_one: Vec<(Transfer, Decision)> =
+            plan_transfers(&groups, &s).into_iter().map(|p| (p.transfer.clone(), p.decision(&s))).collect();
+        assert_eq!(one_by_one, plan);
     }
 }
