@@ -66,9 +66,9 @@ impl Controller {
                 })
             })
             .collect();
-        let transfers = group_balance::plan(&sized, &self.settings.group_balance);
+        let transfers = group_balance::plan_transfers(&sized, &self.settings.group_balance);
         let mut entries = Vec::new();
-        for (transfer, _) in &transfers {
+        for group_balance::PlannedTransfer { transfer, .. } in &transfers {
             let members = read_all(|page| self.ports.members.list_members(snap.site_id, &transfer.from_group, page))
                 .await
                 .map_err(missing("the group members"))?;
@@ -81,11 +81,13 @@ impl Controller {
                 backend_id: transfer.backend_id,
             }));
         }
-        for (_, decision) in &transfers {
+        // Each decision is built as it is recorded: a large plan's are never all held at once.
+        for planned in &transfers {
+            let decision = planned.decision(&self.settings.group_balance);
             if mode == FeatureState::On {
-                self.record(snap.site_id, decision, mode, Outcome::Applied, "planned", &lease).await?;
+                self.record(snap.site_id, &decision, mode, Outcome::Applied, "planned", &lease).await?;
             } else {
-                self.record(snap.site_id, decision, mode, Outcome::Dry, "", &lease).await?;
+                self.record(snap.site_id, &decision, mode, Outcome::Dry, "", &lease).await?;
             }
         }
         if mode == FeatureState::On {

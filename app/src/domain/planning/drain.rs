@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{pick_group, Action, BackendState, Decision, GroupState};
+use super::{Action, BackendState, Decision, GroupState, GroupsByBackend, IdMap};
 use crate::domain::feature::Feature;
 
 /// True for a backend the operators asked to empty.
@@ -19,12 +19,9 @@ pub fn draining(b: &BackendState) -> bool {
 
 /// Plans one pass: at most one move per draining backend.
 pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>) -> Vec<Decision> {
-    let mut counts: BTreeMap<uuid::Uuid, u64> = BTreeMap::new();
-    for g in groups {
-        if let Some(b) = g.backend_id {
-            *counts.entry(b).or_default() += 1;
-        }
-    }
+    let by_backend = GroupsByBackend::new(groups);
+    // Groups per backend, counting those sent to it earlier in this pass.
+    let mut counts: IdMap<u64> = backends.iter().map(|b| (b.id, by_backend.of(b.id).len() as u64)).collect();
     let mut decisions = Vec::new();
     for b in backends.iter().filter(|b| draining(b)) {
         let owned = counts.get(&b.id).copied().unwrap_or(0);
@@ -35,7 +32,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             ("groups_left".to_string(), owned as f64),
             ("load_factor".to_string(), f64::from(b.load_factor)),
         ]);
-        if groups.iter().any(|g| g.moving && g.backend_id == Some(b.id)) {
+        if by_backend.of(b.id).iter().any(|g| g.moving) {
             decisions.push(Decision {
                 feature: Feature::Evacuation,
                 action: None,
@@ -78,7 +75,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             continue;
         };
         // Sticky-backend groups stay: an operator pinned them and must move them by hand.
-        let Some(group) = pick_group(groups, b.id, now, std::time::Duration::ZERO) else {
+        let Some(group) = by_backend.pick(b.id, now, std::time::Duration::ZERO) else {
             decisions.push(Decision {
                 feature: Feature::Evacuation,
                 action: None,
@@ -99,4 +96,63 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         });
     }
     decisions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::geodb::BackendStatus;
+
+    fn backend(n: u128, load_factor: i32) -> BackendState {
+        BackendState {
+            id: uuid::Uuid::from_u128(n),
+            host: format!("be{n}"),
+            status: BackendStatus::Online,
+            status_reason: String::new(),
+            load_factor,
+            reachable: true,
+            last_moved_from: None,
+            last_moved_to: None,
+        }
+    }
+
+    fn group(name: &str, on: u128) -> GroupState {
+        GroupState {
+            name: name.into(),
+            backend_id: Some(uuid::Uuid::from_u128(on)),
+            moving: false,
+            sticky_backend: false,
+            last_moved: None,
+            users: 10,
+        }
+    }
+
+    fn moves(decisions: &[Decision]) -> Vec<(String, u128)> {
+        decisions
+            .iter()
+            .filter_map(|d| match &d.action {
+                Some(Action::MoveGroup { group, to, .. }) => Some((group.clone(), to.as_u128())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_destination_counts_the_groups_sent_to_it_earlier_in_the_pass() {
+        let backends = [backend(1, 0), backend(2, 0), backend(3, 100), backend(4, 100)];
+        let groups = [group("g1", 1), group("g2", 2), group("g3", 3), group("g4", 4)];
+        // be3 and be4 hold one group each; be3 comes first, so it takes g1 and then has two.
+        let decisions = plan(&backends, &groups, Utc::now());
+        assert_eq!(moves(&decisions), [("g1".to_string(), 3), ("g2".to_string(), 4)]);
+    }
+
+    #[test]
+    fn a_backend_with_a_group_moving_away_waits() {
+        let backends = [backend(1, 0), backend(2, 100)];
+        let groups = [group("g1", 1), GroupState { moving: true, ..group("g2", 1) }, group("g3", 2)];
+        let decisions = plan(&backends, &groups, Utc::now());
+        assert_eq!(decisions.len(), 1);
+        assert!(decisions[0].action.is_none(), "{}", decisions[0].summary);
+        assert!(decisions[0].summary.contains("one is moving now"), "{}", decisions[0].summary);
+    }
 }

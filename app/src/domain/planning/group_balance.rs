@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::feature::Feature;
 
-use super::{Action, Decision};
+use super::{Action, Decision, IdMap};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GroupBalanceSettings {
@@ -39,12 +39,68 @@ pub struct Transfer {
     pub users: u64,
 }
 
-/// Plans the transfers for every backend; each comes with its decision.
+/// A planned transfer with the sizes it was planned from, which its decision shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTransfer {
+    pub transfer: Transfer,
+    pub from_size: u64,
+    pub to_size: u64,
+    /// The mean group size on the backend.
+    pub mean: f64,
+}
+
+impl PlannedTransfer {
+    /// The decision that records this transfer.
+    pub fn decision(&self, s: &GroupBalanceSettings) -> Decision {
+        let Transfer { backend_id, from_group, to_group, users } = &self.transfer;
+        Decision {
+            feature: Feature::GroupBalance,
+            action: Some(Action::MoveUsers {
+                backend: *backend_id,
+                from_group: from_group.clone(),
+                to_group: to_group.clone(),
+                users: *users,
+            }),
+            summary: format!(
+                "{from_group} has {} users and {to_group} has {} (mean {:.0}, slack {}%): move {users}",
+                self.from_size, self.to_size, self.mean, s.slack_percent
+            ),
+            // In key order, which the map sorts them into anyway.
+            inputs: BTreeMap::from([
+                ("cap".to_string(), f64::from(s.max_between_groups)),
+                ("from_size".to_string(), self.from_size as f64),
+                ("mean".to_string(), self.mean),
+                ("slack_percent".to_string(), f64::from(s.slack_percent)),
+                ("to_size".to_string(), self.to_size as f64),
+            ]),
+            rejected: vec![],
+        }
+    }
+}
+
+/// Plans the transfers for every backend, in backend id order; each comes with its decision.
 pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, Decision)> {
-    let mut per_backend: BTreeMap<Uuid, Vec<&SizedGroup>> = BTreeMap::new();
+    plan_transfers(groups, s)
+        .into_iter()
+        .map(|planned| {
+            let decision = planned.decision(s);
+            (planned.transfer, decision)
+        })
+        .collect()
+}
+
+/// Plans the transfers for every backend, in backend id order, without their decisions: a
+/// first plan on a large unbalanced site has tens of thousands, and holding all their
+/// decisions at once (about 1 KB each) costs more than planning. The controller builds each
+/// one as it records it.
+pub fn plan_transfers(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<PlannedTransfer> {
+    // Hashed then sorted: cheaper than a BTreeMap with 100,000 inserts, in the same order.
+    let mut per_backend: IdMap<Vec<&SizedGroup>> = IdMap::default();
     for g in groups.iter().filter(|g| !g.moving && !g.sticky_users) {
         per_backend.entry(g.backend_id).or_default().push(g);
     }
+    let mut per_backend: Vec<(Uuid, Vec<&SizedGroup>)> = per_backend.into_iter().collect();
+    per_backend.sort_unstable_by_key(|(backend, _)| *backend);
     let slack = f64::from(s.slack_percent) / 100.0;
     let mut out = Vec::new();
     for (backend, mut members) in per_backend {
@@ -52,7 +108,8 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
             continue;
         }
         let mean = members.iter().map(|g| g.users as f64).sum::<f64>() / members.len() as f64;
-        members.sort_by(|a, b| b.users.cmp(&a.users).then(a.name.cmp(&b.name)));
+        // Names are compared only between groups of one size (`then_with`, not `then`).
+        members.sort_by(|a, b| b.users.cmp(&a.users).then_with(|| a.name.cmp(&b.name)));
         let (mut high, mut low) = (0, members.len() - 1);
         while high < low {
             let (big, small) = (members[high], members[low]);
@@ -65,30 +122,17 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, D
             if users == 0 {
                 break;
             }
-            let transfer =
-                Transfer { backend_id: backend, from_group: big.name.clone(), to_group: small.name.clone(), users };
-            let decision = Decision {
-                feature: Feature::GroupBalance,
-                action: Some(Action::MoveUsers {
-                    backend,
+            out.push(PlannedTransfer {
+                transfer: Transfer {
+                    backend_id: backend,
                     from_group: big.name.clone(),
                     to_group: small.name.clone(),
                     users,
-                }),
-                summary: format!(
-                    "{} has {} users and {} has {} (mean {:.0}, slack {}%): move {users}",
-                    big.name, big.users, small.name, small.users, mean, s.slack_percent
-                ),
-                inputs: BTreeMap::from([
-                    ("from_size".to_string(), big.users as f64),
-                    ("to_size".to_string(), small.users as f64),
-                    ("mean".to_string(), mean),
-                    ("slack_percent".to_string(), f64::from(s.slack_percent)),
-                    ("cap".to_string(), f64::from(s.max_between_groups)),
-                ]),
-                rejected: vec![],
-            };
-            out.push((transfer, decision));
+                },
+                from_size: big.users,
+                to_size: small.users,
+                mean,
+            });
             high += 1;
             low -= 1;
         }
@@ -122,5 +166,31 @@ mod tests {
         let sticky = SizedGroup { sticky_users: true, ..g("a", 500) };
         let moving = SizedGroup { moving: true, ..g("c", 0) };
         assert!(plan(&[sticky, g("b", 100), moving], &s).is_empty());
+    }
+
+    #[test]
+    fn backends_come_in_id_order_and_equal_sizes_by_name() {
+        let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 1000 };
+        let on = |backend: u128, group: SizedGroup| SizedGroup { backend_id: Uuid::from_u128(backend), ..group };
+        let groups = [
+            on(9, g("x", 10)),
+            on(2, g("b", 100)),
+            on(9, g("y", 90)),
+            on(2, g("d", 0)),
+            on(2, g("a", 100)),
+            on(2, g("c", 0)),
+        ];
+        let plan = plan(&groups, &s);
+        let pairs: Vec<(u128, &str, &str)> =
+            plan.iter().map(|(t, _)| (t.backend_id.as_u128(), t.from_group.as_str(), t.to_group.as_str())).collect();
+        assert_eq!(pairs, [(2, "a", "d"), (2, "b", "c"), (9, "y", "x")]);
+        let decision = &plan[0].1;
+        assert_eq!(decision.summary, "a has 100 users and d has 0 (mean 50, slack 10%): move 50");
+        let keys: Vec<&str> = decision.inputs.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["cap", "from_size", "mean", "slack_percent", "to_size"]);
+        // The controller's way, one decision at a time, decides the same.
+        let one_by_one: Vec<(Transfer, Decision)> =
+            plan_transfers(&groups, &s).into_iter().map(|p| (p.transfer.clone(), p.decision(&s))).collect();
+        assert_eq!(one_by_one, plan);
     }
 }

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::{cooled, pick_group, Action, BackendState, Decision, GroupState};
+use super::{cooled, Action, BackendState, Decision, GroupState, GroupsByBackend};
 use crate::domain::feature::Feature;
 use crate::domain::{geodb::BackendStatus, metrics::HostTraffic};
 
@@ -53,12 +53,15 @@ pub fn plan(
     let failing = |b: &BackendState| {
         ratio_of(b) > s.ratio && traffic.get(&b.host).is_some_and(|t| t.logins() >= f64::from(s.min_logins))
     };
+    // Each backend's ratio and verdict, read once: every failing backend weighs all others.
+    let health: Vec<(f64, bool)> = backends.iter().map(|b| (ratio_of(b), failing(b))).collect();
     let mut online: usize = backends.iter().filter(|b| b.online()).count();
     let mut decisions = Vec::new();
     let mut moved_to: Vec<uuid::Uuid> = Vec::new();
-    for b in backends {
+    // Built when a first group is to be picked: usually no backend gets that far.
+    let mut by_backend: Option<GroupsByBackend> = None;
+    for (b, &(ratio, b_failing)) in backends.iter().zip(&health) {
         let t = traffic.get(&b.host).copied().unwrap_or_default();
-        let ratio = ratio_of(b);
         let mut inputs = BTreeMap::from([
             ("logins_5m".to_string(), t.logins()),
             ("failure_ratio".to_string(), ratio),
@@ -94,7 +97,7 @@ pub fn plan(
             }
             continue;
         }
-        if !b.online() || t.logins() < f64::from(s.min_logins) || !failing(b) {
+        if !b.online() || t.logins() < f64::from(s.min_logins) || !b_failing {
             continue;
         }
         if ratio >= s.offline_ratio || !b.reachable {
@@ -141,14 +144,14 @@ pub fn plan(
         }
         let mut rejected = Vec::new();
         let mut best: Option<(&BackendState, f64)> = None;
-        for d in backends.iter().filter(|d| d.id != b.id) {
+        for (d, &(d_ratio, d_failing)) in backends.iter().zip(&health).filter(|(d, _)| d.id != b.id) {
             let why = if !d.online() {
                 Some("not online")
             } else if !d.reachable {
                 Some("doveadm API unreachable")
             } else if d.load_factor <= 0 {
                 Some("load factor 0")
-            } else if failing(d) {
+            } else if d_failing {
                 Some("failing too")
             } else if !cooled(d.last_moved_to, now, s.cool_time) || moved_to.contains(&d.id) {
                 Some("received a group less than the cool time ago")
@@ -158,9 +161,8 @@ pub fn plan(
             match why {
                 Some(reason) => rejected.push((d.host.clone(), reason.to_string())),
                 None => {
-                    let r = ratio_of(d);
-                    if best.is_none_or(|(_, br)| r < br) {
-                        best = Some((d, r));
+                    if best.is_none_or(|(_, br)| d_ratio < br) {
+                        best = Some((d, d_ratio));
                     }
                 }
             }
@@ -175,7 +177,8 @@ pub fn plan(
             });
             continue;
         };
-        let Some(group) = pick_group(groups, b.id, now, Duration::ZERO) else {
+        let by_backend = by_backend.get_or_insert_with(|| GroupsByBackend::new(groups));
+        let Some(group) = by_backend.pick(b.id, now, Duration::ZERO) else {
             decisions.push(Decision {
                 feature: Feature::HostFailure,
                 action: None,
@@ -199,4 +202,68 @@ pub fn plan(
         });
     }
     decisions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(n: u128) -> BackendState {
+        BackendState {
+            id: uuid::Uuid::from_u128(n),
+            host: format!("be{n}"),
+            status: BackendStatus::Online,
+            status_reason: String::new(),
+            load_factor: 100,
+            reachable: true,
+            last_moved_from: None,
+            last_moved_to: None,
+        }
+    }
+
+    fn group(name: &str, on: u128, users: u64) -> GroupState {
+        GroupState {
+            name: name.into(),
+            backend_id: Some(uuid::Uuid::from_u128(on)),
+            moving: false,
+            sticky_backend: false,
+            last_moved: None,
+            users,
+        }
+    }
+
+    fn traffic(ok: f64, failed: f64) -> HostTraffic {
+        HostTraffic { logins_ok: ok, logins_failed: failed, deliveries_ok: 0.0, deliveries_failed: 0.0 }
+    }
+
+    #[test]
+    fn two_failing_backends_give_their_median_groups_to_two_healthy_ones() {
+        let s = HostFailureSettings {
+            min_logins: 10,
+            ratio: 0.1,
+            cool_time: Duration::from_secs(3600),
+            offline_ratio: 0.9,
+            window: Duration::from_secs(300),
+        };
+        let backends = [backend(1), backend(2), backend(3), backend(4)];
+        let groups = [group("g1", 1, 10), group("g4", 2, 5), group("g2", 1, 12), group("g5", 3, 1), group("g3", 1, 11)];
+        let traffic = BTreeMap::from([
+            ("be1".to_string(), traffic(70.0, 30.0)),
+            ("be2".to_string(), traffic(60.0, 40.0)),
+            ("be3".to_string(), traffic(100.0, 0.0)),
+            ("be4".to_string(), traffic(95.0, 5.0)),
+        ]);
+        let decisions = plan(&backends, &groups, &traffic, Utc::now(), &s);
+        let moves: Vec<(&str, u128, u128)> = decisions
+            .iter()
+            .filter_map(|d| match &d.action {
+                Some(Action::MoveGroup { group, from, to }) => Some((group.as_str(), from.as_u128(), to.as_u128())),
+                _ => None,
+            })
+            .collect();
+        // be3 fails least, but has just received g3: be2's group goes to be4.
+        assert_eq!(moves, [("g3", 1, 3), ("g4", 2, 4)]);
+        let rejected = &decisions[1].rejected;
+        assert!(rejected.contains(&("be1".to_string(), "failing too".to_string())), "{rejected:?}");
+    }
 }

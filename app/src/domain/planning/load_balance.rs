@@ -7,7 +7,10 @@
 //! `score + 1 - load_factor/100`, a backend at load factor 50 counts as half a standard
 //! deviation busier, so it gives groups away earlier and receives them later.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 
@@ -45,6 +48,11 @@ pub fn plan(
     if !cooled(last_move, now, s.host_cool_time) {
         return decision("the last load-balancing move is within the cool time".into(), BTreeMap::new(), vec![]);
     }
+    // Each host's scores in the order given (their sum is taken in that order).
+    let mut by_host: HashMap<&str, Vec<&HostScore>> = HashMap::new();
+    for score in scores {
+        by_host.entry(score.host.as_str()).or_default().push(score);
+    }
     let mut rejected = Vec::new();
     let mut scored: Vec<(&BackendState, f64)> = Vec::new();
     for b in backends {
@@ -52,7 +60,7 @@ pub fn plan(
             rejected.push((b.host.clone(), "not online or unreachable".into()));
             continue;
         }
-        let mine: Vec<&HostScore> = scores.iter().filter(|s| s.host == b.host).collect();
+        let mine: &[&HostScore] = by_host.get(b.host.as_str()).map_or(&[], Vec::as_slice);
         let enough =
             SCORED_RESOURCES.iter().all(|r| mine.iter().any(|x| x.score == *r && x.samples_24h >= s.min_samples));
         if !enough {
@@ -91,5 +99,62 @@ pub fn plan(
         ),
         inputs,
         rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::geodb::BackendStatus;
+
+    fn backend(n: u128) -> BackendState {
+        BackendState {
+            id: uuid::Uuid::from_u128(n),
+            host: format!("be{n}"),
+            status: BackendStatus::Online,
+            status_reason: String::new(),
+            load_factor: 100,
+            reachable: true,
+            last_moved_from: None,
+            last_moved_to: None,
+        }
+    }
+
+    #[test]
+    fn each_backend_is_scored_from_its_own_rows_in_any_order() {
+        let backends = [backend(1), backend(2), backend(3)];
+        let groups: Vec<GroupState> = ["g1", "g2"]
+            .into_iter()
+            .map(|name| GroupState {
+                name: name.into(),
+                backend_id: Some(uuid::Uuid::from_u128(2)),
+                moving: false,
+                sticky_backend: false,
+                last_moved: None,
+                users: 10,
+            })
+            .collect();
+        // One query per resource, as the metrics pipeline answers: the hosts interleave.
+        let mut scores = Vec::new();
+        for resource in SCORED_RESOURCES {
+            for (host, average) in [("be3", -0.5), ("be2", 1.0), ("be1", 0.25)] {
+                scores.push(HostScore { host: host.into(), score: resource.into(), average, samples_24h: 500 });
+            }
+        }
+        let s = LoadBalanceSettings {
+            min_samples: 100,
+            delta_threshold: 0.5,
+            group_cool_time: Duration::from_secs(3600),
+            host_cool_time: Duration::from_secs(3600),
+        };
+        let d = plan(&backends, &groups, &scores, None, Utc::now(), &s);
+        assert_eq!(d.inputs.get("score:be1"), Some(&0.75));
+        assert_eq!(d.inputs.get("score:be2"), Some(&3.0));
+        assert_eq!(d.inputs.get("score:be3"), Some(&-1.5));
+        assert!(
+            matches!(&d.action, Some(Action::MoveGroup { from, to, .. }) if from.as_u128() == 2 && to.as_u128() == 3),
+            "{}",
+            d.summary
+        );
     }
 }

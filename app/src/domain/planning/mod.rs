@@ -9,7 +9,11 @@ pub mod host_failure;
 pub mod load_balance;
 pub mod supervision;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::{BuildHasherDefault, Hasher},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -125,19 +129,77 @@ pub fn cooled(at: Option<DateTime<Utc>>, now: DateTime<Utc>, cool: Duration) -> 
 /// Picks the group to move away from `backend`: not moving, not sticky to its backend, cooled
 /// down; the one closest to the median size, then the least recently moved, then by name.
 pub fn pick_group(groups: &[GroupState], backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&GroupState> {
-    let mut sizes: Vec<u64> = groups.iter().filter(|g| g.backend_id == Some(backend)).map(|g| g.users).collect();
+    let mine: Vec<&GroupState> = groups.iter().filter(|g| g.backend_id == Some(backend)).collect();
+    pick_among(&mine, now, cool)
+}
+
+/// [`pick_group`] among one backend's groups, given in snapshot order.
+fn pick_among<'a>(mine: &[&'a GroupState], now: DateTime<Utc>, cool: Duration) -> Option<&'a GroupState> {
+    let mut sizes: Vec<u64> = mine.iter().map(|g| g.users).collect();
     sizes.sort_unstable();
     let median = sizes.get(sizes.len() / 2).copied().unwrap_or(0);
-    groups
-        .iter()
-        .filter(|g| g.backend_id == Some(backend) && !g.moving && !g.sticky_backend && cooled(g.last_moved, now, cool))
-        .min_by(|a, b| {
-            a.users
-                .abs_diff(median)
-                .cmp(&b.users.abs_diff(median))
-                .then(a.last_moved.cmp(&b.last_moved))
-                .then(a.name.cmp(&b.name))
-        })
+    mine.iter().copied().filter(|g| !g.moving && !g.sticky_backend && cooled(g.last_moved, now, cool)).min_by(|a, b| {
+        a.users
+            .abs_diff(median)
+            .cmp(&b.users.abs_diff(median))
+            .then_with(|| a.last_moved.cmp(&b.last_moved))
+            .then_with(|| a.name.cmp(&b.name))
+    })
+}
+
+/// A map keyed by backend id, for the planners' per-pass indexes. The ids come from the
+/// GeoDB, not from clients, so SipHash's defence against chosen keys buys nothing here, while
+/// it costs more than the rest of indexing 100,000 groups.
+pub(crate) type IdMap<V> = HashMap<Uuid, V, BuildHasherDefault<IdHasher>>;
+
+/// Folds the bytes it is given with a widening multiply, so that every input bit reaches the
+/// low bits that pick a bucket (ids that differ only in their last byte included).
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let product = u128::from(self.0 ^ u64::from_le_bytes(word)) * 0x9e37_79b9_7f4a_7c15;
+            self.0 = (product as u64) ^ ((product >> 64) as u64);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A site's groups by backend, each backend's in snapshot order. Planners that look at one
+/// backend's groups at a time read them here: scanning all groups for each backend is
+/// quadratic on a large site (1,000 backends, 100,000 groups).
+pub struct GroupsByBackend<'a> {
+    groups: IdMap<Vec<&'a GroupState>>,
+}
+
+impl<'a> GroupsByBackend<'a> {
+    /// Indexes the groups that have a backend.
+    pub fn new(groups: &'a [GroupState]) -> Self {
+        let mut by_backend: IdMap<Vec<&GroupState>> = IdMap::default();
+        for g in groups {
+            if let Some(backend) = g.backend_id {
+                by_backend.entry(backend).or_default().push(g);
+            }
+        }
+        Self { groups: by_backend }
+    }
+
+    /// The backend's groups, in snapshot order.
+    pub fn of(&self, backend: Uuid) -> &[&'a GroupState] {
+        self.groups.get(&backend).map_or(&[], Vec::as_slice)
+    }
+
+    /// [`pick_group`] for `backend`.
+    pub fn pick(&self, backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&'a GroupState> {
+        pick_among(self.of(backend), now, cool)
+    }
 }
 
 #[cfg(test)]
@@ -150,5 +212,53 @@ mod tests {
         assert_eq!(parse_moved_at("1795860000").map(|t| t.timestamp()), Some(1_795_860_000));
         assert_eq!(parse_moved_at(""), None);
         assert_eq!(parse_moved_at("yesterday"), None);
+    }
+
+    fn group(name: &str, backend: u128, users: u64) -> GroupState {
+        GroupState {
+            name: name.into(),
+            backend_id: Some(Uuid::from_u128(backend)),
+            moving: false,
+            sticky_backend: false,
+            last_moved: None,
+            users,
+        }
+    }
+
+    #[test]
+    fn the_index_picks_what_a_scan_of_every_group_picks() {
+        let now = parse_moved_at("2026-11-28T12:00:00Z").unwrap_or_default();
+        let an_hour = Duration::from_secs(3600);
+        let mut groups = Vec::new();
+        for n in 0..60u64 {
+            let mut g = group(&format!("g{:02}", 59 - n), u128::from(n % 3), n % 7);
+            g.moving = n % 11 == 0;
+            g.sticky_backend = n % 13 == 0;
+            g.last_moved = (n % 5 == 0).then(|| now - chrono::Duration::minutes(i64::try_from(n).unwrap_or(0)));
+            groups.push(g);
+        }
+        groups.push(GroupState { backend_id: None, ..group("nowhere", 0, 3) });
+        let index = GroupsByBackend::new(&groups);
+        for backend in 0..4u128 {
+            let id = Uuid::from_u128(backend);
+            assert_eq!(index.of(id).len(), groups.iter().filter(|g| g.backend_id == Some(id)).count());
+            for cool in [Duration::ZERO, an_hour] {
+                let scanned = pick_group(&groups, id, now, cool).map(|g| &g.name);
+                assert_eq!(index.pick(id, now, cool).map(|g| &g.name), scanned, "backend {backend}");
+            }
+        }
+    }
+
+    #[test]
+    fn ids_that_differ_in_one_byte_spread_over_buckets() {
+        use std::{collections::HashSet, hash::BuildHasher};
+        let hasher = BuildHasherDefault::<IdHasher>::default();
+        // The low bits pick the bucket, the top 7 the tag within a group of buckets.
+        let last_byte: HashSet<u64> = (0..256u128).map(|n| hasher.hash_one(Uuid::from_u128(n)) & 0xff).collect();
+        let first_byte: HashSet<u64> =
+            (0..256u128).map(|n| hasher.hash_one(Uuid::from_u128(n << 120)) & 0xff).collect();
+        let tags: HashSet<u64> = (0..256u128).map(|n| hasher.hash_one(Uuid::from_u128(n)) >> 57).collect();
+        assert!(last_byte.len() > 128 && first_byte.len() > 128, "{} {}", last_byte.len(), first_byte.len());
+        assert!(tags.len() > 64, "{}", tags.len());
     }
 }
