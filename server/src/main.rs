@@ -340,9 +340,7 @@ async fn cli_services(config: &Config) -> anyhow::Result<Services> {
 
 async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {
     let addr = config.web.bind_addr;
-    let listener = bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (CONTROLLER_API_URL)"))?;
+    let listener = bind(addr).await.with_context(|| format!("cannot listen on {addr} (CONTROLLER_API_URL)"))?;
     tracing::info!(%addr, site = %config.controller.site, dry_run = config.controller.dry_run, "listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())

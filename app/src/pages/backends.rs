@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::backends::{list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus},
+    api::backends::{
+        list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
+    },
     components::{FormError, LoadError, Me, PageError, StatusBadge},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
@@ -96,12 +98,7 @@ pub fn BackendsPage() -> impl IntoView {
 }
 
 #[component]
-fn BackendLine(
-    row: BackendRow,
-    site: String,
-    role: Role,
-    actions: RowActions,
-) -> impl IntoView {
+fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -> impl IntoView {
     let (b, reachable) = (row.backend, row.reachable);
     let id = b.id.to_string();
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
