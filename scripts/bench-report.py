@@ -87,7 +87,7 @@ def measure(kind, args):
         samples = json.loads(line).get("change_to_screen_ms", [])
         return {"kind": "screen", "samples": samples, "p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95)}
     if kind == "pass":
-        lines = [pairs(l) for l in text.splitlines() if l.startswith("decision_pass ")]
+        lines = [pairs(l) for l in text.splitlines() if l.startswith("decision_pass backends=")]
         if not lines:
             raise SystemExit("bench-report: no decision_pass line")
         biggest = max(lines, key=lambda f: f.get("backends", 0))

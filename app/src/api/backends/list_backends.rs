@@ -8,13 +8,13 @@ use crate::domain::AppError;
 pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<BackendList, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
-    use crate::domain::PageRequest;
+    use crate::domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            services.backends(&caller).list(site_id, PageRequest::after(cursor, 100)).await
+            services.backends(&caller).list(site_id, PageRequest::after(cursor, DEFAULT_PAGE_SIZE)).await
         }
         .await,
     )

@@ -15,14 +15,14 @@ pub async fn list_groups(
     use crate::api::support::{caller, finish};
     use crate::domain::cluster::GroupFilter;
     use crate::domain::validate;
-    use crate::domain::PageRequest;
+    use crate::domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
             let filter = GroupFilter::parse(&backend, &mask, &moving)?;
-            services.groups(&caller).list(site_id, &filter, PageRequest::after(cursor, 100)).await
+            services.groups(&caller).list(site_id, &filter, PageRequest::after(cursor, DEFAULT_PAGE_SIZE)).await
         }
         .await,
     )
