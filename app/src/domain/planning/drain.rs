@@ -101,30 +101,10 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::geodb::BackendStatus;
-
-    fn backend(n: u128, load_factor: i32) -> BackendState {
-        BackendState {
-            id: uuid::Uuid::from_u128(n),
-            host: format!("be{n}"),
-            status: BackendStatus::Online,
-            status_reason: String::new(),
-            load_factor,
-            reachable: true,
-            last_moved_from: None,
-            last_moved_to: None,
-        }
-    }
+    use crate::domain::planning::fixtures::{self, backend_with as backend};
 
     fn group(name: &str, on: u128) -> GroupState {
-        GroupState {
-            name: name.into(),
-            backend_id: Some(uuid::Uuid::from_u128(on)),
-            moving: false,
-            sticky_backend: false,
-            last_moved: None,
-            users: 10,
-        }
+        fixtures::group(name, on, 10)
     }
 
     fn moves(decisions: &[Decision]) -> Vec<(String, u128)> {

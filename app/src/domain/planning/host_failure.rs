@@ -207,30 +207,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn backend(n: u128) -> BackendState {
-        BackendState {
-            id: uuid::Uuid::from_u128(n),
-            host: format!("be{n}"),
-            status: BackendStatus::Online,
-            status_reason: String::new(),
-            load_factor: 100,
-            reachable: true,
-            last_moved_from: None,
-            last_moved_to: None,
-        }
-    }
-
-    fn group(name: &str, on: u128, users: u64) -> GroupState {
-        GroupState {
-            name: name.into(),
-            backend_id: Some(uuid::Uuid::from_u128(on)),
-            moving: false,
-            sticky_backend: false,
-            last_moved: None,
-            users,
-        }
-    }
+    use crate::domain::planning::fixtures::{backend, group};
 
     fn traffic(ok: f64, failed: f64) -> HostTraffic {
         HostTraffic { logins_ok: ok, logins_failed: failed, deliveries_ok: 0.0, deliveries_failed: 0.0 }

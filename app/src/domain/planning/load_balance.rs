@@ -105,20 +105,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::geodb::BackendStatus;
-
-    fn backend(n: u128) -> BackendState {
-        BackendState {
-            id: uuid::Uuid::from_u128(n),
-            host: format!("be{n}"),
-            status: BackendStatus::Online,
-            status_reason: String::new(),
-            load_factor: 100,
-            reachable: true,
-            last_moved_from: None,
-            last_moved_to: None,
-        }
-    }
+    use crate::domain::planning::fixtures::backend;
 
     #[test]
     fn each_backend_is_scored_from_its_own_rows_in_any_order() {

@@ -4,6 +4,8 @@
 //! documentation is silent.
 
 pub mod drain;
+#[cfg(test)]
+mod fixtures;
 pub mod group_balance;
 pub mod host_failure;
 pub mod load_balance;
@@ -204,7 +206,7 @@ impl<'a> GroupsByBackend<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{fixtures::group, *};
 
     #[test]
     fn moved_at_reads_rfc3339_and_epoch() {
@@ -214,16 +216,6 @@ mod tests {
         assert_eq!(parse_moved_at("yesterday"), None);
     }
 
-    fn group(name: &str, backend: u128, users: u64) -> GroupState {
-        GroupState {
-            name: name.into(),
-            backend_id: Some(Uuid::from_u128(backend)),
-            moving: false,
-            sticky_backend: false,
-            last_moved: None,
-            users,
-        }
-    }
 
     #[test]
     fn the_index_picks_what_a_scan_of_every_group_picks() {
