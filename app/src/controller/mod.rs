@@ -13,6 +13,7 @@
 mod apply;
 pub mod census;
 mod group_balance;
+mod group_tally;
 pub mod handoff;
 mod lease;
 pub mod moves;
@@ -44,7 +45,7 @@ use crate::{
     ports::{ControllerStore, Lease, Ports},
 };
 
-pub use census::{Census, CensusSnapshot};
+pub use census::{Census, CensusReport, CensusSnapshot};
 pub use handoff::{DovecotSettings, Handoff};
 pub use moves::{GroupMoves, MoveRequest};
 pub use telemetry::Telemetry;
