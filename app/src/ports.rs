@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 use uuid::Uuid;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -11,8 +12,8 @@ use crate::domain::{
     audit::AuditRecord,
     controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
     geodb::{
-        Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability, User,
-        UserGroup, UserMove,
+        Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
+        ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
     metrics::{HostScore, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
@@ -118,6 +119,9 @@ pub trait GeoDb: Send + Sync + 'static {
 
     /// One site's groups (one partition), in name order.
     async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError>;
+    /// Every site's groups with their backend, for censuses only: the whole `user_groups`
+    /// table in batches of bounded size (larger than a page), in no particular order.
+    fn scan_group_backends(&self) -> BoxStream<'_, Result<Vec<GroupBackend>, StoreError>>;
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError>;
     /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
@@ -155,11 +159,25 @@ pub trait GeoDb: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// The whole `users` table, a page at a time (Cassandra: token order). For censuses only.
-    async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
+    /// Every user's [`Membership`], for censuses only: the whole `users` table read once, in
+    /// batches of bounded size and in no particular order (Cassandra: token ranges scanned in
+    /// parallel, paged). Every user present for the whole scan comes exactly once; a failure
+    /// ends the stream with the error.
+    fn scan_memberships(&self) -> BoxStream<'_, Result<Vec<Membership>, StoreError>>;
+    /// The memberships of these users (those that exist), as [`GeoDb::scan_memberships`]
+    /// gives them. For a page's worth of names.
+    async fn get_memberships(&self, usernames: &[String]) -> Result<Vec<Membership>, StoreError>;
+    /// The store's clock, the one that [`Membership::written_at`] is on (Cassandra: a
+    /// coordinator's `now()`, milliseconds).
+    async fn store_time(&self) -> Result<DateTime<Utc>, StoreError>;
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Writes new users' rows, many at once (Cassandra: unlogged batches, several in flight):
+    /// for seeding. Unlike [`GeoDb::put_user`], a `None` column is not written (no tombstone
+    /// in a new row), so over an existing row it keeps its value. Pass a bounded number (a few
+    /// thousand at most); the writes are not atomic.
+    async fn put_users(&self, users: &[User]) -> Result<(), StoreError>;
     /// Starts a user move (the `moving_*` columns and `last_update`) only if the user's group
     /// and pending move are still what `seen` holds. Returns whether it was applied.
     async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError>;
@@ -193,14 +211,42 @@ pub trait GeoDb: Send + Sync + 'static {
         -> Result<(), StoreError>;
 }
 
-/// Which users the last censuses found in each group: the controller's own table, so that a
+/// Which users the censuses found in each group: the controller's own table, so that a
 /// group's users can be listed a page at a time (`users` is keyed by username only).
+///
+/// The census writes a row only for users whose membership was written since the previous
+/// census (see [`GroupMembers::synced_at`]), so rows of users who left a group or were deleted
+/// stay until a reader notices: whoever lists members checks them against the users' current
+/// rows, hides the stale ones and removes them ([`GroupMembers::remove_member`]).
 #[async_trait]
 pub trait GroupMembers: Send + Sync + 'static {
-    /// Records that `username` was in the group; the record expires after `ttl`.
-    async fn put_member(&self, site_id: Uuid, group: &str, username: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// Records that each user is in their group, as of now (Cassandra: the row's write time).
+    async fn put_members(&self, members: &[MemberRecord]) -> Result<(), StoreError>;
     /// One page of a group's recorded members, in username order.
     async fn list_members(&self, site_id: Uuid, group: &str, page: PageRequest) -> Result<Page<String>, StoreError>;
+    /// Removes the record of `username` in the group unless it was recorded after
+    /// `superseded_at` (the write time of the user's current membership, or when the user was
+    /// found missing): a record that a census wrote meanwhile, for a user who came back, stays.
+    async fn remove_member(
+        &self,
+        site_id: Uuid,
+        group: &str,
+        username: &str,
+        superseded_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// When the census that last recorded every membership change began (the store's clock):
+    /// memberships written before it (less a margin) are recorded. `None` before the first.
+    async fn synced_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Notes that every membership written before `at` is recorded.
+    async fn set_synced_at(&self, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// A row of the group members table: `username` is in `group` of `site_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub site_id: Uuid,
+    pub group: String,
+    pub username: String,
 }
 
 /// An operator account as stored in the controller's own table.

@@ -46,14 +46,20 @@ impl SeedReport {
     }
 }
 
+/// Users per `put_users` call: the Cassandra adapter sends them as 16 batches of 15 at once.
+const USERS_PER_CALL: usize = 240;
+/// Requests each `put_users` call makes at once with the Cassandra adapter: `concurrency`
+/// counts requests, so the calls in flight are `concurrency` over this.
+const REQUESTS_PER_CALL: usize = 16;
+
 /// Site names: the first is the controller's default `CLUSTER_SITE`.
 pub fn site_name(index: usize) -> String {
     format!("dc{}a", index + 1)
 }
 
-/// Writes the cluster with up to `concurrency` writes in flight. Users are spread over sites
-/// and, within a site, over its groups; groups over backends; each group's alternative backend
-/// is the next one.
+/// Writes the cluster with about `concurrency` writes in flight (users go in batches, see
+/// [`GeoDb::put_users`]). Users are spread over sites and, within a site, over its groups;
+/// groups over backends; each group's alternative backend is the next one.
 pub async fn seed_sample_cluster(
     geodb: Arc<dyn GeoDb>,
     size: SampleSize,
@@ -63,7 +69,7 @@ pub async fn seed_sample_cluster(
 }
 
 /// As [`seed_sample_cluster`], calling `progress` with the number of users written so far
-/// after every 100,000.
+/// after every 100,000 (at most once per batch of users).
 pub async fn seed_with_progress(
     geodb: Arc<dyn GeoDb>,
     size: SampleSize,
@@ -131,35 +137,35 @@ pub async fn seed_with_progress(
         let now = Utc::now();
         let site_ids: Vec<Uuid> = sites.iter().map(|s| s.id).collect();
         let (n_sites, n_groups) = (site_ids.len(), size.groups_per_site);
-        stream::iter(0..size.users)
-            .map(|u| {
-                let group = format!("default-{}", (u / n_sites) % n_groups + 1);
-                User {
-                    username: format!("user{u:07}@example.net"),
-                    preferred_site_id: Some(site_ids[u % n_sites]),
-                    failover_site_group_name: group.clone(),
-                    group_name: group,
-                    metacache_last_host: String::new(),
-                    moving_preferred_site_id: None,
-                    moving_group_name: String::new(),
-                    moving_failover_site_group_name: String::new(),
-                    last_update: Some(now),
-                }
-            })
-            .map(|user| {
+        let user = |u: usize| {
+            let group = format!("default-{}", (u / n_sites) % n_groups + 1);
+            User {
+                username: format!("user{u:07}@example.net"),
+                preferred_site_id: Some(site_ids[u % n_sites]),
+                failover_site_group_name: group.clone(),
+                group_name: group,
+                metacache_last_host: String::new(),
+                moving_preferred_site_id: None,
+                moving_group_name: String::new(),
+                moving_failover_site_group_name: String::new(),
+                last_update: Some(now),
+            }
+        };
+        let calls = concurrency.div_ceil(REQUESTS_PER_CALL).max(1);
+        let mut written = 0;
+        let mut writes = stream::iter((0..size.users).step_by(USERS_PER_CALL))
+            .map(|first| {
+                let users: Vec<User> = (first..(first + USERS_PER_CALL).min(size.users)).map(user).collect();
                 let geodb = geodb.clone();
-                async move { geodb.put_user(&user).await }
+                async move { geodb.put_users(&users).await.map(|()| users.len()) }
             })
-            .buffer_unordered(concurrency)
-            .enumerate()
-            .map(|(written, result)| {
-                if (written + 1) % 100_000 == 0 {
-                    progress(written + 1);
-                }
-                result
-            })
-            .try_collect::<Vec<()>>()
-            .await?;
+            .buffer_unordered(calls);
+        while let Some(count) = writes.try_next().await? {
+            if (written + count) / 100_000 > written / 100_000 {
+                progress((written + count) / 100_000 * 100_000);
+            }
+            written += count;
+        }
         rows += size.users as u64;
     }
     Ok(SeedReport { sites, rows, elapsed: started.elapsed() })

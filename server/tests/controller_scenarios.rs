@@ -19,6 +19,7 @@ use app::{
     services::Services,
 };
 use chrono::{TimeZone, Utc};
+use futures::TryStreamExt;
 use palomar_server::{
     adapters::{
         doveadm_http::{DoveadmAuth, DoveadmHttp},
@@ -146,16 +147,8 @@ impl World {
     }
 
     async fn all_users(&self) -> BTreeMap<String, String> {
-        let mut all = BTreeMap::new();
-        let mut cursor = None;
-        loop {
-            let page = self.store.list_users(PageRequest::after(cursor, 500)).await.unwrap();
-            all.extend(page.items.into_iter().map(|u| (u.username, u.group_name)));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return all,
-            }
-        }
+        let batches: Vec<_> = self.store.scan_memberships().try_collect().await.unwrap();
+        batches.into_iter().flatten().map(|u| (u.username, u.group_name)).collect()
     }
 
     async fn decisions(&self) -> Vec<DecisionRecord> {

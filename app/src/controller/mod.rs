@@ -14,6 +14,7 @@ mod apply;
 pub mod census;
 pub mod feed;
 mod group_balance;
+mod group_tally;
 pub mod handoff;
 mod lease;
 pub mod moves;
@@ -45,7 +46,7 @@ use crate::{
     ports::{ControllerStore, Lease, Ports},
 };
 
-pub use census::{Census, CensusSnapshot};
+pub use census::{Census, CensusReport, CensusSnapshot};
 pub use feed::MoveFeed;
 pub use handoff::{DovecotSettings, Handoff};
 pub use moves::{GroupMoves, MoveRequest};

@@ -158,6 +158,33 @@ pub struct User {
     pub last_update: Option<DateTime<Utc>>,
 }
 
+/// What the census reads of a `user_groups` row: which backend the group is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupBackend {
+    pub site_id: Uuid,
+    pub name: String,
+    pub backend_id: Option<Uuid>,
+}
+
+/// What the census reads of a `users` row: the user's site and group, and when either was
+/// last written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub username: String,
+    pub preferred_site_id: Option<Uuid>,
+    pub group_name: String,
+    /// The later of the write times of `preferred_site_id` and `group_name` (Cassandra's
+    /// `WRITETIME`, on the store's clock); `None` when both are null.
+    pub written_at: Option<DateTime<Utc>>,
+}
+
+impl Membership {
+    /// The group the user counts in: their preferred site's `group_name`, if they have a site.
+    pub fn group_key(&self) -> Option<(Uuid, &str)> {
+        self.preferred_site_id.map(|site| (site, self.group_name.as_str()))
+    }
+}
+
 /// The `moving_*` columns of a user move: where the user goes at their next access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserMove {

@@ -8,7 +8,8 @@ use crate::{
     domain::{
         cluster::{GroupDetail, GroupFilter, GroupList, GroupRow, GroupView},
         controller::{Initiator, MoveRecord},
-        geodb::{Backend, UserGroup},
+        geodb::{Backend, Membership, UserGroup},
+        logtext::Untrusted,
         routing::{accepts_sessions, eligible_destination},
         AppError, PageRequest,
     },
@@ -48,14 +49,38 @@ impl GroupsReader {
         Self { geodb, members, census, backends }
     }
 
-    /// One page of the users the census found in the group.
+    /// One page of the users the census found in the group, less those who have left it
+    /// since: each listed user's current row is read (one page's worth of point reads), and
+    /// records that no longer match it are hidden and removed. A page may hence hold fewer
+    /// users than asked, with more to come.
     pub async fn members(
         &self,
         site_id: Uuid,
         name: &str,
         page: PageRequest,
     ) -> Result<crate::domain::Page<String>, AppError> {
-        Ok(self.members.list_members(site_id, name, page).await?)
+        // Taken before the users are read: a user found missing was deleted before it.
+        let checked_at = self.geodb.store_time().await?;
+        let page = self.members.list_members(site_id, name, page).await?;
+        let current: HashMap<String, Membership> =
+            self.geodb.get_memberships(&page.items).await?.into_iter().map(|m| (m.username.clone(), m)).collect();
+        let mut kept = Vec::with_capacity(page.items.len());
+        let mut stale = Vec::new();
+        for username in page.items {
+            match current.get(&username) {
+                Some(user) if user.group_key() == Some((site_id, name)) => kept.push(username),
+                found => {
+                    let superseded_at = found.and_then(|user| user.written_at).unwrap_or(checked_at);
+                    stale.push((username, superseded_at));
+                }
+            }
+        }
+        let removals = stale.iter().map(|(username, at)| self.members.remove_member(site_id, name, username, *at));
+        // Hidden either way; a record left behind is removed at the next listing.
+        if let Err(err) = futures::future::try_join_all(removals).await {
+            tracing::warn!(error = %Untrusted(&err), "cannot remove stale group member records");
+        }
+        Ok(crate::domain::Page { items: kept, next: page.next })
     }
 
     /// One page of the site's groups (driver paging), filtered within the page.

@@ -181,11 +181,14 @@ impl Services {
         self.controller.clone()
     }
 
-    /// Takes a new census (a background task calls this now and then). Group memberships it
-    /// records are kept for `membership_ttl` (longer than the interval between censuses).
-    pub async fn refresh_census(&self, membership_ttl: std::time::Duration) -> Result<(), StoreError> {
+    /// Takes a new census (a background task calls this now and then); it records the group
+    /// memberships written since the previous one less `margin` (see [`Census::refresh`]).
+    pub async fn refresh_census(
+        &self,
+        margin: std::time::Duration,
+    ) -> Result<crate::controller::CensusReport, StoreError> {
         let ports = &self.ports;
-        self.census.refresh(ports.geodb.as_ref(), ports.members.as_ref(), membership_ttl, ports.clock.as_ref()).await
+        self.census.refresh(ports.geodb.as_ref(), ports.members.as_ref(), margin, ports.clock.as_ref()).await
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {

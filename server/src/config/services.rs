@@ -1,4 +1,5 @@
-//! The services' own settings: `CENSUS_INTERVAL_SECS` and `BACKEND_HOST_CHECK`.
+//! The services' own settings: `CENSUS_INTERVAL_SECS`, `CENSUS_CHANGE_MARGIN_SECS` and
+//! `BACKEND_HOST_CHECK`.
 
 use std::{fmt, time::Duration};
 
@@ -27,12 +28,15 @@ impl fmt::Display for HostCheck {
 pub struct ServicesSettings {
     /// How often the census (users per group, groups per backend) is taken.
     pub census_interval: Duration,
+    /// How far before the previous census's start a membership write still counts as new
+    /// (writers' clocks and late replication): the census records group members changed since.
+    pub census_change_margin: Duration,
     /// `BACKEND_HOST_CHECK`.
     pub backend_host_check: HostCheck,
 }
 
 impl ServicesSettings {
-    /// Reads `BACKEND_HOST_CHECK` and `CENSUS_INTERVAL_SECS`.
+    /// Reads `BACKEND_HOST_CHECK`, `CENSUS_INTERVAL_SECS` and `CENSUS_CHANGE_MARGIN_SECS`.
     pub(super) fn read(r: &mut Reader<'_>) -> Self {
         Self {
             backend_host_check: r.get(&["BACKEND_HOST_CHECK"], HostCheck::Dns, "dns or syntax", |s| match s {
@@ -41,6 +45,7 @@ impl ServicesSettings {
                 _ => None,
             }),
             census_interval: r.seconds(&["CENSUS_INTERVAL_SECS"], 3600, 10),
+            census_change_margin: r.seconds(&["CENSUS_CHANGE_MARGIN_SECS"], 300, 0),
         }
     }
 }

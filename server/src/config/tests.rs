@@ -81,6 +81,7 @@ fn seed_defaults() {
     assert_eq!(c.redis.result_expires, Duration::from_secs(60));
     assert_eq!(c.services.backend_host_check, HostCheck::Dns);
     assert_eq!(c.services.census_interval, Duration::from_secs(3600));
+    assert_eq!(c.services.census_change_margin, Duration::from_secs(300));
     assert_eq!((c.doveadm.http_port, c.doveadm.http_scheme.as_str()), (8080, "http"));
     assert_eq!(c.web.session_secret, None);
     assert_eq!(c.web.site_root, "target/site");
@@ -217,7 +218,7 @@ fn render_shows_every_variable_and_its_source() {
     assert!(shown.contains("CASSANDRA_REPLICATION=SimpleStrategy:1  (default)\n"));
     assert!(shown.contains("CONTROLLER_API_URL=http://localhost:8000  (default)\n"));
     // Every setting of the README's table that the configuration reads, and nothing else.
-    assert_eq!(c.effective.len(), 66, "{shown}");
+    assert_eq!(c.effective.len(), 67, "{shown}");
     assert!(shown.lines().all(|line| line.ends_with("(default)") || line.contains("(env")));
 }
 

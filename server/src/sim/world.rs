@@ -3,10 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::{
-    domain::{geodb::Backend, PageRequest},
-    ports::StoreError,
-};
+use app::{domain::geodb::Backend, ports::StoreError};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -150,26 +148,23 @@ impl Simulator {
         Ok(())
     }
 
-    /// One paged pass over `users`: group sizes for move totals and a sample to make traffic for.
+    /// One pass over `users` (the census's scan): group sizes for move totals and a sample to
+    /// make traffic for.
     pub async fn census(&self) -> Result<(), StoreError> {
         let mut sizes: HashMap<(Uuid, String), u64> = HashMap::new();
         let mut sample = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.geodb.list_users(PageRequest::after(cursor, 500)).await?;
-            for user in page.items {
-                if let Some(site) = user.preferred_site_id {
-                    *sizes.entry((site, user.group_name.clone())).or_default() += 1;
-                }
+        let mut batches = self.geodb.scan_memberships();
+        while let Some(batch) = batches.try_next().await? {
+            for user in batch {
                 if sample.len() < self.settings.sample_users {
                     sample.push(SampleUser { username: user.username, preferred_site: user.preferred_site_id });
                 }
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
+                if let Some(site) = user.preferred_site_id {
+                    *sizes.entry((site, user.group_name)).or_default() += 1;
+                }
             }
         }
+        drop(batches);
         let mut world = self.world();
         world.group_sizes = sizes;
         world.users = sample;

@@ -8,6 +8,7 @@ mod geodb;
 mod members;
 mod operators;
 mod query;
+pub mod scan;
 pub mod schema;
 
 use std::{sync::Arc, time::Duration};

@@ -1,10 +1,19 @@
-//! Running prepared statements: one page of rows, one row, a write, a lightweight transaction.
+//! Running prepared statements: one page of rows, one row, a write, a lightweight transaction,
+//! many writes as unlogged batches.
 
 use app::{
     domain::{Page, PageRequest},
     ports::StoreError,
 };
-use scylla::{deserialize::row::DeserializeRow, serialize::row::SerializeRow, statement::prepared::PreparedStatement};
+use futures::{StreamExt, TryStreamExt};
+use scylla::{
+    deserialize::row::DeserializeRow,
+    serialize::row::SerializeRow,
+    statement::{
+        batch::{Batch, BatchType},
+        prepared::PreparedStatement,
+    },
+};
 
 use super::{next_cursor, page_error, paged, paging_state, unavailable, CassandraStore};
 
@@ -99,4 +108,31 @@ impl CassandraStore {
         self.session.execute_unpaged(statement, values).await.map_err(unavailable)?;
         Ok(())
     }
+
+    /// Runs `statement` once per element of `rows`, as unlogged batches of up to `per_batch`
+    /// (one request each instead of one per row), [`BATCHES_IN_FLIGHT`] at a time. Not
+    /// atomic: on an error, some rows may be written.
+    pub(super) async fn write_batches<V: SerializeRow + Sync>(
+        &self,
+        statement: &PreparedStatement,
+        rows: Vec<V>,
+        per_batch: usize,
+    ) -> Result<(), StoreError> {
+        // Collected first: a stream mapping through a closure here trips the compiler's `Send`
+        // check inside `async_trait` methods (a known higher-ranked lifetime limitation).
+        let batches: Vec<_> = rows
+            .chunks(per_batch.max(1))
+            .map(|chunk| {
+                let mut batch = Batch::new(BatchType::Unlogged);
+                for _ in chunk {
+                    batch.append_statement(statement.clone());
+                }
+                async move { self.session.batch(&batch, chunk).await.map(|_| ()).map_err(unavailable) }
+            })
+            .collect();
+        futures::stream::iter(batches).buffer_unordered(BATCHES_IN_FLIGHT).try_collect().await
+    }
 }
+
+/// Unlogged batches in flight per [`CassandraStore::write_batches`] call.
+pub(super) const BATCHES_IN_FLIGHT: usize = 16;

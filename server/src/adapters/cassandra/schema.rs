@@ -93,13 +93,22 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 8] = [
-    // Group membership as the census saw it; rows expire (TTL) so that users who left vanish.
+pub const CONTROLLER_TABLES: [&str; 9] = [
+    // Group membership as the censuses recorded it (each writes only the changes since the
+    // previous one). Rows of users who left are removed when a listing finds them stale; rows
+    // that older versions wrote with a TTL lose it when a census writes them again.
     "create table if not exists {ks}.controller_group_members (
 site_id uuid,
 group_name text,
 username text,
 primary key ((site_id, group_name), username)
+)",
+    // Marks of the census: `group_members_synced` is when the census that last recorded every
+    // membership change began (the GeoDB's clock), so the next one writes only later changes.
+    "create table if not exists {ks}.controller_census_marks (
+name text,
+at timestamp,
+primary key ((name))
 )",
     // Mutual exclusion for changes that check many rows first (the last enabled admin).
     "create table if not exists {ks}.controller_locks (

@@ -5,14 +5,16 @@ use std::ops::Bound;
 use app::{
     domain::{
         geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
-            User, UserGroup, UserMove,
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
+            ProxyDestStat, Reachability, User, UserGroup, UserMove,
         },
         Page, PageRequest, Site, Tag,
     },
     ports::{GeoDb, StoreError},
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 use uuid::Uuid;
 
 use super::{page, uuid_key, EmbeddedStore};
@@ -128,6 +130,10 @@ impl GeoDb for EmbeddedStore {
             |c| Some((site_id, c.to_string())),
             |(_, name)| name.clone(),
         )
+    }
+
+    fn scan_group_backends(&self) -> BoxStream<'_, Result<Vec<GroupBackend>, StoreError>> {
+        EmbeddedStore::scan_group_backends(self)
     }
 
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
@@ -246,8 +252,17 @@ impl GeoDb for EmbeddedStore {
         }
     }
 
-    async fn list_users(&self, request: PageRequest) -> Result<Page<User>, StoreError> {
-        page(&self.read().users, Bound::Unbounded, Bound::Unbounded, &request, |c| Some(c.to_string()), String::clone)
+    fn scan_memberships(&self) -> BoxStream<'_, Result<Vec<Membership>, StoreError>> {
+        EmbeddedStore::scan_memberships(self)
+    }
+
+    async fn get_memberships(&self, usernames: &[String]) -> Result<Vec<Membership>, StoreError> {
+        let tables = self.read();
+        Ok(usernames.iter().filter_map(|name| tables.membership(name)).collect())
+    }
+
+    async fn store_time(&self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(Utc::now())
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -255,7 +270,25 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
-        self.write().users.insert(user.username.clone(), user.clone());
+        self.write().put_user(user);
+        Ok(())
+    }
+
+    async fn put_users(&self, users: &[User]) -> Result<(), StoreError> {
+        let mut tables = self.write();
+        for user in users {
+            // A `None` column is left as it was, as Cassandra does with an unset value.
+            let merged = match tables.users.get(&user.username) {
+                Some(old) => User {
+                    preferred_site_id: user.preferred_site_id.or(old.preferred_site_id),
+                    moving_preferred_site_id: user.moving_preferred_site_id.or(old.moving_preferred_site_id),
+                    last_update: user.last_update.or(old.last_update),
+                    ..user.clone()
+                },
+                None => user.clone(),
+            };
+            tables.put_user(&merged);
+        }
         Ok(())
     }
 
@@ -274,7 +307,7 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
-        self.write().users.remove(username);
+        self.write().delete_user(username);
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! adapter as far as the ports can tell; the conformance suite (`tests/geodb_conformance.rs`)
 //! holds both to that.
 //!
-//! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `controller`, `plans`);
+//! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `controller`, `plans`;
+//! `users` holds the user rows' write times and the census's scan);
 //! they all read and write the one `Tables` behind the store's lock.
 
 mod audit;
@@ -12,6 +13,7 @@ mod lease;
 mod members;
 mod operators;
 mod plans;
+mod users;
 
 use std::{
     cmp::Reverse,
@@ -40,6 +42,8 @@ struct Tables {
     backends: BTreeMap<(Uuid, Uuid), Backend>,
     groups: BTreeMap<(Uuid, String), UserGroup>,
     users: BTreeMap<String, User>,
+    /// Per user: when their site or group was last written (Cassandra's `WRITETIME`).
+    membership_written: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
     operators: BTreeMap<String, OperatorRecord>,
     /// Who holds the operators lock, until when.
     operators_lock: Option<(uuid::Uuid, std::time::Instant)>,
@@ -53,8 +57,13 @@ struct Tables {
     /// Per site: the lease holder, its token and when it expires; and the last token given.
     leases: BTreeMap<String, (String, u64, std::time::Instant)>,
     lease_tokens: BTreeMap<String, u64>,
-    /// (site, group, username) → the username and when the record expires.
-    members: BTreeMap<(Uuid, String, String), (String, std::time::Instant)>,
+    /// (site, group, username) → the username and when the record was written.
+    members: BTreeMap<(Uuid, String, String), (String, chrono::DateTime<chrono::Utc>)>,
+    /// Removed member records and up to which write time they were removed: like Cassandra's
+    /// tombstones, they hide records put later with an older write time.
+    member_removals: BTreeMap<(Uuid, String, String), chrono::DateTime<chrono::Utc>>,
+    /// When the census that last recorded every membership change began.
+    members_synced_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Newest first within a day, like the Cassandra table's clustering order.
     audit: BTreeMap<(chrono::NaiveDate, Reverse<i64>, Uuid), AuditRecord>,
     /// Per site and day, newest first.

@@ -1,7 +1,7 @@
 //! `user_groups`, with a move's start and end as lightweight transactions, and `group_sites`.
 
 use app::{
-    domain::geodb::{GroupSite, UserGroup},
+    domain::geodb::{GroupBackend, GroupSite, UserGroup},
     ports::StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -21,9 +21,14 @@ pub(super) fn row_values(g: &UserGroup) -> GroupValues<'_> {
     (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend)
 }
 
+/// Rows per page of the census's read of `user_groups`.
+const GROUP_SCAN_PAGE: i32 = 5000;
+
 /// The statements of this area, prepared once at start-up.
 pub(super) struct Statements {
     pub(super) list_groups: PreparedStatement,
+    /// The whole table's backends, for the census (paged by the driver, large pages).
+    pub(super) scan_group_backends: PreparedStatement,
     pub(super) get_group: PreparedStatement,
     pub(super) put_group: PreparedStatement,
     pub(super) create_group: PreparedStatement,
@@ -42,6 +47,11 @@ impl Statements {
         Ok(Self {
             list_groups: prepare(session, ks, &format!("SELECT {GROUP_COLUMNS} FROM {{ks}}.user_groups WHERE site_id = ?"))
                 .await?,
+            scan_group_backends: {
+                let mut scan = prepare(session, ks, "SELECT site_id, name, backend_id FROM {ks}.user_groups").await?;
+                scan.set_page_size(GROUP_SCAN_PAGE);
+                scan
+            },
             get_group: prepare(
                 session,
                 ks,
@@ -140,5 +150,18 @@ impl From<GroupSiteRow> for GroupSite {
             failover_site_id: r.failover_site_id,
             last_update: r.last_update,
         }
+    }
+}
+
+#[derive(DeserializeRow)]
+pub(super) struct GroupBackendRow {
+    site_id: Uuid,
+    name: String,
+    backend_id: Option<Uuid>,
+}
+
+impl From<GroupBackendRow> for GroupBackend {
+    fn from(r: GroupBackendRow) -> Self {
+        GroupBackend { site_id: r.site_id, name: r.name, backend_id: r.backend_id }
     }
 }

@@ -10,8 +10,8 @@ mod users;
 use app::{
     domain::{
         geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupSite, MoveSide, ProxyDestStat, Reachability,
-            User, UserGroup, UserMove,
+            Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
+            ProxyDestStat, Reachability, User, UserGroup, UserMove,
         },
         Page, PageRequest, Site, Tag,
     },
@@ -19,18 +19,27 @@ use app::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 use scylla::client::session::Session;
 use uuid::Uuid;
 
 use super::{
     query::{applied, seen_int, seen_text},
+    scan::{self, MembershipRow, ScanShape},
     CassandraStore,
 };
 use backends::BackendRow;
 use cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow, SettingRow};
-use groups::{GroupRow, GroupSiteRow};
+use groups::{GroupBackendRow, GroupRow, GroupSiteRow};
 use topology::{SiteDbRow, TagRow};
-use users::UserRow;
+use users::{NowRow, UserRow};
+
+/// Rows of `users` per unlogged batch: a batch of this many seeded rows (about 260 bytes each)
+/// stays under Cassandra's default `batch_size_warn_threshold` (5 KiB), which logs every batch
+/// above it.
+const USERS_PER_BATCH: usize = 15;
+/// Point reads in flight when listing a page's memberships.
+const MEMBERSHIP_READS_IN_FLIGHT: usize = 32;
 
 /// Every GeoDB statement, prepared once at start-up.
 pub(super) struct Statements {
@@ -215,6 +224,11 @@ impl GeoDb for CassandraStore {
         self.list::<GroupRow, _>(&self.statements.groups.list_groups, (site_id,), &page).await
     }
 
+    fn scan_group_backends(&self) -> BoxStream<'_, Result<Vec<GroupBackend>, StoreError>> {
+        let statement = self.statements.groups.scan_group_backends.clone();
+        scan::pages::<GroupBackendRow, GroupBackend, _>(self.session.clone(), statement, ())
+    }
+
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
         self.one::<GroupRow, _>(&self.statements.groups.get_group, (site_id, name)).await
     }
@@ -240,8 +254,26 @@ impl GeoDb for CassandraStore {
         self.conditional(&self.statements.groups.set_sticky, values).await
     }
 
-    async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        self.list::<UserRow, _>(&self.statements.users.list_users, (), &page).await
+    fn scan_memberships(&self) -> BoxStream<'_, Result<Vec<Membership>, StoreError>> {
+        scan::scan(self.session.clone(), &self.statements.users.scan_memberships, ScanShape::CENSUS)
+    }
+
+    async fn get_memberships(&self, usernames: &[String]) -> Result<Vec<Membership>, StoreError> {
+        // Point reads, each sent to a replica of its user, rather than one `IN` that a single
+        // coordinator would have to gather.
+        let reads: Vec<_> = usernames
+            .iter()
+            .map(|name| self.one::<MembershipRow, Membership>(&self.statements.users.get_membership, (name,)))
+            .collect();
+        let found: Vec<Option<Membership>> =
+            futures::stream::iter(reads).buffered(MEMBERSHIP_READS_IN_FLIGHT).try_collect().await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn store_time(&self) -> Result<DateTime<Utc>, StoreError> {
+        self.one::<NowRow, DateTime<Utc>>(&self.statements.users.store_time, ())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("system.local has no row".into()))
     }
 
     async fn get_user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -249,18 +281,12 @@ impl GeoDb for CassandraStore {
     }
 
     async fn put_user(&self, u: &User) -> Result<(), StoreError> {
-        let values = (
-            &u.username,
-            u.preferred_site_id,
-            &u.group_name,
-            &u.failover_site_group_name,
-            &u.metacache_last_host,
-            u.moving_preferred_site_id,
-            &u.moving_group_name,
-            &u.moving_failover_site_group_name,
-            u.last_update,
-        );
-        self.write(&self.statements.users.put_user, values).await
+        self.write(&self.statements.users.put_user, users::user_values(u)).await
+    }
+
+    async fn put_users(&self, users: &[User]) -> Result<(), StoreError> {
+        let rows = users.iter().map(users::new_user_values).collect();
+        self.write_batches(&self.statements.users.put_user, rows, USERS_PER_BATCH).await
     }
 
     async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError> {

@@ -2,14 +2,17 @@
 
 use app::{domain::geodb::User, ports::StoreError};
 use chrono::{DateTime, Utc};
-use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use scylla::{client::session::Session, statement::prepared::PreparedStatement, value::MaybeUnset, DeserializeRow};
 use uuid::Uuid;
 
-use crate::adapters::cassandra::prepare;
+use crate::adapters::cassandra::{prepare, scan::MEMBERSHIP_COLUMNS};
 
 /// The statements of this area, prepared once at start-up.
 pub(super) struct Statements {
-    pub(super) list_users: PreparedStatement,
+    /// One token range of [`MEMBERSHIP_COLUMNS`], for the census's scan.
+    pub(super) scan_memberships: PreparedStatement,
+    pub(super) get_membership: PreparedStatement,
+    pub(super) store_time: PreparedStatement,
     pub(super) get_user: PreparedStatement,
     pub(super) put_user: PreparedStatement,
     pub(super) start_user_move: PreparedStatement,
@@ -22,7 +25,21 @@ const USER_COLUMNS: &str = "username, preferred_site_id, group_name, failover_si
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            list_users: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users")).await?,
+            scan_memberships: prepare(
+                session,
+                ks,
+                &format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM {{ks}}.users WHERE token(username) > ? AND token(username) <= ?"
+                ),
+            )
+            .await?,
+            get_membership: prepare(
+                session,
+                ks,
+                &format!("SELECT {MEMBERSHIP_COLUMNS} FROM {{ks}}.users WHERE username = ?"),
+            )
+            .await?,
+            store_time: prepare(session, ks, "SELECT toTimestamp(now()) AS now FROM system.local").await?,
             get_user: prepare(session, ks, &format!("SELECT {USER_COLUMNS} FROM {{ks}}.users WHERE username = ?"))
                 .await?,
             put_user: prepare(
@@ -70,5 +87,52 @@ impl From<UserRow> for User {
             moving_failover_site_group_name: r.moving_failover_site_group_name.unwrap_or_default(),
             last_update: r.last_update,
         }
+    }
+}
+
+/// A whole `users` row's values, in `USER_COLUMNS` order: `Id` wraps the optional uuids and
+/// `At` the optional `last_update` (as `Option`, or as `MaybeUnset` to leave nulls unwritten).
+pub(super) type UserValues<'a, Id, At> = (&'a str, Id, &'a str, &'a str, &'a str, Id, &'a str, &'a str, At);
+
+/// The values of [`Statements::put_user`] for `u`.
+pub(super) fn user_values(u: &User) -> UserValues<'_, Option<Uuid>, Option<DateTime<Utc>>> {
+    (
+        &u.username,
+        u.preferred_site_id,
+        &u.group_name,
+        &u.failover_site_group_name,
+        &u.metacache_last_host,
+        u.moving_preferred_site_id,
+        &u.moving_group_name,
+        &u.moving_failover_site_group_name,
+        u.last_update,
+    )
+}
+
+/// As [`user_values`] with null columns left unset (they then keep what the row holds, and
+/// a new row gets no tombstones).
+pub(super) fn new_user_values(u: &User) -> UserValues<'_, MaybeUnset<Uuid>, MaybeUnset<DateTime<Utc>>> {
+    (
+        &u.username,
+        MaybeUnset::from_option(u.preferred_site_id),
+        &u.group_name,
+        &u.failover_site_group_name,
+        &u.metacache_last_host,
+        MaybeUnset::from_option(u.moving_preferred_site_id),
+        &u.moving_group_name,
+        &u.moving_failover_site_group_name,
+        MaybeUnset::from_option(u.last_update),
+    )
+}
+
+/// The answer of [`Statements::store_time`].
+#[derive(DeserializeRow)]
+pub(super) struct NowRow {
+    now: DateTime<Utc>,
+}
+
+impl From<NowRow> for DateTime<Utc> {
+    fn from(r: NowRow) -> Self {
+        r.now
     }
 }
