@@ -485,7 +485,9 @@ fn main() {
     let benching = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list");
     // Each full-size sample takes tens of milliseconds; a few seconds per benchmark is plenty.
     divan::Divan::default().max_time(Duration::from_secs(3)).config_with_args().main();
-    if benching {
+    // The small size also reports under `cargo test`, so that scripts/bench.sh's small run
+    // (inside the tests) reads the same line without an optimised build.
+    if benching || std::env::var_os("PALOMAR_BENCH_SMALL").is_some() {
         report_cpu(site());
     }
 }
