@@ -46,8 +46,11 @@ impl SeedReport {
     }
 }
 
-/// Users per `put_users` call: the Cassandra adapter sends them as 16 batches of 15 at once.
-const USERS_PER_CALL: usize = 240;
+/// Users per `put_users` call: the Cassandra adapter sends them as 16 batches of 10 at once.
+const USERS_PER_CALL: usize = 160;
+/// Tries per `put_users` call: a node that falls behind answers a write timeout, and the rows
+/// are whole rows this writer owns, so writing them again is safe.
+const TRIES: u32 = 4;
 /// Requests each `put_users` call makes at once with the Cassandra adapter: `concurrency`
 /// counts requests, so the calls in flight are `concurrency` over this.
 const REQUESTS_PER_CALL: usize = 16;
@@ -157,7 +160,19 @@ pub async fn seed_with_progress(
             .map(|first| {
                 let users: Vec<User> = (first..(first + USERS_PER_CALL).min(size.users)).map(user).collect();
                 let geodb = geodb.clone();
-                async move { geodb.put_users(&users).await.map(|()| users.len()) }
+                async move {
+                    let mut tries = 1;
+                    loop {
+                        match geodb.put_users(&users).await {
+                            Ok(()) => return Ok(users.len()),
+                            Err(err) if tries >= TRIES => return Err(err),
+                            Err(_) => {
+                                tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(tries))).await;
+                                tries += 1;
+                            }
+                        }
+                    }
+                }
             })
             .buffer_unordered(calls);
         while let Some(count) = writes.try_next().await? {

@@ -34,10 +34,11 @@ use groups::{GroupBackendRow, GroupRow, GroupSiteRow};
 use topology::{SiteDbRow, TagRow};
 use users::{NowRow, UserRow};
 
-/// Rows of `users` per unlogged batch: a batch of this many seeded rows (about 260 bytes each)
-/// stays under Cassandra's default `batch_size_warn_threshold` (5 KiB), which logs every batch
-/// above it.
-const USERS_PER_BATCH: usize = 15;
+/// Rows of `users` per unlogged batch: at most Cassandra's default
+/// `unlogged_batch_across_partitions_warn_threshold` (10 partitions) and, at about 260 bytes a
+/// seeded row, under its `batch_size_warn_threshold` (5 KiB); above either it warns about (and
+/// logs) every batch.
+const USERS_PER_BATCH: usize = 10;
 /// Point reads in flight when listing a page's memberships.
 const MEMBERSHIP_READS_IN_FLIGHT: usize = 32;
 
