@@ -2,7 +2,7 @@
 """Reads what scripts/bench.sh measured and reports it.
 
 Subcommands (each reads a tool's output on stdin and prints one JSON line for results.jsonl):
-  seed | census RSS_KB | scan | wrk LABEL CONDITION RSS_PEAK_KB | screen | pass
+  seed | census first|steady RSS_KB | scan | wrk LABEL CONDITION RSS_PEAK_KB | screen | pass
 and `report RESULTS [--doc PATH] --setup TEXT`, which prints the table with the goals and,
 with --doc, rewrites the benchmarks page. Figures only: nothing here fails on a slow result.
 """
@@ -71,8 +71,8 @@ def measure(kind, args):
         figures = pairs(text)
         users, seconds = figures.get("users"), figures.get("seconds")
         rate = figures.get("rows_per_s") or (users / seconds if users and seconds else None)
-        return {"kind": "census", "users": users, "seconds": seconds, "rows_per_s": rate,
-                "members_written": figures.get("members_written"), "peak_rss_kb": int(args[0] or 0)}
+        return {"kind": "census", "which": args[0], "users": users, "seconds": seconds, "rows_per_s": rate,
+                "members_written": figures.get("members_written"), "peak_rss_kb": int(args[1] or 0)}
     if kind == "scan":
         line = next((l for l in text.splitlines() if l.startswith("raw_scan")), "")
         figures = pairs(line)
@@ -102,7 +102,9 @@ def verdict(ok):
 def report(path, doc, setup):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     first = lambda kind: next((r for r in rows if r["kind"] == kind), None)
-    seed, census, scan, screen, decision = (first(k) for k in ("seed", "census", "scan", "screen", "pass"))
+    seed, scan, screen, decision = (first(k) for k in ("seed", "scan", "screen", "pass"))
+    censuses = {r.get("which", "steady"): r for r in rows if r["kind"] == "census"}
+    census, first_census = censuses.get("steady"), censuses.get("first")
     idle = first("rss")
     loads = [r for r in rows if r["kind"] == "load"]
     out = []
@@ -112,11 +114,14 @@ def report(path, doc, setup):
     if seed:
         out.append(f"seeding: {seed['rows']} rows in {seed['seconds']:.1f} s = {seed['rows_per_s']:,.0f} rows/s")
         goals.append(("seeding ≥ 50,000 rows/s", f"{seed['rows_per_s']:,.0f} rows/s", seed["rows_per_s"] >= GOALS["seed_rows_per_s"]))
+    if first_census and first_census.get("rows_per_s"):
+        out.append(f"first census after seeding: {first_census['users']:,.0f} users in {first_census['seconds']:.1f} s = "
+                   f"{first_census['rows_per_s']:,.0f} rows/s, {first_census.get('members_written') or 0:,.0f} membership rows written")
     if census and scan and census.get("rows_per_s"):
         share = census["rows_per_s"] / scan["rows_per_s"]
         mb = census["peak_rss_kb"] / 1024
         written = census.get("members_written")
-        out.append(f"census: {census['users']:,.0f} users in {census['seconds']:.1f} s = {census['rows_per_s']:,.0f} rows/s"
+        out.append(f"census of a restarted server: {census['users']:,.0f} users in {census['seconds']:.1f} s = {census['rows_per_s']:,.0f} rows/s"
                    + (f", {written:,.0f} membership rows written" if written is not None else "")
                    + f"; server peak RSS {mb:.0f} MB")
         out.append(f"raw scan: {scan['line']}")

@@ -169,16 +169,27 @@ start_server() {
 }
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-step "the census at start against a raw scan of the same table"
+# wait_census LOG OUT: the first census line of the server writing LOG, into OUT.
+wait_census() {
+  for _ in $(seq 1200); do
+    grep -q 'census taken' "$1" && break
+    grep -q 'census failed' "$1" && { tail -n 20 "$1" >&2; fail "the census failed"; }
+    sleep 0.5
+  done
+  grep 'census taken' "$1" | head -n1 | tee "$2"
+  [ -s "$2" ] || fail "no census within 10 minutes"
+}
+
+step "the first census after seeding (it records every user's group)"
+start_server 3600 "$run/server-first.log"
+wait_census "$run/server-first.log" "$run/census-first.log"
+python3 scripts/bench-report.py census first "$(rss_kb "$server_pid" VmHWM)" <"$run/census-first.log" >>"$results"
+stop_pid "$server_pid"
+
+step "the census of a restarted server (only changed groups recorded) against a raw scan of the same table"
 start_server 3600 "$run/server.log"
-for _ in $(seq 1200); do
-  grep -q 'census taken' "$run/server.log" && break
-  grep -q 'census failed' "$run/server.log" && { tail -n 20 "$run/server.log" >&2; fail "the census failed"; }
-  sleep 0.5
-done
-grep 'census taken' "$run/server.log" | head -n1 | tee "$run/census.log"
-[ -s "$run/census.log" ] || fail "no census within 10 minutes"
-python3 scripts/bench-report.py census "$(rss_kb "$server_pid" VmHWM)" <"$run/census.log" >>"$results"
+wait_census "$run/server.log" "$run/census.log"
+python3 scripts/bench-report.py census steady "$(rss_kb "$server_pid" VmHWM)" <"$run/census.log" >>"$results"
 "$bin_dir/examples/scan_bench" 2>&1 | tee "$run/scan.log"
 python3 scripts/bench-report.py scan <"$run/scan.log" >>"$results"
 
