@@ -121,6 +121,9 @@ export CASSANDRA_SERVERS=$cql_host CASSANDRA_PORT=$cql_port CASSANDRA_LOCAL_DC=d
 export CELERY_BROKER_URL="$redis_url" CONTROLLER_API_URL="$BASE" CLUSTER_SITE=dc1a CONTROLLER_INSTANCE=bench
 export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
 export BACKEND_HOST_CHECK=syntax RUST_LOG=warn,palomar=info,palomar_server=info,app=info
+# One machine, one clock: no margin is needed, and with the default one the census right after
+# the first would record again every user seeded minutes before.
+export CENSUS_CHANGE_MARGIN_SECS=0
 export PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT" PROMETHEUS_JOB_NAME=palomar
 export DOVEADM_PASSWORD="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
 export ROUTE_API_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
