@@ -116,7 +116,8 @@ def report(path, doc, setup):
         goals.append(("seeding ≥ 50,000 rows/s", f"{seed['rows_per_s']:,.0f} rows/s", seed["rows_per_s"] >= GOALS["seed_rows_per_s"]))
     if first_census and first_census.get("rows_per_s"):
         out.append(f"first census after seeding: {first_census['users']:,.0f} users in {first_census['seconds']:.1f} s = "
-                   f"{first_census['rows_per_s']:,.0f} rows/s, {first_census.get('members_written') or 0:,.0f} membership rows written")
+                   f"{first_census['rows_per_s']:,.0f} rows/s, {first_census.get('members_written') or 0:,.0f} membership rows written; "
+                   f"server peak RSS {first_census['peak_rss_kb'] / 1024:.0f} MB")
     if census and scan and census.get("rows_per_s"):
         share = census["rows_per_s"] / scan["rows_per_s"]
         mb = census["peak_rss_kb"] / 1024
@@ -127,6 +128,8 @@ def report(path, doc, setup):
         out.append(f"raw scan: {scan['line']}")
         out.append(f"census / raw scan = {share:.0%}")
         goals.append(("census ≥ 90 % of the raw scan", f"{share:.0%}", share >= GOALS["census_share"]))
+    if censuses:
+        mb = max(c["peak_rss_kb"] for c in censuses.values()) / 1024
         goals.append(("server peak RSS during the census < 150 MB", f"{mb:.0f} MB", mb < GOALS["census_rss_mb"]))
     if decision:
         cpu = decision.get("cpu_ms_median", float("nan"))
