@@ -216,7 +216,6 @@ mod tests {
         assert_eq!(parse_moved_at("yesterday"), None);
     }
 
-
     #[test]
     fn the_index_picks_what_a_scan_of_every_group_picks() {
         let now = parse_moved_at("2026-11-28T12:00:00Z").unwrap_or_default();
