@@ -76,7 +76,7 @@ pub(super) fn scan(
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
     let in_flight = shape.in_flight.max(1);
-    let (sender, receiver) = tokio::sync::mpsc::channel(in_flight);
+    let (sender, receiver) = tokio::sync::mpsc::channel(in_flight * 4);
     tokio::spawn(read_ranges(session, statement, token_ranges(shape.ranges), in_flight, sender));
     futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
 }
