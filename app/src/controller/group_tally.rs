@@ -1,15 +1,20 @@
-//! Users per group as the census counts them: a million lookups per pass, so the keys keep
-//! short group names inline and a lookup compares them without following a pointer.
+//! Users per group as the census counts them: a million lookups per pass, so a key is kept
+//! small and cheap to hash (the site as its index among the few sites, short group names
+//! inline and hashed by their bytes only) and a lookup compares it without following a
+//! pointer.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+};
 
 use uuid::Uuid;
 
-/// Group names up to this many bytes are kept inline (`default-100000` takes 13).
-const INLINE: usize = 30;
+/// Group names up to this many bytes are kept inline (`default-100000` takes 14).
+const INLINE: usize = 22;
 
 /// A group name, inline when short.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Name {
     Short { len: u8, bytes: [u8; INLINE] },
     Long(Box<str>),
@@ -27,30 +32,58 @@ impl Name {
         }
     }
 
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Name::Short { len, bytes } => &bytes[..usize::from(*len)],
+            Name::Long(name) => name.as_bytes(),
+        }
+    }
+
     fn into_string(self) -> String {
         match self {
             // The bytes came from a `&str` cut at its end, so they are valid UTF-8.
-            Name::Short { len, bytes } => String::from_utf8_lossy(&bytes[..usize::from(len)]).into_owned(),
+            Name::Short { .. } => String::from_utf8_lossy(self.as_bytes()).into_owned(),
             Name::Long(name) => name.into(),
         }
+    }
+}
+
+impl Hash for Name {
+    // A name has one spelling whichever way it is kept, so equal names hash alike.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
     }
 }
 
 /// Users counted per (site, group).
 #[derive(Debug, Default)]
 pub(crate) struct GroupTally {
-    counts: HashMap<(Uuid, Name), u64>,
+    /// The sites seen so far; a key holds a site's index here. Sites are few.
+    sites: Vec<Uuid>,
+    counts: HashMap<(usize, Name), u64>,
 }
 
 impl GroupTally {
     /// Counts one user of `group` in `site`.
     pub(crate) fn add(&mut self, site: Uuid, group: &str) {
-        *self.counts.entry((site, Name::new(group))).or_default() += 1;
+        let index = match self.sites.iter().position(|s| *s == site) {
+            Some(index) => index,
+            None => {
+                self.sites.push(site);
+                self.sites.len() - 1
+            }
+        };
+        *self.counts.entry((index, Name::new(group))).or_default() += 1;
     }
 
     /// The counts, keyed as the census snapshot keys them.
     pub(crate) fn into_map(self) -> HashMap<(Uuid, String), u64> {
-        self.counts.into_iter().map(|((site, name), n)| ((site, name.into_string()), n)).collect()
+        let sites = self.sites;
+        self.counts
+            .into_iter()
+            .filter_map(|((index, name), n)| Some(((*sites.get(index)?, name.into_string()), n)))
+            .collect()
     }
 }
 

@@ -1,4 +1,4 @@
-//! `controller_group_members` and the census's mark (`controller_census_marks`). A stale
+//! `controller_group_roster` and the census's mark (`controller_census_marks`). A stale
 //! member row is removed `USING TIMESTAMP` the write time of the membership that superseded it:
 //! Cassandra's newest-timestamp-wins rule then keeps a row that a census wrote meanwhile.
 
@@ -29,9 +29,9 @@ pub(super) struct Statements {
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            put: prepare(session, ks, "INSERT INTO {ks}.controller_group_members (site_id, group_name, username) VALUES (?, ?, ?)").await?,
-            list: prepare(session, ks, "SELECT username FROM {ks}.controller_group_members WHERE site_id = ? AND group_name = ?").await?,
-            remove: prepare(session, ks, "DELETE FROM {ks}.controller_group_members USING TIMESTAMP ? WHERE site_id = ? AND group_name = ? AND username = ?").await?,
+            put: prepare(session, ks, "INSERT INTO {ks}.controller_group_roster (site_id, group_name, username) VALUES (?, ?, ?)").await?,
+            list: prepare(session, ks, "SELECT username FROM {ks}.controller_group_roster WHERE site_id = ? AND group_name = ?").await?,
+            remove: prepare(session, ks, "DELETE FROM {ks}.controller_group_roster USING TIMESTAMP ? WHERE site_id = ? AND group_name = ? AND username = ?").await?,
             get_mark: prepare(session, ks, "SELECT at FROM {ks}.controller_census_marks WHERE name = ?").await?,
             put_mark: prepare(session, ks, "INSERT INTO {ks}.controller_census_marks (name, at) VALUES (?, ?)").await?,
         })

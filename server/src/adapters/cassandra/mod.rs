@@ -86,8 +86,8 @@ impl CassandraStore {
         })
     }
 
-    /// The driver session, for tests that read `system_schema`.
-    pub fn session(&self) -> &Session {
+    /// The driver session, for tests that read `system_schema` and for the scan benchmark.
+    pub fn session(&self) -> &Arc<Session> {
         &self.session
     }
 

@@ -12,6 +12,7 @@ use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 use scylla::{
     client::session::Session, serialize::row::SerializeRow, statement::prepared::PreparedStatement, DeserializeRow,
 };
+use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
 use super::unavailable;
@@ -65,7 +66,8 @@ impl From<MembershipRow> for Membership {
 }
 
 /// Scans with `statement` (which selects [`MEMBERSHIP_COLUMNS`] in one token range),
-/// `shape.in_flight` ranges at a time; each batch is at most a page.
+/// `shape.in_flight` ranges at a time; each batch is at most a page. Each range is read and
+/// its rows decoded in a task of its own, so that decoding runs beside the caller's work.
 pub(super) fn scan(
     session: Arc<Session>,
     statement: &PreparedStatement,
@@ -73,10 +75,46 @@ pub(super) fn scan(
 ) -> BoxStream<'static, Result<Vec<Membership>, StoreError>> {
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
-    futures::stream::iter(token_ranges(shape.ranges))
-        .map(move |range| pages::<MembershipRow, Membership, _>(session.clone(), statement.clone(), range))
-        .flatten_unordered(shape.in_flight.max(1))
-        .boxed()
+    let in_flight = shape.in_flight.max(1);
+    let (sender, receiver) = tokio::sync::mpsc::channel(in_flight * 4);
+    tokio::spawn(read_ranges(session, statement, token_ranges(shape.ranges), in_flight, sender));
+    futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
+}
+
+/// Reads every range, `in_flight` at a time, each in a task of its own, and sends its batches.
+/// A task that died is reported as a failure: its rows would be missing. Once the receiver is
+/// gone (the caller stopped reading), no range is started any more.
+async fn read_ranges(
+    session: Arc<Session>,
+    statement: PreparedStatement,
+    ranges: Vec<(i64, i64)>,
+    in_flight: usize,
+    sender: Sender<Result<Vec<Membership>, StoreError>>,
+) {
+    let tasks = futures::stream::iter(ranges)
+        .map(|range| {
+            let (session, statement, sender) = (session.clone(), statement.clone(), sender.clone());
+            tokio::spawn(async move {
+                if sender.is_closed() {
+                    return;
+                }
+                let mut batches = pages::<MembershipRow, Membership, _>(session, statement, range);
+                while let Some(batch) = batches.next().await {
+                    let failed = batch.is_err();
+                    if sender.send(batch).await.is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        })
+        .buffer_unordered(in_flight);
+    futures::pin_mut!(tasks);
+    while let Some(done) = tasks.next().await {
+        if let Err(err) = done {
+            let _ = sender.send(Err(StoreError::Unavailable(format!("a scan task failed: {err}")))).await;
+            return;
+        }
+    }
 }
 
 /// Every row that `statement` selects with `values`, a page at a time (its page size): the
@@ -100,4 +138,21 @@ where
     .ready_chunks(page)
     .map(|rows| rows.into_iter().map(|row| row.map(Into::into)).collect::<Result<Vec<T>, _>>())
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_ranges;
+
+    #[test]
+    fn the_ranges_cover_the_ring_once_without_gaps() {
+        for n in [1, 2, 7, 64, 1000] {
+            let ranges = token_ranges(n);
+            assert_eq!(ranges.len(), n);
+            assert_eq!((ranges[0].0, ranges[n - 1].1), (i64::MIN, i64::MAX));
+            assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0), "each starts where the last ended");
+            assert!(ranges.iter().all(|(lo, hi)| lo < hi), "none empty");
+        }
+        assert_eq!(token_ranges(0), token_ranges(1));
+    }
 }

@@ -95,16 +95,20 @@ primary key ((section), site_id, backend_id, setting_name),
 /// The controller's own tables.
 pub const CONTROLLER_TABLES: [&str; 9] = [
     // Group membership as the censuses recorded it (each writes only the changes since the
-    // previous one). Rows of users who left are removed when a listing finds them stale; rows
-    // that older versions wrote with a TTL lose it when a census writes them again.
-    "create table if not exists {ks}.controller_group_members (
+    // previous one); rows of users who left are deleted when a listing finds them stale. It
+    // replaces `controller_group_members`, whose rows older versions rewrote with a TTL at
+    // every census: a table of its own, so that an older instance still running during an
+    // upgrade cannot put a TTL on rows that this version writes only once. Drop the old table
+    // once no older version runs (its rows expire by themselves).
+    "create table if not exists {ks}.controller_group_roster (
 site_id uuid,
 group_name text,
 username text,
 primary key ((site_id, group_name), username)
 )",
     // Marks of the census: `group_members_synced` is when the census that last recorded every
-    // membership change began (the GeoDB's clock), so the next one writes only later changes.
+    // membership change in `controller_group_roster` began (the GeoDB's clock), so the next one
+    // writes only later changes.
     "create table if not exists {ks}.controller_census_marks (
 name text,
 at timestamp,
