@@ -150,6 +150,17 @@ async fn group_lists_filter_and_site_init_keeps_existing_groups() {
     let masked =
         reader.list(w.site, &GroupFilter::parse("", "default-1*", "").unwrap(), PageRequest::first(100)).await.unwrap();
     assert_eq!(masked.rows.iter().map(|r| r.group.name.as_str()).collect::<Vec<_>>(), ["default-1"]);
+    // The backend filter takes a host name (a site may have thousands of backends).
+    let host = all.rows[0].backend_host.clone();
+    let on_host =
+        reader.list(w.site, &GroupFilter::parse(&host, "", "").unwrap(), PageRequest::first(100)).await.unwrap();
+    assert!(!on_host.rows.is_empty() && on_host.rows.iter().all(|r| r.backend_host == host), "{host}");
+    assert!(on_host.rows.len() < all.rows.len());
+    let unknown = GroupFilter::parse("be99.nowhere.example.net", "", "").unwrap();
+    assert!(matches!(
+        reader.list(w.site, &unknown, PageRequest::first(100)).await.unwrap_err(),
+        AppError::Invalid { .. }
+    ));
     let created = w.services.group_admin(&w.admin).unwrap().init_site(w.site, 10).await.unwrap();
     assert_eq!(created, 4, "default-7..10 were missing");
     assert!(w.services.group_admin(&w.admin).unwrap().init_site(w.site, 0).await.is_err());

@@ -150,3 +150,26 @@ async fn the_move_stream_ends_on_logout_and_on_revocation() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+// Issue 12: every request's account check is reused for ACCOUNTS_FRESH_FOR. A change made
+// through another instance (its own cache, the same store) still ends the session within that.
+#[tokio::test]
+async fn an_account_disabled_through_another_instance_ends_its_sessions_within_a_second() {
+    use app::services::{Caller, ACCOUNTS_FRESH_FOR};
+    let store = std::sync::Arc::new(palomar_server::adapters::embedded::EmbeddedStore::new());
+    let (app, _) = app_with(settings(long(), false), Some(common::services_on(store.clone()))).await;
+    let other_instance = common::services_on(store);
+    let (operator, _) = login(&app, "operator", None).await;
+    assert_eq!(api_status(&app, "/api/sites/list", &operator).await, StatusCode::OK);
+    other_instance.operator_admin(&Caller::trusted_cli()).unwrap().set_disabled("operator", true).await.unwrap();
+    let started = std::time::Instant::now();
+    while api_status(&app, "/api/sites/list", &operator).await == StatusCode::OK {
+        assert!(
+            started.elapsed() < ACCOUNTS_FRESH_FOR + Duration::from_millis(500),
+            "still open after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(&app, "/sites", &operator).await, StatusCode::SEE_OTHER);
+}

@@ -126,14 +126,14 @@ pub struct GroupList {
     pub site_name: String,
     pub rows: Vec<GroupRow>,
     pub next: Option<String>,
-    /// Backends of the site, for the filter.
-    pub backends: Vec<(Uuid, String)>,
 }
 
 /// Which groups to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupFilter {
-    pub backend: Option<Uuid>,
+    /// The host name of the backend the groups are on; a site may have thousands, so it is
+    /// typed rather than picked from a list.
+    pub backend: Option<String>,
     /// `*` and `?` wildcards; empty matches all.
     pub mask: String,
     pub moving: Option<bool>,
@@ -154,11 +154,16 @@ impl GroupFilter {
                 ))
             }
         };
-        Ok(Self { backend: validate::optional_uuid("backend", backend)?, mask: mask.to_string(), moving })
+        let backend = match backend.trim() {
+            "" => None,
+            host => Some(validate::host_or_ip("backend", host)?),
+        };
+        Ok(Self { backend, mask: mask.to_string(), moving })
     }
 
-    pub fn matches(&self, g: &UserGroup) -> bool {
-        self.backend.is_none_or(|b| g.backend_id == Some(b))
+    /// Whether `g` passes, `backend_id` being the id of [`Self::backend`] in the group's site.
+    pub fn matches(&self, g: &UserGroup, backend_id: Option<Uuid>) -> bool {
+        backend_id.is_none_or(|b| g.backend_id == Some(b))
             && (self.mask.is_empty() || glob(&self.mask, &g.name))
             && self.moving.is_none_or(|m| m == g.is_moving())
     }
@@ -252,7 +257,11 @@ mod tests {
         assert!(glob("default-1*", "default-17") && !glob("default-1*", "default-2"));
         assert!(glob("default-?", "default-1") && !glob("default-?", "default-17") && glob("*", "x"));
         assert_eq!(f.moving, Some(false));
-        assert!(GroupFilter::parse("nope", "", "").is_err());
+        assert!(GroupFilter::parse("not a host!", "", "").is_err());
+        assert_eq!(
+            GroupFilter::parse(" be1.dc1a.example.net ", "", "").unwrap().backend.as_deref(),
+            Some("be1.dc1a.example.net")
+        );
         assert!(GroupFilter::parse("", "", "maybe").is_err());
         assert!(GroupFilter::parse("", &"*".repeat(MAX_MASK_LEN + 1), "").is_err());
     }

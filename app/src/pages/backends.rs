@@ -1,4 +1,4 @@
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, ev::SubmitEvent, form::FromFormData, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -11,12 +11,61 @@ use crate::{
 };
 
 /// The actions of the backend rows, shared by every row.
+///
+/// A row's forms are plain `<form method="post">` (they work without JavaScript); once
+/// hydrated, the table's one submit listener dispatches them here. An `ActionForm` per form
+/// cost four reactive forms per row, the bulk of rendering a page of 50 backends.
 #[derive(Clone, Copy)]
 struct RowActions {
     status: ServerAction<SetBackendStatus>,
     load_factor: ServerAction<SetBackendLoadFactor>,
     evacuate: ServerAction<EvacuateBackend>,
     remove: ServerAction<RemoveBackend>,
+}
+
+impl RowActions {
+    /// Sends a row's form through its action, by the server function its `action` names.
+    fn dispatch(self, ev: SubmitEvent) {
+        fn send<F>(ev: &SubmitEvent, action: ServerAction<F>) -> bool
+        where
+            F: FromFormData
+                + ServerFn<Output: Send + Sync + 'static, Error: Send + Sync + 'static>
+                + Clone
+                + Send
+                + Sync
+                + 'static,
+        {
+            match F::from_event(ev) {
+                Ok(input) => {
+                    action.dispatch(input);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        let Some(form) = event_target_form(&ev) else { return };
+        let target = form.get_attribute("action").unwrap_or_default();
+        let sent = if target == SetBackendStatus::url() {
+            send(&ev, self.status)
+        } else if target == SetBackendLoadFactor::url() {
+            send(&ev, self.load_factor)
+        } else if target == EvacuateBackend::url() {
+            send(&ev, self.evacuate)
+        } else if target == RemoveBackend::url() {
+            send(&ev, self.remove)
+        } else {
+            false
+        };
+        // A form this cannot read is left to the browser: it posts and comes back.
+        if sent {
+            ev.prevent_default();
+        }
+    }
+}
+
+fn event_target_form(ev: &SubmitEvent) -> Option<leptos::web_sys::HtmlFormElement> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.target()?.dyn_into::<leptos::web_sys::HtmlFormElement>().ok()
 }
 
 /// A site's backends: status, load factor, counts; operators change status and load factor
@@ -82,10 +131,10 @@ pub fn BackendsPage() -> impl IntoView {
                                     <small class="muted">"New backends start in standby."</small>
                                 </ActionForm>
                             })}
-                            <table class="list" id="backends">
+                            <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
                                 <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
                                 <tbody>
-                                    {list.rows.into_iter().map(|row| view! { <BackendLine row site=site.clone() role actions/> }).collect_view()}
+                                    {list.rows.into_iter().map(|row| backend_line(row, &site, role)).collect_view()}
                                 </tbody>
                             </table>
                             {next}
@@ -97,15 +146,23 @@ pub fn BackendsPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -> impl IntoView {
+/// One backend's row. A plain function, not a component: a page renders 50.
+fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
     let (b, reachable) = (row.backend, row.reachable);
     let id = b.id.to_string();
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let operator = role >= Role::Operator;
     let admin = role >= Role::Admin;
-    let (s1, i1, s2, i2, s3, i3, s4, i4) =
-        (site.clone(), id.clone(), site.clone(), id.clone(), site.clone(), id.clone(), site, id);
+    let (s1, i1, s2, i2, s3, i3, s4, i4) = (
+        site.to_string(),
+        id.clone(),
+        site.to_string(),
+        id.clone(),
+        site.to_string(),
+        id.clone(),
+        site.to_string(),
+        id,
+    );
     let host = b.host.clone();
     let status = b.status.clone();
     let (row_host, row_status, badge) = (host.clone(), status.to_string(), status.to_string());
@@ -121,7 +178,7 @@ fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -
             <td>
                 {if operator {
                     Either::Left(view! {
-                        <ActionForm action=actions.status attr:class="inline">
+                        <form method="post" action=SetBackendStatus::url() class="inline">
                             <input type="hidden" name="site_id" value=s1/>
                             <input type="hidden" name="id" value=i1/>
                             <select name="status" aria-label=format!("Status of {host}")>
@@ -131,7 +188,7 @@ fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -
                                 }).collect_view()}
                             </select>
                             <button type="submit">"Set"</button>
-                        </ActionForm>
+                        </form>
                     })
                 } else {
                     Either::Right(view! { <StatusBadge status=badge/> })
@@ -140,12 +197,12 @@ fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -
             <td>
                 {if operator {
                     Either::Left(view! {
-                        <ActionForm action=actions.load_factor attr:class="inline">
+                        <form method="post" action=SetBackendLoadFactor::url() class="inline">
                             <input type="hidden" name="site_id" value=s2/>
                             <input type="hidden" name="id" value=i2/>
                             <input type="number" name="load_factor" min="0" max="100" value=load_factor.to_string() aria-label=format!("Load factor of {}", b.host) class="narrow"/>
                             <button type="submit">"Set"</button>
-                        </ActionForm>
+                        </form>
                     })
                 } else {
                     Either::Right(view! { <span>{load_factor}</span> })
@@ -157,19 +214,19 @@ fn BackendLine(row: BackendRow, site: String, role: Role, actions: RowActions) -
             <td class="muted">{format!("from {} / to {}", moved_at(b.last_moved_from), moved_at(b.last_moved_to))}</td>
             <td>
                 {operator.then(|| view! {
-                    <ActionForm action=actions.evacuate attr:class="inline">
+                    <form method="post" action=EvacuateBackend::url() class="inline">
                         <input type="hidden" name="site_id" value=s3/>
                         <input type="hidden" name="id" value=i3/>
                         <button type="submit">"Evacuate"</button>
-                    </ActionForm>
+                    </form>
                 })}
                 {admin.then(|| view! {
-                    <ActionForm action=actions.remove attr:class="inline">
+                    <form method="post" action=RemoveBackend::url() class="inline">
                         <input type="hidden" name="site_id" value=s4/>
                         <input type="hidden" name="id" value=i4/>
                         <label class="muted"><input type="checkbox" name="force" value="yes"/>"force"</label>
                         <button type="submit" class="danger">"Remove"</button>
-                    </ActionForm>
+                    </form>
                 })}
             </td>
         </tr>

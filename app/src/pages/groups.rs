@@ -53,14 +53,7 @@ pub fn GroupsPage() -> impl IntoView {
                                 <a href=format!("/sites/{site}/backends")>"Backends"</a>
                             </div>
                             <form method="get" action=format!("/sites/{site}/groups") class="inline" id="group-filter">
-                                <select name="backend" aria-label="Backend">
-                                    <option value="">"any backend"</option>
-                                    {list.backends.iter().map(|(id, host)| {
-                                        let id = id.to_string();
-                                        let selected = id == backend;
-                                        view! { <option value=id selected=selected>{host.clone()}</option> }
-                                    }).collect_view()}
-                                </select>
+                                <input name="backend" value=backend.clone() placeholder="backend host, e.g. be1.dc1a.example.net" aria-label="Backend" maxlength="253" autocomplete="off"/>
                                 <input name="mask" value=mask.clone() placeholder="name mask, e.g. default-1*" aria-label="Name mask"/>
                                 <select name="moving" aria-label="Moving">
                                     {[("any", "moving or not"), ("yes", "moving"), ("no", "not moving")].into_iter().map(|(v, label)| {

@@ -10,7 +10,7 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
-use super::throttle::LoginThrottle;
+use super::{fresh, throttle::LoginThrottle};
 use crate::{
     domain::{
         operator::{parse_username, OperatorView, MAX_PASSWORD_CHARS},
@@ -24,6 +24,7 @@ use crate::{
 pub struct Accounts {
     store: Arc<dyn OperatorStore>,
     throttle: Arc<LoginThrottle>,
+    recent: Arc<fresh::Accounts>,
 }
 
 /// Said for both an unknown user and a wrong password, so that names cannot be probed.
@@ -38,8 +39,12 @@ pub struct LoggedIn {
 }
 
 impl Accounts {
-    pub(crate) fn new(store: Arc<dyn OperatorStore>, throttle: Arc<LoginThrottle>) -> Self {
-        Self { store, throttle }
+    pub(crate) fn new(
+        store: Arc<dyn OperatorStore>,
+        throttle: Arc<LoginThrottle>,
+        recent: Arc<fresh::Accounts>,
+    ) -> Self {
+        Self { store, throttle, recent }
     }
 
     /// Checks a login from `address`. Unknown and disabled accounts cost the same hash as a
@@ -99,11 +104,11 @@ impl Accounts {
     }
 
     /// The account behind a session, if the session still stands: the account exists, is
-    /// enabled, and no revocation happened since the session's login (`epoch`).
+    /// enabled, and no revocation happened since the session's login (`epoch`). Every request
+    /// asks, so the account is reused for [`fresh::ACCOUNTS_FRESH_FOR`].
     pub async fn session_holder(&self, username: &str, epoch: &str) -> Result<Option<OperatorView>, AppError> {
-        // Both reads at once: every page load waits on them.
-        let (operator, current) = futures::try_join!(self.active(username), self.epoch(username))?;
-        Ok(operator.filter(|_| current == epoch))
+        let account = self.recent.of(username).await?;
+        Ok(account.active.clone().filter(|_| account.epoch == epoch))
     }
 
     /// The account's session epoch as a session stores it.

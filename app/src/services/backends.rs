@@ -23,16 +23,23 @@ pub struct BackendsReader {
     geodb: Arc<dyn GeoDb>,
     census: Arc<Census>,
     controller: Arc<Controller>,
+    sites: Arc<super::fresh::Sites>,
 }
 
 impl BackendsReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, census: Arc<Census>, controller: Arc<Controller>) -> Self {
-        Self { geodb, census, controller }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        census: Arc<Census>,
+        controller: Arc<Controller>,
+        sites: Arc<super::fresh::Sites>,
+    ) -> Self {
+        Self { geodb, census, controller, sites }
     }
 
     pub async fn list(&self, site_id: Uuid, page: PageRequest) -> Result<BackendList, AppError> {
-        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
-        let page = self.geodb.list_backends(site_id, page).await?;
+        let (site, page) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
+            Ok(self.geodb.list_backends(site_id, page).await?)
+        })?;
         let census = self.census.latest();
         let counted = census.taken_at.is_some();
         let hosts: Vec<&str> = page.items.iter().map(|b| b.host.as_str()).collect();

@@ -1,7 +1,7 @@
 //! Reads that the pages and the route API repeat on every request, reused for a moment: a
 //! site's backends (1,000 rows at scale, read by every group page, user lookup and route
-//! lookup) and the list of sites. Never used on a write path: a write reads afresh and is
-//! conditional on what it read.
+//! lookup), the list of sites, and the account behind each session. Never used on a write
+//! path: a write reads afresh and is conditional on what it read.
 
 use std::{
     collections::HashMap,
@@ -13,8 +13,8 @@ use std::{
 use uuid::Uuid;
 
 use crate::{
-    domain::{geodb::Backend, Site},
-    ports::{read_all, GeoDb, StoreError},
+    domain::{geodb::Backend, operator::OperatorView, Site},
+    ports::{read_all, GeoDb, OperatorStore, StoreError},
 };
 
 /// How long a site's backends are reused. Short: a backend marked offline by another
@@ -23,6 +23,10 @@ use crate::{
 pub const BACKENDS_FRESH_FOR: Duration = Duration::from_secs(1);
 /// How long the list of sites is reused: sites change rarely.
 const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
+/// How long an account's state is reused by the session checks of every request. A change made
+/// through this instance ends the account's sessions at once ([`Accounts::forget`]); one made
+/// through another instance (or `palomar operator`) reaches this one within this.
+pub const ACCOUNTS_FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// Values by key, each reused until it is `fresh_for` old. One read at a time refreshes, so
 /// that requests arriving together at expiry wait for one read rather than each making it.
@@ -102,5 +106,57 @@ impl Sites {
     pub(crate) async fn all(&self) -> Result<Arc<Vec<Site>>, StoreError> {
         let geodb = self.geodb.clone();
         self.cache.get((), || async move { read_all(|page| geodb.list_sites(page)).await }).await
+    }
+
+    /// One site; one the list read lately lacks (just added elsewhere) is read afresh.
+    pub(crate) async fn get(&self, id: Uuid) -> Result<Option<Site>, StoreError> {
+        match self.all().await?.iter().find(|s| s.id == id) {
+            Some(site) => Ok(Some(site.clone())),
+            None => self.geodb.get_site(id).await,
+        }
+    }
+
+    /// Drops the list, after a change to a site.
+    pub(crate) fn forget(&self) {
+        self.cache.forget(&());
+    }
+}
+
+/// An account as the session checks need it: enabled (`Some`) or not, and its session epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccountState {
+    pub(crate) active: Option<OperatorView>,
+    pub(crate) epoch: String,
+}
+
+/// Every account as read lately by the session checks (see [`ACCOUNTS_FRESH_FOR`]).
+pub(crate) struct Accounts {
+    store: Arc<dyn OperatorStore>,
+    cache: FreshCache<String, AccountState>,
+}
+
+impl Accounts {
+    pub(crate) fn new(store: Arc<dyn OperatorStore>) -> Self {
+        Self { store, cache: FreshCache::new(ACCOUNTS_FRESH_FOR) }
+    }
+
+    /// The account's state; both reads at once, since every page load waits on them.
+    pub(crate) async fn of(&self, username: &str) -> Result<Arc<AccountState>, StoreError> {
+        let store = self.store.clone();
+        let name = username.to_string();
+        self.cache
+            .get(username.to_string(), || async move {
+                let (record, epoch) = futures::try_join!(store.get_operator(&name), store.session_epoch(&name))?;
+                Ok(AccountState {
+                    active: record.filter(|r| !r.disabled).map(|r| OperatorView { username: r.username, role: r.role }),
+                    epoch: epoch.map(|e| e.to_string()).unwrap_or_default(),
+                })
+            })
+            .await
+    }
+
+    /// Drops what was read of the account, after it changed.
+    pub(crate) fn forget(&self, username: &str) {
+        self.cache.forget(&username.to_string());
     }
 }

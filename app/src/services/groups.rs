@@ -37,6 +37,7 @@ pub struct GroupsReader {
     members: Arc<dyn GroupMembers>,
     census: Arc<Census>,
     backends: Arc<SiteBackends>,
+    sites: Arc<super::fresh::Sites>,
 }
 
 impl GroupsReader {
@@ -45,8 +46,9 @@ impl GroupsReader {
         members: Arc<dyn GroupMembers>,
         census: Arc<Census>,
         backends: Arc<SiteBackends>,
+        sites: Arc<super::fresh::Sites>,
     ) -> Self {
-        Self { geodb, members, census, backends }
+        Self { geodb, members, census, backends, sites }
     }
 
     /// One page of the users the census found in the group, less those who have left it
@@ -85,18 +87,27 @@ impl GroupsReader {
 
     /// One page of the site's groups (driver paging), filtered within the page.
     pub async fn list(&self, site_id: Uuid, filter: &GroupFilter, page: PageRequest) -> Result<GroupList, AppError> {
-        let site = super::existing_site(self.geodb.as_ref(), site_id).await?;
-        let backends = self.backends.of(site_id).await?;
-        let hosts: HashMap<Uuid, String> = backends.iter().map(|b| (b.id, b.host.clone())).collect();
+        let (site, backends) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
+            Ok(self.backends.of(site_id).await?)
+        })?;
+        let backend_id = match &filter.backend {
+            None => None,
+            Some(host) => {
+                Some(backends.iter().find(|b| b.host.eq_ignore_ascii_case(host)).map(|b| b.id).ok_or_else(|| {
+                    AppError::invalid("backend", format!("{} has no backend {}", site.name, Untrusted(host)))
+                })?)
+            }
+        };
         let page = self.geodb.list_groups(site_id, page).await?;
+        let rows: Vec<UserGroup> = page.items.into_iter().filter(|g| filter.matches(g, backend_id)).collect();
+        // Only the hosts this page names.
+        let named: std::collections::HashSet<Uuid> =
+            rows.iter().flat_map(|g| [g.backend_id, g.alt_backend_id]).flatten().collect();
+        let hosts: HashMap<Uuid, String> =
+            backends.iter().filter(|b| named.contains(&b.id)).map(|b| (b.id, b.host.clone())).collect();
         let census = self.census.latest();
-        let rows = page.items.into_iter().filter(|g| filter.matches(g)).map(|g| row(g, &hosts, &census)).collect();
-        Ok(GroupList {
-            site_name: site.name,
-            rows,
-            next: page.next,
-            backends: backends.iter().map(|b| (b.id, b.host.clone())).collect(),
-        })
+        let rows = rows.into_iter().map(|g| row(g, &hosts, &census)).collect();
+        Ok(GroupList { site_name: site.name, rows, next: page.next })
     }
 
     pub async fn detail(&self, site_id: Uuid, name: &str) -> Result<GroupDetail, AppError> {

@@ -9,7 +9,7 @@ mod audit;
 mod backends;
 mod controller;
 mod fresh;
-pub use fresh::BACKENDS_FRESH_FOR;
+pub use fresh::{ACCOUNTS_FRESH_FOR, BACKENDS_FRESH_FOR};
 mod groups;
 mod operators;
 mod routes;
@@ -112,6 +112,7 @@ pub struct Services {
     route_api: Arc<RouteApiSettings>,
     sites: Arc<fresh::Sites>,
     backends: Arc<fresh::SiteBackends>,
+    accounts: Arc<fresh::Accounts>,
 }
 
 impl Services {
@@ -125,6 +126,7 @@ impl Services {
             route_api: Arc::default(),
             sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
+            accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
             ports,
         }
     }
@@ -192,7 +194,7 @@ impl Services {
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
-        BackendsReader::new(self.ports.geodb.clone(), self.census.clone(), self.controller.clone())
+        BackendsReader::new(self.ports.geodb.clone(), self.census.clone(), self.controller.clone(), self.sites.clone())
     }
 
     /// Backend status, load factor, evacuation: operators.
@@ -223,6 +225,7 @@ impl Services {
             self.ports.members.clone(),
             self.census.clone(),
             self.backends.clone(),
+            self.sites.clone(),
         )
     }
 
@@ -291,7 +294,7 @@ impl Services {
 
     /// Login checks. Needs no caller: logging in is how one becomes a caller.
     pub fn accounts(&self) -> Accounts {
-        Accounts::new(self.ports.operators.clone(), self.throttle.clone())
+        Accounts::new(self.ports.operators.clone(), self.throttle.clone(), self.accounts.clone())
     }
 
     /// Read access to sites and tags: any role.
@@ -302,7 +305,7 @@ impl Services {
     /// Changes to sites and tags: admins only.
     pub fn topology_admin(&self, caller: &Caller) -> Result<TopologyAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(TopologyAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
+        Ok(TopologyAdmin::new(self.ports.geodb.clone(), self.auditor(caller), self.sites.clone()))
     }
 
     /// Operator accounts: admins only.
@@ -313,6 +316,7 @@ impl Services {
             self.auditor(caller),
             self.ports.clock.clone(),
             caller.clone(),
+            self.accounts.clone(),
         ))
     }
 
@@ -332,6 +336,11 @@ pub(crate) fn changed_meanwhile(what: &str) -> AppError {
 /// A site by id, or NotFound.
 pub(crate) async fn existing_site(geodb: &dyn GeoDb, id: uuid::Uuid) -> Result<crate::domain::Site, AppError> {
     geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
+}
+
+/// The site, as read lately: for pages, never for a write.
+pub(crate) async fn recent_site(sites: &fresh::Sites, id: uuid::Uuid) -> Result<crate::domain::Site, AppError> {
+    sites.get(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
 }
 
 impl From<StoreError> for AppError {

@@ -19,6 +19,7 @@ pub struct OperatorAdmin {
     audit: Auditor,
     clock: Arc<dyn Clock>,
     caller: Caller,
+    recent: Arc<super::fresh::Accounts>,
 }
 
 /// The operator table is small; the last-admin check reads it whole, up to this many rows.
@@ -35,8 +36,14 @@ fn summary(r: &OperatorRecord) -> OperatorSummary {
 }
 
 impl OperatorAdmin {
-    pub(crate) fn new(store: Arc<dyn OperatorStore>, audit: Auditor, clock: Arc<dyn Clock>, caller: Caller) -> Self {
-        Self { store, audit, clock, caller }
+    pub(crate) fn new(
+        store: Arc<dyn OperatorStore>,
+        audit: Auditor,
+        clock: Arc<dyn Clock>,
+        caller: Caller,
+        recent: Arc<super::fresh::Accounts>,
+    ) -> Self {
+        Self { store, audit, clock, caller, recent }
     }
 
     pub async fn list(&self, page: PageRequest) -> Result<Page<OperatorSummary>, AppError> {
@@ -164,9 +171,12 @@ impl OperatorAdmin {
     /// after the change, so that a login squeezed in between is ended too.
     async fn end_sessions(&self, username: &str) -> Result<(), AppError> {
         let username = parse_username(username)?;
-        self.store.set_session_epoch(&username, uuid::Uuid::new_v4()).await.map_err(|e| {
+        let ended = self.store.set_session_epoch(&username, uuid::Uuid::new_v4()).await.map_err(|e| {
             AppError::Unavailable(format!("the change was made, but its sessions could not be ended; retry: {e}"))
-        })
+        });
+        // Forgotten whatever the outcome: the change itself (a role, disabling) was made.
+        self.recent.forget(&username);
+        ended
     }
 
     async fn existing(&self, username: &str) -> Result<OperatorRecord, AppError> {

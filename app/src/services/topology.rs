@@ -89,18 +89,22 @@ impl TopologyReader {
 pub struct TopologyAdmin {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
+    sites: Arc<super::fresh::Sites>,
 }
 
 impl TopologyAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
-        Self { geodb, audit }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, sites: Arc<super::fresh::Sites>) -> Self {
+        Self { geodb, audit, sites }
     }
 
     /// Adds a site under a new id. The name must be free and the tag must exist.
     pub async fn add_site(&self, draft: SiteDraft) -> Result<Site, AppError> {
         self.check_site(&draft, None).await?;
         let site = draft.into_site(Uuid::new_v4());
-        self.audit.apply("site.add", &site.name, None::<&Site>, Some(&site), self.geodb.put_site(&site)).await?;
+        let written =
+            self.audit.apply("site.add", &site.name, None::<&Site>, Some(&site), self.geodb.put_site(&site)).await;
+        self.sites.forget();
+        written?;
         Ok(site)
     }
 
@@ -109,7 +113,10 @@ impl TopologyAdmin {
         let before = self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))?;
         self.check_site(&draft, Some(id)).await?;
         let site = draft.into_site(id);
-        self.audit.apply("site.update", &site.name, Some(&before), Some(&site), self.geodb.put_site(&site)).await?;
+        let written =
+            self.audit.apply("site.update", &site.name, Some(&before), Some(&site), self.geodb.put_site(&site)).await;
+        self.sites.forget();
+        written?;
         Ok(site)
     }
 
@@ -124,7 +131,10 @@ impl TopologyAdmin {
         if !backends.items.is_empty() {
             return Err(AppError::Conflict(format!("site {} still has backends: remove them first", site.name)));
         }
-        self.audit.apply("site.remove", &site.name, Some(&site), None::<&Site>, self.geodb.delete_site(id)).await?;
+        let written =
+            self.audit.apply("site.remove", &site.name, Some(&site), None::<&Site>, self.geodb.delete_site(id)).await;
+        self.sites.forget();
+        written?;
         Ok(site)
     }
 
