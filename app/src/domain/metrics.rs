@@ -1,5 +1,6 @@
 //! What the controller reads from the metrics pipeline.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A backend's (or remote site's) traffic as the proxies saw it over a window.
@@ -50,4 +51,23 @@ pub struct HostScore {
     pub score: String,
     pub average: f64,
     pub samples_24h: u64,
+}
+
+/// A per-host measure over time, as the history charts show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HostMeasure {
+    /// Logins seen by the proxies (failed or not), per minute, averaged over 5 minutes.
+    LoginsPerMinute,
+    /// Failed logins and deliveries over all of them, over 5 minutes (0 to 1); no point where
+    /// there was no traffic.
+    FailureRatio,
+    /// The host's Z-scores ([`SCORED_RESOURCES`]) summed, as load balancing ranks hosts.
+    SummedZScore,
+}
+
+/// One host's values of a measure, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostSeries {
+    pub host: String,
+    pub points: Vec<(DateTime<Utc>, f64)>,
 }
