@@ -55,6 +55,10 @@ pub enum StoreError {
     /// A stored row this version cannot read.
     #[error("unreadable row: {0}")]
     Corrupt(String),
+    /// A read asked for more than one call answers (`what`: the things counted); asking
+    /// again the same way fails the same way.
+    #[error("{asked} {what} asked for at once; at most {most}")]
+    TooMany { what: &'static str, asked: usize, most: usize },
 }
 
 /// Dovecot's shared GeoDB (`d8s_cluster`). Every list is paged; no call reads a table whole.
@@ -475,14 +479,18 @@ pub trait ControllerStore: Send + Sync + 'static {
     async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError>;
     /// Keeps the users each backend of the site had at one census (the users-per-backend
     /// chart). Kept for [`CENSUS_HISTORY_KEPT`]; writing the same `taken_at` again replaces.
+    /// Times are kept to the millisecond (Cassandra's resolution). Not atomic: on an error,
+    /// some backends' points may be written.
     async fn record_backend_users(
         &self,
         site_id: Uuid,
         taken_at: DateTime<Utc>,
         users: &[(Uuid, u64)],
     ) -> Result<(), StoreError>;
-    /// The recorded users of each of `backends` (at most [`MAX_HISTORY_BACKENDS`]) since
-    /// `since`, oldest first.
+    /// The recorded users of each of `backends` at or after `since`, oldest first: one entry
+    /// per backend asked for (empty when nothing was recorded), a backend asked twice counted
+    /// once. More than [`MAX_HISTORY_BACKENDS`] backends are refused with
+    /// [`StoreError::TooMany`] and nothing is read, so that no caller is shown a cut list.
     async fn backend_users_history(
         &self,
         site_id: Uuid,

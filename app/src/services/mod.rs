@@ -226,7 +226,8 @@ impl Services {
         margin: std::time::Duration,
     ) -> Result<crate::controller::CensusReport, StoreError> {
         let ports = &self.ports;
-        self.census.refresh(ports.geodb.as_ref(), ports.members.as_ref(), margin, ports.clock.as_ref()).await
+        let (geodb, members, records) = (ports.geodb.as_ref(), ports.members.as_ref(), ports.records.as_ref());
+        self.census.refresh(geodb, members, records, margin, ports.clock.as_ref()).await
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
@@ -388,6 +389,7 @@ impl From<StoreError> for AppError {
                 AppError::invalid("cursor", "this page link is no longer valid; start from the first page")
             }
             StoreError::Corrupt(msg) => AppError::Internal(msg),
+            err @ StoreError::TooMany { what, .. } => AppError::invalid(what, err.to_string()),
         }
     }
 }
