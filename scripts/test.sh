@@ -15,16 +15,19 @@ CQL_PORT=${PALOMAR_TEST_CQL_PORT:-19042}
 STORAGE_PORT=${PALOMAR_TEST_STORAGE_PORT:-17000}
 E2E_PORT=${PALOMAR_TEST_E2E_PORT:-3300}
 SIM_PORT=${PALOMAR_TEST_SIM_PORT:-9790}
+DEMO_PORT=${PALOMAR_TEST_DEMO_PORT:-3320}
 run="${PALOMAR_TEST_RUN:-$PALOMAR_CACHE/test-run}"
 palomar="$CARGO_TARGET_DIR/debug/palomar"
 export CASSANDRA_RUN_DIR="$run/cassandra" CASSANDRA_CQL_PORT=$CQL_PORT CASSANDRA_STORAGE_PORT=$STORAGE_PORT
 
 server_pid=""
 sim_pid=""
+demo_pid=""
 cassandra_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
   [ -n "$cassandra_pid" ] && kill "$cassandra_pid" 2>/dev/null || true
   declare -F ce_cleanup >/dev/null && ce_cleanup
   tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
@@ -113,11 +116,24 @@ export CONTROLLER_INSTANCE=e2e-controller CLUSTER_SITE=dc1a GROUP_MOVE_START_TIM
   CONTROLLER_PASS_INTERVAL_SECS=1 GROUP_MOVE_SUPERVISION_INTERVAL_SECS=1 BACKEND_REACHABILITY_INTERVAL_SECS=2
 start_server
 
+# The demo as README command 1 runs it (embedded store, its own simulator making traffic), so
+# that its charts have points by the time its browser test runs, after the main suite.
+env CONTROLLER_API_URL="http://127.0.0.1:$DEMO_PORT" "$palomar" demo </dev/null >"$run/demo.log" 2>&1 &
+demo_pid=$!
+
 step "Playwright in Debian's Chromium, with and without JavaScript"
 (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 (cd end2end && PALOMAR_E2E_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_E2E_USER=e2e-admin \
   PALOMAR_E2E_SIM_CONTROL="http://127.0.0.1:$SIM_PORT" \
   PALOMAR_E2E_PASSWORD="$e2e_password" npx playwright test 2>&1) | tee "$run/playwright.log"
+
+step "Playwright on the demo: the overview, a dashboard and charts of its simulated traffic"
+demo_password=$(sed -n 's/^Open .* and log in as  demo \/ //p' "$run/demo.log")
+[ -n "$demo_password" ] || { cat "$run/demo.log" >&2; echo "the demo printed no password" >&2; exit 1; }
+(cd end2end && PALOMAR_DEMO_URL="http://127.0.0.1:$DEMO_PORT" PALOMAR_DEMO_PASSWORD="$demo_password" \
+  npx playwright test --config playwright.demo.config.ts 2>&1) | tee "$run/playwright-demo.log"
+kill "$demo_pid" 2>/dev/null || true
+demo_pid=""
 
 step "faults during group moves: Cassandra killed (SIGKILL) and resumed, Redis restarted, the server killed (SIGKILL) and restarted"
 . scripts/faults.sh
@@ -154,6 +170,6 @@ env -i HOME="$HOME" PATH="$PATH" PALOMAR_CACHE="$PALOMAR_CACHE" CARGO_TARGET_DIR
 grep -q '^goals:' "$run/bench-small.log" || { echo "the small benchmark printed no report" >&2; exit 1; }
 
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
-browser=$(grep -oE '^ +[0-9]+ passed' "$run/playwright.log" | awk '{s += $1} END {print s + 0}')
+browser=$(cat "$run/playwright.log" "$run/playwright-demo.log" | grep -oE '^ +[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test, $ce_passed Dovecot CE tests and the small benchmark run"
 echo "tests: $((rust + browser + faults_passed + 1 + ce_passed)) passed, 0 failed"

@@ -3,6 +3,8 @@
 //! for the browser.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod controller;
@@ -24,11 +26,14 @@ use pages::{
     audit::AuditPage,
     backends::BackendsPage,
     controller::{ControllerPage, DecisionsPage, MovesPage},
+    dashboard::SiteDashboardPage,
     groups::{GroupPage, GroupsPage},
     layout::Layout,
     login::LoginPage,
     operators::OperatorsPage,
+    overview::OverviewPage,
     settings::{FeaturesPage, SettingsPage},
+    site_layout::SiteLayout,
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
     stats::{ReachabilityPage, SiteStatsPage},
     tags::TagsPage,
@@ -95,18 +100,21 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SSR/>
                 <ParentRoute path=path!("") view=Layout ssr=SSR>
-                    <Route path=path!("") view=SitesPage ssr=SSR/>
+                    <Route path=path!("") view=OverviewPage ssr=SSR/>
                     <Route path=path!("sites") view=SitesPage ssr=SSR/>
                     <Route path=path!("sites/new") view=NewSitePage ssr=SSR/>
-                    <Route path=path!("sites/:id") view=EditSitePage ssr=SSR/>
-                    <Route path=path!("sites/:id/remove") view=RemoveSitePage ssr=SSR/>
-                    <Route path=path!("sites/:id/backends") view=BackendsPage ssr=SSR/>
-                    <Route path=path!("sites/:id/groups") view=GroupsPage ssr=SSR/>
-                    <Route path=path!("sites/:id/groups/:name") view=GroupPage ssr=SSR/>
-                    <Route path=path!("sites/:id/features") view=FeaturesPage ssr=SSR/>
-                    <Route path=path!("sites/:id/stats") view=SiteStatsPage ssr=SSR/>
-                    <Route path=path!("sites/:id/moves") view=MovesPage ssr=SSR/>
-                    <Route path=path!("sites/:id/decisions") view=DecisionsPage ssr=SSR/>
+                    <ParentRoute path=path!("sites/:id") view=SiteLayout ssr=SSR>
+                        <Route path=path!("") view=SiteDashboardPage ssr=SSR/>
+                        <Route path=path!("edit") view=EditSitePage ssr=SSR/>
+                        <Route path=path!("remove") view=RemoveSitePage ssr=SSR/>
+                        <Route path=path!("backends") view=BackendsPage ssr=SSR/>
+                        <Route path=path!("groups") view=GroupsPage ssr=SSR/>
+                        <Route path=path!("groups/:name") view=GroupPage ssr=SSR/>
+                        <Route path=path!("features") view=FeaturesPage ssr=SSR/>
+                        <Route path=path!("stats") view=SiteStatsPage ssr=SSR/>
+                        <Route path=path!("moves") view=MovesPage ssr=SSR/>
+                        <Route path=path!("decisions") view=DecisionsPage ssr=SSR/>
+                    </ParentRoute>
                     <Route path=path!("controller") view=ControllerPage ssr=SSR/>
                     <Route path=path!("users") view=UsersPage ssr=SSR/>
                     <Route path=path!("settings") view=SettingsPage ssr=SSR/>

@@ -15,7 +15,7 @@ use crate::domain::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
         ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
-    metrics::{HostScore, HostTraffic},
+    metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
 
@@ -55,6 +55,10 @@ pub enum StoreError {
     /// A stored row this version cannot read.
     #[error("unreadable row: {0}")]
     Corrupt(String),
+    /// A read asked for more than one call answers (`what`: the things counted); asking
+    /// again the same way fails the same way.
+    #[error("{asked} {what} asked for at once; at most {most}")]
+    TooMany { what: &'static str, asked: usize, most: usize },
 }
 
 /// Dovecot's shared GeoDB (`d8s_cluster`). Every list is paged; no call reads a table whole.
@@ -326,7 +330,22 @@ pub trait Metrics: Send + Sync + 'static {
     /// Per backend host of `site` and per resource: the Z-score averaged over `window`, and
     /// its sample count over the last 24 hours.
     async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError>;
+
+    /// Per backend host: `measure` every `step` over the `range` up to `end`, oldest first.
+    /// Hosts are those of `site` where the metrics carry a site (Z-scores); otherwise every
+    /// host, and the caller keeps its site's. At most [`MAX_HISTORY_POINTS`] points per host.
+    async fn host_history(
+        &self,
+        site: &str,
+        measure: HostMeasure,
+        end: DateTime<Utc>,
+        range: Duration,
+        step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError>;
 }
+
+/// The most points a history query answers per host: a chart is a few hundred pixels wide.
+pub const MAX_HISTORY_POINTS: usize = 500;
 
 /// One row of a doveadm command's answer: the formatter's keys and values.
 pub type DoveadmRow = BTreeMap<String, serde_json::Value>;
@@ -458,7 +477,32 @@ pub trait ControllerStore: Send + Sync + 'static {
     async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError>;
     /// One site's moves, active and past, newest first.
     async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError>;
+    /// Keeps the users each backend of the site had at one census (the users-per-backend
+    /// chart). Kept for [`CENSUS_HISTORY_KEPT`]; writing the same `taken_at` again replaces.
+    /// Times are kept to the millisecond (Cassandra's resolution). Not atomic: on an error,
+    /// some backends' points may be written.
+    async fn record_backend_users(
+        &self,
+        site_id: Uuid,
+        taken_at: DateTime<Utc>,
+        users: &[(Uuid, u64)],
+    ) -> Result<(), StoreError>;
+    /// The recorded users of each of `backends` at or after `since`, oldest first: one entry
+    /// per backend asked for (empty when nothing was recorded), a backend asked twice counted
+    /// once. More than [`MAX_HISTORY_BACKENDS`] backends are refused with
+    /// [`StoreError::TooMany`] and nothing is read, so that no caller is shown a cut list.
+    async fn backend_users_history(
+        &self,
+        site_id: Uuid,
+        backends: &[Uuid],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError>;
 }
+
+/// How long the users-per-backend history is kept.
+pub const CENSUS_HISTORY_KEPT: Duration = Duration::from_secs(35 * 24 * 3600);
+/// The most backends one history read covers (a chart shows a few lines).
+pub const MAX_HISTORY_BACKENDS: usize = 20;
 
 /// Where group-size balancing keeps its plan between passes (Redis in production, spec c.8).
 #[async_trait]

@@ -17,7 +17,7 @@ test("a wrong password is refused", async ({ page }, testInfo) => {
 test("login, then logout", async ({ page }, testInfo) => {
   await login(page, testInfo);
   await expect(page.locator("#who")).toHaveText(USER);
-  await expect(page.getByRole("heading", { name: "Sites" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Cluster overview" })).toBeVisible();
   await ready(page, testInfo);
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login/);

@@ -25,7 +25,7 @@ test("admins manage operators; a viewer gets no controls and forged posts are re
   await viewerPage.getByLabel("Password").fill(VIEWER_PASSWORD);
   await viewerPage.getByRole("button", { name: "Log in" }).click();
   await expect(viewerPage.locator("#who")).toHaveText(viewer);
-  await expect(viewerPage.getByRole("heading", { name: "Sites" })).toBeVisible();
+  await expect(viewerPage.getByRole("heading", { name: "Cluster overview" })).toBeVisible();
   await expect(viewerPage.getByRole("link", { name: "Add site" })).toHaveCount(0);
   await expect(viewerPage.getByRole("link", { name: "Operators" })).toHaveCount(0);
   await expect(viewerPage.getByRole("link", { name: "Audit log" })).toHaveCount(0);

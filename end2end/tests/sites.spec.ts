@@ -3,7 +3,7 @@ import { jsEnabled, login, ready, unique } from "./helpers";
 
 test.beforeEach(async ({ page }, testInfo) => {
   await login(page, testInfo);
-  await expect(page.getByRole("heading", { name: "Sites" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Cluster overview" })).toBeVisible();
 });
 
 test("add a site, edit it, remove it", async ({ page }, testInfo) => {
@@ -21,6 +21,8 @@ test("add a site, edit it, remove it", async ({ page }, testInfo) => {
   await expect(row).toContainText("standby");
 
   await row.getByRole("link", { name }).click();
+  await expect(page.getByRole("heading", { name: `Dashboard of ${name}` })).toBeVisible();
+  await page.locator("nav.site-nav").getByRole("link", { name: "Edit", exact: true }).click();
   await expect(page.getByRole("heading", { name: `Site ${name}` })).toBeVisible();
   await ready(page, testInfo);
   await page.getByLabel("Status").selectOption("online");
@@ -31,6 +33,7 @@ test("add a site, edit it, remove it", async ({ page }, testInfo) => {
   await expect(row).toContainText("online");
 
   await row.getByRole("link", { name }).click();
+  await page.locator("nav.site-nav").getByRole("link", { name: "Edit", exact: true }).click();
   await ready(page, testInfo);
   await page.getByRole("link", { name: "Remove…" }).click();
   await expect(page.getByRole("heading", { name: `Remove site ${name}?` })).toBeVisible();

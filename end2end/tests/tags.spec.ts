@@ -3,7 +3,7 @@ import { login, ready, unique } from "./helpers";
 
 test("create, rename and remove a tag", async ({ page }, testInfo) => {
   await login(page, testInfo);
-  await expect(page.getByRole("heading", { name: "Sites" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Cluster overview" })).toBeVisible();
   await page.getByRole("link", { name: "Tags" }).click();
   await expect(page.getByRole("heading", { name: "Tags" })).toBeVisible();
   await ready(page, testInfo);

@@ -207,7 +207,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await?;
         if args.census {
             timed("census", args.cassandra_pid, async {
-                let report = census.refresh(&store, &store, margin, &SystemClock).await?;
+                let report = census.refresh(&store, &store, &store, margin, &SystemClock).await?;
                 Ok((report.users, format!(" members_written={} full={}", report.members_written, report.full)))
             })
             .await?;

@@ -428,7 +428,11 @@ where
 /// the census every `census_interval` and the controller's loops.
 fn start_background(ports: Ports, config: &Config, census_interval: Duration) -> Arc<Services> {
     let controller = Controller::new(ports.clone(), Arc::new(Census::default()), config.controller_settings());
-    let services = Arc::new(Services::new(ports, controller.clone()).with_route_api(config.route_api.clone()));
+    let services = Arc::new(
+        Services::new(ports, controller.clone())
+            .with_route_api(config.route_api.clone())
+            .with_census_interval(census_interval),
+    );
     spawn_census(services.clone(), census_interval, config.services.census_change_margin);
     app::controller::spawn(controller);
     services

@@ -176,10 +176,8 @@ pub async fn seed_with_progress(
             })
             .buffer_unordered(calls);
         while let Some(count) = writes.try_next().await? {
-            if (written + count) / 100_000 > written / 100_000 {
-                progress((written + count) / 100_000 * 100_000);
-            }
             written += count;
+            progress(written);
         }
         rows += size.users as u64;
     }

@@ -168,11 +168,14 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
     let concurrency = args.concurrency;
     let store: Arc<dyn GeoDb> = Arc::new(CassandraStore::connect(&config.cassandra).await?);
     println!("seeding {size:?} into keyspace {} with {concurrency} writes in flight", config.cassandra.keyspace);
-    let started = std::time::Instant::now();
-    let report = seed_with_progress(store, size, concurrency, |users| {
-        println!("  {users} users written ({:.0} users/s)", users as f64 / started.elapsed().as_secs_f64().max(1e-9));
-    })
-    .await?;
+    // Drawn on the terminal only (stderr); hidden when the output goes to a file or a pipe.
+    let bar = indicatif::ProgressBar::new(size.users as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = seed_with_progress(store, size, concurrency, |users| bar.set_position(users as u64)).await;
+    bar.finish_and_clear();
+    let report = report?;
     println!(
         "wrote {} rows in {:.1} s: {:.0} rows per second",
         report.rows,

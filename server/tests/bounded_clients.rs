@@ -21,11 +21,12 @@ use app::{
         controller::LoopResult,
         feature::{Feature, FeatureState, FEATURE_SECTION},
         geodb::ClusterSetting,
-        metrics::{HostScore, HostTraffic},
+        metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     },
     ports::{Doveadm, DoveadmError, GeoDb, LeaderLease, Metrics, MetricsError},
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use palomar_server::{
     adapters::{doveadm_http::DoveadmHttp, embedded::EmbeddedStore, prometheus::PrometheusMetrics},
     seed::{seed_sample_cluster, SampleSize},
@@ -167,6 +168,17 @@ impl Metrics for HangingMetrics {
     }
 
     async fn host_scores(&self, _site: &str, _window: Duration) -> Result<Vec<HostScore>, MetricsError> {
+        self.asked.store(true, Ordering::SeqCst);
+        std::future::pending().await
+    }
+    async fn host_history(
+        &self,
+        _site: &str,
+        _measure: HostMeasure,
+        _end: DateTime<Utc>,
+        _range: Duration,
+        _step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError> {
         self.asked.store(true, Ordering::SeqCst);
         std::future::pending().await
     }

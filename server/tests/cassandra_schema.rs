@@ -162,3 +162,20 @@ async fn schema_creation_is_idempotent() {
     let Some(second) = common::cassandra_store("schema_idempotent").await else { return };
     assert_eq!(read_schema(&second).await, before);
 }
+
+#[tokio::test]
+async fn the_users_per_backend_history_expires_after_the_time_kept() {
+    let Some(store) = common::cassandra_store("schema_backend_users_ttl").await else { return };
+    let rows = store
+        .session()
+        .query_unpaged(
+            "SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+            (store.keyspace(), "controller_backend_users"),
+        )
+        .await
+        .expect("read system_schema")
+        .into_rows_result()
+        .expect("rows");
+    let ttl = rows.maybe_first_row::<(i32,)>().expect("typed row").map(|(ttl,)| ttl);
+    assert_eq!(ttl, Some(app::ports::CENSUS_HISTORY_KEPT.as_secs() as i32));
+}

@@ -1,6 +1,7 @@
 //! The census's ports on every adapter: the scans of `users` and `user_groups`, bulk user
-//! writes, the group member records with their mark, and a census that records only the
-//! memberships that changed. The embedded store and Cassandra must answer alike.
+//! writes, the group member records with their mark, a census that records only the
+//! memberships that changed, and the users-per-backend history it keeps hourly. The embedded
+//! store and Cassandra must answer alike.
 
 mod common;
 
@@ -14,13 +15,16 @@ use app::{
     controller::Census,
     domain::{
         geodb::{GroupBackend, Membership, User, UserMove},
-        Page, PageRequest,
+        Page, PageRequest, Site, SiteStatus,
     },
-    ports::{AuditLog, ControllerStore, GeoDb, GroupMembers, MemberRecord, OperatorStore, Ports, SystemClock},
+    ports::{
+        AuditLog, Clock, ControllerStore, GeoDb, GroupMembers, ManualClock, MemberRecord, OperatorStore, Ports,
+        StoreError, SystemClock, MAX_HISTORY_BACKENDS,
+    },
     services::Caller,
 };
 use chrono::{DateTime, SubsecRound, Utc};
-use common::rows::{group, user};
+use common::rows::{backend, group, user};
 use futures::TryStreamExt;
 use palomar_server::adapters::embedded::EmbeddedStore;
 use uuid::Uuid;
@@ -212,7 +216,7 @@ async fn a_census_records_only_changed_memberships_and_listings_hide_stale_ones<
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let census = Census::default();
-    let refresh = |margin| census.refresh(db, db, margin, &SystemClock);
+    let refresh = |margin| census.refresh(db, db, db, margin, &SystemClock);
     let first = refresh(Duration::ZERO).await.unwrap();
     assert!(first.full);
     assert_eq!((first.users, first.members_written), (31, 30), "every user with a site, the first time");
@@ -247,6 +251,79 @@ async fn a_census_records_only_changed_memberships_and_listings_hide_stale_ones<
     assert_eq!(wide.members_written, 29);
 }
 
+/// The users-per-backend history of `site` for `backends` since the epoch, as (at, users).
+async fn users_history(db: &dyn Store, site: Uuid, backends: &[Uuid]) -> BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>> {
+    db.backend_users_history(site, backends, DateTime::<Utc>::UNIX_EPOCH).await.expect("history")
+}
+
+async fn backend_users_are_kept_per_site_and_backend_oldest_first(db: Arc<impl Store>) {
+    let db: &dyn Store = db.as_ref();
+    let (site, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let (b1, b2, b3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let hour = chrono::Duration::hours(1);
+    let t0 = Utc::now().trunc_subsecs(3) - hour * 3;
+    db.record_backend_users(site, t0 + hour, &[(b1, 11), (b2, 21)]).await.unwrap();
+    db.record_backend_users(site, t0, &[(b1, 10), (b2, 20)]).await.unwrap();
+    db.record_backend_users(site, t0 + hour * 2, &[(b1, 12)]).await.unwrap();
+    // The same time again replaces; another site's point of the same backend stays apart.
+    db.record_backend_users(site, t0 + hour * 2, &[(b1, 13)]).await.unwrap();
+    db.record_backend_users(other, t0, &[(b1, 99)]).await.unwrap();
+    db.record_backend_users(site, t0, &[]).await.unwrap();
+
+    let since = db.backend_users_history(site, &[b1, b2, b3, b1], t0 + hour).await.unwrap();
+    let expected =
+        BTreeMap::from([(b1, vec![(t0 + hour, 11), (t0 + hour * 2, 13)]), (b2, vec![(t0 + hour, 21)]), (b3, vec![])]);
+    assert_eq!(since, expected, "from `since` on, oldest first, every backend asked once");
+    assert_eq!(users_history(db, site, &[b1]).await[&b1].len(), 3);
+    assert_eq!(users_history(db, other, &[b1]).await[&b1], [(t0, 99)]);
+    assert!(db.backend_users_history(site, &[], t0).await.unwrap().is_empty());
+
+    let too_many: Vec<Uuid> = (0..=MAX_HISTORY_BACKENDS as u128).map(Uuid::from_u128).collect();
+    match db.backend_users_history(site, &too_many, t0).await {
+        Err(StoreError::TooMany { asked, most, .. }) => assert_eq!((asked, most), (21, MAX_HISTORY_BACKENDS)),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn a_census_records_users_per_backend_at_most_once_an_hour(store: Arc<impl Store>) {
+    let db: &dyn Store = store.as_ref();
+    let site = Site {
+        id: Uuid::new_v4(),
+        name: "hist".into(),
+        tag: None,
+        load_balancer: String::new(),
+        status: SiteStatus::Online,
+    };
+    db.put_site(&site).await.unwrap();
+    let (b1, b2, idle) = (backend(site.id, 1, "be1"), backend(site.id, 2, "be2"), backend(site.id, 3, "be3"));
+    for b in [&b1, &b2, &idle] {
+        db.put_backend(b).await.unwrap();
+    }
+    db.put_group(&group(site.id, "g1", b1.id, b2.id, "")).await.unwrap();
+    db.put_group(&group(site.id, "g2", b2.id, b1.id, "")).await.unwrap();
+    let users: Vec<User> = (0..5).map(|n| named("h", n, Some(site.id), if n < 3 { "g1" } else { "g2" })).collect();
+    db.put_users(&users).await.unwrap();
+
+    let clock = ManualClock::new(Utc::now().trunc_subsecs(3));
+    let census = Census::default();
+    let ids = [b1.id, b2.id, idle.id];
+    census.refresh(db, db, db, Duration::ZERO, &clock).await.unwrap();
+    let first = clock.now();
+    let expected = BTreeMap::from([(b1.id, vec![(first, 3)]), (b2.id, vec![(first, 2)]), (idle.id, vec![(first, 0)])]);
+    assert_eq!(users_history(db, site.id, &ids).await, expected, "the first census records, an idle backend as 0");
+
+    db.put_user(&named("h", 5, Some(site.id), "g1")).await.unwrap();
+    clock.advance(Duration::from_secs(59 * 60));
+    census.refresh(db, db, db, Duration::ZERO, &clock).await.unwrap();
+    assert_eq!(census.latest().users_per_backend.get(&b1.id), Some(&4), "the census itself ran");
+    assert_eq!(users_history(db, site.id, &ids).await, expected, "nothing recorded within the hour");
+
+    clock.advance(Duration::from_secs(60));
+    census.refresh(db, db, db, Duration::ZERO, &clock).await.unwrap();
+    let history = users_history(db, site.id, &ids).await;
+    assert_eq!(history[&b1.id], [(first, 3), (clock.now(), 4)], "an hour after the last point, another");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -276,4 +353,6 @@ conformance!(
     put_users_writes_rows_and_leaves_none_columns_as_they_were,
     member_records_page_in_order_and_removals_spare_later_records,
     a_census_records_only_changed_memberships_and_listings_hide_stale_ones,
+    backend_users_are_kept_per_site_and_backend_oldest_first,
+    a_census_records_users_per_backend_at_most_once_an_hour,
 );

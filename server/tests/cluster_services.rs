@@ -204,7 +204,7 @@ async fn user_lookup_explains_the_route_and_moves_use_the_moving_fields() {
 async fn features_default_to_off_and_follow_site_then_global_rows() {
     let w = world().await;
     let reader = w.services.settings(&w.admin);
-    assert!(reader.features(w.site).await.unwrap().iter().all(|(_, s)| *s == FeatureState::Off));
+    assert!(reader.features(w.site).await.unwrap().iter().all(|m| m.stored == FeatureState::Off && m.reason.is_none()));
     let admin = w.services.settings_admin(&w.admin).unwrap();
     let global = ClusterSetting {
         section: "controller_features".into(),
@@ -215,7 +215,8 @@ async fn features_default_to_off_and_follow_site_then_global_rows() {
     };
     admin.put(global.clone()).await.unwrap();
     w.services.feature_ops(&w.admin).unwrap().set(w.site, Feature::LoadBalance, FeatureState::Dryrun).await.unwrap();
-    let states: std::collections::BTreeMap<_, _> = reader.features(w.site).await.unwrap().into_iter().collect();
+    let states: std::collections::BTreeMap<_, _> =
+        reader.features(w.site).await.unwrap().into_iter().map(|m| (m.feature, m.stored)).collect();
     assert_eq!(states[&Feature::HostFailure], FeatureState::On, "the all-sites row");
     assert_eq!(states[&Feature::LoadBalance], FeatureState::Dryrun, "the site's own row");
     let bad = ClusterSetting { setting_value: "maybe".into(), ..global.clone() };

@@ -88,7 +88,10 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     let doveadm =
         Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
     let census = Arc::new(Census::default());
-    census.refresh(store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock).await.unwrap();
+    census
+        .refresh(store.as_ref(), store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock)
+        .await
+        .unwrap();
 
     let base = common::controller_settings(&site.name, "e2e-controller");
     let settings = ControllerSettings {

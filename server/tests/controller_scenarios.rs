@@ -109,7 +109,13 @@ impl World {
 
     async fn take_census(&self) {
         self.census
-            .refresh(self.store.as_ref(), self.store.as_ref(), Duration::from_secs(86_400), self.clock.as_ref())
+            .refresh(
+                self.store.as_ref(),
+                self.store.as_ref(),
+                self.store.as_ref(),
+                Duration::from_secs(86_400),
+                self.clock.as_ref(),
+            )
             .await
             .unwrap();
     }

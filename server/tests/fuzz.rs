@@ -23,7 +23,10 @@ use app::domain::{
 };
 use app::services::{parse_mail_user, parse_setting_word};
 use palomar_server::{
-    adapters::{doveadm_http::parse_answer, prometheus::parse_vector},
+    adapters::{
+        doveadm_http::parse_answer,
+        prometheus::{parse_matrix, parse_vector},
+    },
     config::{Config, Process},
 };
 use proptest::{
@@ -262,7 +265,8 @@ fn prometheus_body() -> impl Strategy<Value = Vec<u8>> {
     let sample = (prop::collection::btree_map("[a-z_]{1,8}", text(), 0..4), any::<f64>(), text(), json_value())
         .prop_map(|(metric, at, value, other)| {
             let at = if at.is_finite() { json!(at) } else { other };
-            json!({"metric": metric, "value": [at, value]})
+            // Both shapes at once: a vector's sample and a matrix's series.
+            json!({"metric": metric, "value": [at, value], "values": [[at, value], [at, value]]})
         });
     let answer = (
         prop_oneof![Just("success".to_string()), Just("error".to_string()), text()],
@@ -283,12 +287,18 @@ fn prometheus_body() -> impl Strategy<Value = Vec<u8>> {
 #[test]
 fn the_prometheus_answer_parser() {
     fuzz("prometheus answers", 2000, (any::<u16>(), prometheus_body()), |(status, body)| {
-        match parse_vector(status, &body) {
-            Ok(samples) => prop_assert!(samples.iter().all(|(_, v)| v.is_finite())),
-            Err(err) => {
-                let message = err.to_string();
-                prop_assert!(message.len() < 2_000, "an error of {} bytes", message.len());
-                prop_assert!(!message.contains('\n'), "an error with a raw newline: {message}");
+        let errors = [
+            parse_vector(status, &body).map(|samples| samples.iter().all(|(_, v)| v.is_finite())),
+            parse_matrix(status, &body).map(|series| series.iter().flat_map(|s| &s.1).all(|(_, v)| v.is_finite())),
+        ];
+        for answer in errors {
+            match answer {
+                Ok(all_finite) => prop_assert!(all_finite),
+                Err(err) => {
+                    let message = err.to_string();
+                    prop_assert!(message.len() < 2_000, "an error of {} bytes", message.len());
+                    prop_assert!(!message.contains('\n'), "an error with a raw newline: {message}");
+                }
             }
         }
         Ok(())

@@ -11,11 +11,12 @@ use app::{
     domain::{
         feature::{Feature, FeatureState, FEATURE_SECTION},
         geodb::ClusterSetting,
-        metrics::{HostScore, HostTraffic},
+        metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     },
     ports::{GeoDb, Metrics, MetricsError},
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use palomar_server::{
     adapters::embedded::EmbeddedStore,
     seed::{seed_sample_cluster, SampleSize},
@@ -31,6 +32,16 @@ impl Metrics for Lying {
     }
 
     async fn host_scores(&self, _site: &str, _window: Duration) -> Result<Vec<HostScore>, MetricsError> {
+        Err(MetricsError::Query(self.0.clone()))
+    }
+    async fn host_history(
+        &self,
+        _site: &str,
+        _measure: HostMeasure,
+        _end: DateTime<Utc>,
+        _range: Duration,
+        _step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError> {
         Err(MetricsError::Query(self.0.clone()))
     }
 }

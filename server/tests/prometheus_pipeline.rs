@@ -1,12 +1,17 @@
 //! The metrics pipeline on a real Prometheus (Debian's package): the simulator's proxies and
 //! backends are scraped with a short interval, the shipped recording rules compute Z-scores,
-//! and the Prometheus adapter and the embedded adapter pass the same checks on the same traffic.
+//! and the Prometheus adapter and the embedded adapter pass the same checks on the same traffic,
+//! current figures and histories alike.
 
 mod common;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use app::ports::{Metrics, SystemClock};
+use app::{
+    domain::metrics::HostMeasure,
+    ports::{Metrics, SystemClock},
+};
+use chrono::Utc;
 use palomar_server::{
     adapters::{embedded::EmbeddedStore, prometheus::PrometheusMetrics, sim_metrics::SimulatorMetrics},
     seed::{seed_sample_cluster, SampleSize},
@@ -41,6 +46,41 @@ async fn conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &st
     let hottest = sums.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(h, _)| *h);
     assert_eq!(hottest, Some(hot), "{name}: the hot backend has the highest summed Z-score: {sums:?}");
     failing_ratio
+}
+
+/// The three measures' histories over the last two minutes, on the same traffic: points for
+/// the site's backends, oldest first, on the grid asked for, and values that agree with the
+/// faults injected.
+async fn history_conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &str, hot: &str) {
+    let (end, range, step) = (Utc::now(), Duration::from_secs(120), Duration::from_secs(5));
+    let mut last_points: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for measure in [HostMeasure::LoginsPerMinute, HostMeasure::FailureRatio, HostMeasure::SummedZScore] {
+        let series = metrics
+            .host_history(site, measure, end, range, step)
+            .await
+            .unwrap_or_else(|e| panic!("{name} {measure:?}: {e}"));
+        for s in &series {
+            assert!(!s.points.is_empty() && s.points.len() <= 25, "{name} {measure:?}: {} points", s.points.len());
+            assert!(s.points.windows(2).all(|w| w[0].0 < w[1].0), "{name} {measure:?}: oldest first");
+            assert!(s.points.iter().all(|(t, _)| *t <= end && *t >= end - chrono::Duration::seconds(120)));
+        }
+        let last: BTreeMap<&str, f64> =
+            series.iter().filter_map(|s| Some((s.host.as_str(), s.points.last()?.1))).collect();
+        assert!(last.contains_key(failing) && last.contains_key(hot), "{name} {measure:?}: hosts {last:?}");
+        last_points.insert(format!("{measure:?}"), last.into_iter().map(|(h, v)| (h.to_string(), v)).collect());
+    }
+    let last = |measure: &str, host: &str| last_points[measure].get(host).copied().unwrap_or(f64::NAN);
+    assert!(last("LoginsPerMinute", failing) > 60.0, "{name}: logins per minute {}", last("LoginsPerMinute", failing));
+    let ratio = last("FailureRatio", failing);
+    assert!((ratio - INJECTED_RATIO).abs() < RATIO_TOLERANCE, "{name}: failure ratio over time {ratio}");
+    println!(
+        "{name} history: {failing} at {:.0} logins a minute with a failure ratio of {ratio:.3}; {hot} summed Z-score {:.2}",
+        last("LoginsPerMinute", failing),
+        last("SummedZScore", hot)
+    );
+    let scores: &BTreeMap<String, f64> = &last_points["SummedZScore"];
+    let hottest = scores.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(h, _)| h.as_str());
+    assert_eq!(hottest, Some(hot), "{name}: the hot backend has the highest summed Z-score: {scores:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,6 +132,8 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     }
     let via_prometheus = conformance("prometheus", &prom, &site, &failing, &hot, &healthy).await;
     let embedded_ratio = conformance("embedded", &embedded, &site, &failing, &hot, &healthy).await;
+    history_conformance("prometheus", &prom, &site, &failing, &hot).await;
+    history_conformance("embedded", &embedded, &site, &failing, &hot).await;
     println!("failure ratio of {failing}: injected {INJECTED_RATIO}, via Prometheus {via_prometheus:.3}, embedded {embedded_ratio:.3} (tolerance {RATIO_TOLERANCE})");
 
     // The job filter really filters.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod backends;
 pub mod controller;
+pub mod dashboard;
 pub mod groups;
 pub mod operators;
 pub mod settings;

@@ -117,3 +117,20 @@ pub fn StatusBadge(status: String) -> impl IntoView {
     let class = format!("badge badge-{status}");
     view! { <span class=class>{status}</span> }
 }
+
+/// A time as every page shows it: how long ago (or how soon), with the full UTC time as its
+/// tooltip and in `datetime`.
+#[component]
+pub fn Time(at: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    use crate::domain::time::{full, relative};
+    view! { <time datetime=at.to_rfc3339() title=full(at)>{relative(at, chrono::Utc::now())}</time> }
+}
+
+/// An optional time, or a dash.
+#[component]
+pub fn MaybeTime(at: Option<chrono::DateTime<chrono::Utc>>) -> impl IntoView {
+    match at {
+        Some(at) => leptos::either::Either::Left(view! { <Time at/> }),
+        None => leptos::either::Either::Right("—"),
+    }
+}

@@ -9,9 +9,13 @@ use uuid::Uuid;
 
 use super::group_tally::GroupTally;
 use crate::{
-    domain::geodb::Membership,
-    ports::{Clock, GeoDb, GroupMembers, MemberRecord, StoreError},
+    domain::{geodb::Membership, logtext::Untrusted},
+    ports::{read_all, Clock, ControllerStore, GeoDb, GroupMembers, MemberRecord, StoreError},
 };
+
+/// How often the census keeps a site's users per backend: hourly points keep a month of
+/// 1,000 backends at 24,000 rows a day.
+pub const BACKEND_USERS_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// Counts that need a whole-table read (users per group, groups per backend). A background
 /// task takes them now and then, a batch at a time and keeping only counts, so that no page
@@ -35,6 +39,9 @@ impl CensusSnapshot {
 #[derive(Default)]
 pub struct Census {
     latest: std::sync::RwLock<Arc<CensusSnapshot>>,
+    /// Per site: when this process last recorded its users per backend. In memory only, so
+    /// the first census after a start records (a restart costs at most one extra point).
+    users_recorded: std::sync::Mutex<HashMap<Uuid, DateTime<Utc>>>,
 }
 
 impl Census {
@@ -44,7 +51,8 @@ impl Census {
 
     /// Reads every site's groups and the whole `users` table (at once), records the group
     /// memberships written since the previous census (all of them the first time), then
-    /// publishes the counts.
+    /// publishes the counts and keeps each site's users per backend in `history` (at most
+    /// once per [`BACKEND_USERS_EVERY`] per site; a failure there is logged, not returned).
     ///
     /// A membership counts as written since the previous census when its write time is at or
     /// after that census's start less `margin`, both on the store's clock: the margin covers
@@ -54,6 +62,7 @@ impl Census {
         &self,
         geodb: &dyn GeoDb,
         members: &dyn GroupMembers,
+        history: &dyn ControllerStore,
         margin: std::time::Duration,
         clock: &dyn Clock,
     ) -> Result<CensusReport, StoreError> {
@@ -74,12 +83,76 @@ impl Census {
         // Only now is every change before `started` recorded; a census that failed half-way
         // leaves the mark where it was, so the next one writes its changes again.
         members.set_synced_at(started).await?;
-        snapshot.taken_at = Some(clock.now());
+        let taken_at = clock.now();
+        snapshot.taken_at = Some(taken_at);
+        let snapshot = Arc::new(snapshot);
         if let Ok(mut latest) = self.latest.write() {
-            *latest = Arc::new(snapshot);
+            *latest = snapshot.clone();
         }
+        self.record_backend_users(geodb, history, &snapshot, taken_at).await;
         Ok(CensusReport { users: tally.users, members_written: tally.members_written, full: previous.is_none() })
     }
+
+    /// Records the users per backend of every site whose last point is [`BACKEND_USERS_EVERY`]
+    /// old or more. The counts are already published: a store that fails here only loses a
+    /// chart point, so it is logged and the next census tries again.
+    async fn record_backend_users(
+        &self,
+        geodb: &dyn GeoDb,
+        history: &dyn ControllerStore,
+        snapshot: &CensusSnapshot,
+        at: DateTime<Utc>,
+    ) {
+        let sites = match read_all(|page| geodb.list_sites(page)).await {
+            Ok(sites) => sites,
+            Err(err) => {
+                tracing::warn!(error = %Untrusted(&err), "cannot read the sites to record users per backend; the next census tries again");
+                return;
+            }
+        };
+        for site in sites {
+            if !self.backend_users_due(site.id, at) {
+                continue;
+            }
+            match record_site_users(geodb, history, site.id, snapshot, at).await {
+                Ok(()) => {
+                    if let Ok(mut recorded) = self.users_recorded.lock() {
+                        recorded.insert(site.id, at);
+                    }
+                }
+                Err(err) => tracing::warn!(
+                    site_id = %site.id,
+                    error = %Untrusted(&err),
+                    "cannot record users per backend; the next census tries again"
+                ),
+            }
+        }
+    }
+
+    /// Whether `site` has no point from this process yet, or one [`BACKEND_USERS_EVERY`] away
+    /// from `at` (either way: a clock set back far does not stop the recording).
+    fn backend_users_due(&self, site: Uuid, at: DateTime<Utc>) -> bool {
+        let recorded = self.users_recorded.lock().map(|r| r.get(&site).copied()).unwrap_or(None);
+        recorded.is_none_or(|last| (at - last).abs() >= BACKEND_USERS_EVERY)
+    }
+}
+
+/// Records one site's backends with the users the census found on each (0 for a backend that
+/// owns no group, so a new backend's line starts at 0).
+async fn record_site_users(
+    geodb: &dyn GeoDb,
+    history: &dyn ControllerStore,
+    site: Uuid,
+    snapshot: &CensusSnapshot,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let backends = read_all(|page| geodb.list_backends(site, page)).await?;
+    let users: Vec<(Uuid, u64)> =
+        backends.iter().map(|b| (b.id, snapshot.users_per_backend.get(&b.id).copied().unwrap_or(0))).collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    history.record_backend_users(site, at, &users).await
 }
 
 /// What a census did.

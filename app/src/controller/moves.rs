@@ -56,6 +56,7 @@ impl From<StoreError> for WriteError {
             StoreError::Unavailable(why) => WriteError::Unavailable(why),
             StoreError::BadCursor => WriteError::invalid("cursor", "this page link is no longer valid"),
             StoreError::Corrupt(why) => WriteError::Unavailable(format!("unreadable row: {why}")),
+            err @ StoreError::TooMany { what, .. } => WriteError::invalid(what, err.to_string()),
         }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Controller, Skip};
 use crate::{
     domain::{
-        feature::{effective_mode, feature_states, Feature, FeatureState, FEATURE_SECTION},
+        feature::{feature_states, resolve_mode, Feature, FeatureState, FEATURE_SECTION},
         geodb::{Backend, UserGroup},
         page::MAX_PAGE_SIZE,
         planning::{BackendState, GroupState},
@@ -103,12 +103,7 @@ impl Controller {
         Ok(feature_states(&rows, site_id)
             .into_iter()
             .map(|(f, state)| {
-                let state = if f == Feature::GroupBalance && !self.settings.group_balance_enabled {
-                    FeatureState::Off
-                } else {
-                    state
-                };
-                (f, effective_mode(state, self.settings.dry_run))
+                (f, resolve_mode(f, state, self.settings.dry_run, self.settings.group_balance_enabled).effective)
             })
             .collect())
     }

@@ -120,6 +120,13 @@ pub struct GroupRow {
     pub users: Option<u64>,
 }
 
+/// How far a long operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+}
+
 /// A group list page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupList {

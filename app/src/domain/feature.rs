@@ -115,6 +115,48 @@ pub fn effective_mode(state: FeatureState, dry_run: bool) -> FeatureState {
     }
 }
 
+/// Why a feature's effective mode is not its stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModeReason {
+    /// `DRY_RUN=true`: every feature that is on runs dry.
+    DryRun,
+    /// `GROUP_BALANCE_ENABLED=false`: group-size balancing is off whatever its state.
+    GroupBalanceDisabled,
+}
+
+impl ModeReason {
+    /// The reason as an operator reads it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            ModeReason::DryRun => "DRY_RUN=true: every feature that is on runs dry",
+            ModeReason::GroupBalanceDisabled => "GROUP_BALANCE_ENABLED=false: group balancing is off",
+        }
+    }
+}
+
+/// A feature as it is stored for a site and as the controller runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureMode {
+    pub feature: Feature,
+    pub stored: FeatureState,
+    pub effective: FeatureState,
+    pub reason: Option<ModeReason>,
+}
+
+/// The mode the controller runs `feature` in, from its stored state and the instance's
+/// `DRY_RUN` and `GROUP_BALANCE_ENABLED`: the one place both the controller and the pages ask.
+pub fn resolve_mode(feature: Feature, stored: FeatureState, dry_run: bool, group_balance_enabled: bool) -> FeatureMode {
+    let (effective, reason) =
+        if feature == Feature::GroupBalance && !group_balance_enabled && stored != FeatureState::Off {
+            (FeatureState::Off, Some(ModeReason::GroupBalanceDisabled))
+        } else if stored == FeatureState::On && dry_run {
+            (effective_mode(stored, dry_run), Some(ModeReason::DryRun))
+        } else {
+            (stored, None)
+        };
+    FeatureMode { feature, stored, effective, reason }
+}
+
 /// Each feature's state for a site from the `controller_features` rows: the site's own row,
 /// else the all-sites (nil site) row, else off. Rows with unknown values count as absent.
 pub fn feature_states(rows: &[ClusterSetting], site_id: uuid::Uuid) -> Vec<(Feature, FeatureState)> {
@@ -148,5 +190,17 @@ mod tests {
             assert_eq!(f.as_str().parse::<Feature>().unwrap(), f);
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
         }
+    }
+
+    #[test]
+    fn the_effective_mode_says_why_it_differs() {
+        let m = resolve_mode(Feature::LoadBalance, FeatureState::On, true, true);
+        assert_eq!((m.effective, m.reason), (FeatureState::Dryrun, Some(ModeReason::DryRun)));
+        let m = resolve_mode(Feature::GroupBalance, FeatureState::Dryrun, false, false);
+        assert_eq!((m.effective, m.reason), (FeatureState::Off, Some(ModeReason::GroupBalanceDisabled)));
+        let m = resolve_mode(Feature::GroupBalance, FeatureState::Off, true, false);
+        assert_eq!((m.effective, m.reason), (FeatureState::Off, None));
+        let m = resolve_mode(Feature::HostFailure, FeatureState::Dryrun, true, true);
+        assert_eq!((m.effective, m.reason), (FeatureState::Dryrun, None));
     }
 }

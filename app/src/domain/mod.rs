@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cluster;
 pub mod controller;
+pub mod dashboard;
 pub mod edition;
 pub mod error;
 pub mod feature;
@@ -15,6 +16,7 @@ pub mod planning;
 pub mod routing;
 pub mod site;
 pub mod tag;
+pub mod time;
 pub mod validate;
 
 pub use error::{AppError, WriteError};

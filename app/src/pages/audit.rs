@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{audit::list_audit, support_client::encode},
-    components::LoadError,
+    components::{LoadError, Time},
     domain::audit::AuditRecord,
 };
 
@@ -57,7 +57,7 @@ fn AuditLine(r: AuditRecord) -> impl IntoView {
     let action = r.action.clone();
     view! {
         <tr data-action=action>
-            <td>{r.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+            <td><Time at=r.at/></td>
             <td>{r.operator}</td>
             <td title=r.user_agent>{r.client_ip}</td>
             <td><code>{r.action}</code></td>

@@ -6,7 +6,7 @@ use crate::{
     api::backends::{
         list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
     },
-    components::{FormError, LoadError, Me, PageError, StatusBadge},
+    components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, Time},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
 
@@ -115,7 +115,10 @@ pub fn BackendsPage() -> impl IntoView {
                     Ok(list) => {
                         let site = site_id();
                         let add_site = site.clone();
-                        let counted = list.counted_at.map(|t| format!("Counts as of {} UTC.", t.format("%Y-%m-%d %H:%M"))).unwrap_or_else(|| "Counts appear after the first census.".into());
+                        let counted = match list.counted_at {
+                            Some(at) => Either::Left(view! { "Counts as of "<Time at/>"." }),
+                            None => Either::Right("Counts appear after the first census."),
+                        };
                         let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
                         Either::Right(view! {
                             <div class="page-head">
@@ -211,7 +214,7 @@ fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
             <td class="number">{count(row.groups)}</td>
             <td class="number">{count(row.users)}</td>
             <td class="muted">{b.status_reason.clone()}</td>
-            <td class="muted">{format!("from {} / to {}", moved_at(b.last_moved_from), moved_at(b.last_moved_to))}</td>
+            <td class="muted">"from "<MaybeTime at=b.last_moved_from/>" / to "<MaybeTime at=b.last_moved_to/></td>
             <td>
                 {operator.then(|| view! {
                     <form method="post" action=EvacuateBackend::url() class="inline">
@@ -231,8 +234,4 @@ fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
             </td>
         </tr>
     }
-}
-
-fn moved_at(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into())
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, EndGroupMove},
-    components::{FormError, LoadError, Me, PageError},
+    components::{FormError, LoadError, MaybeTime, Me, PageError, Time},
     domain::{
         controller::{DecisionRecord, MoveRecord, MoveState},
         planning::Decision,
@@ -59,7 +59,10 @@ pub fn ControllerPage() -> impl IntoView {
                                 <dd id="instance">{s.instance.clone()}{if s.this_instance_leads { " — leads" } else { " — standby" }}</dd>
                                 <dt>"DRY_RUN"</dt><dd>{if s.dry_run { "on: every feature is dry" } else { "off" }}</dd>
                                 <dt>"Group balance plan"</dt>
-                                <dd>{s.plan.as_ref().map(|p| format!("{} of {} user moves left (made {})", p.remaining, p.total, p.created_at.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_else(|| "none".into())}</dd>
+                                <dd>{match s.plan.as_ref() {
+                                    Some(p) => Either::Left(view! { {format!("{} of {} user moves left (made ", p.remaining, p.total)}<Time at=p.created_at/>")" }),
+                                    None => Either::Right("none"),
+                                }}</dd>
                             </dl>
                             {site_links}
                             {(!s.problems.is_empty()).then(|| view! {
@@ -80,7 +83,7 @@ pub fn ControllerPage() -> impl IntoView {
                                     {s.loops.iter().map(|(name, run)| view! {
                                         <tr data-loop=name.clone()>
                                             <td>{name.clone()}</td>
-                                            <td>{run.at.format("%H:%M:%S").to_string()}</td>
+                                            <td><Time at=run.at/></td>
                                             <td>{run.result.as_str()}</td>
                                             <td>{run.detail.clone()}</td>
                                         </tr>
@@ -95,7 +98,7 @@ pub fn ControllerPage() -> impl IntoView {
                                         <tr data-host=r.host.clone()>
                                             <td>{r.host.clone()}</td>
                                             <td>{if r.reachable { "yes" } else { "no" }}</td>
-                                            <td>{r.since.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                            <td><Time at=r.since/></td>
                                             <td>{r.last_error.clone()}</td>
                                         </tr>
                                     }).collect_view()}
@@ -198,7 +201,7 @@ fn decision_row(d: DecisionRecord) -> impl IntoView {
     };
     view! {
         <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str()>
-            <td>{d.at.format("%H:%M:%S").to_string()}</td>
+            <td><Time at=d.at/></td>
             <td>{d.decision.feature.as_str()}</td>
             <td>{d.mode.to_string()}</td>
             <td>{outcome}</td>
@@ -243,7 +246,7 @@ pub fn MovesPage() -> impl IntoView {
                                 <tbody>
                                     {page.items.into_iter().map(|m| view! {
                                         <tr data-group=m.group.clone() data-state=m.state.as_str()>
-                                            <td>{m.created_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                            <td><Time at=m.created_at/></td>
                                             <td>{m.group.clone()}</td>
                                             <td>{format!("{} → {}", m.source_host, m.destination_host)}</td>
                                             <td>{m.initiated_by.to_string()}</td>
@@ -298,7 +301,7 @@ pub fn LiveMoves(
 fn MoveCard(m: MoveRecord, site_id: String, operator: bool, end: ServerAction<EndGroupMove>) -> impl IntoView {
     let percent = m.percent();
     let rate = if m.rate > 0.0 { format!("{:.1} users/s", m.rate) } else { "—".into() };
-    let eta = m.eta.map(|e| e.format("%H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into());
+    let eta = m.eta;
     let active = m.state.is_active();
     let can_cancel = m.state == MoveState::Initiated;
     let (id_force, id_cancel, site_force, site_cancel) = (m.id.to_string(), m.id.to_string(), site_id.clone(), site_id);
@@ -312,7 +315,7 @@ fn MoveCard(m: MoveRecord, site_id: String, operator: bool, end: ServerAction<En
             <progress max="100" value=format!("{percent:.0}") aria-label=format!("{} progress", m.group)></progress>
             <div class="move-figures small">
                 <span class="moved">{format!("{} of {} users", m.users_moved, m.users_total)}</span>" · "
-                <span class="rate">{rate}</span>" · ETA "<span class="eta">{eta}</span>" · by "{m.initiated_by.to_string()}
+                <span class="rate">{rate}</span>" · ETA "<span class="eta"><MaybeTime at=eta/></span>" · by "{m.initiated_by.to_string()}
                 {(!m.note.is_empty()).then(|| view! { " · "<span class="note">{m.note.clone()}</span> })}
             </div>
             {(operator && active).then(|| view! {

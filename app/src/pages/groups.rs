@@ -5,10 +5,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     api::{
         controller::{list_moves, EndGroupMove},
-        groups::{get_group, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky},
+        groups::{
+            get_group, init_progress, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky,
+        },
         support_client::encode,
     },
-    components::{form_error, FormError, LoadError, Me, PageError},
+    components::{form_error, FormError, LoadError, MaybeTime, Me, PageError},
     domain::{cluster::GroupRow, Role},
     pages::controller::LiveMoves,
 };
@@ -39,6 +41,7 @@ pub fn GroupsPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(list) => {
                         let site = site_id();
+                        let (init_site, progress_site) = (site.clone(), site.clone());
                         let (backend, mask, moving) = (q("backend"), q("mask"), q("moving"));
                         let next = list.next.clone().map(|next| {
                             let href = format!(
@@ -71,17 +74,48 @@ pub fn GroupsPage() -> impl IntoView {
                             {(role >= Role::Admin).then(|| view! {
                                 <h2>"Initialise default groups"</h2>
                                 <ActionForm action=init attr:class="inline" attr:id="init-groups">
-                                    <input type="hidden" name="site_id" value=site.clone()/>
+                                    <input type="hidden" name="site_id" value=init_site.clone()/>
                                     <input type="number" name="count" min="1" max="100000" value="100" aria-label="Number of default groups" class="narrow"/>
                                     <button type="submit">"Create missing default-1..N"</button>
                                     <small class="muted">"Like doveadm cluster site init: existing groups are kept."</small>
                                 </ActionForm>
+                                <InitProgress site_id=progress_site.clone() pending=init.pending().into()/>
                             })}
                         })
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A site initialisation's progress bar: shown when the page loads during one, and kept up
+/// to date while this page's own initialisation runs.
+#[component]
+fn InitProgress(site_id: String, pending: Signal<bool>) -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let progress = Resource::new(move || tick.get(), move |_| init_progress(site_id.clone()));
+    Effect::new(move |_| {
+        let poll = move || {
+            if pending.get_untracked() {
+                tick.update(|t| *t += 1);
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(poll, std::time::Duration::from_millis(500)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                progress.await.ok().flatten().map(|p| view! {
+                    <p id="init-progress">
+                        <progress max=p.total.to_string() value=p.done.to_string()></progress>
+                        {format!(" {} of {} groups checked", p.done, p.total)}
+                    </p>
+                })
+            })}
+        </Transition>
     }
 }
 
@@ -141,7 +175,7 @@ pub fn GroupPage() -> impl IntoView {
                         let site = site_id();
                         let g = detail.row.group.clone();
                         let (n1, n2, s1, s2) = (g.name.clone(), g.name.clone(), site.clone(), site.clone());
-                        let refresh = g.refresh_after.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into());
+                        let refresh = g.refresh_after;
                         let moving = g.moving.as_ref().map(|token| format!("yes ({token})")).unwrap_or_else(|| "no".to_string());
                         Either::Right(view! {
                             <div class="page-head">
@@ -153,7 +187,7 @@ pub fn GroupPage() -> impl IntoView {
                                 <dt>"Backend"</dt><dd id="group-backend">{detail.row.backend_host.clone()}</dd>
                                 <dt>"Alternative backend"</dt><dd>{detail.row.alt_backend_host.clone()}</dd>
                                 <dt>"Moving"</dt><dd id="group-moving">{moving}</dd>
-                                <dt>"Refresh after"</dt><dd>{refresh}</dd>
+                                <dt>"Refresh after"</dt><dd><MaybeTime at=refresh/></dd>
                                 <dt>"Users"</dt><dd>{detail.row.users.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Sites"</dt><dd>{if detail.sites.is_empty() { "no group_sites rows".to_string() } else {
                                     detail.sites.iter().map(|s| format!("{} ({})", s.site_id, s.status)).collect::<Vec<_>>().join(", ")

@@ -19,6 +19,7 @@ pub fn Layout() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Palomar"</a>
             <nav>
+                <A href="/" exact=true>"Overview"</A>
                 <A href="/sites">"Sites"</A>
                 <A href="/controller">"Controller"</A>
                 <A href="/tags">"Tags"</A>

@@ -3,11 +3,14 @@
 pub mod audit;
 pub mod backends;
 pub mod controller;
+pub mod dashboard;
 pub mod groups;
 pub mod layout;
 pub mod login;
 pub mod operators;
+pub mod overview;
 pub mod settings;
+pub mod site_layout;
 pub mod sites;
 pub mod stats;
 pub mod tags;
@@ -25,7 +28,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <main class="narrow">
             <h1>"Not found"</h1>
-            <p><a href="/">"Back to the sites"</a></p>
+            <p><a href="/">"Back to the overview"</a></p>
         </main>
     }
 }

@@ -4,7 +4,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
-    components::{form_error, FormError, LoadError, Me, PageError},
+    components::{form_error, FormError, LoadError, Me, PageError, StatusBadge},
     domain::{
         feature::{FeatureState, FEATURE_SECTION},
         Role,
@@ -110,13 +110,14 @@ pub fn FeaturesPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(states) => Either::Right(view! {
                         <table class="list" id="features">
-                            <thead><tr><th>"Feature"</th><th>"State"</th></tr></thead>
+                            <thead><tr><th>"Feature"</th><th>"Stored state"</th><th>"Effective mode"</th><th>"Why"</th></tr></thead>
                             <tbody>
-                                {states.into_iter().map(|(feature, state)| {
+                                {states.into_iter().map(|m| {
+                                    let (feature, state) = (m.feature, m.stored);
                                     let site = site.clone();
                                     let label = format!("State of {feature}");
                                     view! {
-                                        <tr data-feature=feature.as_str() data-state=state.as_str()>
+                                        <tr data-feature=feature.as_str() data-state=state.as_str() data-effective=m.effective.as_str()>
                                             <td>{feature.as_str()}</td>
                                             <td>{if operator {
                                                 Either::Left(view! {
@@ -132,6 +133,8 @@ pub fn FeaturesPage() -> impl IntoView {
                                             } else {
                                                 Either::Right(view! { <span>{state.as_str()}</span> })
                                             }}</td>
+                                            <td class="effective"><StatusBadge status=m.effective.as_str().to_string()/></td>
+                                            <td class="muted reason">{m.reason.map(|r| r.explain())}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -137,12 +137,6 @@ pub fn EditSitePage() -> impl IntoView {
                                 </RoleAtLeast>
                             </div>
                             <p class="muted">"Id "<code>{id.clone()}</code></p>
-                            <nav class="subnav" id="site-nav">
-                                <a href=format!("/sites/{id}/backends")>"Backends"</a>
-                                <a href=format!("/sites/{id}/groups")>"Groups"</a>
-                                <a href=format!("/sites/{id}/features")>"Features"</a>
-                                <a href=format!("/sites/{id}/stats")>"Stats"</a>
-                            </nav>
                             <ActionForm action=update attr:class="form" attr:id="site-form">
                                 <input type="hidden" name="id" value=id/>
                                 <SiteFields site=Some(site) tags/>

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::users::{lookup_user, DeleteUser, MoveUser},
-    components::{FormError, LoadError, Me, PageError},
+    components::{FormError, LoadError, MaybeTime, Me, PageError},
     domain::Role,
 };
 
@@ -56,7 +56,7 @@ pub fn UsersPage() -> impl IntoView {
                                 <dt>"Failover group"</dt><dd>{u.failover_site_group_name.clone()}</dd>
                                 <dt>"Pending user move"</dt><dd id="user-pending">{pending}</dd>
                                 <dt>"Metacache last host"</dt><dd>{u.metacache_last_host.clone()}</dd>
-                                <dt>"Last update"</dt><dd>{u.last_update.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Last update"</dt><dd><MaybeTime at=u.last_update/></dd>
                             </dl>
                             {(role >= Role::Operator).then(|| view! {
                                 <h2>"Move to another group"</h2>

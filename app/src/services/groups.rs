@@ -1,5 +1,6 @@
 use std::{collections::HashMap, sync::Arc};
 
+use futures::{StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 use super::{fresh::SiteBackends, Auditor};
@@ -182,14 +183,40 @@ impl GroupOps {
 pub struct GroupAdmin {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
+    operations: Arc<super::Operations>,
+}
+
+/// Groups a site initialisation creates at once.
+const INIT_IN_FLIGHT: usize = 16;
+
+/// Creates `default-n` on the `n`th of the `online` backends in turn, unless it exists;
+/// whether it was created.
+async fn create_default_group(geodb: &dyn GeoDb, site_id: Uuid, n: u32, online: &[Uuid]) -> Result<bool, StoreError> {
+    let name = format!("default-{n}");
+    if geodb.get_group(site_id, &name).await?.is_some() {
+        return Ok(false);
+    }
+    let index = (n as usize - 1) % online.len();
+    let group = UserGroup {
+        site_id,
+        name,
+        backend_id: Some(online[index]),
+        alt_backend_id: online.get((index + 1) % online.len()).copied().filter(|alt| *alt != online[index]),
+        sticky_users: 0,
+        moving: String::new(),
+        refresh_after: None,
+        sticky_backend: 0,
+    };
+    // Someone (Dovecot, another operator) may create it meanwhile: theirs stays.
+    geodb.create_group(&group).await
 }
 
 /// `cluster_default_group_count` is a proxy setting; more than this is surely a typo.
 pub const MAX_DEFAULT_GROUPS: u32 = 100_000;
 
 impl GroupAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor) -> Self {
-        Self { geodb, audit }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, operations: Arc<super::Operations>) -> Self {
+        Self { geodb, audit, operations }
     }
 
     /// Like `doveadm cluster site init` without `--update`: creates the missing groups
@@ -208,36 +235,26 @@ impl GroupAdmin {
         if online.is_empty() {
             return Err(AppError::Conflict(format!("site {} has no online backend to give groups to", site.name)));
         }
+        let key = super::site_init_key(site_id);
+        if self.operations.get(&key).is_some() {
+            return Err(AppError::Conflict(format!("site {} is being initialised already", site.name)));
+        }
         let target = format!("{} default-1..{count}", site.name);
         let geodb = self.geodb.clone();
+        let running = self.operations.start(key, u64::from(count));
+        let online = &online;
         self.audit
             .apply("site.init", &target, None::<&()>, Some(&count), async move {
-                let mut created = 0;
-                for n in 1..=count {
-                    let name = format!("default-{n}");
-                    if geodb.get_group(site_id, &name).await?.is_some() {
-                        continue;
+                let creations = futures::stream::iter(1..=count).map(|n| {
+                    let (geodb, running) = (&geodb, &running);
+                    async move {
+                        let created = create_default_group(geodb.as_ref(), site_id, n, online).await;
+                        running.step();
+                        created
                     }
-                    let index = (n as usize - 1) % online.len();
-                    let group = UserGroup {
-                        site_id,
-                        name,
-                        backend_id: Some(online[index]),
-                        alt_backend_id: online
-                            .get((index + 1) % online.len())
-                            .copied()
-                            .filter(|alt| *alt != online[index]),
-                        sticky_users: 0,
-                        moving: String::new(),
-                        refresh_after: None,
-                        sticky_backend: 0,
-                    };
-                    // Someone (Dovecot, another operator) may create it meanwhile: theirs stays.
-                    if geodb.create_group(&group).await? {
-                        created += 1;
-                    }
-                }
-                Ok::<_, StoreError>(created)
+                });
+                let created: Vec<bool> = creations.buffer_unordered(INIT_IN_FLIGHT).try_collect().await?;
+                Ok::<_, StoreError>(created.into_iter().filter(|c| *c).count() as u32)
             })
             .await
     }

@@ -8,10 +8,12 @@ mod accounts;
 mod audit;
 mod backends;
 mod controller;
+mod dashboard;
 mod fresh;
 pub use fresh::{ACCOUNTS_FRESH_FOR, BACKENDS_FRESH_FOR};
 mod groups;
 mod operators;
+mod progress;
 mod routes;
 mod settings;
 mod stats;
@@ -26,8 +28,10 @@ pub use audit::AuditReader;
 pub(crate) use audit::Auditor;
 pub use backends::{BackendAdmin, BackendOps, BackendsReader};
 pub use controller::{ControllerOps, ControllerReader};
+pub use dashboard::DashboardReader;
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
+pub use progress::{site_init_key, Operations};
 pub use routes::{ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, RouteWhy, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
@@ -113,6 +117,10 @@ pub struct Services {
     sites: Arc<fresh::Sites>,
     backends: Arc<fresh::SiteBackends>,
     accounts: Arc<fresh::Accounts>,
+    /// Long operations running here (site initialisation), for their progress bars.
+    operations: Arc<Operations>,
+    /// `CENSUS_INTERVAL_SECS`: a census older than two of these is stale.
+    census_interval: std::time::Duration,
 }
 
 impl Services {
@@ -127,7 +135,35 @@ impl Services {
             sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
             accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
+            census_interval: std::time::Duration::from_secs(3600),
+            operations: Arc::default(),
             ports,
+        }
+    }
+
+    /// The same services with the census taken every `interval` (`CENSUS_INTERVAL_SECS`).
+    pub fn with_census_interval(mut self, interval: std::time::Duration) -> Self {
+        self.census_interval = interval;
+        self
+    }
+
+    /// How far a long operation running here is: any role.
+    pub fn operations(&self, _caller: &Caller) -> &Operations {
+        &self.operations
+    }
+
+    /// The cluster overview, the site dashboards and their charts: any role.
+    pub fn dashboard(&self, _caller: &Caller) -> DashboardReader {
+        DashboardReader {
+            records: self.ports.records.clone(),
+            metrics: self.ports.metrics.clone(),
+            lease: self.ports.lease.clone(),
+            clock: self.ports.clock.clone(),
+            census: self.census.clone(),
+            controller: self.controller.clone(),
+            sites: self.sites.clone(),
+            backends: self.backends.clone(),
+            census_interval: self.census_interval,
         }
     }
 
@@ -190,7 +226,8 @@ impl Services {
         margin: std::time::Duration,
     ) -> Result<crate::controller::CensusReport, StoreError> {
         let ports = &self.ports;
-        self.census.refresh(ports.geodb.as_ref(), ports.members.as_ref(), margin, ports.clock.as_ref()).await
+        let (geodb, members, records) = (ports.geodb.as_ref(), ports.members.as_ref(), ports.records.as_ref());
+        self.census.refresh(geodb, members, records, margin, ports.clock.as_ref()).await
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
@@ -238,7 +275,7 @@ impl Services {
     /// Site initialisation: admins.
     pub fn group_admin(&self, caller: &Caller) -> Result<GroupAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(GroupAdmin::new(self.ports.geodb.clone(), self.auditor(caller)))
+        Ok(GroupAdmin::new(self.ports.geodb.clone(), self.auditor(caller), self.operations.clone()))
     }
 
     pub fn users(&self, _caller: &Caller) -> UsersReader {
@@ -263,7 +300,8 @@ impl Services {
     }
 
     pub fn settings(&self, _caller: &Caller) -> SettingsReader {
-        SettingsReader::new(self.ports.geodb.clone())
+        let settings = self.controller.settings();
+        SettingsReader::new(self.ports.geodb.clone(), settings.dry_run, settings.group_balance_enabled)
     }
 
     /// Feature states: operators.
@@ -351,6 +389,7 @@ impl From<StoreError> for AppError {
                 AppError::invalid("cursor", "this page link is no longer valid; start from the first page")
             }
             StoreError::Corrupt(msg) => AppError::Internal(msg),
+            err @ StoreError::TooMany { what, .. } => AppError::invalid(what, err.to_string()),
         }
     }
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::Auditor;
 use crate::{
     domain::{
-        feature::{feature_states, Feature, FeatureState, FEATURE_SECTION},
+        feature::{feature_states, resolve_mode, Feature, FeatureMode, FeatureState, FEATURE_SECTION},
         geodb::ClusterSetting,
         validate, AppError, Page, PageRequest,
     },
@@ -25,19 +25,23 @@ pub fn parse_setting_word(field: &str, raw: &str) -> Result<String, AppError> {
 /// `cluster_settings` rows and feature states: any role.
 pub struct SettingsReader {
     geodb: Arc<dyn GeoDb>,
+    /// This instance's `DRY_RUN` and `GROUP_BALANCE_ENABLED`.
+    dry_run: bool,
+    group_balance_enabled: bool,
 }
 
 impl SettingsReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
-        Self { geodb }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, dry_run: bool, group_balance_enabled: bool) -> Self {
+        Self { geodb, dry_run, group_balance_enabled }
     }
 
     pub async fn section(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, AppError> {
         Ok(self.geodb.list_settings(section, page).await?)
     }
 
-    /// Each feature's state for a site: its own row, else the all-sites row, else off.
-    pub async fn features(&self, site_id: Uuid) -> Result<Vec<(Feature, FeatureState)>, AppError> {
+    /// Each feature's state for a site (its own row, else the all-sites row, else off), and
+    /// the mode this instance's controller runs it in.
+    pub async fn features(&self, site_id: Uuid) -> Result<Vec<FeatureMode>, AppError> {
         let mut rows = Vec::new();
         let mut cursor = None;
         loop {
@@ -48,7 +52,10 @@ impl SettingsReader {
                 None => break,
             }
         }
-        Ok(feature_states(&rows, site_id))
+        Ok(feature_states(&rows, site_id)
+            .into_iter()
+            .map(|(f, stored)| resolve_mode(f, stored, self.dry_run, self.group_balance_enabled))
+            .collect())
     }
 }
 

@@ -15,9 +15,10 @@ pub mod sim_metrics;
 use std::{collections::BTreeMap, time::Duration};
 
 use app::{
-    domain::metrics::{HostScore, HostTraffic},
+    domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     ports::{Doveadm, DoveadmError, DoveadmRow, Metrics, MetricsError},
 };
+use chrono::{DateTime, Utc};
 
 /// How long one Redis command may take, and one connection attempt: Redis answers in
 /// milliseconds, so past this it is down, and every caller (the lease, `/healthz`, a page)
@@ -52,7 +53,8 @@ impl Doveadm for NoDoveadm {
 }
 
 /// The metrics port where there is no metrics source (command-line tools, some tests):
-/// every query says so, and callers carry on without figures.
+/// every query for current figures says so, and callers carry on without them; a history is
+/// empty (a chart of nothing, as before any traffic).
 pub struct NoMetrics;
 
 #[async_trait::async_trait]
@@ -63,6 +65,17 @@ impl Metrics for NoMetrics {
 
     async fn host_scores(&self, _site: &str, _window: Duration) -> Result<Vec<HostScore>, MetricsError> {
         Err(MetricsError::Unreachable("no metrics source is configured".into()))
+    }
+
+    async fn host_history(
+        &self,
+        _site: &str,
+        _measure: HostMeasure,
+        _end: DateTime<Utc>,
+        _range: Duration,
+        _step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError> {
+        Ok(Vec::new())
     }
 }
 

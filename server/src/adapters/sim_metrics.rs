@@ -4,18 +4,21 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use app::{
-    domain::metrics::{HostScore, HostTraffic},
+    domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     ports::{Metrics, MetricsError},
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::sim::Simulator;
 
+/// The metrics port on the in-process simulator's history.
 pub struct SimulatorMetrics {
     sim: Arc<Simulator>,
 }
 
 impl SimulatorMetrics {
+    /// Reads `sim`'s history.
     pub fn new(sim: Arc<Simulator>) -> Self {
         Self { sim }
     }
@@ -39,5 +42,16 @@ impl Metrics for SimulatorMetrics {
                 samples_24h,
             })
             .collect())
+    }
+
+    async fn host_history(
+        &self,
+        site: &str,
+        measure: HostMeasure,
+        end: DateTime<Utc>,
+        range: Duration,
+        step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError> {
+        Ok(self.sim.host_history(site, measure, end, range, step))
     }
 }

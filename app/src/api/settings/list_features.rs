@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 
-use crate::domain::feature::{Feature, FeatureState};
+use crate::domain::feature::FeatureMode;
 use crate::domain::AppError;
 
-/// Each controller feature's state (on, dryrun, off) for a site.
+/// Each controller feature's state (on, dryrun, off) for a site, and the mode it runs in.
 #[server(endpoint = "settings/features")]
-pub async fn list_features(site_id: String) -> Result<Vec<(Feature, FeatureState)>, AppError> {
+pub async fn list_features(site_id: String) -> Result<Vec<FeatureMode>, AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::validate;
 

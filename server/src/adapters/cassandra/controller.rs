@@ -1,19 +1,25 @@
-//! The controller's decisions and moves. Each row carries the record as JSON in `body`, with
-//! the columns people filter on beside it.
+//! The controller's decisions and moves (each row carries the record as JSON in `body`, with
+//! the columns people filter on beside it), and the users-per-backend history.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use app::{
     domain::{
         controller::{DecisionRecord, MoveRecord},
         Page, PageRequest,
     },
-    ports::{ControllerStore, StoreError},
+    ports::{ControllerStore, StoreError, MAX_HISTORY_BACKENDS},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 
-use super::{prepare, CassandraStore};
+use super::{prepare, unavailable, CassandraStore};
+
+/// Writes (one partition each) and reads of the users-per-backend history in flight at once.
+const HISTORY_IN_FLIGHT: usize = 16;
 
 pub(super) struct Statements {
     put_decision: PreparedStatement,
@@ -25,6 +31,8 @@ pub(super) struct Statements {
     delete_active: PreparedStatement,
     list_active: PreparedStatement,
     list_moves: PreparedStatement,
+    put_backend_users: PreparedStatement,
+    backend_users_since: PreparedStatement,
 }
 
 impl Statements {
@@ -69,8 +77,27 @@ impl Statements {
                 .await?,
             list_active: prepare(session, ks, "SELECT body FROM {ks}.controller_active_moves WHERE site_id = ?").await?,
             list_moves: prepare(session, ks, "SELECT body FROM {ks}.controller_moves WHERE site_id = ?").await?,
+            put_backend_users: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_backend_users (site_id, backend_id, taken_at, users) VALUES (?, ?, ?, ?)",
+            )
+            .await?,
+            backend_users_since: prepare(
+                session,
+                ks,
+                "SELECT taken_at, users FROM {ks}.controller_backend_users \
+                 WHERE site_id = ? AND backend_id = ? AND taken_at >= ?",
+            )
+            .await?,
         })
     }
+}
+
+#[derive(DeserializeRow)]
+struct UsersRow {
+    taken_at: DateTime<Utc>,
+    users: Option<i64>,
 }
 
 #[derive(DeserializeRow)]
@@ -180,5 +207,67 @@ impl ControllerStore for CassandraStore {
         let page =
             self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_moves, (site_id,), &page).await?;
         unwrap_page(page)
+    }
+
+    async fn record_backend_users(
+        &self,
+        site_id: Uuid,
+        taken_at: DateTime<Utc>,
+        users: &[(Uuid, u64)],
+    ) -> Result<(), StoreError> {
+        let statement = &self.controller_statements.put_backend_users;
+        // Collected first, as in `write_batches`: a stream mapping through a closure trips the
+        // `Send` check inside `async_trait` methods.
+        let writes: Vec<_> = users
+            .iter()
+            .map(|(backend, count)| {
+                let count = i64::try_from(*count).unwrap_or(i64::MAX);
+                self.write(statement, (site_id, *backend, taken_at, count))
+            })
+            .collect();
+        futures::stream::iter(writes).buffer_unordered(HISTORY_IN_FLIGHT).try_collect().await
+    }
+
+    async fn backend_users_history(
+        &self,
+        site_id: Uuid,
+        backends: &[Uuid],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError> {
+        let backends: BTreeSet<Uuid> = backends.iter().copied().collect();
+        if backends.len() > MAX_HISTORY_BACKENDS {
+            return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
+        }
+        let reads: Vec<_> =
+            backends.into_iter().map(|backend| self.backend_users_since(site_id, backend, since)).collect();
+        futures::stream::iter(reads).buffer_unordered(HISTORY_IN_FLIGHT).try_collect().await
+    }
+}
+
+impl CassandraStore {
+    /// One backend's points at or after `since`, oldest first (the clustering order). The
+    /// driver pages the partition, which its time to live keeps to a month of points.
+    async fn backend_users_since(
+        &self,
+        site_id: Uuid,
+        backend: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<(Uuid, Vec<(DateTime<Utc>, u64)>), StoreError> {
+        let statement = &self.controller_statements.backend_users_since;
+        let pager =
+            self.session.execute_iter(statement.clone(), (site_id, backend, since)).await.map_err(unavailable)?;
+        let points = pager
+            .rows_stream::<UsersRow>()
+            .map_err(unavailable)?
+            .map_err(unavailable)
+            .and_then(|row| async move {
+                let users = u64::try_from(row.users.unwrap_or(0)).map_err(|_| {
+                    StoreError::Corrupt(format!("negative users of backend {backend} at {}", row.taken_at))
+                })?;
+                Ok((row.taken_at, users))
+            })
+            .try_collect()
+            .await?;
+        Ok((backend, points))
     }
 }

@@ -93,7 +93,7 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 9] = [
+pub const CONTROLLER_TABLES: [&str; 10] = [
     // Group membership as the censuses recorded it (each writes only the changes since the
     // previous one); rows of users who left are deleted when a listing finds them stale. It
     // replaces `controller_group_members`, whose rows older versions rewrote with a TTL at
@@ -180,4 +180,25 @@ id uuid,
 body text,
 primary key ((site_id), id)
 )",
+    // Users per backend as the census counted them, about once an hour (the users-per-backend
+    // chart): one partition per backend, oldest first, kept 35 days (CENSUS_HISTORY_KEPT).
+    "create table if not exists {ks}.controller_backend_users (
+site_id uuid,
+backend_id uuid,
+taken_at timestamp,
+users bigint,
+primary key ((site_id, backend_id), taken_at)
+) with default_time_to_live = 3024000",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_users_history_lives_as_long_as_the_port_says() {
+        let table = CONTROLLER_TABLES.iter().find(|t| t.contains(".controller_backend_users ")).copied();
+        let ttl = format!("default_time_to_live = {}", app::ports::CENSUS_HISTORY_KEPT.as_secs());
+        assert!(table.is_some_and(|t| t.ends_with(&ttl)), "{table:?} should end with {ttl}");
+    }
+}

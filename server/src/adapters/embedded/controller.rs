@@ -1,15 +1,20 @@
-//! The controller's decisions and moves.
+//! The controller's decisions and moves, and the users-per-backend history.
 
-use std::{cmp::Reverse, ops::Bound};
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BTreeSet},
+    ops::Bound,
+};
 
 use app::{
     domain::{
         controller::{DecisionRecord, MoveRecord},
         Page, PageRequest,
     },
-    ports::{ControllerStore, StoreError},
+    ports::{ControllerStore, StoreError, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS},
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};
@@ -97,5 +102,81 @@ impl ControllerStore for EmbeddedStore {
             },
             |(_, Reverse(micros), id)| format!("{micros}_{id}"),
         )
+    }
+
+    async fn record_backend_users(
+        &self,
+        site_id: Uuid,
+        taken_at: DateTime<Utc>,
+        users: &[(Uuid, u64)],
+    ) -> Result<(), StoreError> {
+        let at = taken_at.timestamp_millis();
+        let kept = i64::try_from(CENSUS_HISTORY_KEPT.as_millis()).unwrap_or(i64::MAX);
+        let oldest = at.saturating_sub(kept);
+        let mut tables = self.write();
+        for (backend, count) in users {
+            tables.backend_users.entry((site_id, *backend)).or_default().insert(at, *count);
+        }
+        // What Cassandra's time to live drops, dropped here when the site records again, so
+        // memory stays bounded by the points of the period kept.
+        let lo = (site_id, Uuid::nil());
+        let hi = (site_id, Uuid::max());
+        for points in tables.backend_users.range_mut(lo..=hi).map(|(_, points)| points) {
+            *points = points.split_off(&oldest);
+        }
+        tables.backend_users.retain(|(site, _), points| *site != site_id || !points.is_empty());
+        Ok(())
+    }
+
+    async fn backend_users_history(
+        &self,
+        site_id: Uuid,
+        backends: &[Uuid],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError> {
+        let backends: BTreeSet<Uuid> = backends.iter().copied().collect();
+        if backends.len() > MAX_HISTORY_BACKENDS {
+            return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
+        }
+        let since = since.timestamp_millis();
+        let tables = self.read();
+        Ok(backends
+            .into_iter()
+            .map(|backend| {
+                let points = tables
+                    .backend_users
+                    .get(&(site_id, backend))
+                    .map(|points| {
+                        points
+                            .range(since..)
+                            .filter_map(|(at, users)| Some((DateTime::<Utc>::from_timestamp_millis(*at)?, *users)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (backend, points)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn recording_drops_the_site_s_points_past_the_time_kept() {
+        let store = EmbeddedStore::new();
+        let (site, other, gone, stays) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let kept = chrono::Duration::from_std(CENSUS_HISTORY_KEPT).unwrap_or_default();
+        store.record_backend_users(site, t0, &[(gone, 1), (stays, 1)]).await.unwrap();
+        store.record_backend_users(other, t0, &[(gone, 5)]).await.unwrap();
+        store.record_backend_users(site, t0 + kept, &[(stays, 2)]).await.unwrap();
+        assert_eq!(store.read().backend_users.get(&(site, stays)).map(BTreeMap::len), Some(2), "exactly the time kept");
+        store.record_backend_users(site, t0 + kept + chrono::Duration::milliseconds(1), &[(stays, 3)]).await.unwrap();
+        let tables = store.read();
+        assert!(!tables.backend_users.contains_key(&(site, gone)), "a backend left with no point is dropped");
+        assert_eq!(tables.backend_users.get(&(site, stays)).map(BTreeMap::len), Some(2));
+        assert!(tables.backend_users.contains_key(&(other, gone)), "another site's points wait for its own recording");
     }
 }

@@ -71,6 +71,9 @@ struct Tables {
     /// Per site, newest first; and the active ones by id.
     moves: BTreeMap<(Uuid, Reverse<i64>, Uuid), MoveRecord>,
     active_moves: BTreeMap<(Uuid, Uuid), MoveRecord>,
+    /// Users per backend at each recorded census: (site, backend) → milliseconds → users,
+    /// oldest first like the Cassandra partition.
+    backend_users: BTreeMap<(Uuid, Uuid), BTreeMap<i64, u64>>,
     /// Per site: when the plan was made, its size, and what is left of it.
     plans: BTreeMap<String, (chrono::DateTime<chrono::Utc>, u64, std::collections::VecDeque<PlanEntry>)>,
 }

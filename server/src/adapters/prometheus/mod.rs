@@ -1,29 +1,32 @@
 //! The metrics port on Prometheus' HTTP API (`PROMETHEUS_URL`, `PROMETHEUS_JOB_NAME`), with the
 //! queries of spec section (g): four 5-minute increases per `dest_host`, combined here (a
-//! missing side counts 0), and the recorded Z-scores.
+//! missing side counts 0), and the recorded Z-scores; and their histories (`history`) as
+//! range queries. Answers are read by `answer`.
+
+mod answer;
+mod history;
 
 use std::{collections::BTreeMap, time::Duration};
 
 use app::{
     domain::{
-        logtext::{escaped, redact_userinfo},
-        metrics::{HostScore, HostTraffic},
+        logtext::redact_userinfo,
+        metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
     },
     ports::{Metrics, MetricsError},
 };
 use async_trait::async_trait;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 
 use super::http_body::{self, error_chain, BoundedError};
+pub use answer::{parse_matrix, parse_vector, LabelledSeries, LabelledValue};
 
 /// The deadline of one query, from connecting to the last byte of the answer.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The largest answer read: one vector of a few samples per backend host is far below it.
+/// The largest answer read: one vector of a few samples per backend host is far below it,
+/// and so is a matrix of `MAX_HISTORY_POINTS` points (about 30 bytes each) per host.
 pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
-
-/// A samples' labels and its value.
-pub type LabelledValue = (BTreeMap<String, String>, f64);
 
 /// The metrics port on a Prometheus server.
 pub struct PrometheusMetrics {
@@ -31,28 +34,6 @@ pub struct PrometheusMetrics {
     base_url: String,
     job: Option<String>,
     timeout: Duration,
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    status: String,
-    #[serde(default)]
-    data: Option<Data>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Data {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    result: Vec<Sample>,
-}
-
-#[derive(Deserialize)]
-struct Sample {
-    metric: BTreeMap<String, String>,
-    value: (f64, String),
 }
 
 impl PrometheusMetrics {
@@ -80,18 +61,36 @@ impl PrometheusMetrics {
 
     /// Runs an instant query that must return a vector.
     async fn vector(&self, promql: &str) -> Result<Vec<LabelledValue>, MetricsError> {
-        let request = self
-            .client
-            .get(format!("{}/api/v1/query", self.base_url))
-            .query(&[("query", promql)])
-            .timeout(self.timeout);
+        let (status, body) = self.get("query", &[("query", promql.to_string())]).await?;
+        parse_vector(status, &body)
+    }
+
+    /// Runs a range query over `grid` that must return a matrix.
+    async fn matrix(&self, promql: &str, grid: &HistoryGrid) -> Result<Vec<LabelledSeries>, MetricsError> {
+        // Seconds to the millisecond: Prometheus evaluates at `start + k × step` up to `end`,
+        // the times of `grid`.
+        let seconds = |t: DateTime<Utc>| format!("{:.3}", t.timestamp_millis() as f64 / 1000.0);
+        let params = [
+            ("query", promql.to_string()),
+            ("start", seconds(grid.start)),
+            ("end", seconds(grid.end)),
+            ("step", grid.step_secs.to_string()),
+        ];
+        let (status, body) = self.get("query_range", &params).await?;
+        parse_matrix(status, &body)
+    }
+
+    /// One request to `/api/v1/<path>`: its HTTP status and body, within the deadline and
+    /// the size cap.
+    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<(u16, Vec<u8>), MetricsError> {
+        let request = self.client.get(format!("{}/api/v1/{path}", self.base_url)).query(params).timeout(self.timeout);
         let exchange = http_body::within(self.timeout, async {
             let response = request.send().await.map_err(|e| BoundedError::Transport(error_chain(e)))?;
             let status = response.status();
             Ok((status, http_body::read_capped(response, MAX_ANSWER_BYTES).await?))
         });
         match exchange.await {
-            Ok((status, body)) => parse_vector(status.as_u16(), &body),
+            Ok((status, body)) => Ok((status.as_u16(), body)),
             Err(err @ BoundedError::TooLarge(_)) => Err(MetricsError::BadResponse(err.to_string())),
             // Named by its URL, credentials redacted, since the error chain carries none.
             Err(err) => Err(MetricsError::Unreachable(format!("{}: {err}", redact_userinfo(&self.base_url)))),
@@ -99,32 +98,37 @@ impl PrometheusMetrics {
     }
 }
 
-/// Reads an instant query's answer (`status` is the HTTP status) that must be a vector:
-/// each sample's labels and value, a value that is not finite counted as 0.
-pub fn parse_vector(status: u16, body: &[u8]) -> Result<Vec<LabelledValue>, MetricsError> {
-    let answer: Answer = serde_json::from_slice(body)
-        .map_err(|e| MetricsError::BadResponse(format!("HTTP {status}: {}", escaped(e))))?;
-    if answer.status != "success" {
-        return Err(MetricsError::Query(match answer.error {
-            Some(error) => escaped(error),
-            None => format!("HTTP {status}"),
-        }));
+/// The proxies' four counters of spec (g), each `dovecot_<name>_total` by `dest_host`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    LoginOk,
+    LoginFailed,
+    DeliveryOk,
+    DeliveryFailed,
+}
+
+const TRAFFIC_COUNTERS: [Counter; 4] =
+    [Counter::LoginOk, Counter::LoginFailed, Counter::DeliveryOk, Counter::DeliveryFailed];
+
+impl Counter {
+    fn name(self) -> &'static str {
+        match self {
+            Self::LoginOk => "proxy_session_success",
+            Self::LoginFailed => "proxy_session_failure",
+            Self::DeliveryOk => "lmtp_rcpt_finished_success",
+            Self::DeliveryFailed => "lmtp_rcpt_finished_failure",
+        }
     }
-    let data = answer.data.ok_or_else(|| MetricsError::BadResponse("no data".into()))?;
-    if data.result_type != "vector" {
-        return Err(MetricsError::BadResponse(format!("expected a vector, got {}", escaped(data.result_type))));
+
+    /// Puts `value` in this counter's field of `traffic`.
+    fn set(self, traffic: &mut HostTraffic, value: f64) {
+        match self {
+            Self::LoginOk => traffic.logins_ok = value,
+            Self::LoginFailed => traffic.logins_failed = value,
+            Self::DeliveryOk => traffic.deliveries_ok = value,
+            Self::DeliveryFailed => traffic.deliveries_failed = value,
+        }
     }
-    data.result
-        .into_iter()
-        .map(|s| {
-            let value = s
-                .value
-                .1
-                .parse::<f64>()
-                .map_err(|_| MetricsError::BadResponse(format!("not a number: {}", escaped(&s.value.1))))?;
-            Ok((s.metric, if value.is_finite() { value } else { 0.0 }))
-        })
-        .collect()
 }
 
 fn escape(value: &str) -> String {
@@ -136,25 +140,15 @@ impl Metrics for PrometheusMetrics {
     async fn host_traffic(&self, window: Duration) -> Result<BTreeMap<String, HostTraffic>, MetricsError> {
         let mut traffic: BTreeMap<String, HostTraffic> = BTreeMap::new();
         let seconds = window.as_secs().max(1);
-        for metric in [
-            "proxy_session_success",
-            "proxy_session_failure",
-            "lmtp_rcpt_finished_success",
-            "lmtp_rcpt_finished_failure",
-        ] {
+        for metric in TRAFFIC_COUNTERS {
             let query = format!(
-                "sum by (dest_host) (increase(dovecot_{metric}_total{{dest_host!=\"\"{}}}[{seconds}s]))",
+                "sum by (dest_host) (increase(dovecot_{}_total{{dest_host!=\"\"{}}}[{seconds}s]))",
+                metric.name(),
                 self.job_matcher()
             );
             for (labels, value) in self.vector(&query).await? {
                 let Some(host) = labels.get("dest_host") else { continue };
-                let t = traffic.entry(host.clone()).or_default();
-                match metric {
-                    "proxy_session_success" => t.logins_ok = value,
-                    "proxy_session_failure" => t.logins_failed = value,
-                    "lmtp_rcpt_finished_success" => t.deliveries_ok = value,
-                    _ => t.deliveries_failed = value,
-                }
+                metric.set(traffic.entry(host.clone()).or_default(), value);
             }
         }
         Ok(traffic)
@@ -180,5 +174,16 @@ impl Metrics for PrometheusMetrics {
                 HostScore { host, score, average, samples_24h }
             })
             .collect())
+    }
+
+    async fn host_history(
+        &self,
+        site: &str,
+        measure: HostMeasure,
+        end: DateTime<Utc>,
+        range: Duration,
+        step: Duration,
+    ) -> Result<Vec<HostSeries>, MetricsError> {
+        self.history(site, measure, end, range, step).await
     }
 }

@@ -1,8 +1,11 @@
 //! The metric history the embedded metrics adapter reads: traffic totals over time and
-//! Z-score samples, computed as Prometheus' recording rules would.
+//! Z-score samples, computed as Prometheus' recording rules would. `series` answers the
+//! history charts from it.
+
+mod series;
 
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     time::Duration,
 };
 
@@ -17,13 +20,57 @@ use super::{
 /// Z-score samples over time, keyed by (site, host, resource).
 type ScoreSeries = BTreeMap<(String, String, &'static str), VecDeque<(DateTime<Utc>, f64)>>;
 
-/// What the embedded metrics adapter reads: cumulative traffic per `dest_host` over time, and
-/// Z-score samples per (site, host, resource).
+/// How long the per-tick traffic totals are kept (`host_traffic` reads windows of minutes).
+const TICKS_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// How long the Z-scores and the minute totals are kept: the longest chart is a day.
+const DAY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// How often a row of the minute totals is kept.
+const MINUTE: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// What the embedded metrics adapter reads: cumulative traffic per `dest_host` over time (at
+/// every tick for the last minutes, once a minute for a day), and Z-score samples per (site,
+/// host, resource).
 #[derive(Default)]
 pub(super) struct History {
     traffic: VecDeque<(DateTime<Utc>, BTreeMap<String, HostTraffic>)>,
+    minutes: MinuteTotals,
     scores: ScoreSeries,
     last_score_at: Option<DateTime<Utc>>,
+}
+
+/// Cumulative traffic per `dest_host` once a minute for a [`DAY`], for the history charts.
+/// Hosts are numbered, so a row costs 32 bytes per host (1,440 rows: 46 KiB per host).
+#[derive(Default)]
+struct MinuteTotals {
+    hosts: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Oldest first; a row's totals by host number, shorter when later hosts were not seen yet.
+    rows: VecDeque<(DateTime<Utc>, Vec<HostTraffic>)>,
+}
+
+impl MinuteTotals {
+    /// Keeps `totals` as the row of `now` if the last row is a minute old, and drops the rows
+    /// older than a day.
+    fn record(&mut self, now: DateTime<Utc>, totals: &BTreeMap<String, HostTraffic>) {
+        if self.rows.back().is_some_and(|(t, _)| now - *t < MINUTE) {
+            return;
+        }
+        let mut row = vec![HostTraffic::default(); self.hosts.len()];
+        for (host, counts) in totals {
+            let n = *self.index.entry(host.clone()).or_insert_with(|| {
+                self.hosts.push(host.clone());
+                self.hosts.len() - 1
+            });
+            if n >= row.len() {
+                row.resize(n + 1, HostTraffic::default());
+            }
+            row[n] = *counts;
+        }
+        self.rows.push_back((now, row));
+        while self.rows.front().is_some_and(|(t, _)| now - *t > DAY) {
+            self.rows.pop_front();
+        }
+    }
 }
 
 impl Simulator {
@@ -54,9 +101,9 @@ impl Simulator {
             chrono::Duration::from_std(self.settings.score_interval).unwrap_or_else(|_| chrono::Duration::seconds(15));
         let mut world = self.world();
         let totals = Self::traffic_totals(&world);
-        let history_window = chrono::Duration::minutes(15);
+        world.history.minutes.record(now, &totals);
         world.history.traffic.push_back((now, totals));
-        while world.history.traffic.front().is_some_and(|(t, _)| now - *t > history_window) {
+        while world.history.traffic.front().is_some_and(|(t, _)| now - *t > TICKS_KEPT) {
             world.history.traffic.pop_front();
         }
         if world.history.last_score_at.is_some_and(|t| now - t < interval) {
@@ -67,7 +114,6 @@ impl Simulator {
         for b in world.backends.values() {
             by_site.entry(b.site_name.clone()).or_default().push((b.row.host.clone(), b.resources()));
         }
-        let day = chrono::Duration::hours(24);
         for (site, hosts) in by_site {
             for resource in app::domain::metrics::SCORED_RESOURCES {
                 let values: Vec<f64> = hosts.iter().map(|(_, r)| resource_value(r, resource)).collect();
@@ -75,7 +121,7 @@ impl Simulator {
                     let Some(z) = z else { continue };
                     let series = world.history.scores.entry((site.clone(), host.clone(), resource)).or_default();
                     series.push_back((now, z));
-                    while series.front().is_some_and(|(t, _)| now - *t > day) {
+                    while series.front().is_some_and(|(t, _)| now - *t > DAY) {
                         series.pop_front();
                     }
                 }

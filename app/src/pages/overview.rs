@@ -1,0 +1,72 @@
+//! The cluster overview at `/`: every site, its backends, moves, leader and alerts.
+
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+
+use crate::{
+    api::dashboard::cluster_overview,
+    components::{LoadError, StatusBadge},
+    domain::dashboard::{Alert, SiteSummary},
+};
+
+/// The cluster at a glance; each site links its dashboard.
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let sites = Resource::new(|| (), |_| cluster_overview());
+    view! {
+        <Title text="Overview · Palomar"/>
+        <h1>"Cluster overview"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match sites.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(sites) if sites.is_empty() => Either::Right(Either::Left(view! {
+                        <p>"No site yet. "<a href="/sites/new">"Add the first site"</a>"."</p>
+                    })),
+                    Ok(sites) => Either::Right(Either::Right(view! {
+                        <div class="site-cards" id="overview">
+                            {sites.into_iter().map(site_card).collect_view()}
+                        </div>
+                    })),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn site_card(s: SiteSummary) -> impl IntoView {
+    let href = format!("/sites/{}", s.id);
+    let health = if s.alerts.is_empty() { "ok" } else { "alert" };
+    let leader = s.leader.clone().unwrap_or_else(|| "nobody".into());
+    view! {
+        <section class=format!("site-card site-{health}") data-site=s.name.clone()>
+            <h2><a href=href.clone()>{s.name.clone()}</a>" "<StatusBadge status=s.status.to_string()/></h2>
+            <dl class="facts">
+                <dt>"Backends"</dt><dd>{format!("{} online of {}", s.online, s.backends)}</dd>
+                <dt>"Active moves"</dt><dd>{s.active_moves}</dd>
+                <dt>"Controller"</dt><dd>{leader}</dd>
+            </dl>
+            <AlertList alerts=s.alerts/>
+            <p class="links">
+                <a href=href.clone()>"Dashboard"</a>" · "
+                <a href=format!("{href}/moves")>"Moves"</a>" · "
+                <a href=format!("{href}/decisions")>"Decisions"</a>
+            </p>
+        </section>
+    }
+}
+
+/// A site's alerts, or a line saying there is none.
+#[component]
+pub fn AlertList(alerts: Vec<Alert>) -> impl IntoView {
+    if alerts.is_empty() {
+        return Either::Left(view! { <p class="muted no-alerts">"No alerts."</p> });
+    }
+    Either::Right(view! {
+        <ul class="alerts" role="status">
+            {alerts.into_iter().map(|a| view! {
+                <li class=format!("alert alert-{}", a.kind.as_str()) data-alert=a.kind.as_str()>{a.message}</li>
+            }).collect_view()}
+        </ul>
+    })
+}
