@@ -504,6 +504,16 @@ pub const CENSUS_HISTORY_KEPT: Duration = Duration::from_secs(35 * 24 * 3600);
 /// The most backends one history read covers (a chart shows a few lines).
 pub const MAX_HISTORY_BACKENDS: usize = 20;
 
+/// The distinct backends of a history read, or [`StoreError::TooMany`]: the check every
+/// [`ControllerStore::backend_users_history`] makes before it reads anything.
+pub fn history_backends(backends: &[Uuid]) -> Result<std::collections::BTreeSet<Uuid>, StoreError> {
+    let backends: std::collections::BTreeSet<Uuid> = backends.iter().copied().collect();
+    if backends.len() > MAX_HISTORY_BACKENDS {
+        return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
+    }
+    Ok(backends)
+}
+
 /// Where group-size balancing keeps its plan between passes (Redis in production, spec c.8).
 #[async_trait]
 pub trait BalancePlanStore: Send + Sync + 'static {

@@ -201,6 +201,39 @@ async fn a_group_move_runs_on_access_and_finishes() {
     assert!(world.sim().move_progress("default-1").is_none());
 }
 
+// Found by the fault tests: a move the controller forced (the group written to its
+// destination, `moving` cleared) while the source was still moving users was later "finished"
+// by the simulator, which moved the group once more, to its new alternative.
+#[tokio::test]
+async fn a_move_ended_by_someone_else_is_dropped_not_finished() {
+    let world = World::new(1000, fast()).await;
+    let source = world.group("default-4").await.backend_id.unwrap();
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let destination = world.backend_id(&destination_host).await;
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-4", "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-4"})).await.unwrap();
+    assert!(world.sim().move_progress("default-4").is_some(), "the source is moving users");
+    // A force, as the controller writes it: the destination, `moving` cleared, the source as
+    // the alternative.
+    let moving = world.group("default-4").await;
+    let forced =
+        UserGroup { backend_id: Some(destination), alt_backend_id: Some(source), moving: String::new(), ..moving };
+    world.store.put_group(&forced).await.unwrap();
+    world.ticks(6, Duration::from_secs(1)).await;
+    let after = world.group("default-4").await;
+    assert_eq!(after.backend_id, Some(destination), "the group stays where the force put it");
+    assert_eq!(after.alt_backend_id, Some(source));
+    assert!(world.sim().move_progress("default-4").is_none(), "the move is dropped");
+}
+
 #[tokio::test]
 async fn a_stalled_backend_never_starts_a_move() {
     let world = World::new(1000, fast()).await;

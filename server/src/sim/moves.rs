@@ -91,17 +91,30 @@ impl Simulator {
             let mut world = self.world();
             for backend in world.backends.values_mut() {
                 let factor = if backend.faults.move_rate_factor > 0.0 { backend.faults.move_rate_factor } else { 1.0 };
+                let source = backend.row.id;
                 for progress in backend.moves.values_mut() {
                     progress.moved_exact += self.settings.user_move_rate * factor * dt_s;
                     progress.users_moved = (progress.moved_exact as u64).min(progress.users_total);
                     if progress.users_moved >= progress.users_total {
-                        done.push((progress.site_id, progress.group.clone()));
+                        done.push((progress.site_id, progress.group.clone(), source));
                     }
                 }
             }
         }
-        for (site_id, name) in done {
-            if let Some(group) = self.geodb.get_group(site_id, &name).await? {
+        for (site_id, name, source) in done {
+            let group = self.geodb.get_group(site_id, &name).await?;
+            // A move someone else ended meanwhile (a controller's force or cancel cleared
+            // `moving`, or put the group elsewhere) is dropped: finishing it would move the
+            // group once more, to whatever its alternative is now.
+            let still_ours = group.as_ref().is_some_and(|g| !g.moving.is_empty() && g.backend_id == Some(source));
+            if !still_ours {
+                for backend in self.world().backends.values_mut() {
+                    backend.moves.remove(&name);
+                }
+                tracing::debug!(group = %Untrusted(&name), "group move ended elsewhere; dropped");
+                continue;
+            }
+            if let Some(group) = group {
                 let backends: Vec<Backend> = self
                     .world()
                     .backends

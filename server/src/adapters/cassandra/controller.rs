@@ -1,14 +1,14 @@
 //! The controller's decisions and moves (each row carries the record as JSON in `body`, with
 //! the columns people filter on beside it), and the users-per-backend history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use app::{
     domain::{
         controller::{DecisionRecord, MoveRecord},
         Page, PageRequest,
     },
-    ports::{ControllerStore, StoreError, MAX_HISTORY_BACKENDS},
+    ports::{history_backends, ControllerStore, StoreError},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -234,10 +234,7 @@ impl ControllerStore for CassandraStore {
         backends: &[Uuid],
         since: DateTime<Utc>,
     ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError> {
-        let backends: BTreeSet<Uuid> = backends.iter().copied().collect();
-        if backends.len() > MAX_HISTORY_BACKENDS {
-            return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
-        }
+        let backends = history_backends(backends)?;
         let reads: Vec<_> =
             backends.into_iter().map(|backend| self.backend_users_since(site_id, backend, since)).collect();
         futures::stream::iter(reads).buffer_unordered(HISTORY_IN_FLIGHT).try_collect().await

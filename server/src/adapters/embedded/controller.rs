@@ -1,17 +1,13 @@
 //! The controller's decisions and moves, and the users-per-backend history.
 
-use std::{
-    cmp::Reverse,
-    collections::{BTreeMap, BTreeSet},
-    ops::Bound,
-};
+use std::{cmp::Reverse, collections::BTreeMap, ops::Bound};
 
 use app::{
     domain::{
         controller::{DecisionRecord, MoveRecord},
         Page, PageRequest,
     },
-    ports::{ControllerStore, StoreError, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS},
+    ports::{history_backends, ControllerStore, StoreError, CENSUS_HISTORY_KEPT},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -134,10 +130,7 @@ impl ControllerStore for EmbeddedStore {
         backends: &[Uuid],
         since: DateTime<Utc>,
     ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError> {
-        let backends: BTreeSet<Uuid> = backends.iter().copied().collect();
-        if backends.len() > MAX_HISTORY_BACKENDS {
-            return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
-        }
+        let backends = history_backends(backends)?;
         let since = since.timestamp_millis();
         let tables = self.read();
         Ok(backends
