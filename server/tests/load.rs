@@ -191,8 +191,9 @@ async fn targets(session: &Session, tally: &Mutex<Tally>) -> Targets {
         .as_array()
         .expect("feature states")
         .iter()
-        .filter_map(|pair| Some((pair[0].as_str()?.to_string(), pair[1].as_str()?.to_lowercase())))
-        .collect();
+        .filter_map(|mode| Some((mode["feature"].as_str()?.to_string(), mode["stored"].as_str()?.to_lowercase())))
+        .collect::<Vec<_>>();
+    assert!(!features.is_empty(), "settings/features names the features");
     Targets { site, groups, features }
 }
 
