@@ -10,14 +10,18 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::domain::{
     audit::AuditRecord,
-    controller::{DecisionRecord, MoveRecord, PlanEntry, PlanSummary},
+    controller::{PlanEntry, PlanSummary},
     geodb::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
         ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
-    metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
     Page, PageRequest, Role, Site, Tag,
 };
+
+mod metrics;
+pub use metrics::{Metrics, MetricsError, MAX_HISTORY_POINTS};
+mod records;
+pub use records::{history_backends, ControllerStore, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS};
 
 /// Reads every page of a paged list (for tables known to be small, or passes that must see
 /// everything, like the controller's snapshot).
@@ -310,43 +314,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// Why a metrics query failed. The controller then makes no decision.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MetricsError {
-    #[error("metrics source unreachable: {0}")]
-    Unreachable(String),
-    #[error("metrics query failed: {0}")]
-    Query(String),
-    #[error("unexpected metrics answer: {0}")]
-    BadResponse(String),
-}
-
-/// The proxies' and backends' metrics, as the controller needs them.
-#[async_trait]
-pub trait Metrics: Send + Sync + 'static {
-    /// Per `dest_host`: login and delivery successes and failures over the last `window`.
-    async fn host_traffic(&self, window: Duration) -> Result<BTreeMap<String, HostTraffic>, MetricsError>;
-
-    /// Per backend host of `site` and per resource: the Z-score averaged over `window`, and
-    /// its sample count over the last 24 hours.
-    async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError>;
-
-    /// Per backend host: `measure` every `step` over the `range` up to `end`, oldest first.
-    /// Hosts are those of `site` where the metrics carry a site (Z-scores); otherwise every
-    /// host, and the caller keeps its site's. At most [`MAX_HISTORY_POINTS`] points per host.
-    async fn host_history(
-        &self,
-        site: &str,
-        measure: HostMeasure,
-        end: DateTime<Utc>,
-        range: Duration,
-        step: Duration,
-    ) -> Result<Vec<HostSeries>, MetricsError>;
-}
-
-/// The most points a history query answers per host: a chart is a few hundred pixels wide.
-pub const MAX_HISTORY_POINTS: usize = 500;
-
 /// One row of a doveadm command's answer: the formatter's keys and values.
 pub type DoveadmRow = BTreeMap<String, serde_json::Value>;
 
@@ -454,64 +421,6 @@ pub trait LeaderLease: Send + Sync + 'static {
     async fn release(&self, site: &str, holder: &str) -> Result<(), StoreError>;
     /// Who leads the site now, if anyone.
     async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError>;
-}
-
-/// The controller's own records in Cassandra: its decisions and the moves it supervises.
-#[async_trait]
-pub trait ControllerStore: Send + Sync + 'static {
-    async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError>;
-    /// One site's decisions of one UTC day, newest first.
-    async fn list_decisions(
-        &self,
-        site_id: Uuid,
-        day: chrono::NaiveDate,
-        page: PageRequest,
-    ) -> Result<Page<DecisionRecord>, StoreError>;
-    /// Records a new move, unless a move with its id is already recorded; an active one is
-    /// also kept in a small per-site index until it ends. Returns whether it was recorded.
-    async fn insert_move(&self, record: &MoveRecord) -> Result<bool, StoreError>;
-    /// Saves a move's progress or its end, only while the stored move is still active: a move
-    /// that someone else ended is never brought back. Returns whether it was saved.
-    async fn update_move(&self, record: &MoveRecord) -> Result<bool, StoreError>;
-    /// One site's active moves.
-    async fn list_active_moves(&self, site_id: Uuid) -> Result<Vec<MoveRecord>, StoreError>;
-    /// One site's moves, active and past, newest first.
-    async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError>;
-    /// Keeps the users each backend of the site had at one census (the users-per-backend
-    /// chart). Kept for [`CENSUS_HISTORY_KEPT`]; writing the same `taken_at` again replaces.
-    /// Times are kept to the millisecond (Cassandra's resolution). Not atomic: on an error,
-    /// some backends' points may be written.
-    async fn record_backend_users(
-        &self,
-        site_id: Uuid,
-        taken_at: DateTime<Utc>,
-        users: &[(Uuid, u64)],
-    ) -> Result<(), StoreError>;
-    /// The recorded users of each of `backends` at or after `since`, oldest first: one entry
-    /// per backend asked for (empty when nothing was recorded), a backend asked twice counted
-    /// once. More than [`MAX_HISTORY_BACKENDS`] backends are refused with
-    /// [`StoreError::TooMany`] and nothing is read, so that no caller is shown a cut list.
-    async fn backend_users_history(
-        &self,
-        site_id: Uuid,
-        backends: &[Uuid],
-        since: DateTime<Utc>,
-    ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError>;
-}
-
-/// How long the users-per-backend history is kept.
-pub const CENSUS_HISTORY_KEPT: Duration = Duration::from_secs(35 * 24 * 3600);
-/// The most backends one history read covers (a chart shows a few lines).
-pub const MAX_HISTORY_BACKENDS: usize = 20;
-
-/// The distinct backends of a history read, or [`StoreError::TooMany`]: the check every
-/// [`ControllerStore::backend_users_history`] makes before it reads anything.
-pub fn history_backends(backends: &[Uuid]) -> Result<std::collections::BTreeSet<Uuid>, StoreError> {
-    let backends: std::collections::BTreeSet<Uuid> = backends.iter().copied().collect();
-    if backends.len() > MAX_HISTORY_BACKENDS {
-        return Err(StoreError::TooMany { what: "backends", asked: backends.len(), most: MAX_HISTORY_BACKENDS });
-    }
-    Ok(backends)
 }
 
 /// Where group-size balancing keeps its plan between passes (Redis in production, spec c.8).
