@@ -245,3 +245,43 @@ async fn pruning_a_departed_proxy_removes_only_its_rows() {
     assert_eq!(left.len(), 1);
     assert!(matches!(admin.prune_proxy(w.site, "old-proxy").await.unwrap_err(), AppError::NotFound(_)));
 }
+
+#[tokio::test]
+async fn the_backends_page_lists_hosts_as_read_a_page_at_a_time() {
+    let w = world().await;
+    let admin = w.services.backend_admin(&w.admin).unwrap();
+    for n in 4..=12 {
+        admin.add(w.site, format!("be{n}.dc1a.example.net")).await.unwrap();
+    }
+    let reader = w.services.backends(&w.admin);
+    let mut hosts = Vec::new();
+    let mut request = PageRequest::first(5);
+    loop {
+        let page = reader.list(w.site, request).await.unwrap();
+        assert!(page.rows.len() <= 5);
+        hosts.extend(page.rows.into_iter().map(|r| r.backend.host));
+        match page.next {
+            Some(cursor) => request = PageRequest::after(Some(cursor), 5),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (1..=12).map(|n| format!("be{n}.dc1a.example.net")).collect();
+    assert_eq!(hosts, expected, "be2 before be10, each once");
+}
+
+#[tokio::test]
+async fn a_page_of_groups_is_reused_for_a_moment_but_shows_changes_made_here_at_once() {
+    let w = world().await;
+    let reader = w.services.groups(&w.admin);
+    let first = || async { reader.list(w.site, &GroupFilter::default(), PageRequest::first(50)).await.unwrap() };
+    let sticky = |list: &app::domain::cluster::GroupList, name: &str| {
+        list.rows.iter().find(|r| r.group.name == name).map(|r| r.group.sticky_users)
+    };
+    assert_eq!(sticky(&first().await, "default-1"), Some(false));
+    w.services.group_ops(&w.admin).unwrap().set_sticky(w.site, "default-1", true, false).await.unwrap();
+    assert_eq!(sticky(&first().await, "default-1"), Some(true), "a change made through the services shows at once");
+    // Another writer (another instance, Dovecot) is seen once the page read is a moment old.
+    assert!(w.store.set_group_sticky(w.site, "default-2", (0, 0), (1, 0)).await.unwrap());
+    tokio::time::sleep(app::services::BACKENDS_FRESH_FOR + std::time::Duration::from_millis(100)).await;
+    assert_eq!(sticky(&first().await, "default-2"), Some(true));
+}

@@ -39,12 +39,10 @@ impl From<&Backend> for BackendView {
     }
 }
 
-/// A group as the pages show it.
+/// A group as the pages show it (its backends are shown by host, in [`GroupRow`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupView {
     pub name: String,
-    pub backend_id: Option<Uuid>,
-    pub alt_backend_id: Option<Uuid>,
     pub sticky_users: bool,
     pub sticky_backend: bool,
     /// The running move's token, while one runs.
@@ -56,8 +54,6 @@ impl From<&UserGroup> for GroupView {
     fn from(g: &UserGroup) -> Self {
         Self {
             name: g.name.clone(),
-            backend_id: g.backend_id,
-            alt_backend_id: g.alt_backend_id,
             sticky_users: g.has_sticky_users(),
             sticky_backend: g.has_sticky_backend(),
             moving: g.moving_token().map(str::to_string),

@@ -13,7 +13,8 @@ use crate::{
 /// The actions of the backend rows, shared by every row.
 ///
 /// A row's forms are plain `<form method="post">` (they work without JavaScript); once
-/// hydrated, the table's one submit listener dispatches them here. An `ActionForm` per form
+/// hydrated, the table's one submit listener dispatches them here, by the URL the browser
+/// would post to. An `ActionForm` per form
 /// cost four reactive forms per row, the bulk of rendering a page of 50 backends.
 #[derive(Clone, Copy)]
 struct RowActions {
@@ -44,7 +45,12 @@ impl RowActions {
             }
         }
         let Some(form) = event_target_form(&ev) else { return };
-        let target = form.get_attribute("action").unwrap_or_default();
+        // A button's own `formaction` overrides its form's `action`.
+        let target = ev
+            .submitter()
+            .and_then(|button| button.get_attribute("formaction"))
+            .or_else(|| form.get_attribute("action"))
+            .unwrap_or_default();
         let sent = if target == SetBackendStatus::url() {
             send(&ev, self.status)
         } else if target == SetBackendLoadFactor::url() {
@@ -150,22 +156,20 @@ pub fn BackendsPage() -> impl IntoView {
 }
 
 /// One backend's row. A plain function, not a component: a page renders 50.
+///
+/// Two forms per row: the status, and the load factor, whose form also carries Evacuate and
+/// Remove (buttons in the last cell bound to it by `form=`, each posting to its own server
+/// function by `formaction`). Enter in the load factor field sets the load factor, the form's
+/// first button.
 fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
     let (b, reachable) = (row.backend, row.reachable);
     let id = b.id.to_string();
+    let form_id = format!("backend-{id}");
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let operator = role >= Role::Operator;
     let admin = role >= Role::Admin;
-    let (s1, i1, s2, i2, s3, i3, s4, i4) = (
-        site.to_string(),
-        id.clone(),
-        site.to_string(),
-        id.clone(),
-        site.to_string(),
-        id.clone(),
-        site.to_string(),
-        id,
-    );
+    let (s1, i1, s2, i2) = (site.to_string(), id.clone(), site.to_string(), id);
+    let (f1, f2, f3) = (form_id.clone(), form_id.clone(), form_id.clone());
     let host = b.host.clone();
     let status = b.status.clone();
     let (row_host, row_status, badge) = (host.clone(), status.to_string(), status.to_string());
@@ -200,7 +204,7 @@ fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
             <td>
                 {if operator {
                     Either::Left(view! {
-                        <form method="post" action=SetBackendLoadFactor::url() class="inline">
+                        <form method="post" action=SetBackendLoadFactor::url() class="inline" id=form_id>
                             <input type="hidden" name="site_id" value=s2/>
                             <input type="hidden" name="id" value=i2/>
                             <input type="number" name="load_factor" min="0" max="100" value=load_factor.to_string() aria-label=format!("Load factor of {}", b.host) class="narrow"/>
@@ -217,19 +221,11 @@ fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
             <td class="muted">"from "<MaybeTime at=b.last_moved_from/>" / to "<MaybeTime at=b.last_moved_to/></td>
             <td>
                 {operator.then(|| view! {
-                    <form method="post" action=EvacuateBackend::url() class="inline">
-                        <input type="hidden" name="site_id" value=s3/>
-                        <input type="hidden" name="id" value=i3/>
-                        <button type="submit">"Evacuate"</button>
-                    </form>
+                    <button type="submit" form=f1 formaction=EvacuateBackend::url()>"Evacuate"</button>
                 })}
                 {admin.then(|| view! {
-                    <form method="post" action=RemoveBackend::url() class="inline">
-                        <input type="hidden" name="site_id" value=s4/>
-                        <input type="hidden" name="id" value=i4/>
-                        <label class="muted"><input type="checkbox" name="force" value="yes"/>"force"</label>
-                        <button type="submit" class="danger">"Remove"</button>
-                    </form>
+                    <label class="muted"><input type="checkbox" name="force" value="yes" form=f2/>"force"</label>
+                    <button type="submit" class="danger" form=f3 formaction=RemoveBackend::url()>"Remove"</button>
                 })}
             </td>
         </tr>

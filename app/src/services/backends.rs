@@ -8,7 +8,7 @@ use crate::{
     domain::{
         cluster::{BackendList, BackendRow, BackendView},
         geodb::{Backend, BackendStatus},
-        page::MAX_PAGE_SIZE,
+        page::{page_by_name, MAX_PAGE_SIZE},
         AppError, PageRequest,
     },
     ports::{GeoDb, HostResolver, StoreError},
@@ -20,26 +20,30 @@ async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, 
 
 /// A site's backends with their counts and the controller's probes: any role.
 pub struct BackendsReader {
-    geodb: Arc<dyn GeoDb>,
     census: Arc<Census>,
     controller: Arc<Controller>,
     sites: Arc<super::fresh::Sites>,
+    backends: Arc<SiteBackends>,
 }
 
 impl BackendsReader {
     pub(crate) fn new(
-        geodb: Arc<dyn GeoDb>,
         census: Arc<Census>,
         controller: Arc<Controller>,
         sites: Arc<super::fresh::Sites>,
+        backends: Arc<SiteBackends>,
     ) -> Self {
-        Self { geodb, census, controller, sites }
+        Self { census, controller, sites, backends }
     }
 
-    pub async fn list(&self, site_id: Uuid, page: PageRequest) -> Result<BackendList, AppError> {
-        let (site, page) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
-            Ok(self.geodb.list_backends(site_id, page).await?)
+    /// One page of the site's backends in host order (`be2` before `be10`); the cursor is the
+    /// last host of the page before. Read from the site's backends as read lately
+    /// ([`SiteBackends`]), so a page costs no store read.
+    pub async fn list(&self, site_id: Uuid, request: PageRequest) -> Result<BackendList, AppError> {
+        let (site, all) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
+            Ok(self.backends.of(site_id).await?)
         })?;
+        let page = page_by_name(&all, |b| b.host.as_str(), &request);
         let census = self.census.latest();
         let counted = census.taken_at.is_some();
         let hosts: Vec<&str> = page.items.iter().map(|b| b.host.as_str()).collect();
@@ -51,7 +55,7 @@ impl BackendsReader {
             .map(|(b, reachable)| BackendRow {
                 groups: counted.then(|| census.groups_per_backend.get(&b.id).copied().unwrap_or(0)),
                 users: counted.then(|| census.users_per_backend.get(&b.id).copied().unwrap_or(0)),
-                backend: BackendView::from(b),
+                backend: BackendView::from(*b),
                 reachable,
             })
             .collect();

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::Auditor;
+use super::{fresh::GroupPages, Auditor};
 use crate::{
     controller::Controller,
     domain::{
@@ -50,11 +50,12 @@ impl ControllerReader {
 pub struct ControllerOps {
     controller: Arc<Controller>,
     audit: Auditor,
+    group_pages: Arc<GroupPages>,
 }
 
 impl ControllerOps {
-    pub(crate) fn new(controller: Arc<Controller>, audit: Auditor) -> Self {
-        Self { controller, audit }
+    pub(crate) fn new(controller: Arc<Controller>, audit: Auditor, group_pages: Arc<GroupPages>) -> Self {
+        Self { controller, audit, group_pages }
     }
 
     /// What the controller would do now, with every feature dry. Writes nothing.
@@ -73,11 +74,14 @@ impl ControllerOps {
         };
         let moves = self.controller.moves().clone();
         let action = format!("move.{}", how.as_str());
-        self.audit
+        let ended = self
+            .audit
             .apply(&action, &move_id.to_string(), None::<&()>, None::<&()>, async move {
                 let active = moves.active(site_id, move_id).await?;
                 moves.end(&active, how, &note).await
             })
-            .await
+            .await;
+        self.group_pages.forget(site_id);
+        ended
     }
 }

@@ -13,7 +13,12 @@ use std::{
 use uuid::Uuid;
 
 use crate::{
-    domain::{geodb::Backend, operator::OperatorView, Site},
+    domain::{
+        geodb::{Backend, UserGroup},
+        operator::OperatorView,
+        page::natural_cmp,
+        Page, PageRequest, Site,
+    },
     ports::{read_all, GeoDb, OperatorStore, StoreError},
 };
 
@@ -28,17 +33,26 @@ const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
 /// through another instance (or `palomar operator`) reaches this one within this.
 pub const ACCOUNTS_FRESH_FOR: Duration = Duration::from_secs(1);
 
+/// How many pages of groups are kept at most: their keys come from requests (cursors).
+const GROUP_PAGES_KEPT: usize = 256;
+
 /// Values by key, each reused until it is `fresh_for` old. One read at a time refreshes, so
 /// that requests arriving together at expiry wait for one read rather than each making it.
+/// At most `max_entries` are kept: when full, stale entries go, then all.
 struct FreshCache<K, V> {
     fresh_for: Duration,
+    max_entries: usize,
     entries: Mutex<HashMap<K, (Instant, Arc<V>)>>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
 impl<K: Eq + Hash + Clone, V> FreshCache<K, V> {
     fn new(fresh_for: Duration) -> Self {
-        Self { fresh_for, entries: Mutex::default(), refreshing: tokio::sync::Mutex::new(()) }
+        Self::bounded(fresh_for, usize::MAX)
+    }
+
+    fn bounded(fresh_for: Duration, max_entries: usize) -> Self {
+        Self { fresh_for, max_entries, entries: Mutex::default(), refreshing: tokio::sync::Mutex::new(()) }
     }
 
     fn fresh(&self, key: &K) -> Option<Arc<V>> {
@@ -60,12 +74,22 @@ impl<K: Eq + Hash + Clone, V> FreshCache<K, V> {
         }
         let value = Arc::new(read().await?);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.max_entries {
+            entries.retain(|_, (at, _)| at.elapsed() < self.fresh_for);
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
+        }
         entries.insert(key, (Instant::now(), value.clone()));
         Ok(value)
     }
 
     fn forget(&self, key: &K) {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    fn forget_where(&self, mut which: impl FnMut(&K) -> bool) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).retain(|key, _| !which(key));
     }
 }
 
@@ -80,15 +104,48 @@ impl SiteBackends {
         Self { geodb, cache: FreshCache::new(BACKENDS_FRESH_FOR) }
     }
 
-    /// All backends of the site.
+    /// All backends of the site, ordered by host as people read them ([`natural_cmp`]).
     pub(crate) async fn of(&self, site_id: Uuid) -> Result<Arc<Vec<Backend>>, StoreError> {
         let geodb = self.geodb.clone();
-        self.cache.get(site_id, || async move { read_all(|page| geodb.list_backends(site_id, page)).await }).await
+        self.cache
+            .get(site_id, || async move {
+                let mut backends = read_all(|page| geodb.list_backends(site_id, page)).await?;
+                backends.sort_by(|a, b| natural_cmp(&a.host, &b.host));
+                Ok(backends)
+            })
+            .await
     }
 
     /// Drops what was read of the site, after a change to its backends.
     pub(crate) fn forget(&self, site_id: Uuid) {
         self.cache.forget(&site_id);
+    }
+}
+
+/// Pages of a site's groups as read lately, by cursor and size, reused for as long as a site's
+/// backends are ([`BACKENDS_FRESH_FOR`]): a page opened by many at once, or reloaded in a
+/// burst, costs one store read. Changes made through this instance's services drop the site's
+/// pages at once ([`GroupPages::forget`]); the controller's moves show within the moment.
+pub(crate) struct GroupPages {
+    geodb: Arc<dyn GeoDb>,
+    cache: FreshCache<(Uuid, PageRequest), Page<UserGroup>>,
+}
+
+impl GroupPages {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb, cache: FreshCache::bounded(BACKENDS_FRESH_FOR, GROUP_PAGES_KEPT) }
+    }
+
+    /// One page of the site's groups, in the store's order.
+    pub(crate) async fn page(&self, site_id: Uuid, request: PageRequest) -> Result<Arc<Page<UserGroup>>, StoreError> {
+        let geodb = self.geodb.clone();
+        let read = request.clone();
+        self.cache.get((site_id, request), || async move { geodb.list_groups(site_id, read).await }).await
+    }
+
+    /// Drops what was read of the site's groups, after a change to one.
+    pub(crate) fn forget(&self, site_id: Uuid) {
+        self.cache.forget_where(|(site, _)| *site == site_id);
     }
 }
 

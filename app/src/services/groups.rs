@@ -3,7 +3,10 @@ use std::{collections::HashMap, sync::Arc};
 use futures::{StreamExt, TryStreamExt};
 use uuid::Uuid;
 
-use super::{fresh::SiteBackends, Auditor};
+use super::{
+    fresh::{GroupPages, SiteBackends},
+    Auditor,
+};
 use crate::{
     controller::{Census, CensusSnapshot, GroupMoves, MoveRequest},
     domain::{
@@ -22,13 +25,13 @@ pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Ve
     read_all(|page| geodb.list_backends(site_id, page)).await
 }
 
-fn row(group: UserGroup, hosts: &HashMap<Uuid, String>, census: &CensusSnapshot) -> GroupRow {
+fn row(group: &UserGroup, hosts: &HashMap<Uuid, String>, census: &CensusSnapshot) -> GroupRow {
     let host = |id: Option<Uuid>| id.and_then(|id| hosts.get(&id).cloned()).unwrap_or_default();
     GroupRow {
         backend_host: host(group.backend_id),
         alt_backend_host: host(group.alt_backend_id),
         users: census.taken_at.map(|_| census.users_in(group.site_id, &group.name)),
-        group: GroupView::from(&group),
+        group: GroupView::from(group),
     }
 }
 
@@ -39,6 +42,7 @@ pub struct GroupsReader {
     census: Arc<Census>,
     backends: Arc<SiteBackends>,
     sites: Arc<super::fresh::Sites>,
+    pages: Arc<GroupPages>,
 }
 
 impl GroupsReader {
@@ -46,10 +50,10 @@ impl GroupsReader {
         geodb: Arc<dyn GeoDb>,
         members: Arc<dyn GroupMembers>,
         census: Arc<Census>,
-        backends: Arc<SiteBackends>,
-        sites: Arc<super::fresh::Sites>,
+        read_lately: (Arc<SiteBackends>, Arc<super::fresh::Sites>, Arc<GroupPages>),
     ) -> Self {
-        Self { geodb, members, census, backends, sites }
+        let (backends, sites, pages) = read_lately;
+        Self { geodb, members, census, backends, sites, pages }
     }
 
     /// One page of the users the census found in the group, less those who have left it
@@ -86,7 +90,8 @@ impl GroupsReader {
         Ok(crate::domain::Page { items: kept, next: page.next })
     }
 
-    /// One page of the site's groups (driver paging), filtered within the page.
+    /// One page of the site's groups (driver paging, read lately: [`GroupPages`]), filtered
+    /// within the page.
     pub async fn list(&self, site_id: Uuid, filter: &GroupFilter, page: PageRequest) -> Result<GroupList, AppError> {
         let (site, backends) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
             Ok(self.backends.of(site_id).await?)
@@ -99,8 +104,8 @@ impl GroupsReader {
                 })?)
             }
         };
-        let page = self.geodb.list_groups(site_id, page).await?;
-        let rows: Vec<UserGroup> = page.items.into_iter().filter(|g| filter.matches(g, backend_id)).collect();
+        let page = self.pages.page(site_id, page).await?;
+        let rows: Vec<&UserGroup> = page.items.iter().filter(|g| filter.matches(g, backend_id)).collect();
         // Only the hosts this page names.
         let named: std::collections::HashSet<Uuid> =
             rows.iter().flat_map(|g| [g.backend_id, g.alt_backend_id]).flatten().collect();
@@ -108,7 +113,7 @@ impl GroupsReader {
             backends.iter().filter(|b| named.contains(&b.id)).map(|b| (b.id, b.host.clone())).collect();
         let census = self.census.latest();
         let rows = rows.into_iter().map(|g| row(g, &hosts, &census)).collect();
-        Ok(GroupList { site_name: site.name, rows, next: page.next })
+        Ok(GroupList { site_name: site.name, rows, next: page.next.clone() })
     }
 
     pub async fn detail(&self, site_id: Uuid, name: &str) -> Result<GroupDetail, AppError> {
@@ -121,7 +126,7 @@ impl GroupsReader {
             backends.iter().filter(|b| eligible_destination(b, &group)).map(|b| (b.id, b.host.clone())).collect();
         let sites = self.geodb.list_group_sites(name).await?;
         let census = self.census.latest();
-        Ok(GroupDetail { site_name: site.name, row: row(group, &hosts, &census), sites, destinations })
+        Ok(GroupDetail { site_name: site.name, row: row(&group, &hosts, &census), sites, destinations })
     }
 }
 
@@ -130,11 +135,12 @@ pub struct GroupOps {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     moves: Arc<GroupMoves>,
+    pages: Arc<GroupPages>,
 }
 
 impl GroupOps {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, moves: Arc<GroupMoves>) -> Self {
-        Self { geodb, audit, moves }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, moves: Arc<GroupMoves>, pages: Arc<GroupPages>) -> Self {
+        Self { geodb, audit, moves, pages }
     }
 
     /// Starts a move like `doveadm cluster group move`, through the same path as the
@@ -157,7 +163,10 @@ impl GroupOps {
             decision_id: None,
         };
         let target = format!("{name} -> {target_host}");
-        self.audit.apply("group.move", &target, Some(&group), Some(&after), self.moves.start(request)).await
+        let started =
+            self.audit.apply("group.move", &target, Some(&group), Some(&after), self.moves.start(request)).await;
+        self.pages.forget(site_id);
+        started
     }
 
     pub async fn set_sticky(
@@ -174,7 +183,10 @@ impl GroupOps {
         let seen = (group.sticky_users, group.sticky_backend);
         let write = self.geodb.set_group_sticky(site_id, name, seen, sticky);
         let what = format!("group {name}");
-        self.audit.apply_conditional("group.sticky", name, &what, Some(&group), Some(&after), write).await?;
+        let written =
+            self.audit.apply_conditional("group.sticky", name, &what, Some(&group), Some(&after), write).await;
+        self.pages.forget(site_id);
+        written?;
         Ok(after)
     }
 }
@@ -184,6 +196,7 @@ pub struct GroupAdmin {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     operations: Arc<super::Operations>,
+    pages: Arc<GroupPages>,
 }
 
 /// Groups a site initialisation creates at once.
@@ -215,8 +228,13 @@ async fn create_default_group(geodb: &dyn GeoDb, site_id: Uuid, n: u32, online: 
 pub const MAX_DEFAULT_GROUPS: u32 = 100_000;
 
 impl GroupAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, operations: Arc<super::Operations>) -> Self {
-        Self { geodb, audit, operations }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        audit: Auditor,
+        operations: Arc<super::Operations>,
+        pages: Arc<GroupPages>,
+    ) -> Self {
+        Self { geodb, audit, operations, pages }
     }
 
     /// Like `doveadm cluster site init` without `--update`: creates the missing groups
@@ -243,7 +261,8 @@ impl GroupAdmin {
         let geodb = self.geodb.clone();
         let running = self.operations.start(key, u64::from(count));
         let online = &online;
-        self.audit
+        let created = self
+            .audit
             .apply("site.init", &target, None::<&()>, Some(&count), async move {
                 let creations = futures::stream::iter(1..=count).map(|n| {
                     let (geodb, running) = (&geodb, &running);
@@ -256,6 +275,8 @@ impl GroupAdmin {
                 let created: Vec<bool> = creations.buffer_unordered(INIT_IN_FLIGHT).try_collect().await?;
                 Ok::<_, StoreError>(created.into_iter().filter(|c| *c).count() as u32)
             })
-            .await
+            .await;
+        self.pages.forget(site_id);
+        created
     }
 }

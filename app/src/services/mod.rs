@@ -116,6 +116,7 @@ pub struct Services {
     route_api: Arc<RouteApiSettings>,
     sites: Arc<fresh::Sites>,
     backends: Arc<fresh::SiteBackends>,
+    group_pages: Arc<fresh::GroupPages>,
     accounts: Arc<fresh::Accounts>,
     /// Long operations running here (site initialisation), for their progress bars.
     operations: Arc<Operations>,
@@ -134,6 +135,7 @@ impl Services {
             route_api: Arc::default(),
             sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
+            group_pages: Arc::new(fresh::GroupPages::new(ports.geodb.clone())),
             accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
             census_interval: std::time::Duration::from_secs(3600),
             operations: Arc::default(),
@@ -210,7 +212,7 @@ impl Services {
     /// Forcing and cancelling moves, and dry evaluations: operators.
     pub fn controller_ops(&self, caller: &Caller) -> Result<ControllerOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(ControllerOps::new(self.controller.clone(), self.auditor(caller)))
+        Ok(ControllerOps::new(self.controller.clone(), self.auditor(caller), self.group_pages.clone()))
     }
 
     /// The controller itself, for the endpoints that serve it without a session (`/metrics`,
@@ -231,7 +233,7 @@ impl Services {
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {
-        BackendsReader::new(self.ports.geodb.clone(), self.census.clone(), self.controller.clone(), self.sites.clone())
+        BackendsReader::new(self.census.clone(), self.controller.clone(), self.sites.clone(), self.backends.clone())
     }
 
     /// Backend status, load factor, evacuation: operators.
@@ -261,21 +263,30 @@ impl Services {
             self.ports.geodb.clone(),
             self.ports.members.clone(),
             self.census.clone(),
-            self.backends.clone(),
-            self.sites.clone(),
+            (self.backends.clone(), self.sites.clone(), self.group_pages.clone()),
         )
     }
 
     /// Group moves and sticky flags: operators.
     pub fn group_ops(&self, caller: &Caller) -> Result<GroupOps, AppError> {
         caller.require(Role::Operator)?;
-        Ok(GroupOps::new(self.ports.geodb.clone(), self.auditor(caller), self.controller.moves().clone()))
+        Ok(GroupOps::new(
+            self.ports.geodb.clone(),
+            self.auditor(caller),
+            self.controller.moves().clone(),
+            self.group_pages.clone(),
+        ))
     }
 
     /// Site initialisation: admins.
     pub fn group_admin(&self, caller: &Caller) -> Result<GroupAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(GroupAdmin::new(self.ports.geodb.clone(), self.auditor(caller), self.operations.clone()))
+        Ok(GroupAdmin::new(
+            self.ports.geodb.clone(),
+            self.auditor(caller),
+            self.operations.clone(),
+            self.group_pages.clone(),
+        ))
     }
 
     pub fn users(&self, _caller: &Caller) -> UsersReader {

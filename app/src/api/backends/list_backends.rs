@@ -14,6 +14,8 @@ pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<Ba
         async {
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
+            // The cursor is the previous page's last host.
+            validate::bounded("cursor", cursor.as_deref().unwrap_or_default(), 0, 253)?;
             services.backends(&caller).list(site_id, PageRequest::after(cursor, DEFAULT_PAGE_SIZE)).await
         }
         .await,
