@@ -139,10 +139,19 @@ CASSANDRA_KEYSPACE="${keyspace}_warmup" "$BIN" simulate seed --sites "$SITES" --
   --groups "$GROUPS_PER_SITE" --users "$USERS" --concurrency 256 >"$run/warmup.log" 2>&1 \
   || { tail -n 20 "$run/warmup.log" >&2; fail "the warm-up seeding failed"; }
 
+# What was written goes on being compacted for minutes (compaction is unthrottled here): the
+# next figures would share the cores with it. The warm-up keyspace is dropped, and each timed
+# part starts once the node runs and queues no compaction.
+step "settling: dropping the warm-up keyspace, waiting for compactions to end, not timed"
+"$bin_dir/examples/scan_bench" --settle --drop-keyspace "${keyspace}_warmup"
+
 step "seeding $SITES sites x $BACKENDS_PER_SITE backends x $GROUPS_PER_SITE groups, $USERS users"
 "$BIN" simulate seed --sites "$SITES" --backends "$BACKENDS_PER_SITE" --groups "$GROUPS_PER_SITE" \
   --users "$USERS" --concurrency 256 2>&1 | tee "$run/seed.log"
 python3 scripts/bench-report.py seed <"$run/seed.log" >>"$results"
+
+step "settling: waiting for the seeded rows' compactions to end, not timed"
+"$bin_dir/examples/scan_bench" --settle
 
 password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
 PALOMAR_OPERATOR_PASSWORD="$password" "$BIN" operator add --role admin bench >/dev/null

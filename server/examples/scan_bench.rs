@@ -95,6 +95,45 @@ struct Args {
     /// Scans in a row, one line each.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
+    /// Scan nothing: drop `--drop-keyspace` if given, then wait (at most 10 min) until the
+    /// node runs and queues no compaction, so that what is measured next does not share the
+    /// machine with the compactions of what was written before. Prints `settled seconds=…`.
+    #[arg(long)]
+    settle: bool,
+    /// With `--settle`: a keyspace to drop first (the warm-up's).
+    #[arg(long, value_name = "KEYSPACE")]
+    drop_keyspace: Option<String>,
+}
+
+/// Compactions running and queued on the node (`system_views.thread_pools`).
+async fn compactions(session: &Session) -> anyhow::Result<i64> {
+    let cql = "SELECT active_tasks, pending_tasks FROM system_views.thread_pools WHERE name = 'CompactionExecutor'";
+    let rows = session.query_unpaged(cql, ()).await?.into_rows_result()?;
+    let mut busy = 0i64;
+    for row in rows.rows::<(Option<i32>, Option<i32>)>()? {
+        let (active, pending) = row?;
+        busy += i64::from(active.unwrap_or(0)) + i64::from(pending.unwrap_or(0));
+    }
+    Ok(busy)
+}
+
+/// See [`Args::settle`].
+async fn settle(session: &Session, drop: Option<&str>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if let Some(keyspace) = drop {
+        anyhow::ensure!(
+            keyspace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "not a keyspace name: {keyspace}"
+        );
+        session.query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ()).await?;
+    }
+    let mut quiet = 0;
+    while quiet < 3 && started.elapsed() < Duration::from_secs(600) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        quiet = if compactions(session).await? == 0 { quiet + 1 } else { 0 };
+    }
+    println!("settled seconds={:.1} quiet={}", started.elapsed().as_secs_f64(), quiet >= 3);
+    Ok(())
 }
 
 type CensusRow = (String, Option<Uuid>, Option<String>, Option<i64>, Option<i64>);
@@ -164,6 +203,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let store = CassandraStore::connect(&config.cassandra).await?;
     let session = store.session().clone();
+    if args.settle {
+        return settle(&session, args.drop_keyspace.as_deref()).await;
+    }
     let cql = format!(
         "SELECT {} FROM {}.users WHERE token(username) > ? AND token(username) <= ?",
         args.columns.select(),

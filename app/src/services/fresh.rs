@@ -36,9 +36,14 @@ pub const ACCOUNTS_FRESH_FOR: Duration = Duration::from_secs(1);
 /// How many pages of groups are kept at most: their keys come from requests (cursors).
 const GROUP_PAGES_KEPT: usize = 256;
 
-/// Values by key, each reused until it is `fresh_for` old. One read at a time refreshes, so
-/// that requests arriving together at expiry wait for one read rather than each making it.
-/// At most `max_entries` are kept: when full, stale entries go, then all.
+/// How many times `fresh_for` a value may be served while another request reads it afresh.
+const STALE_WHILE_READING: u32 = 3;
+
+/// Values by key, each reused until it is `fresh_for` old. One read at a time refreshes: while
+/// it runs, other requests for a key that has a value get that value, a moment older, rather
+/// than queueing behind the read (a value dropped by [`FreshCache::forget`] is not served
+/// again: those requests wait for the read). At most `max_entries` are kept: when full, stale
+/// entries go, then all.
 struct FreshCache<K, V> {
     fresh_for: Duration,
     max_entries: usize,
@@ -56,8 +61,12 @@ impl<K: Eq + Hash + Clone, V> FreshCache<K, V> {
     }
 
     fn fresh(&self, key: &K) -> Option<Arc<V>> {
+        self.kept(key).filter(|(at, _)| at.elapsed() < self.fresh_for).map(|(_, v)| v)
+    }
+
+    fn kept(&self, key: &K) -> Option<(Instant, Arc<V>)> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).filter(|(at, _)| at.elapsed() < self.fresh_for).map(|(_, v)| v.clone())
+        entries.get(key).map(|(at, v)| (*at, v.clone()))
     }
 
     async fn get<F, Fut>(&self, key: K, read: F) -> Result<Arc<V>, StoreError>
@@ -68,7 +77,15 @@ impl<K: Eq + Hash + Clone, V> FreshCache<K, V> {
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
-        let _one_at_a_time = self.refreshing.lock().await;
+        let _one_at_a_time = match self.refreshing.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match self.kept(&key) {
+                // Another request is reading: the value from a moment ago will do meanwhile,
+                // but not one that the store has failed to renew for long.
+                Some((at, value)) if at.elapsed() < self.fresh_for * STALE_WHILE_READING => return Ok(value),
+                _ => self.refreshing.lock().await,
+            },
+        };
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
@@ -215,5 +232,37 @@ impl Accounts {
     /// Drops what was read of the account, after it changed.
     pub(crate) fn forget(&self, username: &str) {
         self.cache.forget(&username.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stale_value_is_served_while_one_request_reads_and_a_forgotten_one_never() {
+        let cache: Arc<FreshCache<u8, u32>> = Arc::new(FreshCache::new(Duration::from_millis(20)));
+        assert_eq!(*cache.get(1, || async { Ok(1) }).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get(1, || async move {
+                        let _ = wait.await;
+                        Ok(2)
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let meanwhile = cache.get(1, || async { Ok(99) }).await.unwrap();
+        assert_eq!(*meanwhile, 1, "the stale value, not a second read");
+        let _ = release.send(());
+        assert_eq!(*reader.await.unwrap().unwrap(), 2);
+        assert_eq!(*cache.get(1, || async { Ok(99) }).await.unwrap(), 2, "fresh again");
+        cache.forget(&1);
+        assert_eq!(*cache.get(1, || async { Ok(3) }).await.unwrap(), 3, "forgotten: read afresh");
     }
 }

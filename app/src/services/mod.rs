@@ -290,7 +290,7 @@ impl Services {
     }
 
     pub fn users(&self, _caller: &Caller) -> UsersReader {
-        UsersReader::new(self.ports.geodb.clone(), self.backends.clone())
+        UsersReader::new(self.ports.geodb.clone(), self.backends.clone(), self.sites.clone())
     }
 
     /// User moves: operators.

@@ -28,11 +28,12 @@ pub fn parse_mail_user(raw: &str) -> Result<String, AppError> {
 pub struct UsersReader {
     geodb: Arc<dyn GeoDb>,
     backends: Arc<SiteBackends>,
+    sites: Arc<super::fresh::Sites>,
 }
 
 impl UsersReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, backends: Arc<SiteBackends>) -> Self {
-        Self { geodb, backends }
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>, backends: Arc<SiteBackends>, sites: Arc<super::fresh::Sites>) -> Self {
+        Self { geodb, backends, sites }
     }
 
     /// The user's row and where a proxy of their preferred site would send them now.
@@ -49,7 +50,7 @@ impl UsersReader {
             });
         };
         let site_name =
-            self.geodb.get_site(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
+            self.sites.get(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
         let Some(group) = self.geodb.get_group(site_id, &user.group_name).await? else {
             let route = format!("group {} does not exist yet: a proxy creates it at the next login", user.group_name);
             return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
