@@ -48,6 +48,8 @@ impl SeedReport {
 
 /// Users per `put_users` call: the Cassandra adapter sends them as 16 batches of 10 at once.
 const USERS_PER_CALL: usize = 160;
+/// Groups per `put_groups` call: the Cassandra adapter sends them as batches of 100.
+const GROUPS_PER_CALL: usize = 1600;
 /// Tries per `put_users` call: a node that falls behind answers a write timeout, and the rows
 /// are whole rows this writer owns, so writing them again is safe.
 const TRIES: u32 = 4;
@@ -130,10 +132,11 @@ pub async fn seed_with_progress(
     }
     let concurrency = concurrency.max(1);
     rows += groups.len() as u64;
-    stream::iter(groups.into_iter().map(Ok::<_, StoreError>))
-        .try_for_each_concurrent(concurrency, |group| {
+    let calls = concurrency.div_ceil(REQUESTS_PER_CALL).max(1);
+    stream::iter(groups.chunks(GROUPS_PER_CALL).map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(calls, |chunk| {
             let geodb = geodb.clone();
-            async move { geodb.put_group(&group).await }
+            async move { geodb.put_groups(chunk).await }
         })
         .await?;
     if !sites.is_empty() && size.groups_per_site > 0 {
@@ -154,7 +157,6 @@ pub async fn seed_with_progress(
                 last_update: Some(now),
             }
         };
-        let calls = concurrency.div_ceil(REQUESTS_PER_CALL).max(1);
         let mut written = 0;
         let mut writes = stream::iter((0..size.users).step_by(USERS_PER_CALL))
             .map(|first| {

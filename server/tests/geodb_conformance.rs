@@ -179,6 +179,38 @@ async fn users_round_trip(db: &dyn Store) {
     assert_eq!(all.iter().map(|u| &u.username).collect::<BTreeSet<_>>().len(), 7);
 }
 
+async fn seeding_writes_many_and_leaves_empty_columns_as_they_were(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let (b1, b2) = (Uuid::new_v4(), Uuid::new_v4());
+    let groups: Vec<UserGroup> =
+        (1..=250).map(|n| common::rows::group(site, &format!("default-{n}"), b1, b2, "")).collect();
+    db.put_groups(&groups).await.unwrap();
+    assert_eq!(all_pages(100, |page| db.list_groups(site, page)).await.len(), 250);
+    assert_eq!(db.get_group(site, "default-7").await.unwrap(), Some(groups[6].clone()));
+    // Over an existing row, an empty `moving` keeps the row's own.
+    db.put_group(&common::rows::group(site, "default-9", b1, b2, "token-9")).await.unwrap();
+    db.put_groups(&groups[8..9]).await.unwrap();
+    assert_eq!(db.get_group(site, "default-9").await.unwrap().map(|g| g.moving), Some("token-9".to_string()));
+
+    let user = User {
+        username: "seeded@example.net".into(),
+        preferred_site_id: Some(site),
+        group_name: "default-1".into(),
+        failover_site_group_name: "default-1".into(),
+        metacache_last_host: String::new(),
+        moving_preferred_site_id: None,
+        moving_group_name: String::new(),
+        moving_failover_site_group_name: String::new(),
+        last_update: Some(now_ms()),
+    };
+    db.put_users(std::slice::from_ref(&user)).await.unwrap();
+    assert_eq!(db.get_user(&user.username).await.unwrap(), Some(user.clone()), "empty columns read back empty");
+    db.put_user(&User { metacache_last_host: "be1.dc1a.example.net".into(), ..user.clone() }).await.unwrap();
+    db.put_users(std::slice::from_ref(&user)).await.unwrap();
+    let kept = db.get_user(&user.username).await.unwrap().map(|u| u.metacache_last_host);
+    assert_eq!(kept.as_deref(), Some("be1.dc1a.example.net"), "an empty column is not written");
+}
+
 async fn operators_round_trip(db: &dyn Store) {
     let op = OperatorRecord {
         username: "ops".into(),
@@ -584,6 +616,7 @@ conformance!(
     operators_round_trip,
     operator_session_epochs,
     audit_log_pages_a_day_newest_first,
+    seeding_writes_many_and_leaves_empty_columns_as_they_were,
     backends_get_and_delete,
     a_group_move_starts_only_once,
     a_group_move_ends_only_if_it_is_still_the_same_move,

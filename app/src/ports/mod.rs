@@ -133,6 +133,11 @@ pub trait GeoDb: Send + Sync + 'static {
     async fn get_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError>;
     /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_group(&self, group: &UserGroup) -> Result<(), StoreError>;
+    /// Writes new groups' rows, many at once (Cassandra: unlogged batches of one site's
+    /// partition, several in flight): for seeding. As with [`GeoDb::put_users`], a `None` or
+    /// empty column is not written, so over an existing row it keeps its value. Pass a bounded
+    /// number (a few thousand at most); the writes are not atomic.
+    async fn put_groups(&self, groups: &[UserGroup]) -> Result<(), StoreError>;
     /// Creates a group only if there is none of that name in the site. Returns whether it did.
     async fn create_group(&self, group: &UserGroup) -> Result<bool, StoreError>;
     /// Sets a group's sticky flags only if both are still `seen` (`sticky_users`,
@@ -182,8 +187,8 @@ pub trait GeoDb: Send + Sync + 'static {
     /// Writes a whole row: for writers that own the row (seeding, the simulator).
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
     /// Writes new users' rows, many at once (Cassandra: unlogged batches, several in flight):
-    /// for seeding. Unlike [`GeoDb::put_user`], a `None` column is not written (no tombstone
-    /// in a new row), so over an existing row it keeps its value. Pass a bounded number (a few
+    /// for seeding. Unlike [`GeoDb::put_user`], a `None` or empty column is not written (no
+    /// tombstone and no empty cell in a new row), so over an existing row it keeps its value. Pass a bounded number (a few
     /// thousand at most); the writes are not atomic.
     async fn put_users(&self, users: &[User]) -> Result<(), StoreError>;
     /// Starts a user move (the `moving_*` columns and `last_update`) only if the user's group

@@ -51,11 +51,12 @@ impl UsersReader {
         };
         let site_name =
             self.sites.get(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
-        let Some(group) = self.geodb.get_group(site_id, &user.group_name).await? else {
+        let (group, backends) =
+            futures::try_join!(self.geodb.get_group(site_id, &user.group_name), self.backends.of(site_id))?;
+        let Some(group) = group else {
             let route = format!("group {} does not exist yet: a proxy creates it at the next login", user.group_name);
             return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
         };
-        let backends = self.backends.of(site_id).await?;
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone());
         let (backend_host, route) = match route(&group, &backends, false) {
             Route::Backend { id, reason } => {

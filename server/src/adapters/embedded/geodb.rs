@@ -145,6 +145,26 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
+    async fn put_groups(&self, groups: &[UserGroup]) -> Result<(), StoreError> {
+        let mut tables = self.write();
+        for group in groups {
+            let key = (group.site_id, group.name.clone());
+            // A `None` or empty column is left as it was, as Cassandra does with an unset value.
+            let merged = match tables.groups.get(&key) {
+                Some(old) => UserGroup {
+                    backend_id: group.backend_id.or(old.backend_id),
+                    alt_backend_id: group.alt_backend_id.or(old.alt_backend_id),
+                    moving: if group.moving.is_empty() { old.moving.clone() } else { group.moving.clone() },
+                    refresh_after: group.refresh_after.or(old.refresh_after),
+                    ..group.clone()
+                },
+                None => group.clone(),
+            };
+            tables.groups.insert(key, merged);
+        }
+        Ok(())
+    }
+
     async fn create_group(&self, group: &UserGroup) -> Result<bool, StoreError> {
         let mut tables = self.write();
         let key = (group.site_id, group.name.clone());
@@ -277,14 +297,25 @@ impl GeoDb for EmbeddedStore {
     async fn put_users(&self, users: &[User]) -> Result<(), StoreError> {
         let mut tables = self.write();
         for user in users {
-            // A `None` column is left as it was, as Cassandra does with an unset value.
+            // A `None` or empty column is left as it was, as Cassandra does with an unset value.
             let merged = match tables.users.get(&user.username) {
-                Some(old) => User {
-                    preferred_site_id: user.preferred_site_id.or(old.preferred_site_id),
-                    moving_preferred_site_id: user.moving_preferred_site_id.or(old.moving_preferred_site_id),
-                    last_update: user.last_update.or(old.last_update),
-                    ..user.clone()
-                },
+                Some(old) => {
+                    let text = |new: &String, old: &String| if new.is_empty() { old.clone() } else { new.clone() };
+                    User {
+                        preferred_site_id: user.preferred_site_id.or(old.preferred_site_id),
+                        group_name: text(&user.group_name, &old.group_name),
+                        failover_site_group_name: text(&user.failover_site_group_name, &old.failover_site_group_name),
+                        metacache_last_host: text(&user.metacache_last_host, &old.metacache_last_host),
+                        moving_preferred_site_id: user.moving_preferred_site_id.or(old.moving_preferred_site_id),
+                        moving_group_name: text(&user.moving_group_name, &old.moving_group_name),
+                        moving_failover_site_group_name: text(
+                            &user.moving_failover_site_group_name,
+                            &old.moving_failover_site_group_name,
+                        ),
+                        last_update: user.last_update.or(old.last_update),
+                        username: user.username.clone(),
+                    }
+                }
                 None => user.clone(),
             };
             tables.put_user(&merged);

@@ -5,7 +5,7 @@ use app::{
     ports::StoreError,
 };
 use chrono::{DateTime, Utc};
-use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use scylla::{client::session::Session, statement::prepared::PreparedStatement, value::MaybeUnset, DeserializeRow};
 use uuid::Uuid;
 
 use crate::adapters::cassandra::prepare;
@@ -19,6 +19,23 @@ pub(super) type GroupValues<'a> =
 pub(super) fn row_values(g: &UserGroup) -> GroupValues<'_> {
     let moving = (!g.moving.is_empty()).then_some(g.moving.as_str());
     (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend)
+}
+
+/// The values of a new group's row, with null and empty columns left unset (no tombstones).
+pub(super) fn new_group_values(
+    g: &UserGroup,
+) -> (Uuid, &str, MaybeUnset<Uuid>, MaybeUnset<Uuid>, i32, MaybeUnset<&str>, MaybeUnset<DateTime<Utc>>, i32) {
+    let moving = if g.moving.is_empty() { MaybeUnset::Unset } else { MaybeUnset::Set(g.moving.as_str()) };
+    (
+        g.site_id,
+        &g.name,
+        MaybeUnset::from_option(g.backend_id),
+        MaybeUnset::from_option(g.alt_backend_id),
+        g.sticky_users,
+        moving,
+        MaybeUnset::from_option(g.refresh_after),
+        g.sticky_backend,
+    )
 }
 
 /// Rows per page of the census's read of `user_groups`.

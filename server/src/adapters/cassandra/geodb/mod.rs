@@ -39,6 +39,8 @@ use users::{NowRow, UserRow};
 /// seeded row, under its `batch_size_warn_threshold` (5 KiB); above either it warns about (and
 /// logs) every batch.
 const USERS_PER_BATCH: usize = 10;
+/// Groups per seeding batch: all in one site's partition, so one mutation each.
+const GROUPS_PER_BATCH: usize = 100;
 /// Point reads in flight when listing a page's memberships.
 const MEMBERSHIP_READS_IN_FLIGHT: usize = 32;
 
@@ -236,6 +238,22 @@ impl GeoDb for CassandraStore {
 
     async fn put_group(&self, g: &UserGroup) -> Result<(), StoreError> {
         self.write(&self.statements.groups.put_group, groups::row_values(g)).await
+    }
+
+    async fn put_groups(&self, groups: &[UserGroup]) -> Result<(), StoreError> {
+        // One batch per site's run of rows: a batch into one partition is one mutation.
+        let mut batches: Vec<Vec<&UserGroup>> = Vec::new();
+        for g in groups {
+            match batches.last_mut() {
+                Some(batch) if batch.len() < GROUPS_PER_BATCH && batch[0].site_id == g.site_id => batch.push(g),
+                _ => batches.push(vec![g]),
+            }
+        }
+        let writes = batches.iter().map(|batch| {
+            let rows: Vec<_> = batch.iter().map(|g| groups::new_group_values(g)).collect();
+            self.write_batches(&self.statements.groups.put_group, rows, GROUPS_PER_BATCH)
+        });
+        futures::future::try_join_all(writes).await.map(|_| ())
     }
 
     async fn create_group(&self, g: &UserGroup) -> Result<bool, StoreError> {

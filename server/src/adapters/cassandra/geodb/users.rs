@@ -109,18 +109,38 @@ pub(super) fn user_values(u: &User) -> UserValues<'_, Option<Uuid>, Option<DateT
     )
 }
 
-/// As [`user_values`] with null columns left unset (they then keep what the row holds, and
-/// a new row gets no tombstones).
-pub(super) fn new_user_values(u: &User) -> UserValues<'_, MaybeUnset<Uuid>, MaybeUnset<DateTime<Utc>>> {
+/// The values of a new user's row: every column but the key may be left unset.
+pub(super) type NewUserValues<'a> = (
+    &'a str,
+    MaybeUnset<Uuid>,
+    MaybeUnset<&'a str>,
+    MaybeUnset<&'a str>,
+    MaybeUnset<&'a str>,
+    MaybeUnset<Uuid>,
+    MaybeUnset<&'a str>,
+    MaybeUnset<&'a str>,
+    MaybeUnset<DateTime<Utc>>,
+);
+
+/// As [`user_values`] with null and empty columns left unset: they then keep what the row
+/// holds, and a new row gets neither tombstones nor empty cells (seeding writes millions).
+pub(super) fn new_user_values(u: &User) -> NewUserValues<'_> {
+    fn text(s: &str) -> MaybeUnset<&str> {
+        if s.is_empty() {
+            MaybeUnset::Unset
+        } else {
+            MaybeUnset::Set(s)
+        }
+    }
     (
         &u.username,
         MaybeUnset::from_option(u.preferred_site_id),
-        &u.group_name,
-        &u.failover_site_group_name,
-        &u.metacache_last_host,
+        text(&u.group_name),
+        text(&u.failover_site_group_name),
+        text(&u.metacache_last_host),
         MaybeUnset::from_option(u.moving_preferred_site_id),
-        &u.moving_group_name,
-        &u.moving_failover_site_group_name,
+        text(&u.moving_group_name),
+        text(&u.moving_failover_site_group_name),
         MaybeUnset::from_option(u.last_update),
     )
 }
