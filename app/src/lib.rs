@@ -37,6 +37,7 @@ use pages::{
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
     stats::{ReachabilityPage, SiteStatsPage},
     tags::TagsPage,
+    tokens::TokensPage,
     users::UsersPage,
     NotFound,
 };
@@ -121,6 +122,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("reachability") view=ReachabilityPage ssr=SSR/>
                     <Route path=path!("tags") view=TagsPage ssr=SSR/>
                     <Route path=path!("operators") view=OperatorsPage ssr=SSR/>
+                    <Route path=path!("tokens") view=TokensPage ssr=SSR/>
                     <Route path=path!("audit") view=AuditPage ssr=SSR/>
                 </ParentRoute>
             </Routes>

@@ -38,6 +38,7 @@ test("no page is wider than a 1280-pixel window", async ({ page }, testInfo) => 
     "/settings",
     "/reachability",
     "/operators",
+    "/tokens",
     "/audit",
     "/login",
   ];

@@ -1,6 +1,7 @@
 //! The Palomar controller server: configuration, adapters, the demo data and the web server.
 
 pub mod adapters;
+pub mod cluster_cli;
 pub mod config;
 pub mod seed;
 pub mod sim;

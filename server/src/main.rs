@@ -137,6 +137,9 @@ enum Command {
     Operator(OperatorCommand),
     /// The cluster simulator: run it, seed a GeoDB at scale, inject faults.
     Simulate(SimulateArgs),
+    /// The cluster as `doveadm cluster` names it, through the controller's API with a token.
+    #[command(after_help = palomar_server::cluster_cli::CLUSTER_SETTINGS)]
+    Cluster(palomar_server::cluster_cli::ClusterArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +182,9 @@ impl From<RoleArg> for Role {
 fn main() -> ExitCode {
     // First, so that help and argument errors (exit 2) happen before anything is read or started.
     let cli = Cli::parse();
+    if let Some(Command::Cluster(args)) = cli.command {
+        return cluster(args);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
@@ -209,6 +215,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
             operator_reset_password(load_config()?, &username).await
         }
         Command::Simulate(args) => simulate_cli::run(args).await,
+        Command::Cluster(args) => Ok(palomar_server::cluster_cli::run(args).await?),
+    }
+}
+
+/// `palomar cluster`: no logging, and doveadm-like exit codes (see its `--help`).
+fn cluster(args: palomar_server::cluster_cli::ClusterArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("palomar cluster: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(palomar_server::cluster_cli::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("palomar cluster: {}", err.describe());
+            ExitCode::from(err.exit_code())
+        }
     }
 }
 

@@ -251,6 +251,7 @@ async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
         target: "dc1a".into(),
         before: String::new(),
         after: r#"{"name":"dc1a"}"#.into(),
+        token: (minutes == 6).then(|| Uuid::from_u128(6)),
     };
     for m in 0..7 {
         db.append(&record(m, &format!("site.update{m}"))).await.unwrap();
@@ -272,6 +273,34 @@ async fn audit_log_pages_a_day_newest_first(db: &dyn Store) {
     );
     assert_eq!(all[0].after, r#"{"name":"dc1a"}"#);
     assert_eq!(all[0].at, start + chrono::Duration::minutes(6));
+    assert_eq!((all[0].token, all[1].token), (Some(Uuid::from_u128(6)), None), "the API token, when one was used");
+}
+
+async fn api_tokens_round_trip_and_revoke(db: &dyn Store) {
+    use app::domain::token::TokenRecord;
+    let now = chrono::Utc::now().trunc_subsecs(3);
+    let token = TokenRecord {
+        id: Uuid::new_v4(),
+        owner: "alice".into(),
+        role: app::domain::Role::Operator,
+        name: "ansible".into(),
+        secret_hash: "ab".repeat(32),
+        created_by: "root".into(),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(90),
+        revoked: false,
+    };
+    assert!(db.insert_token(&token).await.unwrap());
+    assert!(
+        !db.insert_token(&TokenRecord { name: "other".into(), ..token.clone() }).await.unwrap(),
+        "ids are not reused"
+    );
+    assert_eq!(db.get_token(token.id).await.unwrap(), Some(token.clone()));
+    let listed = all_pages(2, |page| db.list_tokens(page)).await;
+    assert!(listed.contains(&token));
+    assert!(db.revoke_token(token.id).await.unwrap());
+    assert_eq!(db.get_token(token.id).await.unwrap().map(|t| t.revoked), Some(true));
+    assert!(!db.revoke_token(Uuid::new_v4()).await.unwrap(), "no such token");
 }
 
 async fn backends_get_and_delete(db: &dyn Store) {
@@ -617,6 +646,7 @@ conformance!(
     operator_session_epochs,
     audit_log_pages_a_day_newest_first,
     seeding_writes_many_and_leaves_empty_columns_as_they_were,
+    api_tokens_round_trip_and_revoke,
     backends_get_and_delete,
     a_group_move_starts_only_once,
     a_group_move_ends_only_if_it_is_still_the_same_move,

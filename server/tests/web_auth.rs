@@ -179,7 +179,7 @@ async fn a_viewer_can_call_no_mutating_server_function() {
         &site_id=00000000-0000-0000-0000-000000000000&move_id=00000000-0000-0000-0000-000000000000&host=be9.example.net&load_factor=50&force=yes&backend=&mask=&moving=\
         &destination=00000000-0000-0000-0000-000000000000&sticky_users=yes&sticky_backend=yes&count=10&group=default-1\
         &failover_group=&section=controller_features&backend_id=&setting_name=load_balance&setting_value=on\
-        &feature=load_balance&state=on&proxy_host=proxy1.example.net&how=force";
+        &feature=load_balance&state=on&proxy_host=proxy1.example.net&how=force&days=30";
     let mut forbidden = Vec::new();
     for (path, method) in all_server_functions() {
         if path == "/api/auth/logout" || path == "/api/auth/login" {

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod sites;
 pub mod stats;
 pub mod tags;
+pub mod tokens;
 pub mod users;
 
 #[cfg(feature = "ssr")]

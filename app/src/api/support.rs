@@ -93,6 +93,12 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// Whether this request is a browser's form post made without JavaScript (its answer is a
+/// redirect, so a result must travel another way, e.g. in the session).
+pub fn plain_form_post() -> bool {
+    use_context::<Parts>().as_ref().is_some_and(is_plain_form_post)
+}
+
 /// A browser's form submission to a server function, made without JavaScript. (A page being
 /// rendered also accepts HTML, but it is a GET of the page, and its errors show in the page.)
 fn is_plain_form_post(parts: &Parts) -> bool {

@@ -185,22 +185,23 @@ impl GroupMoves {
     /// route already points at the destination; the proxies forget the old one and the group's
     /// sessions on the source are kicked (supervision kicks any that come back).
     async fn kick_off(&self, record: &MoveRecord) {
-        let result = match self.handoff.settings().edition {
-            DovecotEdition::Pro => {
-                let mut params = Map::new();
-                params.insert("group".into(), Value::String(record.group.clone()));
-                self.doveadm
-                    .run(&record.source_host, "clusterGroupAccess", params)
-                    .await
-                    .map(|_| ())
-                    .map_err(HandoffError::from)
-            }
-            DovecotEdition::Ce => {
-                self.handoff.hand_off(&record.source_host, record.site_id, &record.group).await.map(|_| ())
-            }
-        };
+        let result = self.access(&record.source_host, record.site_id, &record.group).await;
         if let Err(err) = result {
             tracing::warn!(move_id = %record.id, group = %Untrusted(&record.group), error = %Untrusted(&err), "could not kick off the move on its source");
+        }
+    }
+
+    /// Like `doveadm cluster group access` run on `host` (the group's backend): a lookup of the
+    /// group there, which starts a pending move of it. CE: the proxies forget the group's route
+    /// and its sessions on `host` are kicked.
+    pub async fn access(&self, host: &str, site_id: Uuid, group: &str) -> Result<(), HandoffError> {
+        match self.handoff.settings().edition {
+            DovecotEdition::Pro => {
+                let mut params = Map::new();
+                params.insert("group".into(), Value::String(group.to_string()));
+                self.doveadm.run(host, "clusterGroupAccess", params).await.map(|_| ()).map_err(HandoffError::from)
+            }
+            DovecotEdition::Ce => self.handoff.hand_off(host, site_id, group).await.map(|_| ()),
         }
     }
 

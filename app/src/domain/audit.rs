@@ -17,6 +17,9 @@ pub struct AuditRecord {
     pub target: String,
     pub before: String,
     pub after: String,
+    /// The API token the operator acted through; `None` for the browser and the command line
+    /// on the host.
+    pub token: Option<Uuid>,
 }
 
 impl AuditRecord {

@@ -23,6 +23,8 @@ pub struct BackendView {
     pub load_factor: i32,
     pub last_moved_from: Option<DateTime<Utc>>,
     pub last_moved_to: Option<DateTime<Utc>>,
+    /// The row's version ([`super::version::of_backend`]), for conditional writes.
+    pub version: String,
 }
 
 impl From<&Backend> for BackendView {
@@ -35,6 +37,7 @@ impl From<&Backend> for BackendView {
             load_factor: b.load_factor,
             last_moved_from: parse_moved_at(&b.last_moved_from),
             last_moved_to: parse_moved_at(&b.last_moved_to),
+            version: super::version::of_backend(b),
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct GroupView {
     /// The running move's token, while one runs.
     pub moving: Option<String>,
     pub refresh_after: Option<DateTime<Utc>>,
+    /// The row's version ([`super::version::of_group`]), for conditional writes.
+    pub version: String,
 }
 
 impl From<&UserGroup> for GroupView {
@@ -58,6 +63,7 @@ impl From<&UserGroup> for GroupView {
             sticky_backend: g.has_sticky_backend(),
             moving: g.moving_token().map(str::to_string),
             refresh_after: g.refresh_after,
+            version: super::version::of_group(g),
         }
     }
 }

@@ -17,7 +17,9 @@ pub mod routing;
 pub mod site;
 pub mod tag;
 pub mod time;
+pub mod token;
 pub mod validate;
+pub mod version;
 
 pub use error::{AppError, WriteError};
 pub use feature::{Feature, FeatureState};

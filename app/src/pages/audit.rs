@@ -58,7 +58,7 @@ fn AuditLine(r: AuditRecord) -> impl IntoView {
     view! {
         <tr data-action=action>
             <td><Time at=r.at/></td>
-            <td>{r.operator}</td>
+            <td>{r.operator}{r.token.map(|t| view! { <br/><small class="muted" title=t.to_string()>{format!("token {}", &t.simple().to_string()[..8])}</small> })}</td>
             <td title=r.user_agent>{r.client_ip}</td>
             <td><code>{r.action}</code></td>
             <td>{r.target}</td>

@@ -26,6 +26,9 @@ pub fn Layout() -> impl IntoView {
                 <A href="/users">"Users"</A>
                 <A href="/settings">"Settings"</A>
                 <A href="/reachability">"Reachability"</A>
+                <RoleAtLeast role=Role::Operator>
+                    <A href="/tokens">"Tokens"</A>
+                </RoleAtLeast>
                 <RoleAtLeast role=Role::Admin>
                     <A href="/operators">"Operators"</A>
                     <A href="/audit">"Audit log"</A>

@@ -14,6 +14,7 @@ pub mod site_layout;
 pub mod sites;
 pub mod stats;
 pub mod tags;
+pub mod tokens;
 pub mod users;
 
 use leptos::prelude::*;

@@ -15,6 +15,7 @@ use crate::domain::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
         ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
+    token::TokenRecord,
     Page, PageRequest, Role, Site, Tag,
 };
 
@@ -294,6 +295,13 @@ pub trait OperatorStore: Send + Sync + 'static {
     async fn session_epoch(&self, username: &str) -> Result<Option<Uuid>, StoreError>;
     /// Starts a new session epoch, which ends every session the operator has open.
     async fn set_session_epoch(&self, username: &str, epoch: Uuid) -> Result<(), StoreError>;
+    /// Stores a new API token only if its id is free. Returns whether it did.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<bool, StoreError>;
+    async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>, StoreError>;
+    /// Every token, expired ones included until the store forgets them (a while after expiry).
+    async fn list_tokens(&self, page: PageRequest) -> Result<Page<TokenRecord>, StoreError>;
+    /// Revokes a token for good; `false` when there is no such token.
+    async fn revoke_token(&self, id: Uuid) -> Result<bool, StoreError>;
 }
 
 /// The controller's audit log.

@@ -45,7 +45,14 @@ impl Auditor {
             target: target.to_string(),
             before,
             after,
+            token: self.caller.token(),
         }
+    }
+
+    /// Audits `action` on `target` that changes nothing (an API token's use).
+    pub(crate) async fn note(&self, action: &str, target: &str) -> Result<(), AppError> {
+        let record = self.record(action.to_string(), target, String::new(), String::new());
+        self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record: {e}")))
     }
 
     /// Audits `action` on `target` (with the row before and after, as JSON), then runs `write`.

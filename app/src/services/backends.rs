@@ -3,13 +3,14 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{fresh::SiteBackends, Auditor};
-use crate::controller::{Census, Controller};
+use crate::controller::{Census, CensusSnapshot, Controller};
 use crate::{
     domain::{
         cluster::{BackendList, BackendRow, BackendView},
         geodb::{Backend, BackendStatus},
+        logtext::Untrusted,
         page::{page_by_name, MAX_PAGE_SIZE},
-        AppError, PageRequest,
+        version, AppError, PageRequest,
     },
     ports::{GeoDb, HostResolver, StoreError},
 };
@@ -45,11 +46,30 @@ impl BackendsReader {
         })?;
         let page = page_by_name(&all, |b| b.host.as_str(), &request);
         let census = self.census.latest();
+        Ok(BackendList {
+            rows: self.rows(&site.name, &page.items, &census),
+            site_name: site.name,
+            next: page.next,
+            counted_at: census.taken_at,
+        })
+    }
+
+    /// One backend of the site, by host, as read lately.
+    pub async fn by_host(&self, site_id: Uuid, host: &str) -> Result<BackendRow, AppError> {
+        let (site, all) = futures::try_join!(super::recent_site(&self.sites, site_id), async {
+            Ok(self.backends.of(site_id).await?)
+        })?;
+        let found = all.iter().find(|b| b.host.eq_ignore_ascii_case(host));
+        let found = found.ok_or_else(|| AppError::NotFound(format!("backend {} in {}", Untrusted(host), site.name)))?;
+        let census = self.census.latest();
+        Ok(self.rows(&site.name, &[found], &census).remove(0))
+    }
+
+    fn rows(&self, site: &str, backends: &[&Backend], census: &CensusSnapshot) -> Vec<BackendRow> {
         let counted = census.taken_at.is_some();
-        let hosts: Vec<&str> = page.items.iter().map(|b| b.host.as_str()).collect();
-        let probes = self.controller.reachable(&site.name, &hosts);
-        let rows = page
-            .items
+        let hosts: Vec<&str> = backends.iter().map(|b| b.host.as_str()).collect();
+        let probes = self.controller.reachable(site, &hosts);
+        backends
             .iter()
             .zip(probes)
             .map(|(b, reachable)| BackendRow {
@@ -58,8 +78,7 @@ impl BackendsReader {
                 backend: BackendView::from(*b),
                 reachable,
             })
-            .collect();
-        Ok(BackendList { site_name: site.name, rows, next: page.next, counted_at: census.taken_at })
+            .collect()
     }
 }
 
@@ -69,6 +88,8 @@ pub struct BackendOps {
     audit: Auditor,
     controller: Arc<Controller>,
     backends: Arc<SiteBackends>,
+    /// The version the caller read (`If-Match`): a write to another one is refused.
+    expected: Option<String>,
 }
 
 impl BackendOps {
@@ -78,7 +99,14 @@ impl BackendOps {
         controller: Arc<Controller>,
         backends: Arc<SiteBackends>,
     ) -> Self {
-        Self { geodb, audit, controller, backends }
+        Self { geodb, audit, controller, backends, expected: None }
+    }
+
+    /// The same operations, each refused (a conflict) unless the backend is still at
+    /// `version` ([`crate::domain::version::of_backend`]) when read.
+    pub fn expecting(mut self, version: Option<String>) -> Self {
+        self.expected = version;
+        self
     }
 
     /// Audits and runs one conditional write of the backend as read (`write` gets the row read
@@ -96,6 +124,9 @@ impl BackendOps {
         Fut: std::future::Future<Output = Result<bool, StoreError>>,
     {
         let before = backend(self.geodb.as_ref(), site_id, id).await?;
+        if self.expected.as_ref().is_some_and(|v| *v != version::of_backend(&before)) {
+            return Err(super::changed_meanwhile(&format!("backend {}", before.host)));
+        }
         let mut after = before.clone();
         edit(&mut after);
         let (host, write) = (after.host.clone(), write(before.clone(), after.clone()));

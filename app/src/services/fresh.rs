@@ -17,6 +17,7 @@ use crate::{
         geodb::{Backend, UserGroup},
         operator::OperatorView,
         page::natural_cmp,
+        token::TokenRecord,
         Page, PageRequest, Site,
     },
     ports::{read_all, GeoDb, OperatorStore, StoreError},
@@ -35,6 +36,8 @@ pub const ACCOUNTS_FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// How many pages of groups are kept at most: their keys come from requests (cursors).
 const GROUP_PAGES_KEPT: usize = 256;
+/// How many API tokens are kept at most: their ids come from requests.
+const TOKENS_KEPT: usize = 4096;
 
 /// How many times `fresh_for` a value may be served while another request reads it afresh.
 const STALE_WHILE_READING: u32 = 3;
@@ -193,6 +196,28 @@ impl Sites {
     /// Drops the list, after a change to a site.
     pub(crate) fn forget(&self) {
         self.cache.forget(&());
+    }
+}
+
+/// API tokens as read lately by every API request (see [`ACCOUNTS_FRESH_FOR`]); `None`: no
+/// such token. A revocation through this instance takes effect at once ([`Tokens::forget`]).
+pub(crate) struct Tokens {
+    store: Arc<dyn OperatorStore>,
+    cache: FreshCache<Uuid, Option<TokenRecord>>,
+}
+
+impl Tokens {
+    pub(crate) fn new(store: Arc<dyn OperatorStore>) -> Self {
+        Self { store, cache: FreshCache::bounded(ACCOUNTS_FRESH_FOR, TOKENS_KEPT) }
+    }
+
+    pub(crate) async fn of(&self, id: Uuid) -> Result<Arc<Option<TokenRecord>>, StoreError> {
+        let store = self.store.clone();
+        self.cache.get(id, || async move { store.get_token(id).await }).await
+    }
+
+    pub(crate) fn forget(&self, id: Uuid) {
+        self.cache.forget(&id);
     }
 }
 

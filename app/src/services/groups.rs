@@ -136,11 +136,29 @@ pub struct GroupOps {
     audit: Auditor,
     moves: Arc<GroupMoves>,
     pages: Arc<GroupPages>,
+    /// The version the caller read (`If-Match`): a write to another one is refused.
+    expected: Option<String>,
 }
 
 impl GroupOps {
     pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, moves: Arc<GroupMoves>, pages: Arc<GroupPages>) -> Self {
-        Self { geodb, audit, moves, pages }
+        Self { geodb, audit, moves, pages, expected: None }
+    }
+
+    /// The same operations, each refused (a conflict) unless the group is still at `version`
+    /// ([`crate::domain::version::of_group`]) when read.
+    pub fn expecting(mut self, version: Option<String>) -> Self {
+        self.expected = version;
+        self
+    }
+
+    fn check_expected(&self, group: &UserGroup) -> Result<(), AppError> {
+        match &self.expected {
+            Some(v) if *v != crate::domain::version::of_group(group) => {
+                Err(super::changed_meanwhile(&format!("group {}", group.name)))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Starts a move like `doveadm cluster group move`, through the same path as the
@@ -148,6 +166,7 @@ impl GroupOps {
     pub async fn start_move(&self, site_id: Uuid, name: &str, destination: Uuid) -> Result<MoveRecord, AppError> {
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        self.check_expected(&group)?;
         // Refused before anything is audited; the move path checks again, conditionally.
         if group.is_moving() {
             return Err(AppError::Conflict(format!("group {name} is already moving")));
@@ -169,6 +188,25 @@ impl GroupOps {
         started
     }
 
+    /// Like `doveadm cluster group access` on the group's backend: starts the group's pending
+    /// move there (see [`GroupMoves::access`]). Audited; changes no GeoDB row itself.
+    pub async fn access(&self, site_id: Uuid, name: &str) -> Result<String, AppError> {
+        let group =
+            self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        let backend_id = group.backend_id.ok_or_else(|| AppError::Conflict(format!("group {name} has no backend")))?;
+        let backend = self.geodb.get_backend(site_id, backend_id).await?;
+        let host =
+            backend.map(|b| b.host).ok_or_else(|| AppError::Conflict(format!("group {name}'s backend is gone")))?;
+        let moves = self.moves.clone();
+        let (on, target) = (host.clone(), format!("{name} on {host}"));
+        self.audit
+            .apply("group.access", &target, None::<&()>, None::<&()>, async move {
+                moves.access(&on, site_id, name).await.map_err(|e| AppError::Unavailable(e.to_string()))
+            })
+            .await?;
+        Ok(host)
+    }
+
     pub async fn set_sticky(
         &self,
         site_id: Uuid,
@@ -178,6 +216,7 @@ impl GroupOps {
     ) -> Result<UserGroup, AppError> {
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
+        self.check_expected(&group)?;
         let sticky = (i32::from(sticky_users), i32::from(sticky_backend));
         let after = UserGroup { sticky_users: sticky.0, sticky_backend: sticky.1, ..group.clone() };
         let seen = (group.sticky_users, group.sticky_backend);

@@ -18,6 +18,7 @@ mod routes;
 mod settings;
 mod stats;
 mod throttle;
+mod tokens;
 mod topology;
 mod users;
 
@@ -36,6 +37,7 @@ pub use routes::{ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, RouteWh
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
 pub use throttle::{LoginThrottle, ThrottlePolicy};
+pub use tokens::ApiTokens;
 pub use topology::{TopologyAdmin, TopologyReader};
 pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
@@ -56,18 +58,21 @@ pub struct RequestOrigin {
     pub client_addr: Option<std::net::IpAddr>,
 }
 
-/// An operator whose session has been checked against the operator store.
-/// Only [`crate::api::support::caller`] (from a session) and [`Caller::trusted_cli`] make one.
+/// An operator whose session or API token has been checked against the operator store.
+/// Only [`crate::api::support::caller`] (from a session), [`Services::token_caller`] (from an
+/// API token) and [`Caller::trusted_cli`] make one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     username: String,
     role: Role,
     origin: RequestOrigin,
+    /// The API token the operator acts through, if any: every audit record names it.
+    token: Option<uuid::Uuid>,
 }
 
 impl Caller {
     pub(crate) fn from_checked_session(username: String, role: Role, origin: RequestOrigin) -> Self {
-        Self { username, role, origin }
+        Self { username, role, origin, token: None }
     }
 
     /// The local administrator running a server subcommand on the host itself.
@@ -80,7 +85,13 @@ impl Caller {
                 user_agent: "palomar command line".into(),
                 client_addr: None,
             },
+            token: None,
         }
+    }
+
+    /// The API token behind this caller, if any.
+    pub fn token(&self) -> Option<uuid::Uuid> {
+        self.token
     }
 
     pub fn username(&self) -> &str {
@@ -118,6 +129,7 @@ pub struct Services {
     backends: Arc<fresh::SiteBackends>,
     group_pages: Arc<fresh::GroupPages>,
     accounts: Arc<fresh::Accounts>,
+    tokens: Arc<fresh::Tokens>,
     /// Long operations running here (site initialisation), for their progress bars.
     operations: Arc<Operations>,
     /// `CENSUS_INTERVAL_SECS`: a census older than two of these is stale.
@@ -137,6 +149,7 @@ impl Services {
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
             group_pages: Arc::new(fresh::GroupPages::new(ports.geodb.clone())),
             accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
+            tokens: Arc::new(fresh::Tokens::new(ports.operators.clone())),
             census_interval: std::time::Duration::from_secs(3600),
             operations: Arc::default(),
             ports,
@@ -147,6 +160,51 @@ impl Services {
     pub fn with_census_interval(mut self, interval: std::time::Duration) -> Self {
         self.census_interval = interval;
         self
+    }
+
+    /// The caller a presented API token acts as (see [`tokens`]); [`AppError::Unauthenticated`]
+    /// when it is unknown, wrong, expired or revoked, or its owner is disabled.
+    pub async fn token_caller(&self, presented: &str, origin: RequestOrigin) -> Result<Caller, AppError> {
+        let check = tokens::TokenCheck {
+            clock: self.ports.clock.clone(),
+            tokens: self.tokens.clone(),
+            accounts: self.accounts.clone(),
+        };
+        check.caller(presented, origin).await
+    }
+
+    /// Audits one request made with an API token (`what`: method and path, cut to 512
+    /// characters), whatever it then does: every use of a token is in the audit log with its id.
+    pub async fn audit_token_use(&self, caller: &Caller, what: &str) -> Result<(), AppError> {
+        let what: String = what.chars().take(512).collect();
+        self.auditor(caller).note("api.request", &what).await
+    }
+
+    /// API tokens: operators and admins (see [`ApiTokens`]).
+    pub fn api_tokens(&self, caller: &Caller) -> Result<ApiTokens, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(ApiTokens {
+            store: self.ports.operators.clone(),
+            clock: self.ports.clock.clone(),
+            audit: self.auditor(caller),
+            caller: caller.clone(),
+            tokens: self.tokens.clone(),
+        })
+    }
+
+    /// Every site, as read lately: any role.
+    pub async fn sites(&self, _caller: &Caller) -> Result<Vec<crate::domain::Site>, AppError> {
+        Ok(self.sites.all().await?.as_ref().clone())
+    }
+
+    /// A site by its name (as `doveadm cluster` names it) or its id: any role.
+    pub async fn site_by_key(&self, _caller: &Caller, key: &str) -> Result<crate::domain::Site, AppError> {
+        if let Ok(id) = uuid::Uuid::try_parse(key) {
+            return recent_site(&self.sites, id).await;
+        }
+        let sites = self.sites.all().await?;
+        let found = sites.iter().find(|s| s.name == key).cloned();
+        found.ok_or_else(|| AppError::NotFound(format!("site {}", crate::domain::logtext::Untrusted(key))))
     }
 
     /// How far a long operation running here is: any role.

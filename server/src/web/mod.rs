@@ -4,6 +4,7 @@
 //! `guard` (and the session limits), `client` (who the client is), `stream` (live moves),
 //! `route_api` (where Dovecot CE proxies send a user), `listener` (TCP options).
 
+pub mod api_v1;
 mod client;
 mod csrf;
 mod guard;
@@ -112,7 +113,10 @@ pub fn router<S: SessionStore + Clone>(
 
     let routes = generate_route_list(App);
     let context_services = services.clone();
-    let router = Router::new()
+    // The API checks its own tokens: no session, and no origin check (a token is never sent
+    // by a browser on its own, so there is no forgery to guard against).
+    let api = api_v1::router(services.clone(), settings.trusted_proxies.clone());
+    let ui = Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route(MOVE_STREAM, get(stream::move_stream).with_state(guard.clone()))
@@ -126,9 +130,11 @@ pub fn router<S: SessionStore + Clone>(
         .layer(middleware::from_fn_with_state(guard, guard::require_login))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(allowed, csrf::same_origin))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(headers::security_headers))
         .with_state(options);
+    let router = ui
+        .merge(api)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(headers::security_headers));
     Ok(router)
 }
 

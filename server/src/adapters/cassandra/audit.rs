@@ -14,7 +14,7 @@ pub(super) struct Statements {
     list_day: PreparedStatement,
 }
 
-const COLUMNS: &str = "day, at, id, operator, client_ip, user_agent, action, target, before, after";
+const COLUMNS: &str = "day, at, id, operator, client_ip, user_agent, action, target, before, after, token_id";
 
 impl Statements {
     pub(super) async fn prepare(session: &Session, ks: &str) -> Result<Self, StoreError> {
@@ -22,7 +22,9 @@ impl Statements {
             append: prepare(
                 session,
                 ks,
-                &format!("INSERT INTO {{ks}}.controller_audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                &format!(
+                    "INSERT INTO {{ks}}.controller_audit_log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
             )
             .await?,
             list_day: prepare(session, ks, &format!("SELECT {COLUMNS} FROM {{ks}}.controller_audit_log WHERE day = ?"))
@@ -44,6 +46,7 @@ struct AuditRow {
     target: Option<String>,
     before: Option<String>,
     after: Option<String>,
+    token_id: Option<Uuid>,
 }
 
 impl From<AuditRow> for AuditRecord {
@@ -58,6 +61,7 @@ impl From<AuditRow> for AuditRecord {
             target: r.target.unwrap_or_default(),
             before: r.before.unwrap_or_default(),
             after: r.after.unwrap_or_default(),
+            token: r.token_id,
         }
     }
 }
@@ -66,8 +70,19 @@ impl From<AuditRow> for AuditRecord {
 impl AuditLog for CassandraStore {
     async fn append(&self, r: &AuditRecord) -> Result<(), StoreError> {
         let day = r.day().to_string();
-        let values =
-            (day, r.at, r.id, &r.operator, &r.client_ip, &r.user_agent, &r.action, &r.target, &r.before, &r.after);
+        let values = (
+            day,
+            r.at,
+            r.id,
+            &r.operator,
+            &r.client_ip,
+            &r.user_agent,
+            &r.action,
+            &r.target,
+            &r.before,
+            &r.after,
+            r.token,
+        );
         self.write(&self.audit_statements.append, values).await
     }
 

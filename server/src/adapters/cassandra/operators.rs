@@ -1,10 +1,11 @@
 use app::{
-    domain::{Page, PageRequest, Role},
+    domain::{token::TokenRecord, Page, PageRequest, Role},
     ports::{OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
+use uuid::Uuid;
 
 use super::{prepare, CassandraStore};
 
@@ -17,7 +18,15 @@ pub(super) struct Statements {
     unlock: PreparedStatement,
     get_epoch: PreparedStatement,
     put_epoch: PreparedStatement,
+    insert_token: PreparedStatement,
+    get_token: PreparedStatement,
+    list_tokens: PreparedStatement,
+    revoke_token: PreparedStatement,
 }
+
+const TOKEN_COLUMNS: &str = "id, owner, role, name, secret_hash, created_by, created_at, expires_at, revoked";
+/// How long a token's row outlives its expiry: a page can still show it expired for a while.
+const TOKEN_KEPT_AFTER_EXPIRY_SECS: i64 = 30 * 86_400;
 
 const COLUMNS: &str = "username, role, password_hash, disabled, created_at";
 
@@ -55,7 +64,60 @@ impl Statements {
                 "INSERT INTO {ks}.controller_operator_sessions (username, epoch) VALUES (?, ?)",
             )
             .await?,
+            insert_token: prepare(
+                session,
+                ks,
+                &format!(
+                    "INSERT INTO {{ks}}.controller_api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     IF NOT EXISTS USING TTL ?"
+                ),
+            )
+            .await?,
+            get_token: prepare(
+                session,
+                ks,
+                &format!("SELECT {TOKEN_COLUMNS} FROM {{ks}}.controller_api_tokens WHERE id = ?"),
+            )
+            .await?,
+            list_tokens: prepare(session, ks, &format!("SELECT {TOKEN_COLUMNS} FROM {{ks}}.controller_api_tokens"))
+                .await?,
+            revoke_token: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.controller_api_tokens USING TTL ? SET revoked = true WHERE id = ? IF EXISTS",
+            )
+            .await?,
         })
+    }
+}
+
+#[derive(DeserializeRow)]
+struct TokenRow {
+    id: Uuid,
+    owner: Option<String>,
+    role: Option<String>,
+    name: Option<String>,
+    secret_hash: Option<String>,
+    created_by: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked: Option<bool>,
+}
+
+impl From<TokenRow> for TokenRecord {
+    fn from(r: TokenRow) -> Self {
+        TokenRecord {
+            id: r.id,
+            owner: r.owner.unwrap_or_default(),
+            // An unreadable role gets the least privilege; a missing expiry, none left.
+            role: r.role.and_then(|s| s.parse().ok()).unwrap_or(Role::Viewer),
+            name: r.name.unwrap_or_default(),
+            secret_hash: r.secret_hash.unwrap_or_default(),
+            created_by: r.created_by.unwrap_or_default(),
+            created_at: r.created_at.unwrap_or_default(),
+            expires_at: r.expires_at.unwrap_or_default(),
+            revoked: r.revoked.unwrap_or(true),
+        }
     }
 }
 
@@ -119,6 +181,42 @@ impl OperatorStore for CassandraStore {
     async fn set_session_epoch(&self, username: &str, epoch: uuid::Uuid) -> Result<(), StoreError> {
         self.write(&self.operator_statements.put_epoch, (username, epoch)).await
     }
+
+    async fn insert_token(&self, t: &TokenRecord) -> Result<bool, StoreError> {
+        let values = (
+            t.id,
+            &t.owner,
+            t.role.as_str(),
+            &t.name,
+            &t.secret_hash,
+            &t.created_by,
+            t.created_at,
+            t.expires_at,
+            t.revoked,
+            kept_for(t.expires_at),
+        );
+        self.conditional(&self.operator_statements.insert_token, values).await
+    }
+
+    async fn get_token(&self, id: uuid::Uuid) -> Result<Option<TokenRecord>, StoreError> {
+        self.one::<TokenRow, _>(&self.operator_statements.get_token, (id,)).await
+    }
+
+    async fn list_tokens(&self, page: PageRequest) -> Result<Page<TokenRecord>, StoreError> {
+        self.list::<TokenRow, _>(&self.operator_statements.list_tokens, (), &page).await
+    }
+
+    async fn revoke_token(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        // The flag lives as long as the row's other cells, not past them.
+        let Some(token) = self.get_token(id).await? else { return Ok(false) };
+        self.conditional(&self.operator_statements.revoke_token, (kept_for(token.expires_at), id)).await
+    }
+}
+
+/// The TTL of a token's row: until a while after it expires.
+fn kept_for(expires_at: DateTime<Utc>) -> i32 {
+    let left = (expires_at - Utc::now()).num_seconds().max(0) + TOKEN_KEPT_AFTER_EXPIRY_SECS;
+    i32::try_from(left).unwrap_or(i32::MAX)
 }
 
 #[derive(DeserializeRow)]

@@ -93,7 +93,7 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 10] = [
+pub const CONTROLLER_TABLES: [&str; 12] = [
     // Group membership as the censuses recorded it (each writes only the changes since the
     // previous one); rows of users who left are deleted when a listing finds them stale. It
     // replaces `controller_group_members`, whose rows older versions rewrote with a TTL at
@@ -128,6 +128,20 @@ disabled boolean,
 created_at timestamp,
 primary key ((username))
 )",
+    // API tokens, by id; only a hash of each secret. A row outlives its token's expiry by the
+    // TTL its writer gives, so that a page can still say it expired.
+    "create table if not exists {ks}.controller_api_tokens (
+id uuid,
+owner text,
+role text,
+name text,
+secret_hash text,
+created_by text,
+created_at timestamp,
+expires_at timestamp,
+revoked boolean,
+primary key ((id))
+)",
     // Revocation: a new epoch ends every session an operator has open. A table of its own so
     // that the operators table needs no change on existing clusters.
     "create table if not exists {ks}.controller_operator_sessions (
@@ -147,8 +161,11 @@ action text,
 target text,
 before text,
 after text,
+token_id uuid,
 primary key ((day), at, id)
 ) with clustering order by (at desc, id asc)",
+    // The API token behind a record (`token_id`), on clusters whose audit log predates tokens.
+    "alter table {ks}.controller_audit_log add if not exists token_id uuid",
     // Decisions with their inputs (JSON in `body`), one partition per site and UTC day,
     // kept 90 days.
     "create table if not exists {ks}.controller_decisions (

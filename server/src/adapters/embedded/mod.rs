@@ -49,6 +49,7 @@ struct Tables {
     operators_lock: Option<(uuid::Uuid, std::time::Instant)>,
     /// Per operator: the session epoch (revocation).
     session_epochs: BTreeMap<String, Uuid>,
+    api_tokens: BTreeMap<Uuid, app::domain::token::TokenRecord>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,

@@ -6,7 +6,7 @@ use std::{
 };
 
 use app::{
-    domain::{Page, PageRequest},
+    domain::{token::TokenRecord, Page, PageRequest},
     ports::{OperatorRecord, OperatorStore, StoreError},
 };
 use async_trait::async_trait;
@@ -72,5 +72,26 @@ impl OperatorStore for EmbeddedStore {
     async fn set_session_epoch(&self, username: &str, epoch: uuid::Uuid) -> Result<(), StoreError> {
         self.write().session_epochs.insert(username.to_string(), epoch);
         Ok(())
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.api_tokens.contains_key(&token.id) {
+            return Ok(false);
+        }
+        tables.api_tokens.insert(token.id, token.clone());
+        Ok(true)
+    }
+
+    async fn get_token(&self, id: Uuid) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.read().api_tokens.get(&id).cloned())
+    }
+
+    async fn list_tokens(&self, request: PageRequest) -> Result<Page<TokenRecord>, StoreError> {
+        page(&self.read().api_tokens, Bound::Unbounded, Bound::Unbounded, &request, |c| c.parse().ok(), Uuid::to_string)
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<bool, StoreError> {
+        Ok(self.write().api_tokens.get_mut(&id).map(|t| t.revoked = true).is_some())
     }
 }

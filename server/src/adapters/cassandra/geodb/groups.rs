@@ -21,10 +21,12 @@ pub(super) fn row_values(g: &UserGroup) -> GroupValues<'_> {
     (g.site_id, &g.name, g.backend_id, g.alt_backend_id, g.sticky_users, moving, g.refresh_after, g.sticky_backend)
 }
 
+/// A new group's row values, in `GROUP_COLUMNS` order; any but the key may be unset.
+pub(super) type NewGroupValues<'a> =
+    (Uuid, &'a str, MaybeUnset<Uuid>, MaybeUnset<Uuid>, i32, MaybeUnset<&'a str>, MaybeUnset<DateTime<Utc>>, i32);
+
 /// The values of a new group's row, with null and empty columns left unset (no tombstones).
-pub(super) fn new_group_values(
-    g: &UserGroup,
-) -> (Uuid, &str, MaybeUnset<Uuid>, MaybeUnset<Uuid>, i32, MaybeUnset<&str>, MaybeUnset<DateTime<Utc>>, i32) {
+pub(super) fn new_group_values(g: &UserGroup) -> NewGroupValues<'_> {
     let moving = if g.moving.is_empty() { MaybeUnset::Unset } else { MaybeUnset::Set(g.moving.as_str()) };
     (
         g.site_id,

@@ -1,0 +1,65 @@
+//! Plain aligned tables for the terminal. Cells come from the API, so control characters are
+//! shown escaped: a name cannot drive the terminal.
+
+use std::fmt;
+
+/// Rows under an optional header, each column as wide as its widest cell.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// `cell` with control characters escaped.
+pub fn printable(cell: &str) -> String {
+    cell.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        Self { header: header.iter().map(|h| h.to_uppercase()).collect(), rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row.iter().map(|c| printable(c)).collect());
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all = std::iter::once(&self.header).filter(|h| !h.is_empty()).chain(self.rows.iter());
+        let mut widths: Vec<usize> = Vec::new();
+        for row in all.clone() {
+            for (i, cell) in row.iter().enumerate() {
+                let width = cell.chars().count();
+                match widths.get_mut(i) {
+                    Some(w) => *w = (*w).max(width),
+                    None => widths.push(width),
+                }
+            }
+        }
+        for row in all {
+            let last = row.len().saturating_sub(1);
+            for (i, cell) in row.iter().enumerate() {
+                if i == last {
+                    writeln!(f, "{cell}")?;
+                } else {
+                    write!(f, "{cell:<width$}  ", width = widths[i])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_and_control_characters_are_escaped() {
+        let mut t = Table::new(&["host", "status"]);
+        t.push(vec!["be1.dc1a".into(), "online".into()]);
+        t.push(vec!["be10\u{1b}[31m".into(), "standby".into()]);
+        assert_eq!(t.to_string(), "HOST              STATUS\nbe1.dc1a          online\nbe10\\u{1b}[31m    standby\n");
+    }
+}

@@ -1,0 +1,541 @@
+//! The bodies of `/api/v1`: its own types, so that the contract stays put when the domain's
+//! types change. Each maps from the domain's view types; closed sets are enums.
+
+use app::domain::{
+    audit::AuditRecord,
+    cluster::{BackendRow, GroupRow, UserDetail},
+    controller::{DecisionRecord, Initiator, MoveRecord},
+    feature::{Feature, FeatureMode, FeatureState},
+    token::{NewToken, TokenView},
+    Role, Site, Tag,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A page of a list: `next` is the cursor of the page after it (`?cursor=`), absent on the last.
+macro_rules! page_of {
+    ($name:ident, $item:ty) => {
+        #[doc = concat!("A page of ", stringify!($item), "s; `next` leads to the page after it.")]
+        #[derive(Debug, Serialize, Deserialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub next: Option<String>,
+        }
+    };
+}
+
+/// A site (`sites` row).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SiteOut {
+    pub id: Uuid,
+    pub name: String,
+    /// The shard's tag id.
+    pub tag: Option<Uuid>,
+    pub load_balancer: String,
+    /// `online`, `offline`, `standby`, `evacuate`, or a value written by another tool.
+    pub status: String,
+}
+
+impl From<&Site> for SiteOut {
+    fn from(s: &Site) -> Self {
+        Self {
+            id: s.id,
+            name: s.name.clone(),
+            tag: s.tag,
+            load_balancer: s.load_balancer.clone(),
+            status: s.status.as_str().to_string(),
+        }
+    }
+}
+
+/// A shard tag.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TagOut {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl From<&Tag> for TagOut {
+    fn from(t: &Tag) -> Self {
+        Self { id: t.id, name: t.tag.clone() }
+    }
+}
+
+/// A backend, with the last census's counts and the controller's latest probe.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackendOut {
+    pub id: Uuid,
+    pub host: String,
+    /// `online`, `offline`, `standby`, or a value written by another tool.
+    pub status: String,
+    pub status_reason: String,
+    /// 0 to 100; 0 drains the backend.
+    pub load_factor: i32,
+    /// Groups on it at the last census; absent before the first.
+    pub groups: Option<u64>,
+    /// Users on it at the last census; absent before the first.
+    pub users: Option<u64>,
+    /// Whether its doveadm API answered the controller's latest probe; absent when not probed here.
+    pub reachable: Option<bool>,
+    pub last_moved_from: Option<DateTime<Utc>>,
+    pub last_moved_to: Option<DateTime<Utc>>,
+}
+
+impl From<BackendRow> for BackendOut {
+    fn from(r: BackendRow) -> Self {
+        let b = r.backend;
+        Self {
+            id: b.id,
+            host: b.host,
+            status: b.status.as_str().to_string(),
+            status_reason: b.status_reason,
+            load_factor: b.load_factor,
+            groups: r.groups,
+            users: r.users,
+            reachable: r.reachable,
+            last_moved_from: b.last_moved_from,
+            last_moved_to: b.last_moved_to,
+        }
+    }
+}
+
+page_of!(BackendPage, BackendOut);
+
+/// A backend to add; it starts in standby, like `doveadm cluster backend add`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewBackend {
+    /// Its DNS name, as proxies reach it.
+    pub host: String,
+}
+
+/// What may be set on a backend, like `doveadm cluster backend update`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackendChange {
+    pub status: Option<SettableStatus>,
+    /// 0 to 100; 0 drains the backend.
+    pub load_factor: Option<i32>,
+}
+
+/// The statuses an operator may set on a backend.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SettableStatus {
+    Online,
+    Offline,
+    Standby,
+}
+
+/// A group with its backends' hosts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupOut {
+    pub name: String,
+    /// The host of its backend; empty when it has none.
+    pub backend: String,
+    /// The host of its alternative backend (failover, and the destination while it moves).
+    pub alternative: String,
+    /// Users in it at the last census; absent before the first.
+    pub users: Option<u64>,
+    pub moving: bool,
+    /// Its users stay in it (no group-size balancing).
+    pub sticky_users: bool,
+    /// It stays on its backend (no load balancing).
+    pub sticky_backend: bool,
+    pub refresh_after: Option<DateTime<Utc>>,
+}
+
+impl From<GroupRow> for GroupOut {
+    fn from(r: GroupRow) -> Self {
+        Self {
+            name: r.group.name,
+            backend: r.backend_host,
+            alternative: r.alt_backend_host,
+            users: r.users,
+            moving: r.group.moving.is_some(),
+            sticky_users: r.group.sticky_users,
+            sticky_backend: r.group.sticky_backend,
+            refresh_after: r.group.refresh_after,
+        }
+    }
+}
+
+page_of!(GroupPage, GroupOut);
+
+/// A group's sticky flags, like `doveadm cluster group update`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupChange {
+    pub sticky_users: Option<bool>,
+    pub sticky_backend: Option<bool>,
+}
+
+/// Where to move a group, like `doveadm cluster group move`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupMoveRequest {
+    /// The destination backend's host.
+    pub backend: String,
+}
+
+/// Where a move stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MoveStateOut {
+    Initiated,
+    Started,
+    Finished,
+    Forced,
+    Cancelled,
+    Aborted,
+}
+
+/// A supervised group move.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoveOut {
+    pub id: Uuid,
+    pub group: String,
+    pub source: String,
+    pub destination: String,
+    pub state: MoveStateOut,
+    /// `operator <name>`, the controller feature that decided it, or `external`.
+    pub initiated_by: String,
+    pub decision_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub users_total: u64,
+    pub users_moved: u64,
+    /// Why it ended as it did, when forced, cancelled or aborted.
+    pub note: String,
+}
+
+impl From<&MoveRecord> for MoveOut {
+    fn from(m: &MoveRecord) -> Self {
+        use app::domain::controller::MoveState as S;
+        let state = match m.state {
+            S::Initiated => MoveStateOut::Initiated,
+            S::Started => MoveStateOut::Started,
+            S::Finished => MoveStateOut::Finished,
+            S::Forced => MoveStateOut::Forced,
+            S::Cancelled => MoveStateOut::Cancelled,
+            S::Aborted => MoveStateOut::Aborted,
+        };
+        let initiated_by = match &m.initiated_by {
+            Initiator::Operator(name) => format!("operator {name}"),
+            other => other.label().to_string(),
+        };
+        Self {
+            id: m.id,
+            group: m.group.clone(),
+            source: m.source_host.clone(),
+            destination: m.destination_host.clone(),
+            state,
+            initiated_by,
+            decision_id: m.decision_id,
+            created_at: m.created_at,
+            finished_at: m.finished_at,
+            users_total: m.users_total,
+            users_moved: m.users_moved,
+            note: m.note.clone(),
+        }
+    }
+}
+
+page_of!(MovePage, MoveOut);
+
+/// A controller feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureName {
+    HostFailure,
+    LoadBalance,
+    GroupMoveTimeouts,
+    Evacuation,
+    GroupBalance,
+    SiteHealth,
+}
+
+impl FeatureName {
+    pub fn domain(self) -> Feature {
+        match self {
+            Self::HostFailure => Feature::HostFailure,
+            Self::LoadBalance => Feature::LoadBalance,
+            Self::GroupMoveTimeouts => Feature::GroupMoveTimeouts,
+            Self::Evacuation => Feature::Evacuation,
+            Self::GroupBalance => Feature::GroupBalance,
+            Self::SiteHealth => Feature::SiteHealth,
+        }
+    }
+
+    fn of(feature: Feature) -> Self {
+        match feature {
+            Feature::HostFailure => Self::HostFailure,
+            Feature::LoadBalance => Self::LoadBalance,
+            Feature::GroupMoveTimeouts => Self::GroupMoveTimeouts,
+            Feature::Evacuation => Self::Evacuation,
+            Feature::GroupBalance => Self::GroupBalance,
+            Feature::SiteHealth => Self::SiteHealth,
+        }
+    }
+}
+
+/// A feature's state: on, dry (decides and records, writes nothing) or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateName {
+    On,
+    Dryrun,
+    Off,
+}
+
+impl StateName {
+    pub fn domain(self) -> FeatureState {
+        match self {
+            Self::On => FeatureState::On,
+            Self::Dryrun => FeatureState::Dryrun,
+            Self::Off => FeatureState::Off,
+        }
+    }
+
+    fn of(state: FeatureState) -> Self {
+        match state {
+            FeatureState::On => Self::On,
+            FeatureState::Dryrun => Self::Dryrun,
+            FeatureState::Off => Self::Off,
+        }
+    }
+}
+
+/// A feature of a site: its stored state, the mode the controller runs it in, and why they differ.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeatureOut {
+    pub feature: FeatureName,
+    pub stored: StateName,
+    pub effective: StateName,
+    /// Why the effective mode differs from the stored state (`DRY_RUN`, `GROUP_BALANCE_ENABLED`).
+    pub reason: Option<String>,
+}
+
+impl From<&FeatureMode> for FeatureOut {
+    fn from(m: &FeatureMode) -> Self {
+        Self {
+            feature: FeatureName::of(m.feature),
+            stored: StateName::of(m.stored),
+            effective: StateName::of(m.effective),
+            reason: m.reason.map(|r| r.explain().to_string()),
+        }
+    }
+}
+
+/// A feature's new state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeatureChange {
+    pub state: StateName,
+}
+
+/// A user's route, as a proxy would resolve it now (`doveadm cluster user status`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserOut {
+    pub username: String,
+    pub site: String,
+    pub group: String,
+    pub failover_group: String,
+    /// The backend a proxy would send the user to now, if any.
+    pub backend: Option<String>,
+    /// How the backend was chosen, or why there is none.
+    pub route: String,
+    pub group_moving: bool,
+}
+
+impl From<UserDetail> for UserOut {
+    fn from(d: UserDetail) -> Self {
+        Self {
+            username: d.user.username,
+            site: d.site_name,
+            group: d.user.group_name,
+            failover_group: d.user.failover_site_group_name,
+            backend: d.backend_host,
+            route: d.route,
+            group_moving: d.group_moving,
+        }
+    }
+}
+
+/// Where to move a user, like `doveadm cluster user move`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserMoveRequest {
+    pub group: String,
+    /// The site's name; the user's preferred site when absent.
+    pub site: Option<String>,
+    pub failover_group: Option<String>,
+}
+
+/// What a decision did.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeOut {
+    Applied,
+    Dry,
+    NoAction,
+    Refused,
+    Failed,
+}
+
+/// One of the controller's decisions, with its inputs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecisionOut {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub feature: FeatureName,
+    pub mode: StateName,
+    pub outcome: OutcomeOut,
+    /// Why it was refused or failed; empty otherwise.
+    pub detail: String,
+    /// The decision with the inputs it was made from, as the controller recorded it.
+    #[schema(value_type = Object)]
+    pub decision: serde_json::Value,
+}
+
+impl From<&DecisionRecord> for DecisionOut {
+    fn from(d: &DecisionRecord) -> Self {
+        use app::domain::controller::Outcome as O;
+        let outcome = match d.outcome {
+            O::Applied => OutcomeOut::Applied,
+            O::Dry => OutcomeOut::Dry,
+            O::NoAction => OutcomeOut::NoAction,
+            O::Refused => OutcomeOut::Refused,
+            O::Failed => OutcomeOut::Failed,
+        };
+        Self {
+            id: d.id,
+            at: d.at,
+            feature: FeatureName::of(d.decision.feature),
+            mode: StateName::of(d.mode),
+            outcome,
+            detail: d.detail.clone(),
+            decision: serde_json::to_value(&d.decision).unwrap_or_default(),
+        }
+    }
+}
+
+page_of!(DecisionPage, DecisionOut);
+
+/// One audit record: who did what, when, from where, through which token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditOut {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    /// The API token used, if any.
+    pub token: Option<Uuid>,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub action: String,
+    pub target: String,
+    /// JSON of the row before; empty when there was none.
+    pub before: String,
+    /// JSON of the row after; empty when there is none.
+    pub after: String,
+}
+
+impl From<&AuditRecord> for AuditOut {
+    fn from(r: &AuditRecord) -> Self {
+        Self {
+            id: r.id,
+            at: r.at,
+            operator: r.operator.clone(),
+            token: r.token,
+            client_ip: r.client_ip.clone(),
+            user_agent: r.user_agent.clone(),
+            action: r.action.clone(),
+            target: r.target.clone(),
+            before: r.before.clone(),
+            after: r.after.clone(),
+        }
+    }
+}
+
+page_of!(AuditPage, AuditOut);
+
+/// What an operator may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl RoleName {
+    pub fn domain(self) -> Role {
+        match self {
+            Self::Viewer => Role::Viewer,
+            Self::Operator => Role::Operator,
+            Self::Admin => Role::Admin,
+        }
+    }
+
+    fn of(role: Role) -> Self {
+        match role {
+            Role::Viewer => Self::Viewer,
+            Role::Operator => Self::Operator,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
+/// An API token (never its secret).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenOut {
+    pub id: Uuid,
+    pub owner: String,
+    pub role: RoleName,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
+    pub expired: bool,
+}
+
+impl From<&TokenView> for TokenOut {
+    fn from(t: &TokenView) -> Self {
+        Self {
+            id: t.id,
+            owner: t.owner.clone(),
+            role: RoleName::of(t.role),
+            name: t.name.clone(),
+            created_by: t.created_by.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked: t.revoked,
+            expired: t.expired,
+        }
+    }
+}
+
+/// A token to create.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenRequestIn {
+    /// What it is for.
+    pub name: String,
+    /// At most your own role, and at most its owner's.
+    pub role: RoleName,
+    /// Days it lives: 1 to 366, 90 when absent.
+    pub days: Option<u32>,
+    /// Whom it acts as (admins only); yourself when absent.
+    pub owner: Option<String>,
+}
+
+/// A token just created. `secret` is shown this once: keep it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewTokenOut {
+    pub token: TokenOut,
+    /// The token to send as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+impl From<&NewToken> for NewTokenOut {
+    fn from(t: &NewToken) -> Self {
+        Self { token: TokenOut::from(&t.token), secret: t.secret.clone() }
+    }
+}
