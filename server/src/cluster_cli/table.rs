@@ -39,13 +39,15 @@ impl fmt::Display for Table {
         }
         for row in all {
             let last = row.len().saturating_sub(1);
+            let mut line = String::new();
             for (i, cell) in row.iter().enumerate() {
                 if i == last {
-                    writeln!(f, "{cell}")?;
+                    line.push_str(cell);
                 } else {
-                    write!(f, "{cell:<width$}  ", width = widths[i])?;
+                    line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
                 }
             }
+            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }
