@@ -14,6 +14,7 @@ use serde_json::Value;
 
 struct Server {
     address: SocketAddr,
+    admin: String,
     operator: String,
     viewer: String,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -28,6 +29,7 @@ async fn server() -> Server {
     let (app, services) =
         common::web::app_with(common::web::settings(std::time::Duration::from_secs(600), false), Some(services)).await;
     let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
+    let admin = tokens.create(Some("admin"), Role::Admin, "cli test", None).await.unwrap().secret;
     let operator = tokens.create(Some("operator"), Role::Operator, "cli test", None).await.unwrap().secret;
     let viewer = tokens.create(Some("viewer"), Role::Viewer, "cli test", None).await.unwrap().secret;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -37,7 +39,7 @@ async fn server() -> Server {
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).with_graceful_shutdown(async move { drop(stopped.await) }).await;
     });
-    Server { address, operator, viewer, _stop: stop }
+    Server { address, admin, operator, viewer, _stop: stop }
 }
 
 /// Runs `palomar cluster ARGS` with `env` (and nothing inherited that could point elsewhere).
@@ -90,6 +92,23 @@ async fn the_command_line_lists_changes_and_moves_like_doveadm_cluster() {
     let id = moved[0]["id"].as_str().unwrap();
     let forced = cluster(&env, &["move", "force", "dc1a", id]).await;
     assert!(forced.status.success() && text(&forced.stdout).contains("forced"), "{}", text(&forced.stderr));
+
+    let cancel = cluster(&env, &["move", "cancel", "dc1a", id]).await;
+    assert!(!cancel.status.success(), "a forced move is over: {}", text(&cancel.stdout));
+    // Kicking a group's move on its backend needs doveadm, which this server has none of.
+    let access = cluster(&env, &["group", "access", "dc1a", name]).await;
+    assert_eq!(access.status.code(), Some(75), "{}", text(&access.stderr));
+    let user_move = cluster(&env, &["user", "move", "user0000002@example.net", "default-3"]).await;
+    assert!(user_move.status.success(), "{}", text(&user_move.stderr));
+
+    // Adding and removing backends: admins.
+    let admin = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.admin.as_str())];
+    let added = cluster(&admin, &["backend", "add", "--site", "dc1a", "be9.dc1a.example.net"]).await;
+    assert!(added.status.success() && text(&added.stdout).contains("standby"), "{}", text(&added.stderr));
+    let removed = cluster(&admin, &["backend", "remove", "be9.dc1a.example.net"]).await;
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    let listed = cluster(&admin, &["backend", "list"]).await;
+    assert!(!text(&listed.stdout).contains("be9.dc1a") && text(&listed.stdout).contains("be3.dc2a"), "every site's");
 
     let feature = cluster(&env, &["feature", "set", "dc1a", "load_balance", "dryrun"]).await;
     assert!(text(&feature.stdout).lines().any(|l| l.starts_with("load_balance") && l.contains("dryrun")));
