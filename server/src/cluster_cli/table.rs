@@ -62,6 +62,6 @@ mod tests {
         let mut t = Table::new(&["host", "status"]);
         t.push(vec!["be1.dc1a".into(), "online".into()]);
         t.push(vec!["be10\u{1b}[31m".into(), "standby".into()]);
-        assert_eq!(t.to_string(), "HOST              STATUS\nbe1.dc1a          online\nbe10\\u{1b}[31m    standby\n");
+        assert_eq!(t.to_string(), "HOST            STATUS\nbe1.dc1a        online\nbe10\\u{1b}[31m  standby\n");
     }
 }
