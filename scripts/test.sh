@@ -169,7 +169,12 @@ env -i HOME="$HOME" PATH="$PATH" PALOMAR_CACHE="$PALOMAR_CACHE" CARGO_TARGET_DIR
   bash scripts/bench.sh 2>&1 | tee "$run/bench-small.log"
 grep -q '^goals:' "$run/bench-small.log" || { echo "the small benchmark printed no report" >&2; exit 1; }
 
+step "two sites on a real two-DC Cassandra: dc2's node stopped and back (scripts/two-dc.sh)"
+env -i HOME="$HOME" PATH="$PATH" PALOMAR_CACHE="$PALOMAR_CACHE" CARGO_TARGET_DIR="$CARGO_TARGET_DIR" \
+  PALOMAR_BIN="$palomar" bash scripts/two-dc.sh 2>&1 | tee "$run/two-dc.log"
+grep -q '^two-dc .*passed' "$run/two-dc.log" || { echo "the two-DC test did not pass" >&2; exit 1; }
+
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$run/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 browser=$(cat "$run/playwright.log" "$run/playwright-demo.log" | grep -oE '^ +[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
-step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test, $ce_passed Dovecot CE tests and the small benchmark run"
-echo "tests: $((rust + browser + faults_passed + 1 + ce_passed)) passed, 0 failed"
+step "done: $rust Rust tests, $browser browser tests, $faults_passed fault tests, 1 load test, $ce_passed Dovecot CE tests, the two-DC test and the small benchmark run"
+echo "tests: $((rust + browser + faults_passed + 1 + ce_passed + 1)) passed, 0 failed"

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# tools/cassandra/cassandra.sh start|stop|kill|resume|install — one throwaway Cassandra 5.0 node on
-# 127.0.0.1. The jars come from Maven Central (pom.xml); the node runs on Java 17 with the flags of
+# tools/cassandra/cassandra.sh start|stop|kill|resume|install — one throwaway Cassandra 5.0 node,
+# on 127.0.0.1 unless CASSANDRA_ADDRESS names another loopback address. Nodes of one cluster
+# differ in CASSANDRA_ADDRESS, CASSANDRA_RUN_DIR and CASSANDRA_INITIAL_TOKEN, and share the ports
+# and CASSANDRA_SEEDS; with CASSANDRA_DC the node uses GossipingPropertyFileSnitch in that DC (and
+# keeps hints, so a DC that was down gets the writes it missed). tools/cassandra/cluster.sh starts
+# such a cluster. The jars come from Maven Central (pom.xml); the node runs on Java 17 with the flags of
 # Cassandra's own jvm17-server.options. Data lives in a run directory that is wiped at every start.
 # `kill` ends the node with SIGKILL (a crash) and `resume` starts it again on the data it left,
 # replaying its commit log: the fault tests (scripts/faults.sh) use both. The node does not flush
@@ -14,6 +18,10 @@ RUN=${CASSANDRA_RUN_DIR:-$PALOMAR_CACHE/cassandra/run}
 CQL_PORT=${CASSANDRA_CQL_PORT:-9042}
 STORAGE_PORT=${CASSANDRA_STORAGE_PORT:-7000}
 HEAP=${CASSANDRA_HEAP:-1G}
+ADDRESS=${CASSANDRA_ADDRESS:-127.0.0.1}
+SEEDS=${CASSANDRA_SEEDS:-$ADDRESS:$STORAGE_PORT}
+TOKEN=${CASSANDRA_INITIAL_TOKEN:-0}
+DC=${CASSANDRA_DC:-}
 JAVA=${CASSANDRA_JAVA_HOME:-$JAVA17_HOME}/bin/java
 
 install() {
@@ -28,7 +36,7 @@ wait_ready() {
   while (( SECONDS < deadline )); do
     kill -0 "$pid" 2>/dev/null || { echo "cassandra exited" >&2; tail -n 80 "$RUN/logs/stdout.log" >&2; return 1; }
     if grep -q 'Startup complete' "$RUN/logs/system.log" 2>/dev/null; then
-      hdr=$( { exec 3<>"/dev/tcp/127.0.0.1/$CQL_PORT" && printf '\x04\x00\x00\x00\x05\x00\x00\x00\x00' >&3 &&
+      hdr=$( { exec 3<>"/dev/tcp/$ADDRESS/$CQL_PORT" && printf '\x04\x00\x00\x00\x05\x00\x00\x00\x00' >&3 &&
                timeout 2 head -c 5 <&3 | od -An -tx1 | tr -d ' \n'; } 2>/dev/null ) || true
       [[ $hdr == 8400000006 ]] && return 0
     fi
@@ -42,21 +50,27 @@ start() {
   install
   port_free
   rm -rf "$RUN"; mkdir -p "$RUN"/{conf,data,commitlog,hints,saved_caches,cdc_raw,logs}
+  local snitch=SimpleSnitch hints=false
+  if [ -n "$DC" ]; then
+    snitch=GossipingPropertyFileSnitch hints=true
+    printf 'dc=%s\nrack=rack1\nprefer_local=true\n' "$DC" >"$RUN/conf/cassandra-rackdc.properties"
+  fi
   cat >"$RUN/conf/cassandra.yaml" <<EOF
 cluster_name: palomar-test
 num_tokens: 1
-initial_token: "0"
+initial_token: "${TOKEN}"
+auto_bootstrap: false
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-endpoint_snitch: SimpleSnitch
+endpoint_snitch: ${snitch}
 dynamic_snitch: false
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:${STORAGE_PORT}"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+      - seeds: "${SEEDS}"
+listen_address: ${ADDRESS}
+rpc_address: ${ADDRESS}
 storage_port: ${STORAGE_PORT}
 start_native_transport: true
 native_transport_port: ${CQL_PORT}
@@ -74,7 +88,8 @@ network_authorizer: AllowAllNetworkAuthorizer
 auto_snapshot: false
 snapshot_before_compaction: false
 incremental_backups: false
-hinted_handoff_enabled: false
+hinted_handoff_enabled: ${hints}
+max_hint_window: 3h
 crypto_provider:
   - class_name: org.apache.cassandra.security.JREProvider
 storage_compatibility_mode: NONE
@@ -94,7 +109,7 @@ EOF
 }
 
 port_free() {
-  if (exec 3<>"/dev/tcp/127.0.0.1/$CQL_PORT") 2>/dev/null; then echo "port $CQL_PORT busy: another node is running" >&2; exit 1; fi
+  if (exec 3<>"/dev/tcp/$ADDRESS/$CQL_PORT") 2>/dev/null; then echo "port $ADDRESS:$CQL_PORT busy: another node is running" >&2; exit 1; fi
 }
 
 # Starts the node on the configuration and data in $RUN and waits until it answers CQL.
@@ -157,7 +172,7 @@ launch() {
       org.apache.cassandra.service.CassandraDaemon >"$RUN/logs/stdout.log" 2>&1 &
   echo $! >"$RUN/cassandra.pid"
   wait_ready 180
-  echo "cassandra ready on 127.0.0.1:$CQL_PORT (pid $(cat "$RUN/cassandra.pid"))"
+  echo "cassandra ready on $ADDRESS:$CQL_PORT${DC:+ in $DC} (pid $(cat "$RUN/cassandra.pid"))"
 }
 
 # Starts a node that was stopped or killed again on its data (its commit log is replayed).

@@ -390,6 +390,8 @@ pub struct DecisionOut {
     pub outcome: OutcomeOut,
     /// Why it was refused or failed; empty otherwise.
     pub detail: String,
+    /// The controller instance that decided, with its fencing token.
+    pub holder: String,
     /// The decision with the inputs it was made from, as the controller recorded it.
     #[schema(value_type = Object)]
     pub decision: serde_json::Value,
@@ -412,6 +414,7 @@ impl From<&DecisionRecord> for DecisionOut {
             mode: StateName::of(d.mode),
             outcome,
             detail: d.detail.clone(),
+            holder: format!("{} {}", d.holder, d.token),
             decision: serde_json::to_value(&d.decision).unwrap_or_default(),
         }
     }
