@@ -80,7 +80,8 @@ faults_rows() {
   groups=$(faults_post groups/list "site_id=$faults_site" backend= mask= moving=) || return 1
   jq -cn --arg group "$1" --argjson b "$backends" --argjson g "$groups" '{
     backends: [$b.rows[].backend | {host, status, status_reason, load_factor}] | sort_by(.host),
-    groups: [$g.rows[].group | select(.name != $group) | {name, backend_id, alt_backend_id, moving}] | sort_by(.name)
+    groups: [$g.rows[] | select(.group.name != $group)
+      | {name: .group.name, backend: .backend_host, alternative: .alt_backend_host, moving: .group.moving}] | sort_by(.name)
   }'
 }
 
@@ -188,8 +189,8 @@ faults_case() {
   [ "$moves" = "[]" ] || faults_log "$name: note: $group also has these records: $(jq -c '[.[] | {id, initiated_by, state}]' <<<"$moves")"
   # The group is on its destination and no longer moving.
   detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || faults_fail "$name: get $group"
-  jq -e --arg d "$destination" '.row.group.backend_id == $d and (.row.group.moving // "") == ""' <<<"$detail" >/dev/null ||
-    faults_fail "$name: $group is not on $destination_host with moving cleared: $(jq -c .row.group <<<"$detail")"
+  jq -e --arg d "$destination_host" '.row.backend_host == $d and (.row.group.moving // "") == ""' <<<"$detail" >/dev/null ||
+    faults_fail "$name: $group is not on $destination_host with moving cleared: $(jq -c .row <<<"$detail")"
   # No action on missing data: nothing else changed, no other move, no decision applied.
   after=$(faults_rows "$group") || faults_fail "$name: read the rows after"
   # Proxies create a group on its first use (the simulator's do too): a group that appeared is
