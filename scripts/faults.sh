@@ -220,6 +220,9 @@ faults_cassandra_up() {
     cat "$run/cassandra-resume.log" >&2
     faults_fail "resume Cassandra"
   }
+  # The simulated backends run their doveadm commands on the GeoDB: a move kicked off before
+  # the simulator has reconnected would fail on its source and be forced.
+  faults_until 60 "the simulator reaches Cassandra again" curl -fsS --max-time 5 "$faults_sim/geodb"
 }
 
 faults_redis_down() {

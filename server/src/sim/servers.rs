@@ -133,6 +133,7 @@ pub async fn start(sim: Arc<Simulator>, options: ServeOptions) -> std::io::Resul
         .route("/backends", get(|State((s, _)): State<(Arc<Simulator>, Topology)>| async move { Json(s.backends()) }))
         .route("/moves", get(|State((s, _)): State<(Arc<Simulator>, Topology)>| async move { Json(s.moves()) }))
         .route("/faults/{host}", put(set_faults).delete(clear_faults))
+        .route("/geodb", get(geodb_health))
         .with_state((sim.clone(), topology.clone()));
     tasks.push(tokio::spawn(serve(control_listener, control)));
 
@@ -221,5 +222,14 @@ async fn clear_faults(State((sim, _)): State<(Arc<Simulator>, Topology)>, Path(h
     match sim.set_faults(&host, Faults::default()) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(message) => (StatusCode::NOT_FOUND, message).into_response(),
+    }
+}
+
+/// `GET /geodb`: 200 when the simulator reads its GeoDB, else 503. A test that restarted the
+/// GeoDB waits on it before it relies on the simulated backends again.
+async fn geodb_health(State((sim, _)): State<(Arc<Simulator>, Topology)>) -> axum::http::StatusCode {
+    match sim.geodb().list_sites(app::domain::PageRequest::first(1)).await {
+        Ok(_) => axum::http::StatusCode::OK,
+        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
     }
 }
