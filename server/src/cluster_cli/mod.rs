@@ -13,7 +13,7 @@ pub use client::{parse_config, CliError, Target};
 
 use self::{
     client::{encode, Client},
-    table::Table,
+    table::Output,
 };
 use crate::web::api_v1::types::{
     BackendOut, BackendPage, DecisionPage, FeatureOut, GroupOut, GroupPage, MoveOut, SiteOut, UserOut,
@@ -452,50 +452,4 @@ fn groups_table(out: &Output, groups: &[GroupOut]) -> Result<(), CliError> {
             sticky.to_string(),
         ]
     })
-}
-
-/// How answers are printed: a table, or the API's JSON.
-struct Output {
-    json: bool,
-}
-
-impl Output {
-    fn rows<T: serde::Serialize>(
-        &self,
-        items: &[T],
-        header: &[&str],
-        row: impl Fn(&T) -> Vec<String>,
-    ) -> Result<(), CliError> {
-        if self.json {
-            return self.print_json(&items);
-        }
-        let mut table = Table::new(header);
-        for item in items {
-            table.push(row(item));
-        }
-        print!("{table}");
-        Ok(())
-    }
-
-    fn one<T: serde::Serialize>(
-        &self,
-        item: &T,
-        facts: impl Fn(&T) -> Vec<(&'static str, String)>,
-    ) -> Result<(), CliError> {
-        if self.json {
-            return self.print_json(item);
-        }
-        let mut table = Table::new(&[]);
-        for (name, value) in facts(item) {
-            table.push(vec![format!("{name}:"), value]);
-        }
-        print!("{table}");
-        Ok(())
-    }
-
-    fn print_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
-        let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
-        println!("{text}");
-        Ok(())
-    }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::client::CliError;
+
 /// Rows under an optional header, each column as wide as its widest cell.
 pub struct Table {
     header: Vec<String>,
@@ -49,6 +51,52 @@ impl fmt::Display for Table {
             }
             writeln!(f, "{}", line.trim_end())?;
         }
+        Ok(())
+    }
+}
+
+/// How answers are printed: a table, or the API's JSON.
+pub struct Output {
+    pub json: bool,
+}
+
+impl Output {
+    pub fn rows<T: serde::Serialize>(
+        &self,
+        items: &[T],
+        header: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) -> Result<(), CliError> {
+        if self.json {
+            return self.print_json(&items);
+        }
+        let mut table = Table::new(header);
+        for item in items {
+            table.push(row(item));
+        }
+        print!("{table}");
+        Ok(())
+    }
+
+    pub fn one<T: serde::Serialize>(
+        &self,
+        item: &T,
+        facts: impl Fn(&T) -> Vec<(&'static str, String)>,
+    ) -> Result<(), CliError> {
+        if self.json {
+            return self.print_json(item);
+        }
+        let mut table = Table::new(&[]);
+        for (name, value) in facts(item) {
+            table.push(vec![format!("{name}:"), value]);
+        }
+        print!("{table}");
+        Ok(())
+    }
+
+    fn print_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
+        let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
 
 mod audit;
 mod backends;
+mod controller_types;
 mod docs;
 pub mod extract;
 mod features;
