@@ -28,6 +28,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
+. "$here/prometheus.sh"
 cd "$here/.."
 
 SMALL=${BENCH_SMALL:-0}
@@ -166,18 +167,8 @@ for _ in $(seq 300); do
 done
 grep -q '^DOVEADM_ENDPOINTS=' "$run/simulator.log" || fail "the simulator printed no DOVEADM_ENDPOINTS"
 export DOVEADM_ENDPOINTS="$(sed -n 's/^DOVEADM_ENDPOINTS=//p' "$run/simulator.log")"
-mkdir -p "$run/prometheus"
-cp deploy/prometheus/rules.yml "$run/prometheus/rules.yml"
-cat >"$run/prometheus/prometheus.yml" <<EOF
-global: {scrape_interval: 15s, evaluation_interval: 15s}
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: palomar
-    file_sd_configs: [{files: ["$run/targets.json"]}]
-EOF
-prometheus --config.file="$run/prometheus/prometheus.yml" --storage.tsdb.path="$run/prometheus/data" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" </dev/null >"$run/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$run/prometheus" "$run/targets.json" "$PROM_PORT" 15s "$run/prometheus.log"
+prom_pid=$prometheus_pid
 
 # start_server CENSUS_INTERVAL_SECS LOG: the server in the background, until /healthz answers.
 start_server() {
