@@ -72,6 +72,14 @@ tools/cassandra/cassandra.sh start >"$run/cassandra-start.log" 2>&1 &
 cassandra_pid=$!
 
 step "building (Cassandra starts meanwhile)"
+# Incremental state is per checkout and per test target, and grows without bound when several
+# checkouts share this build cache; with less than 20 GB left, drop it (a rebuild costs minutes,
+# a full disk fails the run).
+free_gb=$(df -P -BG "$PALOMAR_CACHE" | awk 'NR == 2 {sub(/G$/, "", $4); print $4}')
+if [ "${free_gb:-0}" -lt 20 ]; then
+  echo "only ${free_gb:-0} GB free: removing $CARGO_TARGET_DIR/debug/incremental"
+  rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+fi
 bash scripts/build.sh
 
 step "formatting and lints: cargo fmt --check; clippy -D warnings on the server and on the wasm build"

@@ -478,7 +478,11 @@ fn report(crate_name: &str, graph: &BTreeMap<String, BTreeMap<String, Vec<Site>>
 }
 
 fn check_crate(crate_dir: &str) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate_dir).join("src");
+    // Where cargo runs this test now: a path baked in at build time may be another checkout's
+    // (the build cache is shared), and reading a missing tree would check nothing.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+    let src = Path::new(&manifest).join("..").join(crate_dir).join("src");
+    assert!(src.join("lib.rs").is_file(), "no {}", src.display());
     let graph = module_graph(&src, "lib.rs");
     for (from, edges) in &graph {
         eprintln!("{crate_dir}: {from} -> {}", edges.keys().cloned().collect::<Vec<_>>().join(", "));

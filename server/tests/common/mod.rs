@@ -14,6 +14,14 @@ use std::collections::BTreeMap;
 
 use palomar_server::{adapters::cassandra::CassandraStore, config::Config};
 
+/// The workspace root of the checkout cargo runs these tests in. Read when the test runs:
+/// the build cache is shared between checkouts, so a path baked in at build time may be
+/// another checkout's.
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    std::path::Path::new(&manifest).join("..")
+}
+
 /// A configuration from explicit variables only (never the process environment).
 pub fn config(vars: &[(&str, &str)]) -> Config {
     let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

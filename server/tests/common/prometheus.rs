@@ -45,11 +45,9 @@ pub fn start(binary: &str, topology: &Topology, name: &str) -> RunningPrometheus
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("targets.json"), topology.file_sd().to_string()).unwrap();
-    let rules =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/rules.yml")).unwrap();
+    let rules = include_str!("../../../deploy/prometheus/rules.yml");
     std::fs::write(dir.join("rules.yml"), rules.replace("interval: 15s", "interval: 1s")).unwrap();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/prometheus/prometheus.yml")).unwrap();
+    let shipped = include_str!("../../../deploy/prometheus/prometheus.yml");
     let config = shipped
         .replace("15s", "1s")
         .replace("refresh_interval: 30s", "refresh_interval: 1s")
@@ -90,7 +88,7 @@ pub fn run_promtool(promtool: &std::path::Path, args: &[&str], stdin: Option<&st
     use std::io::Write;
     let mut child = std::process::Command::new(promtool)
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(super::workspace_root())
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
