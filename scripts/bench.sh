@@ -28,6 +28,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
+. "$here/prometheus.sh"
 cd "$here/.."
 
 SMALL=${BENCH_SMALL:-0}
@@ -111,6 +112,14 @@ else
   step "starting Cassandra on 127.0.0.1:$CQL_PORT (blocks until ready)"
   port_busy "$CQL_PORT" && fail "port $CQL_PORT is already in use; set BENCH_CQL_PORT"
   export CASSANDRA_RUN_DIR="$run/cassandra" CASSANDRA_CQL_PORT=$CQL_PORT CASSANDRA_STORAGE_PORT=$STORAGE_PORT
+  # The heap Cassandra's own cassandra-env.sh picks for this machine (the larger of half the
+  # memory up to 1 GB and a quarter up to 8 GB), as a node set up by the book would have; the
+  # tests' nodes keep their small heaps. At 1 GB the seeding flushed its memtables often.
+  mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+  half=$(( mem_mb / 2 < 1024 ? mem_mb / 2 : 1024 )) quarter=$(( mem_mb / 4 < 8192 ? mem_mb / 4 : 8192 ))
+  by_the_book=$(( half > quarter ? half : quarter ))M
+  [ "$SMALL" = 1 ] && by_the_book=1G
+  export CASSANDRA_HEAP=${CASSANDRA_HEAP:-$by_the_book}
   cassandra_started=1   # set first: a start that fails half-way still leaves a node to stop
   tools/cassandra/cassandra.sh start
   cql_host=127.0.0.1 cql_port=$CQL_PORT keyspace=d8s_cluster
@@ -166,18 +175,8 @@ for _ in $(seq 300); do
 done
 grep -q '^DOVEADM_ENDPOINTS=' "$run/simulator.log" || fail "the simulator printed no DOVEADM_ENDPOINTS"
 export DOVEADM_ENDPOINTS="$(sed -n 's/^DOVEADM_ENDPOINTS=//p' "$run/simulator.log")"
-mkdir -p "$run/prometheus"
-cp deploy/prometheus/rules.yml "$run/prometheus/rules.yml"
-cat >"$run/prometheus/prometheus.yml" <<EOF
-global: {scrape_interval: 15s, evaluation_interval: 15s}
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: palomar
-    file_sd_configs: [{files: ["$run/targets.json"]}]
-EOF
-prometheus --config.file="$run/prometheus/prometheus.yml" --storage.tsdb.path="$run/prometheus/data" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" </dev/null >"$run/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$run/prometheus" "$run/targets.json" "$PROM_PORT" 15s "$run/prometheus.log"
+prom_pid=$prometheus_pid
 
 # start_server CENSUS_INTERVAL_SECS LOG: the server in the background, until /healthz answers.
 start_server() {
@@ -301,4 +300,4 @@ step "report"
 doc_args=()
 [ "$WRITE_DOC" = 1 ] && doc_args=(--doc docs/benchmarks.md)
 python3 scripts/bench-report.py report "$results" "${doc_args[@]}" \
-  --setup "users=$USERS groups_per_site=$GROUPS_PER_SITE backends_per_site=$BACKENDS_PER_SITE sites=$SITES seconds=$SECONDS_PER_TARGET connections=$CONNECTIONS trials=$TRIALS profile=$profile"
+  --setup "users=$USERS groups_per_site=$GROUPS_PER_SITE backends_per_site=$BACKENDS_PER_SITE sites=$SITES seconds=$SECONDS_PER_TARGET connections=$CONNECTIONS trials=$TRIALS profile=$profile cassandra_heap=${CASSANDRA_HEAP:-external}"

@@ -13,6 +13,7 @@ ce_prometheus_pid=""
 ce_passed=0
 
 . scripts/dovecot-ce.sh
+. scripts/prometheus.sh
 
 ce_cleanup() {
   [ -n "$ce_server_pid" ] && kill "$ce_server_pid" 2>/dev/null || true
@@ -43,19 +44,8 @@ ce_e2e_run() {
   local targets="$run/ce-targets.json" prom_dir="$run/ce-prometheus"
   mkdir -p "$prom_dir"
   ce_write_file_sd "$targets" dc1ce
-  cp deploy/prometheus/rules.yml "$prom_dir/rules.yml"
-  cat >"$prom_dir/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: palomar
-    file_sd_configs: [{files: ["$targets"], refresh_interval: 1s}]
-EOF
-  prometheus --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
-    --web.listen-address="127.0.0.1:$CE_PROMETHEUS_PORT" >"$run/ce-prometheus.log" 2>&1 &
-  ce_prometheus_pid=$!
+  start_prometheus "$prom_dir" "$targets" "$CE_PROMETHEUS_PORT" 1s "$run/ce-prometheus.log"
+  ce_prometheus_pid=$prometheus_pid
 
   local password
   password="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"

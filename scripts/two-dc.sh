@@ -14,6 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
+. "$here/prometheus.sh"
 cd "$here/.."
 
 CQL=${TWO_DC_CQL_PORT:-19142}
@@ -82,18 +83,8 @@ export DOVEADM_PASSWORD="$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')"
 pids+=($!)
 until_ok 60 "the simulator" grep -q '^DOVEADM_ENDPOINTS=' "$run/simulator.log"
 export DOVEADM_ENDPOINTS="$(sed -n 's/^DOVEADM_ENDPOINTS=//p' "$run/simulator.log")"
-mkdir -p "$run/prometheus"
-cp deploy/prometheus/rules.yml "$run/prometheus/rules.yml"
-cat >"$run/prometheus/prometheus.yml" <<EOF
-global: {scrape_interval: 5s, evaluation_interval: 5s}
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: palomar
-    file_sd_configs: [{files: ["$run/targets.json"]}]
-EOF
-prometheus --config.file="$run/prometheus/prometheus.yml" --storage.tsdb.path="$run/prometheus/data" \
-  --web.listen-address="127.0.0.1:$PROM" </dev/null >"$run/prometheus.log" 2>&1 &
-pids+=($!)
+start_prometheus "$run/prometheus" "$run/targets.json" "$PROM" 5s "$run/prometheus.log"
+pids+=("$prometheus_pid")
 export PROMETHEUS_URL="http://127.0.0.1:$PROM" PROMETHEUS_JOB_NAME=palomar
 export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
 export CENSUS_INTERVAL_SECS=10 CONTROLLER_PASS_INTERVAL_SECS=1 CENSUS_CHANGE_MARGIN_SECS=0

@@ -111,10 +111,13 @@ pub async fn seed_with_progress(
                 last_moved_to: String::new(),
             })
             .collect();
-        for backend in &backends {
-            geodb.put_backend(backend).await?;
-            rows += 1;
-        }
+        stream::iter(backends.iter().map(Ok::<_, StoreError>))
+            .try_for_each_concurrent(concurrency.max(1), |backend| {
+                let geodb = geodb.clone();
+                async move { geodb.put_backend(backend).await }
+            })
+            .await?;
+        rows += backends.len() as u64;
         let count = backends.len();
         for g in 0..size.groups_per_site {
             groups.push(UserGroup {

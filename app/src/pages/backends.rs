@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use leptos::{either::Either, ev::SubmitEvent, form::FromFormData, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -120,6 +122,7 @@ pub fn BackendsPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(list) => {
                         let site = site_id();
+                        let row_site: Arc<str> = site.as_str().into();
                         let add_site = site.clone();
                         let counted = match list.counted_at {
                             Some(at) => Either::Left(view! { "Counts as of "<Time at/>"." }),
@@ -143,7 +146,7 @@ pub fn BackendsPage() -> impl IntoView {
                             <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
                                 <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
                                 <tbody>
-                                    {list.rows.into_iter().map(|row| backend_line(row, &site, role)).collect_view()}
+                                    {list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view()}
                                 </tbody>
                             </table>
                             {next}
@@ -161,16 +164,17 @@ pub fn BackendsPage() -> impl IntoView {
 /// Remove (buttons in the last cell bound to it by `form=`, each posting to its own server
 /// function by `formaction`). Enter in the load factor field sets the load factor, the form's
 /// first button.
-fn backend_line(row: BackendRow, site: &str, role: Role) -> impl IntoView {
+fn backend_line(row: BackendRow, site: &Arc<str>, role: Role) -> impl IntoView {
     let (b, reachable) = (row.backend, row.reachable);
-    let id = b.id.to_string();
-    let form_id = format!("backend-{id}");
+    // Each value appears in several attributes: shared, not copied for each.
+    let id: Arc<str> = b.id.to_string().into();
+    let form_id: Arc<str> = format!("backend-{id}").into();
     let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let operator = role >= Role::Operator;
     let admin = role >= Role::Admin;
-    let (s1, i1, s2, i2) = (site.to_string(), id.clone(), site.to_string(), id);
+    let (s1, i1, s2, i2) = (site.clone(), id.clone(), site.clone(), id);
     let (f1, f2, f3) = (form_id.clone(), form_id.clone(), form_id.clone());
-    let host = b.host.clone();
+    let host: Arc<str> = b.host.as_str().into();
     let status = b.status.clone();
     let (row_host, row_status, badge) = (host.clone(), status.to_string(), status.to_string());
     let load_factor = b.load_factor;

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, A};
+use leptos_router::{components::Outlet, hooks::use_location};
 
 use crate::{
     api::auth::{current_operator, Logout},
@@ -7,6 +7,36 @@ use crate::{
     domain::Role,
     pages::hydration_marker,
 };
+
+/// The top navigation, as (path, label): for everyone, then operators, then admins.
+const EVERYONE: [(&str, &str); 7] = [
+    ("/", "Overview"),
+    ("/sites", "Sites"),
+    ("/controller", "Controller"),
+    ("/tags", "Tags"),
+    ("/users", "Users"),
+    ("/settings", "Settings"),
+    ("/reachability", "Reachability"),
+];
+const OPERATORS: [(&str, &str); 1] = [("/tokens", "Tokens")];
+const ADMINS: [(&str, &str); 2] = [("/operators", "Operators"), ("/audit", "Audit log")];
+
+/// Plain links marked `aria-current` while their page (or one below it) shows: one reading
+/// of the location for all of them, where a router `<A>` each would keep its own (every page
+/// renders these, so they are part of every request's cost).
+fn links(pages: &'static [(&'static str, &'static str)]) -> impl IntoView {
+    let location = use_location();
+    move || {
+        let here = location.pathname.get();
+        pages
+            .iter()
+            .map(|(href, label)| {
+                let current = here == *href || (*href != "/" && here.starts_with(&format!("{href}/")));
+                view! { <a href=*href aria-current=current.then_some("page")>{*label}</a> }
+            })
+            .collect_view()
+    }
+}
 
 /// The frame of every page behind the login: navigation, who is logged in, log out.
 #[component]
@@ -19,20 +49,9 @@ pub fn Layout() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Palomar"</a>
             <nav>
-                <A href="/" exact=true>"Overview"</A>
-                <A href="/sites">"Sites"</A>
-                <A href="/controller">"Controller"</A>
-                <A href="/tags">"Tags"</A>
-                <A href="/users">"Users"</A>
-                <A href="/settings">"Settings"</A>
-                <A href="/reachability">"Reachability"</A>
-                <RoleAtLeast role=Role::Operator>
-                    <A href="/tokens">"Tokens"</A>
-                </RoleAtLeast>
-                <RoleAtLeast role=Role::Admin>
-                    <A href="/operators">"Operators"</A>
-                    <A href="/audit">"Audit log"</A>
-                </RoleAtLeast>
+                {links(&EVERYONE)}
+                <RoleAtLeast role=Role::Operator>{links(&OPERATORS)}</RoleAtLeast>
+                <RoleAtLeast role=Role::Admin>{links(&ADMINS)}</RoleAtLeast>
             </nav>
             <span class="who">
                 <Suspense fallback=|| ()>
