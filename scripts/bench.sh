@@ -115,10 +115,13 @@ else
   # The heap Cassandra's own cassandra-env.sh picks for this machine (the larger of half the
   # memory up to 1 GB and a quarter up to 8 GB), as a node set up by the book would have; the
   # tests' nodes keep their small heaps. At 1 GB the seeding flushed its memtables often.
-  mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
-  half=$(( mem_mb / 2 < 1024 ? mem_mb / 2 : 1024 )) quarter=$(( mem_mb / 4 < 8192 ? mem_mb / 4 : 8192 ))
-  by_the_book=$(( half > quarter ? half : quarter ))M
-  [ "$SMALL" = 1 ] && by_the_book=1G
+  if [ "$SMALL" = 1 ]; then
+    by_the_book=1G
+  else
+    mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+    half=$(( mem_mb / 2 < 1024 ? mem_mb / 2 : 1024 )) quarter=$(( mem_mb / 4 < 8192 ? mem_mb / 4 : 8192 ))
+    by_the_book=$(( half > quarter ? half : quarter ))M
+  fi
   export CASSANDRA_HEAP=${CASSANDRA_HEAP:-$by_the_book}
   cassandra_started=1   # set first: a start that fails half-way still leaves a node to stop
   tools/cassandra/cassandra.sh start

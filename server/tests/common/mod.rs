@@ -18,7 +18,7 @@ use palomar_server::{adapters::cassandra::CassandraStore, config::Config};
 /// the build cache is shared between checkouts, so a path baked in at build time may be
 /// another checkout's.
 pub fn workspace_root() -> std::path::PathBuf {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
     std::path::Path::new(&manifest).join("..")
 }
 
