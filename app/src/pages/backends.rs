@@ -8,7 +8,7 @@ use crate::{
     api::backends::{
         list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
     },
-    components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, Time},
+    components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, SyncView, Time},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
 
@@ -146,7 +146,7 @@ pub fn BackendsPage() -> impl IntoView {
                             <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
                                 <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
                                 <tbody>
-                                    {list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view()}
+                                    {SyncView::new(move || list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view())}
                                 </tbody>
                             </table>
                             {next}
