@@ -76,9 +76,10 @@ pub(super) fn scan(
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
     let in_flight = shape.in_flight.max(1);
-    // One finished page per range in flight: a caller that writes as it reads (the first
-    // census) holds the readers back instead of letting decoded pages pile up in memory.
-    let (sender, receiver) = tokio::sync::mpsc::channel(in_flight);
+    // One finished page waits, beside the one each reader holds until it can send: a caller
+    // that writes as it reads (the first census) holds the readers back instead of letting
+    // decoded pages pile up in memory, and a caller that keeps up takes each page at once.
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
     tokio::spawn(read_ranges(session, statement, token_ranges(shape.ranges), in_flight, sender));
     futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
 }
