@@ -1,4 +1,4 @@
-//! A view with nothing left to wait for, such as the rows of a list page.
+//! A view with nothing left to wait for: a page's content once its data are in.
 
 use leptos::tachys::{
     html::attribute::{any_attribute::AnyAttribute, Attribute},
@@ -7,7 +7,8 @@ use leptos::tachys::{
     view::{add_attr::AddAnyAttr, Position, PositionState, Render, RenderHtml},
 };
 
-/// Wraps a view that reads no resource: a page's rows, once the page's data are in.
+/// Wraps a view that reads no resource: a page's content (its rows above all), once the
+/// page's data are in.
 ///
 /// It differs from the view itself in two ways, both of which only save work:
 /// - It is built only when it is rendered. A `Suspense` first builds its content in a dry run

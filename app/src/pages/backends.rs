@@ -122,6 +122,7 @@ pub fn BackendsPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(list) => {
                         let site = site_id();
+                        Either::Right(SyncView::new(move || {
                         let row_site: Arc<str> = site.as_str().into();
                         let add_site = site.clone();
                         let counted = match list.counted_at {
@@ -129,7 +130,7 @@ pub fn BackendsPage() -> impl IntoView {
                             None => Either::Right("Counts appear after the first census."),
                         };
                         let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
-                        Either::Right(view! {
+                        view! {
                             <div class="page-head">
                                 <h1>"Backends of "{list.site_name.clone()}</h1>
                                 <a href=format!("/sites/{site}/groups")>"Groups"</a>
@@ -146,11 +147,12 @@ pub fn BackendsPage() -> impl IntoView {
                             <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
                                 <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
                                 <tbody>
-                                    {SyncView::new(move || list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view())}
+                                    {list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view()}
                                 </tbody>
                             </table>
                             {next}
-                        })
+                        }
+                        }))
                     }
                 }
             })}

@@ -95,10 +95,10 @@ pub(super) fn scan(
 }
 
 /// While the server answers requests, a range read alone is followed by a pause this many
-/// times as long as the read: the scan then takes at most a quarter of one reader's pace.
-const GIVE_WAY: u32 = 3;
+/// times as long as the read: the scan then takes at most an eighth of one reader's pace.
+const GIVE_WAY: u32 = 7;
 /// The longest pause after one range.
-const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// How many ranges may be read at once: all the shape allows while the server is quiet, one
 /// while it answers requests.
@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(ranges_at_once(8, false), 8);
         assert_eq!(ranges_at_once(8, true), 1);
         assert_eq!(ranges_at_once(0, false), 1, "never none: the census always ends");
-        assert_eq!(pause_after(Duration::from_millis(100)), Duration::from_millis(300));
+        assert_eq!(pause_after(Duration::from_millis(100)), Duration::from_millis(700));
         assert_eq!(pause_after(Duration::from_secs(10)), LONGEST_PAUSE);
     }
 
