@@ -155,6 +155,10 @@ def report(path, doc, setup):
     if idle:
         peak = max((r["rss_peak_kb"] for r in loads), default=0)
         out.append(f"server RSS: {idle['kb'] / 1024:.0f} MB idle, {peak / 1024:.0f} MB at most under load")
+    during = first("censuses")
+    if during:
+        out.append(f"censuses taken while loaded with censuses running: {during['during_load']} "
+                   "(the census gives way to requests, so each takes longer under load)")
     out.append("")
     header = (f"{'target':<34} {'condition':<15} {'p50':>8} {'p90':>8} {'p99':>8} {'req/s':>8} {'errors':>6} {'p99/static':>10}"
               f" {'server CPU/req':>14}")

@@ -6,4 +6,5 @@ pub mod config;
 pub mod seed;
 pub mod sim;
 pub mod simulate_cli;
+pub mod traffic;
 pub mod web;

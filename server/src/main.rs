@@ -55,6 +55,7 @@ use palomar_server::{
         SimSettings, Simulator,
     },
     simulate_cli::{self, credentials, SimulateArgs},
+    traffic::{self, Traffic},
     web::{bind, router, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
@@ -260,7 +261,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .0
         .as_bytes()
         .to_vec();
-    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
+    // The census gives way to the requests this server answers: on a small site, Cassandra
+    // shares its cores.
+    let traffic = Arc::new(Traffic::default());
+    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?.giving_way_to(traffic.clone()));
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
     let redis = &config.redis.url.0;
     let sessions = RedisSessionStore::connect(redis).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
@@ -270,7 +274,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let ports = ports_on(store, plans, lease, metrics, doveadm_client(&config)?, resolver(&config));
     let services = start_background(ports, &config, config.services.census_interval);
     let settings = SessionSettings::new(secret, &config.web);
-    listen(&config, router(services, leptos_options(&config), sessions, &settings)?).await
+    let app = router(services, leptos_options(&config), sessions, &settings)?
+        .layer(axum::middleware::from_fn_with_state(traffic, traffic::count));
+    listen(&config, app).await
 }
 
 /// The demo: embedded store, in-memory sessions, a sample cluster with the simulator running

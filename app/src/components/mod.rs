@@ -5,6 +5,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::domain::{operator::OperatorView, AppError, Role};
 
+mod sync_view;
+
+pub use sync_view::SyncView;
+
 /// The error of an action's last submission (made with JavaScript), if it failed.
 pub fn action_error<T, S>(value: S) -> Signal<Option<AppError>>
 where

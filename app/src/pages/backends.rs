@@ -8,7 +8,7 @@ use crate::{
     api::backends::{
         list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
     },
-    components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, Time},
+    components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, SyncView, Time},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
 };
 
@@ -122,6 +122,7 @@ pub fn BackendsPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(list) => {
                         let site = site_id();
+                        Either::Right(SyncView::new(move || {
                         let row_site: Arc<str> = site.as_str().into();
                         let add_site = site.clone();
                         let counted = match list.counted_at {
@@ -129,7 +130,7 @@ pub fn BackendsPage() -> impl IntoView {
                             None => Either::Right("Counts appear after the first census."),
                         };
                         let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
-                        Either::Right(view! {
+                        view! {
                             <div class="page-head">
                                 <h1>"Backends of "{list.site_name.clone()}</h1>
                                 <a href=format!("/sites/{site}/groups")>"Groups"</a>
@@ -150,7 +151,8 @@ pub fn BackendsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                             {next}
-                        })
+                        }
+                        }))
                     }
                 }
             })}

@@ -10,7 +10,7 @@ use crate::{
         },
         support_client::encode,
     },
-    components::{form_error, FormError, LoadError, MaybeTime, Me, PageError},
+    components::{form_error, FormError, LoadError, MaybeTime, Me, PageError, SyncView},
     domain::{cluster::GroupRow, Role},
     pages::controller::LiveMoves,
 };
@@ -68,7 +68,10 @@ pub fn GroupsPage() -> impl IntoView {
                             <p class="muted">"Filters apply to each page as it is read, so a page may show fewer groups than it could."</p>
                             <table class="list" id="groups">
                                 <thead><tr><th>"Group"</th><th>"Backend"</th><th>"Alternative"</th><th>"Users"</th><th>"Moving"</th><th>"Sticky"</th></tr></thead>
-                                <tbody>{list.rows.into_iter().map(|row| group_line(row, &site)).collect_view()}</tbody>
+                                <tbody>{SyncView::new({
+                                    let site = site.clone();
+                                    move || list.rows.into_iter().map(|row| group_line(row, &site)).collect_view()
+                                })}</tbody>
                             </table>
                             {next}
                             {(role >= Role::Admin).then(|| view! {

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::users::{lookup_user, DeleteUser, MoveUser},
-    components::{FormError, LoadError, MaybeTime, Me, PageError},
+    components::{FormError, LoadError, MaybeTime, Me, PageError, SyncView},
     domain::Role,
 };
 
@@ -42,12 +42,12 @@ pub fn UsersPage() -> impl IntoView {
                 match user.await {
                     None => Either::Left(Either::Left(view! { <p class="muted">"Look a user up by name."</p> })),
                     Some(Err(error)) => Either::Left(Either::Right(view! { <LoadError error/> })),
-                    Some(Ok(detail)) => {
+                    Some(Ok(detail)) => Either::Right(SyncView::new(move || {
                         let u = detail.user.clone();
                         let (name1, name2) = (u.username.clone(), u.username.clone());
                         let site = u.preferred_site_id.map(|s| s.to_string()).unwrap_or_default();
                         let pending = if u.moving_group_name.is_empty() { "none".to_string() } else { format!("to {} (at the next access)", u.moving_group_name) };
-                        Either::Right(view! {
+                        view! {
                             <dl class="facts" id="user-facts">
                                 <dt>"User"</dt><dd>{u.username.clone()}</dd>
                                 <dt>"Route"</dt><dd id="user-route">{format!("{} → {} → {}", detail.site_name, u.group_name, detail.backend_host.clone().unwrap_or_else(|| "no backend".into()))}</dd>
@@ -74,8 +74,8 @@ pub fn UsersPage() -> impl IntoView {
                                     <button type="submit" class="danger">"Delete user row"</button>
                                 </ActionForm>
                             })}
-                        })
-                    }
+                        }
+                    })),
                 }
             })}
         </Suspense>

@@ -22,7 +22,10 @@ use scylla::{
     statement::{prepared::PreparedStatement, Consistency},
 };
 
-use crate::config::{CassandraSettings, ConsistencyLevel, LoadBalancingPolicy};
+use crate::{
+    config::{CassandraSettings, ConsistencyLevel, LoadBalancingPolicy},
+    traffic::Traffic,
+};
 
 /// A connected GeoDB: one driver session and the statements prepared on it.
 pub struct CassandraStore {
@@ -33,6 +36,8 @@ pub struct CassandraStore {
     audit_statements: audit::Statements,
     member_statements: members::Statements,
     controller_statements: controller::Statements,
+    /// The requests the census gives way to ([`CassandraStore::giving_way_to`]).
+    traffic: Arc<Traffic>,
 }
 
 /// Why the adapter could not start.
@@ -83,7 +88,15 @@ impl CassandraStore {
             audit_statements,
             member_statements,
             controller_statements,
+            traffic: Arc::default(),
         })
+    }
+
+    /// The same store, whose census reads fewer ranges at a time while `traffic` is busy (by
+    /// default it never is).
+    pub fn giving_way_to(mut self, traffic: Arc<Traffic>) -> Self {
+        self.traffic = traffic;
+        self
     }
 
     /// The driver session, for tests that read `system_schema` and for the scan benchmark.

@@ -122,12 +122,14 @@ impl CassandraStore {
         // check inside `async_trait` methods (a known higher-ranked lifetime limitation).
         let batches: Vec<_> = rows
             .chunks(per_batch.max(1))
-            .map(|chunk| {
+            .map(|chunk| async move {
+                // Built when sent, not when collected: a batch holds a statement per row, and
+                // only those in flight need to exist (the census writes 1,000,000 rows).
                 let mut batch = Batch::new(BatchType::Unlogged);
                 for _ in chunk {
                     batch.append_statement(statement.clone());
                 }
-                async move { self.session.batch(&batch, chunk).await.map(|_| ()).map_err(unavailable) }
+                self.session.batch(&batch, chunk).await.map(|_| ()).map_err(unavailable)
             })
             .collect();
         futures::stream::iter(batches).buffer_unordered(BATCHES_IN_FLIGHT).try_collect().await

@@ -4,11 +4,17 @@
 //! pages be read at once and spread the work over the replicas. `user_groups` (one partition
 //! per site) is read with large pages.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use app::{domain::geodb::Membership, ports::StoreError};
 use chrono::{DateTime, Utc};
-use futures::{stream::BoxStream, StreamExt, TryStreamExt};
+use futures::{
+    stream::{BoxStream, FuturesUnordered},
+    StreamExt, TryStreamExt,
+};
 use scylla::{
     client::session::Session, serialize::row::SerializeRow, statement::prepared::PreparedStatement, DeserializeRow,
 };
@@ -16,6 +22,7 @@ use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
 use super::unavailable;
+use crate::traffic::Traffic;
 
 /// How a scan reads the ring: into how many ranges, how many read at once, rows per page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,55 +73,103 @@ impl From<MembershipRow> for Membership {
 }
 
 /// Scans with `statement` (which selects [`MEMBERSHIP_COLUMNS`] in one token range),
-/// `shape.in_flight` ranges at a time; each batch is at most a page. Each range is read and
-/// its rows decoded in a task of its own, so that decoding runs beside the caller's work.
+/// `shape.in_flight` ranges at a time, or one at a time with pauses while `traffic` is busy;
+/// each batch is at most a page. Each range is read and its rows decoded in a task of its own,
+/// so that decoding runs beside the caller's work.
 pub(super) fn scan(
     session: Arc<Session>,
     statement: &PreparedStatement,
     shape: ScanShape,
+    traffic: Arc<Traffic>,
 ) -> BoxStream<'static, Result<Vec<Membership>, StoreError>> {
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
     let in_flight = shape.in_flight.max(1);
-    // One finished page per range in flight: a caller that writes as it reads (the first
-    // census) holds the readers back instead of letting decoded pages pile up in memory.
-    let (sender, receiver) = tokio::sync::mpsc::channel(in_flight);
-    tokio::spawn(read_ranges(session, statement, token_ranges(shape.ranges), in_flight, sender));
+    // One finished page waits, beside the one each reader holds until it can send: a caller
+    // that writes as it reads (the first census) holds the readers back instead of letting
+    // decoded pages pile up in memory, and a caller that keeps up takes each page at once.
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let readers = Readers { session, statement, in_flight, traffic, sender };
+    tokio::spawn(readers.read(token_ranges(shape.ranges)));
     futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
 }
 
-/// Reads every range, `in_flight` at a time, each in a task of its own, and sends its batches.
-/// A task that died is reported as a failure: its rows would be missing. Once the receiver is
-/// gone (the caller stopped reading), no range is started any more.
-async fn read_ranges(
+/// While the server answers requests, a range read alone is followed by a pause this many
+/// times as long as the read: the scan then takes at most an eighth of one reader's pace.
+const GIVE_WAY: u32 = 7;
+/// The longest pause after one range.
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
+
+/// How many ranges may be read at once: all the shape allows while the server is quiet, one
+/// while it answers requests.
+fn ranges_at_once(in_flight: usize, busy: bool) -> usize {
+    if busy {
+        1
+    } else {
+        in_flight.max(1)
+    }
+}
+
+/// The pause after a range that took `took` to read, while the server is busy.
+fn pause_after(took: Duration) -> Duration {
+    took.saturating_mul(GIVE_WAY).min(LONGEST_PAUSE)
+}
+
+/// The tasks that read the ranges and send their batches.
+struct Readers {
     session: Arc<Session>,
     statement: PreparedStatement,
-    ranges: Vec<(i64, i64)>,
     in_flight: usize,
+    traffic: Arc<Traffic>,
     sender: Sender<Result<Vec<Membership>, StoreError>>,
-) {
-    let tasks = futures::stream::iter(ranges)
-        .map(|range| {
-            let (session, statement, sender) = (session.clone(), statement.clone(), sender.clone());
-            tokio::spawn(async move {
-                if sender.is_closed() {
+}
+
+impl Readers {
+    /// Reads every range, each in a task of its own, as many at once as [`ranges_at_once`]
+    /// says, and sends its batches. A task that died is reported as a failure: its rows would
+    /// be missing. Once the receiver is gone (the caller stopped reading), no range is started
+    /// any more.
+    async fn read(self, ranges: Vec<(i64, i64)>) {
+        let mut ranges = ranges.into_iter();
+        let mut running = FuturesUnordered::new();
+        loop {
+            if self.sender.is_closed() {
+                return;
+            }
+            if running.len() < ranges_at_once(self.in_flight, self.traffic.busy()) {
+                if let Some(range) = ranges.next() {
+                    running.push(tokio::spawn(self.read_range(range)));
+                    continue;
+                }
+            }
+            match running.next().await {
+                None => return,
+                Some(Err(err)) => {
+                    let _ = self.sender.send(Err(StoreError::Unavailable(format!("a scan task failed: {err}")))).await;
                     return;
                 }
-                let mut batches = pages::<MembershipRow, Membership, _>(session, statement, range);
-                while let Some(batch) = batches.next().await {
-                    let failed = batch.is_err();
-                    if sender.send(batch).await.is_err() || failed {
-                        return;
+                Some(Ok(took)) => {
+                    if self.traffic.busy() {
+                        tokio::time::sleep(pause_after(took)).await;
                     }
                 }
-            })
-        })
-        .buffer_unordered(in_flight);
-    futures::pin_mut!(tasks);
-    while let Some(done) = tasks.next().await {
-        if let Err(err) = done {
-            let _ = sender.send(Err(StoreError::Unavailable(format!("a scan task failed: {err}")))).await;
-            return;
+            }
+        }
+    }
+
+    /// Reads one range and sends its batches; says how long that took.
+    fn read_range(&self, range: (i64, i64)) -> impl std::future::Future<Output = Duration> + Send + 'static {
+        let (session, statement, sender) = (self.session.clone(), self.statement.clone(), self.sender.clone());
+        async move {
+            let started = Instant::now();
+            let mut batches = pages::<MembershipRow, Membership, _>(session, statement, range);
+            while let Some(batch) = batches.next().await {
+                let failed = batch.is_err();
+                if sender.send(batch).await.is_err() || failed {
+                    break;
+                }
+            }
+            started.elapsed()
         }
     }
 }
@@ -144,7 +199,17 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::token_ranges;
+    use super::{pause_after, ranges_at_once, token_ranges, LONGEST_PAUSE};
+    use std::time::Duration;
+
+    #[test]
+    fn requests_being_answered_leave_one_range_at_a_time_with_pauses() {
+        assert_eq!(ranges_at_once(8, false), 8);
+        assert_eq!(ranges_at_once(8, true), 1);
+        assert_eq!(ranges_at_once(0, false), 1, "never none: the census always ends");
+        assert_eq!(pause_after(Duration::from_millis(100)), Duration::from_millis(700));
+        assert_eq!(pause_after(Duration::from_secs(10)), LONGEST_PAUSE);
+    }
 
     #[test]
     fn the_ranges_cover_the_ring_once_without_gaps() {

@@ -274,7 +274,12 @@ impl GeoDb for CassandraStore {
     }
 
     fn scan_memberships(&self) -> BoxStream<'_, Result<Vec<Membership>, StoreError>> {
-        scan::scan(self.session.clone(), &self.statements.users.scan_memberships, ScanShape::CENSUS)
+        scan::scan(
+            self.session.clone(),
+            &self.statements.users.scan_memberships,
+            ScanShape::CENSUS,
+            self.traffic.clone(),
+        )
     }
 
     async fn get_memberships(&self, usernames: &[String]) -> Result<Vec<Membership>, StoreError> {
