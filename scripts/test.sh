@@ -73,10 +73,10 @@ cassandra_pid=$!
 
 step "building (Cassandra starts meanwhile)"
 # Incremental state is per checkout and per test target, and grows without bound when several
-# checkouts share this build cache; with less than 20 GB left, drop it (a rebuild costs minutes,
-# a full disk fails the run).
+# checkouts share this build cache; with less than 40 GB left, drop it (a rebuild costs minutes,
+# a full disk fails the run; a change to `app` rebuilds every test binary and once wrote 23 GB).
 free_gb=$(df -P -BG "$PALOMAR_CACHE" | awk 'NR == 2 {sub(/G$/, "", $4); print $4}')
-if [ "${free_gb:-0}" -lt 20 ]; then
+if [ "${free_gb:-0}" -lt 40 ]; then
   echo "only ${free_gb:-0} GB free: removing $CARGO_TARGET_DIR/debug/incremental"
   rm -rf "$CARGO_TARGET_DIR/debug/incremental"
 fi
