@@ -14,11 +14,13 @@
 /// Rendering a page allocates and frees many small strings on every worker thread at once;
 /// glibc's allocator spent a quarter of the server's time under load in malloc, free and its
 /// arena locks. mimalloc keeps per-thread free lists.
+mod operator_cli;
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use app::domain::logtext::Untrusted;
-use std::{io::BufRead, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::{
@@ -46,7 +48,7 @@ use palomar_server::{
         redis_plans::RedisPlans,
         redis_sessions::RedisSessionStore,
         sim_metrics::SimulatorMetrics,
-        DnsResolver, NoDoveadm, NoMetrics, SyntaxOnlyResolver,
+        DnsResolver, SyntaxOnlyResolver,
     },
     config::{parse_endpoints, Config, DoveadmCredential, HostCheck, Secret},
     seed::{seed_sample_cluster, SampleSize},
@@ -210,10 +212,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Operator(OperatorCommand::Add { role, username }) => {
-            operator_add(load_config()?, role.into(), &username).await
+            operator_cli::add(load_config()?, role.into(), &username).await
         }
         Command::Operator(OperatorCommand::ResetPassword { username }) => {
-            operator_reset_password(load_config()?, &username).await
+            operator_cli::reset_password(load_config()?, &username).await
         }
         Command::Simulate(args) => simulate_cli::run(args).await,
         Command::Cluster(args) => Ok(palomar_server::cluster_cli::run(args).await?),
@@ -329,50 +331,6 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     );
     println!("Open {} and log in as  demo / {password}", config.web.api_url);
     listen(&config, app).await
-}
-
-/// Creates an operator in the GeoDB; the password comes from PALOMAR_OPERATOR_PASSWORD or stdin.
-async fn operator_add(config: Config, role: Role, username: &str) -> anyhow::Result<()> {
-    let password = read_password(username)?;
-    let services = cli_services(&config).await?;
-    let operator = services.operator_admin(&Caller::trusted_cli())?.add(username, role, &password).await?;
-    println!("operator {} added with role {}", operator.username, operator.role);
-    Ok(())
-}
-
-/// Sets a new password and ends the operator's sessions. Login throttling is per server
-/// process and keyed on failures, so the new password works as soon as the wait (at most 15
-/// minutes) is over, or at once after a restart.
-async fn operator_reset_password(config: Config, username: &str) -> anyhow::Result<()> {
-    let password = read_password(username)?;
-    let services = cli_services(&config).await?;
-    services.operator_admin(&Caller::trusted_cli())?.reset_password(username, &password).await?;
-    println!("password of {} reset; its sessions are ended", username.trim());
-    Ok(())
-}
-
-/// The password from PALOMAR_OPERATOR_PASSWORD, or one line on stdin.
-fn read_password(username: &str) -> anyhow::Result<String> {
-    match std::env::var("PALOMAR_OPERATOR_PASSWORD") {
-        Ok(password) => Ok(password),
-        Err(_) => {
-            eprintln!("password for {} (one line on stdin):", username.escape_debug());
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-            Ok(line.trim_end_matches(['\r', '\n']).to_string())
-        }
-    }
-}
-
-/// The services on the GeoDB for a command run on the host.
-async fn cli_services(config: &Config) -> anyhow::Result<Services> {
-    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?);
-    // The services come with the site's controller; here it never runs, so it needs no lease,
-    // plans, metrics or doveadm API of its own.
-    let idle = Arc::new(EmbeddedStore::new());
-    let ports = ports_on(store, idle.clone(), idle, Arc::new(NoMetrics), Arc::new(NoDoveadm), resolver(config));
-    let controller = Controller::new(ports.clone(), Arc::new(Census::default()), config.controller_settings());
-    Ok(Services::new(ports, controller))
 }
 
 async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {

@@ -123,35 +123,35 @@ pub fn BackendsPage() -> impl IntoView {
                     Ok(list) => {
                         let site = site_id();
                         Either::Right(SyncView::new(move || {
-                        let row_site: Arc<str> = site.as_str().into();
-                        let add_site = site.clone();
-                        let counted = match list.counted_at {
-                            Some(at) => Either::Left(view! { "Counts as of "<Time at/>"." }),
-                            None => Either::Right("Counts appear after the first census."),
-                        };
-                        let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
-                        view! {
-                            <div class="page-head">
-                                <h1>"Backends of "{list.site_name.clone()}</h1>
-                                <a href=format!("/sites/{site}/groups")>"Groups"</a>
-                            </div>
-                            <p class="muted">{counted}</p>
-                            {(role >= Role::Admin).then(|| view! {
-                                <ActionForm action=add attr:class="inline" attr:id="add-backend">
-                                    <input type="hidden" name="site_id" value=add_site/>
-                                    <input name="host" placeholder="be4.dc1a.example.net" aria-label="New backend host" required maxlength="253" autocomplete="off"/>
-                                    <button type="submit">"Add backend"</button>
-                                    <small class="muted">"New backends start in standby."</small>
-                                </ActionForm>
-                            })}
-                            <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
-                                <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
-                                <tbody>
-                                    {list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view()}
-                                </tbody>
-                            </table>
-                            {next}
-                        }
+                            let row_site: Arc<str> = site.as_str().into();
+                            let add_site = site.clone();
+                            let counted = match list.counted_at {
+                                Some(at) => Either::Left(view! { "Counts as of "<Time at/>"." }),
+                                None => Either::Right("Counts appear after the first census."),
+                            };
+                            let next = list.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/backends?cursor={next}")>"Next page"</a> });
+                            view! {
+                                <div class="page-head">
+                                    <h1>"Backends of "{list.site_name.clone()}</h1>
+                                    <a href=format!("/sites/{site}/groups")>"Groups"</a>
+                                </div>
+                                <p class="muted">{counted}</p>
+                                {(role >= Role::Admin).then(|| view! {
+                                    <ActionForm action=add attr:class="inline" attr:id="add-backend">
+                                        <input type="hidden" name="site_id" value=add_site/>
+                                        <input name="host" placeholder="be4.dc1a.example.net" aria-label="New backend host" required maxlength="253" autocomplete="off"/>
+                                        <button type="submit">"Add backend"</button>
+                                        <small class="muted">"New backends start in standby."</small>
+                                    </ActionForm>
+                                })}
+                                <table class="list" id="backends" on:submit=move |ev: SubmitEvent| actions.dispatch(ev)>
+                                    <thead><tr><th>"Host"</th><th>"doveadm API"</th><th>"Status"</th><th>"Load factor"</th><th>"Groups"</th><th>"Users"</th><th>"Reason"</th><th>"Last moves"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {list.rows.into_iter().map(|row| backend_line(row, &row_site, role)).collect_view()}
+                                    </tbody>
+                                </table>
+                                {next}
+                            }
                         }))
                     }
                 }

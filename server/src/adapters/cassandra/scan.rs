@@ -84,12 +84,11 @@ pub(super) fn scan(
 ) -> BoxStream<'static, Result<Vec<Membership>, StoreError>> {
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
-    let in_flight = shape.in_flight.max(1);
     // One finished page waits, beside the one each reader holds until it can send: a caller
     // that writes as it reads (the first census) holds the readers back instead of letting
     // decoded pages pile up in memory, and a caller that keeps up takes each page at once.
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
-    let readers = Readers { session, statement, in_flight, traffic, sender };
+    let readers = Readers { session, statement, in_flight: shape.in_flight, traffic, sender };
     tokio::spawn(readers.read(token_ranges(shape.ranges)));
     futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
 }
