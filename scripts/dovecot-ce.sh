@@ -8,7 +8,8 @@
 #   ce_stop_backend 1; ce_start_backend 1; ce_wait_ready; ce_stop_all   (ce_stop_all in the EXIT trap)
 # Backend 1 listens on 127.0.0.2, backend 2 on 127.0.0.3, the proxy on 127.0.0.1, with the same
 # ports on each (CE_*_PORT below); a discarding SMTP sink on 127.0.0.1:$CE_RELAY_PORT is the
-# backends' Submission relay. Configs, logs and pid files go to <run_dir>; what Dovecot's
+# backends' Submission relay. Every user's password is CE_USER_PASSWORD, except that users named
+# unknown-* do not exist on the backends. Configs, logs and pid files go to <run_dir>; what Dovecot's
 # unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
 # mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
 # stays after a stop (the mail survives a restart). Needs root and Debian's dovecot-core, -imapd,
@@ -197,6 +198,13 @@ mail_location = maildir:~/Maildir
 passdb {
   driver = static
   args = password=$CE_USER_PASSWORD
+  username_filter = !unknown-*
+}
+# Users named unknown-* do not exist here (an empty passwd-file knows nobody): a login fails as
+# a wrong password does, an LMTP delivery is refused with 550 5.1.1.
+passdb {
+  driver = passwd-file
+  args = /dev/null
 }
 userdb {
   driver = static

@@ -49,7 +49,6 @@ const HOST_FAILURE: HostFailureSettings = HostFailureSettings {
     min_logins: 10,
     ratio: 0.1,
     cool_time: Duration::from_secs(3600),
-    offline_ratio: 0.9,
     window: Duration::from_secs(300),
 };
 const LOAD_BALANCE: LoadBalanceSettings = LoadBalanceSettings {

@@ -17,6 +17,7 @@ import os
 import poplib
 import re
 import smtplib
+import socket
 
 HOST = os.environ.get("CE_PROXY_HOST", "127.0.0.1")
 IMAP_PORT = int(os.environ.get("CE_IMAP_PORT", "10143"))
@@ -152,6 +153,66 @@ def submission_login(user, password=None):
         return True
 
 
+class _SourcedIMAP4(imaplib.IMAP4):
+    """IMAP from a chosen local address (any 127.x.y.z on loopback): a client of its own."""
+
+    def __init__(self, source, host, port, timeout):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+
+
+class _SourcedPOP3(poplib.POP3):
+    """POP3 from a chosen local address."""
+
+    def __init__(self, source, host, port, timeout):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+
+
+def login_attempt(protocol, user, password, source):
+    """One login through the proxy from the local address `source` ("imap", "pop3" or
+    "submission"), logged out at once. True when it succeeded, False when the password (or the
+    user) was refused; anything else (e.g. "[UNAVAILABLE]") raises."""
+    if protocol == "imap":
+        conn = _SourcedIMAP4(source, HOST, IMAP_PORT, TIMEOUT)
+        try:
+            conn.login(_imap_quote(user), password)
+        except imaplib.IMAP4.error as err:
+            if "AUTHENTICATIONFAILED" in str(err):
+                return False
+            raise
+        finally:
+            _close(conn)
+        return True
+    if protocol == "pop3":
+        conn = _SourcedPOP3(source, HOST, POP3_PORT, TIMEOUT)
+        try:
+            conn.user(user)
+            conn.pass_(password)
+        except poplib.error_proto as err:
+            if "[AUTH]" in str(err):
+                return False
+            raise
+        finally:
+            conn.close()
+        return True
+    if protocol == "submission":
+        with smtplib.SMTP(HOST, SUBMISSION_PORT, timeout=TIMEOUT, source_address=(source, 0)) as smtp:
+            smtp.ehlo("palomar.test")
+            try:
+                smtp.login(user, password)
+            except smtplib.SMTPAuthenticationError:
+                return False
+            return True
+    raise ValueError("unknown protocol %r" % (protocol,))
+
+
 def _imap_quote(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -169,5 +230,5 @@ def _close(conn):
 
 __all__ = [
     "open_imap", "imap_id", "which_backend", "session_alive", "deliver_lmtp", "find_message",
-    "close_imap", "open_pop3", "pop3_login", "submission_login",
+    "close_imap", "open_pop3", "pop3_login", "submission_login", "login_attempt",
 ]

@@ -11,17 +11,23 @@ operator (the UI's forms, posted as the browser posts them without JavaScript), 
    read back; POP3 logs in too;
 3. the operator moves the group: the open session is kicked, the next login lands on the new
    backend, the mail is intact, and the move finishes;
-4. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
+4. password guessing (issue 24): for half a minute, more than half of the logins through the
+   proxy bring wrong passwords (some spread over accounts, some hammering one) over IMAP, POP3
+   and Submission, from many client addresses, while LMTP delivers to unknown users: Prometheus
+   counts no failure, the controller takes nothing offline and moves nothing, and says why;
+5. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
    offline, and logins succeed again on the other backend; started again, it comes back online.
 
 Run: python3 -m unittest -v end2end/ce/test_ce_cluster.py (with the environment test.sh sets).
 """
 
 import http.cookiejar
+import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.error
@@ -116,6 +122,11 @@ class Operator:
         rows = walk(self.call("backends/list", site_id=site_id))
         return {b["host"]: b for b in rows if "host" in b and "status" in b and "id" in b}
 
+    def decisions(self, site_id):
+        """Today's recorded decisions, newest first."""
+        page = self.call("controller/decisions", site_id=site_id, day="")
+        return [d for d in page["items"]]
+
     def moves(self, site_id):
         rows = walk(self.call("controller/moves", site_id=site_id))
         return [m for m in rows if "group" in m and "state" in m and "moving_token" in m]
@@ -205,7 +216,130 @@ class CeCluster(unittest.TestCase):
         done = wait_for("the move to finish", finished, 30)
         self.assertEqual(done["destination_host"], self.second)
 
-    def test_4_a_stopped_backend_fails_over_and_comes_back(self):
+    def test_4_password_guessing_takes_nothing_offline_and_moves_nothing(self):
+        op = self.op
+        window = 10  # HOST_FAILURE_WINDOW_SECS of the CE controller (scripts/ce-e2e.sh)
+        # Ten accounts, five on each backend, so that both are judged on their logins.
+        by_backend = {b: [] for b in BACKENDS}
+        for i in itertools.count(1):
+            user = f"ce-guess-{i}@palomar.test"
+            placed = by_backend[route(user)["host"]]
+            if len(placed) < 5:
+                placed.append(user)
+            if all(len(users) == 5 for users in by_backend.values()) or i > 200:
+                break
+        accounts = [user for users in by_backend.values() for user in users]
+        self.assertEqual(len(accounts), 10, by_backend)
+        failures = "sum(dovecot_proxy_session_failure_total)"
+        successes = "sum(dovecot_proxy_session_success_total)"
+        lmtp_failures = "sum(dovecot_lmtp_rcpt_finished_failure_count)"
+        before = {q: prometheus(q) for q in (failures, successes, lmtp_failures)}
+        moves_before = len(op.moves(self.site_id))
+
+        def host_failure_actions():
+            return {d["id"] for d in op.decisions(self.site_id)
+                    if d["decision"]["feature"] == "host_failure" and d["decision"]["action"] is not None}
+        acted_before = host_failure_actions()
+        for user in accounts:  # each account exists and logs in once before the attack
+            self.assertTrue(mail.login_attempt("imap", user, mail.PASSWORD, "127.0.0.1"), user)
+
+        done = []  # (finished at, "good" | "bad" | "lmtp", succeeded)
+        lock = threading.Lock()
+        deadline = time.monotonic() + 3 * window
+        protocols = itertools.cycle(["imap", "pop3", "submission"])
+        # Every guess comes from an address of its own, as a botnet's do: Dovecot's per-address
+        # auth penalty would otherwise slow one address down to a guess every 15 s.
+        sources = (f"127.0.{a}.{b}" for a in range(1, 250) for b in range(1, 250))
+        errors = []
+
+        def count(kind):
+            return sum(1 for _, k, _ in done if k == kind)
+
+        def worker(kind, number):
+            while time.monotonic() < deadline:
+                with lock:
+                    protocol, source = next(protocols), next(sources)
+                    # Good logins never outnumber the guesses.
+                    if kind == "good" and count("good") >= count("bad"):
+                        wait = True
+                    else:
+                        wait = False
+                if wait:
+                    time.sleep(0.05)
+                    continue
+                try:
+                    if kind == "lmtp":
+                        try:
+                            mail.deliver_lmtp(f"unknown-{number}-{len(done)}@palomar.test", "guess", "nobody")
+                            ok = True
+                        except mail.smtplib.SMTPRecipientsRefused as refused:
+                            codes = [code for code, _ in refused.recipients.values()]
+                            if codes != [550]:
+                                raise AssertionError(f"LMTP to an unknown user: {refused.recipients}")
+                            ok = False
+                        time.sleep(0.5)
+                    elif kind == "good":
+                        ok = mail.login_attempt(protocol, accounts[len(done) % len(accounts)], mail.PASSWORD, "127.0.0.1")
+                    else:
+                        # Half of the guessers hammer one account, the others spread over ten.
+                        user = USER if number % 2 == 0 else accounts[len(done) % len(accounts)]
+                        ok = mail.login_attempt(protocol, user, f"guess-{len(done)}", source)
+                except Exception as err:  # noqa: BLE001 - every unexpected answer fails the test
+                    with lock:
+                        errors.append(f"{kind} {protocol}: {err!r}")
+                    time.sleep(0.2)
+                    continue
+                with lock:
+                    done.append((time.monotonic(), kind, ok))
+
+        workers = [threading.Thread(target=worker, args=("bad", n)) for n in range(14)]
+        workers += [threading.Thread(target=worker, args=("good", n)) for n in range(3)]
+        workers += [threading.Thread(target=worker, args=("lmtp", n)) for n in range(2)]
+        for w in workers:
+            w.start()
+        evaluations = []
+        while time.monotonic() < deadline:
+            time.sleep(window / 2)
+            # What the controller would do now, and what it has done.
+            evaluations.append(op.call("controller/evaluate"))
+            backends = op.backends(self.site_id)
+            self.assertTrue(all(b["status"] == "online" for b in backends.values()), backends)
+        for w in workers:
+            w.join()
+        self.assertEqual(errors, [], "every login ended as a success or a refused password")
+        self.assertTrue(all(ok for _, kind, ok in done if kind == "good"), "the real users logged in")
+        self.assertFalse(any(ok for _, kind, ok in done if kind in ("bad", "lmtp")), "no guess succeeded")
+
+        # Every window of the attack held at least 40 logins, at least half of them wrong.
+        start, end = done[0][0], done[-1][0]
+        t = start + window
+        while t <= end:
+            inside = [kind for at, kind, _ in done if t - window < at <= t and kind != "lmtp"]
+            bad = inside.count("bad")
+            self.assertGreaterEqual(len(inside), 40, f"logins in the window ending {t - start:.0f} s in")
+            self.assertGreaterEqual(2 * bad, len(inside), f"wrong passwords in the window ending {t - start:.0f} s in")
+            t += 1
+        self.assertGreater(count("lmtp"), 5, "LMTP deliveries to unknown users")
+
+        # Prometheus saw the good logins and no failure at all; the controller did nothing and
+        # said why, having judged both backends on their logins.
+        time.sleep(3)  # two scrapes
+        self.assertEqual(prometheus(failures), before[failures], "wrong passwords are no backend failures")
+        self.assertEqual(prometheus(lmtp_failures), before[lmtp_failures], "unknown users are no LMTP failures")
+        self.assertGreaterEqual(prometheus(successes) - before[successes], count("good"))
+        backends = op.backends(self.site_id)
+        self.assertTrue(all(b["status"] == "online" for b in backends.values()), backends)
+        self.assertEqual(len(op.moves(self.site_id)), moves_before, "nothing moved")
+        self.assertEqual(host_failure_actions() - acted_before, set(), "no host failure action")
+        verdicts = [d for e in evaluations for d in e if d["feature"] == "host_failure"]
+        self.assertTrue(verdicts, evaluations)
+        for verdict in verdicts:
+            self.assertIsNone(verdict["action"], verdict)
+        judged = [v for v in verdicts if v["summary"].startswith("no backend is failing: 2 of 2 online judged")]
+        self.assertTrue(judged, verdicts)
+        self.assertEqual(judged[-1]["inputs"]["worst_failure_ratio"], 0.0, judged[-1])
+
+    def test_5_a_stopped_backend_fails_over_and_comes_back(self):
         op, down, up = self.op, self.second, self.first
         backend_number = BACKENDS.index(down) + 1
         failures = f'sum(dovecot_proxy_session_failure_total{{dest_host="{down}"}})'

@@ -85,7 +85,7 @@ Settings (environment; each is in the README's Settings table, `palomar config` 
   ROUTE_API_TOKEN, ROUTE_API_CACHE_SECS
                        the route API for Dovecot CE proxies (off without a token)
   CLUSTER_SITE, DRY_RUN, CONTROLLER_INSTANCE, CONTROLLER_*, BACKEND_REACHABILITY_*, HOST_FAILURE_*,
-  HOST_OFFLINE_RATIO, HOST_LOAD_BALANCE_*, GROUP_BALANCE_*, GROUP_MOVE_*
+  HOST_LOAD_BALANCE_*, GROUP_BALANCE_*, GROUP_MOVE_*
                        the controller's loops and planners
   BACKEND_HOST_CHECK, CENSUS_INTERVAL_SECS, RUST_LOG
 Every setting is validated at start-up: a bad value stops it, naming the variable and the expected form.";

@@ -17,7 +17,7 @@ use crate::{
     sim::{
         doveadm_api::DoveadmCredentials,
         servers::{start, ServeOptions},
-        DoveadmMode, Faults, SimSettings, Simulator,
+        DoveadmMode, Faults, PasswordCheck, SimSettings, Simulator,
     },
 };
 
@@ -84,6 +84,10 @@ struct RunArgs {
     /// Users a source backend moves per second in one group move [default: the simulator's, 50].
     #[arg(long, value_name = "USERS_PER_SEC")]
     move_rate: Option<f64>,
+    /// Who refuses a wrong password: the proxy (Dovecot Pro) or the backend (Dovecot CE with the
+    /// route passdb's nopassword=y, where the proxy's filter leaves it out).
+    #[arg(long, value_enum, default_value_t = PasswordCheck::Proxy)]
+    password_check: PasswordCheck,
 }
 
 #[derive(Debug, Args)]
@@ -110,11 +114,15 @@ struct FaultArgs {
     /// The simulated backend's host name, e.g. be1.dc1a.example.net.
     host: String,
     /// Clear every fault of HOST.
-    #[arg(long, conflicts_with_all = ["login_fail", "delivery_fail", "hot", "doveadm", "stall", "slow"])]
+    #[arg(long, conflicts_with_all = ["login_fail", "bad_passwords", "delivery_fail", "hot", "doveadm", "stall", "slow"])]
     clear: bool,
     /// Percentage of logins that fail at HOST (0–100).
     #[arg(long, value_name = "PCT", default_value_t = 0.0)]
     login_fail: f64,
+    /// Percentage of the logins to HOST's users that bring a wrong password (0–100): password
+    /// guessing. Counted against HOST by no proxy filter we ship (see --password-check).
+    #[arg(long, value_name = "PCT", default_value_t = 0.0)]
+    bad_passwords: f64,
     /// Percentage of deliveries that fail temporarily at HOST (0–100).
     #[arg(long, value_name = "PCT", default_value_t = 0.0)]
     delivery_fail: f64,
@@ -193,6 +201,7 @@ async fn fault(args: FaultArgs) -> anyhow::Result<()> {
     } else {
         let mut faults = if args.hot { Faults::hot() } else { Faults::default() };
         faults.login_fail_percent = args.login_fail;
+        faults.bad_password_percent = args.bad_passwords;
         faults.delivery_fail_percent = args.delivery_fail;
         faults.stall_moves = args.stall;
         faults.move_rate_factor = args.slow;
@@ -223,6 +232,7 @@ async fn simulate(config: Config, args: RunArgs) -> anyhow::Result<()> {
     let mut settings = SimSettings::default();
     settings.logins_per_second = args.logins_per_second.unwrap_or(settings.logins_per_second);
     settings.user_move_rate = args.move_rate.unwrap_or(settings.user_move_rate);
+    settings.password_check = args.password_check;
     let sim = Simulator::load(store, Arc::new(SystemClock), settings, rand::random()).await?;
     let options = ServeOptions {
         ip: args.control.ip(),

@@ -106,7 +106,17 @@ fn every_help_prints_usage_without_reading_the_configuration() {
     );
     assert_help(
         &["simulate", "--help"],
-        &["seed", "fault", "topology", "--embedded", "--control", "--file-sd", "--move-rate", "--logins-per-second"],
+        &[
+            "seed",
+            "fault",
+            "topology",
+            "--embedded",
+            "--control",
+            "--file-sd",
+            "--move-rate",
+            "--logins-per-second",
+            "--password-check",
+        ],
     );
     assert_help(
         &["simulate", "seed", "--help"],
@@ -114,7 +124,17 @@ fn every_help_prints_usage_without_reading_the_configuration() {
     );
     assert_help(
         &["simulate", "fault", "--help"],
-        &["--login-fail", "--delivery-fail", "--hot", "--doveadm", "--stall", "--slow", "--clear", "SIM_CONTROL_URL"],
+        &[
+            "--login-fail",
+            "--bad-passwords",
+            "--delivery-fail",
+            "--hot",
+            "--doveadm",
+            "--stall",
+            "--slow",
+            "--clear",
+            "SIM_CONTROL_URL",
+        ],
     );
     assert_help(&["simulate", "topology", "--help"], &["SIM_CONTROL_URL"]);
 }

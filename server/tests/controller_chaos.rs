@@ -139,8 +139,7 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     until(&controller, "leading", async || controller.held_lease().is_some()).await;
 
     // Cassandra cut: be1 fails hard, yet nothing is decided; the controller says why.
-    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
-        .unwrap();
+    sim.set_faults(&host(1), Faults::down()).unwrap();
     traffic(30).await;
     cassandra_proxy.cut();
     for kind in [LoopKind::Leader, LoopKind::Reachability, LoopKind::Pass, LoopKind::Supervision] {
@@ -159,8 +158,7 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
     assert_eq!(decisions().await.len(), 1);
 
     // Redis cut: the lease cannot be renewed, so this instance stops leading and acting.
-    sim.set_faults(&host(2), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
-        .unwrap();
+    sim.set_faults(&host(2), Faults::down()).unwrap();
     traffic(30).await;
     redis_proxy.cut();
     controller.run(LoopKind::Leader).await;

@@ -176,8 +176,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
 
     // 1. A failing backend is set offline, then comes back once healed (after the cool time).
     set_feature("host_failure", FeatureState::On).await;
-    sim.set_faults(&host(1), Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() })
-        .unwrap();
+    sim.set_faults(&host(1), Faults::down()).unwrap();
     eventually(90, "be1 set offline", || async {
         let b = backend(1).await;
         if b.status.as_str() == "offline" {

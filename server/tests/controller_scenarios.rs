@@ -35,178 +35,12 @@ use palomar_server::{
     },
 };
 
-const PASSWORD: &str = "secret";
+#[path = "controller_scenarios/world.rs"]
+mod world;
+use world::*;
 
-struct World {
-    store: Arc<EmbeddedStore>,
-    clock: Arc<ManualClock>,
-    running: RunningSimulator,
-    site: Site,
-    census: Arc<Census>,
-    doveadm: Arc<DoveadmHttp>,
-}
-
-impl World {
-    async fn new(users: usize) -> Self {
-        let store = Arc::new(EmbeddedStore::new());
-        let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 12, users };
-        let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()));
-        let sim_settings = SimSettings {
-            logins_per_second: 50.0,
-            deliveries_per_second: 20.0,
-            user_move_rate: 5.0,
-            score_interval: Duration::from_secs(1),
-            ..SimSettings::default()
-        };
-        let sim = Simulator::load(store.clone(), clock.clone(), sim_settings, 11).await.unwrap();
-        let options = ServeOptions {
-            ip: [127, 0, 0, 1].into(),
-            control: "127.0.0.1:0".parse().unwrap(),
-            credentials: DoveadmCredentials { password: Some(PASSWORD.into()), api_key: None },
-            tick: None,
-        };
-        let running = start(sim, options).await.unwrap();
-        let endpoints: BTreeMap<String, String> =
-            running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-        let doveadm =
-            Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).unwrap());
-        let world = World {
-            store,
-            clock,
-            running,
-            site: report.sites[0].clone(),
-            census: Arc::new(Census::default()),
-            doveadm,
-        };
-        world.take_census().await;
-        world
-    }
-
-    fn controller_with(&self, instance: &str, dry_run: bool, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
-        self.controller_from(
-            ControllerSettings { dry_run, ..common::controller_settings(&self.site.name, instance) },
-            metrics,
-        )
-    }
-
-    /// The embedded store behind every port, the simulator's doveadm API and the manual clock.
-    fn ports(&self, metrics: Arc<dyn Metrics>) -> Ports {
-        Ports {
-            doveadm: self.doveadm.clone(),
-            clock: self.clock.clone(),
-            ..common::embedded_ports(self.store.clone(), metrics)
-        }
-    }
-
-    fn controller_from(&self, settings: ControllerSettings, metrics: Arc<dyn Metrics>) -> Arc<Controller> {
-        Controller::new(self.ports(metrics), self.census.clone(), settings)
-    }
-
-    fn controller(&self, instance: &str) -> Arc<Controller> {
-        self.controller_with(instance, false, Arc::new(SimulatorMetrics::new(self.running.sim.clone())))
-    }
-
-    async fn take_census(&self) {
-        self.census
-            .refresh(
-                self.store.as_ref(),
-                self.store.as_ref(),
-                self.store.as_ref(),
-                Duration::from_secs(86_400),
-                self.clock.as_ref(),
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn set_feature(&self, feature: &str, state: FeatureState) {
-        let row = ClusterSetting {
-            section: FEATURE_SECTION.into(),
-            site_id: self.site.id,
-            backend_id: uuid::Uuid::nil(),
-            setting_name: feature.into(),
-            setting_value: state.as_str().into(),
-        };
-        self.store.put_setting(&row).await.unwrap();
-    }
-
-    /// Advances the clock and the simulated world together, one second at a time.
-    async fn ticks(&self, seconds: u64) {
-        for _ in 0..seconds {
-            self.clock.advance(Duration::from_secs(1));
-            self.running.sim.tick(Duration::from_secs(1)).await.unwrap();
-        }
-    }
-
-    fn host(&self, n: usize) -> String {
-        format!("be{n}.{}.example.net", self.site.name)
-    }
-
-    async fn backend(&self, n: usize) -> Backend {
-        let all = self.store.list_backends(self.site.id, PageRequest::first(100)).await.unwrap().items;
-        all.into_iter().find(|b| b.host == self.host(n)).unwrap()
-    }
-
-    async fn groups(&self) -> Vec<UserGroup> {
-        self.store.list_groups(self.site.id, PageRequest::first(1000)).await.unwrap().items
-    }
-
-    async fn all_users(&self) -> BTreeMap<String, String> {
-        let batches: Vec<_> = self.store.scan_memberships().try_collect().await.unwrap();
-        batches.into_iter().flatten().map(|u| (u.username, u.group_name)).collect()
-    }
-
-    async fn decisions(&self) -> Vec<DecisionRecord> {
-        let day = self.clock_now().date_naive();
-        self.store.list_decisions(self.site.id, day, PageRequest::first(1000)).await.unwrap().items
-    }
-
-    async fn moves(&self) -> Vec<MoveRecord> {
-        self.store.list_moves(self.site.id, PageRequest::first(1000)).await.unwrap().items
-    }
-
-    fn clock_now(&self) -> chrono::DateTime<Utc> {
-        use app::ports::Clock;
-        self.clock.now()
-    }
-
-    /// Starts moving a group of be1 to be2 as `doveadm cluster group move` would, with `token`
-    /// as its `moving` value.
-    async fn move_externally(&self, token: &str) -> (UserGroup, Backend, Backend) {
-        let (be1, be2) = (self.backend(1).await, self.backend(2).await);
-        let group =
-            self.groups().await.into_iter().find(|g| g.backend_id == Some(be1.id) && g.moving.is_empty()).unwrap();
-        assert!(self.store.start_group_move(self.site.id, &group.name, be2.id, token).await.unwrap());
-        (group, be1, be2)
-    }
-
-    /// Backend `n` fails every login and delivery for 30 s of traffic.
-    async fn failing(&self, n: usize) {
-        self.fault(n, Faults { login_fail_percent: 100.0, delivery_fail_percent: 100.0, ..Faults::default() });
-        self.ticks(30).await;
-    }
-
-    /// A controller that leads and has probed the backends.
-    async fn leading(&self, instance: &str) -> Arc<Controller> {
-        let c = self.controller(instance);
-        lead(&c).await;
-        c
-    }
-
-    fn fault(&self, n: usize, faults: Faults) {
-        self.running.sim.set_faults(&self.host(n), faults).unwrap();
-    }
-}
-
-async fn lead(c: &Controller) {
-    c.run(LoopKind::Leader).await;
-    c.run(LoopKind::Reachability).await;
-}
-
-fn of_feature<'a>(decisions: &'a [DecisionRecord], feature: &str) -> Vec<&'a DecisionRecord> {
-    decisions.iter().filter(|d| d.decision.feature.as_str() == feature && d.decision.action.is_some()).collect()
-}
+#[path = "controller_scenarios/password_guessing.rs"]
+mod password_guessing;
 
 #[tokio::test]
 async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
@@ -226,7 +60,7 @@ async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
     assert!(offline[0].decision.inputs["failure_ratio"] > 0.9 && offline[0].decision.inputs["logins_5m"] >= 10.0);
 
     // Healed; an offline backend gets no logins, so it is tried again after the cool time.
-    world.fault(1, Faults::default());
+    world.fault(1, Faults::default()).await;
     world.ticks(300).await;
     c.run(LoopKind::Pass).await;
     assert_eq!(world.backend(1).await.status.as_str(), "offline", "not before the cool time");
@@ -241,7 +75,7 @@ async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
 async fn a_moderately_failing_backend_loses_a_group_and_the_move_is_supervised() {
     let world = World::new(600).await;
     world.set_feature("host_failure", FeatureState::On).await;
-    world.fault(2, Faults { login_fail_percent: 30.0, ..Faults::default() });
+    world.fault(2, Faults { login_fail_percent: 30.0, ..Faults::default() }).await;
     world.ticks(30).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
@@ -312,7 +146,7 @@ async fn an_off_feature_decides_nothing() {
 async fn a_hot_backend_loses_one_group_to_the_coolest() {
     let world = World::new(600).await;
     world.set_feature("load_balance", FeatureState::On).await;
-    world.fault(3, Faults::hot());
+    world.fault(3, Faults::hot()).await;
     world.ticks(10).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
@@ -335,7 +169,7 @@ async fn a_hot_backend_loses_one_group_to_the_coolest() {
 async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
-    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() }).await;
     let (group, _, be2) = world.move_externally("doveadm-move-1").await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
@@ -359,7 +193,7 @@ async fn a_move_that_never_starts_is_forced_after_the_start_timeout() {
 async fn in_dryrun_a_timed_out_move_is_only_reported() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::Dryrun).await;
-    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() }).await;
     let (group, ..) = world.move_externally("doveadm-move-2").await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
@@ -376,7 +210,7 @@ async fn in_dryrun_a_timed_out_move_is_only_reported() {
 async fn a_slow_move_is_forced_when_its_trend_misses_the_finish_timeout() {
     let world = World::new(3000).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
-    world.fault(1, Faults { move_rate_factor: 0.05, ..Faults::default() });
+    world.fault(1, Faults { move_rate_factor: 0.05, ..Faults::default() }).await;
     world.move_externally("slow-move").await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
@@ -525,7 +359,7 @@ async fn a_deposed_leader_writes_nothing() {
 async fn a_restarted_controller_resumes_supervising_a_move() {
     let world = World::new(600).await;
     world.set_feature("group_move_timeouts", FeatureState::On).await;
-    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() }).await;
     world.move_externally("restart-move").await;
     let short_lease = |instance: &str| {
         let base = common::controller_settings(&world.site.name, instance);
@@ -580,7 +414,7 @@ async fn an_unreachable_doveadm_api_is_never_a_destination() {
     let mut be1 = world.backend(1).await;
     be1.load_factor = 0;
     world.store.put_backend(&be1).await.unwrap();
-    world.fault(2, Faults { doveadm: palomar_server::sim::DoveadmMode::Unreachable, ..Faults::default() });
+    world.fault(2, Faults { doveadm: palomar_server::sim::DoveadmMode::Unreachable, ..Faults::default() }).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
     let be3 = world.backend(3).await;
@@ -626,7 +460,7 @@ async fn dryrun_load_balancing_drain_and_group_balance_write_nothing() {
     for feature in ["load_balance", "evacuation", "group_balance"] {
         world.set_feature(feature, FeatureState::Dryrun).await;
     }
-    world.fault(3, Faults::hot());
+    world.fault(3, Faults::hot()).await;
     let mut be1 = world.backend(1).await;
     be1.load_factor = 0;
     world.store.put_backend(&be1).await.unwrap();
@@ -662,7 +496,7 @@ async fn dryrun_load_balancing_drain_and_group_balance_write_nothing() {
 #[tokio::test]
 async fn operators_force_or_cancel_a_move() {
     let world = World::new(600).await;
-    world.fault(1, Faults { stall_moves: true, ..Faults::default() });
+    world.fault(1, Faults { stall_moves: true, ..Faults::default() }).await;
     let (be1, be2) = (world.backend(1).await, world.backend(2).await);
     let mut on_be1 = world.groups().await.into_iter().filter(|g| g.backend_id == Some(be1.id));
     let (first, second) = (on_be1.next().unwrap(), on_be1.next().unwrap());
@@ -690,7 +524,7 @@ async fn operators_force_or_cancel_a_move() {
     );
 
     // A started move cannot be cancelled: its users are split between the backends.
-    world.fault(1, Faults::default());
+    world.fault(1, Faults::default()).await;
     let third = world
         .groups()
         .await

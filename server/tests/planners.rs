@@ -54,7 +54,6 @@ const HF: HostFailureSettings = HostFailureSettings {
     min_logins: 10,
     ratio: 0.1,
     cool_time: Duration::from_secs(3600),
-    offline_ratio: 0.9,
     window: Duration::from_secs(300),
 };
 const LB: LoadBalanceSettings = LoadBalanceSettings {
@@ -88,13 +87,16 @@ fn a_failing_backend_gives_a_group_to_the_healthiest() {
 fn too_few_logins_means_no_decision() {
     let backends = [backend(1, "online"), backend(2, "online")];
     let t = BTreeMap::from([("be1".to_string(), traffic(1.0, 8.0))]);
-    assert!(host_failure::plan(&backends, &[group("g", 1, 1)], &t, now(), &HF).is_empty());
+    let decisions = host_failure::plan(&backends, &[group("g", 1, 1)], &t, now(), &HF);
+    assert!(decisions.iter().all(|d| d.action.is_none()), "{decisions:?}");
+    assert!(decisions[0].summary.ends_with("none judged"), "{decisions:?}");
 }
 
 #[test]
-fn nearly_everything_failing_sets_offline_but_never_the_last_online() {
+fn failing_and_unreachable_sets_offline_but_never_the_last_online() {
     let t = BTreeMap::from([("be1".to_string(), traffic(2.0, 98.0)), ("be2".into(), traffic(1.0, 99.0))]);
-    let decisions = host_failure::plan(&[backend(1, "online"), backend(2, "online")], &[], &t, now(), &HF);
+    let down = |n| BackendState { reachable: false, ..backend(n, "online") };
+    let decisions = host_failure::plan(&[down(1), down(2)], &[], &t, now(), &HF);
     let offline: Vec<_> = decisions.iter().filter(|d| matches!(d.action, Some(Action::SetOffline { .. }))).collect();
     assert_eq!(offline.len(), 1, "one of two goes offline, the other stays");
     assert!(decisions.iter().any(|d| d.action.is_none() && d.summary.contains("last online backend")));
@@ -220,7 +222,8 @@ fn randomized_clusters_keep_every_safety_rule() {
                     assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: wrong group");
                 }
                 Some(Action::SetOffline { backend }) => {
-                    assert_eq!(by_id(*backend).status.as_str(), "online", "case {case}")
+                    assert_eq!(by_id(*backend).status.as_str(), "online", "case {case}");
+                    assert!(!by_id(*backend).reachable, "case {case}: the failure ratio alone set it offline");
                 }
                 Some(Action::SetOnline { backend }) => {
                     assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}")

@@ -60,15 +60,18 @@ fn supervision(r: &mut Reader<'_>) -> SupervisionSettings {
     }
 }
 
-/// Host failure handling (`HOST_FAILURE_*`, `HOST_OFFLINE_RATIO`).
+/// Host failure handling (`HOST_FAILURE_*`).
 fn host_failure(r: &mut Reader<'_>) -> HostFailureSettings {
+    r.removed(
+        "HOST_OFFLINE_RATIO",
+        "it was removed; a failing backend is set offline only when its doveadm API does not answer either \
+         (docs/controller.md, host failure)",
+    );
     HostFailureSettings {
         cool_time: r.seconds(&["HOST_FAILURE_COOL_TIME_SECS"], 3600, 0),
         min_logins: r.number(&["HOST_FAILURE_MIN_LOGINS"], 10u32, 0, u32::MAX),
         ratio: r
             .ratio(&["HOST_FAILURE_RATIO"], 0.1, "a number strictly between 0 and 1, e.g. 0.1", |v| v > 0.0 && v < 1.0),
-        offline_ratio: r
-            .ratio(&["HOST_OFFLINE_RATIO"], 0.9, "a number from 0 to 1, e.g. 0.9", |v| (0.0..=1.0).contains(&v)),
         window: r.seconds(&["HOST_FAILURE_WINDOW_SECS"], 300, 10),
     }
 }

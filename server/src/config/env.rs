@@ -145,6 +145,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A setting that no longer exists. Set, it stops start-up and says why, so that nobody
+    /// goes on relying on it unknowingly.
+    pub fn removed(&mut self, name: &'static str, why: &str) {
+        if let Some(value) = (self.lookup)(name) {
+            self.errors.push(ConfigError {
+                var: name,
+                expected: format!("to be unset: {why}"),
+                got: shown_in_error(&value, false),
+            });
+        }
+    }
+
     /// Parses a setting with `parse` (`None` = not of the `expected` form), or takes `default`.
     /// `names` are the setting's names, the documented one first; aliases must agree.
     pub fn get<T: fmt::Display>(

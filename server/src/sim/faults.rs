@@ -20,8 +20,11 @@ pub enum DoveadmMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
-    /// Percentage of logins that fail at this backend (0–100).
+    /// Percentage of logins that fail at this backend (0–100): the backend's own trouble.
     pub login_fail_percent: f64,
+    /// Percentage of the logins routed to this backend that bring a wrong password (0–100):
+    /// password guessing aimed at its users. Never the backend's fault.
+    pub bad_password_percent: f64,
     /// Percentage of deliveries that fail temporarily (4.x.x) at this backend.
     pub delivery_fail_percent: f64,
     /// Resource levels (0–1) that replace the backend's normal ones: a hot backend.
@@ -41,6 +44,17 @@ impl Faults {
         Self { cpu: Some(0.95), memused: Some(0.95), metacache: Some(0.95), ..Self::default() }
     }
 
+    /// A backend that is down: every login and delivery fails, and its doveadm API refuses
+    /// connections.
+    pub fn down() -> Self {
+        Self {
+            login_fail_percent: 100.0,
+            delivery_fail_percent: 100.0,
+            doveadm: DoveadmMode::Unreachable,
+            ..Self::default()
+        }
+    }
+
     /// Checks the values an operator gave.
     pub fn validate(&self) -> Result<(), String> {
         let percent = |name: &str, v: f64| {
@@ -51,6 +65,7 @@ impl Faults {
             }
         };
         percent("login_fail_percent", self.login_fail_percent)?;
+        percent("bad_password_percent", self.bad_password_percent)?;
         percent("delivery_fail_percent", self.delivery_fail_percent)?;
         for (name, level) in [("cpu", self.cpu), ("memused", self.memused), ("metacache", self.metacache)] {
             if let Some(v) = level {

@@ -30,7 +30,7 @@ mod world;
 pub use faults::{DoveadmMode, Faults};
 pub use history::z_scores;
 pub use moves::MoveProgress;
-pub use settings::SimSettings;
+pub use settings::{FailureFilter, PasswordCheck, SimSettings};
 pub use world::{BackendInfo, ProxyRuntime};
 
 use std::{

@@ -2,6 +2,43 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+/// Who checks a login's password: where a wrong one is refused decides whether the proxies'
+/// metrics ever see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordCheck {
+    /// Dovecot Pro's layout: the proxy's own passdb refuses a wrong password, and nothing is
+    /// proxied to a backend.
+    #[default]
+    Proxy,
+    /// Dovecot CE with the route passdb (`nopassword=y`): the backend refuses it, and the
+    /// proxy's session ends with `error="... Authentication failed."`.
+    Backend,
+}
+
+/// The proxies' `proxy_session_failure` filter: which proxied logins that ended in an error
+/// count against their backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureFilter {
+    /// `deploy/dovecot/proxy.conf`: only the backend's trouble (refused, timed out, hung up,
+    /// temporary failures); not wrong passwords, unknown users, connection limits, referrals.
+    #[default]
+    BackendTrouble,
+    /// `error=*`: every error, wrong passwords included (the filter shipped before, or a Pro
+    /// proxy's filter kept on a CE layout). Here for the controller's defence in depth.
+    AnyError,
+}
+
+impl FailureFilter {
+    /// Whether a proxied login the backend refused for its password counts as a failure.
+    pub fn counts_wrong_passwords(self) -> bool {
+        self == Self::AnyError
+    }
+}
+
 /// How much traffic the simulator makes and how fast moves go.
 #[derive(Debug, Clone)]
 pub struct SimSettings {
@@ -24,6 +61,10 @@ pub struct SimSettings {
     pub sample_users: usize,
     /// How often a Z-score sample is recorded for the embedded metrics.
     pub score_interval: Duration,
+    /// Where wrong passwords are refused.
+    pub password_check: PasswordCheck,
+    /// What the proxies count as a failed login.
+    pub failure_filter: FailureFilter,
 }
 
 impl Default for SimSettings {
@@ -39,6 +80,8 @@ impl Default for SimSettings {
             default_group_count: 100,
             sample_users: 50_000,
             score_interval: Duration::from_secs(15),
+            password_check: PasswordCheck::default(),
+            failure_filter: FailureFilter::default(),
         }
     }
 }

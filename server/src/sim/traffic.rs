@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     routing::{self, route, Route, RouteReason},
+    settings::PasswordCheck,
     world::{SampleUser, DELIVERY_FAILED, DELIVERY_OK, LOGIN_FAILED, LOGIN_OK},
     Simulator,
 };
@@ -163,6 +164,12 @@ impl Simulator {
         failed: &'static str,
     ) -> Outcome {
         let faults = self.world().backends.get(&backend).map(|b| b.faults.clone()).unwrap_or_default();
+        let guessed = if is_login { faults.bad_password_percent } else { 0.0 };
+        if roll < guessed {
+            return self.wrong_password(host, failed);
+        }
+        // The rest of the roll, spread over 0..100 again for the backend's own outcomes.
+        let roll = if guessed > 0.0 { (roll - guessed) * 100.0 / (100.0 - guessed) } else { roll };
         let fail_percent = if is_login { faults.login_fail_percent } else { faults.delivery_fail_percent };
         let harmless =
             if is_login { self.settings.harmless_login_error_percent } else { self.settings.permanent_reject_percent };
@@ -173,6 +180,19 @@ impl Simulator {
             Outcome::NotCounted
         } else {
             Outcome::Counted { metric: ok, host: host.to_string(), seconds: 0.05 }
+        }
+    }
+
+    /// A login with a wrong password. Where the proxy checks passwords, it is refused there and
+    /// never proxied; where the backend does, the proxy's session ends with an error that only a
+    /// filter counting every error counts against the backend.
+    fn wrong_password(&self, host: &str, failed: &'static str) -> Outcome {
+        match self.settings.password_check {
+            PasswordCheck::Proxy => Outcome::NotCounted,
+            PasswordCheck::Backend if self.settings.failure_filter.counts_wrong_passwords() => {
+                Outcome::Counted { metric: failed, host: host.to_string(), seconds: 2.0 }
+            }
+            PasswordCheck::Backend => Outcome::NotCounted,
         }
     }
 

@@ -136,7 +136,6 @@ pub fn controller_settings(site: &str, instance: &str) -> app::controller::Contr
             min_logins: 10,
             ratio: 0.1,
             cool_time: Duration::from_secs(600),
-            offline_ratio: 0.9,
             window: Duration::from_secs(300),
         },
         load_balance: LoadBalanceSettings {

@@ -1,9 +1,14 @@
 //! Host failure handling (spec c.3): per backend over the last 5 minutes, skip it below
 //! `HOST_FAILURE_MIN_LOGINS`; when the worse of its login and delivery failure ratios is
-//! above `HOST_FAILURE_RATIO`, set it offline when practically
-//! everything fails or it is unreachable, else move one group away (cool times on both hosts);
-//! bring a backend the controller took offline back when it recovers. Never the last online
-//! backend; never a standby backend (the operators' maintenance state).
+//! above `HOST_FAILURE_RATIO`, set it offline when its doveadm API does not answer either, else
+//! move one group away (cool times on both hosts); bring a backend the controller took offline
+//! back when it recovers. Never the last online backend; never a standby backend (the
+//! operators' maintenance state).
+//!
+//! The failure ratio alone never sets a backend offline: the proxies' metrics carry no user, so
+//! a ratio cannot tell a broken backend from clients that bring wrong passwords, and a bot can
+//! drive a ratio as high as it likes. A backend is taken offline only when a second signal, its
+//! reachability probe, agrees; one that answers loses at most one group per cool time.
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -19,8 +24,6 @@ pub struct HostFailureSettings {
     pub min_logins: u32,
     pub ratio: f64,
     pub cool_time: Duration,
-    /// At or above this ratio the host is set offline rather than relieved group by group.
-    pub offline_ratio: f64,
     /// The traffic window the ratios are taken over (5 minutes in the seed's wording).
     pub window: Duration,
 }
@@ -67,6 +70,7 @@ pub fn plan(
             ("failure_ratio".to_string(), ratio),
             ("threshold".to_string(), s.ratio),
             ("min_logins".to_string(), f64::from(s.min_logins)),
+            ("doveadm_reachable".to_string(), if b.reachable { 1.0 } else { 0.0 }),
         ]);
         if b.status == BackendStatus::Offline {
             let ours = b.status_reason.starts_with(REASON_PREFIX);
@@ -100,7 +104,7 @@ pub fn plan(
         if !b.online() || t.logins() < f64::from(s.min_logins) || !b_failing {
             continue;
         }
-        if ratio >= s.offline_ratio || !b.reachable {
+        if !b.reachable {
             if online <= 1 {
                 decisions.push(Decision {
                     feature: Feature::HostFailure,
@@ -119,10 +123,8 @@ pub fn plan(
                 feature: Feature::HostFailure,
                 action: Some(Action::SetOffline { backend: b.id }),
                 summary: format!(
-                    "{} set offline: failure ratio {:.2}{}",
-                    b.host,
-                    ratio,
-                    if b.reachable { "" } else { ", unreachable" }
+                    "{} set offline: failure ratio {:.2} and its doveadm API does not answer",
+                    b.host, ratio
                 ),
                 inputs,
                 rejected: vec![],
@@ -194,14 +196,61 @@ pub fn plan(
             feature: Feature::HostFailure,
             action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
             summary: format!(
-                "{} is failing ({:.2} > {:.2}): move {} to {}",
+                "{} is failing ({:.2} > {:.2}) and its doveadm API answers: move {} to {}",
                 b.host, ratio, s.ratio, group.name, dest.host
             ),
             inputs,
             rejected,
         });
     }
+    if decisions.is_empty() {
+        decisions.push(all_healthy(backends, &health, traffic, s));
+    }
     decisions
+}
+
+/// The pass's verdict when no backend needs anything: how many were judged on enough logins,
+/// and the worst ratio among them, so the decision log says why nothing was done.
+fn all_healthy(
+    backends: &[BackendState],
+    health: &[(f64, bool)],
+    traffic: &BTreeMap<String, HostTraffic>,
+    s: &HostFailureSettings,
+) -> Decision {
+    let logins_of = |b: &BackendState| traffic.get(&b.host).map_or(0.0, HostTraffic::logins);
+    let judged: Vec<(&BackendState, f64)> = backends
+        .iter()
+        .zip(health)
+        .filter(|(b, _)| b.online() && logins_of(b) >= f64::from(s.min_logins))
+        .map(|(b, &(ratio, _))| (b, ratio))
+        .collect();
+    let worst = judged.iter().map(|(_, ratio)| *ratio).fold(0.0, f64::max);
+    let online = backends.iter().filter(|b| b.online()).count();
+    let summary = if judged.is_empty() {
+        format!("no backend had {} logins in the window: none judged", s.min_logins)
+    } else {
+        format!(
+            "no backend is failing: {} of {} online judged, worst failure ratio {:.2} (threshold {:.2})",
+            judged.len(),
+            online,
+            worst,
+            s.ratio
+        )
+    };
+    Decision {
+        feature: Feature::HostFailure,
+        action: None,
+        summary,
+        inputs: BTreeMap::from([
+            ("backends_judged".to_string(), judged.len() as f64),
+            ("backends_online".to_string(), online as f64),
+            ("logins_5m".to_string(), judged.iter().map(|(b, _)| logins_of(b)).sum()),
+            ("worst_failure_ratio".to_string(), worst),
+            ("threshold".to_string(), s.ratio),
+            ("min_logins".to_string(), f64::from(s.min_logins)),
+        ]),
+        rejected: vec![],
+    }
 }
 
 #[cfg(test)]
@@ -213,15 +262,66 @@ mod tests {
         HostTraffic { logins_ok: ok, logins_failed: failed, deliveries_ok: 0.0, deliveries_failed: 0.0 }
     }
 
-    #[test]
-    fn two_failing_backends_give_their_median_groups_to_two_healthy_ones() {
-        let s = HostFailureSettings {
+    fn settings() -> HostFailureSettings {
+        HostFailureSettings {
             min_logins: 10,
             ratio: 0.1,
             cool_time: Duration::from_secs(3600),
-            offline_ratio: 0.9,
             window: Duration::from_secs(300),
-        };
+        }
+    }
+
+    #[test]
+    fn a_backend_that_answers_its_probe_is_never_set_offline_by_its_ratio_alone() {
+        let backends = [backend(1), backend(2)];
+        let groups = [group("g1", 1, 10), group("g2", 2, 10)];
+        // Everything fails: what a bot makes of a ratio when the proxies count wrong passwords.
+        let traffic =
+            BTreeMap::from([("be1".to_string(), traffic(0.0, 30.0)), ("be2".to_string(), traffic(50.0, 0.0))]);
+        let decisions = plan(&backends, &groups, &traffic, Utc::now(), &settings());
+        assert_eq!(decisions.len(), 1, "{decisions:?}");
+        let d = &decisions[0];
+        assert!(matches!(d.action, Some(Action::MoveGroup { .. })), "at most one group per cool time: {d:?}");
+        assert_eq!(d.inputs["doveadm_reachable"], 1.0);
+        assert_eq!(d.inputs["failure_ratio"], 1.0);
+        assert!(d.summary.contains("its doveadm API answers"), "{}", d.summary);
+    }
+
+    #[test]
+    fn a_failing_backend_whose_probe_fails_too_is_set_offline_and_says_both() {
+        let mut be1 = backend(1);
+        be1.reachable = false;
+        let backends = [be1, backend(2)];
+        let traffic =
+            BTreeMap::from([("be1".to_string(), traffic(5.0, 10.0)), ("be2".to_string(), traffic(50.0, 0.0))]);
+        let decisions = plan(&backends, &[group("g1", 1, 10)], &traffic, Utc::now(), &settings());
+        assert_eq!(decisions.len(), 1, "{decisions:?}");
+        assert_eq!(decisions[0].action, Some(Action::SetOffline { backend: uuid::Uuid::from_u128(1) }));
+        assert_eq!(decisions[0].inputs["doveadm_reachable"], 0.0);
+        assert_eq!(decisions[0].summary, "be1 set offline: failure ratio 0.67 and its doveadm API does not answer");
+    }
+
+    #[test]
+    fn a_pass_with_nothing_to_do_says_how_many_backends_it_judged() {
+        let backends = [backend(1), backend(2), backend(3)];
+        let traffic = BTreeMap::from([
+            ("be1".to_string(), traffic(19.0, 1.0)),
+            ("be2".to_string(), traffic(30.0, 0.0)),
+            ("be3".to_string(), traffic(2.0, 0.0)),
+        ]);
+        let decisions = plan(&backends, &[], &traffic, Utc::now(), &settings());
+        assert_eq!(decisions.len(), 1, "{decisions:?}");
+        let d = &decisions[0];
+        assert_eq!(d.action, None);
+        assert_eq!(d.summary, "no backend is failing: 2 of 3 online judged, worst failure ratio 0.05 (threshold 0.10)");
+        assert_eq!((d.inputs["backends_judged"], d.inputs["logins_5m"]), (2.0, 50.0));
+        let quiet = plan(&backends, &[], &BTreeMap::new(), Utc::now(), &settings());
+        assert_eq!(quiet[0].summary, "no backend had 10 logins in the window: none judged");
+    }
+
+    #[test]
+    fn two_failing_backends_give_their_median_groups_to_two_healthy_ones() {
+        let s = settings();
         let backends = [backend(1), backend(2), backend(3), backend(4)];
         let groups = [group("g1", 1, 10), group("g4", 2, 5), group("g2", 1, 12), group("g5", 3, 1), group("g3", 1, 11)];
         let traffic = BTreeMap::from([
