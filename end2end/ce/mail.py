@@ -153,8 +153,9 @@ def submission_login(user, password=None):
         return True
 
 
-class _SourcedIMAP4(imaplib.IMAP4):
-    """IMAP from a chosen local address (any 127.x.y.z on loopback): a client of its own."""
+class _FromSource:
+    """A client whose connection comes from a chosen local address (any 127.x.y.z on loopback):
+    to the server, a client of its own."""
 
     def __init__(self, source, host, port, timeout):
         self._source = source
@@ -164,15 +165,12 @@ class _SourcedIMAP4(imaplib.IMAP4):
         return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
 
 
-class _SourcedPOP3(poplib.POP3):
-    """POP3 from a chosen local address."""
+class _SourcedIMAP4(_FromSource, imaplib.IMAP4):
+    pass
 
-    def __init__(self, source, host, port, timeout):
-        self._source = source
-        super().__init__(host, port, timeout=timeout)
 
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+class _SourcedPOP3(_FromSource, poplib.POP3):
+    pass
 
 
 def login_attempt(protocol, user, password, source):
