@@ -6,10 +6,13 @@
 #   ce_proxy_doveadm_url                                 # http://127.0.0.1:18080 (authCacheFlush)
 #   ce_write_file_sd "$run/targets.json" dc1a            # Prometheus file_sd for the proxy's /metrics
 #   ce_stop_backend 1; ce_start_backend 1; ce_wait_ready; ce_stop_all   (ce_stop_all in the EXIT trap)
+#   ce_set_password_check proxy        # restarts the proxy with password-check-proxy.conf (or backend)
 # Backend 1 listens on 127.0.0.2, backend 2 on 127.0.0.3, the proxy on 127.0.0.1, with the same
 # ports on each (CE_*_PORT below); a discarding SMTP sink on 127.0.0.1:$CE_RELAY_PORT is the
 # backends' Submission relay. Every user's password is CE_USER_PASSWORD, except that users named
-# unknown-* do not exist on the backends. Configs, logs and pid files go to <run_dir>; what Dovecot's
+# unknown-* do not exist on the backends. CE_PASSWORD_CHECK says who checks passwords: backend (the
+# default: deploy/dovecot/password-check-backend.conf) or proxy (password-check-proxy.conf, with the
+# backends' test passdb on the proxy too). Configs, logs and pid files go to <run_dir>; what Dovecot's
 # unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
 # mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
 # stays after a stop (the mail survives a restart). Needs root and Debian's dovecot-core, -imapd,
@@ -30,6 +33,7 @@
 : "${CE_ROUTE_TIMEOUT_MSECS:=2000}"         # one route API lookup, connect included
 : "${CE_AUTH_CACHE_TTL:=30}"                # seconds: the route API's Cache-Control max-age
 : "${CE_DEBUG:=}"                           # non-empty: auth_debug and debug logs of auth/lua/lmtp
+: "${CE_PASSWORD_CHECK:=backend}"          # who checks passwords: backend or proxy
 CE_PROXY_IP=127.0.0.1
 CE_BACKEND_IPS=(127.0.0.2 127.0.0.3)
 CE_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../deploy/dovecot" && pwd)"
@@ -85,7 +89,7 @@ _ce_prepare() { # <route_url> <token_file>
   [ "$uid" -ne 0 ] || { _ce_err "CE_MAIL_USER must not be root"; return 1; }
 
   mkdir -p "$rt/etc" && chmod 0755 "$rt/etc" || return 1
-  for f in proxy.conf backend.conf; do
+  for f in proxy.conf backend.conf password-check-backend.conf password-check-proxy.conf; do
     sed "s#/etc/dovecot/palomar/#$rt/etc/#g" "$CE_DEPLOY_DIR/$f" >"$rt/etc/$f" || return 1
   done
   install -m 0644 "$CE_DEPLOY_DIR/palomar-route.lua" "$rt/etc/palomar-route.lua" || return 1
@@ -120,6 +124,36 @@ EOF
   echo "$mail_root" >"$rt/mail-root"
 }
 
+# The test users' passdb, as the backends have it: every user's password is CE_USER_PASSWORD, and
+# users named unknown-* do not exist (an empty passwd-file knows nobody): a login fails as a wrong
+# password does, an LMTP delivery is refused with 550 5.1.1. <on_success>: the static passdb's
+# result_success (return-ok on a backend, continue-ok in front of the route passdb).
+_ce_users_passdb() { # <on_success>
+  cat <<EOF
+passdb {
+  driver = static
+  args = password=$CE_USER_PASSWORD
+  username_filter = !unknown-*
+  result_success = $1
+}
+passdb {
+  driver = passwd-file
+  args = /dev/null
+  skip = authenticated
+}
+EOF
+}
+
+# The proxy's passdb: password-check-<CE_PASSWORD_CHECK>.conf, after the users' passdb for "proxy".
+_ce_proxy_passdb() { # <rt>
+  case "$CE_PASSWORD_CHECK" in
+    backend) ;;
+    proxy) _ce_users_passdb continue-ok ;;
+    *) _ce_err "CE_PASSWORD_CHECK is $CE_PASSWORD_CHECK, not backend or proxy"; return 1 ;;
+  esac
+  echo "!include $1/etc/password-check-$CE_PASSWORD_CHECK.conf"
+}
+
 # Writes <run_dir>/<inst>.conf: a header, the shipped snippet (!include), then the test settings
 # (later assignments override the snippet's ports).
 _ce_write_conf() { # <inst>
@@ -145,6 +179,7 @@ auth_verbose = yes
 EOF
     [ -z "$CE_DEBUG" ] || printf 'auth_debug = yes\nlog_debug = category=auth OR category=lua OR category=lmtp OR category=login\n'
     echo "!include $rt/etc/$role.conf"
+    [ "$role" = backend ] || _ce_proxy_passdb "$rt" || return 1
     cat <<EOF
 service imap-login {
   inet_listener imap {
@@ -195,17 +230,7 @@ first_valid_gid = $gid
 mail_uid = $uid
 mail_gid = $gid
 mail_location = maildir:~/Maildir
-passdb {
-  driver = static
-  args = password=$CE_USER_PASSWORD
-  username_filter = !unknown-*
-}
-# Users named unknown-* do not exist here (an empty passwd-file knows nobody): a login fails as
-# a wrong password does, an LMTP delivery is refused with 550 5.1.1.
-passdb {
-  driver = passwd-file
-  args = /dev/null
-}
+$(_ce_users_passdb return-ok)
 userdb {
   driver = static
   args = uid=$uid gid=$gid home=$(cat "$rt/mail-root")/%u
@@ -349,6 +374,14 @@ ce_start() {
   for inst in backend1 backend2 proxy; do
     _ce_start_instance "$inst" || { ce_stop_all; return 1; }
   done
+}
+
+# ce_set_password_check <backend|proxy>: rewrites the proxy's config for it and restarts the proxy.
+ce_set_password_check() {
+  _ce_need_run_dir || return 1
+  case "${1:-}" in backend|proxy) ;; *) _ce_err "usage: ce_set_password_check <backend|proxy>"; return 1 ;; esac
+  CE_PASSWORD_CHECK=$1
+  _ce_stop_instance proxy && _ce_write_conf proxy && _ce_start_instance proxy
 }
 
 ce_stop_backend() { # <1|2>

@@ -16,7 +16,9 @@ operator (the UI's forms, posted as the browser posts them without JavaScript), 
    and Submission, from many client addresses, while LMTP delivers to unknown users: Prometheus
    counts no failure, the controller takes nothing offline and moves nothing, and says why;
 5. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
-   offline, and logins succeed again on the other backend; started again, it comes back online.
+   offline, and logins succeed again on the other backend; started again, it comes back online;
+6. the proxy is switched to checking passwords itself (password-check-proxy.conf) and step 4
+   runs again: this time no guess reaches a backend at all.
 
 Run: python3 -m unittest -v end2end/ce/test_ce_cluster.py (with the environment test.sh sets).
 """
@@ -159,6 +161,16 @@ def proxy_counter(family):
                if line.startswith(family + "{") or line.startswith(family + " "))
 
 
+def password_mismatches():
+    """How many passwords the backends and the proxy refused so far (auth_verbose lines in the
+    harness's logs): (backends, proxy)."""
+    def count(instance):
+        path = os.path.join(os.environ["CE_RUN_DIR"], f"{instance}.log")
+        with open(path, encoding="utf-8", errors="replace") as log:
+            return sum(1 for line in log if "Password mismatch" in line)
+    return count("backend1") + count("backend2"), count("proxy")
+
+
 def login_backend(user=USER):
     """Logs in through the proxy and returns the backend that served it."""
     conn = mail.open_imap(user)
@@ -227,7 +239,15 @@ class CeCluster(unittest.TestCase):
         self.assertEqual(done["destination_host"], self.second)
 
     def test_4_password_guessing_takes_nothing_offline_and_moves_nothing(self):
+        """The shipped layout: the backend checks passwords, so the guesses reach it."""
+        backends_refused, _ = self.guess_passwords()
+        self.assertGreater(backends_refused, 20, "the backends refused the guesses")
+
+    def guess_passwords(self):
+        """Half a minute of password guessing; asserts that nothing counted, went offline or
+        moved. Returns how many passwords the backends and the proxy refused meanwhile."""
         op = self.op
+        refused_before = password_mismatches()
         window = 10  # HOST_FAILURE_WINDOW_SECS of the CE controller (scripts/ce-e2e.sh)
         # Ten accounts, five on each backend, so that both are judged on their logins.
         by_backend = {b: [] for b in BACKENDS}
@@ -351,6 +371,8 @@ class CeCluster(unittest.TestCase):
         judged = [v for v in verdicts if v["summary"].startswith("no backend is failing: 2 of 2 online judged")]
         self.assertTrue(judged, verdicts)
         self.assertEqual(judged[-1]["inputs"]["worst_failure_ratio"], 0.0, judged[-1])
+        refused_after = password_mismatches()
+        return refused_after[0] - refused_before[0], refused_after[1] - refused_before[1]
 
     def test_5_a_stopped_backend_fails_over_and_comes_back(self):
         op, down, up = self.op, self.second, self.first
@@ -393,6 +415,18 @@ class CeCluster(unittest.TestCase):
         wait_for("the backend back online", lambda: op.backends(self.site_id)[down]["status"] == "online", 120, every=1)
         reason = op.backends(self.site_id)[down]["status_reason"]
         self.assertEqual(reason, "", "the controller undid its own offline")
+
+    def test_6_with_the_proxy_checking_passwords_no_guess_reaches_a_backend(self):
+        """The other layout (deploy/dovecot/password-check-proxy.conf): the proxy's own passdb
+        refuses the guesses before any route lookup."""
+        ce("ce_set_password_check", "proxy")
+        try:
+            self.assertTrue(mail.login_attempt("imap", USER, mail.PASSWORD, "127.0.0.1"), "a real user logs in")
+            backends_refused, proxy_refused = self.guess_passwords()
+            self.assertEqual(backends_refused, 0, "no wrong password reached a backend")
+            self.assertGreater(proxy_refused, 20, "the proxy refused the guesses")
+        finally:
+            ce("ce_set_password_check", "backend")
 
 
 if __name__ == "__main__":
