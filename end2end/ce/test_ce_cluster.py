@@ -329,11 +329,14 @@ class CeCluster(unittest.TestCase):
         workers += [threading.Thread(target=worker, args=("lmtp", n)) for n in range(2)]
         for w in workers:
             w.start()
-        evaluations = []
+        evaluations, newest_recorded = [], []
         while time.monotonic() < deadline:
             time.sleep(window / 2)
             # What the controller would do now, and what it has done.
             evaluations.append(op.call("controller/evaluate"))
+            verdicts = [d["decision"] for d in op.decisions(self.site_id)
+                        if d["decision"]["feature"] == "host_failure" and d["decision"]["action"] is None]
+            newest_recorded.append(verdicts[0] if verdicts else None)
             backends = op.backends(self.site_id)
             self.assertTrue(all(b["status"] == "online" for b in backends.values()), backends)
         for w in workers:
@@ -368,6 +371,11 @@ class CeCluster(unittest.TestCase):
         self.assertTrue(verdicts, evaluations)
         for verdict in verdicts:
             self.assertIsNone(verdict["action"], verdict)
+        # The decision log says the same while the guessing goes on (a verdict that repeats is
+        # stored at most every 10 minutes, so the newest may be from before, in the same words).
+        for recorded in newest_recorded[1:]:
+            self.assertIsNotNone(recorded, "a recorded host failure verdict")
+            self.assertTrue(recorded["summary"].startswith("no backend is failing:"), recorded)
         judged = [v for v in verdicts if v["summary"].startswith("no backend is failing: 2 of 2 online judged")]
         self.assertTrue(judged, verdicts)
         self.assertEqual(judged[-1]["inputs"]["worst_failure_ratio"], 0.0, judged[-1])
@@ -422,6 +430,13 @@ class CeCluster(unittest.TestCase):
         ce("ce_set_password_check", "proxy")
         try:
             self.assertTrue(mail.login_attempt("imap", USER, mail.PASSWORD, "127.0.0.1"), "a real user logs in")
+            # The restarted proxy's counters start again from zero: wait until Prometheus, and so
+            # the controller, sees its logins before the guessing starts.
+            def seen():
+                mail.login_attempt("imap", USER, mail.PASSWORD, "127.0.0.1")
+                return prometheus("sum(increase(dovecot_proxy_session_success_total[10s]))") > 0
+            # (about 30 s in the runs so far)
+            wait_for("Prometheus to see the restarted proxy's logins", seen, 90, every=1)
             backends_refused, proxy_refused = self.guess_passwords()
             self.assertEqual(backends_refused, 0, "no wrong password reached a backend")
             self.assertGreater(proxy_refused, 20, "the proxy refused the guesses")

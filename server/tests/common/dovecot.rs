@@ -16,13 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The path of the `dovecot` binary, or `None` (the test then says it was skipped).
 pub fn binary() -> Option<String> {
-    let path = std::env::var("PALOMAR_TEST_DOVECOT").ok();
-    if path.is_none() {
-        eprintln!(
-            "PALOMAR_TEST_DOVECOT is not set: skipping the comparison with a real Dovecot CE (scripts/test.sh sets it)"
-        );
-    }
-    path
+    super::service("PALOMAR_TEST_DOVECOT", "the comparison with a real Dovecot CE")
 }
 
 /// A running CE instance.

@@ -31,13 +31,22 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
     }
 }
 
+/// The value of `var`, which names a real service a test needs. Unset, the test is skipped
+/// (and says so), unless `PALOMAR_TEST_REQUIRE=all` (as `scripts/test.sh` sets): then it fails,
+/// so that a pipeline cannot pass without its real half.
+pub fn service(var: &str, what: &str) -> Option<String> {
+    let value = std::env::var(var).ok();
+    if value.is_none() {
+        let required = std::env::var("PALOMAR_TEST_REQUIRE").is_ok_and(|v| v == "all");
+        assert!(!required, "{var} is not set, and PALOMAR_TEST_REQUIRE=all: {what} is required");
+        eprintln!("{var} is not set: skipping {what} (scripts/test.sh sets it)");
+    }
+    value
+}
+
 /// `host:port` of the test Cassandra, or `None` (the test then says it was skipped).
 pub fn cassandra_address() -> Option<String> {
-    let address = std::env::var("PALOMAR_TEST_CASSANDRA").ok();
-    if address.is_none() {
-        eprintln!("PALOMAR_TEST_CASSANDRA is not set: skipping the Cassandra half (scripts/test.sh sets it)");
-    }
-    address
+    service("PALOMAR_TEST_CASSANDRA", "the Cassandra half")
 }
 
 /// A fresh keyspace named after the test, with the whole schema created in it.
@@ -76,11 +85,7 @@ pub async fn cassandra_store_at(test_name: &str, address: &str) -> CassandraStor
 
 /// `redis://…` of the test Redis, or `None`.
 pub fn redis_url() -> Option<String> {
-    let url = std::env::var("PALOMAR_TEST_REDIS").ok();
-    if url.is_none() {
-        eprintln!("PALOMAR_TEST_REDIS is not set: skipping (scripts/test.sh sets it)");
-    }
-    url
+    service("PALOMAR_TEST_REDIS", "the tests on a real Redis")
 }
 
 /// Every port on one embedded store, with `metrics`, no doveadm API to reach (so no test

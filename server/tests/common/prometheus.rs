@@ -28,11 +28,7 @@ impl Drop for RunningPrometheus {
 
 /// The path of the `prometheus` binary, or `None` (the test then says it was skipped).
 pub fn binary() -> Option<String> {
-    let path = std::env::var("PALOMAR_TEST_PROMETHEUS").ok();
-    if path.is_none() {
-        eprintln!("PALOMAR_TEST_PROMETHEUS is not set: skipping (scripts/test.sh sets it)");
-    }
-    path
+    super::service("PALOMAR_TEST_PROMETHEUS", "the tests on a real Prometheus")
 }
 
 fn free_port() -> u16 {
