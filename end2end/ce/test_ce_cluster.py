@@ -11,7 +11,7 @@ operator (the UI's forms, posted as the browser posts them without JavaScript), 
    read back; POP3 logs in too;
 3. the operator moves the group: the open session is kicked, the next login lands on the new
    backend, the mail is intact, and the move finishes;
-4. password guessing (issue 24): for half a minute, more than half of the logins through the
+4. password guessing: for half a minute, more than half of the logins through the
    proxy bring wrong passwords (some spread over accounts, some hammering one) over IMAP, POP3
    and Submission, from many client addresses, while LMTP delivers to unknown users: Prometheus
    counts no failure, the controller takes nothing offline and moves nothing, and says why;
