@@ -126,8 +126,7 @@ class Operator:
 
     def decisions(self, site_id):
         """Today's recorded decisions, newest first."""
-        page = self.call("controller/decisions", site_id=site_id, day="")
-        return [d for d in page["items"]]
+        return self.call("controller/decisions", site_id=site_id, day="")["items"]
 
     def moves(self, site_id):
         rows = walk(self.call("controller/moves", site_id=site_id))

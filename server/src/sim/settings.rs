@@ -2,12 +2,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 /// Who checks a login's password: where a wrong one is refused decides whether the proxies'
 /// metrics ever see it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PasswordCheck {
     /// Dovecot Pro's layout: the proxy's own passdb refuses a wrong password, and nothing is
     /// proxied to a backend.
@@ -20,8 +17,7 @@ pub enum PasswordCheck {
 
 /// The proxies' `proxy_session_failure` filter: which proxied logins that ended in an error
 /// count against their backend.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailureFilter {
     /// `deploy/dovecot/proxy.conf`: only the backend's trouble (refused, timed out, hung up,
     /// temporary failures); not wrong passwords, unknown users, connection limits, referrals.

@@ -187,12 +187,11 @@ impl Simulator {
     /// never proxied; where the backend does, the proxy's session ends with an error that only a
     /// filter counting every error counts against the backend.
     fn wrong_password(&self, host: &str, failed: &'static str) -> Outcome {
-        match self.settings.password_check {
-            PasswordCheck::Proxy => Outcome::NotCounted,
-            PasswordCheck::Backend if self.settings.failure_filter.counts_wrong_passwords() => {
-                Outcome::Counted { metric: failed, host: host.to_string(), seconds: 2.0 }
-            }
-            PasswordCheck::Backend => Outcome::NotCounted,
+        let reaches_backend = self.settings.password_check == PasswordCheck::Backend;
+        if reaches_backend && self.settings.failure_filter.counts_wrong_passwords() {
+            Outcome::Counted { metric: failed, host: host.to_string(), seconds: 2.0 }
+        } else {
+            Outcome::NotCounted
         }
     }
 
