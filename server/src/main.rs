@@ -11,11 +11,11 @@
 //! read no configuration and contact nothing. The configuration is then loaded from the
 //! environment by the subcommands that need it; a configuration or runtime error exits 1.
 
+mod operator_cli;
+
 /// Rendering a page allocates and frees many small strings on every worker thread at once;
 /// glibc's allocator spent a quarter of the server's time under load in malloc, free and its
 /// arena locks. mimalloc keeps per-thread free lists.
-mod operator_cli;
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -58,7 +58,7 @@ use palomar_server::{
     },
     simulate_cli::{self, credentials, SimulateArgs},
     traffic::{self, Traffic},
-    web::{bind, router, SessionSettings},
+    web::{bind, router, serve_until, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
 use tracing_subscriber::EnvFilter;
@@ -337,9 +337,7 @@ async fn listen(config: &Config, app: axum::Router) -> anyhow::Result<()> {
     let addr = config.web.bind_addr;
     let listener = bind(addr).await.with_context(|| format!("cannot listen on {addr} (CONTROLLER_API_URL)"))?;
     tracing::info!(%addr, site = %config.controller.site, dry_run = config.controller.dry_run, "listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_until(listener, app, shutdown_signal()).await?;
     Ok(())
 }
 

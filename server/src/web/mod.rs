@@ -2,7 +2,8 @@
 //! layers every request passes, outermost first: security headers, a body size limit, the
 //! CSRF origin check, the session, the login guard. One file per concern: `csrf`, `headers`,
 //! `guard` (and the session limits), `client` (who the client is), `stream` (live moves),
-//! `route_api` (where Dovecot CE proxies send a user), `listener` (TCP options).
+//! `route_api` (where Dovecot CE proxies send a user), `listener` (TCP options), `shutdown`
+//! (stopping without waiting for ever on live feeds).
 
 pub mod api_v1;
 mod client;
@@ -11,6 +12,7 @@ mod guard;
 mod headers;
 mod listener;
 mod route_api;
+mod shutdown;
 mod stream;
 
 use std::{sync::Arc, time::Duration};
@@ -33,6 +35,7 @@ use tower_sessions::{
 pub use guard::is_normal;
 pub use listener::{bind, NoDelayListener};
 pub use route_api::ROUTE_API;
+pub use shutdown::{serve_until, ShuttingDown, GRACE};
 pub use stream::MOVE_STREAM;
 
 use crate::config::{IpNet, WebSettings};

@@ -2,7 +2,8 @@
 //! soon as this process writes a move record (`MoveFeed`), and otherwise after a poll a second,
 //! which catches writes by other instances; an unchanged list is not sent again. The session is
 //! re-read from the store and the account re-checked at most once per tick, so a logout, a
-//! revocation or a disabled account ends the stream within a tick.
+//! revocation or a disabled account ends the stream within a tick. The server stopping ends it
+//! at once.
 
 use std::{
     sync::Arc,
@@ -21,7 +22,7 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use super::guard::Guard;
+use super::{guard::Guard, ShuttingDown};
 
 /// The live feed's path.
 pub const MOVE_STREAM: &str = "/api/moves/stream";
@@ -37,6 +38,8 @@ struct StreamState {
     checked_at: Instant,
     /// The last `moves` event's data, or `None` before the first.
     sent: Option<String>,
+    /// `None` when no serving loop stops this router (tests that call it directly).
+    stopping: Option<ShuttingDown>,
 }
 
 #[derive(serde::Deserialize)]
@@ -47,6 +50,7 @@ pub struct StreamQuery {
 pub async fn move_stream(
     State(guard): State<Arc<Guard>>,
     Extension(services): Extension<Arc<Services>>,
+    stopping: Option<Extension<ShuttingDown>>,
     session: Session,
     Query(query): Query<StreamQuery>,
 ) -> Response {
@@ -60,13 +64,21 @@ pub async fn move_stream(
     };
     let controller = services.controller_runtime();
     let changes = controller.moves().feed().subscribe();
-    let state = StreamState { guard, controller, changes, checked_at: Instant::now(), sent: None };
+    let stopping = stopping.map(|Extension(stopping)| stopping);
+    let state = StreamState { guard, controller, changes, checked_at: Instant::now(), sent: None, stopping };
     let stream = futures::stream::unfold(state, move |mut state| async move {
         loop {
             if state.sent.is_some() {
+                let stopping = async {
+                    match state.stopping.as_mut() {
+                        Some(stopping) => stopping.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = state.changes.changed() => {}
                     _ = tokio::time::sleep(TICK) => {}
+                    () = stopping => return None,
                 }
             }
             if state.checked_at.elapsed() >= TICK {
