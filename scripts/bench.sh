@@ -69,8 +69,18 @@ profile_flag=()
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 server_pid="" sim_pid="" prom_pid="" redis_started="" cassandra_started="" sampler_pid=""
-# Returns 0 whatever happens: a failing command would end the EXIT trap early (errexit).
-stop_pid() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+# Stops PID (TERM, then KILL after 15 s) and returns 0 whatever happens: a failing command
+# would end the EXIT trap early (errexit).
+stop_pid() {
+  [ -n "$1" ] || return 0
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 75); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "bench: process $1 still running 15 s after SIGTERM: killed" >&2
+    kill -KILL "$1" 2>/dev/null || true
+  fi
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
   local rc=$?
   stop_pid "$sampler_pid"; stop_pid "$server_pid"; stop_pid "$sim_pid"; stop_pid "$prom_pid"

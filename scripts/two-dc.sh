@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two sites on a real two-DC Cassandra (issue 15), run by scripts/test.sh or on its own:
+# Two sites on a real two-DC Cassandra, run by scripts/test.sh or on its own:
 #   * two Cassandra 5.0 nodes, 127.0.0.1 in dc1 and 127.0.0.2 in dc2 (tools/cassandra/cluster.sh),
 #     and a keyspace with NetworkTopologyStrategy dc1=1, dc2=1;
 #   * a Redis per site, one simulator and one Prometheus behind both;

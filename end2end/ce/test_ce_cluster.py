@@ -1,4 +1,4 @@
-"""Real Dovecot CE steered by the controller (issue 11), end to end.
+"""Real Dovecot CE steered by the controller, end to end.
 
 scripts/test.sh starts two CE backends sharing one maildir and a CE proxy whose Lua passdb asks
 the controller's route API (scripts/dovecot-ce.sh), Prometheus scraping the proxy with the
@@ -247,7 +247,7 @@ class CeCluster(unittest.TestCase):
         moved. Returns how many passwords the backends and the proxy refused meanwhile."""
         op = self.op
         refused_before = password_mismatches()
-        window = 10  # HOST_FAILURE_WINDOW_SECS of the CE controller (scripts/ce-e2e.sh)
+        window = 10  # HOST_FAILURE_WINDOW_SECS of the CE controller (scripts/test/ce.sh)
         # Ten accounts, five on each backend, so that both are judged on their logins.
         by_backend = {b: [] for b in BACKENDS}
         for i in itertools.count(1):

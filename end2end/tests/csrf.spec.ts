@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { login, ORIGIN, ready, unique } from "./helpers";
 
-// Issue 10, finding 4: a state-changing request must come from the controller's own origin.
+// A state-changing request must come from the controller's own origin.
 
 test("a same-origin form post works", async ({ page }, testInfo) => {
   // Logging in is itself a form post (without JavaScript, a plain one with the browser's Origin).

@@ -1,7 +1,7 @@
 import { expect, Page, test } from "@playwright/test";
 import { API_HEADERS, login } from "./helpers";
 
-// Issue 13: no page scrolls sideways in a 1280-pixel window; wide tables scroll in their own box.
+// No page scrolls sideways in a 1280-pixel window; wide tables scroll in their own box.
 test.use({ viewport: { width: 1280, height: 800 } });
 
 async function seededSite(page: Page): Promise<string> {

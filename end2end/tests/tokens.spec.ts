@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { login, ready, unique } from "./helpers";
 
-// Issue 14: an API token is made on the Tokens page, shown once, works for /api/v1 as its
+// An API token is made on the Tokens page, shown once, works for /api/v1 as its
 // owner, and stops when revoked. With and without JavaScript.
 test("a token made on the Tokens page works for the API once, until it is revoked", async ({ page }, testInfo) => {
   await login(page, testInfo);

@@ -151,6 +151,10 @@ impl Api {
         }
         if !answer.status.is_success() {
             assert_eq!(answer.content_type, "application/problem+json", "{method} {path}: errors are problems");
+            let detail = answer.body["detail"].as_str().unwrap_or_default().to_lowercase();
+            // A page of results is fine; a page of the admin UI is not where an API caller is.
+            let ui = ["reload", "the page", "this page", "tokens page"].iter().any(|words| detail.contains(words));
+            assert!(!ui, "{method} {path}: an API caller has no page to reload: {detail}");
         }
         answer
     }
@@ -236,14 +240,33 @@ async fn answers_match_the_openapi_document() {
     assert_eq!((changed.status, changed.body["load_factor"].as_i64()), (StatusCode::OK, Some(40)));
     assert_ne!(changed.etag.as_deref(), Some(etag.as_str()), "a new version");
     let stale = api.checked(Method::PATCH, one, be1, op, Some(json!({ "load_factor": 60 })), Some(&etag)).await;
-    assert_eq!(stale.status, StatusCode::CONFLICT, "If-Match of an older version");
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "If-Match of an older version");
+    let weak = format!("W/{}", changed.etag.as_deref().unwrap());
+    let refused = api.checked(Method::PATCH, one, be1, op, Some(json!({ "load_factor": 60 })), Some(&weak)).await;
+    assert_eq!(refused.status, StatusCode::PRECONDITION_FAILED, "a weak tag never matches");
+    let garbled = api.checked(Method::PATCH, one, be1, op, Some(json!({ "load_factor": 60 })), Some("abc")).await;
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST, "not an entity tag");
     let after = api.checked(Method::GET, one, be1, op, None, None).await;
     assert_eq!(after.body["load_factor"], 40, "nothing was written");
+    // RFC 9110: any tag of the list may match.
+    let list = format!("{etag}, {}", after.etag.as_deref().unwrap());
+    let changed = api.checked(Method::PATCH, one, be1, op, Some(json!({ "load_factor": 45 })), Some(&list)).await;
+    assert_eq!((changed.status, changed.body["load_factor"].as_i64()), (StatusCode::OK, Some(45)));
+    let after = api.checked(Method::GET, one, be1, op, None, None).await;
     let both = json!({ "status": "standby", "load_factor": 70 });
     let changed = api.checked(Method::PATCH, one, be1, op, Some(both), after.etag.as_deref()).await;
     assert_eq!((changed.body["status"].as_str(), changed.body["load_factor"].as_i64()), (Some("standby"), Some(70)));
-    let bad = api.checked(Method::PATCH, one, be1, op, Some(json!({ "load_factor": 101 })), None).await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A status and a bad load factor: refused whole, the status not written either.
+    let bad =
+        api.checked(Method::PATCH, one, be1, op, Some(json!({ "status": "online", "load_factor": 101 })), None).await;
+    assert_eq!((bad.status, bad.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("load_factor")));
+    let ui_words = "101".parse::<app::domain::LoadFactor>().unwrap_err().to_string();
+    assert_eq!(bad.body["detail"].as_str(), Some(ui_words.as_str()), "the words a form gets");
+    let unchanged = api.checked(Method::GET, one, be1, op, None, None).await;
+    assert_eq!(
+        (unchanged.body["status"].as_str(), unchanged.body["load_factor"].as_i64()),
+        (Some("standby"), Some(70))
+    );
     let garbled = api.checked(Method::PATCH, one, be1, op, Some(json!({ "status": "sideways" })), None).await;
     assert_eq!(garbled.status, StatusCode::UNPROCESSABLE_ENTITY);
     api.checked(
@@ -276,7 +299,7 @@ async fn answers_match_the_openapi_document() {
             None,
         )
         .await;
-    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "taken");
+    assert_eq!((again.status, again.body["field"].as_str()), (StatusCode::CONFLICT, Some("host")), "taken");
     let evacuate = "/api/v1/sites/{site}/backends/{host}/evacuate";
     let drained = api
         .checked(Method::POST, evacuate, "/api/v1/sites/dc1a/backends/be4.dc1a.example.net/evacuate", op, None, None)
@@ -317,7 +340,7 @@ async fn answers_match_the_openapi_document() {
             group.etag.as_deref(),
         )
         .await;
-    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
     let on = group.body["backend"].as_str().unwrap().to_string();
     let to = ["be1.dc1a.example.net", "be2.dc1a.example.net", "be3.dc1a.example.net"]
         .into_iter()
@@ -397,6 +420,22 @@ async fn answers_match_the_openapi_document() {
         )
         .await;
     assert_eq!(moved.status, StatusCode::ACCEPTED, "{}", moved.body);
+    let bad_failover = api
+        .checked(
+            Method::POST,
+            "/api/v1/users/{username}/move",
+            "/api/v1/users/user0000000%40example.net/move",
+            op,
+            Some(json!({ "group": "default-3", "failover_group": "no such/group" })),
+            None,
+        )
+        .await;
+    let ui_words = "no such/group".parse::<app::domain::GroupName>().unwrap_err().to_string();
+    assert_eq!(
+        (bad_failover.status, bad_failover.body["field"].as_str(), bad_failover.body["detail"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("failover_group"), Some(ui_words.as_str())),
+        "the failover group is checked as a form checks it"
+    );
     let f = "/api/v1/sites/{site}/features/{feature}";
     let set = api
         .checked(
@@ -431,7 +470,7 @@ async fn answers_match_the_openapi_document() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|r| r["action"] == "backend.load_factor" && !r["token"].is_null()));
+        .any(|r| r["action"] == "backend.update" && !r["token"].is_null()));
     api.checked(Method::GET, "/api/v1/tokens", "/api/v1/tokens", op, None, None).await;
     let created = api
         .checked(

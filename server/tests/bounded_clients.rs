@@ -1,4 +1,4 @@
-//! Issue 10, finding 6: the clients of outside services are bounded in time and size, and a
+//! The clients of outside services are bounded in time and size, and a
 //! hanging metrics source cannot cost the leader its lease.
 //!
 //! Local TCP servers stand in for a doveadm API or a Prometheus that accepts and never

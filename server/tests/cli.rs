@@ -169,6 +169,31 @@ fn bad_arguments_exit_2_with_a_message() {
     assert_eq!(clear_and_set.code, Some(2), "{}", clear_and_set.stderr);
 }
 
+/// The command line parses a value into the same domain type as a form and the JSON API, so it
+/// refuses it with the same words, before it reads any configuration or sends anything.
+#[test]
+fn the_command_line_refuses_a_value_in_the_domains_words() {
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["cluster", "backend", "update", "--load-factor", "101", "be1"],
+            "101".parse::<app::domain::LoadFactor>().unwrap_err().to_string(),
+        ),
+        (
+            &["cluster", "user", "move", "u@example.net", "a b"],
+            "a b".parse::<app::domain::GroupName>().unwrap_err().to_string(),
+        ),
+        (
+            &["cluster", "feature", "set", "dc1a", "host-failure", "on"],
+            "possible values: host_failure, load_balance".to_string(),
+        ),
+    ];
+    for (args, words) in cases {
+        let run = palomar(args, &environment(true));
+        assert_eq!(run.code, Some(2), "palomar {args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(&words), "palomar {args:?}: {} lacks {words:?}", run.stderr);
+    }
+}
+
 #[test]
 fn config_prints_the_effective_values_and_a_bad_setting_exits_1() {
     let run = palomar(&["config"], &environment(false));

@@ -86,7 +86,7 @@ async fn status_load_factor_and_evacuation_are_audited() {
     let be = w.backends().await.remove(0);
     let ops = w.services.backend_ops(&w.admin).unwrap();
     assert_eq!(ops.set_status(w.site, be.id, "offline".into()).await.unwrap().status.as_str(), "offline");
-    assert_eq!(ops.set_load_factor(w.site, be.id, 25).await.unwrap().load_factor, 25);
+    assert_eq!(ops.set_load_factor(w.site, be.id, "25".parse().unwrap()).await.unwrap().load_factor, 25);
     let evacuated = ops.evacuate(w.site, be.id).await.unwrap();
     assert_eq!((evacuated.status.as_str(), evacuated.load_factor), ("standby", 0));
     assert!(evacuated.status_reason.contains("evacuated by operator cli"));
@@ -121,7 +121,12 @@ async fn group_moves_go_only_to_eligible_backends_once() {
         "not to itself"
     );
     let other = backends.iter().find(|b| b.id != own).unwrap();
-    w.services.backend_ops(&w.admin).unwrap().set_load_factor(w.site, other.id, 0).await.unwrap();
+    w.services
+        .backend_ops(&w.admin)
+        .unwrap()
+        .set_load_factor(w.site, other.id, app::domain::LoadFactor::DRAINED)
+        .await
+        .unwrap();
     assert_eq!(
         ops.start_move(w.site, "default-1", other.id).await.unwrap_err().field(),
         Some("destination"),
@@ -190,8 +195,11 @@ async fn user_lookup_explains_the_route_and_moves_use_the_moving_fields() {
     w.services.backend_ops(&w.admin).unwrap().set_status(w.site, owner, "offline".into()).await.unwrap();
     assert!(reader.lookup("user0000000@example.net").await.unwrap().route.contains("alternative"));
     let ops = w.services.user_ops(&w.admin).unwrap();
-    assert_eq!(ops.move_user("user0000000@example.net", None, "nope", "").await.unwrap_err().field(), Some("group"));
-    let moved = ops.move_user("user0000000@example.net", None, "default-2", "").await.unwrap();
+    assert_eq!(
+        ops.move_user("user0000000@example.net", None, &"nope".parse().unwrap(), None).await.unwrap_err().field(),
+        Some("group")
+    );
+    let moved = ops.move_user("user0000000@example.net", None, &"default-2".parse().unwrap(), None).await.unwrap();
     assert_eq!(
         (moved.moving_group_name.as_str(), moved.group_name.as_str()),
         ("default-2", detail.user.group_name.as_str())

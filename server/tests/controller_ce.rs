@@ -1,7 +1,7 @@
 //! The controller with Dovecot CE backends (`DOVECOT_EDITION=ce`), scripted on the embedded
 //! store against an in-process stand-in of CE's doveadm API that has only what CE has (`who`,
 //! `kick`, `authCacheFlush`; no `cluster*` command). The same flows run on real Dovecot CE in
-//! `scripts/ce-e2e.sh`; here each step is checked on its own.
+//! `scripts/test/ce.sh`; here each step is checked on its own.
 
 mod common;
 
@@ -270,7 +270,7 @@ async fn an_operator_setting_a_backend_offline_flushes_the_proxies() {
 async fn ce_has_no_user_moves_so_none_is_offered() {
     let world = World::new().await;
     let ops = world.services.user_ops(&Caller::trusted_cli()).unwrap();
-    let refused = ops.move_user("alice", Some(world.site), "g2", "").await.unwrap_err();
+    let refused = ops.move_user("alice", Some(world.site), &"g2".parse().unwrap(), None).await.unwrap_err();
     assert!(refused.to_string().contains("move the user's group instead"), "{refused}");
     assert_eq!(world.store.get_user("alice").await.unwrap().unwrap().moving_group_name, "", "nothing written");
     world.controller.run(LoopKind::GroupBalancePass).await;

@@ -1,4 +1,4 @@
-//! Issue 10, fuzzing: property tests over everything that reads outside input — the doveadm
+//! Fuzzing: property tests over everything that reads outside input — the doveadm
 //! and Prometheus answer parsers, every server function's argument parsing, mask matching,
 //! the log escaping and the configuration. Properties: no panic, a bounded time per input,
 //! bounded error messages, and what each parser promises of what it accepts.
@@ -135,7 +135,7 @@ fn strings(alphabet: &[char], len: usize) -> Vec<String> {
     all
 }
 
-/// Issue 10, finding 1: the mask matcher agrees with the reference on every small case.
+/// The mask matcher agrees with the reference on every small case.
 #[test]
 fn glob_agrees_with_the_reference_on_every_small_case() {
     let masks = strings(&['a', 'b', '*', '?'], 5);

@@ -227,7 +227,7 @@ async fn operators_round_trip(db: &dyn Store) {
     assert_eq!(db.get_operator("nobody").await.unwrap(), None);
 }
 
-/// Revocation (issue 10, finding 5): an operator's session epoch is unset, then the last one set.
+/// Revocation: an operator's session epoch is unset, then the last one set.
 async fn operator_session_epochs(db: &dyn Store) {
     assert_eq!(db.session_epoch("ops").await.unwrap(), None);
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
@@ -483,16 +483,20 @@ async fn backend_columns_change_only_from_the_values_seen(db: &dyn Store) {
     assert!(db.set_backend_load_factor(site, b.id, b.load_factor, 10).await.unwrap());
     let row = db.get_backend(site, b.id).await.unwrap().unwrap();
     assert_eq!((row.load_factor, &row.status, row.status_reason.as_str()), (10, &b.status, "added"), "one column");
-    let online = BackendStatus::Online;
-    assert!(!db.evacuate_backend(site, b.id, &online, 10, "evacuated").await.unwrap(), "refused: not online");
-    assert!(!db.evacuate_backend(site, b.id, &b.status, 100, "evacuated").await.unwrap(), "refused: not 100");
-    assert!(db.evacuate_backend(site, b.id, &b.status, 10, "evacuated").await.unwrap());
+    let wanted =
+        Backend { status: BackendStatus::Standby, load_factor: 0, status_reason: "evacuated".into(), ..row.clone() };
+    let not_online = Backend { status: BackendStatus::Online, ..row.clone() };
+    assert!(!db.set_backend_state(&not_online, &wanted).await.unwrap(), "refused: not online");
+    let not_100 = Backend { load_factor: 100, ..row.clone() };
+    assert!(!db.set_backend_state(&not_100, &wanted).await.unwrap(), "refused: not 100");
+    assert!(db.set_backend_state(&row, &wanted).await.unwrap());
     let row = db.get_backend(site, b.id).await.unwrap().unwrap();
-    assert_eq!((row.status, row.load_factor, row.status_reason.as_str()), (BackendStatus::Standby, 0, "evacuated"));
+    assert_eq!((&row.status, row.load_factor, row.status_reason.as_str()), (&BackendStatus::Standby, 0, "evacuated"));
     assert_eq!(row.last_moved_to, b.last_moved_to, "nothing else");
     let gone = Uuid::new_v4();
     assert!(!db.set_backend_load_factor(site, gone, 0, 10).await.unwrap(), "no such backend");
-    assert!(!db.evacuate_backend(site, gone, &BackendStatus::Other(String::new()), 0, "x").await.unwrap());
+    let gone_row = Backend { id: gone, status: BackendStatus::Other(String::new()), load_factor: 0, ..row.clone() };
+    assert!(!db.set_backend_state(&gone_row, &wanted).await.unwrap());
     assert!(db.get_backend(site, gone).await.unwrap().is_none(), "no row made up");
 }
 

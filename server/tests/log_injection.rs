@@ -1,4 +1,4 @@
-//! Issue 10, finding 8: text from outside reaches the logs escaped and capped. The login side
+//! Text from outside reaches the logs escaped and capped. The login side
 //! is in `web_auth.rs`; here, what a metrics source or a GeoDB row says on the controller's
 //! way to its log lines.
 

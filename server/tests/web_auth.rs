@@ -207,7 +207,7 @@ async fn a_viewer_can_call_no_mutating_server_function() {
     assert!(forbidden.len() >= 25, "the mutating functions were all tried: {forbidden:?}");
 }
 
-/// Issue 10, finding 8: a username holding a newline once forged a whole "logged in" line.
+/// A username holding a newline once forged a whole "logged in" line.
 /// It is logged escaped, on the one line of the refusal.
 #[tokio::test]
 async fn a_username_cannot_forge_a_log_line() {

@@ -1,6 +1,5 @@
-//! The web edge through the real router (issue 10): the CSRF origin check (finding 4), the
-//! security headers (finding 7), the guard on normalized paths (finding 10), login input and
-//! throttling (findings 2, 12a) and whose `X-Forwarded-For` counts (finding 12b).
+//! The web edge through the real router: the CSRF origin check, the security headers, the guard
+//! on normalized paths, login input and throttling, and whose `X-Forwarded-For` counts.
 
 mod common;
 

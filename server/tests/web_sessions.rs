@@ -1,7 +1,6 @@
-//! Session lifetime and revocation through the real router (issue 10): sliding idle expiry
-//! and an absolute limit (finding 11); a password reset, a disable or a role change ends the
-//! operator's other sessions, and the live-moves stream ends on logout or revocation
-//! (finding 5).
+//! Session lifetime and revocation through the real router: sliding idle expiry and an
+//! absolute limit; a password reset, a disable or a role change ends the operator's other
+//! sessions, and the live-moves stream ends on logout or revocation.
 
 mod common;
 
@@ -151,7 +150,7 @@ async fn the_move_stream_ends_on_logout_and_on_revocation() {
     );
 }
 
-// Issue 12: every request's account check is reused for ACCOUNTS_FRESH_FOR. A change made
+// Every request's account check is reused for ACCOUNTS_FRESH_FOR. A change made
 // through another instance (its own cache, the same store) still ends the session within that.
 #[tokio::test]
 async fn an_account_disabled_through_another_instance_ends_its_sessions_within_a_second() {

@@ -7,7 +7,7 @@
 # such a cluster. The jars come from Maven Central (pom.xml); the node runs on Java 17 with the flags of
 # Cassandra's own jvm17-server.options. Data lives in a run directory that is wiped at every start.
 # `kill` ends the node with SIGKILL (a crash) and `resume` starts it again on the data it left,
-# replaying its commit log: the fault tests (scripts/faults.sh) use both. The node does not flush
+# replaying its commit log: the fault tests (scripts/test/faults.sh) use both. The node does not flush
 # schema changes (a start-up speed flag below), so a kill right after a CREATE loses the keyspace:
 # `stop` (which flushes) and `resume` once first when the schema must survive a crash.
 set -euo pipefail

@@ -16,7 +16,7 @@ use crate::{
     ports::{Lease, StoreError},
 };
 
-/// Identical dry or non-action decisions are recorded at most this often (spec c.10).
+/// Identical dry or non-action decisions are recorded at most this often (docs/controller.md, "Modes").
 const REPEAT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 
 fn unrecorded(e: StoreError) -> Skip {

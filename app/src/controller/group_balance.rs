@@ -1,4 +1,4 @@
-//! Group-size balancing (spec c.8): a daily plan of user moves between groups of one backend,
+//! Group-size balancing (docs/controller.md, "Group-size balancing"): a daily plan of user moves between groups of one backend,
 //! carried out a capped number per pass.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The controller's pass (spec c.3, c.5, c.7): host failure, drain and load balancing
+//! The controller's pass (docs/controller.md, "Host failure", "Load balancing", "Drain"): host failure, drain and load balancing
 //! planned together on one snapshot, at most one group move started per pass.
 
 use crate::domain::logtext::Untrusted;

@@ -1,4 +1,4 @@
-//! Backend reachability (spec c.2): every backend's doveadm API is asked for its status; the
+//! Backend reachability (docs/controller.md, "Reachability"): every backend's doveadm API is asked for its status; the
 //! verdicts keep unreachable backends from being chosen as destinations.
 
 use crate::domain::logtext::Untrusted;

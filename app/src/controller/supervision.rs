@@ -1,4 +1,4 @@
-//! Move supervision (spec c.6): progress of every active move from its source, and a forced
+//! Move supervision (docs/controller.md, "Move supervision"): progress of every active move from its source, and a forced
 //! move when it does not start or finish in time.
 
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! The controller's own metrics, served at `/metrics` (spec g.5), kept as typed
+//! The controller's own metrics, served at `/metrics`, kept as typed
 //! `prometheus-client` families.
 //!
 //! The exposition is the Prometheus text format 0.0.4 rather than OpenMetrics: `promtool check

@@ -88,13 +88,6 @@ pub struct BackendList {
     pub counted_at: Option<DateTime<Utc>>,
 }
 
-/// Checks a load factor from a form: 0 to 100 (0 drains the backend).
-pub fn parse_load_factor(raw: &str) -> Result<i32, AppError> {
-    raw.trim().parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or_else(|| {
-        AppError::invalid("load_factor", "the load factor is a whole number from 0 to 100 (0 drains the backend)")
-    })
-}
-
 /// Checks a new backend's host: a DNS name. Dovecot Pro's backends are named
 /// (`cluster_backend_name`; `doveadm cluster backend add` refuses IP literals). A Dovecot CE
 /// backend's host is only where proxies connect, so an IP address is fine there.
@@ -252,10 +245,6 @@ mod tests {
         // CE proxies connect to whatever the route says: an address is a host too.
         assert_eq!(parse_backend_host("10.0.0.1", DovecotEdition::Ce).unwrap(), "10.0.0.1");
         assert_eq!(parse_backend_host("[::1]", DovecotEdition::Ce).unwrap(), "::1");
-        assert_eq!(parse_load_factor("0").unwrap(), 0);
-        assert!(
-            parse_load_factor("101").is_err() && parse_load_factor("-1").is_err() && parse_load_factor("x").is_err()
-        );
         assert!("online".parse::<BackendStatus>().is_ok() && "maintenance".parse::<BackendStatus>().is_err());
         assert_eq!(BackendStatus::from_stored("maintenance"), BackendStatus::Other("maintenance".into()));
     }
@@ -275,7 +264,7 @@ mod tests {
         assert!(GroupFilter::parse("", &"*".repeat(MAX_MASK_LEN + 1), "").is_err());
     }
 
-    /// Issue 10, finding 1: a mask of many stars against a long name that does not match
+    /// A mask of many stars against a long name that does not match
     /// answered in minutes; now it answers at once, and rightly.
     #[test]
     fn many_stars_answer_fast() {

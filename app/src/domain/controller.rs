@@ -124,7 +124,7 @@ impl DecisionRecord {
     }
 }
 
-/// Where a supervised move stands (spec c.6).
+/// Where a supervised move stands (docs/controller.md, "Move supervision").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MoveState {
@@ -163,7 +163,7 @@ impl MoveState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndMove {
-    /// The group's backend becomes the destination now (spec c.6 forced move).
+    /// The group's backend becomes the destination now (a forced move).
     Force,
     /// The group stays on its source; only before the source has started moving users.
     Cancel,
@@ -352,7 +352,7 @@ pub struct LoopRun {
     pub detail: String,
 }
 
-/// One backend's doveadm API as the reachability probe last saw it (spec c.2).
+/// One backend's doveadm API as the reachability probe last saw it (docs/controller.md, "Reachability").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReachabilityState {
     pub host: String,
@@ -371,7 +371,7 @@ pub enum ProbeOutcome {
     Failed(String),
 }
 
-/// A backend's reachability as the probes saw it over time (spec c.2).
+/// A backend's reachability as the probes saw it over time (docs/controller.md, "Reachability").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeState {
     pub reachable: bool,

@@ -15,9 +15,15 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0} was not found")]
     NotFound(String),
-    /// The request is valid but the current state refuses it (e.g. a name already taken).
+    /// The request is valid but the current state refuses it (e.g. a move already running).
     #[error("{0}")]
     Conflict(String),
+    /// The name the request gives is taken. `field` names the form field.
+    #[error("{message}")]
+    Exists { field: String, message: String },
+    /// The request's `If-Match` names another version than the current one: nothing was changed.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// A dependency (Cassandra, Redis) did not answer. Nothing was written.
     #[error("the store is unavailable, nothing was changed: {0}")]
     Unavailable(String),
@@ -34,10 +40,14 @@ impl AppError {
         Self::Invalid { field: field.to_string(), message: message.into() }
     }
 
+    pub fn exists(field: &str, message: impl Into<String>) -> Self {
+        Self::Exists { field: field.to_string(), message: message.into() }
+    }
+
     /// The form field this error belongs to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid { field, .. } | Self::Exists { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -50,6 +60,8 @@ impl AppError {
             Self::Invalid { .. } => "invalid",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Exists { .. } => "exists",
+            Self::PreconditionFailed(_) => "precondition_failed",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
             Self::Throttled { .. } => "throttled",
@@ -63,7 +75,8 @@ impl AppError {
             Self::Forbidden { .. } => 403,
             Self::Invalid { .. } => 422,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::Exists { .. } => 409,
+            Self::PreconditionFailed(_) => 412,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
             Self::Throttled { .. } => 429,

@@ -1,4 +1,4 @@
-//! The controller's features and the state each one is in per site (spec H-10, c.10).
+//! The controller's features and the state each one is in per site (docs/controller.md, "Modes").
 
 use std::{fmt, str::FromStr};
 
@@ -62,7 +62,7 @@ impl FromStr for Feature {
     }
 }
 
-/// The `cluster_settings` section holding feature states (spec H-10).
+/// The `cluster_settings` section holding feature states (docs/controller.md, "Modes").
 pub const FEATURE_SECTION: &str = "controller_features";
 
 /// A feature's state for a site. Absent means off.
@@ -107,7 +107,7 @@ impl FromStr for FeatureState {
 }
 
 /// How a feature's decisions are applied: the site's feature state, made dry by the global
-/// `DRY_RUN` (spec c.10).
+/// `DRY_RUN` (docs/controller.md, "Modes").
 pub fn effective_mode(state: FeatureState, dry_run: bool) -> FeatureState {
     match state {
         FeatureState::On if dry_run => FeatureState::Dryrun,

@@ -123,7 +123,7 @@ pub struct UserGroup {
 }
 
 impl UserGroup {
-    /// Any non-empty `moving` means a move is in progress (spec b.7).
+    /// Any non-empty `moving` means a move is in progress.
     pub fn is_moving(&self) -> bool {
         !self.moving.is_empty()
     }

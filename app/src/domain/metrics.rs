@@ -22,8 +22,7 @@ impl HostTraffic {
         (total > 0.0).then(|| failed / total)
     }
 
-    /// What host failure handling compares with `HOST_FAILURE_RATIO` (spec c.3 proposal):
-    /// the worse of the login failure ratio and the delivery failure ratio, the latter only
+    /// What host failure handling compares with `HOST_FAILURE_RATIO`: the worse of the login failure ratio and the delivery failure ratio, the latter only
     /// once there are at least `min_deliveries` deliveries, so that a handful cannot decide.
     pub fn worst_ratio(&self, min_deliveries: f64) -> Option<f64> {
         let logins = self.logins_ok + self.logins_failed;

@@ -19,6 +19,7 @@ pub mod tag;
 pub mod time;
 pub mod token;
 pub mod validate;
+pub mod values;
 pub mod version;
 
 pub use error::{AppError, WriteError};
@@ -27,3 +28,5 @@ pub use operator::Role;
 pub use page::{Page, PageRequest};
 pub use site::{Site, SiteDraft, SiteRow, SiteStatus};
 pub use tag::{Tag, TagDraft};
+pub use values::{BadValue, GroupName, LoadFactor};
+pub use version::IfMatch;

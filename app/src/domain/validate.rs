@@ -2,7 +2,10 @@
 
 use uuid::Uuid;
 
-use super::AppError;
+use super::{
+    values::{is_cluster_name, CLUSTER_NAME_MAX_CHARS},
+    AppError,
+};
 
 /// Checks that a trimmed value has between `min` and `max` characters.
 pub fn bounded(field: &str, value: &str, min: usize, max: usize) -> Result<(), AppError> {
@@ -32,8 +35,8 @@ pub fn optional_uuid(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
 /// A name as Dovecot's `doveadm cluster` commands accept it: letters, digits, `.`, `_`, `-`.
 pub fn cluster_name(field: &str, raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
-    bounded(field, name, 1, 64)?;
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+    bounded(field, name, 1, CLUSTER_NAME_MAX_CHARS)?;
+    if !is_cluster_name(name) {
         return Err(AppError::invalid(
             field,
             format!("{} may only contain letters, digits, '.', '_' and '-'", human(field)),

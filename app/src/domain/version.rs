@@ -35,6 +35,66 @@ pub fn of_group(g: &UserGroup) -> String {
     ])
 }
 
+/// What a request's `If-Match` asks (RFC 9110, section 13.1.1): `*`, any current version; or a
+/// list of entity tags, one of which must be the current version. The comparison is strong, so
+/// a weak tag (`W/"…"`) never matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    Any,
+    OneOf(Vec<String>),
+}
+
+/// The most entity tags one `If-Match` may list.
+const MAX_TAGS: usize = 16;
+
+impl IfMatch {
+    /// Whether a row at version `current` satisfies the condition.
+    pub fn admits(&self, current: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(tags) => tags.iter().any(|tag| tag == current),
+        }
+    }
+}
+
+impl std::str::FromStr for IfMatch {
+    type Err = super::values::BadValue;
+
+    /// `*`, or a comma-separated list of `"tag"` and `W/"tag"`; anything else is refused.
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let malformed = || super::values::BadValue::new("If-Match is `*` or a list of quoted entity tags");
+        let raw = raw.trim();
+        if raw == "*" {
+            return Ok(Self::Any);
+        }
+        let mut tags = Vec::new();
+        let mut rest = raw;
+        loop {
+            rest = rest.trim_start_matches([' ', '\t', ',']);
+            if rest.is_empty() {
+                break;
+            }
+            let weak = rest.starts_with("W/");
+            let quoted = rest.strip_prefix("W/").unwrap_or(rest).strip_prefix('"').ok_or_else(malformed)?;
+            let end = quoted.find('"').ok_or_else(malformed)?;
+            if tags.len() == MAX_TAGS {
+                return Err(malformed());
+            }
+            if !weak {
+                tags.push(quoted[..end].to_string());
+            }
+            rest = &quoted[end + 1..];
+            if !(rest.is_empty() || rest.starts_with([' ', '\t', ','])) {
+                return Err(malformed());
+            }
+        }
+        if tags.is_empty() && !raw.contains("W/") {
+            return Err(malformed());
+        }
+        Ok(Self::OneOf(tags))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +104,22 @@ mod tests {
         assert_eq!(fnv1a(&[]), "cbf29ce484222325");
         assert_ne!(fnv1a(&["ab", "c"]), fnv1a(&["a", "bc"]));
         assert_eq!(fnv1a(&["online", "", "100"]), fnv1a(&["online", "", "100"]));
+    }
+
+    #[test]
+    fn if_match_lists_tags_and_compares_them_strongly() {
+        let parse = |raw: &str| raw.parse::<IfMatch>();
+        assert_eq!(parse(" * ").unwrap(), IfMatch::Any);
+        assert!(parse("*").unwrap().admits("anything"));
+        let list = parse(r#""aa", "bb" ,"cc""#).unwrap();
+        assert!(list.admits("bb") && list.admits("cc") && !list.admits("dd"));
+        assert!(!parse(r#"W/"aa""#).unwrap().admits("aa"), "a weak tag never matches");
+        assert!(parse(r#"W/"aa", "bb""#).unwrap().admits("bb"));
+        assert!(parse(r#""a,b""#).unwrap().admits("a,b"), "a comma inside a tag is part of it");
+        for bad in ["", "aa", r#""aa"#, r#""aa"bb"#, r#"*, "aa""#] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        let many = vec![r#""x""#; 17].join(",");
+        assert!(parse(&many).is_err(), "at most 16 tags");
     }
 }

@@ -93,16 +93,9 @@ pub trait GeoDb: Send + Sync + 'static {
         seen: i32,
         load_factor: i32,
     ) -> Result<bool, StoreError>;
-    /// Evacuates a backend (status standby, load factor 0, `reason`) only if its status and load
-    /// factor are still what was read. Returns whether it was applied.
-    async fn evacuate_backend(
-        &self,
-        site_id: Uuid,
-        id: Uuid,
-        seen_status: &BackendStatus,
-        seen_load_factor: i32,
-        reason: &str,
-    ) -> Result<bool, StoreError>;
+    /// Sets a backend's status, reason and load factor to `wanted`'s in one write, only if its
+    /// status and load factor are still `seen`'s (the row as read). Returns whether it was applied.
+    async fn set_backend_state(&self, seen: &Backend, wanted: &Backend) -> Result<bool, StoreError>;
     /// Sets a backend's status and reason only if its status is still `expected` (a
     /// lightweight transaction in Cassandra), so the controller never overwrites a change made
     /// since it looked. Returns whether it was applied.
@@ -360,7 +353,7 @@ impl DoveadmError {
     }
 
     /// True when the host name did not resolve: a failure the reachability probe tolerates
-    /// for a while (spec c.2).
+    /// for a while (docs/controller.md, "Reachability").
     pub fn is_name_resolution_failure(&self) -> bool {
         match self {
             DoveadmError::Unreachable { reason, .. } => {
@@ -424,7 +417,7 @@ pub struct Lease {
     pub token: u64,
 }
 
-/// One leader per site (spec a.2: "only a single instance is running in a site at one time").
+/// One leader per site (Palomar's installation guide: "only a single instance is running in a site at one time").
 #[async_trait]
 pub trait LeaderLease: Send + Sync + 'static {
     /// Takes the site's lease if it is free, or extends it if `holder` has it. `Some` while
@@ -436,7 +429,7 @@ pub trait LeaderLease: Send + Sync + 'static {
     async fn current(&self, site: &str) -> Result<Option<Lease>, StoreError>;
 }
 
-/// Where group-size balancing keeps its plan between passes (Redis in production, spec c.8).
+/// Where group-size balancing keeps its plan between passes (Redis in production).
 #[async_trait]
 pub trait BalancePlanStore: Send + Sync + 'static {
     /// Replaces the site's plan.

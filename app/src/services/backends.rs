@@ -10,7 +10,7 @@ use crate::{
         geodb::{Backend, BackendStatus},
         logtext::Untrusted,
         page::{page_by_name, MAX_PAGE_SIZE},
-        version, AppError, PageRequest,
+        version, AppError, IfMatch, LoadFactor, PageRequest,
     },
     ports::{GeoDb, HostResolver, StoreError},
 };
@@ -88,8 +88,8 @@ pub struct BackendOps {
     audit: Auditor,
     controller: Arc<Controller>,
     backends: Arc<SiteBackends>,
-    /// The version the caller read (`If-Match`): a write to another one is refused.
-    expected: Option<String>,
+    /// The versions the caller read (`If-Match`): a write to another one is refused.
+    expected: Option<IfMatch>,
 }
 
 impl BackendOps {
@@ -102,10 +102,10 @@ impl BackendOps {
         Self { geodb, audit, controller, backends, expected: None }
     }
 
-    /// The same operations, each refused (a conflict) unless the backend is still at
-    /// `version` ([`crate::domain::version::of_backend`]) when read.
-    pub fn expecting(mut self, version: Option<String>) -> Self {
-        self.expected = version;
+    /// The same operations, each refused (precondition failed) unless the backend is still at
+    /// a version ([`crate::domain::version::of_backend`]) `versions` admits when read.
+    pub fn expecting(mut self, versions: Option<IfMatch>) -> Self {
+        self.expected = versions;
         self
     }
 
@@ -124,8 +124,8 @@ impl BackendOps {
         Fut: std::future::Future<Output = Result<bool, StoreError>>,
     {
         let before = backend(self.geodb.as_ref(), site_id, id).await?;
-        if self.expected.as_ref().is_some_and(|v| *v != version::of_backend(&before)) {
-            return Err(super::changed_meanwhile(&format!("backend {}", before.host)));
+        if self.expected.as_ref().is_some_and(|versions| !versions.admits(&version::of_backend(&before))) {
+            return Err(super::not_as_read(&format!("backend {}", before.host)));
         }
         let mut after = before.clone();
         edit(&mut after);
@@ -156,28 +156,66 @@ impl BackendOps {
         .await
     }
 
-    /// 0 to 100; 0 drains the backend.
-    pub async fn set_load_factor(&self, site_id: Uuid, id: Uuid, load_factor: i32) -> Result<Backend, AppError> {
+    /// 0 drains the backend.
+    pub async fn set_load_factor(&self, site_id: Uuid, id: Uuid, load_factor: LoadFactor) -> Result<Backend, AppError> {
         let geodb = self.geodb.clone();
+        let load_factor = load_factor.get();
         self.change("backend.load_factor", site_id, id, |b| b.load_factor = load_factor, |before, _| async move {
             geodb.set_backend_load_factor(site_id, id, before.load_factor, load_factor).await
         })
         .await
     }
 
+    /// A status and a load factor at once (`doveadm cluster backend update`), in one conditional
+    /// write: both change, or neither.
+    pub async fn update(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        status: Option<BackendStatus>,
+        load_factor: Option<LoadFactor>,
+    ) -> Result<Backend, AppError> {
+        let reason = status.as_ref().map(|status| format!("set {status} by operator {}", self.audit.operator()));
+        let edit = |b: &mut Backend| {
+            if let (Some(status), Some(reason)) = (status, reason) {
+                b.status = status;
+                b.status_reason = reason;
+            }
+            if let Some(load_factor) = load_factor {
+                b.load_factor = load_factor.get();
+            }
+        };
+        self.change_state("backend.update", site_id, id, edit).await
+    }
+
     /// Like `doveadm cluster backend evacuate`: standby and load factor 0, so the controller
     /// drains it group by group.
     pub async fn evacuate(&self, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
         let reason = format!("evacuated by operator {}", self.audit.operator());
-        let geodb = self.geodb.clone();
         let edit = |b: &mut Backend| {
             b.status = BackendStatus::Standby;
-            b.load_factor = 0;
+            b.load_factor = LoadFactor::DRAINED.get();
             b.status_reason = reason;
         };
-        self.change("backend.evacuate", site_id, id, edit, |before, after| async move {
-            geodb.evacuate_backend(site_id, id, &before.status, before.load_factor, &after.status_reason).await
-        })
+        self.change_state("backend.evacuate", site_id, id, edit).await
+    }
+
+    /// A change of status, reason and load factor as one write (`GeoDb::set_backend_state`).
+    async fn change_state(
+        &self,
+        action: &str,
+        site_id: Uuid,
+        id: Uuid,
+        edit: impl FnOnce(&mut Backend),
+    ) -> Result<Backend, AppError> {
+        let geodb = self.geodb.clone();
+        self.change(
+            action,
+            site_id,
+            id,
+            edit,
+            |before, after| async move { geodb.set_backend_state(&before, &after).await },
+        )
         .await
     }
 }
@@ -210,7 +248,7 @@ impl BackendAdmin {
         loop {
             let page = self.geodb.list_backends(site_id, PageRequest::after(cursor, MAX_PAGE_SIZE)).await?;
             if page.items.iter().any(|b| b.host == host) {
-                return Err(AppError::invalid("host", format!("{host} is already a backend of this site")));
+                return Err(AppError::exists("host", format!("{host} is already a backend of this site")));
             }
             match page.next {
                 Some(next) => cursor = Some(next),

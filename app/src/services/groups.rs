@@ -15,7 +15,7 @@ use crate::{
         geodb::{Backend, Membership, UserGroup},
         logtext::Untrusted,
         routing::{accepts_sessions, eligible_destination},
-        AppError, PageRequest,
+        AppError, IfMatch, PageRequest,
     },
     ports::{read_all, GeoDb, GroupMembers, StoreError},
 };
@@ -136,8 +136,8 @@ pub struct GroupOps {
     audit: Auditor,
     moves: Arc<GroupMoves>,
     pages: Arc<GroupPages>,
-    /// The version the caller read (`If-Match`): a write to another one is refused.
-    expected: Option<String>,
+    /// The versions the caller read (`If-Match`): a write to another one is refused.
+    expected: Option<IfMatch>,
 }
 
 impl GroupOps {
@@ -145,17 +145,17 @@ impl GroupOps {
         Self { geodb, audit, moves, pages, expected: None }
     }
 
-    /// The same operations, each refused (a conflict) unless the group is still at `version`
-    /// ([`crate::domain::version::of_group`]) when read.
-    pub fn expecting(mut self, version: Option<String>) -> Self {
-        self.expected = version;
+    /// The same operations, each refused (precondition failed) unless the group is still at a
+    /// version ([`crate::domain::version::of_group`]) `versions` admits when read.
+    pub fn expecting(mut self, versions: Option<IfMatch>) -> Self {
+        self.expected = versions;
         self
     }
 
     fn check_expected(&self, group: &UserGroup) -> Result<(), AppError> {
         match &self.expected {
-            Some(v) if *v != crate::domain::version::of_group(group) => {
-                Err(super::changed_meanwhile(&format!("group {}", group.name)))
+            Some(versions) if !versions.admits(&crate::domain::version::of_group(group)) => {
+                Err(super::not_as_read(&format!("group {}", group.name)))
             }
             _ => Ok(()),
         }

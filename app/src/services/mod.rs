@@ -435,9 +435,16 @@ impl Services {
 }
 
 /// What a conditional write that found the row changed since it was read answers: nothing
-/// was overwritten; the operator reloads and decides again.
+/// was overwritten; the caller reads it again and decides again.
 pub(crate) fn changed_meanwhile(what: &str) -> AppError {
-    AppError::Conflict(format!("{what} changed meanwhile; nothing was overwritten. Reload the page and try again"))
+    AppError::Conflict(format!("{what} changed meanwhile; nothing was overwritten: read it again, then decide"))
+}
+
+/// What a write answers when the caller's `If-Match` names another version than the current one.
+pub(crate) fn not_as_read(what: &str) -> AppError {
+    AppError::PreconditionFailed(format!(
+        "{what} is no longer at the version you read (If-Match); nothing was changed: read it again, then decide"
+    ))
 }
 
 /// A site by id, or NotFound.

@@ -54,7 +54,7 @@ impl OperatorAdmin {
     pub async fn add(&self, username: &str, role: Role, password: &str) -> Result<OperatorSummary, AppError> {
         let username = parse_username(username)?;
         check_new_password(password)?;
-        let taken = || AppError::invalid("username", format!("operator {username} already exists"));
+        let taken = || AppError::exists("username", format!("operator {username} already exists"));
         if self.store.get_operator(&username).await?.is_some() {
             return Err(taken());
         }

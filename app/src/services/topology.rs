@@ -173,7 +173,7 @@ impl TopologyAdmin {
     async fn check_site(&self, draft: &SiteDraft, own_id: Option<Uuid>) -> Result<(), AppError> {
         let sites = read_all(|page| self.geodb.list_sites(page)).await?;
         if sites.iter().any(|s| s.name == draft.name && Some(s.id) != own_id) {
-            return Err(AppError::invalid("name", format!("a site named {} already exists", draft.name)));
+            return Err(AppError::exists("name", format!("a site named {} already exists", draft.name)));
         }
         if let Some(tag) = draft.tag {
             if self.geodb.get_tag(tag).await?.is_none() {
@@ -186,7 +186,7 @@ impl TopologyAdmin {
     async fn check_tag_name(&self, draft: &TagDraft, own_id: Option<Uuid>) -> Result<(), AppError> {
         let tags = read_all(|page| self.geodb.list_tags(page)).await?;
         if tags.iter().any(|t| t.tag == draft.tag && Some(t.id) != own_id) {
-            return Err(AppError::invalid("tag", format!("a tag named {} already exists", draft.tag)));
+            return Err(AppError::exists("tag", format!("a tag named {} already exists", draft.tag)));
         }
         Ok(())
     }

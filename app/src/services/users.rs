@@ -9,7 +9,7 @@ use crate::{
         edition::DovecotEdition,
         geodb::{User, UserMove},
         routing::{route, Route, RouteReason},
-        validate, AppError,
+        validate, AppError, GroupName,
     },
     ports::{Clock, GeoDb},
 };
@@ -98,8 +98,8 @@ impl UserOps {
         &self,
         username: &str,
         site_id: Option<Uuid>,
-        group: &str,
-        failover_group: &str,
+        group: &GroupName,
+        failover_group: Option<&GroupName>,
     ) -> Result<User, AppError> {
         if self.edition == DovecotEdition::Ce {
             return Err(AppError::Conflict(
@@ -111,13 +111,13 @@ impl UserOps {
         let site_id = site_id
             .or(user.preferred_site_id)
             .ok_or_else(|| AppError::invalid("site", "the user has no site: choose one"))?;
-        if self.geodb.get_group(site_id, group).await?.is_none() {
+        if self.geodb.get_group(site_id, group.as_str()).await?.is_none() {
             return Err(AppError::invalid("group", format!("there is no group {group} in that site")));
         }
         let to = UserMove {
             site_id,
             group: group.to_string(),
-            failover_group: if failover_group.is_empty() { group.to_string() } else { failover_group.to_string() },
+            failover_group: failover_group.unwrap_or(group).to_string(),
             at: self.clock.now(),
         };
         let after = User {

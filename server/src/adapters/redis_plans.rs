@@ -1,4 +1,4 @@
-//! Group-size balancing plans in Redis (spec c.8): `palomar:gb:plan:<site>` is a list of JSON
+//! Group-size balancing plans in Redis (docs/controller.md, "Group-size balancing"): `palomar:gb:plan:<site>` is a list of JSON
 //! entries taken from the front; `palomar:gb:meta:<site>` holds when it was made and its size.
 
 use app::{

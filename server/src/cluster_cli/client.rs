@@ -104,7 +104,7 @@ impl Target {
             .unwrap_or_else(|| DEFAULT_URL.to_string());
         let token = env("PALOMAR_TOKEN").or_else(|| from_file("token")).ok_or_else(|| {
             CliError::Usage(
-                "no API token: set PALOMAR_TOKEN or `token = …` in the config file (create one on the Tokens page)"
+                "no API token: set PALOMAR_TOKEN or `token = …` in the config file (an admin makes one under Tokens in the admin UI)"
                     .into(),
             )
         })?;

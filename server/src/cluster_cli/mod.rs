@@ -4,10 +4,9 @@
 mod client;
 mod table;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 pub use client::{parse_config, CliError, Target};
 
@@ -16,8 +15,10 @@ use self::{
     table::Output,
 };
 use crate::web::api_v1::types::{
-    BackendOut, BackendPage, DecisionPage, FeatureOut, GroupOut, GroupPage, MoveOut, SiteOut, UserOut,
+    BackendChange, BackendOut, BackendPage, DecisionPage, FeatureChange, FeatureName, FeatureOut, GroupMoveRequest,
+    GroupOut, GroupPage, MoveOut, NewBackend, SettableStatus, SiteOut, StateName, UserMoveRequest, UserOut,
 };
+use app::domain::{GroupName, LoadFactor};
 
 /// Settings the command line reads.
 pub const CLUSTER_SETTINGS: &str = "\
@@ -95,10 +96,10 @@ enum BackendCommand {
         #[arg(long)]
         site: Option<String>,
         #[arg(long, value_enum)]
-        status: Option<StatusArg>,
+        status: Option<SettableStatus>,
         /// 0 to 100; 0 drains it.
         #[arg(long)]
-        load_factor: Option<i32>,
+        load_factor: Option<LoadFactor>,
         host: String,
     },
     /// Removes a backend; --force even if groups are on it.
@@ -115,13 +116,6 @@ enum BackendCommand {
         site: Option<String>,
         host: String,
     },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum StatusArg {
-    Online,
-    Offline,
-    Standby,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,8 +144,8 @@ enum UserCommand {
         #[arg(long)]
         site: Option<String>,
         user: String,
-        group: String,
-        failover_group: Option<String>,
+        group: GroupName,
+        failover_group: Option<GroupName>,
     },
 }
 
@@ -162,18 +156,11 @@ enum FeatureCommand {
     /// Sets a feature's state for a site: on, dryrun or off.
     Set {
         site: String,
-        /// host_failure, load_balance, group_move_timeouts, evacuation, group_balance, site_health.
-        feature: String,
         #[arg(value_enum)]
-        state: StateArg,
+        feature: FeatureName,
+        #[arg(value_enum)]
+        state: StateName,
     },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum StateArg {
-    On,
-    Dryrun,
-    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,7 +191,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
             out.one(&user, user_rows)
         }
         ClusterCommand::User(UserCommand::Move { site, user, group, failover_group }) => {
-            let body = json!({ "group": group, "site": site, "failover_group": failover_group });
+            let body = UserMoveRequest { group, site, failover_group };
             let path = format!("/users/{}/move", encode(&user));
             let user: UserOut = client.call(Method::POST, &path, Some(&body)).await?;
             out.one(&user, user_rows)
@@ -214,13 +201,8 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
             features_table(&out, &features)
         }
         ClusterCommand::Feature(FeatureCommand::Set { site, feature, state }) => {
-            let state = match state {
-                StateArg::On => "on",
-                StateArg::Dryrun => "dryrun",
-                StateArg::Off => "off",
-            };
-            let path = format!("/sites/{}/features/{}", encode(&site), encode(&feature));
-            let features: Vec<FeatureOut> = client.call(Method::PUT, &path, Some(&json!({ "state": state }))).await?;
+            let path = format!("/sites/{}/features/{}", encode(&site), feature.domain().as_str());
+            let features: Vec<FeatureOut> = client.call(Method::PUT, &path, Some(&FeatureChange { state })).await?;
             features_table(&out, &features)
         }
         ClusterCommand::Move(MoveCommand::List { site }) => {
@@ -375,7 +357,7 @@ async fn backend(client: &Client, out: &Output, command: BackendCommand) -> Resu
         }
         BackendCommand::Add { site, host } => {
             let path = format!("/sites/{}/backends", encode(&site));
-            let added: BackendOut = client.call(Method::POST, &path, Some(&json!({ "host": host }))).await?;
+            let added: BackendOut = client.call(Method::POST, &path, Some(&NewBackend { host: host.clone() })).await?;
             backends_table(out, vec![(site, added)])
         }
         BackendCommand::Update { site, status, load_factor, host } => {
@@ -383,13 +365,8 @@ async fn backend(client: &Client, out: &Output, command: BackendCommand) -> Resu
                 return Err(CliError::Usage("give --status, --load-factor or both".into()));
             }
             let site = site_of(client, site, &host).await?;
-            let status = status.map(|s| match s {
-                StatusArg::Online => "online",
-                StatusArg::Offline => "offline",
-                StatusArg::Standby => "standby",
-            });
             let path = format!("/sites/{}/backends/{}", encode(&site), encode(&host));
-            let body = json!({ "status": status, "load_factor": load_factor });
+            let body = BackendChange { status, load_factor };
             let changed: BackendOut = client.call(Method::PATCH, &path, Some(&body)).await?;
             backends_table(out, vec![(site, changed)])
         }
@@ -422,7 +399,8 @@ async fn group(client: &Client, out: &Output, command: GroupCommand) -> Result<(
         }
         GroupCommand::Move { site, group, host } => {
             let path = format!("/sites/{}/groups/{}/move", encode(&site), encode(&group));
-            let started: MoveOut = client.call(Method::POST, &path, Some(&json!({ "backend": host }))).await?;
+            let started: MoveOut =
+                client.call(Method::POST, &path, Some(&GroupMoveRequest { backend: host.clone() })).await?;
             moves_table(out, std::slice::from_ref(&started))
         }
         GroupCommand::Access { site, group } => {

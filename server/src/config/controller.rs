@@ -92,7 +92,7 @@ fn load_balance(r: &mut Reader<'_>) -> LoadBalanceSettings {
     }
 }
 
-/// The loops' cadences (spec c.1) and the leader lease.
+/// The loops' cadences (docs/controller.md, "Loops and cadence") and the leader lease.
 fn intervals(r: &mut Reader<'_>) -> Intervals {
     Intervals {
         reachability: r.seconds(&["BACKEND_REACHABILITY_INTERVAL_SECS"], 10, 1),

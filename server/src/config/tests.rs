@@ -162,7 +162,7 @@ fn error_messages_keep_their_wording() {
     for (var, value, form) in cases {
         let err = config(&[(var, value)]).unwrap_err();
         assert_eq!(err.0.len(), 1, "{var}: {err}");
-        // Secrets are never echoed, even when wrong (issue 10, finding 9).
+        // Secrets are never echoed, even when wrong.
         let shown = if matches!(var, "CELERY_BROKER_URL" | "SESSION_SECRET") { "<redacted>" } else { value };
         assert_eq!(err.0[0].to_string(), format!("{var}: expected {form}, got {shown:?}"));
     }
@@ -254,7 +254,7 @@ fn the_simulator_control_url_is_read_alone() {
     assert_eq!(sim_control_url(&lookup(&[("SIM_CONTROL_URL", "http://10.0.0.1:1")])), "http://10.0.0.1:1");
 }
 
-/// Issue 10, finding 9: a bad secret is not echoed in the error, and credentials in URLs are
+/// A bad secret is not echoed in the error, and credentials in URLs are
 /// shown neither by `palomar config` nor in errors nor in `Debug`.
 #[test]
 fn secrets_and_url_credentials_are_never_echoed() {

@@ -6,6 +6,7 @@ use app::domain::{
     cluster::glob,
     geodb::{User, UserGroup},
     logtext::Untrusted,
+    LoadFactor,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -21,7 +22,7 @@ const fn spec(name: &'static str, params: &'static [(&'static str, ParamType)]) 
 
 /// The commands the simulator serves, with their parameters (camelCase, as the API names
 /// them): CE's generic `who`, then Palomar's cluster commands, whose positional names follow
-/// the man pages' synopses (spec H-12).
+/// the man pages' synopses (docs/simulator.md, "Choices that are ours").
 pub(crate) const COMMANDS: &[CommandSpec] = &[
     spec(
         "who",
@@ -164,8 +165,7 @@ async fn run(sim: &Simulator, host: &str, command: &str, params: &Args) -> Resul
                 row.status = status.parse().map_err(|_| CommandError::Exit(EX_USAGE))?;
             }
             if let Some(lf) = params.string("loadFactor") {
-                row.load_factor =
-                    lf.parse::<i32>().ok().filter(|v| (0..=100).contains(v)).ok_or(CommandError::Exit(EX_USAGE))?;
+                row.load_factor = lf.parse::<LoadFactor>().map_err(|_| CommandError::Exit(EX_USAGE))?.get();
             }
             geodb.put_backend(&row).await.map_err(store_error)?;
             sim.refresh_topology().await.map_err(store_error)?;

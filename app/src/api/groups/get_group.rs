@@ -7,14 +7,14 @@ use crate::domain::AppError;
 #[server(endpoint = "groups/get")]
 pub async fn get_group(site_id: String, name: String) -> Result<GroupDetail, AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::validate;
+    use crate::domain::{validate, GroupName};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let name = validate::cluster_name("name", &name)?;
-            services.groups(&caller).detail(site_id, &name).await
+            let name = name.parse::<GroupName>().map_err(|bad| bad.on("name"))?;
+            services.groups(&caller).detail(site_id, name.as_str()).await
         }
         .await,
     )

@@ -10,14 +10,14 @@ pub async fn list_group_members(
     cursor: Option<String>,
 ) -> Result<Page<String>, AppError> {
     use crate::api::support::{caller, finish};
-    use crate::domain::{validate, PageRequest};
+    use crate::domain::{validate, GroupName, PageRequest};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let name = validate::cluster_name("name", &name)?;
-            services.groups(&caller).members(site_id, &name, PageRequest::after(cursor, 100)).await
+            let name = name.parse::<GroupName>().map_err(|bad| bad.on("name"))?;
+            services.groups(&caller).members(site_id, name.as_str(), PageRequest::after(cursor, 100)).await
         }
         .await,
     )

@@ -12,17 +12,17 @@ pub async fn set_group_sticky(
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+    use crate::domain::{validate, GroupName};
 
     finish(
         async {
             let (caller, services) = caller().await?;
             let ops = services.group_ops(&caller)?;
             let site_id = validate::uuid("site_id", &site_id)?;
-            let name = validate::cluster_name("name", &name)?;
+            let name = name.parse::<GroupName>().map_err(|bad| bad.on("name"))?;
             let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
-            ops.set_sticky(site_id, &name, on(&sticky_users), on(&sticky_backend)).await?;
-            tracing::info!(operator = %Untrusted(caller.username()), group = %Untrusted(&name), "group sticky flags set");
+            ops.set_sticky(site_id, name.as_str(), on(&sticky_users), on(&sticky_backend)).await?;
+            tracing::info!(operator = %Untrusted(caller.username()), group = %Untrusted(name.as_str()), "group sticky flags set");
             leptos_axum::redirect(&format!("/sites/{site_id}/groups/{name}"));
             Ok(())
         }

@@ -12,7 +12,7 @@ pub async fn move_user(
 ) -> Result<(), AppError> {
     use crate::api::support::{caller, finish};
     use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+    use crate::domain::{validate, GroupName};
     use crate::services::parse_mail_user;
 
     finish(
@@ -21,12 +21,12 @@ pub async fn move_user(
             let ops = services.user_ops(&caller)?;
             let username = parse_mail_user(&username)?;
             let site_id = validate::optional_uuid("site_id", &site_id)?;
-            let group = validate::cluster_name("group", &group)?;
+            let group = group.parse::<GroupName>().map_err(|bad| bad.on("group"))?;
             let failover_group = match failover_group.trim() {
-                "" => String::new(),
-                raw => validate::cluster_name("failover_group", raw)?,
+                "" => None,
+                raw => Some(raw.parse::<GroupName>().map_err(|bad| bad.on("failover_group"))?),
             };
-            ops.move_user(&username, site_id, &group, &failover_group).await?;
+            ops.move_user(&username, site_id, &group, failover_group.as_ref()).await?;
             tracing::info!(operator = %Untrusted(caller.username()), user = %Untrusted(&username), group = %Untrusted(&group), "user move started");
             leptos_axum::redirect(&format!("/users?username={}", crate::api::support::percent_encode(&username)));
             Ok(())

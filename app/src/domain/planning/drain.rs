@@ -1,4 +1,4 @@
-//! Drain (spec c.7, feature `evacuation`): a backend with load factor 0 (evacuated backends
+//! Drain (docs/controller.md, "Drain"; feature `evacuation`): a backend with load factor 0 (evacuated backends
 //! have it too) is emptied one group at a time through the normal move machinery. Load-balancing
 //! cool times do not apply; a backend that already has a group moving away waits for it.
 //!

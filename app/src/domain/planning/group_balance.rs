@@ -1,4 +1,4 @@
-//! Group-size balancing (spec c.8): on each backend, groups converge to about the same size.
+//! Group-size balancing (docs/controller.md, "Group-size balancing"): on each backend, groups converge to about the same size.
 //! A group is over when its size exceeds the backend's mean by more than the slack, under when
 //! it is below it by more than the slack. The largest over group gives users to the smallest
 //! under group: half the difference, at most `GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS`. Each

@@ -1,4 +1,4 @@
-//! Host failure handling (spec c.3): per backend over the last 5 minutes, skip it below
+//! Host failure handling (docs/controller.md, "Host failure"): per backend over the last 5 minutes, skip it below
 //! `HOST_FAILURE_MIN_LOGINS`; when the worse of its login and delivery failure ratios is
 //! above `HOST_FAILURE_RATIO`, set it offline when its doveadm API does not answer either, else
 //! move one group away (cool times on both hosts); bring a backend the controller took offline

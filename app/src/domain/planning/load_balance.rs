@@ -1,4 +1,4 @@
-//! Backend load balancing (spec c.4, c.5): sum each eligible backend's Z-scores; if the worst
+//! Backend load balancing (docs/controller.md, "Load balancing"): sum each eligible backend's Z-scores; if the worst
 //! minus the best exceeds the threshold, move one group from the worst to the best. Skip while
 //! any move is active, inside the per-host cool time, or without enough samples; never a
 //! sticky-backend group, a group moved within its cool time, or a destination with load factor 0.

@@ -1,6 +1,6 @@
 //! The controller's planners: pure functions of (state, metrics, now, settings) that return
-//! decisions. They do no I/O; an executor (issue 5) applies the decisions and records them
-//! with their inputs. Behaviour follows spec section (c) and its proposals where the public
+//! decisions. They do no I/O; an executor (`controller::apply`) applies the decisions and records them
+//! with their inputs. Behaviour follows docs/controller.md, which says where Palomar's
 //! documentation is silent.
 
 pub mod drain;
@@ -34,7 +34,7 @@ pub struct BackendState {
     pub status: BackendStatus,
     pub status_reason: String,
     pub load_factor: i32,
-    /// The doveadm API answered lately (spec c.2).
+    /// The doveadm API answered lately (docs/controller.md, "Reachability").
     pub reachable: bool,
     pub last_moved_from: Option<DateTime<Utc>>,
     pub last_moved_to: Option<DateTime<Utc>>,
@@ -111,7 +111,7 @@ pub struct Decision {
     pub rejected: Vec<(String, String)>,
 }
 
-/// Reads `last_moved_from`/`last_moved_to`: RFC 3339, or Unix seconds (spec H-13).
+/// Reads `last_moved_from`/`last_moved_to`: RFC 3339, or Unix seconds (the columns are text, and the format is not documented).
 pub fn parse_moved_at(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if text.is_empty() {

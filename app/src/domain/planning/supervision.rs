@@ -1,4 +1,4 @@
-//! Group move supervision (spec c.6): from what the GeoDB row and the source backend say about
+//! Group move supervision (docs/controller.md, "Move supervision"): from what the GeoDB row and the source backend say about
 //! a move, decide whether it started, finished, vanished, or must be forced.
 //!
 //! Forcing: not started within `GROUP_MOVE_START_TIMEOUT_SECS` of its creation; or started

@@ -94,20 +94,13 @@ impl GeoDb for EmbeddedStore {
         }
     }
 
-    async fn evacuate_backend(
-        &self,
-        site_id: Uuid,
-        id: Uuid,
-        seen_status: &BackendStatus,
-        seen_load_factor: i32,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
+    async fn set_backend_state(&self, seen: &Backend, wanted: &Backend) -> Result<bool, StoreError> {
         let mut tables = self.write();
-        match tables.backends.get_mut(&(site_id, id)) {
-            Some(backend) if backend.status == *seen_status && backend.load_factor == seen_load_factor => {
-                backend.status = BackendStatus::Standby;
-                backend.load_factor = 0;
-                backend.status_reason = reason.to_string();
+        match tables.backends.get_mut(&(seen.site_id, seen.id)) {
+            Some(backend) if backend.status == seen.status && backend.load_factor == seen.load_factor => {
+                backend.status = wanted.status.clone();
+                backend.load_factor = wanted.load_factor;
+                backend.status_reason = wanted.status_reason.clone();
                 Ok(true)
             }
             _ => Ok(false),

@@ -1,5 +1,5 @@
 //! The metrics port on Prometheus' HTTP API (`PROMETHEUS_URL`, `PROMETHEUS_JOB_NAME`), with the
-//! queries of spec section (g): four 5-minute increases per `dest_host`, combined here (a
+//! queries of docs/controller.md, "Host failure": four 5-minute increases per `dest_host`, combined here (a
 //! missing side counts 0), and the recorded Z-scores; and their histories (`history`) as
 //! range queries. Answers are read by `answer`.
 
@@ -98,7 +98,7 @@ impl PrometheusMetrics {
     }
 }
 
-/// The proxies' four counters of spec (g), each `dovecot_<name>_total` by `dest_host`.
+/// The proxies' four counters (docs/dovecot-ce.md), each `dovecot_<name>_total` by `dest_host`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Counter {
     LoginOk,

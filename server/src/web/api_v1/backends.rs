@@ -94,11 +94,13 @@ pub async fn add_backend(
     responses(
         (status = 200, description = "Changed", body = BackendOut, headers(("ETag" = String))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Changed since read: nothing was written", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Changed meanwhile: nothing was written", body = Problem),
+        (status = 412, description = "Not at a version `If-Match` names: nothing was written", body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem),
     ))]
-/// Sets a backend's status and/or load factor (`doveadm cluster backend update`), each a
-/// conditional write; with `If-Match`, only if the backend is still as the caller read it.
+/// Sets a backend's status and/or load factor (`doveadm cluster backend update`) in one
+/// conditional write: both change, or neither; with `If-Match`, only if the backend is still as
+/// the caller read it.
 pub async fn update_backend(
     State(api): State<ApiState>,
     Authorized { 0: caller, .. }: Authorized<Operator>,
@@ -109,38 +111,30 @@ pub async fn update_backend(
     if change.status.is_none() && change.load_factor.is_none() {
         return Err(app::domain::AppError::invalid("status", "give a status, a load_factor or both").into());
     }
+    let expected = if_match(&headers)?;
     let site = api.services.site_by_key(&caller, &site).await?;
-    let row = api.services.backends(&caller).by_host(site.id, &host).await?;
-    let id = row.backend.id;
-    let mut expected = if_match(&headers);
-    if let Some(status) = change.status {
-        let status = match status {
-            SettableStatus::Online => BackendStatus::Online,
-            SettableStatus::Offline => BackendStatus::Offline,
-            SettableStatus::Standby => BackendStatus::Standby,
-        };
-        let ops = api.services.backend_ops(&caller)?.expecting(expected.take());
-        let changed = ops.set_status(site.id, id, status).await?;
-        // The load factor, if also asked, is written on top of this very change.
-        expected = change.load_factor.map(|_| app::domain::version::of_backend(&changed));
-    }
-    if let Some(load_factor) = change.load_factor {
-        if !(0..=100).contains(&load_factor) {
-            return Err(app::domain::AppError::invalid("load_factor", "0 to 100 (0 drains the backend)").into());
-        }
-        api.services.backend_ops(&caller)?.expecting(expected).set_load_factor(site.id, id, load_factor).await?;
-    }
+    let id = api.services.backends(&caller).by_host(site.id, &host).await?.backend.id;
+    let status = change.status.map(|status| match status {
+        SettableStatus::Online => BackendStatus::Online,
+        SettableStatus::Offline => BackendStatus::Offline,
+        SettableStatus::Standby => BackendStatus::Standby,
+    });
+    let ops = api.services.backend_ops(&caller)?.expecting(expected);
+    ops.update(site.id, id, status, change.load_factor).await?;
     let row = api.services.backends(&caller).by_host(site.id, &host).await?;
     let version = row.backend.version.clone();
     Ok(one(BackendOut::from(row), &version, StatusCode::OK))
 }
 
 #[utoipa::path(post, path = "/api/v1/sites/{site}/backends/{host}/evacuate", tag = "backends", security(("token" = ["operator"])),
-    params(("site" = String, Path, description = "The site's name or id"), ("host" = String, Path)),
+    params(("site" = String, Path, description = "The site's name or id"), ("host" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Only if the backend is still at this version (its ETag)")),
     responses(
         (status = 200, description = "Standby with load factor 0: the controller drains it", body = BackendOut),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 412, description = "Not at a version `If-Match` names: nothing was written", body = Problem),
+        (status = 503, body = Problem),
     ))]
 /// Evacuates a backend (`doveadm cluster backend evacuate`): standby and load factor 0.
 pub async fn evacuate_backend(
@@ -151,7 +145,7 @@ pub async fn evacuate_backend(
 ) -> Result<Response, Problem> {
     let site = api.services.site_by_key(&caller, &site).await?;
     let id = api.services.backends(&caller).by_host(site.id, &host).await?.backend.id;
-    api.services.backend_ops(&caller)?.expecting(if_match(&headers)).evacuate(site.id, id).await?;
+    api.services.backend_ops(&caller)?.expecting(if_match(&headers)?).evacuate(site.id, id).await?;
     let row = api.services.backends(&caller).by_host(site.id, &host).await?;
     let version = row.backend.version.clone();
     Ok(one(BackendOut::from(row), &version, StatusCode::OK))

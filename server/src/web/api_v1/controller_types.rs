@@ -76,9 +76,10 @@ impl From<&MoveRecord> for MoveOut {
 
 page_of!(MovePage, MoveOut);
 
-/// A controller feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A controller feature; the command line takes the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum FeatureName {
     HostFailure,
     LoadBalance,
@@ -112,9 +113,11 @@ impl FeatureName {
     }
 }
 
-/// A feature's state: on, dry (decides and records, writes nothing) or off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A feature's state: on, dry (decides and records, writes nothing) or off; the command line
+/// takes the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum StateName {
     On,
     Dryrun,

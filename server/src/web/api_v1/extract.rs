@@ -5,7 +5,7 @@
 use std::{marker::PhantomData, sync::Arc};
 
 use app::{
-    domain::Role,
+    domain::{IfMatch, Role},
     services::{Caller, RequestOrigin, Services},
 };
 use axum::{
@@ -71,15 +71,21 @@ impl<R: Need> FromRequestParts<ApiState> for Authorized<R> {
     }
 }
 
-/// A JSON body; one that cannot be read answers a 422 problem.
+/// A JSON body; one that cannot be read answers a 422 problem. A value the domain refuses
+/// (a `LoadFactor`, a `GroupName`, …) answers with the domain's own words and the field it
+/// came in, as the same value refused in a form does.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        let Json(value) = Json::<T>::from_request(request, state).await?;
-        Ok(Self(value))
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        serde_path_to_error::deserialize(value).map(Self).map_err(|err| {
+            let field = err.path().to_string();
+            let problem = Problem::from(app::domain::AppError::invalid(&field, err.inner().to_string()));
+            Problem { field: (field != ".").then_some(field), ..problem }
+        })
     }
 }
 
@@ -107,9 +113,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for At<T> {
     }
 }
 
-/// The version a conditional write expects (`If-Match`), without its quotes; `None` when the
-/// request does not say, or says `*`.
-pub fn if_match(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
-    (value != "*").then(|| value.trim_start_matches("W/").trim_matches('"').to_string())
+/// The versions a conditional write accepts (`If-Match`); `None` when the request does not say.
+/// A header that is not `*` or a list of entity tags answers 400.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let malformed = || Problem::bad_request("If-Match is `*` or a list of quoted entity tags");
+    let value = value.to_str().map_err(|_| malformed())?;
+    value.parse().map(Some).map_err(|_| malformed())
 }

@@ -95,7 +95,8 @@ pub async fn get_group(
     responses(
         (status = 200, description = "Changed", body = GroupOut, headers(("ETag" = String))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Changed since read: nothing was written", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Changed meanwhile: nothing was written", body = Problem),
+        (status = 412, description = "Not at a version `If-Match` names: nothing was written", body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem),
     ))]
 /// Sets a group's sticky flags (`doveadm cluster group update`); a flag not given stays.
@@ -109,7 +110,7 @@ pub async fn update_group(
     let (site_id, current, _) = read_group(&api, &caller, &site, &name).await?;
     let users = change.sticky_users.unwrap_or(current.sticky_users);
     let backend = change.sticky_backend.unwrap_or(current.sticky_backend);
-    let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers));
+    let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers)?);
     ops.set_sticky(site_id, &name, users, backend).await?;
     let (_, group, version) = read_group(&api, &caller, &site, &name).await?;
     Ok(one(group, &version))
@@ -122,7 +123,8 @@ pub async fn update_group(
     responses(
         (status = 202, description = "The move started; the controller supervises it", body = MoveOut),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Moving already, or changed since read", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Moving already, or changed meanwhile", body = Problem),
+        (status = 412, description = "Not at a version `If-Match` names: nothing was written", body = Problem),
         (status = 422, body = Problem), (status = 503, body = Problem),
     ))]
 /// Starts a group move to a backend (`doveadm cluster group move`), through the same path as
@@ -142,7 +144,7 @@ pub async fn move_group(
             }
             other => other,
         })?;
-    let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers));
+    let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers)?);
     let started = ops.start_move(site.id, &name, destination.backend.id).await?;
     Ok((StatusCode::ACCEPTED, Json(MoveOut::from(&started))))
 }

@@ -47,7 +47,7 @@ impl Problem {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
-            "send a valid API token: Authorization: Bearer palomar_… (create one on the Tokens page)",
+            "send a valid API token: Authorization: Bearer palomar_… (an admin makes one under Tokens in the admin UI)",
         )
     }
 

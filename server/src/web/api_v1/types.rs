@@ -5,7 +5,7 @@ use app::domain::{
     audit::AuditRecord,
     cluster::{BackendRow, GroupRow, UserDetail},
     token::{NewToken, TokenView},
-    Role, Site, Tag,
+    GroupName, LoadFactor, Role, Site, Tag,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,12 @@ pub struct NewBackend {
 pub struct BackendChange {
     pub status: Option<SettableStatus>,
     /// 0 to 100; 0 drains the backend.
-    pub load_factor: Option<i32>,
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 100)]
+    pub load_factor: Option<LoadFactor>,
 }
 
-/// The statuses an operator may set on a backend.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+/// The statuses an operator may set on a backend; the command line takes the same words.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SettableStatus {
     Online,
@@ -209,10 +210,13 @@ impl From<UserDetail> for UserOut {
 /// Where to move a user, like `doveadm cluster user move`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserMoveRequest {
-    pub group: String,
+    #[schema(value_type = String)]
+    pub group: GroupName,
     /// The site's name; the user's preferred site when absent.
     pub site: Option<String>,
-    pub failover_group: Option<String>,
+    /// The group in the failover site; the same name as `group` when absent.
+    #[schema(value_type = Option<String>)]
+    pub failover_group: Option<GroupName>,
 }
 
 /// One audit record: who did what, when, from where, through which token.

@@ -46,8 +46,8 @@ pub async fn move_user(
         Some(key) => Some(api.services.site_by_key(&caller, key).await?.id),
         None => None,
     };
-    let failover = request.failover_group.unwrap_or_default();
-    api.services.user_ops(&caller)?.move_user(&username, site, request.group.trim(), failover.trim()).await?;
+    let ops = api.services.user_ops(&caller)?;
+    ops.move_user(&username, site, &request.group, request.failover_group.as_ref()).await?;
     let detail = api.services.users(&caller).lookup(&username).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(UserOut::from(detail))))
 }

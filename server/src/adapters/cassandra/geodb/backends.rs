@@ -17,7 +17,7 @@ pub(super) struct Statements {
     pub(super) delete_backend: PreparedStatement,
     pub(super) set_backend_status: PreparedStatement,
     pub(super) set_load_factor: PreparedStatement,
-    pub(super) evacuate: PreparedStatement,
+    pub(super) set_state: PreparedStatement,
     /// `last_moved_from`, then `last_moved_to`: each when it held a value, and when it was
     /// empty or null.
     note_move: [(PreparedStatement, PreparedStatement); 2],
@@ -61,10 +61,10 @@ impl Statements {
                  IF host != null AND load_factor IN (?, ?)",
             )
             .await?,
-            evacuate: prepare(
+            set_state: prepare(
                 session,
                 ks,
-                "UPDATE {ks}.backends SET status = ?, load_factor = 0, status_reason = ? WHERE site_id = ? AND id = ? \
+                "UPDATE {ks}.backends SET status = ?, load_factor = ?, status_reason = ? WHERE site_id = ? AND id = ? \
                  IF host != null AND status IN (?, ?) AND load_factor IN (?, ?)",
             )
             .await?,

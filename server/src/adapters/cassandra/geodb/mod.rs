@@ -120,19 +120,13 @@ impl GeoDb for CassandraStore {
         self.conditional(&self.statements.backends.set_load_factor, values).await
     }
 
-    async fn evacuate_backend(
-        &self,
-        site_id: Uuid,
-        id: Uuid,
-        seen_status: &BackendStatus,
-        seen_load_factor: i32,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
-        let (status_null, status) = seen_text(seen_status.as_str());
-        let (lf_null, lf) = seen_int(seen_load_factor);
-        let standby = BackendStatus::Standby;
-        let values = (standby.as_str(), reason, site_id, id, status_null, status, lf_null, lf);
-        self.conditional(&self.statements.backends.evacuate, values).await
+    async fn set_backend_state(&self, seen: &Backend, wanted: &Backend) -> Result<bool, StoreError> {
+        let (status_null, status) = seen_text(seen.status.as_str());
+        let (lf_null, lf) = seen_int(seen.load_factor);
+        let (site_id, id) = (seen.site_id, seen.id);
+        let set = (wanted.status.as_str(), wanted.load_factor, wanted.status_reason.as_str());
+        let values = (set.0, set.1, set.2, site_id, id, status_null, status, lf_null, lf);
+        self.conditional(&self.statements.backends.set_state, values).await
     }
 
     async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {

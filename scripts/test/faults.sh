@@ -1,5 +1,6 @@
-# Faults at process level on the real parts, sourced by scripts/test.sh once the browser tests
-# have run: on the Redis, Cassandra, simulator and `palomar serve` that test.sh started, each of
+#!/usr/bin/env bash
+# Stage faults: faults at process level on the real parts, on the Redis, Cassandra, simulator and
+# `palomar serve` that scripts/test.sh started for the e2e stage (services.sh e2e_start). Each of
 #   1. Cassandra killed with SIGKILL and resumed on its data,
 #   2. Redis killed and started again (empty: it keeps nothing on disk),
 #   3. `palomar serve` killed with SIGKILL and started again
@@ -12,8 +13,11 @@
 #   * nothing lost: the move record is still there, the same one (id, creation time, initiator);
 #   * supervised to its end: the move record ends `finished` (or `forced`) and the group's row is
 #     on the destination with `moving` cleared.
-# Needs from test.sh: E2E_PORT, SIM_PORT, run, e2e_password, sim_pid, server_pid, and the
-# functions start_redis, stop_redis and start_server. Every wait is bounded; a failure exits.
+# Every wait is bounded; a failure exits non-zero. The last line counts the faults that passed.
+set -euo pipefail
+. "$(dirname "$0")/services.sh"
+cd "$here_services/../.."
+. "$run/e2e.env"
 
 faults_base="http://127.0.0.1:$E2E_PORT"
 faults_sim="http://127.0.0.1:$SIM_PORT"
@@ -53,7 +57,7 @@ faults_post() {
 
 faults_login() {
   rm -f "$faults_jar"
-  faults_post auth/login username=e2e-admin "password=$e2e_password" next=/ >/dev/null
+  faults_post auth/login username=e2e-admin "password=$E2E_PASSWORD" next=/ >/dev/null
 }
 
 # Runs a command every second until it succeeds, for at most $1 seconds.
@@ -157,7 +161,7 @@ faults_case() {
   t0=$(date -u +%FT%T)
   "$break_part"
   # While the part is down: the server keeps answering its health check, and says why it holds back.
-  if kill -0 "$server_pid" 2>/dev/null; then
+  if kill -0 "$(cat "$run/server.pid" 2>/dev/null)" 2>/dev/null; then
     sleep 3
     health=$(curl -sS --max-time 5 "$faults_base/healthz") || faults_fail "$name: /healthz does not answer while the part is down"
     faults_log "$name: down; /healthz: $(jq -c '{status, this_instance_leads, problems}' <<<"$health")"
@@ -204,7 +208,7 @@ faults_case() {
   decisions=$(jq -c --arg g "$group" '[.[] | select(.outcome == "applied")
     | select((.decision.feature == "group_move_timeouts" and (.decision.summary | contains($g))) | not)]' <<<"$decisions")
   [ "$decisions" = "[]" ] || faults_fail "$name: decisions applied from $t0 to $t_end: $decisions"
-  kill -0 "$sim_pid" 2>/dev/null || faults_fail "$name: the simulator died"
+  kill -0 "$(cat "$run/simulator.pid")" 2>/dev/null || faults_fail "$name: the simulator died"
   if grep -q panicked "$run/server.log"; then faults_fail "$name: the server panicked"; fi
 
   faults_log "ok: $name: move $move_id $(jq -r .state <<<"$record") (${t0:11} fault, ${t1:11} back, ${t_end:11} ended), nothing else changed ($((SECONDS - began)) s)"
@@ -226,22 +230,22 @@ faults_cassandra_up() {
 }
 
 faults_redis_down() {
-  stop_redis KILL
+  redis_stop KILL
   faults_log "redis: killed with SIGKILL"
 }
 faults_redis_up() {
   sleep 5 # a few lease renewals fail
-  start_redis
+  redis_start
 }
 
 faults_server_down() {
-  kill -KILL "$server_pid" 2>/dev/null || faults_fail "SIGKILL the server"
-  wait "$server_pid" 2>/dev/null || true
+  [ -f "$run/server.pid" ] || faults_fail "no server to kill"
+  stop_pid_file "$run/server.pid" KILL
   faults_log "server: killed with SIGKILL"
 }
 faults_server_up() {
   sleep 2
-  start_server
+  server_start || faults_fail "the server did not start again"
 }
 
 faults_run() {
@@ -261,3 +265,6 @@ faults_run() {
   faults_case "redis restart" faults_redis_down faults_redis_up
   faults_case "server SIGKILL" faults_server_down faults_server_up
 }
+
+faults_run
+echo "faults: $faults_passed passed"
