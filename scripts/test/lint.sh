@@ -11,3 +11,7 @@ not_executable=$(git ls-files -s -- 'scripts/*.sh' 'tools/*.sh' '.ci/*' | awk '$
 cargo fmt --all --check
 cargo clippy -p app -p server --all-targets -- -D warnings
 cargo clippy -p frontend --lib --target wasm32-unknown-unknown -- -D warnings
+# One check per value: the load factor's range lives in the domain's LoadFactor only.
+ranges=$(grep -rnE '(^|[^.0-9])0\.\.=100($|[^.0-9])|<= ?100($|[^.0-9])' app/src server/src frontend/src --include='*.rs' |
+  grep -v '^app/src/domain/values.rs:' || true)
+[ -z "$ranges" ] || { echo "a load factor range outside app/src/domain/values.rs (use LoadFactor): $ranges" >&2; exit 1; }

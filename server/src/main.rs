@@ -191,9 +191,12 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let result = tokio::runtime::Runtime::new()
-        .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(run(cli.command.unwrap_or(Command::Serve))));
+    let result = tokio::runtime::Runtime::new().context("cannot start the async runtime").and_then(|runtime| {
+        let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve)));
+        // Work still running (a loop's pass, a census, a password hash) does not hold the exit.
+        runtime.shutdown_timeout(Duration::from_secs(2));
+        result
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -12,14 +12,14 @@ use std::{
 };
 
 use app::domain::{
-    cluster::{glob, parse_backend_host, parse_load_factor, GroupFilter, MAX_MASK_LEN},
+    cluster::{glob, parse_backend_host, GroupFilter, MAX_MASK_LEN},
     controller::EndMove,
     feature::{Feature, FeatureState},
     geodb::BackendStatus,
     logtext::{redact_userinfo, Untrusted, MAX_LOGGED_CHARS},
     operator::{check_new_password, parse_username},
     planning::parse_moved_at,
-    validate, AppError, Role, SiteDraft, SiteStatus, TagDraft,
+    validate, AppError, GroupName, LoadFactor, Role, SiteDraft, SiteStatus, TagDraft,
 };
 use app::services::{parse_mail_user, parse_setting_word};
 use palomar_server::{
@@ -99,8 +99,11 @@ fn every_server_function_argument_parser() {
         if let Ok(host) = parse_backend_host(&a, app::domain::edition::DovecotEdition::Pro) {
             prop_assert!(validate::is_dns_name(&host) && host.parse::<std::net::IpAddr>().is_err());
         }
-        if let Ok(factor) = parse_load_factor(&a) {
-            prop_assert!((0..=100).contains(&factor));
+        if let Ok(factor) = a.parse::<LoadFactor>() {
+            prop_assert!((0..=100).contains(&factor.get()));
+        }
+        if let Ok(name) = a.parse::<GroupName>() {
+            prop_assert!(validate::cluster_name("group", name.as_str()).is_ok());
         }
         if let Ok(user) = parse_username(&a) {
             prop_assert!(!user.is_empty() && user.len() <= 64 && !user.contains(char::is_control));
