@@ -32,7 +32,7 @@ use app::domain::{
     geodb::BackendStatus,
     metrics::{HostScore, HostTraffic, SCORED_RESOURCES},
     planning::{
-        drain,
+        evacuation,
         group_balance::{self, GroupBalanceSettings, PlannedTransfer, SizedGroup},
         host_failure::{self, HostFailureSettings},
         load_balance::{self, LoadBalanceSettings},
@@ -309,7 +309,7 @@ fn plan_host_failure(site: &Site) -> Vec<Decision> {
 }
 
 fn plan_drain(site: &Site) -> Vec<Decision> {
-    drain::plan(&site.backends, &site.groups, now())
+    evacuation::plan(&site.backends, &site.groups, now())
 }
 
 fn plan_load_balance(site: &Site) -> Decision {

@@ -2,7 +2,6 @@
 //! Built twice: with `ssr` for the server (with the services and ports) and with `hydrate`
 //! for the browser.
 
-pub mod api;
 #[cfg(feature = "ssr")]
 pub mod charts;
 pub mod components;
@@ -12,6 +11,7 @@ pub mod domain;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ports;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod services;
 

@@ -3,8 +3,8 @@
 pub mod adapters;
 pub mod cluster_cli;
 pub mod config;
+pub mod request_load;
 pub mod seed;
 pub mod sim;
 pub mod simulate_cli;
-pub mod traffic;
 pub mod web;

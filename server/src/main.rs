@@ -51,13 +51,13 @@ use palomar_server::{
         DnsResolver, SyntaxOnlyResolver,
     },
     config::{parse_endpoints, Config, DoveadmCredential, HostCheck, Secret},
+    request_load::{self, RequestLoad},
     seed::{seed_sample_cluster, SampleSize},
     sim::{
         servers::{start, ServeOptions},
         SimSettings, Simulator,
     },
     simulate_cli::{self, credentials, SimulateArgs},
-    traffic::{self, Traffic},
     web::{bind, router, serve_until, SessionSettings},
 };
 use rand::{distributions::Alphanumeric, Rng};
@@ -268,8 +268,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .to_vec();
     // The census gives way to the requests this server answers: on a small site, Cassandra
     // shares its cores.
-    let traffic = Arc::new(Traffic::default());
-    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?.giving_way_to(traffic.clone()));
+    let requests = Arc::new(RequestLoad::default());
+    let store = Arc::new(CassandraStore::connect(&config.cassandra).await?.giving_way_to(requests.clone()));
     tracing::info!(keyspace = %store.keyspace(), "GeoDB schema ready");
     let redis = &config.redis.url.0;
     let sessions = RedisSessionStore::connect(redis).await.context("cannot connect to Redis (CELERY_BROKER_URL)")?;
@@ -280,7 +280,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let services = start_background(ports, &config, config.services.census_interval);
     let settings = SessionSettings::new(secret, &config.web);
     let app = router(services, leptos_options(&config), sessions, &settings)?
-        .layer(axum::middleware::from_fn_with_state(traffic, traffic::count));
+        .layer(axum::middleware::from_fn_with_state(requests, request_load::count));
     listen(&config, app).await
 }
 

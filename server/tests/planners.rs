@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 use app::domain::{
     metrics::{HostScore, HostTraffic},
     planning::{
-        drain,
+        evacuation,
         group_balance::{self, GroupBalanceSettings, SizedGroup},
         host_failure::{self, HostFailureSettings, REASON_PREFIX},
         load_balance::{self, LoadBalanceSettings},
@@ -257,13 +257,13 @@ fn randomized_clusters_keep_every_safety_rule() {
             }
         }
 
-        let drained = drain::plan(&backends, &groups, now());
+        let drained = evacuation::plan(&backends, &groups, now());
         let mut sources = Vec::new();
         for d in &drained {
             if let Some(Action::MoveGroup { group, from, to }) = &d.action {
                 let (src, dst, g) = (by_id(*from), by_id(*to), group_named(group));
-                assert!(drain::draining(src), "case {case}: drain from a backend that is not draining");
-                assert!(dst.online() && dst.reachable && !drain::draining(dst), "case {case}: drain destination");
+                assert!(evacuation::draining(src), "case {case}: drain from a backend that is not draining");
+                assert!(dst.online() && dst.reachable && !evacuation::draining(dst), "case {case}: drain destination");
                 assert!(!g.moving && !g.sticky_backend && g.backend_id == Some(*from), "case {case}: drain group");
                 assert!(
                     !groups.iter().any(|x| x.moving && x.backend_id == Some(*from)),

@@ -5,8 +5,12 @@ use leptos_router::hooks::use_query_map;
 
 use crate::domain::{operator::OperatorView, AppError, Role};
 
+mod alert_list;
+mod live_moves;
 mod sync_view;
 
+pub use alert_list::AlertList;
+pub use live_moves::LiveMoves;
 pub use sync_view::SyncView;
 
 /// The error of an action's last submission (made with JavaScript), if it failed.

@@ -15,7 +15,7 @@ use crate::domain::{
     controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome},
     feature::{Feature, FeatureState},
     page::MAX_PAGE_SIZE,
-    planning::{drain, host_failure, load_balance, Action, Decision},
+    planning::{evacuation, host_failure, load_balance, Action, Decision},
     PageRequest,
 };
 
@@ -86,7 +86,7 @@ impl Controller {
             }
         }
         if on(Feature::Evacuation) {
-            decisions.extend(drain::plan(&states, &snap.group_states, now));
+            decisions.extend(evacuation::plan(&states, &snap.group_states, now));
         }
         if on(Feature::LoadBalance) {
             match self.ports.metrics.host_scores(&self.settings.site, self.settings.score_window).await {

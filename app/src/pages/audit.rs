@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::{audit::list_audit, support_client::encode},
     components::{LoadError, Time},
     domain::audit::AuditRecord,
+    server_fns::{audit::list_audit, support_client::encode},
 };
 
 /// The audit log (admins only): one day at a time, filtered by operator and action.

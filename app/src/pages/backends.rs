@@ -5,11 +5,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::backends::{
-        list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
-    },
     components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, SyncView, Time},
     domain::{cluster::BackendRow, geodb::BackendStatus, Role},
+    server_fns::backends::{
+        list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
+    },
 };
 
 /// The actions of the backend rows, shared by every row.

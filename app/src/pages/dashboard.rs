@@ -6,13 +6,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::dashboard::{get_site_dashboard, site_charts},
-    components::{LoadError, MaybeTime, StatusBadge, Time},
+    components::{AlertList, LoadError, MaybeTime, StatusBadge, Time},
     domain::{
         dashboard::{BackendHealth, ChartView, SiteDashboard},
         time::duration_words,
     },
-    pages::overview::AlertList,
+    server_fns::dashboard::{get_site_dashboard, site_charts},
 };
 
 /// How often the charts are redrawn once the page is hydrated.

@@ -3,16 +3,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::{
+    components::{form_error, FormError, LiveMoves, LoadError, MaybeTime, Me, PageError, SyncView},
+    domain::{cluster::GroupRow, Role},
+    server_fns::{
         controller::{list_moves, EndGroupMove},
         groups::{
             get_group, init_progress, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky,
         },
         support_client::encode,
     },
-    components::{form_error, FormError, LoadError, MaybeTime, Me, PageError, SyncView},
-    domain::{cluster::GroupRow, Role},
-    pages::controller::LiveMoves,
 };
 
 /// A site's groups, a page at a time, filtered by backend, name mask and moving state.

@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_router::{components::Outlet, hooks::use_location};
 
 use crate::{
-    api::auth::{current_operator, Logout},
     components::{Me, RoleAtLeast},
     domain::Role,
     pages::hydration_marker,
+    server_fns::auth::{current_operator, Logout},
 };
 
 /// The top navigation, as (path, label): for everyone, then operators, then admins.

@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::auth::Login,
     components::{form_error, FormError},
     pages::hydration_marker,
+    server_fns::auth::Login,
 };
 
 /// The only page reachable without a session.

@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::operators::{list_operators, AddOperator, ResetOperatorPassword, SetOperatorDisabled, SetOperatorRole},
     components::{FormError, LoadError, PageError},
     domain::{operator::OperatorSummary, Role},
+    server_fns::operators::{list_operators, AddOperator, ResetOperatorPassword, SetOperatorDisabled, SetOperatorRole},
 };
 
 /// Operator accounts (admins only): add, change role, reset password, disable.

@@ -4,9 +4,9 @@ use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
 use crate::{
-    api::dashboard::cluster_overview,
-    components::{LoadError, StatusBadge},
-    domain::dashboard::{Alert, SiteSummary},
+    components::{AlertList, LoadError, StatusBadge},
+    domain::dashboard::SiteSummary,
+    server_fns::dashboard::cluster_overview,
 };
 
 /// The cluster at a glance; each site links its dashboard.
@@ -54,19 +54,4 @@ fn site_card(s: SiteSummary) -> impl IntoView {
             </p>
         </section>
     }
-}
-
-/// A site's alerts, or a line saying there is none.
-#[component]
-pub fn AlertList(alerts: Vec<Alert>) -> impl IntoView {
-    if alerts.is_empty() {
-        return Either::Left(view! { <p class="muted no-alerts">"No alerts."</p> });
-    }
-    Either::Right(view! {
-        <ul class="alerts" role="status">
-            {alerts.into_iter().map(|a| view! {
-                <li class=format!("alert alert-{}", a.kind.as_str()) data-alert=a.kind.as_str()>{a.message}</li>
-            }).collect_view()}
-        </ul>
-    })
 }

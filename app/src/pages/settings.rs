@@ -3,12 +3,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
     components::{form_error, FormError, LoadError, Me, PageError, StatusBadge},
     domain::{
         feature::{FeatureState, FEATURE_SECTION},
         Role,
     },
+    server_fns::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
 };
 
 /// `cluster_settings` by section (admins write and delete).

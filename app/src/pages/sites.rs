@@ -3,12 +3,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::{
+    components::{form_error, FormError, LoadError, Me, RoleAtLeast, StatusBadge},
+    domain::{AppError, Role, Site, SiteRow, SiteStatus, Tag},
+    server_fns::{
         sites::{get_site, list_sites, AddSite, RemoveSite, UpdateSite},
         tags::all_tags,
     },
-    components::{form_error, FormError, LoadError, Me, RoleAtLeast, StatusBadge},
-    domain::{AppError, Role, Site, SiteRow, SiteStatus, Tag},
 };
 
 /// All sites, a page at a time, with a name filter that works in the browser.

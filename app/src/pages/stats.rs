@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    api::stats::{list_backend_stats, list_proxy_dest_stats, list_reachability, PruneProxyStats},
     components::{form_error, FormError, LoadError, Me},
     domain::Role,
+    server_fns::stats::{list_backend_stats, list_proxy_dest_stats, list_reachability, PruneProxyStats},
 };
 
 /// Which site can reach which (`site_reachability`).

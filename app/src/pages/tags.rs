@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::tags::{list_tags, CreateTag, RemoveTag, RenameTag},
     components::{FormError, LoadError, Me, PageError},
     domain::{Role, Tag},
+    server_fns::tags::{list_tags, CreateTag, RemoveTag, RenameTag},
 };
 
 /// Tags: the shard labels sites point to. Admins create, rename and remove them here.

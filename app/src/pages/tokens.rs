@@ -2,12 +2,12 @@ use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
 use crate::{
-    api::tokens::{list_tokens, CreateToken, RevokeToken},
     components::{FormError, LoadError, PageError, Time},
     domain::{
         token::{NewToken, TokenView, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS},
         Role,
     },
+    server_fns::tokens::{list_tokens, CreateToken, RevokeToken},
 };
 
 /// API tokens for `/api/v1` and `palomar cluster`: operators make their own, admins anyone's.

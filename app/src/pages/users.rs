@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::users::{lookup_user, DeleteUser, MoveUser},
     components::{FormError, LoadError, MaybeTime, Me, PageError, SyncView},
     domain::Role,
+    server_fns::users::{lookup_user, DeleteUser, MoveUser},
 };
 
 /// Looks a user up by name and shows the route a proxy would take; operators move users,

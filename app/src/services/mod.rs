@@ -59,7 +59,7 @@ pub struct RequestOrigin {
 }
 
 /// An operator whose session or API token has been checked against the operator store.
-/// Only [`crate::api::support::caller`] (from a session), [`Services::token_caller`] (from an
+/// Only [`crate::server_fns::support::caller`] (from a session), [`Services::token_caller`] (from an
 /// API token) and [`Caller::trusted_cli`] make one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

@@ -7,8 +7,8 @@
 use std::{sync::Arc, time::Duration};
 
 use app::{
-    api::support::{self, CheckedOperator, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN},
     domain::{operator::OperatorView, AppError},
+    server_fns::support::{self, CheckedOperator, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN},
     services::Services,
 };
 use axum::{
@@ -166,7 +166,7 @@ pub async fn require_login(
         }
         Ok(None) if request.method() == Method::GET => {
             let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-            let login = format!("/login?next={}", app::api::support::percent_encode(target));
+            let login = format!("/login?next={}", app::server_fns::support::percent_encode(target));
             Redirect::to(&login).into_response()
         }
         Ok(None) => (StatusCode::UNAUTHORIZED, "please log in").into_response(),

@@ -3,7 +3,7 @@
 //! with their inputs. Behaviour follows docs/controller.md, which says where Palomar's
 //! documentation is silent.
 
-pub mod drain;
+pub mod evacuation;
 #[cfg(test)]
 mod fixtures;
 pub mod group_balance;

@@ -24,7 +24,7 @@ use scylla::{
 
 use crate::{
     config::{CassandraSettings, ConsistencyLevel, LoadBalancingPolicy},
-    traffic::Traffic,
+    request_load::RequestLoad,
 };
 
 /// A connected GeoDB: one driver session and the statements prepared on it.
@@ -37,7 +37,7 @@ pub struct CassandraStore {
     member_statements: members::Statements,
     controller_statements: controller::Statements,
     /// The requests the census gives way to ([`CassandraStore::giving_way_to`]).
-    traffic: Arc<Traffic>,
+    requests: Arc<RequestLoad>,
 }
 
 /// Why the adapter could not start.
@@ -88,14 +88,14 @@ impl CassandraStore {
             audit_statements,
             member_statements,
             controller_statements,
-            traffic: Arc::default(),
+            requests: Arc::default(),
         })
     }
 
-    /// The same store, whose census reads fewer ranges at a time while `traffic` is busy (by
+    /// The same store, whose census reads fewer ranges at a time while `requests` is busy (by
     /// default it never is).
-    pub fn giving_way_to(mut self, traffic: Arc<Traffic>) -> Self {
-        self.traffic = traffic;
+    pub fn giving_way_to(mut self, requests: Arc<RequestLoad>) -> Self {
+        self.requests = requests;
         self
     }
 

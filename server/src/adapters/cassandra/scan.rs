@@ -22,7 +22,7 @@ use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
 use super::unavailable;
-use crate::traffic::Traffic;
+use crate::request_load::RequestLoad;
 
 /// How a scan reads the ring: into how many ranges, how many read at once, rows per page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,14 +73,14 @@ impl From<MembershipRow> for Membership {
 }
 
 /// Scans with `statement` (which selects [`MEMBERSHIP_COLUMNS`] in one token range),
-/// `shape.in_flight` ranges at a time, or one at a time with pauses while `traffic` is busy;
+/// `shape.in_flight` ranges at a time, or one at a time with pauses while `requests` is busy;
 /// each batch is at most a page. Each range is read and its rows decoded in a task of its own,
 /// so that decoding runs beside the caller's work.
 pub(super) fn scan(
     session: Arc<Session>,
     statement: &PreparedStatement,
     shape: ScanShape,
-    traffic: Arc<Traffic>,
+    requests: Arc<RequestLoad>,
 ) -> BoxStream<'static, Result<Vec<Membership>, StoreError>> {
     let mut statement = statement.clone();
     statement.set_page_size(shape.page_size.max(1));
@@ -88,7 +88,7 @@ pub(super) fn scan(
     // that writes as it reads (the first census) holds the readers back instead of letting
     // decoded pages pile up in memory, and a caller that keeps up takes each page at once.
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
-    let readers = Readers { session, statement, in_flight: shape.in_flight, traffic, sender };
+    let readers = Readers { session, statement, in_flight: shape.in_flight, requests, sender };
     tokio::spawn(readers.read(token_ranges(shape.ranges)));
     futures::stream::unfold(receiver, |mut receiver| async move { Some((receiver.recv().await?, receiver)) }).boxed()
 }
@@ -119,7 +119,7 @@ struct Readers {
     session: Arc<Session>,
     statement: PreparedStatement,
     in_flight: usize,
-    traffic: Arc<Traffic>,
+    requests: Arc<RequestLoad>,
     sender: Sender<Result<Vec<Membership>, StoreError>>,
 }
 
@@ -135,7 +135,7 @@ impl Readers {
             if self.sender.is_closed() {
                 return;
             }
-            if running.len() < ranges_at_once(self.in_flight, self.traffic.busy()) {
+            if running.len() < ranges_at_once(self.in_flight, self.requests.busy()) {
                 if let Some(range) = ranges.next() {
                     running.push(tokio::spawn(self.read_range(range)));
                     continue;
@@ -148,7 +148,7 @@ impl Readers {
                     return;
                 }
                 Some(Ok(took)) => {
-                    if self.traffic.busy() {
+                    if self.requests.busy() {
                         tokio::time::sleep(pause_after(took)).await;
                     }
                 }

@@ -272,7 +272,7 @@ impl GeoDb for CassandraStore {
             self.session.clone(),
             &self.statements.users.scan_memberships,
             ScanShape::CENSUS,
-            self.traffic.clone(),
+            self.requests.clone(),
         )
     }
 

@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Logs an operator in: checks the password, rotates the session id, then goes to `next`.
+/// The one server function that needs no session. Failed logins are throttled per username and
+/// per client address (429 with `Retry-After`).
+#[server(endpoint = "auth/login")]
+pub async fn login(username: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::server_fns::support::{
+        finish, services, session, SESSION_EPOCH, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN,
+    };
+    use crate::{
+        domain::{logtext::Untrusted, validate::local_path},
+        services::RequestOrigin,
+    };
+
+    finish(
+        async {
+            let services = services()?;
+            let origin = use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<RequestOrigin>().cloned())
+                .unwrap_or_default();
+            let logged_in = services
+                .accounts()
+                .verify_login(&username, &password, origin.client_addr)
+                .await
+                .inspect_err(|err| {
+                    tracing::info!(username = %Untrusted(&username), client = %Untrusted(&origin.client_ip), kind = err.kind(), "login refused");
+                })?;
+            let session = session().await?;
+            let store_err = |e: tower_sessions::session::Error| AppError::Unavailable(format!("session store: {e}"));
+            // A new id at login: a session id planted before login is worthless afterwards.
+            session.cycle_id().await.map_err(store_err)?;
+            let now = chrono::Utc::now().timestamp();
+            session.insert(SESSION_OPERATOR, &logged_in.operator.username).await.map_err(store_err)?;
+            session.insert(SESSION_EPOCH, &logged_in.epoch).await.map_err(store_err)?;
+            session.insert(SESSION_LOGIN_AT, now).await.map_err(store_err)?;
+            session.insert(SESSION_SEEN, now).await.map_err(store_err)?;
+            tracing::info!(username = %Untrusted(&logged_in.operator.username), role = %logged_in.operator.role, "operator logged in");
+            leptos_axum::redirect(&local_path(&next).unwrap_or_else(|| "/".into()));
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Ends the session and goes back to the login page.
+#[server(endpoint = "auth/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::domain::logtext::Untrusted;
+    use crate::server_fns::support::{caller, finish, session};
+
+    finish(
+        async {
+            let (caller, _) = caller().await?;
+            session().await?.flush().await.map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+            tracing::info!(username = %Untrusted(caller.username()), "operator logged out");
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}

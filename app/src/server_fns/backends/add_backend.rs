@@ -1,0 +1,26 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Adds a backend to a site, in standby (admin).
+#[server(endpoint = "backends/add")]
+pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> {
+    use crate::domain::cluster::parse_backend_host;
+    use crate::domain::logtext::Untrusted;
+    use crate::domain::validate;
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.backend_admin(&caller)?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let host = parse_backend_host(&host, services.dovecot_edition())?;
+            let added = admin.add(site_id, host).await?;
+            tracing::info!(operator = %Untrusted(caller.username()), backend = %Untrusted(&added.host), "backend added");
+            leptos_axum::redirect(&format!("/sites/{site_id}/backends"));
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,17 @@
+use leptos::prelude::*;
+
+use crate::domain::{controller::ControllerStatus, AppError};
+
+/// The controller of this server's site: who leads, modes, loop runs, reachability, problems.
+#[server(endpoint = "controller/status")]
+pub async fn get_controller_status() -> Result<ControllerStatus, AppError> {
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            Ok(services.controller(&caller)?.status().await)
+        }
+        .await,
+    )
+}

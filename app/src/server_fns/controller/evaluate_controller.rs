@@ -1,0 +1,17 @@
+use leptos::prelude::*;
+
+use crate::domain::{planning::Decision, AppError};
+
+/// What the controller would do now, every feature treated as dry; writes nothing (operator).
+#[server(endpoint = "controller/evaluate")]
+pub async fn evaluate_controller() -> Result<Vec<Decision>, AppError> {
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            services.controller_ops(&caller)?.evaluate().await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+
+use crate::domain::{AppError, Page};
+
+/// One page of a group's users, as the last census found them.
+#[server(endpoint = "groups/members")]
+pub async fn list_group_members(
+    site_id: String,
+    name: String,
+    cursor: Option<String>,
+) -> Result<Page<String>, AppError> {
+    use crate::domain::{validate, GroupName, PageRequest};
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let site_id = validate::uuid("site_id", &site_id)?;
+            let name = name.parse::<GroupName>().map_err(|bad| bad.on("name"))?;
+            services.groups(&caller).members(site_id, name.as_str(), PageRequest::after(cursor, 100)).await
+        }
+        .await,
+    )
+}

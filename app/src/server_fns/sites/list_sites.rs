@@ -1,0 +1,18 @@
+use leptos::prelude::*;
+
+use crate::domain::{AppError, Page, SiteRow};
+
+/// One page of sites, with their tag names.
+#[server(endpoint = "sites/list")]
+pub async fn list_sites(cursor: Option<String>) -> Result<Page<SiteRow>, AppError> {
+    use crate::domain::PageRequest;
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            services.topology(&caller).list_sites(PageRequest::after(cursor, 100)).await
+        }
+        .await,
+    )
+}

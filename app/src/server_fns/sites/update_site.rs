@@ -1,0 +1,30 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Changes a site's name, tag, load balancer and status (admin).
+#[server(endpoint = "sites/update")]
+pub async fn update_site(
+    id: String,
+    name: String,
+    tag: String,
+    load_balancer: String,
+    status: String,
+) -> Result<(), AppError> {
+    use crate::domain::logtext::Untrusted;
+    use crate::domain::{validate, SiteDraft};
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let id = validate::uuid("id", &id)?;
+            let site = admin.update_site(id, SiteDraft::parse(&name, &tag, &load_balancer, &status)?).await?;
+            tracing::info!(operator = %Untrusted(caller.username()), site_id = %site.id, site = %Untrusted(&site.name), status = %Untrusted(&site.status), "site updated");
+            leptos_axum::redirect("/sites");
+            Ok(())
+        }
+        .await,
+    )
+}

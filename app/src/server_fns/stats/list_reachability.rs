@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::domain::geodb::Reachability;
+use crate::domain::AppError;
+
+/// The site reachability matrix rows and the sites' names.
+#[server(endpoint = "stats/reachability")]
+pub async fn list_reachability() -> Result<(Vec<(uuid::Uuid, String)>, Vec<Reachability>), AppError> {
+    use crate::domain::PageRequest;
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let sites = services.topology(&caller).list_sites(PageRequest::first(500)).await?;
+            let names = sites.items.into_iter().map(|r| (r.site.id, r.site.name)).collect();
+            Ok((names, services.stats(&caller).reachability().await?))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Creates a tag (admin).
+#[server(endpoint = "tags/create")]
+pub async fn create_tag(tag: String) -> Result<(), AppError> {
+    use crate::domain::logtext::Untrusted;
+    use crate::domain::TagDraft;
+    use crate::server_fns::support::{caller, finish};
+
+    finish(
+        async {
+            let (caller, services) = caller().await?;
+            let admin = services.topology_admin(&caller)?;
+            let tag = admin.create_tag(TagDraft::parse(&tag)?).await?;
+            tracing::info!(operator = %Untrusted(caller.username()), tag_id = %tag.id, tag = %Untrusted(&tag.tag), "tag created");
+            leptos_axum::redirect("/tags");
+            Ok(())
+        }
+        .await,
+    )
+}
