@@ -81,10 +81,24 @@ async fn tags_round_trip(db: &dyn Store) {
     assert_eq!(db.get_tag(tag.id).await.unwrap(), Some(tag.clone()));
     let renamed = Tag { tag: "europe".into(), ..tag.clone() };
     db.put_tag(&renamed).await.unwrap();
-    assert_eq!(db.list_tags(PageRequest::first(10)).await.unwrap().items, vec![renamed]);
-    db.delete_tag(tag.id).await.unwrap();
+    assert_eq!(db.list_tags(PageRequest::first(10)).await.unwrap().items, vec![renamed.clone()]);
+    assert!(!db.remove_tag(&tag).await.unwrap(), "refused: renamed since");
+    assert!(db.remove_tag(&renamed).await.unwrap());
     assert_eq!(db.get_tag(tag.id).await.unwrap(), None);
     assert!(db.list_tags(PageRequest::first(10)).await.unwrap().items.is_empty());
+}
+
+async fn tags_change_only_from_the_row_seen(db: &dyn Store) {
+    let tag = Tag { id: Uuid::new_v4(), tag: "eu".into() };
+    assert!(db.write_tag(None, &tag).await.unwrap());
+    assert!(!db.write_tag(None, &Tag { tag: "us".into(), ..tag.clone() }).await.unwrap(), "refused: the id exists");
+    let renamed = Tag { tag: "europe".into(), ..tag.clone() };
+    assert!(db.write_tag(Some(&tag), &renamed).await.unwrap());
+    assert!(!db.write_tag(Some(&tag), &Tag { tag: "emea".into(), ..tag.clone() }).await.unwrap(), "refused: renamed");
+    assert_eq!(db.get_tag(tag.id).await.unwrap(), Some(renamed.clone()));
+    assert!(db.remove_tag(&renamed).await.unwrap());
+    assert!(!db.write_tag(Some(&renamed), &tag).await.unwrap(), "refused: gone, and not made up");
+    assert_eq!(db.get_tag(tag.id).await.unwrap(), None);
 }
 
 async fn sites_round_trip(db: &dyn Store) {
@@ -97,9 +111,38 @@ async fn sites_round_trip(db: &dyn Store) {
     let edited = Site { status: SiteStatus::Standby, tag: None, ..tagged.clone() };
     db.put_site(&edited).await.unwrap();
     assert_eq!(db.get_site(edited.id).await.unwrap(), Some(edited.clone()));
-    db.delete_site(untagged.id).await.unwrap();
+    assert!(db.remove_site(&untagged).await.unwrap());
     assert_eq!(db.get_site(untagged.id).await.unwrap(), None);
     assert_eq!(db.list_sites(PageRequest::first(10)).await.unwrap().items, vec![edited]);
+}
+
+async fn sites_change_only_from_the_row_seen(db: &dyn Store) {
+    // Every column takes part: a tag and a load balancer, and neither.
+    let tagged = site("dc1a", Some(Uuid::new_v4()), SiteStatus::Online);
+    let bare = Site { load_balancer: String::new(), ..site("dc2a", None, SiteStatus::Online) };
+    for s in [&tagged, &bare] {
+        assert!(db.write_site(None, s).await.unwrap());
+        assert!(!db.write_site(None, s).await.unwrap(), "refused: the id exists");
+        let edited = Site { status: SiteStatus::Standby, ..s.clone() };
+        assert!(db.write_site(Some(s), &edited).await.unwrap());
+        let other = Site { name: "dc9".into(), ..s.clone() };
+        assert!(!db.write_site(Some(s), &other).await.unwrap(), "refused: edited since");
+        assert!(!db.remove_site(s).await.unwrap(), "refused: edited since");
+        assert_eq!(db.get_site(s.id).await.unwrap(), Some(edited.clone()));
+        let retagged = Site { tag: Some(Uuid::new_v4()), load_balancer: "lb.example.net".into(), ..edited.clone() };
+        assert!(db.write_site(Some(&edited), &retagged).await.unwrap());
+        assert!(db.remove_site(&retagged).await.unwrap());
+        assert!(!db.write_site(Some(&retagged), &edited).await.unwrap(), "refused: gone, and not made up");
+        assert_eq!(db.get_site(s.id).await.unwrap(), None);
+    }
+}
+
+async fn a_backend_is_added_once(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let b = backend(site, "be1.example.net");
+    assert!(db.add_backend(&b).await.unwrap());
+    assert!(!db.add_backend(&Backend { host: "be2.example.net".into(), ..b.clone() }).await.unwrap());
+    assert_eq!(db.get_backend(site, b.id).await.unwrap().map(|r| r.host), Some(b.host));
 }
 
 async fn unknown_site_status_is_kept(db: &dyn Store) {
@@ -571,8 +614,34 @@ async fn settings_by_section(db: &dyn Store) {
     let features = all_pages(2, |page| db.list_settings("controller_features", page)).await;
     assert_eq!(features.len(), 3);
     assert!(features.iter().all(|s| s.section == "controller_features"));
-    db.delete_setting("controller_features", site, nil, "host_failure").await.unwrap();
+    let on = setting("controller_features", site, "host_failure", "on");
+    assert_eq!(db.get_setting(&setting("controller_features", site, "host_failure", "")).await.unwrap(), Some(on.clone()));
+    assert!(!db.remove_setting(&setting("controller_features", site, "host_failure", "off")).await.unwrap());
+    assert!(db.remove_setting(&on).await.unwrap());
+    assert_eq!(db.get_setting(&on).await.unwrap(), None);
     assert_eq!(db.list_settings("controller_features", PageRequest::first(10)).await.unwrap().items.len(), 2);
+}
+
+async fn settings_change_only_from_the_value_seen(db: &dyn Store) {
+    use app::domain::geodb::ClusterSetting;
+    let row = |value: &str| ClusterSetting {
+        section: "controller_features".into(),
+        site_id: Uuid::new_v4(),
+        backend_id: Uuid::nil(),
+        setting_name: "load_balance".into(),
+        setting_value: value.into(),
+    };
+    let on = row("on");
+    let off = ClusterSetting { setting_value: "off".into(), ..on.clone() };
+    let dry = ClusterSetting { setting_value: "dryrun".into(), ..on.clone() };
+    assert!(db.write_setting(None, &on).await.unwrap());
+    assert!(!db.write_setting(None, &off).await.unwrap(), "refused: it exists");
+    assert!(db.write_setting(Some(&on), &off).await.unwrap());
+    assert!(!db.write_setting(Some(&on), &dry).await.unwrap(), "refused: changed since");
+    assert_eq!(db.get_setting(&on).await.unwrap(), Some(off.clone()));
+    assert!(db.remove_setting(&off).await.unwrap());
+    assert!(!db.write_setting(Some(&off), &dry).await.unwrap(), "refused: gone, and not made up");
+    assert_eq!(db.get_setting(&on).await.unwrap(), None);
 }
 
 async fn reachability_group_sites_and_stats(db: &dyn Store) {
@@ -639,7 +708,11 @@ macro_rules! conformance {
 
 conformance!(
     tags_round_trip,
+    tags_change_only_from_the_row_seen,
     sites_round_trip,
+    sites_change_only_from_the_row_seen,
+    a_backend_is_added_once,
+    settings_change_only_from_the_value_seen,
     unknown_site_status_is_kept,
     paging_visits_every_row_once,
     bad_cursor_is_refused,

@@ -204,3 +204,125 @@ async fn two_admins_disabling_each_other_leave_one() {
         }
     }
 }
+
+/// Two writers race [`ROUNDS`] times to change one row, each from the value it has just read;
+/// afterwards the accepted writes form one chain from `initial` to what the row shows.
+async fn two_writers_chain<R, RF, W, WF>(initial: &str, read: R, write: W)
+where
+    R: Fn() -> RF + Clone + Send + 'static,
+    RF: std::future::Future<Output = String> + Send,
+    W: Fn(String, String) -> WF + Clone + Send + 'static,
+    WF: std::future::Future<Output = bool> + Send,
+{
+    let writer = |name: &'static str| {
+        let (read, write) = (read.clone(), write.clone());
+        tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            for round in 0..ROUNDS {
+                let seen = read().await;
+                let new = format!("{name}{round}");
+                if write(seen.clone(), new.clone()).await {
+                    accepted.push((seen, new));
+                }
+            }
+            accepted
+        })
+    };
+    let (a, b) = (writer("a"), writer("b"));
+    let accepted: Vec<(String, String)> = [a.await.unwrap(), b.await.unwrap()].concat();
+    let by_seen: BTreeMap<&str, &str> = accepted.iter().map(|(s, n)| (s.as_str(), n.as_str())).collect();
+    assert_eq!(by_seen.len(), accepted.len(), "two accepted writes started from the same value: {accepted:?}");
+    let (mut at, mut steps) = (initial, 0);
+    while let Some(next) = by_seen.get(at) {
+        at = next;
+        steps += 1;
+    }
+    assert_eq!(steps, accepted.len(), "an accepted write is not in the chain from {initial}: {accepted:?}");
+    assert_eq!(read().await, at, "the row does not show the last write of the chain");
+}
+
+/// Two operators editing the same site, tag and setting at once, and adding the same backend
+/// and site twice, on the real Cassandra: every operator write is conditional on the row as
+/// its writer read it, so neither undoes the other in silence, and an add happens once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_editing_one_row_never_undo_each_other() {
+    use app::domain::{geodb::ClusterSetting, Site, SiteStatus, Tag};
+    let Some(store) = common::cassandra_store("operator_races").await else { return };
+    let store = Arc::new(store);
+
+    let site = Site {
+        id: uuid::Uuid::new_v4(),
+        name: "dc1a".into(),
+        tag: None,
+        load_balancer: "lb0".into(),
+        status: SiteStatus::Online,
+    };
+    let adds = [store.write_site(None, &site), store.write_site(None, &site)];
+    let added = futures::future::join_all(adds).await;
+    assert_eq!(added.iter().filter(|r| *r.as_ref().unwrap()).count(), 1, "a site is added once");
+    let (db, id) = (store.clone(), site.id);
+    let read = move || {
+        let db = db.clone();
+        async move { db.get_site(id).await.unwrap().unwrap().load_balancer }
+    };
+    let db = store.clone();
+    let write = move |seen: String, new: String| {
+        let db = db.clone();
+        async move {
+            let before = Site { load_balancer: seen, ..db.get_site(id).await.unwrap().unwrap() };
+            db.write_site(Some(&before), &Site { load_balancer: new, ..before.clone() }).await.unwrap()
+        }
+    };
+    two_writers_chain("lb0", read, write).await;
+
+    let tag = Tag { id: uuid::Uuid::new_v4(), tag: "t0".into() };
+    assert!(store.write_tag(None, &tag).await.unwrap());
+    let (db, id) = (store.clone(), tag.id);
+    let read = move || {
+        let db = db.clone();
+        async move { db.get_tag(id).await.unwrap().unwrap().tag }
+    };
+    let db = store.clone();
+    let write = move |seen: String, new: String| {
+        let db = db.clone();
+        async move { db.write_tag(Some(&Tag { id, tag: seen }), &Tag { id, tag: new }).await.unwrap() }
+    };
+    two_writers_chain("t0", read, write).await;
+
+    let setting = ClusterSetting {
+        section: "races".into(),
+        site_id: uuid::Uuid::new_v4(),
+        backend_id: uuid::Uuid::nil(),
+        setting_name: "value".into(),
+        setting_value: "v0".into(),
+    };
+    assert!(store.write_setting(None, &setting).await.unwrap());
+    let (db, key) = (store.clone(), setting.clone());
+    let read = move || {
+        let (db, key) = (db.clone(), key.clone());
+        async move { db.get_setting(&key).await.unwrap().unwrap().setting_value }
+    };
+    let (db, key) = (store.clone(), setting.clone());
+    let write = move |seen: String, new: String| {
+        let (db, key) = (db.clone(), key.clone());
+        async move {
+            let before = ClusterSetting { setting_value: seen, ..key.clone() };
+            db.write_setting(Some(&before), &ClusterSetting { setting_value: new, ..key }).await.unwrap()
+        }
+    };
+    two_writers_chain("v0", read, write).await;
+
+    let backend = app::domain::geodb::Backend {
+        site_id: site.id,
+        id: uuid::Uuid::new_v4(),
+        load_factor: 100,
+        host: "be1.dc1a.example.net".into(),
+        status: BackendStatus::Standby,
+        status_reason: "added".into(),
+        last_moved_from: String::new(),
+        last_moved_to: String::new(),
+    };
+    let other = app::domain::geodb::Backend { host: "be2.dc1a.example.net".into(), ..backend.clone() };
+    let added = futures::future::join_all([store.add_backend(&backend), store.add_backend(&other)]).await;
+    assert_eq!(added.iter().filter(|r| *r.as_ref().unwrap()).count(), 1, "a backend id is added once");
+}

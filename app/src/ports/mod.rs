@@ -71,13 +71,25 @@ pub enum StoreError {
 pub trait GeoDb: Send + Sync + 'static {
     async fn list_tags(&self, page: PageRequest) -> Result<Page<Tag>, StoreError>;
     async fn get_tag(&self, id: Uuid) -> Result<Option<Tag>, StoreError>;
+    /// Writes a whole row: for writers that own the row (seeding). An operator's change is one
+    /// of the conditional writes below.
     async fn put_tag(&self, tag: &Tag) -> Result<(), StoreError>;
-    async fn delete_tag(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Writes `tag` only if its row is still `seen`, or with `None` only if there is no row
+    /// with its id. Returns whether it was written.
+    async fn write_tag(&self, seen: Option<&Tag>, tag: &Tag) -> Result<bool, StoreError>;
+    /// Deletes a tag only if its row is still `seen`. Returns whether it was deleted.
+    async fn remove_tag(&self, seen: &Tag) -> Result<bool, StoreError>;
 
     async fn list_sites(&self, page: PageRequest) -> Result<Page<Site>, StoreError>;
     async fn get_site(&self, id: Uuid) -> Result<Option<Site>, StoreError>;
+    /// Writes a whole row: for writers that own the row (seeding). An operator's change is one
+    /// of the conditional writes below.
     async fn put_site(&self, site: &Site) -> Result<(), StoreError>;
-    async fn delete_site(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Writes `site` only if its row is still `seen` (every column), or with `None` only if
+    /// there is no row with its id. Returns whether it was written.
+    async fn write_site(&self, seen: Option<&Site>, site: &Site) -> Result<bool, StoreError>;
+    /// Deletes a site only if its row is still `seen`. Returns whether it was deleted.
+    async fn remove_site(&self, seen: &Site) -> Result<bool, StoreError>;
 
     /// One site's backends (one partition).
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError>;
@@ -85,6 +97,8 @@ pub trait GeoDb: Send + Sync + 'static {
     /// Writes a whole row: for new backends and for writers that own the row (seeding, the
     /// simulator). Changes to an existing backend use the conditional column updates below.
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError>;
+    /// Adds a backend only if there is no row with its id. Returns whether it was written.
+    async fn add_backend(&self, backend: &Backend) -> Result<bool, StoreError>;
     /// Sets a backend's load factor only if it is still `seen`. Returns whether it was applied.
     async fn set_backend_load_factor(
         &self,
@@ -192,14 +206,16 @@ pub trait GeoDb: Send + Sync + 'static {
 
     /// One section of `cluster_settings` (one partition).
     async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError>;
+    /// One row of `cluster_settings`, by its key (`setting_value` ignored).
+    async fn get_setting(&self, key: &ClusterSetting) -> Result<Option<ClusterSetting>, StoreError>;
+    /// Writes a whole row: for writers that own the row (seeding, tests). An operator's change is
+    /// one of the conditional writes below.
     async fn put_setting(&self, setting: &ClusterSetting) -> Result<(), StoreError>;
-    async fn delete_setting(
-        &self,
-        section: &str,
-        site_id: Uuid,
-        backend_id: Uuid,
-        name: &str,
-    ) -> Result<(), StoreError>;
+    /// Writes `setting` only if its row still holds `seen`'s value, or with `None` only if
+    /// there is no such row. Returns whether it was written.
+    async fn write_setting(&self, seen: Option<&ClusterSetting>, setting: &ClusterSetting) -> Result<bool, StoreError>;
+    /// Deletes a setting only if its row still holds `seen`'s value. Returns whether it was deleted.
+    async fn remove_setting(&self, seen: &ClusterSetting) -> Result<bool, StoreError>;
 
     /// The whole `site_reachability` table (sites × sites: small).
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError>;

@@ -269,10 +269,9 @@ impl BackendAdmin {
             last_moved_from: String::new(),
             last_moved_to: String::new(),
         };
-        let applied = self
-            .audit
-            .apply("backend.add", &host, None::<&Backend>, Some(&added), self.geodb.put_backend(&added))
-            .await;
+        let (what, write) = (format!("backend {host}"), self.geodb.add_backend(&added));
+        let applied =
+            self.audit.apply_conditional("backend.add", &host, &what, None::<&Backend>, Some(&added), write).await;
         self.backends.forget(site_id);
         applied?;
         Ok(added)

@@ -81,15 +81,10 @@ impl FeatureOps {
             setting_name: feature.as_str().into(),
             setting_value: state.as_str().into(),
         };
-        self.audit
-            .apply(
-                "feature.set",
-                &format!("{feature} @ {site_id}"),
-                None::<&()>,
-                Some(&row),
-                self.geodb.put_setting(&row),
-            )
-            .await
+        let before = self.geodb.get_setting(&row).await?;
+        let (target, write) = (format!("{feature} @ {site_id}"), self.geodb.write_setting(before.as_ref(), &row));
+        let what = format!("feature {feature}");
+        self.audit.apply_conditional("feature.set", &target, &what, before.as_ref(), Some(&row), write).await
     }
 }
 
@@ -119,19 +114,23 @@ impl SettingsAdmin {
                 .map_err(|_| AppError::invalid("setting_value", "a feature state is on, dryrun or off"))?;
         }
         let target = format!("{}/{}/{}/{}", setting.section, setting.site_id, setting.backend_id, setting.setting_name);
-        self.audit.apply("setting.put", &target, None::<&()>, Some(&setting), self.geodb.put_setting(&setting)).await
+        let before = self.geodb.get_setting(&setting).await?;
+        let (what, write) = (format!("setting {target}"), self.geodb.write_setting(before.as_ref(), &setting));
+        self.audit.apply_conditional("setting.put", &target, &what, before.as_ref(), Some(&setting), write).await
     }
 
     pub async fn delete(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), AppError> {
         let target = format!("{section}/{site_id}/{backend_id}/{name}");
-        self.audit
-            .apply(
-                "setting.delete",
-                &target,
-                None::<&()>,
-                None::<&()>,
-                self.geodb.delete_setting(section, site_id, backend_id, name),
-            )
-            .await
+        let key = ClusterSetting {
+            section: section.into(),
+            site_id,
+            backend_id,
+            setting_name: name.into(),
+            setting_value: String::new(),
+        };
+        // Deleting what is not there changes nothing, as before.
+        let Some(before) = self.geodb.get_setting(&key).await? else { return Ok(()) };
+        let (what, write) = (format!("setting {target}"), self.geodb.remove_setting(&before));
+        self.audit.apply_conditional("setting.delete", &target, &what, Some(&before), None::<&()>, write).await
     }
 }

@@ -101,8 +101,9 @@ impl TopologyAdmin {
     pub async fn add_site(&self, draft: SiteDraft) -> Result<Site, AppError> {
         self.check_site(&draft, None).await?;
         let site = draft.into_site(Uuid::new_v4());
-        let written =
-            self.audit.apply("site.add", &site.name, None::<&Site>, Some(&site), self.geodb.put_site(&site)).await;
+        let what = format!("site {}", site.name);
+        let write = self.geodb.write_site(None, &site);
+        let written = self.audit.apply_conditional("site.add", &site.name, &what, None::<&Site>, Some(&site), write).await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -113,8 +114,10 @@ impl TopologyAdmin {
         let before = self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))?;
         self.check_site(&draft, Some(id)).await?;
         let site = draft.into_site(id);
+        let what = format!("site {}", before.name);
+        let write = self.geodb.write_site(Some(&before), &site);
         let written =
-            self.audit.apply("site.update", &site.name, Some(&before), Some(&site), self.geodb.put_site(&site)).await;
+            self.audit.apply_conditional("site.update", &site.name, &what, Some(&before), Some(&site), write).await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -131,8 +134,12 @@ impl TopologyAdmin {
         if !backends.items.is_empty() {
             return Err(AppError::Conflict(format!("site {} still has backends: remove them first", site.name)));
         }
+        // A backend added between the check above and this write is not seen: adding one takes
+        // an admin, and the removal is audited.
+        let what = format!("site {}", site.name);
+        let write = self.geodb.remove_site(&site);
         let written =
-            self.audit.apply("site.remove", &site.name, Some(&site), None::<&Site>, self.geodb.delete_site(id)).await;
+            self.audit.apply_conditional("site.remove", &site.name, &what, Some(&site), None::<&Site>, write).await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -141,7 +148,8 @@ impl TopologyAdmin {
     pub async fn create_tag(&self, draft: TagDraft) -> Result<Tag, AppError> {
         self.check_tag_name(&draft, None).await?;
         let tag = Tag { id: Uuid::new_v4(), tag: draft.tag };
-        self.audit.apply("tag.create", &tag.tag, None::<&Tag>, Some(&tag), self.geodb.put_tag(&tag)).await?;
+        let (what, write) = (format!("tag {}", tag.tag), self.geodb.write_tag(None, &tag));
+        self.audit.apply_conditional("tag.create", &tag.tag, &what, None::<&Tag>, Some(&tag), write).await?;
         Ok(tag)
     }
 
@@ -149,7 +157,8 @@ impl TopologyAdmin {
         let before = self.geodb.get_tag(id).await?.ok_or_else(|| AppError::NotFound(format!("tag {id}")))?;
         self.check_tag_name(&draft, Some(id)).await?;
         let tag = Tag { id, tag: draft.tag };
-        self.audit.apply("tag.rename", &tag.tag, Some(&before), Some(&tag), self.geodb.put_tag(&tag)).await?;
+        let (what, write) = (format!("tag {}", before.tag), self.geodb.write_tag(Some(&before), &tag));
+        self.audit.apply_conditional("tag.rename", &tag.tag, &what, Some(&before), Some(&tag), write).await?;
         Ok(tag)
     }
 
@@ -166,7 +175,8 @@ impl TopologyAdmin {
         if !users.is_empty() {
             return Err(AppError::Conflict(format!("tag {} is used by site {}", tag.tag, users.join(", "))));
         }
-        self.audit.apply("tag.remove", &tag.tag, Some(&tag), None::<&Tag>, self.geodb.delete_tag(id)).await?;
+        let (what, write) = (format!("tag {}", tag.tag), self.geodb.remove_tag(&tag));
+        self.audit.apply_conditional("tag.remove", &tag.tag, &what, Some(&tag), None::<&Tag>, write).await?;
         Ok(tag)
     }
 

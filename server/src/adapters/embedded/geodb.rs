@@ -34,9 +34,22 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn delete_tag(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write().tags.remove(&id);
-        Ok(())
+    async fn write_tag(&self, seen: Option<&Tag>, tag: &Tag) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.tags.get(&tag.id) != seen {
+            return Ok(false);
+        }
+        tables.tags.insert(tag.id, tag.clone());
+        Ok(true)
+    }
+
+    async fn remove_tag(&self, seen: &Tag) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.tags.get(&seen.id) != Some(seen) {
+            return Ok(false);
+        }
+        tables.tags.remove(&seen.id);
+        Ok(true)
     }
 
     async fn list_sites(&self, request: PageRequest) -> Result<Page<Site>, StoreError> {
@@ -52,9 +65,22 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn delete_site(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write().sites.remove(&id);
-        Ok(())
+    async fn write_site(&self, seen: Option<&Site>, site: &Site) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.sites.get(&site.id) != seen {
+            return Ok(false);
+        }
+        tables.sites.insert(site.id, site.clone());
+        Ok(true)
+    }
+
+    async fn remove_site(&self, seen: &Site) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        if tables.sites.get(&seen.id) != Some(seen) {
+            return Ok(false);
+        }
+        tables.sites.remove(&seen.id);
+        Ok(true)
     }
 
     async fn list_backends(&self, site_id: Uuid, request: PageRequest) -> Result<Page<Backend>, StoreError> {
@@ -75,6 +101,16 @@ impl GeoDb for EmbeddedStore {
     async fn put_backend(&self, backend: &Backend) -> Result<(), StoreError> {
         self.write().backends.insert((backend.site_id, backend.id), backend.clone());
         Ok(())
+    }
+
+    async fn add_backend(&self, backend: &Backend) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let key = (backend.site_id, backend.id);
+        if tables.backends.contains_key(&key) {
+            return Ok(false);
+        }
+        tables.backends.insert(key, backend.clone());
+        Ok(true)
     }
 
     async fn set_backend_load_factor(
@@ -360,15 +396,29 @@ impl GeoDb for EmbeddedStore {
         Ok(())
     }
 
-    async fn delete_setting(
-        &self,
-        section: &str,
-        site_id: Uuid,
-        backend_id: Uuid,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        self.write().settings.remove(&(section.to_string(), site_id, backend_id, name.to_string()));
-        Ok(())
+    async fn get_setting(&self, key: &ClusterSetting) -> Result<Option<ClusterSetting>, StoreError> {
+        Ok(self.read().settings.get(&setting_key(key)).cloned())
+    }
+
+    async fn write_setting(&self, seen: Option<&ClusterSetting>, setting: &ClusterSetting) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let key = setting_key(setting);
+        let held = tables.settings.get(&key).map(|s| s.setting_value.as_str());
+        if held != seen.map(|s| s.setting_value.as_str()) {
+            return Ok(false);
+        }
+        tables.settings.insert(key, setting.clone());
+        Ok(true)
+    }
+
+    async fn remove_setting(&self, seen: &ClusterSetting) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        let key = setting_key(seen);
+        if tables.settings.get(&key).map(|s| s.setting_value.as_str()) != Some(seen.setting_value.as_str()) {
+            return Ok(false);
+        }
+        tables.settings.remove(&key);
+        Ok(true)
     }
 
     async fn list_reachability(&self, request: PageRequest) -> Result<Page<Reachability>, StoreError> {
@@ -468,4 +518,9 @@ impl GeoDb for EmbeddedStore {
             .retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
         Ok(())
     }
+}
+
+/// The key of a `cluster_settings` row.
+fn setting_key(s: &ClusterSetting) -> (String, Uuid, Uuid, String) {
+    (s.section.clone(), s.site_id, s.backend_id, s.setting_name.clone())
 }

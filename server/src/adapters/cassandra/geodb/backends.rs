@@ -13,6 +13,7 @@ use crate::adapters::cassandra::prepare;
 pub(super) struct Statements {
     pub(super) list_backends: PreparedStatement,
     pub(super) put_backend: PreparedStatement,
+    pub(super) add_backend: PreparedStatement,
     pub(super) get_backend: PreparedStatement,
     pub(super) delete_backend: PreparedStatement,
     pub(super) set_backend_status: PreparedStatement,
@@ -38,6 +39,12 @@ impl Statements {
                 session,
                 ks,
                 &format!("INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .await?,
+            add_backend: prepare(
+                session,
+                ks,
+                &format!("INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"),
             )
             .await?,
             get_backend: prepare(

@@ -14,7 +14,10 @@ use crate::adapters::cassandra::prepare;
 pub(super) struct Statements {
     pub(super) list_settings: PreparedStatement,
     pub(super) put_setting: PreparedStatement,
-    pub(super) delete_setting: PreparedStatement,
+    pub(super) get_setting: PreparedStatement,
+    pub(super) add_setting: PreparedStatement,
+    pub(super) update_setting: PreparedStatement,
+    pub(super) remove_setting: PreparedStatement,
     pub(super) list_reachability: PreparedStatement,
     pub(super) put_reachability: PreparedStatement,
     pub(super) list_backend_stats: PreparedStatement,
@@ -39,10 +42,32 @@ impl Statements {
                 "INSERT INTO {ks}.cluster_settings (section, site_id, backend_id, setting_name, setting_value) VALUES (?, ?, ?, ?, ?)",
             )
             .await?,
-            delete_setting: prepare(
+            get_setting: prepare(
                 session,
                 ks,
-                "DELETE FROM {ks}.cluster_settings WHERE section = ? AND site_id = ? AND backend_id = ? AND setting_name = ?",
+                "SELECT section, site_id, backend_id, setting_name, setting_value FROM {ks}.cluster_settings \
+                 WHERE section = ? AND site_id = ? AND backend_id = ? AND setting_name = ?",
+            )
+            .await?,
+            add_setting: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.cluster_settings (section, site_id, backend_id, setting_name, setting_value) \
+                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            update_setting: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.cluster_settings SET setting_value = ? \
+                 WHERE section = ? AND site_id = ? AND backend_id = ? AND setting_name = ? IF setting_value = ?",
+            )
+            .await?,
+            remove_setting: prepare(
+                session,
+                ks,
+                "DELETE FROM {ks}.cluster_settings WHERE section = ? AND site_id = ? AND backend_id = ? AND setting_name = ? \
+                 IF setting_value = ?",
             )
             .await?,
             list_reachability: prepare(session, ks, "SELECT src_site_id, dest_site_id, reachable FROM {ks}.site_reachability").await?,

@@ -79,8 +79,16 @@ impl GeoDb for CassandraStore {
         self.write(&self.statements.topology.put_tag, (tag.id, &tag.tag)).await
     }
 
-    async fn delete_tag(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write(&self.statements.topology.delete_tag, (id,)).await
+    async fn write_tag(&self, seen: Option<&Tag>, tag: &Tag) -> Result<bool, StoreError> {
+        let statements = &self.statements.topology;
+        match seen {
+            None => self.conditional(&statements.add_tag, (tag.id, &tag.tag)).await,
+            Some(seen) => self.conditional(&statements.rename_tag, (&tag.tag, tag.id, &seen.tag)).await,
+        }
+    }
+
+    async fn remove_tag(&self, seen: &Tag) -> Result<bool, StoreError> {
+        self.conditional(&self.statements.topology.remove_tag, (seen.id, &seen.tag)).await
     }
 
     async fn list_sites(&self, page: PageRequest) -> Result<Page<Site>, StoreError> {
@@ -96,8 +104,22 @@ impl GeoDb for CassandraStore {
         self.write(&self.statements.topology.put_site, values).await
     }
 
-    async fn delete_site(&self, id: Uuid) -> Result<(), StoreError> {
-        self.write(&self.statements.topology.delete_site, (id,)).await
+    async fn write_site(&self, seen: Option<&Site>, site: &Site) -> Result<bool, StoreError> {
+        let statements = &self.statements.topology;
+        let Some(seen) = seen else {
+            let values = (site.id, &site.name, site.tag, &site.load_balancer, site.status.as_str());
+            return self.conditional(&statements.add_site, values).await;
+        };
+        let set = (&site.name, site.tag, &site.load_balancer, site.status.as_str(), site.id);
+        let ((lb_null, lb), (status_null, status)) = (seen_text(&seen.load_balancer), seen_text(seen.status.as_str()));
+        let values = (set.0, set.1, set.2, set.3, set.4, &seen.name, seen.tag, seen.tag, lb_null, lb, status_null, status);
+        self.conditional(&statements.update_site, values).await
+    }
+
+    async fn remove_site(&self, seen: &Site) -> Result<bool, StoreError> {
+        let ((lb_null, lb), (status_null, status)) = (seen_text(&seen.load_balancer), seen_text(seen.status.as_str()));
+        let values = (seen.id, &seen.name, seen.tag, seen.tag, lb_null, lb, status_null, status);
+        self.conditional(&self.statements.topology.remove_site, values).await
     }
 
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError> {
@@ -201,6 +223,13 @@ impl GeoDb for CassandraStore {
             .await
             .map_err(super::unavailable)?;
         applied(result)
+    }
+
+    async fn add_backend(&self, b: &Backend) -> Result<bool, StoreError> {
+        let values = (b.site_id, b.id, b.load_factor, &b.host, b.status.as_str(), &b.status_reason);
+        let moved = (&b.last_moved_from, &b.last_moved_to);
+        let values = (values.0, values.1, values.2, values.3, values.4, values.5, moved.0, moved.1);
+        self.conditional(&self.statements.backends.add_backend, values).await
     }
 
     async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
@@ -331,14 +360,29 @@ impl GeoDb for CassandraStore {
         .await
     }
 
-    async fn delete_setting(
-        &self,
-        section: &str,
-        site_id: Uuid,
-        backend_id: Uuid,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.delete_setting, (section, site_id, backend_id, name)).await
+    async fn get_setting(&self, key: &ClusterSetting) -> Result<Option<ClusterSetting>, StoreError> {
+        let values = (&key.section, key.site_id, key.backend_id, &key.setting_name);
+        self.one::<SettingRow, _>(&self.statements.cluster.get_setting, values).await
+    }
+
+    async fn write_setting(&self, seen: Option<&ClusterSetting>, s: &ClusterSetting) -> Result<bool, StoreError> {
+        let statements = &self.statements.cluster;
+        match seen {
+            None => {
+                let values = (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value);
+                self.conditional(&statements.add_setting, values).await
+            }
+            Some(seen) => {
+                let key = (&s.section, s.site_id, s.backend_id, &s.setting_name);
+                let values = (&s.setting_value, key.0, key.1, key.2, key.3, &seen.setting_value);
+                self.conditional(&statements.update_setting, values).await
+            }
+        }
+    }
+
+    async fn remove_setting(&self, seen: &ClusterSetting) -> Result<bool, StoreError> {
+        let values = (&seen.section, seen.site_id, seen.backend_id, &seen.setting_name, &seen.setting_value);
+        self.conditional(&self.statements.cluster.remove_setting, values).await
     }
 
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError> {
