@@ -615,7 +615,10 @@ async fn settings_by_section(db: &dyn Store) {
     assert_eq!(features.len(), 3);
     assert!(features.iter().all(|s| s.section == "controller_features"));
     let on = setting("controller_features", site, "host_failure", "on");
-    assert_eq!(db.get_setting(&setting("controller_features", site, "host_failure", "")).await.unwrap(), Some(on.clone()));
+    assert_eq!(
+        db.get_setting(&setting("controller_features", site, "host_failure", "")).await.unwrap(),
+        Some(on.clone())
+    );
     assert!(!db.remove_setting(&setting("controller_features", site, "host_failure", "off")).await.unwrap());
     assert!(db.remove_setting(&on).await.unwrap());
     assert_eq!(db.get_setting(&on).await.unwrap(), None);

@@ -103,7 +103,8 @@ impl TopologyAdmin {
         let site = draft.into_site(Uuid::new_v4());
         let what = format!("site {}", site.name);
         let write = self.geodb.write_site(None, &site);
-        let written = self.audit.apply_conditional("site.add", &site.name, &what, None::<&Site>, Some(&site), write).await;
+        let written =
+            self.audit.apply_conditional("site.add", &site.name, &what, None::<&Site>, Some(&site), write).await;
         self.sites.forget();
         written?;
         Ok(site)

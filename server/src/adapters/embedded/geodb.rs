@@ -1,6 +1,6 @@
 //! The GeoDB tables: topology, backends, groups (with the move LWTs), users, settings and stats.
 
-use std::ops::Bound;
+use std::{collections::BTreeMap, ops::Bound};
 
 use app::{
     domain::{
@@ -35,21 +35,11 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn write_tag(&self, seen: Option<&Tag>, tag: &Tag) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        if tables.tags.get(&tag.id) != seen {
-            return Ok(false);
-        }
-        tables.tags.insert(tag.id, tag.clone());
-        Ok(true)
+        Ok(replace_if(&mut self.write().tags, tag.id, seen, Some(tag)))
     }
 
     async fn remove_tag(&self, seen: &Tag) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        if tables.tags.get(&seen.id) != Some(seen) {
-            return Ok(false);
-        }
-        tables.tags.remove(&seen.id);
-        Ok(true)
+        Ok(replace_if(&mut self.write().tags, seen.id, Some(seen), None))
     }
 
     async fn list_sites(&self, request: PageRequest) -> Result<Page<Site>, StoreError> {
@@ -66,21 +56,11 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn write_site(&self, seen: Option<&Site>, site: &Site) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        if tables.sites.get(&site.id) != seen {
-            return Ok(false);
-        }
-        tables.sites.insert(site.id, site.clone());
-        Ok(true)
+        Ok(replace_if(&mut self.write().sites, site.id, seen, Some(site)))
     }
 
     async fn remove_site(&self, seen: &Site) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        if tables.sites.get(&seen.id) != Some(seen) {
-            return Ok(false);
-        }
-        tables.sites.remove(&seen.id);
-        Ok(true)
+        Ok(replace_if(&mut self.write().sites, seen.id, Some(seen), None))
     }
 
     async fn list_backends(&self, site_id: Uuid, request: PageRequest) -> Result<Page<Backend>, StoreError> {
@@ -104,13 +84,7 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn add_backend(&self, backend: &Backend) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        let key = (backend.site_id, backend.id);
-        if tables.backends.contains_key(&key) {
-            return Ok(false);
-        }
-        tables.backends.insert(key, backend.clone());
-        Ok(true)
+        Ok(replace_if(&mut self.write().backends, (backend.site_id, backend.id), None, Some(backend)))
     }
 
     async fn set_backend_load_factor(
@@ -401,24 +375,12 @@ impl GeoDb for EmbeddedStore {
     }
 
     async fn write_setting(&self, seen: Option<&ClusterSetting>, setting: &ClusterSetting) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        let key = setting_key(setting);
-        let held = tables.settings.get(&key).map(|s| s.setting_value.as_str());
-        if held != seen.map(|s| s.setting_value.as_str()) {
-            return Ok(false);
-        }
-        tables.settings.insert(key, setting.clone());
-        Ok(true)
+        // `seen` has the same key as `setting` (its row as read), so whole rows compare values.
+        Ok(replace_if(&mut self.write().settings, setting_key(setting), seen, Some(setting)))
     }
 
     async fn remove_setting(&self, seen: &ClusterSetting) -> Result<bool, StoreError> {
-        let mut tables = self.write();
-        let key = setting_key(seen);
-        if tables.settings.get(&key).map(|s| s.setting_value.as_str()) != Some(seen.setting_value.as_str()) {
-            return Ok(false);
-        }
-        tables.settings.remove(&key);
-        Ok(true)
+        Ok(replace_if(&mut self.write().settings, setting_key(seen), Some(seen), None))
     }
 
     async fn list_reachability(&self, request: PageRequest) -> Result<Page<Reachability>, StoreError> {
@@ -518,6 +480,24 @@ impl GeoDb for EmbeddedStore {
             .retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
         Ok(())
     }
+}
+
+/// A conditional write: only if the row under `key` is `seen` (`None`: there is none), it becomes
+/// `new` (`None`: removed). Returns whether it was written.
+fn replace_if<K: Ord, V: PartialEq + Clone>(
+    rows: &mut BTreeMap<K, V>,
+    key: K,
+    seen: Option<&V>,
+    new: Option<&V>,
+) -> bool {
+    if rows.get(&key) != seen {
+        return false;
+    }
+    match new {
+        Some(row) => rows.insert(key, row.clone()),
+        None => rows.remove(&key),
+    };
+    true
 }
 
 /// The key of a `cluster_settings` row.

@@ -44,7 +44,9 @@ impl Statements {
             add_backend: prepare(
                 session,
                 ks,
-                &format!("INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"),
+                &format!(
+                    "INSERT INTO {{ks}}.backends ({BACKEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+                ),
             )
             .await?,
             get_backend: prepare(

@@ -112,7 +112,8 @@ impl GeoDb for CassandraStore {
         };
         let set = (&site.name, site.tag, &site.load_balancer, site.status.as_str(), site.id);
         let ((lb_null, lb), (status_null, status)) = (seen_text(&seen.load_balancer), seen_text(seen.status.as_str()));
-        let values = (set.0, set.1, set.2, set.3, set.4, &seen.name, seen.tag, seen.tag, lb_null, lb, status_null, status);
+        let values =
+            (set.0, set.1, set.2, set.3, set.4, &seen.name, seen.tag, seen.tag, lb_null, lb, status_null, status);
         self.conditional(&statements.update_site, values).await
     }
 
