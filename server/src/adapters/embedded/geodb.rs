@@ -1,6 +1,6 @@
 //! The GeoDB tables: topology, backends, groups (with the move LWTs), users, settings and stats.
 
-use std::{collections::BTreeMap, ops::Bound};
+use std::ops::Bound;
 
 use app::{
     domain::{
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use uuid::Uuid;
 
-use super::{page, uuid_key, EmbeddedStore};
+use super::{page, replace_if, uuid_key, EmbeddedStore};
 
 #[async_trait]
 impl GeoDb for EmbeddedStore {
@@ -480,24 +480,6 @@ impl GeoDb for EmbeddedStore {
             .retain(|(site, dest, proxy, _), _| !(*site == site_id && dest == dest_host && proxy == proxy_host));
         Ok(())
     }
-}
-
-/// A conditional write: only if the row under `key` is `seen` (`None`: there is none), it becomes
-/// `new` (`None`: removed). Returns whether it was written.
-fn replace_if<K: Ord, V: PartialEq + Clone>(
-    rows: &mut BTreeMap<K, V>,
-    key: K,
-    seen: Option<&V>,
-    new: Option<&V>,
-) -> bool {
-    if rows.get(&key) != seen {
-        return false;
-    }
-    match new {
-        Some(row) => rows.insert(key, row.clone()),
-        None => rows.remove(&key),
-    };
-    true
 }
 
 /// The key of a `cluster_settings` row.

@@ -106,6 +106,24 @@ impl EmbeddedStore {
     }
 }
 
+/// A conditional write: only if the row under `key` is `seen` (`None`: there is none), it becomes
+/// `new` (`None`: removed). Returns whether it was written.
+pub(super) fn replace_if<K: Ord, V: PartialEq + Clone>(
+    rows: &mut BTreeMap<K, V>,
+    key: K,
+    seen: Option<&V>,
+    new: Option<&V>,
+) -> bool {
+    if rows.get(&key) != seen {
+        return false;
+    }
+    match new {
+        Some(row) => rows.insert(key, row.clone()),
+        None => rows.remove(&key),
+    };
+    true
+}
+
 /// Reads one page of `map` within the partition `lo..=hi`, starting after the cursor's key.
 fn page<K: Ord + Clone, V: Clone>(
     map: &BTreeMap<K, V>,
