@@ -18,3 +18,14 @@ step() {
   step_began=$now
   echo; echo "== $* ($((now - began)) s)"
 }
+# until_ok LIMIT WHAT COMMAND…: runs COMMAND every second until it succeeds, for at most LIMIT
+# seconds; then calls the sourcing script's `fail` with WHAT (each script says how it fails).
+until_ok() {
+  local limit=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || fail "$what: not within $limit s"
+    sleep 1
+  done
+}

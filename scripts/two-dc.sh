@@ -43,17 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# until LIMIT WHAT COMMAND…: runs COMMAND every second until it succeeds, at most LIMIT s.
-until_ok() {
-  local limit=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "$what: not within $limit s"
-    sleep 1
-  done
-}
-
 rm -rf "$run"
 mkdir -p "$run"
 log "Cassandra: dc1 on 127.0.0.1, dc2 on 127.0.0.2 (CQL port $CQL)"

@@ -27,7 +27,7 @@ faults_site=""
 
 faults_log() { echo "faults: $*"; }
 
-faults_fail() {
+fail() {
   echo "faults: FAILED: $*" >&2
   echo "--- last lines of the server log:" >&2
   tail -n 30 "$run/server.log" >&2 || true
@@ -58,17 +58,6 @@ faults_post() {
 faults_login() {
   rm -f "$faults_jar"
   faults_post auth/login username=e2e-admin "password=$E2E_PASSWORD" next=/ >/dev/null
-}
-
-# Runs a command every second until it succeeds, for at most $1 seconds.
-faults_until() {
-  local limit=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || faults_fail "$what: not within $limit s"
-    sleep 1
-  done
 }
 
 faults_sim_slow() {
@@ -134,28 +123,28 @@ faults_case() {
   local t0 t1 t_end decisions moves health simulated code
 
   # A group that is not moving, and a destination the UI offers for it.
-  groups=$(faults_post groups/list "site_id=$faults_site" backend= mask= moving=no) || faults_fail "$name: list groups"
+  groups=$(faults_post groups/list "site_id=$faults_site" backend= mask= moving=no) || fail "$name: list groups"
   # One with users enough to take a while (a group a proxy just created may have one or two).
   group=$(jq -r --arg used "$faults_used" '[.rows[] | select((.users // 0) >= 50) | .group.name] - ($used | split(" ")) | .[0] // empty' <<<"$groups")
-  [ -n "$group" ] || faults_fail "$name: no group left that is not moving"
+  [ -n "$group" ] || fail "$name: no group left that is not moving"
   faults_used="$faults_used $group"
-  detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || faults_fail "$name: get $group"
+  detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || fail "$name: get $group"
   source_host=$(jq -r '.row.backend_host' <<<"$detail")
   # Only a backend the simulator runs (the browser tests add others).
-  simulated=$(curl -fsS --max-time 5 "$faults_sim/backends") || faults_fail "$name: the simulator's backends"
+  simulated=$(curl -fsS --max-time 5 "$faults_sim/backends") || fail "$name: the simulator's backends"
   destination=$(jq -r --argjson sim "$simulated" '[.destinations[] | select(.[0] as $id | $sim | any(.id == $id))][0][0] // empty' <<<"$detail")
   destination_host=$(jq -r --arg d "$destination" '.destinations[] | select(.[0] == $d) | .[1]' <<<"$detail")
-  [ -n "$destination" ] || faults_fail "$name: no destination for $group"
+  [ -n "$destination" ] || fail "$name: no destination for $group"
 
   # The move runs at 30 % of its rate until the fault is over (2.4 users/s: 40 s for 100 users).
-  faults_sim_slow "$source_host" || faults_fail "$name: slow down $source_host in the simulator"
+  faults_sim_slow "$source_host" || fail "$name: slow down $source_host in the simulator"
   faults_post groups/move "site_id=$faults_site" "name=$group" "destination=$destination" >/dev/null ||
-    faults_fail "$name: start moving $group"
-  faults_until 30 "$name: supervision sees $group moving" faults_move_running "$group"
+    fail "$name: start moving $group"
+  until_ok 30 "$name: supervision sees $group moving" faults_move_running "$group"
   record=$(faults_move_running "$group")
   move_id=$(jq -r .id <<<"$record")
   created=$(jq -r .created_at <<<"$record")
-  before=$(faults_rows "$group") || faults_fail "$name: read the rows before"
+  before=$(faults_rows "$group") || fail "$name: read the rows before"
   faults_log "$name: moving $group $source_host -> $destination_host (move $move_id, $(jq -r .users_moved <<<"$record") users moved)"
 
   t0=$(date -u +%FT%T)
@@ -163,70 +152,70 @@ faults_case() {
   # While the part is down: the server keeps answering its health check, and says why it holds back.
   if kill -0 "$(cat "$run/server.pid" 2>/dev/null)" 2>/dev/null; then
     sleep 3
-    health=$(curl -sS --max-time 5 "$faults_base/healthz") || faults_fail "$name: /healthz does not answer while the part is down"
+    health=$(curl -sS --max-time 5 "$faults_base/healthz") || fail "$name: /healthz does not answer while the part is down"
     faults_log "$name: down; /healthz: $(jq -c '{status, this_instance_leads, problems}' <<<"$health")"
     # An operator's write meanwhile is refused as unavailable (503), not half done.
     code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 15 -b "$faults_jar" -H "Origin: $faults_base" \
       -H 'Accept: application/json' --data "site_id=$faults_site&feature=group_move_timeouts&state=on" \
       "$faults_base/api/settings/set_feature") || true
-    [ "$code" = 503 ] || faults_fail "$name: a write while the part is down answered $code, not 503"
+    [ "$code" = 503 ] || fail "$name: a write while the part is down answered $code, not 503"
     faults_log "$name: a write meanwhile: 503"
   fi
   "$mend_part"
   t1=$(date -u +%FT%T)
   faults_log "$name: back after $((SECONDS - began)) s"
 
-  faults_until 60 "$name: the controller leads again" faults_leads
-  faults_until 30 "$name: log in again" faults_login
-  faults_sim_clear "$source_host" || faults_fail "$name: let $source_host go in the simulator"
-  faults_until 120 "$name: move $move_id of $group supervised to its end" faults_move_ended "$move_id"
+  until_ok 60 "$name: the controller leads again" faults_leads
+  until_ok 30 "$name: log in again" faults_login
+  faults_sim_clear "$source_host" || fail "$name: let $source_host go in the simulator"
+  until_ok 120 "$name: move $move_id of $group supervised to its end" faults_move_ended "$move_id"
   t_end=$(date -u +%FT%T)
 
   # Nothing lost: the same record, ended.
   record=$(faults_move_ended "$move_id")
-  [ "$(jq -r .created_at <<<"$record")" = "$created" ] || faults_fail "$name: move $move_id was recreated: $record"
-  [ "$(jq -r .initiated_by <<<"$record")" = "operator:e2e-admin" ] || faults_fail "$name: move $move_id lost its initiator"
+  [ "$(jq -r .created_at <<<"$record")" = "$created" ] || fail "$name: move $move_id was recreated: $record"
+  [ "$(jq -r .initiated_by <<<"$record")" = "operator:e2e-admin" ] || fail "$name: move $move_id lost its initiator"
   # Known race (reported, not this test's subject): supervision can adopt an operator's move as
   # external between its GeoDB write and its record; both records then end. Say so, do not fail.
   moves=$(faults_moves | jq -c --arg id "$move_id" --arg g "$group" --arg c "$created" \
     '[.[] | select(.group == $g and .id != $id and .created_at[0:19] >= $c[0:19])]')
   [ "$moves" = "[]" ] || faults_log "$name: note: $group also has these records: $(jq -c '[.[] | {id, initiated_by, state}]' <<<"$moves")"
   # The group is on its destination and no longer moving.
-  detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || faults_fail "$name: get $group"
+  detail=$(faults_post groups/get "site_id=$faults_site" "name=$group") || fail "$name: get $group"
   jq -e --arg d "$destination_host" '.row.backend_host == $d and (.row.group.moving // "") == ""' <<<"$detail" >/dev/null ||
-    faults_fail "$name: $group is not on $destination_host with moving cleared: $(jq -c .row <<<"$detail")"
+    fail "$name: $group is not on $destination_host with moving cleared: $(jq -c .row <<<"$detail")"
   # No action on missing data: nothing else changed, no other move, no decision applied.
-  after=$(faults_rows "$group") || faults_fail "$name: read the rows after"
+  after=$(faults_rows "$group") || fail "$name: read the rows after"
   # Proxies create a group on its first use (the simulator's do too): a group that appeared is
   # not an action; every row that was there must be as it was.
   after=$(jq -c --argjson b "$before" '.groups |= map(select(.name as $n | $b.groups | any(.name == $n)))' <<<"$after")
-  [ "$before" = "$after" ] || faults_fail "$name: rows changed during the fault: before $before after $after"
+  [ "$before" = "$after" ] || fail "$name: rows changed during the fault: before $before after $after"
   moves=$(faults_moves | jq -c --arg g "$group" --arg t0 "$t0" '[.[] | select(.group != $g and .created_at[0:19] >= $t0)]')
-  [ "$moves" = "[]" ] || faults_fail "$name: moves started during the fault: $moves"
-  decisions=$(faults_decisions_since "$t0") || faults_fail "$name: read the decisions"
+  [ "$moves" = "[]" ] || fail "$name: moves started during the fault: $moves"
+  decisions=$(faults_decisions_since "$t0") || fail "$name: read the decisions"
   # (Supervision forcing this very move would be its own applied decision, and allowed.)
   decisions=$(jq -c --arg g "$group" '[.[] | select(.outcome == "applied")
     | select((.decision.feature == "group_move_timeouts" and (.decision.summary | contains($g))) | not)]' <<<"$decisions")
-  [ "$decisions" = "[]" ] || faults_fail "$name: decisions applied from $t0 to $t_end: $decisions"
-  kill -0 "$(cat "$run/simulator.pid")" 2>/dev/null || faults_fail "$name: the simulator died"
-  if grep -q panicked "$run/server.log"; then faults_fail "$name: the server panicked"; fi
+  [ "$decisions" = "[]" ] || fail "$name: decisions applied from $t0 to $t_end: $decisions"
+  kill -0 "$(cat "$run/simulator.pid")" 2>/dev/null || fail "$name: the simulator died"
+  if grep -q panicked "$run/server.log"; then fail "$name: the server panicked"; fi
 
   faults_log "ok: $name: move $move_id $(jq -r .state <<<"$record") (${t0:11} fault, ${t1:11} back, ${t_end:11} ended), nothing else changed ($((SECONDS - began)) s)"
   faults_passed=$((faults_passed + 1))
 }
 
 faults_cassandra_down() {
-  tools/cassandra/cassandra.sh kill || faults_fail "SIGKILL Cassandra"
+  tools/cassandra/cassandra.sh kill || fail "SIGKILL Cassandra"
   faults_log "cassandra: killed with SIGKILL"
 }
 faults_cassandra_up() {
   tools/cassandra/cassandra.sh resume >"$run/cassandra-resume.log" 2>&1 || {
     cat "$run/cassandra-resume.log" >&2
-    faults_fail "resume Cassandra"
+    fail "resume Cassandra"
   }
   # The simulated backends run their doveadm commands on the GeoDB: a move kicked off before
   # the simulator has reconnected would fail on its source and be forced.
-  faults_until 60 "the simulator reaches Cassandra again" curl -fsS --max-time 5 "$faults_sim/geodb"
+  until_ok 60 "the simulator reaches Cassandra again" curl -fsS --max-time 5 "$faults_sim/geodb"
 }
 
 faults_redis_down() {
@@ -239,13 +228,13 @@ faults_redis_up() {
 }
 
 faults_server_down() {
-  [ -f "$run/server.pid" ] || faults_fail "no server to kill"
+  [ -f "$run/server.pid" ] || fail "no server to kill"
   stop_pid_file "$run/server.pid" KILL
   faults_log "server: killed with SIGKILL"
 }
 faults_server_up() {
   sleep 2
-  server_start || faults_fail "the server did not start again"
+  server_start || fail "the server did not start again"
 }
 
 faults_run() {
@@ -253,14 +242,14 @@ faults_run() {
   # The test node skips flushing schema changes (-Dcassandra.test.flush_local_schema_changes=false,
   # for fast Rust tests), and a crash then loses the keyspace the server created. A clean stop
   # flushes everything: once here, so that the crash below loses only what a real node would.
-  tools/cassandra/cassandra.sh stop || faults_fail "stop Cassandra"
+  tools/cassandra/cassandra.sh stop || fail "stop Cassandra"
   faults_cassandra_up
-  faults_until 60 "log in after Cassandra's clean restart" faults_login
+  until_ok 60 "log in after Cassandra's clean restart" faults_login
   faults_site=$(faults_post sites/list | jq -r '.items[] | select(.site.name == "dc1a") | .site.id')
-  [ -n "$faults_site" ] || faults_fail "no site dc1a"
+  [ -n "$faults_site" ] || fail "no site dc1a"
   # Supervision forces what stalls; the browser tests turned it on too, this does not rely on them.
   faults_post settings/set_feature "site_id=$faults_site" feature=group_move_timeouts state=on >/dev/null ||
-    faults_fail "turn group_move_timeouts on"
+    fail "turn group_move_timeouts on"
   faults_case "cassandra SIGKILL" faults_cassandra_down faults_cassandra_up
   faults_case "redis restart" faults_redis_down faults_redis_up
   faults_case "server SIGKILL" faults_server_down faults_server_up
