@@ -6,7 +6,7 @@
 #   table (server/examples/scan_bench.rs); the server's memory; pages and the route API under 32
 #   concurrent clients (wrk) against a static file of the same server, without and with a
 #   census running; change to screen (a move's POST to its card in Chromium, end2end/bench/);
-#   one decision pass at 1,000 backends (app/benches/decision_pass.rs).
+#   one decision pass at 1,000 backends (app/domain/benches/decision_pass.rs).
 # It prints one table (scripts/bench-report.py) and, at full size, rewrites docs/benchmarks.md.
 # It asserts no timing: it exits 0 unless the setup failed. Everything it starts stops on exit.
 #
@@ -303,9 +303,9 @@ record "{\"kind\": \"censuses\", \"during_load\": $(grep -c 'census taken' "$run
 
 step "one decision pass at $BACKENDS_PER_SITE backends (divan)"
 if [ "$SMALL" = 1 ]; then
-  PALOMAR_BENCH_SMALL=1 cargo test -p app --bench decision_pass 2>&1 | tee "$run/pass.log"
+  PALOMAR_BENCH_SMALL=1 cargo test -p domain --bench decision_pass 2>&1 | tee "$run/pass.log"
 else
-  cargo bench -p app --bench decision_pass 2>&1 | tee "$run/pass.log"
+  cargo bench -p domain --bench decision_pass 2>&1 | tee "$run/pass.log"
 fi
 python3 scripts/bench-report.py pass <"$run/pass.log" >>"$results"
 

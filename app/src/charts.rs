@@ -5,7 +5,7 @@
 use charts_rs::{BarChart, ChartBase, LineChart, Series};
 use chrono::{DateTime, Utc};
 
-use crate::domain::dashboard::{ChartData, ChartKind, ChartView};
+use domain::dashboard::{ChartData, ChartKind, ChartView};
 
 /// The drawing's size in SVG units; the page scales it to its box.
 const WIDTH: f32 = 720.0;

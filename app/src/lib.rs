@@ -1,19 +1,12 @@
-//! The Palomar controller's admin UI: domain types, pages and server functions.
-//! Built twice: with `ssr` for the server (with the services and ports) and with `hydrate`
-//! for the browser.
+//! The Palomar controller's admin UI: pages, components and server functions.
+//! Built twice: with `ssr` for the server (the server functions' bodies call the core's
+//! services) and with `hydrate` for the browser (which gets only the domain's types).
 
 #[cfg(feature = "ssr")]
 pub mod charts;
 pub mod components;
-#[cfg(feature = "ssr")]
-pub mod controller;
-pub mod domain;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod ports;
 pub mod server_fns;
-#[cfg(feature = "ssr")]
-pub mod services;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

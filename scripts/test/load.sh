@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage load: 32 clients (4 operators, 4 viewers) browse and post for 30 s against the e2e server
-# while its controller runs (server/tests/load.rs); no request may fail with a 5xx and the server
+# while its controller runs (server/tests/it/load.rs); no request may fail with a 5xx and the server
 # must not panic or die. Needs the e2e server (scripts/test.sh starts it).
 set -euo pipefail
 . "$(dirname "$0")/services.sh"
@@ -17,11 +17,11 @@ for role in operator viewer; do
   done
 done
 # The test binary (built here if the conformance stage did not build it already).
-load_test=$(cargo test -p app -p server --test load --no-run --message-format=json 2>/dev/null |
-  jq -r 'select(.reason == "compiler-artifact" and .target.name == "load" and .profile.test) | .executable')
-[ -x "$load_test" ] || { echo "the load test binary was not found (server/tests/load.rs)" >&2; exit 1; }
+tests=$(cargo test -p server --test it --no-run --message-format=json 2>/dev/null |
+  jq -r 'select(.reason == "compiler-artifact" and .target.name == "it" and .profile.test) | .executable')
+[ -x "$tests" ] || { echo "the integration test binary was not found (server/tests/it)" >&2; exit 1; }
 PALOMAR_LOAD_URL="http://127.0.0.1:$E2E_PORT" PALOMAR_LOAD_ACCOUNTS="$accounts:$password" \
-  "$load_test" --ignored --nocapture 2>&1 | tee "$run/load.log"
+  "$tests" --ignored --nocapture load:: 2>&1 | tee "$run/load.log"
 grep -q '^test result: ok\. 1 passed' "$run/load.log"
 if grep -n panicked "$run/server.log"; then echo "the server panicked (above, from $run/server.log)" >&2; exit 1; fi
 kill -0 "$(cat "$run/server.pid")" || { echo "the server died under load" >&2; exit 1; }

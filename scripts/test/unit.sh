@@ -4,5 +4,5 @@
 set -euo pipefail
 . "$(dirname "$0")/services.sh"
 cd "$here_services/../.."
-# Not --workspace: that would unify the browser crate's `hydrate` feature into the server build.
-cargo test -p app -p server --lib --bins 2>&1 | tee "$run/unit.log"
+# shellcheck disable=SC2086 # SERVER_CRATES is a list of flags
+cargo test $SERVER_CRATES --lib --bins 2>&1 | tee "$run/unit.log"

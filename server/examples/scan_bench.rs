@@ -31,9 +31,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{controller::Census, ports::SystemClock};
 use clap::{Parser, ValueEnum};
 use futures::{StreamExt, TryStreamExt};
+use palomar_core::{controller::Census, ports::SystemClock};
 use palomar_server::{
     adapters::cassandra::{
         scan::{token_ranges, ScanShape},

@@ -5,6 +5,5 @@ pub mod cluster_cli;
 pub mod config;
 pub mod request_load;
 pub mod seed;
-pub mod sim;
 pub mod simulate_cli;
 pub mod web;

@@ -19,25 +19,25 @@ mod operator_cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use app::domain::logtext::Untrusted;
+use domain::logtext::Untrusted;
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::{
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::{
+    feature::{Feature, FeatureState, FEATURE_SECTION},
+    geodb::ClusterSetting,
+    Role,
+};
+use leptos::prelude::LeptosOptions;
+use palomar_core::{
     controller::{Census, Controller},
-    domain::{
-        feature::{Feature, FeatureState, FEATURE_SECTION},
-        geodb::ClusterSetting,
-        Role,
-    },
     ports::{
         AuditLog, BalancePlanStore, ControllerStore, Doveadm, GeoDb, GroupMembers, HostResolver, LeaderLease, Metrics,
         OperatorStore, Ports, SystemClock,
     },
     services::{Caller, Services},
 };
-use clap::{Parser, Subcommand, ValueEnum};
-use leptos::prelude::LeptosOptions;
 use palomar_server::{
     adapters::{
         cassandra::CassandraStore,
@@ -53,12 +53,12 @@ use palomar_server::{
     config::{parse_endpoints, Config, DoveadmCredential, HostCheck, Secret},
     request_load::{self, RequestLoad},
     seed::{seed_sample_cluster, SampleSize},
-    sim::{
-        servers::{start, ServeOptions},
-        SimSettings, Simulator,
-    },
     simulate_cli::{self, credentials, SimulateArgs},
     web::{bind, router, serve_until, SessionSettings},
+};
+use palomar_sim::{
+    servers::{start, ServeOptions},
+    SimSettings, Simulator,
 };
 use rand::{distributions::Alphanumeric, Rng};
 use tracing_subscriber::EnvFilter;
@@ -424,7 +424,7 @@ fn start_background(ports: Ports, config: &Config, census_interval: Duration) ->
             .with_census_interval(census_interval),
     );
     spawn_census(services.clone(), census_interval, config.services.census_change_margin);
-    app::controller::spawn(controller);
+    palomar_core::controller::spawn(controller);
     services
 }
 

@@ -3,9 +3,9 @@
 use std::{io::BufRead, sync::Arc};
 
 use anyhow::Context;
-use app::{
+use domain::Role;
+use palomar_core::{
     controller::{Census, Controller},
-    domain::Role,
     services::{Caller, Services},
 };
 use palomar_server::{

@@ -7,15 +7,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{
-    domain::{
-        geodb::{Backend, BackendStatus, User, UserGroup},
-        Site, SiteStatus, Tag,
-    },
-    ports::{GeoDb, StoreError},
+use domain::{
+    geodb::{Backend, BackendStatus, User, UserGroup},
+    Site, SiteStatus, Tag,
 };
+
 use chrono::Utc;
 use futures::{stream, StreamExt, TryStreamExt};
+use palomar_core::ports::{GeoDb, StoreError};
 use uuid::Uuid;
 
 /// The size of a sample cluster.

@@ -7,18 +7,19 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use app::ports::{GeoDb, SystemClock};
 use clap::{Args, Subcommand, ValueEnum};
+use palomar_core::ports::{GeoDb, SystemClock};
 
 use crate::{
     adapters::{cassandra::CassandraStore, embedded::EmbeddedStore},
     config::{sim_control_url, Config},
     seed::{seed_sample_cluster, seed_with_progress, SampleSize},
-    sim::{
-        doveadm_api::DoveadmCredentials,
-        servers::{start, ServeOptions},
-        DoveadmMode, Faults, PasswordCheck, SimSettings, Simulator,
-    },
+};
+
+use palomar_sim::{
+    doveadm_api::DoveadmCredentials,
+    servers::{start, ServeOptions},
+    DoveadmMode, Faults, PasswordCheck, SimSettings, Simulator,
 };
 
 const RUN_SETTINGS: &str = "\

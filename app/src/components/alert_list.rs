@@ -2,7 +2,7 @@
 
 use leptos::{either::Either, prelude::*};
 
-use crate::domain::dashboard::Alert;
+use domain::dashboard::Alert;
 
 /// A site's alerts, or a line saying there is none.
 #[component]

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::domain::{operator::OperatorView, AppError, Role};
+use domain::{operator::OperatorView, AppError, Role};
+
+use crate::server_fns::UiError;
 
 mod alert_list;
 mod live_moves;
@@ -16,9 +18,9 @@ pub use sync_view::SyncView;
 /// The error of an action's last submission (made with JavaScript), if it failed.
 pub fn action_error<T, S>(value: S) -> Signal<Option<AppError>>
 where
-    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, UiError>>> + Send + Sync + 'static,
 {
-    Signal::derive(move || value.get().and_then(Result::err))
+    Signal::derive(move || value.get().and_then(Result::err).map(|e| e.0))
 }
 
 /// The error the server put in the query string when it sent a plain form post (made without
@@ -35,11 +37,11 @@ pub fn redirected_error() -> Signal<Option<AppError>> {
 /// The error to show under a form: its action's, or else the redirected one.
 pub fn form_error<T, S>(value: S) -> Signal<Option<AppError>>
 where
-    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, UiError>>> + Send + Sync + 'static,
 {
     let redirected = redirected_error();
     Signal::derive(move || match value.get() {
-        Some(result) => result.err(),
+        Some(result) => result.err().map(|e| e.0),
         None => redirected.get(),
     })
 }
@@ -58,12 +60,12 @@ impl PageError {
     pub fn watch<T, S>(self, value: S) -> Self
     where
         T: Clone + Send + Sync + 'static,
-        S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+        S: Get<Value = Option<Result<T, UiError>>> + Send + Sync + 'static,
     {
         let error = self.0;
         Effect::watch(
             move || value.get(),
-            move |result, _, _| error.set(result.as_ref().and_then(|r| r.as_ref().err().cloned())),
+            move |result, _, _| error.set(result.as_ref().and_then(|r| r.as_ref().err().map(|e| e.0.clone()))),
             false,
         );
         self
@@ -93,7 +95,7 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 
 /// Shows a failed load as a message instead of a page.
 #[component]
-pub fn LoadError(error: AppError) -> impl IntoView {
+pub fn LoadError(#[prop(into)] error: AppError) -> impl IntoView {
     view! { <p class="load-error" role="alert">{error.to_string()}</p> }
 }
 
@@ -117,7 +119,7 @@ pub fn RoleAtLeast(role: Role, children: ChildrenFn) -> impl IntoView {
 
 /// The logged-in operator, loaded once by the layout for every page below it.
 #[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<OperatorView, AppError>>);
+pub struct Me(pub Resource<Result<OperatorView, UiError>>);
 
 /// A status word as a coloured badge.
 #[component]
@@ -130,7 +132,7 @@ pub fn StatusBadge(status: String) -> impl IntoView {
 /// tooltip and in `datetime`.
 #[component]
 pub fn Time(at: chrono::DateTime<chrono::Utc>) -> impl IntoView {
-    use crate::domain::time::{full, relative};
+    use domain::time::{full, relative};
     view! { <time datetime=at.to_rfc3339() title=full(at)>{relative(at, chrono::Utc::now())}</time> }
 }
 

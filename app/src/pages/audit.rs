@@ -4,9 +4,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     components::{LoadError, Time},
-    domain::audit::AuditRecord,
     server_fns::{audit::list_audit, support_client::encode},
 };
+
+use domain::audit::AuditRecord;
 
 /// The audit log (admins only): one day at a time, filtered by operator and action.
 #[component]

@@ -6,10 +6,15 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{FormError, LoadError, MaybeTime, Me, PageError, StatusBadge, SyncView, Time},
-    domain::{cluster::BackendRow, geodb::BackendStatus, Role},
     server_fns::backends::{
         list_backends, AddBackend, EvacuateBackend, RemoveBackend, SetBackendLoadFactor, SetBackendStatus,
     },
+};
+
+use domain::{
+    cluster::BackendRow,
+    geodb::{BackendStatus, SettableStatus},
+    Role,
 };
 
 /// The actions of the backend rows, shared by every row.
@@ -195,8 +200,8 @@ fn backend_line(row: BackendRow, site: &Arc<str>, role: Role) -> impl IntoView {
                             <input type="hidden" name="site_id" value=s1/>
                             <input type="hidden" name="id" value=i1/>
                             <select name="status" aria-label=format!("Status of {host}")>
-                                {BackendStatus::SETTABLE.into_iter().map(|s| {
-                                    let selected = s == status;
+                                {SettableStatus::ALL.into_iter().map(|s| {
+                                    let selected = BackendStatus::from(s) == status;
                                     view! { <option value=s.to_string() selected=selected>{s.to_string()}</option> }
                                 }).collect_view()}
                             </select>

@@ -6,9 +6,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{FormError, LiveMoves, LoadError, Me, PageError, Time},
-    domain::{controller::DecisionRecord, planning::Decision, Role},
     server_fns::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, EndGroupMove},
 };
+
+use domain::{controller::DecisionRecord, planning::Decision, Role};
 
 /// Who leads, the effective modes, each loop's last run, reachability, and a dry evaluation.
 #[component]

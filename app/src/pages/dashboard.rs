@@ -7,11 +7,12 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     components::{AlertList, LoadError, MaybeTime, StatusBadge, Time},
-    domain::{
-        dashboard::{BackendHealth, ChartView, SiteDashboard},
-        time::duration_words,
-    },
     server_fns::dashboard::{get_site_dashboard, site_charts},
+};
+
+use domain::{
+    dashboard::{BackendHealth, ChartView, SiteDashboard},
+    time::duration_words,
 };
 
 /// How often the charts are redrawn once the page is hydrated.

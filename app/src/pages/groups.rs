@@ -4,7 +4,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{form_error, FormError, LiveMoves, LoadError, MaybeTime, Me, PageError, SyncView},
-    domain::{cluster::GroupRow, Role},
     server_fns::{
         controller::{list_moves, EndGroupMove},
         groups::{
@@ -13,6 +12,8 @@ use crate::{
         support_client::encode,
     },
 };
+
+use domain::{cluster::GroupRow, Role};
 
 /// A site's groups, a page at a time, filtered by backend, name mask and moving state.
 #[component]

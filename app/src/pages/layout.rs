@@ -3,10 +3,11 @@ use leptos_router::{components::Outlet, hooks::use_location};
 
 use crate::{
     components::{Me, RoleAtLeast},
-    domain::Role,
     pages::hydration_marker,
     server_fns::auth::{current_operator, Logout},
 };
+
+use domain::Role;
 
 /// The top navigation, as (path, label): for everyone, then operators, then admins.
 const EVERYONE: [(&str, &str); 7] = [

@@ -4,9 +4,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     components::{FormError, LoadError, PageError},
-    domain::{operator::OperatorSummary, Role},
     server_fns::operators::{list_operators, AddOperator, ResetOperatorPassword, SetOperatorDisabled, SetOperatorRole},
 };
+
+use domain::{operator::OperatorSummary, Role};
 
 /// Operator accounts (admins only): add, change role, reset password, disable.
 #[component]

@@ -5,9 +5,10 @@ use leptos_meta::Title;
 
 use crate::{
     components::{AlertList, LoadError, StatusBadge},
-    domain::dashboard::SiteSummary,
     server_fns::dashboard::cluster_overview,
 };
+
+use domain::dashboard::SiteSummary;
 
 /// The cluster at a glance; each site links its dashboard.
 #[component]

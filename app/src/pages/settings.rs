@@ -4,11 +4,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{form_error, FormError, LoadError, Me, PageError, StatusBadge},
-    domain::{
-        feature::{FeatureState, FEATURE_SECTION},
-        Role,
-    },
     server_fns::settings::{list_features, list_settings, DeleteSetting, PutSetting, SetFeature},
+};
+
+use domain::{
+    feature::{FeatureState, FEATURE_SECTION},
+    Role,
 };
 
 /// `cluster_settings` by section (admins write and delete).

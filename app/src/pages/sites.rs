@@ -4,12 +4,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{form_error, FormError, LoadError, Me, RoleAtLeast, StatusBadge},
-    domain::{AppError, Role, Site, SiteRow, SiteStatus, Tag},
     server_fns::{
         sites::{get_site, list_sites, AddSite, RemoveSite, UpdateSite},
         tags::all_tags,
     },
 };
+
+use domain::{AppError, Role, Site, SiteRow, SiteStatus, Tag};
 
 /// All sites, a page at a time, with a name filter that works in the browser.
 #[component]

@@ -4,9 +4,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     components::{form_error, FormError, LoadError, Me},
-    domain::Role,
     server_fns::stats::{list_backend_stats, list_proxy_dest_stats, list_reachability, PruneProxyStats},
 };
+
+use domain::Role;
 
 /// Which site can reach which (`site_reachability`).
 #[component]

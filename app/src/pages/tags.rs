@@ -4,9 +4,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     components::{FormError, LoadError, Me, PageError},
-    domain::{Role, Tag},
     server_fns::tags::{list_tags, CreateTag, RemoveTag, RenameTag},
 };
+
+use domain::{Role, Tag};
 
 /// Tags: the shard labels sites point to. Admins create, rename and remove them here.
 #[component]

@@ -3,11 +3,12 @@ use leptos_meta::Title;
 
 use crate::{
     components::{FormError, LoadError, PageError, Time},
-    domain::{
-        token::{NewToken, TokenView, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS},
-        Role,
-    },
     server_fns::tokens::{list_tokens, CreateToken, RevokeToken},
+};
+
+use domain::{
+    token::{NewToken, TokenView, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS},
+    Role,
 };
 
 /// API tokens for `/api/v1` and `palomar cluster`: operators make their own, admins anyone's.

@@ -4,9 +4,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     components::{FormError, LoadError, MaybeTime, Me, PageError, SyncView},
-    domain::Role,
     server_fns::users::{lookup_user, DeleteUser, MoveUser},
 };
+
+use domain::Role;
 
 /// Looks a user up by name and shows the route a proxy would take; operators move users,
 /// admins delete them.

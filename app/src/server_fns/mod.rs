@@ -23,21 +23,53 @@ use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
-use crate::domain::AppError;
+use domain::AppError;
 
-/// How a server function's failure travels: as an [`AppError`] in JSON. Kept here, at the
-/// edge, so that the domain does not depend on leptos.
-impl FromServerFnError for AppError {
+/// A server function's failure as the browser receives it: the domain's [`AppError`], in JSON.
+/// A type of the UI's own, because the domain does not depend on leptos (whose trait this
+/// implements); it derefs to the [`AppError`] for the pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UiError(pub AppError);
+
+impl From<AppError> for UiError {
+    fn from(error: AppError) -> Self {
+        Self(error)
+    }
+}
+
+impl From<UiError> for AppError {
+    fn from(error: UiError) -> Self {
+        error.0
+    }
+}
+
+impl std::ops::Deref for UiError {
+    type Target = AppError;
+
+    fn deref(&self) -> &AppError {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromServerFnError for UiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        Self(match value {
             // Missing or malformed arguments are the caller's input, not our fault.
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                Self::Invalid { field: String::new(), message: format!("bad request: {message}") }
+                AppError::Invalid { field: String::new(), message: format!("bad request: {message}") }
             }
-            other => Self::Internal(other.to_string()),
-        }
+            other => AppError::Internal(other.to_string()),
+        })
     }
 }

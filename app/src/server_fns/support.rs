@@ -9,10 +9,10 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
-use crate::{
-    domain::{logtext::Untrusted, operator::OperatorView, AppError},
-    services::{Caller, RequestOrigin, Services},
-};
+use domain::{logtext::Untrusted, AppError};
+
+use crate::server_fns::UiError;
+use palomar_core::services::{Caller, RequestOrigin, Services, SessionHolder};
 
 /// Session key holding the operator's username.
 pub const SESSION_OPERATOR: &str = "operator";
@@ -27,7 +27,7 @@ pub const SESSION_SEEN: &str = "seen";
 /// The operator the login guard found behind this request's session, checked against the
 /// store in this same request (so that a server function need not read it again).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedOperator(pub OperatorView);
+pub struct CheckedOperator(pub SessionHolder);
 
 pub fn services() -> Result<Arc<Services>, AppError> {
     use_context::<Arc<Services>>().ok_or_else(|| AppError::Internal("services are not configured".into()))
@@ -44,18 +44,18 @@ pub async fn caller() -> Result<(Caller, Arc<Services>), AppError> {
     let parts = use_context::<Parts>();
     let origin = parts.as_ref().and_then(|p| p.extensions.get::<RequestOrigin>().cloned()).unwrap_or_default();
     if let Some(CheckedOperator(op)) = parts.as_ref().and_then(|p| p.extensions.get::<CheckedOperator>()) {
-        return Ok((Caller::from_checked_session(op.username.clone(), op.role, origin), services));
+        return Ok((Caller::from_session(op.clone(), origin), services));
     }
     let session = session().await?;
     match session_holder(&services, &session).await? {
-        Some(op) => Ok((Caller::from_checked_session(op.username, op.role, origin), services)),
+        Some(holder) => Ok((Caller::from_session(holder, origin), services)),
         None => Err(AppError::Unauthenticated),
     }
 }
 
 /// The account behind `session` if the session still stands; a session that no longer does
 /// (account gone or disabled, or revoked since its login) is ended here.
-pub async fn session_holder(services: &Services, session: &Session) -> Result<Option<OperatorView>, AppError> {
+pub async fn session_holder(services: &Services, session: &Session) -> Result<Option<SessionHolder>, AppError> {
     let store_err = |e: tower_sessions::session::Error| AppError::Unavailable(format!("session store: {e}"));
     let Some(username) = session.get::<String>(SESSION_OPERATOR).await.map_err(store_err)? else {
         return Ok(None);
@@ -70,7 +70,7 @@ pub async fn session_holder(services: &Services, session: &Session) -> Result<Op
 
 /// Finishes a server function: on error, answers with the error's status, or for a plain form
 /// post (no JavaScript) redirects back to the form with the message in the query string.
-pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+pub fn finish<T>(result: Result<T, AppError>) -> Result<T, UiError> {
     if let Err(err) = &result {
         let parts = use_context::<Parts>();
         let plain_form_post = parts.as_ref().is_some_and(is_plain_form_post);
@@ -90,7 +90,7 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             tracing::warn!(error = %Untrusted(&err), kind = err.kind(), "server function failed");
         }
     }
-    result
+    result.map_err(UiError)
 }
 
 /// Whether this request is a browser's form post made without JavaScript (its answer is a
@@ -112,7 +112,7 @@ fn referer_path(parts: &Parts) -> Option<String> {
     let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
     let after_scheme = referer.split_once("://").map(|(_, rest)| rest).unwrap_or(referer);
     let path = &after_scheme[after_scheme.find('/')?..];
-    crate::domain::validate::local_path(path)
+    domain::validate::local_path(path)
 }
 
 fn with_error(path: String, err: &AppError) -> String {

@@ -3,12 +3,11 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use app::{
-    domain::logtext::{escaped, redact_userinfo},
-    ports::{Doveadm, DoveadmError, DoveadmRow},
-};
+use domain::logtext::{escaped, redact_userinfo};
+
 use async_trait::async_trait;
 use base64::{engine::general_purpose::STANDARD, Engine};
+use palomar_core::ports::{Doveadm, DoveadmError, DoveadmRow};
 use serde_json::{json, Map, Value};
 
 use super::http_body::{self, error_chain, BoundedError};

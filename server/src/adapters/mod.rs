@@ -14,11 +14,10 @@ pub mod sim_metrics;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use app::{
-    domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
-    ports::{Doveadm, DoveadmError, DoveadmRow, Metrics, MetricsError},
-};
+use domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic};
+
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{Doveadm, DoveadmError, DoveadmRow, Metrics, MetricsError};
 
 /// How long one Redis command may take, and one connection attempt: Redis answers in
 /// milliseconds, so past this it is down, and every caller (the lease, `/healthz`, a page)
@@ -83,7 +82,7 @@ impl Metrics for NoMetrics {
 pub struct DnsResolver;
 
 #[async_trait::async_trait]
-impl app::ports::HostResolver for DnsResolver {
+impl palomar_core::ports::HostResolver for DnsResolver {
     async fn check(&self, host: &str) -> Result<(), String> {
         match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, 0))).await {
             Ok(Ok(mut addresses)) => addresses.next().map(|_| ()).ok_or_else(|| "no addresses".to_string()),
@@ -98,7 +97,7 @@ impl app::ports::HostResolver for DnsResolver {
 pub struct SyntaxOnlyResolver;
 
 #[async_trait::async_trait]
-impl app::ports::HostResolver for SyntaxOnlyResolver {
+impl palomar_core::ports::HostResolver for SyntaxOnlyResolver {
     async fn check(&self, _host: &str) -> Result<(), String> {
         Ok(())
     }

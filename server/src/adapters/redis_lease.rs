@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use app::ports::{LeaderLease, Lease, StoreError};
 use async_trait::async_trait;
+use palomar_core::ports::{LeaderLease, Lease, StoreError};
 use redis::{aio::ConnectionManager, Script};
 
 pub struct RedisLease {

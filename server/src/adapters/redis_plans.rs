@@ -1,12 +1,11 @@
 //! Group-size balancing plans in Redis (docs/controller.md, "Group-size balancing"): `palomar:gb:plan:<site>` is a list of JSON
 //! entries taken from the front; `palomar:gb:meta:<site>` holds when it was made and its size.
 
-use app::{
-    domain::controller::{PlanEntry, PlanSummary},
-    ports::{BalancePlanStore, StoreError},
-};
+use domain::controller::{PlanEntry, PlanSummary};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{BalancePlanStore, StoreError};
 use redis::aio::ConnectionManager;
 
 pub struct RedisPlans {

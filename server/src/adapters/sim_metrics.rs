@@ -3,14 +3,13 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use app::{
-    domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
-    ports::{Metrics, MetricsError},
-};
+use domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{Metrics, MetricsError};
 
-use crate::sim::Simulator;
+use palomar_sim::Simulator;
 
 /// The metrics port on the in-process simulator's history.
 pub struct SimulatorMetrics {

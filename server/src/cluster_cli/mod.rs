@@ -15,10 +15,10 @@ use self::{
     table::Output,
 };
 use crate::web::api_v1::types::{
-    BackendChange, BackendOut, BackendPage, DecisionPage, FeatureChange, FeatureName, FeatureOut, GroupMoveRequest,
-    GroupOut, GroupPage, MoveOut, NewBackend, SettableStatus, SiteOut, StateName, UserMoveRequest, UserOut,
+    BackendChange, BackendOut, BackendPage, DecisionPage, FeatureChange, FeatureOut, GroupMoveRequest, GroupOut,
+    GroupPage, MoveOut, NewBackend, SiteOut, UserMoveRequest, UserOut,
 };
-use app::domain::{GroupName, LoadFactor};
+use domain::{geodb::SettableStatus, BackendHost, Feature, FeatureState, GroupName, LoadFactor};
 
 /// Settings the command line reads.
 pub const CLUSTER_SETTINGS: &str = "\
@@ -88,7 +88,7 @@ enum BackendCommand {
     Add {
         #[arg(long)]
         site: String,
-        host: String,
+        host: BackendHost,
     },
     /// Sets a backend's status and/or load factor.
     Update {
@@ -157,9 +157,9 @@ enum FeatureCommand {
     Set {
         site: String,
         #[arg(value_enum)]
-        feature: FeatureName,
+        feature: Feature,
         #[arg(value_enum)]
-        state: StateName,
+        state: FeatureState,
     },
 }
 
@@ -201,7 +201,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
             features_table(&out, &features)
         }
         ClusterCommand::Feature(FeatureCommand::Set { site, feature, state }) => {
-            let path = format!("/sites/{}/features/{}", encode(&site), feature.domain().as_str());
+            let path = format!("/sites/{}/features/{}", encode(&site), feature.as_str());
             let features: Vec<FeatureOut> = client.call(Method::PUT, &path, Some(&FeatureChange { state })).await?;
             features_table(&out, &features)
         }
@@ -357,7 +357,7 @@ async fn backend(client: &Client, out: &Output, command: BackendCommand) -> Resu
         }
         BackendCommand::Add { site, host } => {
             let path = format!("/sites/{}/backends", encode(&site));
-            let added: BackendOut = client.call(Method::POST, &path, Some(&NewBackend { host: host.clone() })).await?;
+            let added: BackendOut = client.call(Method::POST, &path, Some(&NewBackend { host })).await?;
             backends_table(out, vec![(site, added)])
         }
         BackendCommand::Update { site, status, load_factor, host } => {

@@ -2,12 +2,11 @@
 //! each planner and loop, read straight into the controller's own settings types so that each
 //! field is declared once (in `app`).
 
-use app::{
-    controller::{ControllerSettings, Intervals},
-    domain::planning::{
-        group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-        supervision::SupervisionSettings,
-    },
+use palomar_core::controller::{ControllerSettings, Intervals};
+
+use domain::planning::{
+    group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
+    supervision::SupervisionSettings,
 };
 
 use super::env::{Process, Reader};
@@ -17,7 +16,7 @@ use super::env::{Process, Reader};
 pub(super) fn read(r: &mut Reader<'_>, process: &Process) -> ControllerSettings {
     ControllerSettings {
         site: r.get(&["CLUSTER_SITE"], "dc1a".to_string(), "a site name (letters, digits, '.', '_', '-')", |s| {
-            app::domain::validate::cluster_name("CLUSTER_SITE", s).ok()
+            domain::validate::cluster_name("CLUSTER_SITE", s).ok()
         }),
         dry_run: r.boolean(&["DRY_RUN"], false),
         group_balance_enabled: r.boolean(&["GROUP_BALANCE_ENABLED"], false),

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use app::domain::logtext::redact_userinfo;
+use domain::logtext::redact_userinfo;
 
 use super::env::{is_http_url, Reader, Secret};
 

@@ -2,11 +2,12 @@
 //! `CLUSTER_DEFAULT_GROUP_COUNT`) and the route API that Dovecot CE proxies ask
 //! (`ROUTE_API_TOKEN`, `ROUTE_API_CACHE_SECS`).
 
-use app::{
+use palomar_core::{
     controller::DovecotSettings,
-    domain::{edition::DovecotEdition, validate},
     services::{RouteApiSettings, MAX_DEFAULT_GROUPS},
 };
+
+use domain::{edition::DovecotEdition, validate};
 
 use super::env::Reader;
 

@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
 
-use app::domain::logtext::redact_userinfo;
+use domain::logtext::redact_userinfo;
 
 /// How a setting got its value, for `palomar config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

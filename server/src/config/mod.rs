@@ -42,7 +42,7 @@ pub struct Config {
     /// The web server and sessions (`CONTROLLER_API_URL`, `SESSION_*`, `LEPTOS_SITE_ROOT`).
     pub web: WebSettings,
     /// The controller of this site: its loops and planners.
-    pub controller: app::controller::ControllerSettings,
+    pub controller: palomar_core::controller::ControllerSettings,
     /// The census and the backend host check.
     pub services: ServicesSettings,
     /// The metrics source (`PROMETHEUS_*`).
@@ -50,7 +50,7 @@ pub struct Config {
     /// The backends' doveadm API (`DOVEADM_*`).
     pub doveadm: DoveadmSettings,
     /// The route API for Dovecot CE proxies (`ROUTE_API_*`).
-    pub route_api: app::services::RouteApiSettings,
+    pub route_api: palomar_core::services::RouteApiSettings,
     /// The value and source of every variable, for `palomar config`.
     pub effective: Effective,
 }
@@ -103,7 +103,7 @@ impl Config {
     }
 
     /// The controller's settings for this site.
-    pub fn controller_settings(&self) -> app::controller::ControllerSettings {
+    pub fn controller_settings(&self) -> palomar_core::controller::ControllerSettings {
         self.controller.clone()
     }
 }

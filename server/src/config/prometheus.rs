@@ -27,7 +27,7 @@ impl PrometheusSettings {
 impl std::fmt::Debug for PrometheusSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrometheusSettings")
-            .field("url", &app::domain::logtext::redact_userinfo(&self.url))
+            .field("url", &domain::logtext::redact_userinfo(&self.url))
             .field("job_name", &self.job_name)
             .finish()
     }

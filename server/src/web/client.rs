@@ -4,11 +4,11 @@
 
 use std::net::IpAddr;
 
-use app::services::RequestOrigin;
 use axum::{
     extract::{ConnectInfo, Request},
     http::header,
 };
+use palomar_core::services::RequestOrigin;
 
 use crate::config::IpNet;
 

@@ -6,17 +6,18 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{
-    domain::{operator::OperatorView, AppError},
-    server_fns::support::{self, CheckedOperator, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN},
-    services::Services,
-};
+use domain::AppError;
+use palomar_core::services::SessionHolder;
+
+use app::server_fns::support::{self, CheckedOperator, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN};
+
 use axum::{
     extract::{Request, State},
     http::{header, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
+use palomar_core::services::Services;
 use tower_sessions::{session::Id, Session};
 
 use super::client::request_origin;
@@ -43,7 +44,7 @@ pub struct Guard {
 
 impl Guard {
     /// The account behind `session`, if the session still stands; one that does not is ended.
-    pub async fn holder(&self, session: &Session) -> Result<Option<OperatorView>, AppError> {
+    pub async fn holder(&self, session: &Session) -> Result<Option<SessionHolder>, AppError> {
         let store_err = |e: tower_sessions::session::Error| AppError::Unavailable(format!("session store: {e}"));
         if session.get::<String>(SESSION_OPERATOR).await.map_err(store_err)?.is_none() {
             return Ok(None);
@@ -171,7 +172,7 @@ pub async fn require_login(
         }
         Ok(None) => (StatusCode::UNAUTHORIZED, "please log in").into_response(),
         Err(err) => {
-            tracing::warn!(error = %app::domain::logtext::Untrusted(&err), "session or operator store unavailable");
+            tracing::warn!(error = %domain::logtext::Untrusted(&err), "session or operator store unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "5")],

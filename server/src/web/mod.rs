@@ -17,7 +17,9 @@ mod stream;
 
 use std::{sync::Arc, time::Duration};
 
-use app::{services::Services, shell, App};
+use palomar_core::services::Services;
+
+use app::{shell, App};
 use axum::{
     http::header,
     middleware,
@@ -159,5 +161,5 @@ async fn health(axum::Extension(services): axum::Extension<Arc<Services>>) -> Re
 /// The controller's own metrics in Prometheus text format 0.0.4.
 async fn metrics(axum::Extension(services): axum::Extension<Arc<Services>>) -> Response {
     let body = services.controller_runtime().telemetry().render();
-    ([(header::CONTENT_TYPE, app::controller::Telemetry::CONTENT_TYPE)], body).into_response()
+    ([(header::CONTENT_TYPE, palomar_core::controller::Telemetry::CONTENT_TYPE)], body).into_response()
 }

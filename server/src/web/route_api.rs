@@ -13,15 +13,14 @@
 
 use std::sync::Arc;
 
-use app::{
-    domain::logtext::Untrusted,
-    services::{RouteError, Services},
-};
+use domain::logtext::Untrusted;
+
 use axum::{
     extract::Query,
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use palomar_core::services::{RouteError, Services};
 use serde::Deserialize;
 
 /// Where the route API is served.
@@ -80,7 +79,7 @@ async fn answer(
     services: &Services,
     headers: &HeaderMap,
     query: Result<Query<RouteQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<app::services::RouteAnswer, RouteError> {
+) -> Result<palomar_core::services::RouteAnswer, RouteError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -10,7 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{domain::AppError, services::Services};
+use domain::AppError;
+
 use axum::{
     extract::{Query, State},
     http::{header, StatusCode},
@@ -20,6 +21,7 @@ use axum::{
     },
     Extension,
 };
+use palomar_core::services::Services;
 use tower_sessions::Session;
 
 use super::{guard::Guard, ShuttingDown};
@@ -33,7 +35,7 @@ const TICK: Duration = Duration::from_secs(1);
 /// What one stream carries from one event to the next.
 struct StreamState {
     guard: Arc<Guard>,
-    controller: Arc<app::controller::Controller>,
+    controller: Arc<palomar_core::controller::Controller>,
     changes: tokio::sync::watch::Receiver<u64>,
     checked_at: Instant,
     /// The last `moves` event's data, or `None` before the first.

@@ -1,19 +1,17 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Logs an operator in: checks the password, rotates the session id, then goes to `next`.
 /// The one server function that needs no session. Failed logins are throttled per username and
 /// per client address (429 with `Retry-After`).
 #[server(endpoint = "auth/login")]
-pub async fn login(username: String, password: String, next: String) -> Result<(), AppError> {
+pub async fn login(username: String, password: String, next: String) -> Result<(), UiError> {
     use crate::server_fns::support::{
         finish, services, session, SESSION_EPOCH, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN,
     };
-    use crate::{
-        domain::{logtext::Untrusted, validate::local_path},
-        services::RequestOrigin,
-    };
+    use domain::{logtext::Untrusted, validate::local_path};
+    use palomar_core::services::RequestOrigin;
 
     finish(
         async {
@@ -29,7 +27,7 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
                     tracing::info!(username = %Untrusted(&username), client = %Untrusted(&origin.client_ip), kind = err.kind(), "login refused");
                 })?;
             let session = session().await?;
-            let store_err = |e: tower_sessions::session::Error| AppError::Unavailable(format!("session store: {e}"));
+            let store_err = |e: tower_sessions::session::Error| domain::AppError::Unavailable(format!("session store: {e}"));
             // A new id at login: a session id planted before login is worthless afterwards.
             session.cycle_id().await.map_err(store_err)?;
             let now = chrono::Utc::now().timestamp();

@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Adds a backend to a site, in standby (admin).
 #[server(endpoint = "backends/add")]
-pub async fn add_backend(site_id: String, host: String) -> Result<(), AppError> {
-    use crate::domain::cluster::parse_backend_host;
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn add_backend(site_id: String, host: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::cluster::parse_backend_host;
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Evacuates a backend: standby and load factor 0 (operator).
 #[server(endpoint = "backends/evacuate")]
-pub async fn evacuate_backend(site_id: String, id: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn evacuate_backend(site_id: String, id: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

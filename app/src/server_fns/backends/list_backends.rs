@@ -1,14 +1,15 @@
 use leptos::prelude::*;
 
-use crate::domain::cluster::BackendList;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::cluster::BackendList;
 
 /// One page of a site's backends with their counts.
 #[server(endpoint = "backends/list")]
-pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<BackendList, AppError> {
-    use crate::domain::validate;
-    use crate::domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
+pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<BackendList, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
+    use domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
 
     finish(
         async {

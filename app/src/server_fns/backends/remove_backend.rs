@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Removes a backend; refused while it serves groups unless forced (admin).
 #[server(endpoint = "backends/remove")]
-pub async fn remove_backend(site_id: String, id: String, force: Option<String>) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn remove_backend(site_id: String, id: String, force: Option<String>) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

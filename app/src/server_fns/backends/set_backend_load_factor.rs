@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Sets a backend's load factor (operator).
 #[server(endpoint = "backends/set_load_factor")]
-pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, LoadFactor};
+pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{validate, LoadFactor};
 
     finish(
         async {

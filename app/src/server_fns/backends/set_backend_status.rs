@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Sets a backend online, offline or standby (operator).
 #[server(endpoint = "backends/set_status")]
-pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), AppError> {
-    use crate::domain::geodb::BackendStatus;
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn set_backend_status(site_id: String, id: String, status: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::geodb::BackendStatus;
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

@@ -1,10 +1,12 @@
 use leptos::prelude::*;
 
-use crate::domain::{controller::ControllerStatus, AppError};
+use crate::server_fns::UiError;
+
+use domain::controller::ControllerStatus;
 
 /// The controller of this server's site: who leads, modes, loop runs, reachability, problems.
 #[server(endpoint = "controller/status")]
-pub async fn get_controller_status() -> Result<ControllerStatus, AppError> {
+pub async fn get_controller_status() -> Result<ControllerStatus, UiError> {
     use crate::server_fns::support::{caller, finish};
 
     finish(

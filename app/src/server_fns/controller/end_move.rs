@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Ends an active move now (operator, audited): `how` is `force` (the group's backend becomes
 /// the destination) or `cancel` (only before users are being moved: it stays on its source).
 #[server(endpoint = "controller/end_move")]
-pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{controller::EndMove, validate};
+pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{controller::EndMove, validate};
 
     finish(
         async {

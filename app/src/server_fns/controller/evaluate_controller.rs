@@ -1,10 +1,12 @@
 use leptos::prelude::*;
 
-use crate::domain::{planning::Decision, AppError};
+use crate::server_fns::UiError;
+
+use domain::planning::Decision;
 
 /// What the controller would do now, every feature treated as dry; writes nothing (operator).
 #[server(endpoint = "controller/evaluate")]
-pub async fn evaluate_controller() -> Result<Vec<Decision>, AppError> {
+pub async fn evaluate_controller() -> Result<Vec<Decision>, UiError> {
     use crate::server_fns::support::{caller, finish};
 
     finish(

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::domain::{controller::DecisionRecord, AppError, Page};
+use crate::server_fns::UiError;
+
+use domain::{controller::DecisionRecord, Page};
 
 /// One page of a site's decisions on one UTC day (`YYYY-MM-DD`; empty: today), newest first.
 #[server(endpoint = "controller/decisions")]
@@ -8,9 +10,9 @@ pub async fn list_decisions(
     site_id: String,
     day: String,
     cursor: Option<String>,
-) -> Result<Page<DecisionRecord>, AppError> {
-    use crate::domain::{validate, PageRequest};
+) -> Result<Page<DecisionRecord>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::{validate, PageRequest};
 
     finish(
         async {
@@ -19,7 +21,7 @@ pub async fn list_decisions(
             let day = match day.trim() {
                 "" => chrono::Utc::now().date_naive(),
                 text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| AppError::invalid("day", "a day is YYYY-MM-DD"))?,
+                    .map_err(|_| domain::AppError::invalid("day", "a day is YYYY-MM-DD"))?,
             };
             services.controller(&caller)?.decisions(site_id, day, PageRequest::after(cursor, 100)).await
         }

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::domain::{controller::MoveRecord, AppError, Page};
+use crate::server_fns::UiError;
+
+use domain::{controller::MoveRecord, Page};
 
 /// A site's live moves (active, or ended in the last ten minutes) and one page of all its
 /// moves, newest first.
@@ -8,9 +10,9 @@ use crate::domain::{controller::MoveRecord, AppError, Page};
 pub async fn list_moves(
     site_id: String,
     cursor: Option<String>,
-) -> Result<(Vec<MoveRecord>, Page<MoveRecord>), AppError> {
-    use crate::domain::{validate, PageRequest};
+) -> Result<(Vec<MoveRecord>, Page<MoveRecord>), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::{validate, PageRequest};
 
     finish(
         async {

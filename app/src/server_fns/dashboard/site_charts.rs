@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{dashboard::ChartView, AppError};
+use crate::server_fns::UiError;
+
+use domain::dashboard::ChartView;
 
 /// A site's history charts, drawn as SVG on the server.
 #[server(endpoint = "dashboard/charts")]
-pub async fn site_charts(site_id: String) -> Result<Vec<ChartView>, AppError> {
-    use crate::domain::{dashboard::ChartKind, validate};
+pub async fn site_charts(site_id: String) -> Result<Vec<ChartView>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::{dashboard::ChartKind, validate};
 
     finish(
         async {

@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{dashboard::SiteDashboard, AppError};
+use crate::server_fns::UiError;
+
+use domain::dashboard::SiteDashboard;
 
 /// A site's backends with their health, its active moves, leader, latest decisions and alerts.
 #[server(endpoint = "dashboard/site")]
-pub async fn get_site_dashboard(site_id: String) -> Result<SiteDashboard, AppError> {
-    use crate::domain::validate;
+pub async fn get_site_dashboard(site_id: String) -> Result<SiteDashboard, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
 
     finish(
         async {

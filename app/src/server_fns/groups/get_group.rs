@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::cluster::GroupDetail;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::cluster::GroupDetail;
 
 /// A group with its backends, sites and possible move destinations.
 #[server(endpoint = "groups/get")]
-pub async fn get_group(site_id: String, name: String) -> Result<GroupDetail, AppError> {
-    use crate::domain::{validate, GroupName};
+pub async fn get_group(site_id: String, name: String) -> Result<GroupDetail, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::{validate, GroupName};
 
     finish(
         async {

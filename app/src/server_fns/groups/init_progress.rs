@@ -1,13 +1,15 @@
 use leptos::prelude::*;
 
-use crate::domain::{cluster::Progress, AppError};
+use crate::server_fns::UiError;
+
+use domain::cluster::Progress;
 
 /// How far the site's initialisation is, while it runs on this instance.
 #[server(endpoint = "groups/init_progress")]
-pub async fn init_progress(site_id: String) -> Result<Option<Progress>, AppError> {
-    use crate::domain::validate;
+pub async fn init_progress(site_id: String) -> Result<Option<Progress>, UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::services::site_init_key;
+    use domain::validate;
+    use palomar_core::services::site_init_key;
 
     finish(
         async {

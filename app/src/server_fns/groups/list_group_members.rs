@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Page};
+use crate::server_fns::UiError;
+
+use domain::Page;
 
 /// One page of a group's users, as the last census found them.
 #[server(endpoint = "groups/members")]
@@ -8,9 +10,9 @@ pub async fn list_group_members(
     site_id: String,
     name: String,
     cursor: Option<String>,
-) -> Result<Page<String>, AppError> {
-    use crate::domain::{validate, GroupName, PageRequest};
+) -> Result<Page<String>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::{validate, GroupName, PageRequest};
 
     finish(
         async {

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 
-use crate::domain::cluster::GroupList;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::cluster::GroupList;
 
 /// One page of a site's groups, filtered by backend, name mask and moving state.
 #[server(endpoint = "groups/list")]
@@ -11,11 +12,11 @@ pub async fn list_groups(
     mask: String,
     moving: String,
     cursor: Option<String>,
-) -> Result<GroupList, AppError> {
-    use crate::domain::cluster::GroupFilter;
-    use crate::domain::validate;
-    use crate::domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
+) -> Result<GroupList, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::cluster::GroupFilter;
+    use domain::validate;
+    use domain::{page::DEFAULT_PAGE_SIZE, PageRequest};
 
     finish(
         async {

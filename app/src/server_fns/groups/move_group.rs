@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Starts moving a group to another backend (operator).
 #[server(endpoint = "groups/move")]
-pub async fn move_group(site_id: String, name: String, destination: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, GroupName};
+pub async fn move_group(site_id: String, name: String, destination: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{validate, GroupName};
 
     finish(
         async {

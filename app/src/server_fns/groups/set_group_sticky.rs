@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Sets a group's sticky-users and sticky-backend flags (operator).
 #[server(endpoint = "groups/set_sticky")]
@@ -9,10 +9,10 @@ pub async fn set_group_sticky(
     name: String,
     sticky_users: Option<String>,
     sticky_backend: Option<String>,
-) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, GroupName};
+) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{validate, GroupName};
 
     finish(
         async {

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Creates an operator account (admin).
 #[server(endpoint = "operators/add")]
-pub async fn add_operator(username: String, role: String, password: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::Role;
+pub async fn add_operator(username: String, role: String, password: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::Role;
 
     finish(
         async {

@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{operator::OperatorSummary, AppError, Page};
+use crate::server_fns::UiError;
+
+use domain::{operator::OperatorSummary, Page};
 
 /// One page of operator accounts (admin).
 #[server(endpoint = "operators/list")]
-pub async fn list_operators(cursor: Option<String>) -> Result<Page<OperatorSummary>, AppError> {
-    use crate::domain::PageRequest;
+pub async fn list_operators(cursor: Option<String>) -> Result<Page<OperatorSummary>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::PageRequest;
 
     finish(
         async {

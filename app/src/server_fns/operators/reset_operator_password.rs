@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Sets a new password for an operator (admin).
 #[server(endpoint = "operators/reset_password")]
-pub async fn reset_operator_password(username: String, password: String) -> Result<(), AppError> {
+pub async fn reset_operator_password(username: String, password: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish, session, SESSION_EPOCH};
 
     finish(
@@ -19,9 +19,9 @@ pub async fn reset_operator_password(username: String, password: String) -> Resu
                     .await?
                     .insert(SESSION_EPOCH, epoch)
                     .await
-                    .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+                    .map_err(|e| domain::AppError::Unavailable(format!("session store: {e}")))?;
             }
-            tracing::info!(operator = %crate::domain::logtext::Untrusted(caller.username()), target = %crate::domain::logtext::Untrusted(&username), "operator password reset");
+            tracing::info!(operator = %domain::logtext::Untrusted(caller.username()), target = %domain::logtext::Untrusted(&username), "operator password reset");
             leptos_axum::redirect("/operators");
             Ok(())
         }

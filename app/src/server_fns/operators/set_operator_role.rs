@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Changes an operator's role (admin; not one's own, never the last admin's).
 #[server(endpoint = "operators/set_role")]
-pub async fn set_operator_role(username: String, role: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::Role;
+pub async fn set_operator_role(username: String, role: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::Role;
 
     finish(
         async {

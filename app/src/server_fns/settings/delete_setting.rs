@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Deletes a `cluster_settings` row (admin).
 #[server(endpoint = "settings/delete")]
@@ -9,11 +9,11 @@ pub async fn delete_setting(
     site_id: String,
     backend_id: String,
     setting_name: String,
-) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::services::parse_setting_word;
+    use domain::logtext::Untrusted;
+    use domain::validate;
+    use palomar_core::services::parse_setting_word;
 
     finish(
         async {

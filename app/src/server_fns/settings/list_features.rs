@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::feature::FeatureMode;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::feature::FeatureMode;
 
 /// Each controller feature's state (on, dryrun, off) for a site, and the mode it runs in.
 #[server(endpoint = "settings/features")]
-pub async fn list_features(site_id: String) -> Result<Vec<FeatureMode>, AppError> {
-    use crate::domain::validate;
+pub async fn list_features(site_id: String) -> Result<Vec<FeatureMode>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
 
     finish(
         async {

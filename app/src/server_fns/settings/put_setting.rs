@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Writes a `cluster_settings` row (admin). Empty site or backend means all.
 #[server(endpoint = "settings/put")]
@@ -10,11 +10,12 @@ pub async fn put_setting(
     backend_id: String,
     setting_name: String,
     setting_value: String,
-) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::{domain::geodb::ClusterSetting, services::parse_setting_word};
+    use domain::geodb::ClusterSetting;
+    use domain::logtext::Untrusted;
+    use domain::validate;
+    use palomar_core::services::parse_setting_word;
 
     finish(
         async {

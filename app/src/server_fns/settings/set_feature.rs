@@ -1,14 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Sets a controller feature on, dryrun or off for a site (operator).
 #[server(endpoint = "settings/set_feature")]
-pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), AppError> {
-    use crate::domain::feature::{Feature, FeatureState};
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn set_feature(site_id: String, feature: String, state: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::feature::{Feature, FeatureState};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

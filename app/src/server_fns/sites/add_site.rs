@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Adds a site (admin). On success, goes to the sites list.
 #[server(endpoint = "sites/add")]
-pub async fn add_site(name: String, tag: String, load_balancer: String, status: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::SiteDraft;
+pub async fn add_site(name: String, tag: String, load_balancer: String, status: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::SiteDraft;
 
     finish(
         async {

@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Site};
+use crate::server_fns::UiError;
+
+use domain::Site;
 
 /// One site by id.
 #[server(endpoint = "sites/get")]
-pub async fn get_site(id: String) -> Result<Site, AppError> {
-    use crate::domain::validate;
+pub async fn get_site(id: String) -> Result<Site, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
 
     finish(
         async {

@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Page, SiteRow};
+use crate::server_fns::UiError;
+
+use domain::{Page, SiteRow};
 
 /// One page of sites, with their tag names.
 #[server(endpoint = "sites/list")]
-pub async fn list_sites(cursor: Option<String>) -> Result<Page<SiteRow>, AppError> {
-    use crate::domain::PageRequest;
+pub async fn list_sites(cursor: Option<String>) -> Result<Page<SiteRow>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::PageRequest;
 
     finish(
         async {

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Removes a site (admin). `confirm_name` must repeat the site's name.
 #[server(endpoint = "sites/remove")]
-pub async fn remove_site(id: String, confirm_name: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn remove_site(id: String, confirm_name: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Changes a site's name, tag, load balancer and status (admin).
 #[server(endpoint = "sites/update")]
@@ -10,10 +10,10 @@ pub async fn update_site(
     tag: String,
     load_balancer: String,
     status: String,
-) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, SiteDraft};
+) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{validate, SiteDraft};
 
     finish(
         async {

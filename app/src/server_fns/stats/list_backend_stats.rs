@@ -1,14 +1,15 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
-use crate::domain::{geodb::BackendStat, Page};
+use crate::server_fns::UiError;
+
+use domain::{geodb::BackendStat, Page};
 
 /// One page of a site's `backend_stats`.
 #[server(endpoint = "stats/backend")]
-pub async fn list_backend_stats(site_id: String, cursor: Option<String>) -> Result<Page<BackendStat>, AppError> {
-    use crate::domain::validate;
-    use crate::domain::PageRequest;
+pub async fn list_backend_stats(site_id: String, cursor: Option<String>) -> Result<Page<BackendStat>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
+    use domain::PageRequest;
 
     finish(
         async {

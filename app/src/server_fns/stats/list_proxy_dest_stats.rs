@@ -1,14 +1,15 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
-use crate::domain::{geodb::ProxyDestStat, Page};
+use crate::server_fns::UiError;
+
+use domain::{geodb::ProxyDestStat, Page};
 
 /// One page of a site's `proxy_dest_stats`.
 #[server(endpoint = "stats/proxy_dest")]
-pub async fn list_proxy_dest_stats(site_id: String, cursor: Option<String>) -> Result<Page<ProxyDestStat>, AppError> {
-    use crate::domain::validate;
-    use crate::domain::PageRequest;
+pub async fn list_proxy_dest_stats(site_id: String, cursor: Option<String>) -> Result<Page<ProxyDestStat>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
+    use domain::PageRequest;
 
     finish(
         async {

@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::geodb::Reachability;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::geodb::Reachability;
 
 /// The site reachability matrix rows and the sites' names.
 #[server(endpoint = "stats/reachability")]
-pub async fn list_reachability() -> Result<(Vec<(uuid::Uuid, String)>, Vec<Reachability>), AppError> {
-    use crate::domain::PageRequest;
+pub async fn list_reachability() -> Result<(Vec<(uuid::Uuid, String)>, Vec<Reachability>), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::PageRequest;
 
     finish(
         async {

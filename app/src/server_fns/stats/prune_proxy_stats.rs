@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Deletes a departed proxy's `proxy_dest_stats` rows (admin).
 #[server(endpoint = "stats/prune_proxy")]
-pub async fn prune_proxy_stats(site_id: String, proxy_host: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn prune_proxy_stats(site_id: String, proxy_host: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

@@ -1,10 +1,12 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Tag};
+use crate::server_fns::UiError;
+
+use domain::Tag;
 
 /// Every tag, for the site form's tag picker.
 #[server(endpoint = "tags/all")]
-pub async fn all_tags() -> Result<Vec<Tag>, AppError> {
+pub async fn all_tags() -> Result<Vec<Tag>, UiError> {
     use crate::server_fns::support::{caller, finish};
 
     finish(

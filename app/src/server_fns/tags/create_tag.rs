@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Creates a tag (admin).
 #[server(endpoint = "tags/create")]
-pub async fn create_tag(tag: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::TagDraft;
+pub async fn create_tag(tag: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::TagDraft;
 
     finish(
         async {

@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Page, Tag};
+use crate::server_fns::UiError;
+
+use domain::{Page, Tag};
 
 /// One page of tags.
 #[server(endpoint = "tags/list")]
-pub async fn list_tags(cursor: Option<String>) -> Result<Page<Tag>, AppError> {
-    use crate::domain::PageRequest;
+pub async fn list_tags(cursor: Option<String>) -> Result<Page<Tag>, UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::PageRequest;
 
     finish(
         async {

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Removes a tag that no site uses (admin).
 #[server(endpoint = "tags/remove")]
-pub async fn remove_tag(id: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::validate;
+pub async fn remove_tag(id: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::validate;
 
     finish(
         async {

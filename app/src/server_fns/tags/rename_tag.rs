@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Renames a tag (admin). Sites keep pointing at it by id.
 #[server(endpoint = "tags/rename")]
-pub async fn rename_tag(id: String, tag: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, TagDraft};
+pub async fn rename_tag(id: String, tag: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::logtext::Untrusted;
+    use domain::{validate, TagDraft};
 
     finish(
         async {

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::domain::{token::NewToken, AppError};
+use crate::server_fns::UiError;
+
+use domain::token::NewToken;
 
 /// Creates an API token (operators for themselves, admins for anyone) and answers it, with its
 /// text: the only time that is shown. A form posted without JavaScript is answered with a
@@ -12,9 +14,9 @@ pub async fn create_token(
     role: String,
     days: String,
     owner: Option<String>,
-) -> Result<Option<NewToken>, AppError> {
-    use crate::domain::{logtext::Untrusted, Role};
+) -> Result<Option<NewToken>, UiError> {
     use crate::server_fns::support::{caller, finish, plain_form_post, session};
+    use domain::{logtext::Untrusted, Role};
 
     finish(
         async {
@@ -23,7 +25,7 @@ pub async fn create_token(
             let role: Role = role.parse()?;
             let days = match days.trim() {
                 "" => None,
-                raw => Some(raw.parse::<u32>().map_err(|_| AppError::invalid("days", "a whole number of days"))?),
+                raw => Some(raw.parse::<u32>().map_err(|_| domain::AppError::invalid("days", "a whole number of days"))?),
             };
             let created = tokens.create(owner.as_deref(), role, &name, days).await?;
             tracing::info!(operator = %Untrusted(caller.username()), token = %created.token.id, owner = %Untrusted(&created.token.owner), "API token created");
@@ -34,7 +36,7 @@ pub async fn create_token(
             session
                 .insert(super::SESSION_NEW_TOKEN, &created)
                 .await
-                .map_err(|e| AppError::Unavailable(format!("session store: {e}")))?;
+                .map_err(|e| domain::AppError::Unavailable(format!("session store: {e}")))?;
             leptos_axum::redirect("/tokens");
             Ok(None)
         }

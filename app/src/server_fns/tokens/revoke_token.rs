@@ -1,12 +1,12 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Revokes an API token for good (one's own; an admin: anyone's).
 #[server(endpoint = "tokens/revoke")]
-pub async fn revoke_token(id: String) -> Result<(), AppError> {
-    use crate::domain::validate;
+pub async fn revoke_token(id: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
+    use domain::validate;
 
     finish(
         async {

@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Deletes a user's row (admin).
 #[server(endpoint = "users/delete")]
-pub async fn delete_user(username: String) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
+pub async fn delete_user(username: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::services::parse_mail_user;
+    use domain::logtext::Untrusted;
+    use palomar_core::services::parse_mail_user;
 
     finish(
         async {

@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
-use crate::domain::cluster::UserDetail;
-use crate::domain::AppError;
+use crate::server_fns::UiError;
+
+use domain::cluster::UserDetail;
 
 /// A user's row and resolved route.
 #[server(endpoint = "users/lookup")]
-pub async fn lookup_user(username: String) -> Result<UserDetail, AppError> {
+pub async fn lookup_user(username: String) -> Result<UserDetail, UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::services::parse_mail_user;
+    use palomar_core::services::parse_mail_user;
 
     finish(
         async {

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::AppError;
+use crate::server_fns::UiError;
 
 /// Moves a user to a group, like `doveadm cluster user move` (operator).
 #[server(endpoint = "users/move")]
@@ -9,11 +9,11 @@ pub async fn move_user(
     site_id: String,
     group: String,
     failover_group: String,
-) -> Result<(), AppError> {
-    use crate::domain::logtext::Untrusted;
-    use crate::domain::{validate, GroupName};
+) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
-    use crate::services::parse_mail_user;
+    use domain::logtext::Untrusted;
+    use domain::{validate, GroupName};
+    use palomar_core::services::parse_mail_user;
 
     finish(
         async {

@@ -1,9 +1,7 @@
-use app::{
-    domain::{audit::AuditRecord, Page, PageRequest},
-    ports::{AuditLog, StoreError},
-};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::{audit::AuditRecord, Page, PageRequest};
+use palomar_core::ports::{AuditLog, StoreError};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use app::{
-    domain::{
-        controller::{DecisionRecord, MoveRecord},
-        Page, PageRequest,
-    },
-    ports::{history_backends, ControllerStore, StoreError},
+use domain::{
+    controller::{DecisionRecord, MoveRecord},
+    Page, PageRequest,
 };
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
+use palomar_core::ports::{history_backends, ControllerStore, StoreError};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

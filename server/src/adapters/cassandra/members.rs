@@ -2,12 +2,11 @@
 //! member row is removed `USING TIMESTAMP` the write time of the membership that superseded it:
 //! Cassandra's newest-timestamp-wins rule then keeps a row that a census wrote meanwhile.
 
-use app::{
-    domain::{Page, PageRequest},
-    ports::{GroupMembers, MemberRecord, StoreError},
-};
+use domain::{Page, PageRequest};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{GroupMembers, MemberRecord, StoreError};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

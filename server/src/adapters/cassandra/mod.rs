@@ -13,8 +13,8 @@ pub mod schema;
 
 use std::{sync::Arc, time::Duration};
 
-use app::ports::StoreError;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use palomar_core::ports::StoreError;
 use scylla::{
     client::{execution_profile::ExecutionProfile, session::Session, session_builder::SessionBuilder},
     policies::load_balancing::DefaultPolicy,
@@ -208,7 +208,7 @@ fn next_cursor(response: PagingStateResponse) -> Option<String> {
 /// A statement copy that reads `limit` rows per page.
 fn paged(statement: &PreparedStatement, limit: u32) -> PreparedStatement {
     let mut statement = statement.clone();
-    statement.set_page_size(limit.clamp(1, app::domain::page::MAX_PAGE_SIZE) as i32);
+    statement.set_page_size(limit.clamp(1, domain::page::MAX_PAGE_SIZE) as i32);
     statement
 }
 

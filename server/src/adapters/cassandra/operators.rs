@@ -1,9 +1,7 @@
-use app::{
-    domain::{token::TokenRecord, Page, PageRequest, Role},
-    ports::{OperatorRecord, OperatorStore, StoreError},
-};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::{token::TokenRecord, Page, PageRequest, Role};
+use palomar_core::ports::{OperatorRecord, OperatorStore, StoreError};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

@@ -1,11 +1,10 @@
 //! Running prepared statements: one page of rows, one row, a write, a lightweight transaction,
 //! many writes as unlogged batches.
 
-use app::{
-    domain::{Page, PageRequest},
-    ports::StoreError,
-};
+use domain::{Page, PageRequest};
+
 use futures::{StreamExt, TryStreamExt};
+use palomar_core::ports::StoreError;
 use scylla::{
     deserialize::row::DeserializeRow,
     serialize::row::SerializeRow,

@@ -9,12 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{domain::geodb::Membership, ports::StoreError};
+use domain::geodb::Membership;
+
 use chrono::{DateTime, Utc};
 use futures::{
     stream::{BoxStream, FuturesUnordered},
     StreamExt, TryStreamExt,
 };
+use palomar_core::ports::StoreError;
 use scylla::{
     client::session::Session, serialize::row::SerializeRow, statement::prepared::PreparedStatement, DeserializeRow,
 };

@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn the_backend_users_history_lives_as_long_as_the_port_says() {
         let table = CONTROLLER_TABLES.iter().find(|t| t.contains(".controller_backend_users ")).copied();
-        let ttl = format!("default_time_to_live = {}", app::ports::CENSUS_HISTORY_KEPT.as_secs());
+        let ttl = format!("default_time_to_live = {}", palomar_core::ports::CENSUS_HISTORY_KEPT.as_secs());
         assert!(table.is_some_and(|t| t.ends_with(&ttl)), "{table:?} should end with {ttl}");
     }
 }

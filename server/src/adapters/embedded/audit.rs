@@ -2,11 +2,10 @@
 
 use std::{cmp::Reverse, ops::Bound};
 
-use app::{
-    domain::{audit::AuditRecord, Page, PageRequest},
-    ports::{AuditLog, StoreError},
-};
+use domain::{audit::AuditRecord, Page, PageRequest};
+
 use async_trait::async_trait;
+use palomar_core::ports::{AuditLog, StoreError};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};

@@ -2,15 +2,14 @@
 
 use std::{cmp::Reverse, collections::BTreeMap, ops::Bound};
 
-use app::{
-    domain::{
-        controller::{DecisionRecord, MoveRecord},
-        Page, PageRequest,
-    },
-    ports::{history_backends, ControllerStore, StoreError, CENSUS_HISTORY_KEPT},
+use domain::{
+    controller::{DecisionRecord, MoveRecord},
+    Page, PageRequest,
 };
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{history_backends, ControllerStore, StoreError, CENSUS_HISTORY_KEPT};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};

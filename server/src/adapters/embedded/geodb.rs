@@ -2,19 +2,18 @@
 
 use std::ops::Bound;
 
-use app::{
-    domain::{
-        geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
-            ProxyDestStat, Reachability, User, UserGroup, UserMove,
-        },
-        Page, PageRequest, Site, Tag,
+use domain::{
+    geodb::{
+        Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
+        ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
-    ports::{GeoDb, StoreError},
+    Page, PageRequest, Site, Tag,
 };
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
+use palomar_core::ports::{GeoDb, StoreError};
 use uuid::Uuid;
 
 use super::{page, replace_if, uuid_key, EmbeddedStore};

@@ -1,7 +1,7 @@
 //! The leader lease of each site, with fencing tokens, for the demo and the fast tests.
 
-use app::ports::{LeaderLease, Lease, StoreError};
 use async_trait::async_trait;
+use palomar_core::ports::{LeaderLease, Lease, StoreError};
 
 use super::EmbeddedStore;
 

@@ -3,12 +3,11 @@
 
 use std::ops::Bound;
 
-use app::{
-    domain::{Page, PageRequest},
-    ports::{GroupMembers, MemberRecord, StoreError},
-};
+use domain::{Page, PageRequest};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{GroupMembers, MemberRecord, StoreError};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};

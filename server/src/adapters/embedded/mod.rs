@@ -22,16 +22,15 @@ use std::{
     sync::{RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
-use app::{
-    domain::{
-        audit::AuditRecord,
-        controller::{DecisionRecord, MoveRecord, PlanEntry},
-        geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
-        Page, PageRequest, Site, Tag,
-    },
-    ports::{OperatorRecord, StoreError},
+use domain::{
+    audit::AuditRecord,
+    controller::{DecisionRecord, MoveRecord, PlanEntry},
+    geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+    Page, PageRequest, Site, Tag,
 };
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use palomar_core::ports::{OperatorRecord, StoreError};
 use uuid::Uuid;
 
 /// Every table. The keys of the paged ones sort like the Cassandra rows, so pages come out in the same order.
@@ -49,7 +48,7 @@ struct Tables {
     operators_lock: Option<(uuid::Uuid, std::time::Instant)>,
     /// Per operator: the session epoch (revocation).
     session_epochs: BTreeMap<String, Uuid>,
-    api_tokens: BTreeMap<Uuid, app::domain::token::TokenRecord>,
+    api_tokens: BTreeMap<Uuid, domain::token::TokenRecord>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,

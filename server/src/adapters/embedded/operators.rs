@@ -5,11 +5,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{
-    domain::{token::TokenRecord, Page, PageRequest},
-    ports::{OperatorRecord, OperatorStore, StoreError},
-};
+use domain::{token::TokenRecord, Page, PageRequest};
+
 use async_trait::async_trait;
+use palomar_core::ports::{OperatorRecord, OperatorStore, StoreError};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};

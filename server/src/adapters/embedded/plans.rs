@@ -1,10 +1,9 @@
 //! The group-balance plan of each site: a queue the controller's passes take entries from.
 
-use app::{
-    domain::controller::{PlanEntry, PlanSummary},
-    ports::{BalancePlanStore, StoreError},
-};
+use domain::controller::{PlanEntry, PlanSummary};
+
 use async_trait::async_trait;
+use palomar_core::ports::{BalancePlanStore, StoreError};
 
 use super::EmbeddedStore;
 

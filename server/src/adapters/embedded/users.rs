@@ -5,12 +5,11 @@ use std::ops::Bound;
 
 use std::collections::BTreeMap;
 
-use app::{
-    domain::geodb::{GroupBackend, Membership, User},
-    ports::StoreError,
-};
+use domain::geodb::{GroupBackend, Membership, User};
+
 use chrono::Utc;
 use futures::{stream::BoxStream, StreamExt};
+use palomar_core::ports::StoreError;
 
 use super::{EmbeddedStore, Tables};
 

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use app::{domain::logtext::escaped, ports::MetricsError};
+use domain::logtext::escaped;
+
 use chrono::{DateTime, Utc};
+use palomar_core::ports::MetricsError;
 use serde::{de::DeserializeOwned, de::IgnoredAny, Deserialize};
 
 /// A sample's labels and its value.

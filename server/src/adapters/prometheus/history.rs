@@ -10,11 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use app::{
-    domain::metrics::{HistoryGrid, HostMeasure, HostSeries, HostTraffic, HISTORY_RATE_WINDOW},
-    ports::{MetricsError, MAX_HISTORY_POINTS},
-};
+use domain::metrics::{HistoryGrid, HostMeasure, HostSeries, HostTraffic, HISTORY_RATE_WINDOW};
+
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{MetricsError, MAX_HISTORY_POINTS};
 
 use super::{escape, Counter, LabelledSeries, PrometheusMetrics, TRAFFIC_COUNTERS};
 

@@ -8,15 +8,14 @@ mod history;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use app::{
-    domain::{
-        logtext::redact_userinfo,
-        metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
-    },
-    ports::{Metrics, MetricsError},
+use domain::{
+    logtext::redact_userinfo,
+    metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
 };
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use palomar_core::ports::{Metrics, MetricsError};
 
 use super::http_body::{self, error_chain, BoundedError};
 pub use answer::{parse_matrix, parse_vector, LabelledSeries, LabelledValue};

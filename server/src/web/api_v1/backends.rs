@@ -9,12 +9,12 @@ use axum::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use app::domain::{cluster::parse_backend_host, geodb::BackendStatus, validate};
+use domain::{geodb::BackendStatus, validate};
 
 use super::{
     extract::{if_match, Admin, ApiState, At, Authorized, Body, Operator, Params, Viewer},
     problem::Problem,
-    types::{BackendChange, BackendOut, BackendPage, NewBackend, SettableStatus},
+    types::{BackendChange, BackendOut, BackendPage, NewBackend},
     Paging,
 };
 
@@ -80,7 +80,7 @@ pub async fn add_backend(
     Body(new): Body<NewBackend>,
 ) -> Result<Response, Problem> {
     let site = api.services.site_by_key(&caller, &site).await?;
-    let host = parse_backend_host(&new.host, api.services.dovecot_edition())?;
+    let host = new.host.for_edition(api.services.dovecot_edition()).map_err(|bad| bad.on("host"))?;
     let added = api.services.backend_admin(&caller)?.add(site.id, host).await?;
     let row = api.services.backends(&caller).by_host(site.id, &added.host).await?;
     let version = row.backend.version.clone();
@@ -109,16 +109,12 @@ pub async fn update_backend(
     Body(change): Body<BackendChange>,
 ) -> Result<Response, Problem> {
     if change.status.is_none() && change.load_factor.is_none() {
-        return Err(app::domain::AppError::invalid("status", "give a status, a load_factor or both").into());
+        return Err(domain::AppError::invalid("status", "give a status, a load_factor or both").into());
     }
     let expected = if_match(&headers)?;
     let site = api.services.site_by_key(&caller, &site).await?;
     let id = api.services.backends(&caller).by_host(site.id, &host).await?.backend.id;
-    let status = change.status.map(|status| match status {
-        SettableStatus::Online => BackendStatus::Online,
-        SettableStatus::Offline => BackendStatus::Offline,
-        SettableStatus::Standby => BackendStatus::Standby,
-    });
+    let status = change.status.map(BackendStatus::from);
     let ops = api.services.backend_ops(&caller)?.expecting(expected);
     ops.update(site.id, id, status, change.load_factor).await?;
     let row = api.services.backends(&caller).by_host(site.id, &host).await?;

@@ -1,27 +1,15 @@
 //! The API's bodies for the controller: moves, feature states and decisions (see [`super::types`]).
 
-use app::domain::{
-    controller::{DecisionRecord, Initiator, MoveRecord},
+use chrono::{DateTime, Utc};
+use domain::{
+    controller::{DecisionRecord, Initiator, MoveRecord, MoveState, Outcome},
     feature::{Feature, FeatureMode, FeatureState},
 };
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::types::page_of;
-
-/// Where a move stands.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MoveStateOut {
-    Initiated,
-    Started,
-    Finished,
-    Forced,
-    Cancelled,
-    Aborted,
-}
 
 /// A supervised group move.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -30,7 +18,7 @@ pub struct MoveOut {
     pub group: String,
     pub source: String,
     pub destination: String,
-    pub state: MoveStateOut,
+    pub state: MoveState,
     /// `operator <name>`, the controller feature that decided it, or `external`.
     pub initiated_by: String,
     pub decision_id: Option<Uuid>,
@@ -44,15 +32,6 @@ pub struct MoveOut {
 
 impl From<&MoveRecord> for MoveOut {
     fn from(m: &MoveRecord) -> Self {
-        use app::domain::controller::MoveState as S;
-        let state = match m.state {
-            S::Initiated => MoveStateOut::Initiated,
-            S::Started => MoveStateOut::Started,
-            S::Finished => MoveStateOut::Finished,
-            S::Forced => MoveStateOut::Forced,
-            S::Cancelled => MoveStateOut::Cancelled,
-            S::Aborted => MoveStateOut::Aborted,
-        };
         let initiated_by = match &m.initiated_by {
             Initiator::Operator(name) => format!("operator {name}"),
             other => other.label().to_string(),
@@ -62,7 +41,7 @@ impl From<&MoveRecord> for MoveOut {
             group: m.group.clone(),
             source: m.source_host.clone(),
             destination: m.destination_host.clone(),
-            state,
+            state: m.state,
             initiated_by,
             decision_id: m.decision_id,
             created_at: m.created_at,
@@ -76,78 +55,12 @@ impl From<&MoveRecord> for MoveOut {
 
 page_of!(MovePage, MoveOut);
 
-/// A controller feature; the command line takes the same names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum FeatureName {
-    HostFailure,
-    LoadBalance,
-    GroupMoveTimeouts,
-    Evacuation,
-    GroupBalance,
-    SiteHealth,
-}
-
-impl FeatureName {
-    pub fn domain(self) -> Feature {
-        match self {
-            Self::HostFailure => Feature::HostFailure,
-            Self::LoadBalance => Feature::LoadBalance,
-            Self::GroupMoveTimeouts => Feature::GroupMoveTimeouts,
-            Self::Evacuation => Feature::Evacuation,
-            Self::GroupBalance => Feature::GroupBalance,
-            Self::SiteHealth => Feature::SiteHealth,
-        }
-    }
-
-    fn of(feature: Feature) -> Self {
-        match feature {
-            Feature::HostFailure => Self::HostFailure,
-            Feature::LoadBalance => Self::LoadBalance,
-            Feature::GroupMoveTimeouts => Self::GroupMoveTimeouts,
-            Feature::Evacuation => Self::Evacuation,
-            Feature::GroupBalance => Self::GroupBalance,
-            Feature::SiteHealth => Self::SiteHealth,
-        }
-    }
-}
-
-/// A feature's state: on, dry (decides and records, writes nothing) or off; the command line
-/// takes the same words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-#[value(rename_all = "lowercase")]
-pub enum StateName {
-    On,
-    Dryrun,
-    Off,
-}
-
-impl StateName {
-    pub fn domain(self) -> FeatureState {
-        match self {
-            Self::On => FeatureState::On,
-            Self::Dryrun => FeatureState::Dryrun,
-            Self::Off => FeatureState::Off,
-        }
-    }
-
-    fn of(state: FeatureState) -> Self {
-        match state {
-            FeatureState::On => Self::On,
-            FeatureState::Dryrun => Self::Dryrun,
-            FeatureState::Off => Self::Off,
-        }
-    }
-}
-
 /// A feature of a site: its stored state, the mode the controller runs it in, and why they differ.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeatureOut {
-    pub feature: FeatureName,
-    pub stored: StateName,
-    pub effective: StateName,
+    pub feature: Feature,
+    pub stored: FeatureState,
+    pub effective: FeatureState,
     /// Why the effective mode differs from the stored state (`DRY_RUN`, `GROUP_BALANCE_ENABLED`).
     pub reason: Option<String>,
 }
@@ -155,9 +68,9 @@ pub struct FeatureOut {
 impl From<&FeatureMode> for FeatureOut {
     fn from(m: &FeatureMode) -> Self {
         Self {
-            feature: FeatureName::of(m.feature),
-            stored: StateName::of(m.stored),
-            effective: StateName::of(m.effective),
+            feature: m.feature,
+            stored: m.stored,
+            effective: m.effective,
             reason: m.reason.map(|r| r.explain().to_string()),
         }
     }
@@ -166,18 +79,7 @@ impl From<&FeatureMode> for FeatureOut {
 /// A feature's new state.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeatureChange {
-    pub state: StateName,
-}
-
-/// What a decision did.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeOut {
-    Applied,
-    Dry,
-    NoAction,
-    Refused,
-    Failed,
+    pub state: FeatureState,
 }
 
 /// One of the controller's decisions, with its inputs.
@@ -185,9 +87,9 @@ pub enum OutcomeOut {
 pub struct DecisionOut {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    pub feature: FeatureName,
-    pub mode: StateName,
-    pub outcome: OutcomeOut,
+    pub feature: Feature,
+    pub mode: FeatureState,
+    pub outcome: Outcome,
     /// Why it was refused or failed; empty otherwise.
     pub detail: String,
     /// The controller instance that decided, with its fencing token.
@@ -199,20 +101,12 @@ pub struct DecisionOut {
 
 impl From<&DecisionRecord> for DecisionOut {
     fn from(d: &DecisionRecord) -> Self {
-        use app::domain::controller::Outcome as O;
-        let outcome = match d.outcome {
-            O::Applied => OutcomeOut::Applied,
-            O::Dry => OutcomeOut::Dry,
-            O::NoAction => OutcomeOut::NoAction,
-            O::Refused => OutcomeOut::Refused,
-            O::Failed => OutcomeOut::Failed,
-        };
         Self {
             id: d.id,
             at: d.at,
-            feature: FeatureName::of(d.decision.feature),
-            mode: StateName::of(d.mode),
-            outcome,
+            feature: d.decision.feature,
+            mode: d.mode,
+            outcome: d.outcome,
             detail: d.detail.clone(),
             holder: format!("{} {}", d.holder, d.token),
             decision: serde_json::to_value(&d.decision).unwrap_or_default(),

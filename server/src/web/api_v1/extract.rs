@@ -4,15 +4,14 @@
 
 use std::{marker::PhantomData, sync::Arc};
 
-use app::{
-    domain::{IfMatch, Role},
-    services::{Caller, RequestOrigin, Services},
-};
+use domain::{IfMatch, Role};
+
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts, HeaderMap},
     Json,
 };
+use palomar_core::services::{Caller, RequestOrigin, Services};
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
@@ -83,7 +82,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
         serde_path_to_error::deserialize(value).map(Self).map_err(|err| {
             let field = err.path().to_string();
-            let problem = Problem::from(app::domain::AppError::invalid(&field, err.inner().to_string()));
+            let problem = Problem::from(domain::AppError::invalid(&field, err.inner().to_string()));
             Problem { field: (field != ".").then_some(field), ..problem }
         })
     }

@@ -5,8 +5,9 @@ use axum::{extract::State, Json};
 use super::{
     extract::{ApiState, At, Authorized, Body, Operator, Viewer},
     problem::Problem,
-    types::{FeatureChange, FeatureName, FeatureOut},
+    types::{FeatureChange, FeatureOut},
 };
+use domain::Feature;
 
 #[utoipa::path(get, path = "/api/v1/sites/{site}/features", tag = "controller", security(("token" = ["viewer"])),
     params(("site" = String, Path, description = "The site's name or id")),
@@ -27,7 +28,7 @@ pub async fn list_features(
 }
 
 #[utoipa::path(put, path = "/api/v1/sites/{site}/features/{feature}", tag = "controller", security(("token" = ["operator"])),
-    params(("site" = String, Path, description = "The site's name or id"), ("feature" = FeatureName, Path)),
+    params(("site" = String, Path, description = "The site's name or id"), ("feature" = Feature, Path)),
     request_body = FeatureChange,
     responses(
         (status = 200, description = "The site's feature states after the change", body = [FeatureOut]),
@@ -39,11 +40,11 @@ pub async fn list_features(
 pub async fn set_feature(
     State(api): State<ApiState>,
     Authorized { 0: caller, .. }: Authorized<Operator>,
-    At((site, feature)): At<(String, FeatureName)>,
+    At((site, feature)): At<(String, Feature)>,
     Body(change): Body<FeatureChange>,
 ) -> Result<Json<Vec<FeatureOut>>, Problem> {
     let site = api.services.site_by_key(&caller, &site).await?;
-    api.services.feature_ops(&caller)?.set(site.id, feature.domain(), change.state.domain()).await?;
+    api.services.feature_ops(&caller)?.set(site.id, feature, change.state).await?;
     let modes = api.services.settings(&caller).features(site.id).await?;
     Ok(Json(modes.iter().map(FeatureOut::from).collect()))
 }

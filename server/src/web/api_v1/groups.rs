@@ -9,11 +9,12 @@ use axum::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use app::domain::cluster::GroupFilter;
+use domain::{cluster::GroupFilter, GroupName};
 
 use super::{
     extract::{if_match, ApiState, At, Authorized, Body, Operator, Params, Viewer},
     problem::Problem,
+    report_types::MemberPage,
     types::{GroupChange, GroupMoveRequest, GroupOut, GroupPage, MoveOut},
     Paging,
 };
@@ -56,7 +57,7 @@ pub async fn list_groups(
 
 async fn read_group(
     api: &ApiState,
-    caller: &app::services::Caller,
+    caller: &palomar_core::services::Caller,
     site: &str,
     name: &str,
 ) -> Result<(uuid::Uuid, GroupOut, String), Problem> {
@@ -139,9 +140,7 @@ pub async fn move_group(
     let site = api.services.site_by_key(&caller, &site).await?;
     let destination =
         api.services.backends(&caller).by_host(site.id, request.backend.trim()).await.map_err(|err| match err {
-            app::domain::AppError::NotFound(what) => {
-                app::domain::AppError::invalid("backend", format!("{what} was not found"))
-            }
+            domain::AppError::NotFound(what) => domain::AppError::invalid("backend", format!("{what} was not found")),
             other => other,
         })?;
     let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers)?);
@@ -173,4 +172,24 @@ pub async fn access_group(
     let site = api.services.site_by_key(&caller, &site).await?;
     let backend = api.services.group_ops(&caller)?.access(site.id, &name).await?;
     Ok(Json(AccessOut { backend }))
+}
+
+#[utoipa::path(get, path = "/api/v1/sites/{site}/groups/{group}/members", tag = "groups", security(("token" = ["viewer"])),
+    params(("site" = String, Path, description = "The site's name or id"), ("group" = String, Path), Paging),
+    responses(
+        (status = 200, description = "A page of the group's users; a page may be short, with more after it", body = MemberPage),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem),
+    ))]
+/// The group's members, as the census recorded them and checked against their rows now.
+pub async fn list_group_members(
+    State(api): State<ApiState>,
+    Authorized { 0: caller, .. }: Authorized<Viewer>,
+    At((site, group)): At<(String, String)>,
+    Params(paging): Params<Paging>,
+) -> Result<Json<MemberPage>, Problem> {
+    let site = api.services.site_by_key(&caller, &site).await?;
+    let group = group.parse::<GroupName>().map_err(|bad| bad.on("group"))?;
+    let page = api.services.groups(&caller).members(site.id, group.as_str(), paging.request()?).await?;
+    Ok(Json(MemberPage { items: page.items, next: page.next }))
 }

@@ -15,9 +15,13 @@ pub mod extract;
 mod features;
 mod groups;
 mod moves;
+mod operators;
 pub mod problem;
+pub mod report_types;
+mod reports;
 mod settings;
 mod sites;
+mod stats;
 mod tokens;
 mod topology;
 pub mod types;
@@ -25,10 +29,8 @@ mod users;
 
 use std::sync::Arc;
 
-use app::{
-    domain::{page::MAX_PAGE_SIZE, validate, AppError, PageRequest},
-    services::Services,
-};
+use domain::{page::MAX_PAGE_SIZE, validate, AppError, PageRequest};
+
 use axum::{
     extract::{Request, State},
     http::{header, StatusCode},
@@ -37,6 +39,7 @@ use axum::{
     routing::get,
     Router,
 };
+use palomar_core::services::Services;
 use serde::Deserialize;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -82,13 +85,13 @@ impl Paging {
         title = "Palomar cluster controller API",
         version = "1",
         description = "What the admin UI does, as JSON: sites, backends, groups, users, feature states, \
-                       moves, decisions and the audit log. Send an API token as `Authorization: Bearer \
+                       moves, decisions, dashboards, statistics, operators and the audit log. Send an API token as `Authorization: Bearer \
                        palomar_…` (create one on the Tokens page, or with `POST /api/v1/tokens`). Each \
                        operation's security scope names the least role it needs (viewer, operator, \
                        admin). Errors are RFC 9457 problems (`application/problem+json`). Lists are \
                        paged: pass a page's `next` as `?cursor=`. `GET` of a backend or group answers \
                        an `ETag`; send it back as `If-Match` to change the row only if it is still as \
-                       you read it (409 otherwise)."
+                       you read it (412 Precondition Failed otherwise)."
     ),
     modifiers(&BearerToken),
     tags(
@@ -96,7 +99,10 @@ impl Paging {
         (name = "backends", description = "A site's backends"),
         (name = "groups", description = "A site's user groups and their moves"),
         (name = "users", description = "Users and their routes"),
-        (name = "controller", description = "Feature states, moves and decisions"),
+        (name = "controller", description = "The controller's status and evaluation, feature states, moves and decisions"),
+        (name = "dashboards", description = "The cluster overview, a site's dashboard and its history charts"),
+        (name = "stats", description = "What proxies and backends report, and the sites' reachability"),
+        (name = "operators", description = "Operator accounts"),
         (name = "audit", description = "Who changed what"),
         (name = "tokens", description = "API tokens"),
     )
@@ -125,7 +131,7 @@ fn api() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(sites::list_sites, topology::add_site))
         .routes(routes!(sites::get_site, topology::update_site, topology::remove_site))
-        .routes(routes!(topology::init_site))
+        .routes(routes!(topology::init_progress, topology::init_site))
         .routes(routes!(sites::list_tags, topology::create_tag))
         .routes(routes!(topology::rename_tag, topology::remove_tag))
         .routes(routes!(backends::list_backends, backends::add_backend))
@@ -135,6 +141,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(groups::get_group, groups::update_group))
         .routes(routes!(groups::move_group))
         .routes(routes!(groups::access_group))
+        .routes(routes!(groups::list_group_members))
         .routes(routes!(users::get_user, users::delete_user))
         .routes(routes!(users::move_user))
         .routes(routes!(features::list_features))
@@ -147,6 +154,19 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(operators::list_operators, operators::add_operator))
+        .routes(routes!(operators::set_operator_role))
+        .routes(routes!(operators::set_operator_disabled))
+        .routes(routes!(operators::reset_operator_password))
+        .routes(routes!(reports::overview))
+        .routes(routes!(reports::site_dashboard))
+        .routes(routes!(reports::site_charts))
+        .routes(routes!(reports::controller_status))
+        .routes(routes!(reports::evaluate_controller))
+        .routes(routes!(stats::list_backend_stats))
+        .routes(routes!(stats::list_proxy_stats))
+        .routes(routes!(stats::prune_proxy_stats))
+        .routes(routes!(stats::list_reachability))
 }
 
 /// The API's OpenAPI document.

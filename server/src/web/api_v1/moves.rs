@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use app::domain::controller::EndMove;
+use domain::controller::EndMove;
 
 use super::{
     extract::{ApiState, At, Authorized, Operator, Params, Viewer},
@@ -35,7 +35,7 @@ pub async fn list_moves(
 
 async fn end(
     api: &ApiState,
-    caller: &app::services::Caller,
+    caller: &palomar_core::services::Caller,
     site: &str,
     id: Uuid,
     how: EndMove,
@@ -86,11 +86,11 @@ pub struct DayQuery {
 }
 
 impl DayQuery {
-    pub fn day(&self) -> Result<chrono::NaiveDate, app::domain::AppError> {
+    pub fn day(&self) -> Result<chrono::NaiveDate, domain::AppError> {
         match self.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             None => Ok(chrono::Utc::now().date_naive()),
             Some(day) => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                .map_err(|_| app::domain::AppError::invalid("day", "a day is YYYY-MM-DD")),
+                .map_err(|_| domain::AppError::invalid("day", "a day is YYYY-MM-DD")),
         }
     }
 }

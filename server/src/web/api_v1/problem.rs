@@ -1,11 +1,11 @@
 //! The one error body of `/api/v1`: RFC 9457 problem details (`application/problem+json`).
 
-use app::domain::AppError;
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
+use domain::AppError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

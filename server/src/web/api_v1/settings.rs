@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use app::{
-    domain::{geodb::ClusterSetting, validate},
-    services::parse_setting_word,
-};
+use domain::{geodb::ClusterSetting, validate};
+
+use palomar_core::services::parse_setting_word;
 
 use super::{
     extract::{Admin, ApiState, Authorized, Body, Params, Viewer},
@@ -59,7 +58,7 @@ pub struct SettingIn {
 }
 
 impl SettingIn {
-    fn row(&self) -> Result<ClusterSetting, app::domain::AppError> {
+    fn row(&self) -> Result<ClusterSetting, domain::AppError> {
         validate::bounded("value", self.value.trim(), 0, 4096)?;
         Ok(ClusterSetting {
             section: parse_setting_word("section", &self.section)?,

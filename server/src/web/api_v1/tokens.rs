@@ -37,7 +37,7 @@ pub async fn create_token(
     Body(request): Body<TokenRequestIn>,
 ) -> Result<(StatusCode, Json<NewTokenOut>), Problem> {
     let tokens = api.services.api_tokens(&caller)?;
-    let created = tokens.create(request.owner.as_deref(), request.role.domain(), &request.name, request.days).await?;
+    let created = tokens.create(request.owner.as_deref(), request.role, &request.name, request.days).await?;
     Ok((StatusCode::CREATED, Json(NewTokenOut::from(&created))))
 }
 

@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use app::domain::{SiteDraft, TagDraft};
+use domain::{SiteDraft, TagDraft};
+use palomar_core::services::site_init_key;
 
 use super::{
-    extract::{Admin, ApiState, At, Authorized, Body, Params},
+    extract::{Admin, ApiState, At, Authorized, Body, Params, Viewer},
     problem::Problem,
+    report_types::InitProgressOut,
     types::{SiteOut, TagOut},
 };
 
@@ -29,7 +31,7 @@ pub struct SiteIn {
 }
 
 impl SiteIn {
-    fn draft(&self) -> Result<SiteDraft, app::domain::AppError> {
+    fn draft(&self) -> Result<SiteDraft, domain::AppError> {
         let tag = self.tag.map(|t| t.to_string()).unwrap_or_default();
         SiteDraft::parse(&self.name, &tag, &self.load_balancer, &self.status)
     }
@@ -194,4 +196,21 @@ pub async fn remove_tag(
 ) -> Result<Json<TagOut>, Problem> {
     let removed = api.services.topology_admin(&caller)?.remove_tag(id).await?;
     Ok(Json(TagOut::from(&removed)))
+}
+
+#[utoipa::path(get, path = "/api/v1/sites/{site}/init", tag = "sites", security(("token" = ["viewer"])),
+    params(("site" = String, Path, description = "The site's name or id")),
+    responses(
+        (status = 200, description = "How far the site's initialisation is on this instance", body = InitProgressOut),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 503, body = Problem),
+    ))]
+/// How far a site's initialisation (`POST …/init`) is, while it runs on this instance.
+pub async fn init_progress(
+    State(api): State<ApiState>,
+    Authorized { 0: caller, .. }: Authorized<Viewer>,
+    At(site): At<String>,
+) -> Result<Json<InitProgressOut>, Problem> {
+    let site = api.services.site_by_key(&caller, &site).await?;
+    Ok(Json(InitProgressOut::from(api.services.operations(&caller).get(&site_init_key(site.id)))))
 }

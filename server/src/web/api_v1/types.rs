@@ -1,13 +1,14 @@
 //! The bodies of `/api/v1`: its own types, so that the contract stays put when the domain's
 //! types change. Each maps from the domain's view types; closed sets are enums.
 
-use app::domain::{
+use chrono::{DateTime, Utc};
+use domain::{
     audit::AuditRecord,
     cluster::{BackendRow, GroupRow, UserDetail},
+    geodb::SettableStatus,
     token::{NewToken, TokenView},
-    GroupName, LoadFactor, Role, Site, Tag,
+    BackendHost, GroupName, LoadFactor, Role, Site, Tag,
 };
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -108,8 +109,9 @@ page_of!(BackendPage, BackendOut);
 /// A backend to add; it starts in standby, like `doveadm cluster backend add`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NewBackend {
-    /// Its DNS name, as proxies reach it.
-    pub host: String,
+    /// Its DNS name, as proxies reach it (a Dovecot CE backend's may be an IP address).
+    #[schema(value_type = String)]
+    pub host: BackendHost,
 }
 
 /// What may be set on a backend, like `doveadm cluster backend update`.
@@ -119,15 +121,6 @@ pub struct BackendChange {
     /// 0 to 100; 0 drains the backend.
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 100)]
     pub load_factor: Option<LoadFactor>,
-}
-
-/// The statuses an operator may set on a backend; the command line takes the same words.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum SettableStatus {
-    Online,
-    Offline,
-    Standby,
 }
 
 /// A group with its backends' hosts.
@@ -256,39 +249,12 @@ impl From<&AuditRecord> for AuditOut {
 
 page_of!(AuditPage, AuditOut);
 
-/// What an operator may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RoleName {
-    Viewer,
-    Operator,
-    Admin,
-}
-
-impl RoleName {
-    pub fn domain(self) -> Role {
-        match self {
-            Self::Viewer => Role::Viewer,
-            Self::Operator => Role::Operator,
-            Self::Admin => Role::Admin,
-        }
-    }
-
-    fn of(role: Role) -> Self {
-        match role {
-            Role::Viewer => Self::Viewer,
-            Role::Operator => Self::Operator,
-            Role::Admin => Self::Admin,
-        }
-    }
-}
-
 /// An API token (never its secret).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenOut {
     pub id: Uuid,
     pub owner: String,
-    pub role: RoleName,
+    pub role: Role,
     pub name: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -302,7 +268,7 @@ impl From<&TokenView> for TokenOut {
         Self {
             id: t.id,
             owner: t.owner.clone(),
-            role: RoleName::of(t.role),
+            role: t.role,
             name: t.name.clone(),
             created_by: t.created_by.clone(),
             created_at: t.created_at,
@@ -319,7 +285,7 @@ pub struct TokenRequestIn {
     /// What it is for.
     pub name: String,
     /// At most your own role, and at most its owner's.
-    pub role: RoleName,
+    pub role: Role,
     /// Days it lives: 1 to 366, 90 when absent.
     pub days: Option<u32>,
     /// Whom it acts as (admins only); yourself when absent.

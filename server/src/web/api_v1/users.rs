@@ -21,7 +21,7 @@ pub async fn get_user(
     Authorized { 0: caller, .. }: Authorized<Viewer>,
     At(username): At<String>,
 ) -> Result<Json<UserOut>, Problem> {
-    let username = app::services::parse_mail_user(&username)?;
+    let username = palomar_core::services::parse_mail_user(&username)?;
     Ok(Json(UserOut::from(api.services.users(&caller).lookup(&username).await?)))
 }
 
@@ -41,7 +41,7 @@ pub async fn move_user(
     At(username): At<String>,
     Body(request): Body<UserMoveRequest>,
 ) -> Result<(axum::http::StatusCode, Json<UserOut>), Problem> {
-    let username = app::services::parse_mail_user(&username)?;
+    let username = palomar_core::services::parse_mail_user(&username)?;
     let site = match request.site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(key) => Some(api.services.site_by_key(&caller, key).await?.id),
         None => None,
@@ -65,7 +65,7 @@ pub async fn delete_user(
     Authorized { 0: caller, .. }: Authorized<Admin>,
     At(username): At<String>,
 ) -> Result<Json<UserOut>, Problem> {
-    let username = app::services::parse_mail_user(&username)?;
+    let username = palomar_core::services::parse_mail_user(&username)?;
     let before = api.services.users(&caller).lookup(&username).await?;
     api.services.user_admin(&caller)?.delete(&username).await?;
     Ok(Json(UserOut::from(before)))

@@ -1,9 +1,8 @@
 //! `backends`, with the status change as a lightweight transaction.
 
-use app::{
-    domain::geodb::{Backend, BackendStatus, MoveSide},
-    ports::StoreError,
-};
+use domain::geodb::{Backend, BackendStatus, MoveSide};
+
+use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

@@ -1,10 +1,9 @@
 //! Settings, reachability and stats: `cluster_settings`, `site_reachability`, `backend_stats` and
 //! `proxy_dest_stats`.
 
-use app::{
-    domain::geodb::{BackendStat, ClusterSetting, ProxyDestStat, Reachability},
-    ports::StoreError,
-};
+use domain::geodb::{BackendStat, ClusterSetting, ProxyDestStat, Reachability};
+
+use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

@@ -1,10 +1,9 @@
 //! `user_groups`, with a move's start and end as lightweight transactions, and `group_sites`.
 
-use app::{
-    domain::geodb::{GroupBackend, GroupSite, UserGroup},
-    ports::StoreError,
-};
+use domain::geodb::{GroupBackend, GroupSite, UserGroup};
+
 use chrono::{DateTime, Utc};
+use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, value::MaybeUnset, DeserializeRow};
 use uuid::Uuid;
 

@@ -7,19 +7,18 @@ mod groups;
 mod topology;
 mod users;
 
-use app::{
-    domain::{
-        geodb::{
-            Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
-            ProxyDestStat, Reachability, User, UserGroup, UserMove,
-        },
-        Page, PageRequest, Site, Tag,
+use domain::{
+    geodb::{
+        Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
+        ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
-    ports::{GeoDb, StoreError},
+    Page, PageRequest, Site, Tag,
 };
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
+use palomar_core::ports::{GeoDb, StoreError};
 use scylla::client::session::Session;
 use uuid::Uuid;
 

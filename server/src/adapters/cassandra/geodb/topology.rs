@@ -1,9 +1,8 @@
 //! `tags` and `sites`.
 
-use app::{
-    domain::{Site, SiteStatus, Tag},
-    ports::StoreError,
-};
+use domain::{Site, SiteStatus, Tag};
+
+use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 

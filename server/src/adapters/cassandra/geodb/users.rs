@@ -1,7 +1,9 @@
 //! `users`.
 
-use app::{domain::geodb::User, ports::StoreError};
+use domain::geodb::User;
+
 use chrono::{DateTime, Utc};
+use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, value::MaybeUnset, DeserializeRow};
 use uuid::Uuid;
 

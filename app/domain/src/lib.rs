@@ -1,0 +1,33 @@
+//! Domain types shared by the server and the browser. Nothing here does I/O.
+
+pub mod audit;
+mod closed_set;
+pub mod cluster;
+pub mod controller;
+pub mod dashboard;
+pub mod edition;
+pub mod error;
+pub mod feature;
+pub mod geodb;
+pub mod logtext;
+pub mod metrics;
+pub mod operator;
+pub mod page;
+pub mod planning;
+pub mod routing;
+pub mod site;
+pub mod tag;
+pub mod time;
+pub mod token;
+pub mod validate;
+pub mod values;
+pub mod version;
+
+pub use error::{AppError, WriteError};
+pub use feature::{Feature, FeatureState};
+pub use operator::Role;
+pub use page::{Page, PageRequest};
+pub use site::{Site, SiteDraft, SiteRow, SiteStatus};
+pub use tag::{Tag, TagDraft};
+pub use values::{BackendHost, BadValue, GroupName, LoadFactor, SiteName};
+pub use version::IfMatch;

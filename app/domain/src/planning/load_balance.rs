@@ -1,0 +1,147 @@
+//! Backend load balancing (docs/controller.md, "Load balancing"): sum each eligible backend's Z-scores; if the worst
+//! minus the best exceeds the threshold, move one group from the worst to the best. Skip while
+//! any move is active, inside the per-host cool time, or without enough samples; never a
+//! sticky-backend group, a group moved within its cool time, or a destination with load factor 0.
+//!
+//! Load factor: a backend's score is compared against its share of the load; with
+//! `score + 1 - load_factor/100`, a backend at load factor 50 counts as half a standard
+//! deviation busier, so it gives groups away earlier and receives them later.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+
+use super::{cooled, pick_group, Action, BackendState, Decision, GroupState};
+use crate::feature::Feature;
+use crate::metrics::{HostScore, SCORED_RESOURCES};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadBalanceSettings {
+    pub min_samples: u64,
+    pub delta_threshold: f64,
+    pub group_cool_time: Duration,
+    pub host_cool_time: Duration,
+}
+
+/// Plans one pass: at most one move.
+pub fn plan(
+    backends: &[BackendState],
+    groups: &[GroupState],
+    scores: &[HostScore],
+    last_move: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    s: &LoadBalanceSettings,
+) -> Decision {
+    let decision = |summary: String, inputs: BTreeMap<String, f64>, rejected: Vec<(String, String)>| Decision {
+        feature: Feature::LoadBalance,
+        action: None,
+        summary,
+        inputs,
+        rejected,
+    };
+    if groups.iter().any(|g| g.moving) {
+        return decision("a group move is in progress: no load balancing now".into(), BTreeMap::new(), vec![]);
+    }
+    if !cooled(last_move, now, s.host_cool_time) {
+        return decision("the last load-balancing move is within the cool time".into(), BTreeMap::new(), vec![]);
+    }
+    // Each host's scores in the order given (their sum is taken in that order).
+    let mut by_host: HashMap<&str, Vec<&HostScore>> = HashMap::new();
+    for score in scores {
+        by_host.entry(score.host.as_str()).or_default().push(score);
+    }
+    let mut rejected = Vec::new();
+    let mut scored: Vec<(&BackendState, f64)> = Vec::new();
+    for b in backends {
+        if !b.online() || !b.reachable {
+            rejected.push((b.host.clone(), "not online or unreachable".into()));
+            continue;
+        }
+        let mine: &[&HostScore] = by_host.get(b.host.as_str()).map_or(&[], Vec::as_slice);
+        let enough =
+            SCORED_RESOURCES.iter().all(|r| mine.iter().any(|x| x.score == *r && x.samples_24h >= s.min_samples));
+        if !enough {
+            rejected.push((b.host.clone(), format!("fewer than {} samples in 24 h", s.min_samples)));
+            continue;
+        }
+        let sum: f64 = mine.iter().map(|x| x.average).sum();
+        let adjusted = sum + 1.0 - f64::from(b.load_factor.clamp(0, 100)) / 100.0;
+        scored.push((b, adjusted));
+    }
+    let mut inputs: BTreeMap<String, f64> =
+        scored.iter().map(|(b, score)| (format!("score:{}", b.host), *score)).collect();
+    inputs.insert("threshold".into(), s.delta_threshold);
+    let Some(&(worst, worst_score)) = scored.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return decision("no backend has enough data".into(), inputs, rejected);
+    };
+    let receivers: Vec<&(&BackendState, f64)> =
+        scored.iter().filter(|(b, _)| b.id != worst.id && b.load_factor > 0).collect();
+    let Some(&&(best, best_score)) = receivers.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return decision("no other backend can take a group".into(), inputs, rejected);
+    };
+    let delta = worst_score - best_score;
+    inputs.insert("delta".into(), delta);
+    if delta <= s.delta_threshold {
+        return decision(format!("balanced enough: {:.2} ≤ {:.2}", delta, s.delta_threshold), inputs, rejected);
+    }
+    let Some(group) = pick_group(groups, worst.id, now, s.group_cool_time) else {
+        return decision(format!("{} is busiest but has no movable group", worst.host), inputs, rejected);
+    };
+    Decision {
+        feature: Feature::LoadBalance,
+        action: Some(Action::MoveGroup { group: group.name.clone(), from: worst.id, to: best.id }),
+        summary: format!(
+            "move {} from {} (score {:.2}) to {} (score {:.2}): delta {:.2} > {:.2}",
+            group.name, worst.host, worst_score, best.host, best_score, delta, s.delta_threshold
+        ),
+        inputs,
+        rejected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planning::fixtures::backend;
+
+    #[test]
+    fn each_backend_is_scored_from_its_own_rows_in_any_order() {
+        let backends = [backend(1), backend(2), backend(3)];
+        let groups: Vec<GroupState> = ["g1", "g2"]
+            .into_iter()
+            .map(|name| GroupState {
+                name: name.into(),
+                backend_id: Some(uuid::Uuid::from_u128(2)),
+                moving: false,
+                sticky_backend: false,
+                last_moved: None,
+                users: 10,
+            })
+            .collect();
+        // One query per resource, as the metrics pipeline answers: the hosts interleave.
+        let mut scores = Vec::new();
+        for resource in SCORED_RESOURCES {
+            for (host, average) in [("be3", -0.5), ("be2", 1.0), ("be1", 0.25)] {
+                scores.push(HostScore { host: host.into(), score: resource.into(), average, samples_24h: 500 });
+            }
+        }
+        let s = LoadBalanceSettings {
+            min_samples: 100,
+            delta_threshold: 0.5,
+            group_cool_time: Duration::from_secs(3600),
+            host_cool_time: Duration::from_secs(3600),
+        };
+        let d = plan(&backends, &groups, &scores, None, Utc::now(), &s);
+        assert_eq!(d.inputs.get("score:be1"), Some(&0.75));
+        assert_eq!(d.inputs.get("score:be2"), Some(&3.0));
+        assert_eq!(d.inputs.get("score:be3"), Some(&-1.5));
+        assert!(
+            matches!(&d.action, Some(Action::MoveGroup { from, to, .. }) if from.as_u128() == 2 && to.as_u128() == 3),
+            "{}",
+            d.summary
+        );
+    }
+}

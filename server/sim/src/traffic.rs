@@ -1,0 +1,219 @@
+//! Traffic: each tick, every proxy makes logins and deliveries for sampled users, routes them
+//! as a Palomar proxy would (GeoDB reads) and counts the outcome per `dest_host`.
+
+use std::{collections::HashMap, time::Duration};
+
+use domain::geodb::{Backend, UserGroup};
+
+use palomar_core::ports::StoreError;
+use rand::{rngs::StdRng, Rng};
+use uuid::Uuid;
+
+use super::{
+    routing::{self, route, Route, RouteReason},
+    settings::PasswordCheck,
+    world::{SampleUser, DELIVERY_FAILED, DELIVERY_OK, LOGIN_FAILED, LOGIN_OK},
+    Simulator,
+};
+
+/// One routed event's outcome, applied to the counters after the GeoDB reads.
+enum Outcome {
+    Counted { metric: &'static str, host: String, seconds: f64 },
+    NotCounted,
+}
+
+impl Simulator {
+    /// Advances the world by `dt`: traffic, moves, resource counters, metric history.
+    pub async fn tick(&self, dt: Duration) -> Result<(), StoreError> {
+        let dt_s = dt.as_secs_f64();
+        self.refresh_topology().await?;
+        // Decide how many events each proxy makes, and for whom, under the lock; route them
+        // (GeoDB reads) without it.
+        let mut plan: Vec<(usize, bool, SampleUser, f64)> = Vec::new();
+        {
+            let mut world = self.world();
+            let world = &mut *world;
+            if world.users.is_empty() {
+                return Ok(());
+            }
+            for (index, proxy) in world.proxies.iter_mut().enumerate() {
+                proxy.login_carry += self.settings.logins_per_second * dt_s;
+                proxy.delivery_carry += self.settings.deliveries_per_second * dt_s;
+                let logins = proxy.login_carry.floor();
+                let deliveries = proxy.delivery_carry.floor();
+                proxy.login_carry -= logins;
+                proxy.delivery_carry -= deliveries;
+                for (count, is_login) in [(logins as usize, true), (deliveries as usize, false)] {
+                    for _ in 0..count {
+                        let pick =
+                            pick_user(&mut world.rng, &world.users, proxy.site_id, self.settings.cross_site_percent);
+                        let roll = world.rng.gen::<f64>() * 100.0;
+                        plan.push((index, is_login, pick, roll));
+                    }
+                }
+            }
+        }
+        let mut groups: HashMap<(Uuid, String), Option<UserGroup>> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(plan.len());
+        for (proxy_index, is_login, user, roll) in plan {
+            let outcomes_for = self.route_event(proxy_index, is_login, &user, roll, &mut groups).await?;
+            outcomes.push((proxy_index, outcomes_for));
+        }
+        {
+            let mut world = self.world();
+            for (proxy_index, events) in outcomes {
+                if let Some(proxy) = world.proxies.get_mut(proxy_index) {
+                    for event in events {
+                        if let Outcome::Counted { metric, host, seconds } = event {
+                            proxy.counters.record(metric, &host, seconds);
+                        }
+                    }
+                }
+            }
+            for backend in world.backends.values_mut() {
+                let cpu = backend.resources().cpu;
+                backend.cpu_idle_seconds += dt_s * (1.0 - cpu);
+                backend.cpu_busy_seconds += dt_s * cpu;
+            }
+        }
+        self.advance_moves(dt_s).await?;
+        self.record_history();
+        Ok(())
+    }
+
+    /// Routes one login or delivery and says what the proxy counts.
+    async fn route_event(
+        &self,
+        proxy_index: usize,
+        is_login: bool,
+        user: &SampleUser,
+        roll: f64,
+        groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let (proxy_site, sites) = {
+            let world = self.world();
+            let Some(proxy) = world.proxies.get(proxy_index) else { return Ok(vec![]) };
+            (proxy.site_id, world.sites.clone())
+        };
+        let (ok, failed) = if is_login { (LOGIN_OK, LOGIN_FAILED) } else { (DELIVERY_OK, DELIVERY_FAILED) };
+        let row = self.geodb.get_user(&user.username).await?;
+        let (site_id, group_name) =
+            routing::user_placement(&user.username, row.as_ref(), proxy_site, self.settings.default_group_count);
+        if site_id != proxy_site {
+            // Another site's user: proxied to that site's load balancer.
+            let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
+            let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
+            let up = site.status == domain::SiteStatus::Online;
+            return Ok(vec![if up {
+                Outcome::Counted { metric: ok, host, seconds: 0.05 }
+            } else {
+                Outcome::Counted { metric: failed, host, seconds: 3.0 }
+            }]);
+        }
+        let key = (site_id, group_name.clone());
+        if !groups.contains_key(&key) {
+            let group = match self.geodb.get_group(site_id, &group_name).await? {
+                Some(group) => Some(group),
+                None => self.create_group(site_id, &group_name).await?,
+            };
+            groups.insert(key.clone(), group);
+        }
+        let Some(group) = groups.get(&key).cloned().flatten() else { return Ok(vec![]) };
+        let (backends, progress) = {
+            let world = self.world();
+            let backends: Vec<Backend> =
+                world.backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect();
+            let progress = group
+                .backend_id
+                .and_then(|id| world.backends.get(&id))
+                .and_then(|b| b.moves.get(&group.name))
+                .map(|m| (m.users_moved, m.users_total));
+            (backends, progress)
+        };
+        let already_moved = progress.is_some_and(|(moved, total)| routing::user_moved(&user.username, moved, total));
+        let route = route(&group, &backends, already_moved);
+        let host_of = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone()).unwrap_or_default();
+        match route {
+            Route::Unavailable => Ok(vec![]),
+            Route::Referred { to, .. } => Ok(vec![self.serve(to, &host_of(to), is_login, roll, ok, failed)]),
+            Route::Backend { id, reason } => {
+                match reason {
+                    RouteReason::MovingSource if progress.is_none() => {
+                        self.start_move(id, &group);
+                    }
+                    RouteReason::MoveFinishedBySourceDown => {
+                        self.finish_move(&group, &backends).await?;
+                        groups.remove(&key);
+                    }
+                    _ => {}
+                }
+                Ok(vec![self.serve(id, &host_of(id), is_login, roll, ok, failed)])
+            }
+        }
+    }
+
+    /// What happens at the backend: the injected failure rate, or a harmless error, or success.
+    fn serve(
+        &self,
+        backend: Uuid,
+        host: &str,
+        is_login: bool,
+        roll: f64,
+        ok: &'static str,
+        failed: &'static str,
+    ) -> Outcome {
+        let faults = self.world().backends.get(&backend).map(|b| b.faults.clone()).unwrap_or_default();
+        let guessed = if is_login { faults.bad_password_percent } else { 0.0 };
+        if roll < guessed {
+            return self.wrong_password(host, failed);
+        }
+        // The rest of the roll, spread over 0..100 again for the backend's own outcomes.
+        let roll = if guessed > 0.0 { (roll - guessed) * 100.0 / (100.0 - guessed) } else { roll };
+        let fail_percent = if is_login { faults.login_fail_percent } else { faults.delivery_fail_percent };
+        let harmless =
+            if is_login { self.settings.harmless_login_error_percent } else { self.settings.permanent_reject_percent };
+        if roll < fail_percent {
+            Outcome::Counted { metric: failed, host: host.to_string(), seconds: 3.0 }
+        } else if roll < fail_percent + harmless * (1.0 - fail_percent / 100.0) {
+            // proxy_dest_redirected / proxy_dest_auth_temp_failed, or a 5.x.x rejection.
+            Outcome::NotCounted
+        } else {
+            Outcome::Counted { metric: ok, host: host.to_string(), seconds: 0.05 }
+        }
+    }
+
+    /// A login with a wrong password. Where the proxy checks passwords, it is refused there and
+    /// never proxied; where the backend does, the proxy's session ends with an error that only a
+    /// filter counting every error counts against the backend.
+    fn wrong_password(&self, host: &str, failed: &'static str) -> Outcome {
+        let reaches_backend = self.settings.password_check == PasswordCheck::Backend;
+        if reaches_backend && self.settings.failure_filter.counts_wrong_passwords() {
+            Outcome::Counted { metric: failed, host: host.to_string(), seconds: 2.0 }
+        } else {
+            Outcome::NotCounted
+        }
+    }
+
+    /// Creates a group on first use, as proxies do: on an online backend picked by the name.
+    async fn create_group(&self, site_id: Uuid, name: &str) -> Result<Option<UserGroup>, StoreError> {
+        let backends: Vec<Backend> = {
+            let world = self.world();
+            world.backends.values().filter(|b| b.row.site_id == site_id).map(|b| b.row.clone()).collect()
+        };
+        let Some(group) = routing::new_group(site_id, name, &backends) else { return Ok(None) };
+        self.geodb.put_group(&group).await?;
+        Ok(Some(group))
+    }
+}
+
+/// Mostly a user of the proxy's own site; `cross_site_percent` of the time anyone.
+fn pick_user(rng: &mut StdRng, users: &[SampleUser], site: Uuid, cross_site_percent: f64) -> SampleUser {
+    let anyone = rng.gen::<f64>() * 100.0 < cross_site_percent;
+    for _ in 0..20 {
+        let user = &users[rng.gen_range(0..users.len())];
+        if anyone || user.preferred_site.is_none_or(|s| s == site) {
+            return user.clone();
+        }
+    }
+    users[rng.gen_range(0..users.len())].clone()
+}

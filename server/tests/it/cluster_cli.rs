@@ -1,0 +1,147 @@
+//! `palomar cluster …`, the built binary, against a running server (the whole router on a
+//! loopback port, embedded store): tables, JSON, the config file, and exit codes.
+
+use crate::common;
+
+use std::{net::SocketAddr, process::Output, sync::Arc};
+
+use domain::Role;
+
+use palomar_core::services::Caller;
+use palomar_server::{
+    adapters::embedded::EmbeddedStore,
+    seed::{seed_sample_cluster, SampleSize},
+};
+use serde_json::Value;
+
+struct Server {
+    address: SocketAddr,
+    admin: String,
+    operator: String,
+    viewer: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn server() -> Server {
+    let store = Arc::new(EmbeddedStore::new());
+    seed_sample_cluster(store.clone(), SampleSize { sites: 2, backends_per_site: 3, groups_per_site: 4, users: 40 }, 1)
+        .await
+        .unwrap();
+    let services = common::services_on(store);
+    let (app, services) =
+        common::web::app_with(common::web::settings(std::time::Duration::from_secs(600), false), Some(services)).await;
+    let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
+    let admin = tokens.create(Some("admin"), Role::Admin, "cli test", None).await.unwrap().secret;
+    let operator = tokens.create(Some("operator"), Role::Operator, "cli test", None).await.unwrap().secret;
+    let viewer = tokens.create(Some("viewer"), Role::Viewer, "cli test", None).await.unwrap().secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { drop(stopped.await) }).await;
+    });
+    Server { address, admin, operator, viewer, _stop: stop }
+}
+
+/// Runs `palomar cluster ARGS` with `env` (and nothing inherited that could point elsewhere).
+async fn cluster(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_palomar"));
+    command.arg("cluster").args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command.env("PALOMAR_CLI_CONFIG", "/nonexistent/palomar-cli.conf");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn the_command_line_lists_changes_and_moves_like_doveadm_cluster() {
+    let s = server().await;
+    let url = format!("http://{}", s.address);
+    let env = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.operator.as_str())];
+
+    let sites = cluster(&env, &["site", "list"]).await;
+    assert!(sites.status.success(), "{}", text(&sites.stderr));
+    let out = text(&sites.stdout);
+    assert!(out.starts_with("NAME") && out.contains("dc1a") && out.contains("dc2a"), "a table: {out}");
+
+    let json = cluster(&env, &["--json", "backend", "list", "--site", "dc1a"]).await;
+    let backends: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let hosts: Vec<&str> = backends.as_array().unwrap().iter().map(|b| b["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, ["be1.dc1a.example.net", "be2.dc1a.example.net", "be3.dc1a.example.net"]);
+
+    // No --site: the site that has the host, as doveadm finds a backend by its name.
+    let update = cluster(&env, &["backend", "update", "--load-factor", "50", "be2.dc2a.example.net"]).await;
+    assert!(update.status.success(), "{}", text(&update.stderr));
+    assert!(text(&update.stdout).contains("dc2a") && text(&update.stdout).contains("50"));
+
+    let groups = cluster(&env, &["--json", "group", "list", "dc1a", "default-*"]).await;
+    let groups: Value = serde_json::from_slice(&groups.stdout).unwrap();
+    let first = &groups[0];
+    let to = ["be1.dc1a.example.net", "be2.dc1a.example.net", "be3.dc1a.example.net"]
+        .into_iter()
+        .find(|h| Some(*h) != first["backend"].as_str() && Some(*h) != first["alternative"].as_str())
+        .unwrap();
+    let name = first["name"].as_str().unwrap();
+    let moved = cluster(&env, &["--json", "group", "move", "dc1a", name, to]).await;
+    assert!(moved.status.success(), "{}", text(&moved.stderr));
+    let moved: Value = serde_json::from_slice(&moved.stdout).unwrap();
+    let id = moved[0]["id"].as_str().unwrap();
+    let forced = cluster(&env, &["move", "force", "dc1a", id]).await;
+    assert!(forced.status.success() && text(&forced.stdout).contains("forced"), "{}", text(&forced.stderr));
+
+    let cancel = cluster(&env, &["move", "cancel", "dc1a", id]).await;
+    assert!(!cancel.status.success(), "a forced move is over: {}", text(&cancel.stdout));
+    // Kicking a group's move on its backend needs doveadm, which this server has none of.
+    let access = cluster(&env, &["group", "access", "dc1a", name]).await;
+    assert_eq!(access.status.code(), Some(75), "{}", text(&access.stderr));
+    let user_move = cluster(&env, &["user", "move", "user0000002@example.net", "default-3"]).await;
+    assert!(user_move.status.success(), "{}", text(&user_move.stderr));
+
+    // Adding and removing backends: admins.
+    let admin = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.admin.as_str())];
+    let added = cluster(&admin, &["backend", "add", "--site", "dc1a", "be9.dc1a.example.net"]).await;
+    assert!(added.status.success() && text(&added.stdout).contains("standby"), "{}", text(&added.stderr));
+    let removed = cluster(&admin, &["backend", "remove", "be9.dc1a.example.net"]).await;
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    let listed = cluster(&admin, &["backend", "list"]).await;
+    assert!(!text(&listed.stdout).contains("be9.dc1a") && text(&listed.stdout).contains("be3.dc2a"), "every site's");
+
+    let feature = cluster(&env, &["feature", "set", "dc1a", "load_balance", "dryrun"]).await;
+    assert!(text(&feature.stdout).lines().any(|l| l.starts_with("load_balance") && l.contains("dryrun")));
+    let decisions = cluster(&env, &["decisions", "dc1a"]).await;
+    assert!(decisions.status.success(), "{}", text(&decisions.stderr));
+    let user = cluster(&env, &["user", "status", "user0000000@example.net"]).await;
+    assert!(text(&user.stdout).contains("group:"), "{}", text(&user.stdout));
+
+    // The same from a config file.
+    let dir = std::env::temp_dir().join(format!("palomar-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("cli.conf");
+    std::fs::write(&config, format!("# test\nurl = {url}\ntoken = {}\n", s.viewer)).unwrap();
+    let path = config.to_string_lossy().to_string();
+    let from_file = cluster(&[("PALOMAR_CLI_CONFIG", path.as_str())], &["site", "list"]).await;
+    assert!(from_file.status.success(), "{}", text(&from_file.stderr));
+
+    // Exit codes: a viewer may not change (77), an unknown site (68), no token (64), a bad one (77).
+    let refused = cluster(
+        &[("PALOMAR_CLI_CONFIG", path.as_str())],
+        &["backend", "evacuate", "--site", "dc1a", "be1.dc1a.example.net"],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(77), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("403"));
+    let unknown = cluster(&env, &["backend", "list", "--site", "dc9z"]).await;
+    assert_eq!(unknown.status.code(), Some(68), "{}", text(&unknown.stderr));
+    let no_token = cluster(&[("PALOMAR_URL", url.as_str())], &["site", "list"]).await;
+    assert_eq!(no_token.status.code(), Some(64), "{}", text(&no_token.stderr));
+    let bad_token =
+        cluster(&[("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", "palomar_nope")], &["site", "list"]).await;
+    assert_eq!(bad_token.status.code(), Some(77), "{}", text(&bad_token.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,540 @@
+//! The cluster simulator on the embedded store, driven tick by tick with a manual clock:
+//! routing, metrics, the doveadm HTTP API (through the real reqwest client) and group moves.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use domain::{geodb::UserGroup, PageRequest, Site};
+
+use chrono::Utc;
+use palomar_core::ports::{Doveadm, DoveadmError, GeoDb, ManualClock, Metrics};
+use palomar_server::{
+    adapters::{
+        doveadm_http::{DoveadmAuth, DoveadmHttp},
+        embedded::EmbeddedStore,
+        sim_metrics::SimulatorMetrics,
+    },
+    seed::{seed_sample_cluster, SampleSize},
+};
+use palomar_sim::{
+    doveadm_api::DoveadmCredentials,
+    servers::{start, RunningSimulator, ServeOptions},
+    DoveadmMode, Faults, SimSettings, Simulator,
+};
+use serde_json::{json, Map, Value};
+
+const PASSWORD: &str = "secret";
+const API_KEY: &str = "apikey";
+
+struct World {
+    store: Arc<EmbeddedStore>,
+    clock: Arc<ManualClock>,
+    running: RunningSimulator,
+    site: Site,
+    doveadm: DoveadmHttp,
+}
+
+impl World {
+    async fn new(users: usize, settings: SimSettings) -> Self {
+        let store = Arc::new(EmbeddedStore::new());
+        let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 10, users };
+        let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let sim = Simulator::load(store.clone(), clock.clone(), settings, 7).await.unwrap();
+        let options = ServeOptions {
+            ip: [127, 0, 0, 1].into(),
+            control: "127.0.0.1:0".parse().unwrap(),
+            credentials: DoveadmCredentials { password: Some(PASSWORD.into()), api_key: Some(API_KEY.into()) },
+            tick: None,
+        };
+        let running = start(sim, options).await.unwrap();
+        let endpoints: BTreeMap<String, String> =
+            running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
+        let doveadm = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).unwrap();
+        World { store, clock, running, site: report.sites[0].clone(), doveadm }
+    }
+
+    async fn ticks(&self, n: usize, each: Duration) {
+        for _ in 0..n {
+            self.clock.advance(each);
+            self.running.sim.tick(each).await.unwrap();
+        }
+    }
+
+    fn sim(&self) -> &Arc<Simulator> {
+        &self.running.sim
+    }
+
+    fn host(&self, n: usize) -> String {
+        format!("be{n}.{}.example.net", self.site.name)
+    }
+
+    async fn group(&self, name: &str) -> UserGroup {
+        self.store.get_group(self.site.id, name).await.unwrap().unwrap()
+    }
+
+    async fn backend_id(&self, host: &str) -> uuid::Uuid {
+        self.sim().backends().into_iter().find(|b| b.host == host).unwrap().id
+    }
+
+    async fn set_status(&self, host: &str, status: &str) {
+        let mut row = self
+            .store
+            .list_backends(self.site.id, PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|b| b.host == host)
+            .unwrap();
+        row.status = status.into();
+        self.store.put_backend(&row).await.unwrap();
+    }
+
+    async fn run(
+        &self,
+        host: &str,
+        command: &str,
+        params: Value,
+    ) -> Result<Vec<BTreeMap<String, Value>>, DoveadmError> {
+        let Value::Object(params) = params else { panic!("params must be an object") };
+        self.doveadm.run(host, command, params).await
+    }
+}
+
+fn fast() -> SimSettings {
+    SimSettings {
+        logins_per_second: 200.0,
+        deliveries_per_second: 100.0,
+        user_move_rate: 20.0,
+        score_interval: Duration::from_secs(1),
+        ..SimSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn failing_backend_shows_its_injected_failure_ratio() {
+    let world = World::new(3000, fast()).await;
+    world
+        .sim()
+        .set_faults(
+            &world.host(1),
+            Faults { login_fail_percent: 30.0, delivery_fail_percent: 30.0, ..Faults::default() },
+        )
+        .unwrap();
+    world.ticks(30, Duration::from_secs(1)).await;
+    let traffic = SimulatorMetrics::new(world.sim().clone()).host_traffic(Duration::from_secs(300)).await.unwrap();
+    let ratio = |n| traffic.get(&world.host(n)).and_then(|t| t.failure_ratio()).unwrap();
+    assert!((ratio(1) - 0.30).abs() < 0.05, "be1 fails about 30%: {}", ratio(1));
+    assert!(ratio(2) < 0.01 && ratio(3) < 0.01, "healthy backends: {} {}", ratio(2), ratio(3));
+    // The harmless errors (redirects, temporary auth failures, 5.x.x rejections) are not failures.
+    assert!(traffic.get(&world.host(2)).unwrap().logins() > 100.0);
+}
+
+#[tokio::test]
+async fn hot_backend_has_the_highest_summed_z_score() {
+    let world = World::new(600, fast()).await;
+    world.sim().set_faults(&world.host(2), Faults::hot()).unwrap();
+    world.ticks(5, Duration::from_secs(1)).await;
+    let scores = SimulatorMetrics::new(world.sim().clone())
+        .host_scores(&world.site.name, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    for s in &scores {
+        *sums.entry(s.host.clone()).or_default() += s.average;
+        assert!(s.samples_24h >= 4);
+    }
+    let hottest = sums.iter().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0.clone();
+    assert_eq!(hottest, world.host(2));
+}
+
+#[tokio::test]
+async fn offline_backend_groups_are_served_by_their_alt_backend() {
+    let world = World::new(3000, fast()).await;
+    world.set_status(&world.host(1), "offline").await;
+    world.ticks(10, Duration::from_secs(1)).await;
+    let traffic = world.sim().traffic_over(Duration::from_secs(300));
+    assert!(traffic.get(&world.host(1)).is_none_or(|t| t.logins() == 0.0), "no sessions to an offline backend");
+    assert!(traffic.get(&world.host(2)).is_some_and(|t| t.logins() > 0.0));
+    assert!(traffic.get(&world.host(3)).is_some_and(|t| t.logins() > 0.0));
+}
+
+#[tokio::test]
+async fn a_group_move_runs_on_access_and_finishes() {
+    let world = World::new(1000, fast()).await;
+    let before = world.group("default-1").await;
+    let source = before.backend_id.unwrap();
+    let destination_host = world.host(3);
+    let destination = world.backend_id(&destination_host).await;
+    assert_ne!(source, destination);
+    world
+        .run(
+            &world.host(1),
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-1", "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    let moving = world.group("default-1").await;
+    assert!(!moving.moving.is_empty());
+    assert_eq!(moving.alt_backend_id, Some(destination));
+    assert_eq!(moving.backend_id, Some(source), "users still go to the source");
+
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-1"})).await.unwrap();
+    let progress = world.sim().move_progress("default-1").expect("the source started moving");
+    assert_eq!(progress.users_total, 100, "1000 users over 10 groups");
+    world.ticks(2, Duration::from_secs(1)).await;
+    let status = world
+        .run(&source_host, "clusterGroupStatus", json!({"site": world.site.name, "group": "default-1"}))
+        .await
+        .unwrap();
+    assert_eq!(status[0].get("users_moved"), Some(&json!("40")), "20 users per second for 2 s");
+    assert_eq!(status[0].get("users_total"), Some(&json!("100")));
+
+    world.ticks(4, Duration::from_secs(1)).await;
+    let after = world.group("default-1").await;
+    assert_eq!(after.backend_id, Some(destination));
+    assert!(after.moving.is_empty());
+    assert!(after.alt_backend_id.is_some_and(|alt| alt != destination), "a new alternative backend");
+    assert!(world.sim().move_progress("default-1").is_none());
+}
+
+// Found by the fault tests: a move the controller forced (the group written to its
+// destination, `moving` cleared) while the source was still moving users was later "finished"
+// by the simulator, which moved the group once more, to its new alternative.
+#[tokio::test]
+async fn a_move_ended_by_someone_else_is_dropped_not_finished() {
+    let world = World::new(1000, fast()).await;
+    let source = world.group("default-4").await.backend_id.unwrap();
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let destination = world.backend_id(&destination_host).await;
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-4", "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-4"})).await.unwrap();
+    assert!(world.sim().move_progress("default-4").is_some(), "the source is moving users");
+    // A force, as the controller writes it: the destination, `moving` cleared, the source as
+    // the alternative.
+    let moving = world.group("default-4").await;
+    let forced =
+        UserGroup { backend_id: Some(destination), alt_backend_id: Some(source), moving: String::new(), ..moving };
+    world.store.put_group(&forced).await.unwrap();
+    world.ticks(6, Duration::from_secs(1)).await;
+    let after = world.group("default-4").await;
+    assert_eq!(after.backend_id, Some(destination), "the group stays where the force put it");
+    assert_eq!(after.alt_backend_id, Some(source));
+    assert!(world.sim().move_progress("default-4").is_none(), "the move is dropped");
+}
+
+#[tokio::test]
+async fn a_stalled_backend_never_starts_a_move() {
+    let world = World::new(1000, fast()).await;
+    let source = world.group("default-2").await.backend_id.unwrap();
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    world.sim().set_faults(&source_host, Faults { stall_moves: true, ..Faults::default() }).unwrap();
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-2", "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-2"})).await.unwrap();
+    world.ticks(20, Duration::from_secs(1)).await;
+    assert!(world.sim().move_progress("default-2").is_none(), "never started");
+    let group = world.group("default-2").await;
+    assert!(!group.moving.is_empty(), "still moving");
+    assert_eq!(group.backend_id, Some(source));
+}
+
+#[tokio::test]
+async fn a_move_whose_source_goes_offline_finishes_at_once() {
+    let world = World::new(1000, SimSettings { user_move_rate: 0.001, ..fast() }).await;
+    let source = world.group("default-3").await.backend_id.unwrap();
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let destination = world.backend_id(&destination_host).await;
+    world
+        .run(
+            &source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-3", "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-3"})).await.unwrap();
+    world.ticks(1, Duration::from_secs(1)).await;
+    assert!(!world.group("default-3").await.moving.is_empty(), "slow move still running");
+    world.set_status(&source_host, "offline").await;
+    world.sim().refresh_topology().await.unwrap();
+    world.run(&destination_host, "clusterGroupAccess", json!({"group": "default-3"})).await.unwrap();
+    let group = world.group("default-3").await;
+    assert!(group.moving.is_empty(), "finished at the next access");
+    assert_eq!(group.backend_id, Some(destination));
+}
+
+#[tokio::test]
+async fn direct_moves_and_user_moves() {
+    let world = World::new(100, fast()).await;
+    let target = world.host(2);
+    world
+        .run(
+            &target,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": "default-4", "host": target, "direct": true}),
+        )
+        .await
+        .unwrap();
+    let group = world.group("default-4").await;
+    assert_eq!(group.backend_id, Some(world.backend_id(&target).await));
+    assert!(group.moving.is_empty());
+
+    let user = "user0000007@example.net";
+    world.run(&target, "clusterUserMove", json!({"user": user, "group": "default-9"})).await.unwrap();
+    let row = world.store.get_user(user).await.unwrap().unwrap();
+    assert_eq!(row.moving_group_name, "default-9");
+    let access = world.run(&target, "clusterUserAccess", json!({"user": user})).await.unwrap();
+    assert_eq!(access[0].get("group"), Some(&json!("default-9")));
+    let row = world.store.get_user(user).await.unwrap().unwrap();
+    assert_eq!((row.group_name.as_str(), row.moving_group_name.as_str()), ("default-9", ""));
+    let status = world.run(&target, "clusterUserStatus", json!({"user": user})).await.unwrap();
+    assert_eq!(status[0].get("group"), Some(&json!("default-9")));
+}
+
+#[tokio::test]
+async fn the_doveadm_client_maps_every_error_shape() {
+    let world = World::new(100, fast()).await;
+    let host = world.host(1);
+    // A command that fails: exit code 68 (not found).
+    let err =
+        world.run(&host, "clusterGroupStatus", json!({"site": world.site.name, "group": "nope"})).await.unwrap_err();
+    assert!(matches!(err, DoveadmError::Failed { exit_code: 68, .. }), "{err:?}");
+    // Unknown command and unknown parameter.
+    let err = world.run(&host, "noSuchCommand", json!({})).await.unwrap_err();
+    assert!(matches!(err, DoveadmError::Refused { ref kind, .. } if kind == "unknownMethod"), "{err:?}");
+    let err = world.run(&host, "clusterKick", json!({"bogusParam": 1})).await.unwrap_err();
+    assert!(matches!(err, DoveadmError::Refused { ref kind, .. } if kind == "invalidRequest"), "{err:?}");
+    // A boolean parameter that is not a boolean: the whole request is refused with 400.
+    let err = world
+        .run(&host, "clusterGroupMove", json!({"site": "x", "group": "y", "host": "z", "direct": "yes"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DoveadmError::Http { status: 400, .. }), "{err:?}");
+    // Wrong password.
+    let endpoints: BTreeMap<String, String> =
+        world.running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
+    let wrong = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("wrong".into())), endpoints.clone()).unwrap();
+    assert!(matches!(wrong.run(&host, "clusterKick", Map::new()).await, Err(DoveadmError::Unauthorized { .. })));
+    // The API key works too.
+    let keyed = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::ApiKey(API_KEY.into())), endpoints).unwrap();
+    let mut kick = Map::new();
+    kick.insert("user".into(), json!("u"));
+    assert_eq!(keyed.run(&host, "clusterKick", kick.clone()).await.unwrap(), vec![]);
+    // Erroring and unreachable backends.
+    world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Error, ..Faults::default() }).unwrap();
+    assert!(matches!(
+        world.doveadm.run(&host, "clusterKick", kick.clone()).await,
+        Err(DoveadmError::Failed { exit_code: 75, .. })
+    ));
+    world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Unreachable, ..Faults::default() }).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let err = world.doveadm.run(&host, "clusterKick", kick.clone()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    world.sim().set_faults(&host, Faults::default()).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(world.doveadm.run(&host, "clusterKick", kick).await.unwrap(), vec![], "reachable again");
+    // A host that resolves nowhere.
+    let err = world.doveadm.run("no-such-backend.invalid", "clusterKick", Map::new()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+}
+
+/// Raw HTTP exchanges with a simulated backend, compared with the shapes of the CE captures.
+#[tokio::test]
+async fn the_doveadm_api_speaks_dovecots_wire_format() {
+    let world = World::new(100, fast()).await;
+    let backend = &world.running.topology.backends[0];
+    let url = format!("http://{}/doveadm/v1", backend.doveadm);
+    let client = reqwest::Client::new();
+    let basic = |r: reqwest::RequestBuilder| r.basic_auth("doveadm", Some(PASSWORD));
+    struct Case {
+        name: &'static str,
+        request: reqwest::RequestBuilder,
+        status: u16,
+        body: &'static str,
+    }
+    let cases = [
+        Case { name: "no credentials", request: client.get(&url), status: 401, body: "" },
+        Case {
+            name: "wrong password",
+            request: client.post(&url).basic_auth("doveadm", Some("wrong")).body("[]"),
+            status: 401,
+            body: "",
+        },
+        Case {
+            name: "not an array",
+            request: basic(client.post(&url)).body(r#"{"not":"an array"}"#),
+            status: 400,
+            body: "Request must be a JSON array\r\n",
+        },
+        Case {
+            name: "truncated JSON",
+            request: basic(client.post(&url)).body(r#"[["who",{},"t4""#),
+            status: 400,
+            body: "JSON parse error",
+        },
+        Case {
+            name: "unknown command",
+            request: basic(client.post(&url)).body(r#"[["noSuchCommand",{},"t2"]]"#),
+            status: 200,
+            body: r#"[["error",{"type":"unknownMethod", "exitCode":0},"t2"]]"#,
+        },
+        Case {
+            name: "bogus parameter",
+            request: basic(client.post(&url)).body(r#"[["clusterKick",{"bogusParam":1},"t3"]]"#),
+            status: 200,
+            body: r#"[["error",{"type":"invalidRequest", "exitCode":0},"t3"]]"#,
+        },
+        Case {
+            name: "command failure",
+            request: basic(client.post(&url)).body(r#"[["clusterBackendStatus",{"host":"nope"},"t5"]]"#),
+            status: 200,
+            body: r#"[["error",{"type":"exitCode", "exitCode":68},"t5"]]"#,
+        },
+        Case {
+            name: "success",
+            request: basic(client.post(&url)).body(r#"[["clusterKick",{"user":"u"},"t6"]]"#),
+            status: 200,
+            body: r#"[["doveadmResponse",[],"t6"]]"#,
+        },
+        Case {
+            name: "API key",
+            request: client
+                .post(&url)
+                .header("Authorization", "X-Dovecot-API YXBpa2V5")
+                .body(r#"[["clusterKick",{"user":"u"},"t7"]]"#),
+            status: 200,
+            body: r#"[["doveadmResponse",[],"t7"]]"#,
+        },
+        Case {
+            name: "unknown path",
+            request: basic(client.get(format!("http://{}/nope", backend.doveadm))),
+            status: 404,
+            body: "Path Not Found\r\n",
+        },
+        Case {
+            name: "mounts",
+            request: basic(client.get(format!("http://{}/", backend.doveadm))),
+            status: 200,
+            body: "{\"method\":\"POST\",\"path\":\"/doveadm/v1\"}",
+        },
+        Case {
+            name: "command list",
+            request: basic(client.get(&url)),
+            status: 200,
+            body: "{\"command\":\"clusterGroupMove\"",
+        },
+    ];
+    for case in cases {
+        let response = case.request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), case.status, "{}", case.name);
+        let headers = response.headers().clone();
+        assert_eq!(headers.get("connection").and_then(|v| v.to_str().ok()), Some("close"), "{}", case.name);
+        if case.status == 401 {
+            let challenges: Vec<&str> =
+                headers.get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()).collect();
+            assert_eq!(challenges, ["X-Dovecot-API", "Basic Realm=\"doveadm\""], "{}", case.name);
+        }
+        let body = response.text().await.unwrap();
+        assert!(body.contains(case.body), "{}: {body}", case.name);
+    }
+    let list: Value = basic(client.get(&url)).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|c| c["command"].as_str()).collect();
+    for required in [
+        "clusterGroupMove",
+        "clusterGroupAccess",
+        "clusterGroupStatus",
+        "clusterGroupList",
+        "clusterUserMove",
+        "clusterUserAccess",
+        "clusterUserStatus",
+        "clusterBackendStatus",
+        "clusterBackendList",
+        "clusterBackendUpdate",
+        "clusterKick",
+    ] {
+        assert!(names.contains(&required), "{required} is served");
+    }
+}
+
+#[tokio::test]
+async fn backend_list_update_and_group_list() {
+    let world = World::new(100, fast()).await;
+    let host = world.host(1);
+    let list = world.run(&host, "clusterBackendList", json!({"site": world.site.name})).await.unwrap();
+    assert_eq!(list.len(), 3);
+    world
+        .run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "standby", "loadFactor": 50}))
+        .await
+        .unwrap();
+    let status = world.run(&host, "clusterBackendStatus", json!({"host": world.host(2)})).await.unwrap();
+    assert_eq!(status[0].get("status"), Some(&json!("standby")));
+    assert_eq!(status[0].get("load_factor"), Some(&json!("50")));
+    let err = world
+        .run(&host, "clusterBackendUpdate", json!({"host": world.host(2), "status": "maintenance"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DoveadmError::Failed { exit_code: 64, .. }));
+    let groups = world.run(&host, "clusterGroupList", json!({"mask": "default-1*"})).await.unwrap();
+    let names: Vec<&Value> = groups.iter().filter_map(|g| g.get("group")).collect();
+    assert_eq!(names, [&json!("default-1"), &json!("default-10")]);
+}
+
+#[tokio::test]
+async fn proxies_serve_dovecot_openmetrics() {
+    let world = World::new(600, fast()).await;
+    world.sim().set_faults(&world.host(1), Faults { login_fail_percent: 50.0, ..Faults::default() }).unwrap();
+    world.ticks(3, Duration::from_secs(1)).await;
+    let proxy = &world.running.topology.proxies[0];
+    let response = reqwest::get(format!("http://{}/metrics", proxy.metrics)).await.unwrap();
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    assert!(text.contains(&format!("dovecot_proxy_session_failure_total{{dest_host=\"{}\"}}", world.host(1))));
+    assert!(text.contains("dovecot_proxy_session_success_count "));
+    assert!(text.contains("dovecot_lmtp_rcpt_finished_success_duration_seconds_sum "));
+    assert!(text.ends_with("# EOF\n"));
+    let backend = &world.running.topology.backends[0];
+    let node = reqwest::get(format!("http://{}/metrics", backend.metrics)).await.unwrap().text().await.unwrap();
+    assert!(node.contains("node_memory_MemAvailable_bytes "));
+    assert!(node.contains("node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} "));
+}
+
+#[tokio::test]
+async fn a_backend_that_never_answers_times_out_as_unreachable() {
+    // Accepts connections and reads, but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let endpoints = BTreeMap::from([("silent.example.net".to_string(), format!("http://{addr}"))]);
+    let client = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints)
+        .unwrap()
+        .with_timeouts(Duration::from_millis(300), Duration::from_millis(600));
+    let started = std::time::Instant::now();
+    let err = client.run("silent.example.net", "clusterKick", Map::new()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "gave up after its timeout");
+    silent.abort();
+}
