@@ -301,6 +301,38 @@ pub struct PlanSummary {
 }
 
 closed_set! {
+    /// A controller loop, by the name its runs are reported under.
+    #[derive(PartialOrd, Ord)]
+    pub enum LoopKind("loop", "loop") {
+        Leader = "leader",
+        Reachability = "reachability",
+        Pass = "pass",
+        Supervision = "supervision",
+        GroupBalancePlan = "group_balance_plan",
+        GroupBalancePass = "group_balance_pass",
+    }
+}
+
+/// What a run on the Controller page is of: one of the loops, or one feature of a pass (the
+/// pass plans several features on one snapshot, and each says how it went). Shown and sent as
+/// the loop's or the feature's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RunKey {
+    Loop(LoopKind),
+    Feature(Feature),
+}
+
+impl std::fmt::Display for RunKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunKey::Loop(kind) => kind.fmt(f),
+            RunKey::Feature(feature) => feature.fmt(f),
+        }
+    }
+}
+
+closed_set! {
     /// Whether a loop did its work.
     pub enum LoopResult("loop result", "result") {
         Ran = "ran",
@@ -397,7 +429,7 @@ pub struct ControllerStatus {
     pub group_balance_enabled: bool,
     /// Effective mode per feature.
     pub modes: Vec<(Feature, FeatureState)>,
-    pub loops: BTreeMap<String, LoopRun>,
+    pub loops: BTreeMap<RunKey, LoopRun>,
     pub reachability: Vec<ReachabilityState>,
     /// Why the controller is holding back right now, if it is.
     pub problems: Vec<String>,

@@ -124,6 +124,16 @@ pub fn is_cluster_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// `raw` trimmed, if it is a cluster name; else the refusal, naming what `what` names.
+fn cluster_name(raw: &str, what: &str) -> Result<String, BadValue> {
+    let name = raw.trim();
+    if is_cluster_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(BadValue(format!("a {what} name has 1 to {CLUSTER_NAME_MAX_CHARS} letters, digits, '.', '_' or '-'")))
+    }
+}
+
 /// The name of a group of users, as `doveadm cluster` accepts it ([`is_cluster_name`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -135,12 +145,7 @@ impl FromStr for GroupName {
     type Err = BadValue;
 
     fn from_str(raw: &str) -> Result<Self, BadValue> {
-        let name = raw.trim();
-        if is_cluster_name(name) {
-            Ok(Self(name.to_string()))
-        } else {
-            Err(BadValue(format!("a group name has 1 to {CLUSTER_NAME_MAX_CHARS} letters, digits, '.', '_' or '-'")))
-        }
+        cluster_name(raw, "group").map(Self)
     }
 }
 
@@ -155,12 +160,7 @@ impl FromStr for SiteName {
     type Err = BadValue;
 
     fn from_str(raw: &str) -> Result<Self, BadValue> {
-        let name = raw.trim();
-        if is_cluster_name(name) {
-            Ok(Self(name.to_string()))
-        } else {
-            Err(BadValue(format!("a site name has 1 to {CLUSTER_NAME_MAX_CHARS} letters, digits, '.', '_' or '-'")))
-        }
+        cluster_name(raw, "site").map(Self)
     }
 }
 

@@ -78,8 +78,8 @@ pub fn ControllerPage() -> impl IntoView {
                                 <thead><tr><th>"Loop"</th><th>"Last run"</th><th>"Result"</th><th>"Detail"</th></tr></thead>
                                 <tbody>
                                     {s.loops.iter().map(|(name, run)| view! {
-                                        <tr data-loop=name.clone()>
-                                            <td>{name.clone()}</td>
+                                        <tr data-loop=name.to_string()>
+                                            <td>{name.to_string()}</td>
                                             <td><Time at=run.at/></td>
                                             <td>{run.result.as_str()}</td>
                                             <td>{run.detail.clone()}</td>

@@ -5,6 +5,7 @@
 //! answers, and for one that sends a body without end.
 
 use crate::common;
+use domain::controller::LoopKind;
 
 use std::{
     collections::BTreeMap,
@@ -16,7 +17,7 @@ use std::{
 };
 
 use palomar_core::{
-    controller::{Census, Controller, ControllerSettings, Intervals, LoopKind},
+    controller::{Census, Controller, ControllerSettings, Intervals},
     ports::{Doveadm, DoveadmError, GeoDb, LeaderLease, Metrics, MetricsError},
 };
 
@@ -232,7 +233,7 @@ async fn a_hanging_metrics_source_does_not_cost_the_lease() {
         checks += 1;
     }
     let status = controller.status().await;
-    let leader = &status.loops[LoopKind::Leader.name()];
+    let leader = &status.loops[&domain::controller::RunKey::Loop(LoopKind::Leader)];
     assert_eq!(leader.result, LoopResult::Ran, "{}", leader.detail);
     assert!(status.this_instance_leads);
     running.abort();

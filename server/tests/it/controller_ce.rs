@@ -4,6 +4,8 @@
 //! `scripts/test/ce.sh`; here each step is checked on its own.
 
 use crate::common;
+use domain::controller::LoopKind;
+use domain::controller::RunKey;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -12,7 +14,7 @@ use std::{
 };
 
 use palomar_core::{
-    controller::{Census, Controller, ControllerSettings, DovecotSettings, LoopKind},
+    controller::{Census, Controller, ControllerSettings, DovecotSettings},
     ports::{ControllerStore, Doveadm, DoveadmError, DoveadmRow, GeoDb, ManualClock, Ports},
     services::{Caller, Services},
 };
@@ -276,7 +278,7 @@ async fn ce_has_no_user_moves_so_none_is_offered() {
     assert_eq!(world.store.get_user("alice").await.unwrap().unwrap().moving_group_name, "", "nothing written");
     world.controller.run(LoopKind::GroupBalancePass).await;
     let status = world.controller.status().await;
-    let run = status.loops.iter().find(|(name, _)| name.as_str() == "group_balance_pass").map(|(_, run)| run.clone());
+    let run = status.loops.get(&RunKey::Loop(LoopKind::GroupBalancePass)).cloned();
     assert!(run.is_some_and(|r| r.detail.contains("off")), "{:?}", status.loops);
     assert!(world.ce.asked(BE1, "clusterUserMove").is_empty());
 }

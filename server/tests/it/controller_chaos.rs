@@ -3,11 +3,13 @@
 //! says why; once restored it resumes by itself.
 
 use crate::common;
+use domain::controller::LoopKind;
+use domain::controller::RunKey;
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use palomar_core::{
-    controller::{Census, Controller, ControllerSettings, LoopKind},
+    controller::{Census, Controller, ControllerSettings},
     ports::{ControllerStore, GeoDb, ManualClock, Ports},
     services::Caller,
 };
@@ -147,7 +149,7 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
         controller.run(kind).await;
     }
     let status = controller.status().await;
-    assert_eq!(status.loops["pass"].result, LoopResult::Failed, "{:?}", status.loops);
+    assert_eq!(status.loops[&RunKey::Loop(LoopKind::Pass)].result, LoopResult::Failed, "{:?}", status.loops);
     assert!(status.problems.iter().any(|p| p.contains("cannot read")), "{:?}", status.problems);
     assert_eq!(backend(1).await.status.as_str(), "online", "no status change while Cassandra is cut");
     assert!(decisions().await.is_empty(), "no decision while Cassandra is cut");

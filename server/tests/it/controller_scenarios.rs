@@ -3,11 +3,13 @@
 //! timings come from the settings, so nothing sleeps for the real durations.
 
 use crate::common;
+use domain::controller::LoopKind;
+use domain::controller::RunKey;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use palomar_core::{
-    controller::{Census, Controller, ControllerSettings, LoopKind},
+    controller::{Census, Controller, ControllerSettings},
     ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics, Ports},
     services::Services,
 };
@@ -140,7 +142,7 @@ async fn an_off_feature_decides_nothing() {
     assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.decisions().await.is_empty());
     let status = c.status().await;
-    assert_eq!(status.loops["host_failure"].detail, "feature off");
+    assert_eq!(status.loops[&RunKey::Feature(Feature::HostFailure)].detail, "feature off");
 }
 
 #[tokio::test]
@@ -404,7 +406,7 @@ async fn without_metrics_the_controller_makes_no_move_and_says_why() {
     assert_eq!(world.backend(1).await.status.as_str(), "online");
     assert!(world.moves().await.is_empty());
     let status = c.status().await;
-    assert_eq!(status.loops["host_failure"].result, LoopResult::Failed);
+    assert_eq!(status.loops[&RunKey::Feature(Feature::HostFailure)].result, LoopResult::Failed);
     assert!(status.problems.iter().any(|p| p.contains("host_failure")), "{:?}", status.problems);
 }
 

@@ -3,11 +3,12 @@
 //! way to its log lines.
 
 use crate::common;
+use domain::controller::LoopKind;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use palomar_core::{
-    controller::{Census, Controller, LoopKind},
+    controller::{Census, Controller},
     ports::{GeoDb, Metrics, MetricsError},
 };
 

@@ -35,7 +35,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use domain::{
-    controller::{LoopResult, LoopRun, ProbeState},
+    controller::{LoopKind, LoopResult, LoopRun, ProbeState, RunKey},
     feature::Feature,
     planning::{
         group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
@@ -95,46 +95,13 @@ pub struct ControllerSettings {
     pub dovecot: DovecotSettings,
 }
 
-/// The loops, by the name their runs are reported under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LoopKind {
-    Leader,
-    Reachability,
-    Pass,
-    Supervision,
-    GroupBalancePlan,
-    GroupBalancePass,
-}
-
-impl LoopKind {
-    pub const ALL: [LoopKind; 6] = [
-        LoopKind::Leader,
-        LoopKind::Reachability,
-        LoopKind::Pass,
-        LoopKind::Supervision,
-        LoopKind::GroupBalancePlan,
-        LoopKind::GroupBalancePass,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LoopKind::Leader => "leader",
-            LoopKind::Reachability => "reachability",
-            LoopKind::Pass => "pass",
-            LoopKind::Supervision => "supervision",
-            LoopKind::GroupBalancePlan => "group_balance_plan",
-            LoopKind::GroupBalancePass => "group_balance_pass",
-        }
-    }
-}
-
 /// What the loops remember between runs (in memory; a new leader starts afresh).
 #[derive(Default)]
 struct Runtime {
     lease: Option<Lease>,
     lease_problem: Option<String>,
     next_due: HashMap<LoopKind, DateTime<Utc>>,
-    runs: BTreeMap<String, LoopRun>,
+    runs: BTreeMap<RunKey, LoopRun>,
     probes: BTreeMap<String, ProbeState>,
     probed: bool,
     /// The last recorded summary per feature, to record repeats at most every 10 minutes.
@@ -279,13 +246,13 @@ impl Controller {
         };
         if let Err(skip) = &outcome {
             if let Skip::MissingData(why) = skip {
-                tracing::warn!(site = %self.settings.site, loop_name = kind.name(), reason = %Untrusted(&why), "controller loop made no decision");
+                tracing::warn!(site = %self.settings.site, loop_name = kind.as_str(), reason = %Untrusted(&why), "controller loop made no decision");
             }
-            self.telemetry.loop_error(kind.name(), skip.kind());
+            self.telemetry.loop_error(kind.as_str(), skip.kind());
         }
-        self.telemetry.loop_ran(kind.name(), result.as_str(), seconds);
+        self.telemetry.loop_ran(kind.as_str(), result.as_str(), seconds);
         let run = LoopRun { at, seconds, result, detail };
-        self.rt(|rt| rt.runs.insert(kind.name().to_string(), run));
+        self.rt(|rt| rt.runs.insert(RunKey::Loop(kind), run));
     }
 }
 

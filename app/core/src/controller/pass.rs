@@ -12,7 +12,7 @@ use super::{
     Controller, Skip,
 };
 use domain::{
-    controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome},
+    controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome, RunKey},
     feature::{Feature, FeatureState},
     page::MAX_PAGE_SIZE,
     planning::{evacuation, host_failure, load_balance, Action, Decision},
@@ -173,7 +173,7 @@ impl Controller {
                 };
                 (LoopResult::Ran, detail)
             };
-            self.rt(|rt| rt.runs.insert(feature.to_string(), LoopRun { at: now, seconds: 0.0, result, detail }));
+            self.rt(|rt| rt.runs.insert(RunKey::Feature(feature), LoopRun { at: now, seconds: 0.0, result, detail }));
         }
     }
 

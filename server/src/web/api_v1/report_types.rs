@@ -225,7 +225,7 @@ impl From<&ControllerStatus> for ControllerStatusOut {
                 .loops
                 .iter()
                 .map(|(name, run)| LoopOut {
-                    name: name.clone(),
+                    name: name.to_string(),
                     at: run.at,
                     seconds: run.seconds,
                     result: run.result,
