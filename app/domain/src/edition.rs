@@ -4,7 +4,10 @@
 //! each move itself (the route changes, the proxies' auth caches are flushed, the group's
 //! sessions on the old backend are kicked).
 
-use crate::closed_set::closed_set;
+use crate::{closed_set::closed_set, doveadm::DoveadmCommand};
+
+/// A mask no login name can have: the probe's `who` answers empty, however busy the backend.
+const PROBE_MASK: &str = "palomar reachability probe";
 
 closed_set! {
     /// `DOVECOT_EDITION`: `pro` (default) or `ce`.
@@ -17,13 +20,15 @@ closed_set! {
 }
 
 impl DovecotEdition {
-    /// The doveadm command that tells whether a backend answers. CE has no `cluster*`
-    /// commands; `who` for a user nobody has is cheap, has no effect, and needs the backend's
-    /// anvil to answer, so a backend that cannot serve sessions fails it.
-    pub fn probe_command(self) -> &'static str {
+    /// The doveadm command that tells whether the backend `host` answers. CE has no
+    /// `cluster*` commands; `who` for a user nobody has is cheap, has no effect, and needs the
+    /// backend's anvil to answer, so a backend that cannot serve sessions fails it.
+    pub fn probe(self, host: &str) -> DoveadmCommand {
         match self {
-            DovecotEdition::Pro => "clusterBackendStatus",
-            DovecotEdition::Ce => "who",
+            DovecotEdition::Pro => DoveadmCommand::ClusterBackendStatus { host: host.to_string() },
+            DovecotEdition::Ce => {
+                DoveadmCommand::Who { masks: vec![PROBE_MASK.to_string()], separate_connections: false }
+            }
         }
     }
 }

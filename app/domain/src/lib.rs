@@ -5,6 +5,7 @@ mod closed_set;
 pub mod cluster;
 pub mod controller;
 pub mod dashboard;
+pub mod doveadm;
 pub mod edition;
 pub mod error;
 pub mod feature;

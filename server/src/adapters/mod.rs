@@ -12,6 +12,7 @@ pub mod redis_plans;
 pub mod redis_sessions;
 pub mod sim_metrics;
 
+use domain::doveadm::DoveadmCommand;
 use std::{collections::BTreeMap, time::Duration};
 
 use domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic};
@@ -41,12 +42,7 @@ pub struct NoDoveadm;
 
 #[async_trait::async_trait]
 impl Doveadm for NoDoveadm {
-    async fn run(
-        &self,
-        host: &str,
-        _command: &str,
-        _parameters: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Vec<DoveadmRow>, DoveadmError> {
+    async fn run(&self, host: &str, _command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError> {
         Err(DoveadmError::Unreachable { host: host.to_string(), reason: "no doveadm API is configured here".into() })
     }
 }

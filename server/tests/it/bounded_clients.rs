@@ -18,7 +18,7 @@ use std::{
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, Intervals},
-    ports::{Doveadm, DoveadmError, GeoDb, LeaderLease, Metrics, MetricsError},
+    ports::{DoveadmError, GeoDb, LeaderLease, Metrics, MetricsError},
 };
 
 use async_trait::async_trait;
@@ -99,7 +99,8 @@ fn doveadm_at(url: &str, timeout: Duration) -> DoveadmHttp {
 async fn doveadm_gives_up_on_a_server_that_never_answers() {
     let url = fake_server(Behaviour::Hang).await;
     let started = Instant::now();
-    let err = doveadm_at(&url, Duration::from_millis(300)).run("be1.example.net", "who", Default::default()).await;
+    let err =
+        doveadm_at(&url, Duration::from_millis(300)).run_named("be1.example.net", "who", Default::default()).await;
     let took = started.elapsed();
     assert!(matches!(err, Err(DoveadmError::Unreachable { .. })), "{err:?}");
     assert!(took < Duration::from_secs(5), "gave up after {took:?}");
@@ -110,7 +111,8 @@ async fn doveadm_gives_up_on_a_server_that_never_answers() {
 async fn doveadm_refuses_an_answer_past_its_cap() {
     for behaviour in [Behaviour::Endless, Behaviour::Declared] {
         let url = fake_server(behaviour).await;
-        let err = doveadm_at(&url, Duration::from_secs(20)).run("be1.example.net", "who", Default::default()).await;
+        let err =
+            doveadm_at(&url, Duration::from_secs(20)).run_named("be1.example.net", "who", Default::default()).await;
         match err {
             Err(DoveadmError::BadResponse { reason, .. }) => assert!(reason.contains("larger than 4 MiB"), "{reason}"),
             other => panic!("expected a refused answer, got {other:?}"),
@@ -153,7 +155,7 @@ async fn errors_do_not_show_url_credentials() {
     let text = format!("{:?} {}", err, err.as_ref().err().map(ToString::to_string).unwrap_or_default());
     assert!(matches!(err, Err(MetricsError::Unreachable(_))) && !text.contains("prompw"), "{text}");
     let doveadm = doveadm_at(&format!("http://doveadm:endpointpw@127.0.0.1:{port}"), Duration::from_secs(2));
-    let err = doveadm.run("be1.example.net", "who", Default::default()).await.expect_err("nothing listens");
+    let err = doveadm.run_named("be1.example.net", "who", Default::default()).await.expect_err("nothing listens");
     assert!(!format!("{err:?} {err}").contains("endpointpw"), "{err:?}");
 }
 

@@ -6,6 +6,7 @@
 use crate::common;
 use domain::controller::LoopKind;
 use domain::controller::RunKey;
+use domain::doveadm::DoveadmCommand;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -70,12 +71,8 @@ fn masks(params: &Map<String, Value>) -> Vec<String> {
 
 #[async_trait]
 impl Doveadm for FakeCe {
-    async fn run(
-        &self,
-        host: &str,
-        command: &str,
-        params: Map<String, Value>,
-    ) -> Result<Vec<DoveadmRow>, DoveadmError> {
+    async fn run(&self, host: &str, command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError> {
+        let (command, params) = (command.name(), command.parameters());
         self.asked.lock().unwrap().push((host.into(), command.into(), Value::Object(params.clone())));
         if self.down.lock().unwrap().contains(host) {
             return Err(DoveadmError::Unreachable { host: host.into(), reason: "connection refused".into() });

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use domain::{geodb::UserGroup, PageRequest, Site};
 
 use chrono::Utc;
-use palomar_core::ports::{Doveadm, DoveadmError, GeoDb, ManualClock, Metrics};
+use palomar_core::ports::{DoveadmError, GeoDb, ManualClock, Metrics};
 use palomar_server::{
     adapters::{
         doveadm_http::{DoveadmAuth, DoveadmHttp},
@@ -97,7 +97,7 @@ impl World {
         params: Value,
     ) -> Result<Vec<BTreeMap<String, Value>>, DoveadmError> {
         let Value::Object(params) = params else { panic!("params must be an object") };
-        self.doveadm.run(host, command, params).await
+        self.doveadm.run_named(host, command, params).await
     }
 }
 
@@ -333,27 +333,27 @@ async fn the_doveadm_client_maps_every_error_shape() {
     let endpoints: BTreeMap<String, String> =
         world.running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
     let wrong = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("wrong".into())), endpoints.clone()).unwrap();
-    assert!(matches!(wrong.run(&host, "clusterKick", Map::new()).await, Err(DoveadmError::Unauthorized { .. })));
+    assert!(matches!(wrong.run_named(&host, "clusterKick", Map::new()).await, Err(DoveadmError::Unauthorized { .. })));
     // The API key works too.
     let keyed = DoveadmHttp::new("http", 8080, Some(DoveadmAuth::ApiKey(API_KEY.into())), endpoints).unwrap();
     let mut kick = Map::new();
     kick.insert("user".into(), json!("u"));
-    assert_eq!(keyed.run(&host, "clusterKick", kick.clone()).await.unwrap(), vec![]);
+    assert_eq!(keyed.run_named(&host, "clusterKick", kick.clone()).await.unwrap(), vec![]);
     // Erroring and unreachable backends.
     world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Error, ..Faults::default() }).unwrap();
     assert!(matches!(
-        world.doveadm.run(&host, "clusterKick", kick.clone()).await,
+        world.doveadm.run_named(&host, "clusterKick", kick.clone()).await,
         Err(DoveadmError::Failed { exit_code: 75, .. })
     ));
     world.sim().set_faults(&host, Faults { doveadm: DoveadmMode::Unreachable, ..Faults::default() }).unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let err = world.doveadm.run(&host, "clusterKick", kick.clone()).await.unwrap_err();
+    let err = world.doveadm.run_named(&host, "clusterKick", kick.clone()).await.unwrap_err();
     assert!(err.is_unreachable(), "{err:?}");
     world.sim().set_faults(&host, Faults::default()).unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(world.doveadm.run(&host, "clusterKick", kick).await.unwrap(), vec![], "reachable again");
+    assert_eq!(world.doveadm.run_named(&host, "clusterKick", kick).await.unwrap(), vec![], "reachable again");
     // A host that resolves nowhere.
-    let err = world.doveadm.run("no-such-backend.invalid", "clusterKick", Map::new()).await.unwrap_err();
+    let err = world.doveadm.run_named("no-such-backend.invalid", "clusterKick", Map::new()).await.unwrap_err();
     assert!(err.is_unreachable(), "{err:?}");
 }
 
@@ -533,7 +533,7 @@ async fn a_backend_that_never_answers_times_out_as_unreachable() {
         .unwrap()
         .with_timeouts(Duration::from_millis(300), Duration::from_millis(600));
     let started = std::time::Instant::now();
-    let err = client.run("silent.example.net", "clusterKick", Map::new()).await.unwrap_err();
+    let err = client.run_named("silent.example.net", "clusterKick", Map::new()).await.unwrap_err();
     assert!(err.is_unreachable(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "gave up after its timeout");
     silent.abort();

@@ -1,9 +1,8 @@
 //! Group-size balancing (docs/controller.md, "Group-size balancing"): a daily plan of user moves between groups of one backend,
 //! carried out a capped number per pass.
 
+use domain::doveadm::DoveadmCommand;
 use std::collections::BTreeMap;
-
-use serde_json::{json, Map, Value};
 
 use super::{
     snapshot::{missing, mode_of, Snapshot},
@@ -165,13 +164,15 @@ impl Controller {
         } else {
             user.failover_site_group_name.clone()
         };
-        let params =
-            json!({"user": e.user, "group": e.to_group, "failoverGroup": failover, "site": self.settings.site});
-        let params = params.as_object().cloned().unwrap_or_default();
-        self.ports.doveadm.run(&host, "clusterUserMove", params).await.map_err(|x| x.to_string())?;
-        let mut access = Map::new();
-        access.insert("user".into(), Value::String(e.user.clone()));
-        self.ports.doveadm.run(&host, "clusterUserAccess", access).await.map_err(|x| x.to_string())?;
+        let moved = DoveadmCommand::ClusterUserMove {
+            user: e.user.clone(),
+            group: e.to_group.clone(),
+            failover_group: failover,
+            site: self.settings.site.clone(),
+        };
+        self.ports.doveadm.run(&host, &moved).await.map_err(|x| x.to_string())?;
+        let access = DoveadmCommand::ClusterUserAccess { user: e.user.clone() };
+        self.ports.doveadm.run(&host, &access).await.map_err(|x| x.to_string())?;
         Ok(true)
     }
 }

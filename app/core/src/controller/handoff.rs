@@ -4,9 +4,10 @@
 //! the old backend are kicked. The move is over when the old backend has no session of the
 //! group left.
 
+use domain::doveadm::DoveadmCommand;
 use std::{collections::BTreeSet, sync::Arc};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use domain::{edition::DovecotEdition, logtext::Untrusted, routing::user_placement};
@@ -71,9 +72,7 @@ impl Handoff {
         let flushes = self.settings.proxies.iter().map(|proxy| async move {
             // An empty user list flushes every entry; without the parameter CE 2.3 drops the
             // connection unanswered ("Missing user parameter").
-            let mut params = Map::new();
-            params.insert("user".into(), Value::Array(Vec::new()));
-            (proxy, self.doveadm.run(proxy, "authCacheFlush", params).await)
+            (proxy, self.doveadm.run(proxy, &DoveadmCommand::AuthCacheFlush { users: Vec::new() }).await)
         });
         for (proxy, result) in futures::future::join_all(flushes).await {
             if let Err(err) = result {
@@ -86,9 +85,8 @@ impl Handoff {
     pub async fn group_sessions(&self, host: &str, site_id: Uuid, group: &str) -> Result<Vec<String>, HandoffError> {
         // One row per connection: CE 2.3's grouped `who` answer puts every row after the first
         // outside the result list.
-        let mut params = Map::new();
-        params.insert("separateConnections".into(), Value::Bool(true));
-        let rows = self.doveadm.run(host, "who", params).await?;
+        let rows =
+            self.doveadm.run(host, &DoveadmCommand::Who { masks: Vec::new(), separate_connections: true }).await?;
         let users: BTreeSet<String> = rows
             .iter()
             .take(MAX_SESSIONS_READ)
@@ -110,9 +108,7 @@ impl Handoff {
     /// request ("Multiple username masks not supported").
     pub async fn kick(&self, host: &str, users: &[String]) -> Result<(), DoveadmError> {
         for user in users {
-            let mut params = Map::new();
-            params.insert("mask".into(), Value::String(user.clone()));
-            match self.doveadm.run(host, "kick", params).await {
+            match self.doveadm.run(host, &DoveadmCommand::Kick { mask: user.clone() }).await {
                 // 68: the user had no session left to kick.
                 Ok(_) | Err(DoveadmError::Failed { exit_code: 68, .. }) => {}
                 Err(err) => return Err(err),

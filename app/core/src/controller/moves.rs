@@ -3,11 +3,11 @@
 //! conditional GeoDB write, recorded for supervision, kicked off on the source with
 //! `clusterGroupAccess`, and noted in both backends' `last_moved_*` columns.
 
+use domain::doveadm::DoveadmCommand;
 use domain::logtext::Untrusted;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
@@ -195,9 +195,8 @@ impl GroupMoves {
     pub async fn access(&self, host: &str, site_id: Uuid, group: &str) -> Result<(), HandoffError> {
         match self.handoff.settings().edition {
             DovecotEdition::Pro => {
-                let mut params = Map::new();
-                params.insert("group".into(), Value::String(group.to_string()));
-                self.doveadm.run(host, "clusterGroupAccess", params).await.map(|_| ()).map_err(HandoffError::from)
+                let access = DoveadmCommand::ClusterGroupAccess { group: group.to_string() };
+                self.doveadm.run(host, &access).await.map(|_| ()).map_err(HandoffError::from)
             }
             DovecotEdition::Ce => self.handoff.hand_off(host, site_id, group).await.map(|_| ()),
         }

@@ -2,14 +2,10 @@
 //! verdicts keep unreachable backends from being chosen as destinations.
 
 use domain::logtext::Untrusted;
-use serde_json::{Map, Value};
 
 use super::{snapshot::missing, Controller, Skip};
 use crate::ports::read_all;
-use domain::{controller::ProbeOutcome, edition::DovecotEdition};
-
-/// The user mask of CE's probe: a name with a space, which no login can have.
-const PROBE_MASK: &str = "palomar reachability probe";
+use domain::controller::ProbeOutcome;
 
 impl Controller {
     pub(super) async fn probe_backends(&self) -> Result<String, Skip> {
@@ -22,17 +18,9 @@ impl Controller {
         let site_id = self.site_id().await?;
         let backends = read_all(|page| geodb.list_backends(site_id, page)).await.map_err(missing("the backends"))?;
         let edition = self.settings.dovecot.edition;
-        let probes = backends.iter().map(|b| async move {
-            let mut params = Map::new();
-            match edition {
-                DovecotEdition::Pro => params.insert("host".into(), Value::String(b.host.clone())),
-                // A mask no login name can have: the answer is empty, however busy the backend.
-                DovecotEdition::Ce => {
-                    params.insert("mask".into(), Value::Array(vec![Value::String(PROBE_MASK.into())]))
-                }
-            };
-            (b.host.clone(), self.ports.doveadm.run(&b.host, edition.probe_command(), params).await)
-        });
+        let probes = backends
+            .iter()
+            .map(|b| async move { (b.host.clone(), self.ports.doveadm.run(&b.host, &edition.probe(&b.host)).await) });
         let results = futures::future::join_all(probes).await;
         let now = self.now();
         let mut unreachable = Vec::new();

@@ -1,7 +1,7 @@
 //! Move supervision (docs/controller.md, "Move supervision"): progress of every active move from its source, and a forced
 //! move when it does not start or finish in time.
 
-use serde_json::{Map, Value};
+use domain::doveadm::DoveadmCommand;
 
 use super::{
     snapshot::{missing, mode_of},
@@ -25,10 +25,8 @@ impl Controller {
         if self.settings.dovecot.edition == DovecotEdition::Ce {
             return Ok(self.observe_handoff(m, row).await);
         }
-        let mut params = Map::new();
-        params.insert("site".into(), Value::String(self.settings.site.clone()));
-        params.insert("group".into(), Value::String(m.group.clone()));
-        let progress = match self.ports.doveadm.run(&m.source_host, "clusterGroupStatus", params).await {
+        let status = DoveadmCommand::ClusterGroupStatus { site: self.settings.site.clone(), group: m.group.clone() };
+        let progress = match self.ports.doveadm.run(&m.source_host, &status).await {
             Ok(rows) => rows.first().and_then(|r| {
                 let number = |k: &str| {
                     r.get(k).and_then(|v| v.as_str().and_then(|s| s.parse::<u64>().ok()).or_else(|| v.as_u64()))

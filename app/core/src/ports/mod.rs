@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::doveadm::DoveadmCommand;
 use futures::stream::BoxStream;
 use uuid::Uuid;
 
@@ -386,13 +387,8 @@ impl DoveadmError {
 /// The doveadm HTTP API of Dovecot servers (backends), by host name.
 #[async_trait]
 pub trait Doveadm: Send + Sync + 'static {
-    /// Runs one command (camelCase name, camelCase parameters) on `host`.
-    async fn run(
-        &self,
-        host: &str,
-        command: &str,
-        parameters: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Vec<DoveadmRow>, DoveadmError>;
+    /// Runs one command on `host`.
+    async fn run(&self, host: &str, command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError>;
 }
 
 /// A clock that only moves when told to, for tests and scripted scenarios.

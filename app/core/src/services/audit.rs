@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use super::Caller;
 use crate::ports::{AuditLog, Clock};
-use domain::{audit::AuditRecord, AppError, Page, PageRequest};
+use domain::{
+    audit::{AuditAction, AuditRecord},
+    AppError, Page, PageRequest,
+};
 
 /// Writes the audit record of a mutation, then the mutation. If the record cannot be written,
 /// nothing is changed; if the change then fails, a second record says so.
@@ -48,7 +51,7 @@ impl Auditor {
     }
 
     /// Audits `action` on `target` that changes nothing (an API token's use).
-    pub(crate) async fn note(&self, action: &str, target: &str) -> Result<(), AppError> {
+    pub(crate) async fn note(&self, action: AuditAction, target: &str) -> Result<(), AppError> {
         let record = self.record(action.to_string(), target, String::new(), String::new());
         self.log.append(&record).await.map_err(|e| AppError::Unavailable(format!("cannot write the audit record: {e}")))
     }
@@ -57,7 +60,7 @@ impl Auditor {
     /// A failed write is audited too, as `<action>.failed` with the error.
     pub(crate) async fn apply<B: Serialize, A: Serialize, T, E: std::fmt::Display + Into<AppError>>(
         &self,
-        action: &str,
+        action: AuditAction,
         target: &str,
         before: Option<&B>,
         after: Option<&A>,
@@ -73,7 +76,7 @@ impl Auditor {
             Err(err) => {
                 let failed = self.record(format!("{action}.failed"), target, String::new(), err.to_string());
                 if let Err(audit_err) = self.log.append(&failed).await {
-                    tracing::error!(action, target = %Untrusted(target), error = %Untrusted(&audit_err), "cannot record a failed mutation");
+                    tracing::error!(action = action.as_str(), target = %Untrusted(target), error = %Untrusted(&audit_err), "cannot record a failed mutation");
                 }
                 Err(err.into())
             }
@@ -85,7 +88,7 @@ impl Auditor {
     /// nothing was overwritten.
     pub(crate) async fn apply_conditional<B: Serialize, A: Serialize, E: std::fmt::Display + Into<AppError>>(
         &self,
-        action: &str,
+        action: AuditAction,
         target: &str,
         what: &str,
         before: Option<&B>,
@@ -97,7 +100,7 @@ impl Auditor {
         }
         let refused = self.record(format!("{action}.refused"), target, String::new(), "changed meanwhile".into());
         if let Err(err) = self.log.append(&refused).await {
-            tracing::error!(action, target = %Untrusted(target), error = %Untrusted(&err), "cannot record a refused mutation");
+            tracing::error!(action = action.as_str(), target = %Untrusted(target), error = %Untrusted(&err), "cannot record a refused mutation");
         }
         Err(super::changed_meanwhile(what))
     }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::{fresh::SiteBackends, Auditor};
 use crate::controller::{Census, CensusSnapshot, Controller};
 use crate::ports::{GeoDb, HostResolver, StoreError};
+use domain::audit::AuditAction;
 use domain::{
     cluster::{BackendList, BackendRow, BackendView},
     geodb::{Backend, BackendStatus},
@@ -111,7 +112,7 @@ impl BackendOps {
     /// and its edited copy); a refusal means it changed meanwhile, and nothing was written.
     async fn change<F, Fut>(
         &self,
-        action: &str,
+        action: AuditAction,
         site_id: Uuid,
         id: Uuid,
         edit: impl FnOnce(&mut Backend),
@@ -148,7 +149,7 @@ impl BackendOps {
             b.status = status;
             b.status_reason = reason;
         };
-        self.change("backend.status", site_id, id, edit, |before, after| async move {
+        self.change(AuditAction::BackendStatus, site_id, id, edit, |before, after| async move {
             geodb.set_backend_status(site_id, id, &before.status, &after.status, &after.status_reason).await
         })
         .await
@@ -158,7 +159,7 @@ impl BackendOps {
     pub async fn set_load_factor(&self, site_id: Uuid, id: Uuid, load_factor: LoadFactor) -> Result<Backend, AppError> {
         let geodb = self.geodb.clone();
         let load_factor = load_factor.get();
-        self.change("backend.load_factor", site_id, id, |b| b.load_factor = load_factor, |before, _| async move {
+        self.change(AuditAction::BackendLoadFactor, site_id, id, |b| b.load_factor = load_factor, |before, _| async move {
             geodb.set_backend_load_factor(site_id, id, before.load_factor, load_factor).await
         })
         .await
@@ -183,7 +184,7 @@ impl BackendOps {
                 b.load_factor = load_factor.get();
             }
         };
-        self.change_state("backend.update", site_id, id, edit).await
+        self.change_state(AuditAction::BackendUpdate, site_id, id, edit).await
     }
 
     /// Like `doveadm cluster backend evacuate`: standby and load factor 0, so the controller
@@ -195,13 +196,13 @@ impl BackendOps {
             b.load_factor = LoadFactor::DRAINED.get();
             b.status_reason = reason;
         };
-        self.change_state("backend.evacuate", site_id, id, edit).await
+        self.change_state(AuditAction::BackendEvacuate, site_id, id, edit).await
     }
 
     /// A change of status, reason and load factor as one write (`GeoDb::set_backend_state`).
     async fn change_state(
         &self,
-        action: &str,
+        action: AuditAction,
         site_id: Uuid,
         id: Uuid,
         edit: impl FnOnce(&mut Backend),
@@ -269,8 +270,10 @@ impl BackendAdmin {
             last_moved_to: String::new(),
         };
         let (what, write) = (format!("backend {host}"), self.geodb.add_backend(&added));
-        let applied =
-            self.audit.apply_conditional("backend.add", &host, &what, None::<&Backend>, Some(&added), write).await;
+        let applied = self
+            .audit
+            .apply_conditional(AuditAction::BackendAdd, &host, &what, None::<&Backend>, Some(&added), write)
+            .await;
         self.backends.forget(site_id);
         applied?;
         Ok(added)
@@ -289,7 +292,7 @@ impl BackendAdmin {
                 )));
             }
         }
-        let action = if force { "backend.remove.forced" } else { "backend.remove" };
+        let action = if force { AuditAction::BackendRemoveForced } else { AuditAction::BackendRemove };
         let applied = self
             .audit
             .apply(action, &before.host, Some(&before), None::<&Backend>, self.geodb.delete_backend(site_id, id))

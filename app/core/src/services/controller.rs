@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{fresh::GroupPages, Auditor};
 use crate::controller::Controller;
+use domain::audit::AuditAction;
 use domain::{
     controller::{ControllerStatus, DecisionRecord, EndMove, MoveRecord},
     planning::Decision,
@@ -63,18 +64,17 @@ impl ControllerOps {
 
     /// Forces or cancels an active move, through the same path supervision forces with.
     pub async fn end_move(&self, site_id: Uuid, move_id: Uuid, how: EndMove) -> Result<MoveRecord, AppError> {
-        let note = match how {
-            EndMove::Force => format!("forced by operator {}", self.audit.operator()),
-            EndMove::Cancel => format!("cancelled by operator {}", self.audit.operator()),
+        let (action, note) = match how {
+            EndMove::Force => (AuditAction::MoveForce, format!("forced by operator {}", self.audit.operator())),
+            EndMove::Cancel => (AuditAction::MoveCancel, format!("cancelled by operator {}", self.audit.operator())),
             EndMove::Complete => {
                 return Err(AppError::invalid("how", "a move completes by itself; force it or cancel it"))
             }
         };
         let moves = self.controller.moves().clone();
-        let action = format!("move.{}", how.as_str());
         let ended = self
             .audit
-            .apply(&action, &move_id.to_string(), None::<&()>, None::<&()>, async move {
+            .apply(action, &move_id.to_string(), None::<&()>, None::<&()>, async move {
                 let active = moves.active(site_id, move_id).await?;
                 moves.end(&active, how, &note).await
             })

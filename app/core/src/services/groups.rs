@@ -11,6 +11,7 @@ use crate::{
     controller::{Census, CensusSnapshot, GroupMoves, MoveRequest},
     ports::{read_all, GeoDb, GroupMembers, StoreError},
 };
+use domain::audit::AuditAction;
 use domain::{
     cluster::{GroupDetail, GroupFilter, GroupList, GroupRow, GroupView},
     controller::{Initiator, MoveRecord},
@@ -182,8 +183,10 @@ impl GroupOps {
             decision_id: None,
         };
         let target = format!("{name} -> {target_host}");
-        let started =
-            self.audit.apply("group.move", &target, Some(&group), Some(&after), self.moves.start(request)).await;
+        let started = self
+            .audit
+            .apply(AuditAction::GroupMove, &target, Some(&group), Some(&after), self.moves.start(request))
+            .await;
         self.pages.forget(site_id);
         started
     }
@@ -200,7 +203,7 @@ impl GroupOps {
         let moves = self.moves.clone();
         let (on, target) = (host.clone(), format!("{name} on {host}"));
         self.audit
-            .apply("group.access", &target, None::<&()>, None::<&()>, async move {
+            .apply(AuditAction::GroupAccess, &target, None::<&()>, None::<&()>, async move {
                 moves.access(&on, site_id, name).await.map_err(|e| AppError::Unavailable(e.to_string()))
             })
             .await?;
@@ -222,8 +225,10 @@ impl GroupOps {
         let seen = (group.sticky_users, group.sticky_backend);
         let write = self.geodb.set_group_sticky(site_id, name, seen, sticky);
         let what = format!("group {name}");
-        let written =
-            self.audit.apply_conditional("group.sticky", name, &what, Some(&group), Some(&after), write).await;
+        let written = self
+            .audit
+            .apply_conditional(AuditAction::GroupSticky, name, &what, Some(&group), Some(&after), write)
+            .await;
         self.pages.forget(site_id);
         written?;
         Ok(after)
@@ -302,7 +307,7 @@ impl GroupAdmin {
         let online = &online;
         let created = self
             .audit
-            .apply("site.init", &target, None::<&()>, Some(&count), async move {
+            .apply(AuditAction::SiteInit, &target, None::<&()>, Some(&count), async move {
                 let creations = futures::stream::iter(1..=count).map(|n| {
                     let (geodb, running) = (&geodb, &running);
                     async move {

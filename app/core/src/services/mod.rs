@@ -46,6 +46,7 @@ use crate::{
     ports::{GeoDb, Ports, StoreError},
 };
 
+use domain::audit::AuditAction;
 use domain::{operator::OperatorView, AppError, Role};
 
 /// Where a request came from, for the audit log.
@@ -195,7 +196,7 @@ impl Services {
     /// characters), whatever it then does: every use of a token is in the audit log with its id.
     pub async fn audit_token_use(&self, caller: &Caller, what: &str) -> Result<(), AppError> {
         let what: String = what.chars().take(512).collect();
-        self.auditor(caller).note("api.request", &what).await
+        self.auditor(caller).note(AuditAction::ApiRequest, &what).await
     }
 
     /// API tokens: operators and admins (see [`ApiTokens`]).

@@ -5,6 +5,7 @@ use super::{
     Auditor, Caller,
 };
 use crate::ports::{Clock, OperatorRecord, OperatorStore};
+use domain::audit::AuditAction;
 use domain::{
     operator::{check_new_password, parse_username, OperatorSummary},
     page::MAX_PAGE_SIZE,
@@ -68,7 +69,11 @@ impl OperatorAdmin {
         let after = summary(&record);
         let insert = self.store.insert_operator(&record);
         // Created meanwhile by someone else: theirs stays.
-        if !self.audit.apply("operator.add", &username, None::<&OperatorSummary>, Some(&after), insert).await? {
+        if !self
+            .audit
+            .apply(AuditAction::OperatorAdd, &username, None::<&OperatorSummary>, Some(&after), insert)
+            .await?
+        {
             return Err(taken());
         }
         Ok(after)
@@ -87,7 +92,7 @@ impl OperatorAdmin {
         let changed = OperatorRecord { role, ..record.clone() };
         self.audit
             .apply(
-                "operator.role",
+                AuditAction::OperatorRole,
                 username,
                 Some(&summary(&record)),
                 Some(&summary(&changed)),
@@ -108,7 +113,13 @@ impl OperatorAdmin {
             let record = self.existing(&record.username).await?;
             let changed = OperatorRecord { password_hash, ..record };
             self.audit
-                .apply("operator.password", username, None::<&()>, None::<&()>, self.store.put_operator(&changed))
+                .apply(
+                    AuditAction::OperatorPassword,
+                    username,
+                    None::<&()>,
+                    None::<&()>,
+                    self.store.put_operator(&changed),
+                )
                 .await
         })
         .await?;
@@ -128,7 +139,7 @@ impl OperatorAdmin {
             }
         }
         let changed = OperatorRecord { disabled, ..record.clone() };
-        let action = if disabled { "operator.disable" } else { "operator.enable" };
+        let action = if disabled { AuditAction::OperatorDisable } else { AuditAction::OperatorEnable };
         self.audit
             .apply(
                 action,

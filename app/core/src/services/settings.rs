@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::Auditor;
 use crate::ports::GeoDb;
+use domain::audit::AuditAction;
 use domain::{
     feature::{feature_states, resolve_mode, Feature, FeatureMode, FeatureState, FEATURE_SECTION},
     geodb::ClusterSetting,
@@ -82,7 +83,7 @@ impl FeatureOps {
         let before = self.geodb.get_setting(&row).await?;
         let (target, write) = (format!("{feature} @ {site_id}"), self.geodb.write_setting(before.as_ref(), &row));
         let what = format!("feature {feature}");
-        self.audit.apply_conditional("feature.set", &target, &what, before.as_ref(), Some(&row), write).await
+        self.audit.apply_conditional(AuditAction::FeatureSet, &target, &what, before.as_ref(), Some(&row), write).await
     }
 }
 
@@ -114,7 +115,9 @@ impl SettingsAdmin {
         let target = format!("{}/{}/{}/{}", setting.section, setting.site_id, setting.backend_id, setting.setting_name);
         let before = self.geodb.get_setting(&setting).await?;
         let (what, write) = (format!("setting {target}"), self.geodb.write_setting(before.as_ref(), &setting));
-        self.audit.apply_conditional("setting.put", &target, &what, before.as_ref(), Some(&setting), write).await
+        self.audit
+            .apply_conditional(AuditAction::SettingPut, &target, &what, before.as_ref(), Some(&setting), write)
+            .await
     }
 
     pub async fn delete(&self, section: &str, site_id: Uuid, backend_id: Uuid, name: &str) -> Result<(), AppError> {
@@ -129,6 +132,8 @@ impl SettingsAdmin {
         // Deleting what is not there changes nothing, as before.
         let Some(before) = self.geodb.get_setting(&key).await? else { return Ok(()) };
         let (what, write) = (format!("setting {target}"), self.geodb.remove_setting(&before));
-        self.audit.apply_conditional("setting.delete", &target, &what, Some(&before), None::<&()>, write).await
+        self.audit
+            .apply_conditional(AuditAction::SettingDelete, &target, &what, Some(&before), None::<&()>, write)
+            .await
     }
 }

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::Auditor;
 use crate::ports::GeoDb;
+use domain::audit::AuditAction;
 use domain::{
     geodb::{BackendStat, ProxyDestStat, Reachability},
     page::MAX_PAGE_SIZE,
@@ -78,7 +79,7 @@ impl StatsAdmin {
         let proxy = proxy_host.to_string();
         let before = destinations.clone();
         self.audit
-            .apply("stats.prune_proxy", proxy_host, Some(&before), None::<&()>, async move {
+            .apply(AuditAction::StatsPruneProxy, proxy_host, Some(&before), None::<&()>, async move {
                 for dest in &destinations {
                     geodb.delete_proxy_dest_stats(site_id, dest, &proxy).await?;
                 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{fresh, Auditor, Caller, RequestOrigin};
 use crate::ports::{read_all, Clock, OperatorStore};
+use domain::audit::AuditAction;
 use domain::{
     token::{split_token, token_text, NewToken, TokenRecord, TokenRequest, TokenView, SECRET_BYTES},
     AppError, Role,
@@ -105,9 +106,9 @@ impl ApiTokens {
         let view = TokenView::from(&record);
         let target = format!("token {} of {}", record.id, record.owner);
         let store = self.store.clone();
-        let inserted = self
-            .audit
-            .apply("token.create", &target, None::<&()>, Some(&view), async { store.insert_token(&record).await });
+        let inserted = self.audit.apply(AuditAction::TokenCreate, &target, None::<&()>, Some(&view), async {
+            store.insert_token(&record).await
+        });
         if !inserted.await? {
             return Err(AppError::Conflict("a token with this id exists; try again".into()));
         }
@@ -135,9 +136,9 @@ impl ApiTokens {
         let after = TokenView { revoked: true, ..before.clone() };
         let target = format!("token {id} of {}", token.owner);
         let store = self.store.clone();
-        let revoked = self
-            .audit
-            .apply("token.revoke", &target, Some(&before), Some(&after), async move { store.revoke_token(id).await });
+        let revoked = self.audit.apply(AuditAction::TokenRevoke, &target, Some(&before), Some(&after), async move {
+            store.revoke_token(id).await
+        });
         let revoked = revoked.await;
         self.tokens.forget(id);
         if !revoked? {

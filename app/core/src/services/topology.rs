@@ -1,3 +1,4 @@
+use domain::audit::AuditAction;
 use domain::logtext::Untrusted;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -102,8 +103,10 @@ impl TopologyAdmin {
         let site = draft.into_site(Uuid::new_v4());
         let what = format!("site {}", site.name);
         let write = self.geodb.write_site(None, &site);
-        let written =
-            self.audit.apply_conditional("site.add", &site.name, &what, None::<&Site>, Some(&site), write).await;
+        let written = self
+            .audit
+            .apply_conditional(AuditAction::SiteAdd, &site.name, &what, None::<&Site>, Some(&site), write)
+            .await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -116,8 +119,10 @@ impl TopologyAdmin {
         let site = draft.into_site(id);
         let what = format!("site {}", before.name);
         let write = self.geodb.write_site(Some(&before), &site);
-        let written =
-            self.audit.apply_conditional("site.update", &site.name, &what, Some(&before), Some(&site), write).await;
+        let written = self
+            .audit
+            .apply_conditional(AuditAction::SiteUpdate, &site.name, &what, Some(&before), Some(&site), write)
+            .await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -138,8 +143,10 @@ impl TopologyAdmin {
         // an admin, and the removal is audited.
         let what = format!("site {}", site.name);
         let write = self.geodb.remove_site(&site);
-        let written =
-            self.audit.apply_conditional("site.remove", &site.name, &what, Some(&site), None::<&Site>, write).await;
+        let written = self
+            .audit
+            .apply_conditional(AuditAction::SiteRemove, &site.name, &what, Some(&site), None::<&Site>, write)
+            .await;
         self.sites.forget();
         written?;
         Ok(site)
@@ -149,7 +156,7 @@ impl TopologyAdmin {
         self.check_tag_name(&draft, None).await?;
         let tag = Tag { id: Uuid::new_v4(), tag: draft.tag };
         let (what, write) = (format!("tag {}", tag.tag), self.geodb.write_tag(None, &tag));
-        self.audit.apply_conditional("tag.create", &tag.tag, &what, None::<&Tag>, Some(&tag), write).await?;
+        self.audit.apply_conditional(AuditAction::TagCreate, &tag.tag, &what, None::<&Tag>, Some(&tag), write).await?;
         Ok(tag)
     }
 
@@ -158,7 +165,7 @@ impl TopologyAdmin {
         self.check_tag_name(&draft, Some(id)).await?;
         let tag = Tag { id, tag: draft.tag };
         let (what, write) = (format!("tag {}", before.tag), self.geodb.write_tag(Some(&before), &tag));
-        self.audit.apply_conditional("tag.rename", &tag.tag, &what, Some(&before), Some(&tag), write).await?;
+        self.audit.apply_conditional(AuditAction::TagRename, &tag.tag, &what, Some(&before), Some(&tag), write).await?;
         Ok(tag)
     }
 
@@ -176,7 +183,7 @@ impl TopologyAdmin {
             return Err(AppError::Conflict(format!("tag {} is used by site {}", tag.tag, users.join(", "))));
         }
         let (what, write) = (format!("tag {}", tag.tag), self.geodb.remove_tag(&tag));
-        self.audit.apply_conditional("tag.remove", &tag.tag, &what, Some(&tag), None::<&Tag>, write).await?;
+        self.audit.apply_conditional(AuditAction::TagRemove, &tag.tag, &what, Some(&tag), None::<&Tag>, write).await?;
         Ok(tag)
     }
 

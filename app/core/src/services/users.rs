@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{fresh::SiteBackends, Auditor};
 use crate::ports::{Clock, GeoDb};
+use domain::audit::AuditAction;
 use domain::{
     cluster::UserDetail,
     edition::DovecotEdition,
@@ -127,7 +128,7 @@ impl UserOps {
         };
         let write = self.geodb.start_user_move(&user, &to);
         let what = format!("user {username}");
-        self.audit.apply_conditional("user.move", username, &what, Some(&user), Some(&after), write).await?;
+        self.audit.apply_conditional(AuditAction::UserMove, username, &what, Some(&user), Some(&after), write).await?;
         Ok(after)
     }
 }
@@ -148,7 +149,9 @@ impl UserAdmin {
     pub async fn delete(&self, username: &str) -> Result<User, AppError> {
         let user =
             self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
-        self.audit.apply("user.delete", username, Some(&user), None::<&User>, self.geodb.delete_user(username)).await?;
+        self.audit
+            .apply(AuditAction::UserDelete, username, Some(&user), None::<&User>, self.geodb.delete_user(username))
+            .await?;
         Ok(user)
     }
 }
