@@ -58,7 +58,8 @@ cassandra_starting=""
 cleanup() {
   # A stage still running (interrupted): timeout passes TERM on to the stage's process group.
   pkill -TERM -x timeout -P $$ 2>/dev/null || true
-  [ -n "$cassandra_starting" ] && kill "$cassandra_starting" 2>/dev/null
+  # Each step may fail (what it stops may be gone already); none may keep the others from running.
+  [ -z "$cassandra_starting" ] || kill "$cassandra_starting" 2>/dev/null || true
   services_stop
 }
 trap cleanup EXIT
