@@ -4,6 +4,9 @@
 
 use super::*;
 
+use domain::geodb::ProxyDestStat;
+use palomar_core::ports::GeoDb;
+
 #[tokio::test]
 async fn the_dashboards_the_controller_and_the_statistics_answer_as_documented() {
     let api = api().await;
@@ -39,8 +42,34 @@ async fn the_dashboards_the_controller_and_the_statistics_answer_as_documented()
         assert_eq!(page.status, StatusCode::OK, "{template}: {}", page.body);
     }
     let t = "/api/v1/sites/{site}/stats/proxies/{proxy}";
+    // The seeded cluster has no proxy statistics: nothing to prune is a 404, as on the page.
+    let unknown = api.checked(Method::DELETE, t, &concrete(t), admin, None, None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    let site = overview.body[0]["id"].as_str().and_then(|id| id.parse().ok()).expect("the site's id");
+    for dest in ["be1.dc1a.example.net", "be2.dc1a.example.net"] {
+        let row = ProxyDestStat {
+            proxy_site_id: site,
+            dest_host: dest.into(),
+            proxy_host: "proxy1.dc1a.example.net".into(),
+            key: "k".into(),
+            value: 1.0,
+            kind: "counter".into(),
+        };
+        api.store.put_proxy_dest_stat(&row).await.unwrap();
+    }
+    let listed = api
+        .checked(
+            Method::GET,
+            "/api/v1/sites/{site}/stats/proxies",
+            "/api/v1/sites/dc1a/stats/proxies",
+            viewer,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(2), "{}", listed.body);
     let pruned = api.checked(Method::DELETE, t, &concrete(t), admin, None, None).await;
-    assert_eq!((pruned.status, pruned.body["removed"].as_u64()), (StatusCode::OK, Some(0)));
+    assert_eq!((pruned.status, pruned.body["removed"].as_u64()), (StatusCode::OK, Some(2)));
     let bad = api.checked(Method::DELETE, t, "/api/v1/sites/dc1a/stats/proxies/a%20b", admin, None, None).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let reach = api.checked(Method::GET, "/api/v1/reachability", "/api/v1/reachability", viewer, None, None).await;
