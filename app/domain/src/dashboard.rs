@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::closed_set::closed_set;
 use uuid::Uuid;
 
 use super::{controller::DecisionRecord, controller::MoveRecord, geodb::BackendStatus, SiteStatus};
@@ -24,31 +26,20 @@ pub struct BackendHealth {
     pub reachable: Option<bool>,
 }
 
-/// What needs an operator's eye.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum AlertKind {
-    /// A backend failing logins or deliveries above `HOST_FAILURE_RATIO`, or offline.
-    FailingBackend,
-    /// The controller's doveadm probe cannot reach a backend.
-    UnreachableBackend,
-    /// No census yet, or the last one is older than two census intervals.
-    StaleCensus,
-    /// Prometheus (or the simulator) did not answer, or has no traffic for the site.
-    NoMetrics,
-    /// Nobody holds the site's controller lease.
-    NoLeader,
-}
-
-impl AlertKind {
-    /// The kind as a short label (and a CSS class).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::FailingBackend => "failing-backend",
-            AlertKind::UnreachableBackend => "unreachable-backend",
-            AlertKind::StaleCensus => "stale-census",
-            AlertKind::NoMetrics => "no-metrics",
-            AlertKind::NoLeader => "no-leader",
-        }
+closed_set! {
+    /// What needs an operator's eye; its word is also the alert's CSS class.
+    #[derive(PartialOrd, Ord)]
+    pub enum AlertKind("alert", "kind") {
+        /// A backend failing logins or deliveries above `HOST_FAILURE_RATIO`, or offline.
+        FailingBackend = "failing-backend",
+        /// The controller's doveadm probe cannot reach a backend.
+        UnreachableBackend = "unreachable-backend",
+        /// No census yet, or the last one is older than two census intervals.
+        StaleCensus = "stale-census",
+        /// Prometheus (or the simulator) did not answer, or has no traffic for the site.
+        NoMetrics = "no-metrics",
+        /// Nobody holds the site's controller lease.
+        NoLeader = "no-leader",
     }
 }
 
@@ -164,36 +155,18 @@ pub struct SiteSummary {
     pub alerts: Vec<Alert>,
 }
 
-/// The history charts of a site's dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ChartKind {
-    FailureRatio,
-    Logins,
-    SummedZScore,
-    UsersPerBackend,
-    MovesPerHour,
+closed_set! {
+    /// The history charts of a site's dashboard; the word is the chart's id in the page.
+    pub enum ChartKind("chart", "chart") {
+        FailureRatio = "failure-ratio",
+        Logins = "logins",
+        SummedZScore = "zscore",
+        UsersPerBackend = "users",
+        MovesPerHour = "moves",
+    }
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 5] = [
-        ChartKind::FailureRatio,
-        ChartKind::Logins,
-        ChartKind::SummedZScore,
-        ChartKind::UsersPerBackend,
-        ChartKind::MovesPerHour,
-    ];
-
-    /// The chart's id in the page.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChartKind::FailureRatio => "failure-ratio",
-            ChartKind::Logins => "logins",
-            ChartKind::SummedZScore => "zscore",
-            ChartKind::UsersPerBackend => "users",
-            ChartKind::MovesPerHour => "moves",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             ChartKind::FailureRatio => "Failure ratio per backend, last 6 hours",
