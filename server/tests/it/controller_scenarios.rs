@@ -170,7 +170,6 @@ async fn a_hot_backend_loses_one_group_to_the_coolest() {
     assert_eq!(world.moves().await.len(), 1);
 }
 
-
 #[tokio::test]
 async fn two_controllers_on_one_site_exactly_one_acts() {
     let world = World::new(600).await;

@@ -1,5 +1,5 @@
 //! The embedded store: every table in memory, in key order. It behaves like the Cassandra
-//! adapter as far as the ports can tell; the conformance suite (`tests/geodb_conformance.rs`)
+//! adapter as far as the ports can tell; the conformance suite (`server/tests/it/geodb_conformance`)
 //! holds both to that.
 //!
 //! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `controller`, `plans`;

@@ -161,7 +161,6 @@ async fn offline_backend_groups_are_served_by_their_alt_backend() {
     assert!(traffic.get(&world.host(3)).is_some_and(|t| t.logins() > 0.0));
 }
 
-
 #[tokio::test]
 async fn the_doveadm_client_maps_every_error_shape() {
     let world = World::new(100, fast()).await;
