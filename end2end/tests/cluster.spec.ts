@@ -37,7 +37,7 @@ test("backends: add, status, load factor, evacuate, removal guard; groups: init,
   await ready(page, testInfo);
   await page.getByLabel("New backend host").fill("10.0.0.9");
   await page.getByRole("button", { name: "Add backend" }).click();
-  await expect(page.getByRole("alert")).toHaveText("the host must be a DNS name, not an IP address");
+  await expect(page.getByRole("alert")).toHaveText("a Dovecot Pro backend's host is a DNS name, not an IP address");
 
   for (const host of [be1, be2]) {
     await ready(page, testInfo);

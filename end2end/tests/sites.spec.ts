@@ -54,7 +54,7 @@ test("bad input shows inline and writes nothing", async ({ page }, testInfo) => 
   await ready(page, testInfo);
   await page.getByLabel("Name").fill(name);
   await page.getByRole("button", { name: "Add site" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Name may only contain letters, digits, '.', '_' and '-'");
+  await expect(page.getByRole("alert")).toHaveText("a site name has 1 to 64 letters, digits, '.', '_' or '-'");
   await expect(page).toHaveURL(/\/sites\/new/);
   await page.goto("/sites");
   await expect(page.locator(`tr[data-site="${name}"]`)).toHaveCount(0);

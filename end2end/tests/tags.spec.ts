@@ -33,5 +33,5 @@ test("a tag name with a space is refused inline", async ({ page }, testInfo) => 
   await ready(page, testInfo);
   await page.getByLabel("New tag name").fill("two words");
   await page.getByRole("button", { name: "Create tag" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Tag may only contain letters, digits, '.', '_' and '-'");
+  await expect(page.getByRole("alert")).toHaveText("a tag name has 1 to 64 letters, digits, '.', '_' or '-'");
 });

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{
-    values::{is_cluster_name, is_dns_name, CLUSTER_NAME_MAX_CHARS},
+    values::{self, is_dns_name},
     AppError,
 };
 
@@ -32,17 +32,10 @@ pub fn optional_uuid(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
     }
 }
 
-/// A name as Dovecot's `doveadm cluster` commands accept it: letters, digits, `.`, `_`, `-`.
+/// A name as Dovecot's `doveadm cluster` commands accept it (`values::is_cluster_name`), in
+/// the words every front shows for a group's or a site's name; `field` names what it is.
 pub fn cluster_name(field: &str, raw: &str) -> Result<String, AppError> {
-    let name = raw.trim();
-    bounded(field, name, 1, CLUSTER_NAME_MAX_CHARS)?;
-    if !is_cluster_name(name) {
-        return Err(AppError::invalid(
-            field,
-            format!("{} may only contain letters, digits, '.', '_' and '-'", human(field)),
-        ));
-    }
-    Ok(name.to_string())
+    values::cluster_name(raw, field).map_err(|bad| bad.on(field))
 }
 
 /// A DNS host name (RFC 1123 labels) or an IP address literal.

@@ -125,7 +125,7 @@ pub fn is_cluster_name(name: &str) -> bool {
 }
 
 /// `raw` trimmed, if it is a cluster name; else the refusal, naming what `what` names.
-fn cluster_name(raw: &str, what: &str) -> Result<String, BadValue> {
+pub(crate) fn cluster_name(raw: &str, what: &str) -> Result<String, BadValue> {
     let name = raw.trim();
     if is_cluster_name(name) {
         Ok(name.to_string())
