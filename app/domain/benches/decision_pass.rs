@@ -36,9 +36,9 @@ use domain::{
     planning::{
         evacuation,
         group_balance::{self, GroupBalanceSettings, PlannedTransfer, SizedGroup},
+        group_move_timeouts::{self, Observation, RowView, SupervisionSettings, Verdict},
         host_failure::{self, HostFailureSettings},
         load_balance::{self, LoadBalanceSettings},
-        supervision::{self, Observation, RowView, SupervisionSettings, Verdict},
         BackendState, Decision, GroupState,
     },
 };
@@ -317,7 +317,7 @@ fn plan_load_balance(site: &Site) -> Decision {
 }
 
 fn supervise_moves(site: &Site) -> Vec<Verdict> {
-    site.moves.iter().map(|(m, seen)| supervision::supervise(m, seen, now(), &SUPERVISION)).collect()
+    site.moves.iter().map(|(m, seen)| group_move_timeouts::supervise(m, seen, now(), &SUPERVISION)).collect()
 }
 
 /// The daily plan as the controller makes it: the transfers, then each one's decision, built

@@ -5,8 +5,8 @@
 use palomar_core::controller::{ControllerSettings, Intervals};
 
 use domain::planning::{
-    group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-    supervision::SupervisionSettings,
+    group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings, host_failure::HostFailureSettings,
+    load_balance::LoadBalanceSettings,
 };
 
 use super::env::{Process, Reader};

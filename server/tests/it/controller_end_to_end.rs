@@ -18,7 +18,7 @@ use domain::{
     controller::MoveState,
     feature::{Feature, FeatureState, FEATURE_SECTION},
     geodb::{Backend, ClusterSetting, UserGroup},
-    planning::{host_failure::HostFailureSettings, supervision::SupervisionSettings},
+    planning::{group_move_timeouts::SupervisionSettings, host_failure::HostFailureSettings},
     PageRequest,
 };
 use palomar_server::{

@@ -38,8 +38,8 @@ use domain::{
     controller::{LoopKind, LoopResult, LoopRun, ProbeState, RunKey},
     feature::Feature,
     planning::{
-        group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-        supervision::SupervisionSettings,
+        group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings,
+        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
     },
 };
 

@@ -13,7 +13,7 @@ use domain::{
     feature::{Feature, FeatureState},
     logtext::Untrusted,
     planning::{
-        supervision::{self, Observation, RowView, Verdict},
+        group_move_timeouts::{self, Observation, RowView, Verdict},
         Action, Decision,
     },
 };
@@ -68,7 +68,7 @@ impl Controller {
         let mut notes = Vec::new();
         for m in &active {
             let seen = self.observe(m).await?;
-            match supervision::supervise(m, &seen, now, &self.settings.supervision) {
+            match group_move_timeouts::supervise(m, &seen, now, &self.settings.supervision) {
                 Verdict::Running(next) => {
                     if next != *m {
                         self.save_move(&next).await?;

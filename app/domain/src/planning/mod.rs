@@ -7,9 +7,9 @@ pub mod evacuation;
 #[cfg(test)]
 mod fixtures;
 pub mod group_balance;
+pub mod group_move_timeouts;
 pub mod host_failure;
 pub mod load_balance;
-pub mod supervision;
 
 use std::{
     collections::{BTreeMap, HashMap},

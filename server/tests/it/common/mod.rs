@@ -129,8 +129,8 @@ pub fn services_on(
 /// a finish timeout of 300 s, 3 samples for load scores. Tests override what they need.
 pub fn controller_settings(site: &str, instance: &str) -> palomar_core::controller::ControllerSettings {
     use domain::planning::{
-        group_balance::GroupBalanceSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-        supervision::SupervisionSettings,
+        group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings,
+        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
     };
     use std::time::Duration;
     palomar_core::controller::ControllerSettings {

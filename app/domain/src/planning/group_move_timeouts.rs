@@ -1,4 +1,4 @@
-//! Group move supervision (docs/controller.md, "Move supervision"): from what the GeoDB row and the source backend say about
+//! The `group_move_timeouts` feature, group move supervision (docs/controller.md, "Move supervision"): from what the GeoDB row and the source backend say about
 //! a move, decide whether it started, finished, vanished, or must be forced.
 //!
 //! Forcing: not started within `GROUP_MOVE_START_TIMEOUT_SECS` of its creation; or started
