@@ -6,6 +6,7 @@ use super::{fresh::SiteBackends, Auditor};
 use crate::controller::{Census, CensusSnapshot, Controller};
 use crate::ports::{GeoDb, HostResolver, StoreError};
 use domain::audit::AuditAction;
+use domain::edition::DovecotEdition;
 use domain::{
     cluster::{BackendList, BackendRow, BackendView},
     geodb::{Backend, BackendStatus},
@@ -225,6 +226,8 @@ pub struct BackendAdmin {
     resolver: Arc<dyn HostResolver>,
     audit: Auditor,
     backends: Arc<SiteBackends>,
+    /// Which Dovecot the backends run: Dovecot Pro's are named, never IP addresses.
+    edition: DovecotEdition,
 }
 
 /// How many of a site's groups a removal check reads at most before it gives up (and refuses).
@@ -236,13 +239,15 @@ impl BackendAdmin {
         resolver: Arc<dyn HostResolver>,
         audit: Auditor,
         backends: Arc<SiteBackends>,
+        edition: DovecotEdition,
     ) -> Self {
-        Self { geodb, resolver, audit, backends }
+        Self { geodb, resolver, audit, backends, edition }
     }
 
-    /// Adds a backend in `standby` (checked host name; it must resolve and be new in the site).
+    /// Adds a backend in `standby` (a host the site's Dovecot edition allows; it must resolve
+    /// and be new in the site).
     pub async fn add(&self, site_id: Uuid, host: BackendHost) -> Result<Backend, AppError> {
-        let host = String::from(host);
+        let host = String::from(host.for_edition(self.edition).map_err(|bad| bad.on("host"))?);
         super::existing_site(self.geodb.as_ref(), site_id).await?;
         let mut cursor = None;
         loop {

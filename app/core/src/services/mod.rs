@@ -332,6 +332,7 @@ impl Services {
             self.ports.resolver.clone(),
             self.auditor(caller),
             self.backends.clone(),
+            self.dovecot_edition(),
         ))
     }
 

@@ -80,8 +80,7 @@ pub async fn add_backend(
     Body(new): Body<NewBackend>,
 ) -> Result<Response, Problem> {
     let site = api.services.site_by_key(&caller, &site).await?;
-    let host = new.host.for_edition(api.services.dovecot_edition()).map_err(|bad| bad.on("host"))?;
-    let added = api.services.backend_admin(&caller)?.add(site.id, host).await?;
+    let added = api.services.backend_admin(&caller)?.add(site.id, new.host).await?;
     let row = api.services.backends(&caller).by_host(site.id, &added.host).await?;
     let version = row.backend.version.clone();
     Ok(one(BackendOut::from(row), &version, StatusCode::CREATED))
