@@ -186,8 +186,9 @@ fn decision_row(d: DecisionRecord) -> impl IntoView {
     let inputs = d
         .decision
         .inputs
-        .iter()
-        .map(|(k, v)| format!("{k} = {}", (v * 1000.0).round() / 1000.0))
+        .rows()
+        .into_iter()
+        .map(|(name, value)| format!("{name} = {value}"))
         .collect::<Vec<_>>()
         .join(", ");
     let rejected = d.decision.rejected.iter().map(|(who, why)| format!("{who}: {why}")).collect::<Vec<_>>().join("; ");
@@ -197,7 +198,7 @@ fn decision_row(d: DecisionRecord) -> impl IntoView {
         format!("{} ({})", d.outcome.as_str(), d.detail)
     };
     view! {
-        <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str()>
+        <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str() data-reason=d.decision.reason.as_str()>
             <td><Time at=d.at/></td>
             <td>{d.decision.feature.as_str()}</td>
             <td>{d.mode.to_string()}</td>

@@ -19,7 +19,7 @@ use domain::{
     controller::{DecisionRecord, EndMove, Initiator, LoopResult, MoveRecord, MoveState, Outcome},
     feature::{Feature, FeatureState, FEATURE_SECTION},
     geodb::{Backend, ClusterSetting, UserGroup},
-    planning::Action,
+    planning::{Action, DecisionInputs, Reason},
     PageRequest, Site,
 };
 use futures::TryStreamExt;
@@ -45,6 +45,7 @@ use world::*;
 #[path = "controller_scenarios/password_guessing.rs"]
 mod password_guessing;
 
+mod decision_log;
 mod moves;
 
 #[tokio::test]
@@ -62,7 +63,8 @@ async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {
     assert_eq!(offline.len(), 1);
     assert_eq!(offline[0].outcome, Outcome::Applied);
     assert!(matches!(offline[0].decision.action, Some(Action::SetOffline { .. })));
-    assert!(offline[0].decision.inputs["failure_ratio"] > 0.9 && offline[0].decision.inputs["logins_5m"] >= 10.0);
+    let DecisionInputs::HostFailure(inputs) = &offline[0].decision.inputs else { panic!("{offline:?}") };
+    assert!(inputs.failure_ratio > 0.9 && inputs.logins_5m >= 10.0);
 
     // Healed; an offline backend gets no logins, so it is tried again after the cool time.
     world.fault(1, Faults::default()).await;
@@ -161,8 +163,9 @@ async fn a_hot_backend_loses_one_group_to_the_coolest() {
     assert_eq!(moves[0].source, Some(be3.id));
     assert_eq!(moves[0].initiated_by, Initiator::Controller(Feature::LoadBalance));
     let decision = world.decisions().await.into_iter().find(|d| Some(d.id) == moves[0].decision_id).unwrap();
-    assert!(decision.decision.inputs["delta"] > 0.5);
-    assert!(decision.decision.inputs.contains_key(&format!("score:{}", world.host(3))));
+    let DecisionInputs::LoadBalance(inputs) = &decision.decision.inputs else { panic!("{decision:?}") };
+    assert!(inputs.delta.is_some_and(|delta| delta > 0.5));
+    assert!(inputs.scores.contains_key(&world.host(3)));
     // One group per cool time: the next pass holds back.
     world.ticks(120).await;
     c.run(LoopKind::Supervision).await;

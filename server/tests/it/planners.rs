@@ -12,7 +12,7 @@ use domain::{
         group_balance::{self, GroupBalanceSettings, SizedGroup},
         host_failure::{self, HostFailureSettings, REASON_PREFIX},
         load_balance::{self, LoadBalanceSettings},
-        Action, BackendState, GroupState,
+        Action, BackendState, DecisionInputs, GroupState,
     },
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -79,8 +79,8 @@ fn a_failing_backend_gives_a_group_to_the_healthiest() {
         matches!(moves[0], Action::MoveGroup { from, to, .. } if *from == Uuid::from_u128(1) && *to == Uuid::from_u128(3))
     );
     let d = decisions.iter().find(|d| d.action.is_some()).unwrap();
-    assert_eq!(d.inputs["failure_ratio"], 0.3);
-    assert_eq!(d.inputs["logins_5m"], 100.0);
+    let DecisionInputs::HostFailure(inputs) = &d.inputs else { panic!("{d:?}") };
+    assert_eq!((inputs.failure_ratio, inputs.logins_5m), (0.3, 100.0));
 }
 
 #[test]
@@ -136,7 +136,8 @@ fn load_balancing_moves_one_group_from_hottest_to_coolest() {
         matches!(d.action, Some(Action::MoveGroup { from, to, .. }) if from == Uuid::from_u128(1) && to == Uuid::from_u128(3)),
         "{d:?}"
     );
-    assert!(d.inputs["delta"] > 0.5);
+    let DecisionInputs::LoadBalance(inputs) = &d.inputs else { panic!("{d:?}") };
+    assert!(inputs.delta.is_some_and(|delta| delta > 0.5));
 }
 
 #[test]
@@ -250,7 +251,8 @@ fn randomized_clusters_keep_every_safety_rule() {
                 !g.moving && !g.sticky_backend && g.last_moved.is_none_or(|t| now() - t >= chrono::Duration::hours(1)),
                 "case {case}: LB group"
             );
-            assert!(d.inputs["delta"] > LB.delta_threshold, "case {case}: LB threshold");
+            let DecisionInputs::LoadBalance(inputs) = &d.inputs else { panic!("{d:?}") };
+            assert!(inputs.delta.is_some_and(|delta| delta > LB.delta_threshold), "case {case}: LB threshold");
             for h in [from, to] {
                 let mine: Vec<_> = scores.iter().filter(|s| s.host == by_id(*h).host).collect();
                 assert!(mine.iter().all(|s| s.samples_24h >= LB.min_samples), "case {case}: LB samples");

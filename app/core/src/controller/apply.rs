@@ -21,12 +21,6 @@ fn unrecorded(e: StoreError) -> Skip {
     Skip::MissingData(format!("cannot record decisions: {e}"))
 }
 
-/// Digits vary from pass to pass; the rest of a summary says whether a decision repeats.
-fn repeat_key(decision: &Decision) -> String {
-    let summary: String = decision.summary.chars().filter(|c| !c.is_ascii_digit() && *c != '.').collect();
-    format!("{}|{:?}|{}", decision.feature, decision.action, summary)
-}
-
 /// What a refused or failed write makes of the decision.
 fn outcome_of(err: &WriteError) -> Outcome {
     match err {
@@ -71,14 +65,17 @@ impl Controller {
         let record = self.decision_record(site_id, decision, mode, outcome, detail, lease);
         let now = record.at;
         if matches!(outcome, Outcome::Dry | Outcome::NoAction) {
-            let key = repeat_key(decision);
-            let feature = decision.feature;
-            let repeat = self
-                .rt(|rt| rt.last_recorded.get(&feature).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
+            let (slot, key) = (decision.repeat_slot(), decision.repeat_key());
+            let repeat =
+                self.rt(|rt| rt.last_recorded.get(&slot).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
             if repeat {
                 return Ok(record);
             }
-            self.rt(|rt| rt.last_recorded.insert(feature, (key, now)));
+            self.rt(|rt| {
+                // A slot whose last record is older than the repeat time no longer holds anything back.
+                rt.last_recorded.retain(|_, (_, at)| now - *at < REPEAT_AFTER);
+                rt.last_recorded.insert(slot, (key, now));
+            });
         }
         self.ports.records.record_decision(&record).await.map_err(unrecorded)?;
         self.count(&record);

@@ -2,7 +2,6 @@
 //! carried out a capped number per pass.
 
 use domain::doveadm::DoveadmCommand;
-use std::collections::BTreeMap;
 
 use super::{
     snapshot::{missing, mode_of, Snapshot},
@@ -13,7 +12,7 @@ use domain::{
     controller::{Outcome, PlanEntry},
     edition::DovecotEdition,
     feature::{Feature, FeatureState},
-    planning::{group_balance, Decision},
+    planning::{group_balance, Decision, DecisionInputs, GroupBalancePassInputs, Reason},
     routing::stable_hash,
 };
 
@@ -128,6 +127,7 @@ impl Controller {
             .collect();
         let decision = Decision {
             feature: Feature::GroupBalance,
+            reason: Reason::PlannedUsersMoved,
             action: None,
             summary: format!(
                 "pass: moved {moved} of {} planned users ({} no longer valid, {} failed)",
@@ -135,7 +135,7 @@ impl Controller {
                 skipped.len(),
                 failed.len()
             ),
-            inputs: BTreeMap::from([("cap".to_string(), cap as f64), ("moved".to_string(), moved as f64)]),
+            inputs: DecisionInputs::GroupBalancePass(GroupBalancePassInputs { cap: cap as u64, moved }),
             rejected,
         };
         let outcome = if failed.is_empty() { Outcome::Applied } else { Outcome::Failed };

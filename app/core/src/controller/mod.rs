@@ -36,10 +36,9 @@ use chrono::{DateTime, Utc};
 
 use domain::{
     controller::{LoopKind, LoopResult, LoopRun, ProbeState, RunKey},
-    feature::Feature,
     planning::{
         group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings,
-        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
+        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings, RepeatKey, RepeatSlot,
     },
 };
 
@@ -104,8 +103,8 @@ struct Runtime {
     runs: BTreeMap<RunKey, LoopRun>,
     probes: BTreeMap<String, ProbeState>,
     probed: bool,
-    /// The last recorded summary per feature, to record repeats at most every 10 minutes.
-    last_recorded: HashMap<Feature, (String, DateTime<Utc>)>,
+    /// The last recorded decision per feature and subject, to record repeats at most every 10 minutes.
+    last_recorded: HashMap<RepeatSlot, (RepeatKey, DateTime<Utc>)>,
     last_load_balance_move: Option<DateTime<Utc>>,
     last_load_balance_loaded: bool,
     last_plan_day: Option<chrono::NaiveDate>,

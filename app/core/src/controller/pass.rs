@@ -2,7 +2,6 @@
 //! planned together on one snapshot, at most one group move started per pass.
 
 use domain::logtext::Untrusted;
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -15,7 +14,7 @@ use domain::{
     controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome, RunKey},
     feature::{Feature, FeatureState},
     page::MAX_PAGE_SIZE,
-    planning::{evacuation, host_failure, load_balance, Action, Decision},
+    planning::{evacuation, host_failure, load_balance, Action, Decision, DecisionInputs, Reason},
     PageRequest,
 };
 
@@ -133,7 +132,7 @@ impl Controller {
             let mode = mode_of(&modes, decision.feature);
             if decision.feature == Feature::LoadBalance && moved && decision.action.is_some() {
                 let summary = format!("held back: another move started this pass ({})", decision.summary);
-                let held = Decision { action: None, summary, ..decision.clone() };
+                let held = Decision { reason: Reason::HeldBack, action: None, summary, ..decision.clone() };
                 self.execute(&snap, &held, mode, &lease).await?;
                 continue;
             }
@@ -188,9 +187,10 @@ impl Controller {
         for problem in problems {
             decisions.push(Decision {
                 feature: problem.feature,
+                reason: Reason::PlanningFailed,
                 action: None,
                 summary: format!("{}: {}", problem.feature, problem.why),
-                inputs: BTreeMap::new(),
+                inputs: DecisionInputs::None,
                 rejected: vec![],
             });
         }

@@ -14,7 +14,7 @@ use domain::{
     logtext::Untrusted,
     planning::{
         group_move_timeouts::{self, Observation, RowView, Verdict},
-        Action, Decision,
+        Action, Decision, DecisionInputs,
     },
 };
 
@@ -97,16 +97,17 @@ impl Controller {
                     self.moves.record_end(&next).await.map_err(missing_record)?;
                     notes.push(format!("{} aborted", m.group));
                 }
-                Verdict::Force(next, why, inputs) => {
+                Verdict::Force(next, reason, why, inputs) => {
                     let decision = Decision {
                         feature: Feature::GroupMoveTimeouts,
+                        reason,
                         action: m.source.map(|from| Action::MoveGroup {
                             group: m.group.clone(),
                             from,
                             to: m.destination,
                         }),
                         summary: format!("force {} to {}: {why}", m.group, m.destination_host),
-                        inputs,
+                        inputs: DecisionInputs::GroupMoveTimeouts(inputs),
                         rejected: vec![],
                     };
                     if mode != FeatureState::On {

@@ -5,11 +5,11 @@
 //! Destination: online, reachable, load factor > 0 and not itself draining; the one with the
 //! fewest groups per unit of load factor, so capacity fills in proportion.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
-use super::{Action, BackendState, Decision, GroupState, GroupsByBackend, IdMap};
+use super::{
+    Action, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, GroupsByBackend, IdMap, Reason,
+};
 use crate::feature::Feature;
 
 /// True for a backend the operators asked to empty.
@@ -28,18 +28,23 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         if owned == 0 {
             continue;
         }
-        let mut inputs = BTreeMap::from([
-            ("groups_left".to_string(), owned as f64),
-            ("load_factor".to_string(), f64::from(b.load_factor)),
-        ]);
+        let mut numbers =
+            EvacuationInputs { backend: b.id, groups_left: owned, load_factor: b.load_factor, group_users: None };
+        let decision = |reason: Reason,
+                        action: Option<Action>,
+                        summary: String,
+                        numbers: &EvacuationInputs,
+                        rejected: Vec<(String, String)>| Decision {
+            feature: Feature::Evacuation,
+            reason,
+            action,
+            summary,
+            inputs: DecisionInputs::Evacuation(numbers.clone()),
+            rejected,
+        };
         if by_backend.of(b.id).iter().any(|g| g.moving) {
-            decisions.push(Decision {
-                feature: Feature::Evacuation,
-                action: None,
-                summary: format!("draining {}: {owned} groups left, one is moving now", b.host),
-                inputs,
-                rejected: vec![],
-            });
+            let summary = format!("draining {}: {owned} groups left, one is moving now", b.host);
+            decisions.push(decision(Reason::GroupMovingAway, None, summary, &numbers, vec![]));
             continue;
         }
         let mut rejected = Vec::new();
@@ -65,35 +70,25 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             }
         }
         let Some((dest, _)) = best else {
-            decisions.push(Decision {
-                feature: Feature::Evacuation,
-                action: None,
-                summary: format!("draining {}: no backend can take its groups", b.host),
-                inputs,
-                rejected,
-            });
+            let summary = format!("draining {}: no backend can take its groups", b.host);
+            decisions.push(decision(Reason::NoDestination, None, summary, &numbers, rejected));
             continue;
         };
         // Sticky-backend groups stay: an operator pinned them and must move them by hand.
         let Some(group) = by_backend.pick(b.id, now, std::time::Duration::ZERO) else {
-            decisions.push(Decision {
-                feature: Feature::Evacuation,
-                action: None,
-                summary: format!("draining {}: {owned} groups left, none movable (sticky)", b.host),
-                inputs,
-                rejected,
-            });
+            let summary = format!("draining {}: {owned} groups left, none movable (sticky)", b.host);
+            decisions.push(decision(Reason::NoMovableGroup, None, summary, &numbers, rejected));
             continue;
         };
-        inputs.insert("group_users".into(), group.users as f64);
+        numbers.group_users = Some(group.users);
         *counts.entry(dest.id).or_default() += 1;
-        decisions.push(Decision {
-            feature: Feature::Evacuation,
-            action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
-            summary: format!("draining {} ({owned} groups left): move {} to {}", b.host, group.name, dest.host),
-            inputs,
+        decisions.push(decision(
+            Reason::Draining,
+            Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
+            format!("draining {} ({owned} groups left): move {} to {}", b.host, group.name, dest.host),
+            &numbers,
             rejected,
-        });
+        ));
     }
     decisions
 }

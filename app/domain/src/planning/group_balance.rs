@@ -5,14 +5,12 @@
 //! group takes part in at most one transfer per plan. Moving groups and groups with sticky
 //! users are left alone.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::feature::Feature;
 
-use super::{Action, Decision, IdMap};
+use super::{Action, Decision, DecisionInputs, IdMap, Reason, TransferInputs};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GroupBalanceSettings {
@@ -55,6 +53,7 @@ impl PlannedTransfer {
         let Transfer { backend_id, from_group, to_group, users } = &self.transfer;
         Decision {
             feature: Feature::GroupBalance,
+            reason: Reason::GroupsUneven,
             action: Some(Action::MoveUsers {
                 backend: *backend_id,
                 from_group: from_group.clone(),
@@ -65,14 +64,13 @@ impl PlannedTransfer {
                 "{from_group} has {} users and {to_group} has {} (mean {:.0}, slack {}%): move {users}",
                 self.from_size, self.to_size, self.mean, s.slack_percent
             ),
-            // In key order, which the map sorts them into anyway.
-            inputs: BTreeMap::from([
-                ("cap".to_string(), f64::from(s.max_between_groups)),
-                ("from_size".to_string(), self.from_size as f64),
-                ("mean".to_string(), self.mean),
-                ("slack_percent".to_string(), f64::from(s.slack_percent)),
-                ("to_size".to_string(), self.to_size as f64),
-            ]),
+            inputs: DecisionInputs::GroupBalanceTransfer(TransferInputs {
+                from_size: self.from_size,
+                to_size: self.to_size,
+                mean: self.mean,
+                slack_percent: s.slack_percent,
+                cap: s.max_between_groups,
+            }),
             rejected: vec![],
         }
     }
@@ -186,8 +184,9 @@ mod tests {
         assert_eq!(pairs, [(2, "a", "d"), (2, "b", "c"), (9, "y", "x")]);
         let decision = &plan[0].1;
         assert_eq!(decision.summary, "a has 100 users and d has 0 (mean 50, slack 10%): move 50");
-        let keys: Vec<&str> = decision.inputs.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["cap", "from_size", "mean", "slack_percent", "to_size"]);
+        let rows: Vec<String> =
+            decision.inputs.rows().into_iter().map(|(name, value)| format!("{name} = {value}")).collect();
+        assert_eq!(rows, ["from_size = 100", "to_size = 0", "mean = 50", "slack_percent = 10", "cap = 1000"]);
         // The controller's way, one decision at a time, decides the same.
         let one_by_one: Vec<(Transfer, Decision)> =
             plan_transfers(&groups, &s).into_iter().map(|p| (p.transfer.clone(), p.decision(&s))).collect();

@@ -6,12 +6,13 @@
 //! from the start; or running longer than that. With no user moved yet the trend is unknown
 //! and only the plain timeouts apply.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{MoveTimeoutInputs, Reason};
 use crate::controller::{MoveRecord, MoveState};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,8 +51,8 @@ pub enum Verdict {
     Complete(MoveRecord),
     /// Someone else ended or replaced it.
     Aborted(MoveRecord, String),
-    /// Must be forced: the reason, and the numbers behind it.
-    Force(MoveRecord, String, BTreeMap<String, f64>),
+    /// Must be forced: the reason, in words too, and the numbers behind it.
+    Force(MoveRecord, Reason, String, MoveTimeoutInputs),
 }
 
 /// Judges one active move.
@@ -89,21 +90,27 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
         return Verdict::Complete(next);
     }
     let secs = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
-    let mut inputs = BTreeMap::from([
-        ("start_timeout_secs".to_string(), s.start_timeout.as_secs_f64()),
-        ("finish_timeout_secs".to_string(), s.finish_timeout.as_secs_f64()),
-        ("users_moved".to_string(), next.users_moved as f64),
-        ("users_total".to_string(), next.users_total as f64),
-    ]);
+    let mut inputs = MoveTimeoutInputs {
+        move_id: record.id,
+        start_timeout_secs: s.start_timeout.as_secs_f64(),
+        finish_timeout_secs: s.finish_timeout.as_secs_f64(),
+        users_moved: next.users_moved,
+        users_total: next.users_total,
+        waited_secs: None,
+        running_secs: None,
+        rate_users_per_sec: None,
+        eta_secs_from_start: None,
+    };
     match next.started_at {
         None => {
             let waited = secs(now - next.created_at);
-            inputs.insert("waited_secs".into(), waited);
+            inputs.waited_secs = Some(waited);
             next.rate = 0.0;
             next.eta = None;
             if waited > s.start_timeout.as_secs_f64() {
                 return Verdict::Force(
                     next,
+                    Reason::StartTimeout,
                     format!("not started after {waited:.0} s (start timeout {} s)", s.start_timeout.as_secs()),
                     inputs,
                 );
@@ -112,22 +119,23 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
         }
         Some(started) => {
             let running = secs(now - started).max(0.0);
-            inputs.insert("running_secs".into(), running);
+            inputs.running_secs = Some(running);
             next.rate = if running > 0.0 { next.users_moved as f64 / running } else { 0.0 };
             let remaining = next.users_total.saturating_sub(next.users_moved) as f64;
             next.eta = (next.rate > 0.0)
                 .then(|| now + chrono::Duration::milliseconds((remaining / next.rate * 1000.0).min(1e15) as i64));
             let deadline = started + chrono::Duration::from_std(s.finish_timeout).unwrap_or(chrono::Duration::MAX);
-            inputs.insert("rate_users_per_sec".into(), next.rate);
+            inputs.rate_users_per_sec = Some(next.rate);
             if running > s.finish_timeout.as_secs_f64() {
                 return Verdict::Force(
                     next,
+                    Reason::FinishTimeout,
                     format!("still running after {running:.0} s (finish timeout {} s)", s.finish_timeout.as_secs()),
                     inputs,
                 );
             }
             if let Some(eta) = next.eta {
-                inputs.insert("eta_secs_from_start".into(), secs(eta - started));
+                inputs.eta_secs_from_start = Some(secs(eta - started));
                 if eta > deadline {
                     let why = format!(
                         "at {:.1} users/s it would end {:.0} s after its start, past the finish timeout of {} s",
@@ -135,7 +143,7 @@ pub fn supervise(record: &MoveRecord, seen: &Observation, now: DateTime<Utc>, s:
                         secs(eta - started),
                         s.finish_timeout.as_secs()
                     );
-                    return Verdict::Force(next, why, inputs);
+                    return Verdict::Force(next, Reason::FinishForeseenLate, why, inputs);
                 }
             }
             Verdict::Running(next)

@@ -14,7 +14,10 @@ use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::{cooled, Action, BackendState, Decision, GroupState, GroupsByBackend};
+use super::{
+    cooled, Action, BackendState, Decision, DecisionInputs, GroupState, GroupsByBackend, HostFailureInputs,
+    HostFailureOverview, Reason,
+};
 use crate::feature::Feature;
 use crate::{geodb::BackendStatus, metrics::HostTraffic};
 
@@ -65,13 +68,27 @@ pub fn plan(
     let mut by_backend: Option<GroupsByBackend> = None;
     for (b, &(ratio, b_failing)) in backends.iter().zip(&health) {
         let t = traffic.get(&b.host).copied().unwrap_or_default();
-        let mut inputs = BTreeMap::from([
-            ("logins_5m".to_string(), t.logins()),
-            ("failure_ratio".to_string(), ratio),
-            ("threshold".to_string(), s.ratio),
-            ("min_logins".to_string(), f64::from(s.min_logins)),
-            ("doveadm_reachable".to_string(), if b.reachable { 1.0 } else { 0.0 }),
-        ]);
+        let mut numbers = HostFailureInputs {
+            backend: b.id,
+            logins_5m: t.logins(),
+            failure_ratio: ratio,
+            threshold: s.ratio,
+            min_logins: s.min_logins,
+            doveadm_reachable: b.reachable,
+            group_users: None,
+        };
+        let decision = |reason: Reason,
+                        action: Option<Action>,
+                        summary: String,
+                        numbers: &HostFailureInputs,
+                        rejected: Vec<(String, String)>| Decision {
+            feature: Feature::HostFailure,
+            reason,
+            action,
+            summary,
+            inputs: DecisionInputs::HostFailure(numbers.clone()),
+            rejected,
+        };
         if b.status == BackendStatus::Offline {
             let ours = b.status_reason.starts_with(REASON_PREFIX);
             let healthy_traffic = t.logins_ok >= 1.0 && ratio < s.ratio;
@@ -82,21 +99,22 @@ pub fn plan(
             let quiet_long_enough = t.logins() == 0.0
                 && offline_since(&b.status_reason).is_some_and(|since| cooled(Some(since), now, retry_after));
             if ours && b.reachable && (healthy_traffic || quiet_long_enough) {
-                let why = if healthy_traffic {
-                    format!("failure ratio {ratio:.2} below {:.2}", s.ratio)
+                let (reason, why) = if healthy_traffic {
+                    (Reason::Recovered, format!("failure ratio {ratio:.2} below {:.2}", s.ratio))
                 } else {
-                    format!(
+                    let why = format!(
                         "doveadm API answers and {} s have passed without traffic: trying it again",
                         retry_after.as_secs()
-                    )
+                    );
+                    (Reason::RetriedAfterQuiet, why)
                 };
-                decisions.push(Decision {
-                    feature: Feature::HostFailure,
-                    action: Some(Action::SetOnline { backend: b.id }),
-                    summary: format!("{} recovered: {why}", b.host),
-                    inputs,
-                    rejected: vec![],
-                });
+                decisions.push(decision(
+                    reason,
+                    Some(Action::SetOnline { backend: b.id }),
+                    format!("{} recovered: {why}", b.host),
+                    &numbers,
+                    vec![],
+                ));
                 online += 1;
             }
             continue;
@@ -106,42 +124,33 @@ pub fn plan(
         }
         if !b.reachable {
             if online <= 1 {
-                decisions.push(Decision {
-                    feature: Feature::HostFailure,
-                    action: None,
-                    summary: format!(
-                        "{} is failing ({:.2}) but is the last online backend: left online",
-                        b.host, ratio
-                    ),
-                    inputs,
-                    rejected: vec![],
-                });
+                decisions.push(decision(
+                    Reason::LastOnlineBackend,
+                    None,
+                    format!("{} is failing ({:.2}) but is the last online backend: left online", b.host, ratio),
+                    &numbers,
+                    vec![],
+                ));
                 continue;
             }
             online -= 1;
-            decisions.push(Decision {
-                feature: Feature::HostFailure,
-                action: Some(Action::SetOffline { backend: b.id }),
-                summary: format!(
-                    "{} set offline: failure ratio {:.2} and its doveadm API does not answer",
-                    b.host, ratio
-                ),
-                inputs,
-                rejected: vec![],
-            });
+            decisions.push(decision(
+                Reason::FailingAndUnreachable,
+                Some(Action::SetOffline { backend: b.id }),
+                format!("{} set offline: failure ratio {:.2} and its doveadm API does not answer", b.host, ratio),
+                &numbers,
+                vec![],
+            ));
             continue;
         }
         if !cooled(b.last_moved_from, now, s.cool_time) {
-            decisions.push(Decision {
-                feature: Feature::HostFailure,
-                action: None,
-                summary: format!(
-                    "{} is failing ({:.2}) but moved a group away less than the cool time ago",
-                    b.host, ratio
-                ),
-                inputs,
-                rejected: vec![],
-            });
+            decisions.push(decision(
+                Reason::SourceCooling,
+                None,
+                format!("{} is failing ({:.2}) but moved a group away less than the cool time ago", b.host, ratio),
+                &numbers,
+                vec![],
+            ));
             continue;
         }
         let mut rejected = Vec::new();
@@ -170,38 +179,38 @@ pub fn plan(
             }
         }
         let Some((dest, _)) = best else {
-            decisions.push(Decision {
-                feature: Feature::HostFailure,
-                action: None,
-                summary: format!("{} is failing ({:.2}) but no backend can take a group", b.host, ratio),
-                inputs,
+            decisions.push(decision(
+                Reason::NoDestination,
+                None,
+                format!("{} is failing ({:.2}) but no backend can take a group", b.host, ratio),
+                &numbers,
                 rejected,
-            });
+            ));
             continue;
         };
         let by_backend = by_backend.get_or_insert_with(|| GroupsByBackend::new(groups));
         let Some(group) = by_backend.pick(b.id, now, Duration::ZERO) else {
-            decisions.push(Decision {
-                feature: Feature::HostFailure,
-                action: None,
-                summary: format!("{} is failing ({:.2}) but has no movable group", b.host, ratio),
-                inputs,
+            decisions.push(decision(
+                Reason::NoMovableGroup,
+                None,
+                format!("{} is failing ({:.2}) but has no movable group", b.host, ratio),
+                &numbers,
                 rejected,
-            });
+            ));
             continue;
         };
-        inputs.insert("group_users".into(), group.users as f64);
+        numbers.group_users = Some(group.users);
         moved_to.push(dest.id);
-        decisions.push(Decision {
-            feature: Feature::HostFailure,
-            action: Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
-            summary: format!(
+        decisions.push(decision(
+            Reason::FailingAndReachable,
+            Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
+            format!(
                 "{} is failing ({:.2} > {:.2}) and its doveadm API answers: move {} to {}",
                 b.host, ratio, s.ratio, group.name, dest.host
             ),
-            inputs,
+            &numbers,
             rejected,
-        });
+        ));
     }
     if decisions.is_empty() {
         decisions.push(all_healthy(backends, &health, traffic, s));
@@ -226,29 +235,31 @@ fn all_healthy(
         .collect();
     let worst = judged.iter().map(|(_, ratio)| *ratio).fold(0.0, f64::max);
     let online = backends.iter().filter(|b| b.online()).count();
-    let summary = if judged.is_empty() {
-        format!("no backend had {} logins in the window: none judged", s.min_logins)
+    let (reason, summary) = if judged.is_empty() {
+        (Reason::NoneJudged, format!("no backend had {} logins in the window: none judged", s.min_logins))
     } else {
-        format!(
+        let summary = format!(
             "no backend is failing: {} of {} online judged, worst failure ratio {:.2} (threshold {:.2})",
             judged.len(),
             online,
             worst,
             s.ratio
-        )
+        );
+        (Reason::NoneFailing, summary)
     };
     Decision {
         feature: Feature::HostFailure,
+        reason,
         action: None,
         summary,
-        inputs: BTreeMap::from([
-            ("backends_judged".to_string(), judged.len() as f64),
-            ("backends_online".to_string(), online as f64),
-            ("logins_5m".to_string(), judged.iter().map(|(b, _)| logins_of(b)).sum()),
-            ("worst_failure_ratio".to_string(), worst),
-            ("threshold".to_string(), s.ratio),
-            ("min_logins".to_string(), f64::from(s.min_logins)),
-        ]),
+        inputs: DecisionInputs::HostFailureOverview(HostFailureOverview {
+            backends_judged: judged.len() as u64,
+            backends_online: online as u64,
+            logins_5m: judged.iter().map(|(b, _)| logins_of(b)).sum(),
+            worst_failure_ratio: worst,
+            threshold: s.ratio,
+            min_logins: s.min_logins,
+        }),
         rejected: vec![],
     }
 }
@@ -282,8 +293,9 @@ mod tests {
         assert_eq!(decisions.len(), 1, "{decisions:?}");
         let d = &decisions[0];
         assert!(matches!(d.action, Some(Action::MoveGroup { .. })), "at most one group per cool time: {d:?}");
-        assert_eq!(d.inputs["doveadm_reachable"], 1.0);
-        assert_eq!(d.inputs["failure_ratio"], 1.0);
+        let DecisionInputs::HostFailure(inputs) = &d.inputs else { panic!("{d:?}") };
+        assert!(inputs.doveadm_reachable);
+        assert_eq!((d.reason, inputs.failure_ratio), (Reason::FailingAndReachable, 1.0));
         assert!(d.summary.contains("its doveadm API answers"), "{}", d.summary);
     }
 
@@ -297,7 +309,8 @@ mod tests {
         let decisions = plan(&backends, &[group("g1", 1, 10)], &traffic, Utc::now(), &settings());
         assert_eq!(decisions.len(), 1, "{decisions:?}");
         assert_eq!(decisions[0].action, Some(Action::SetOffline { backend: uuid::Uuid::from_u128(1) }));
-        assert_eq!(decisions[0].inputs["doveadm_reachable"], 0.0);
+        let DecisionInputs::HostFailure(inputs) = &decisions[0].inputs else { panic!("{decisions:?}") };
+        assert!(!inputs.doveadm_reachable);
         assert_eq!(decisions[0].summary, "be1 set offline: failure ratio 0.67 and its doveadm API does not answer");
     }
 
@@ -314,9 +327,11 @@ mod tests {
         let d = &decisions[0];
         assert_eq!(d.action, None);
         assert_eq!(d.summary, "no backend is failing: 2 of 3 online judged, worst failure ratio 0.05 (threshold 0.10)");
-        assert_eq!((d.inputs["backends_judged"], d.inputs["logins_5m"]), (2.0, 50.0));
+        let DecisionInputs::HostFailureOverview(inputs) = &d.inputs else { panic!("{d:?}") };
+        assert_eq!((d.reason, inputs.backends_judged, inputs.logins_5m), (Reason::NoneFailing, 2, 50.0));
         let quiet = plan(&backends, &[], &BTreeMap::new(), Utc::now(), &settings());
         assert_eq!(quiet[0].summary, "no backend had 10 logins in the window: none judged");
+        assert_eq!(quiet[0].reason, Reason::NoneJudged);
     }
 
     #[test]

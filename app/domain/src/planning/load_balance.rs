@@ -7,14 +7,13 @@
 //! `score + 1 - load_factor/100`, a backend at load factor 50 counts as half a standard
 //! deviation busier, so it gives groups away earlier and receives them later.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    time::Duration,
-};
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::{cooled, pick_group, Action, BackendState, Decision, GroupState};
+use super::{
+    cooled, pick_group, Action, BackendState, Decision, DecisionInputs, GroupState, LoadBalanceInputs, Reason,
+};
 use crate::feature::Feature;
 use crate::metrics::{HostScore, SCORED_RESOURCES};
 
@@ -35,18 +34,22 @@ pub fn plan(
     now: DateTime<Utc>,
     s: &LoadBalanceSettings,
 ) -> Decision {
-    let decision = |summary: String, inputs: BTreeMap<String, f64>, rejected: Vec<(String, String)>| Decision {
-        feature: Feature::LoadBalance,
-        action: None,
-        summary,
-        inputs,
-        rejected,
-    };
+    let decision =
+        |reason: Reason, summary: String, inputs: LoadBalanceInputs, rejected: Vec<(String, String)>| Decision {
+            feature: Feature::LoadBalance,
+            reason,
+            action: None,
+            summary,
+            inputs: DecisionInputs::LoadBalance(inputs),
+            rejected,
+        };
     if groups.iter().any(|g| g.moving) {
-        return decision("a group move is in progress: no load balancing now".into(), BTreeMap::new(), vec![]);
+        let summary = "a group move is in progress: no load balancing now".into();
+        return decision(Reason::MoveInProgress, summary, LoadBalanceInputs::default(), vec![]);
     }
     if !cooled(last_move, now, s.host_cool_time) {
-        return decision("the last load-balancing move is within the cool time".into(), BTreeMap::new(), vec![]);
+        let summary = "the last load-balancing move is within the cool time".into();
+        return decision(Reason::HostCooling, summary, LoadBalanceInputs::default(), vec![]);
     }
     // Each host's scores in the order given (their sum is taken in that order).
     let mut by_host: HashMap<&str, Vec<&HostScore>> = HashMap::new();
@@ -71,33 +74,38 @@ pub fn plan(
         let adjusted = sum + 1.0 - f64::from(b.load_factor.clamp(0, 100)) / 100.0;
         scored.push((b, adjusted));
     }
-    let mut inputs: BTreeMap<String, f64> =
-        scored.iter().map(|(b, score)| (format!("score:{}", b.host), *score)).collect();
-    inputs.insert("threshold".into(), s.delta_threshold);
+    let mut inputs = LoadBalanceInputs {
+        scores: scored.iter().map(|(b, score)| (b.host.clone(), *score)).collect(),
+        threshold: Some(s.delta_threshold),
+        delta: None,
+    };
     let Some(&(worst, worst_score)) = scored.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
-        return decision("no backend has enough data".into(), inputs, rejected);
+        return decision(Reason::NotEnoughData, "no backend has enough data".into(), inputs, rejected);
     };
     let receivers: Vec<&(&BackendState, f64)> =
         scored.iter().filter(|(b, _)| b.id != worst.id && b.load_factor > 0).collect();
     let Some(&&(best, best_score)) = receivers.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
-        return decision("no other backend can take a group".into(), inputs, rejected);
+        return decision(Reason::NoDestination, "no other backend can take a group".into(), inputs, rejected);
     };
     let delta = worst_score - best_score;
-    inputs.insert("delta".into(), delta);
+    inputs.delta = Some(delta);
     if delta <= s.delta_threshold {
-        return decision(format!("balanced enough: {:.2} ≤ {:.2}", delta, s.delta_threshold), inputs, rejected);
+        let summary = format!("balanced enough: {:.2} ≤ {:.2}", delta, s.delta_threshold);
+        return decision(Reason::Balanced, summary, inputs, rejected);
     }
     let Some(group) = pick_group(groups, worst.id, now, s.group_cool_time) else {
-        return decision(format!("{} is busiest but has no movable group", worst.host), inputs, rejected);
+        let summary = format!("{} is busiest but has no movable group", worst.host);
+        return decision(Reason::NoMovableGroup, summary, inputs, rejected);
     };
     Decision {
         feature: Feature::LoadBalance,
+        reason: Reason::Unbalanced,
         action: Some(Action::MoveGroup { group: group.name.clone(), from: worst.id, to: best.id }),
         summary: format!(
             "move {} from {} (score {:.2}) to {} (score {:.2}): delta {:.2} > {:.2}",
             group.name, worst.host, worst_score, best.host, best_score, delta, s.delta_threshold
         ),
-        inputs,
+        inputs: DecisionInputs::LoadBalance(inputs),
         rejected,
     }
 }
@@ -135,9 +143,10 @@ mod tests {
             host_cool_time: Duration::from_secs(3600),
         };
         let d = plan(&backends, &groups, &scores, None, Utc::now(), &s);
-        assert_eq!(d.inputs.get("score:be1"), Some(&0.75));
-        assert_eq!(d.inputs.get("score:be2"), Some(&3.0));
-        assert_eq!(d.inputs.get("score:be3"), Some(&-1.5));
+        let DecisionInputs::LoadBalance(inputs) = &d.inputs else { panic!("{d:?}") };
+        assert_eq!(inputs.scores.get("be1"), Some(&0.75));
+        assert_eq!(inputs.scores.get("be2"), Some(&3.0));
+        assert_eq!(inputs.scores.get("be3"), Some(&-1.5));
         assert!(
             matches!(&d.action, Some(Action::MoveGroup { from, to, .. }) if from.as_u128() == 2 && to.as_u128() == 3),
             "{}",

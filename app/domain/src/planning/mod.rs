@@ -9,10 +9,16 @@ mod fixtures;
 pub mod group_balance;
 pub mod group_move_timeouts;
 pub mod host_failure;
+mod inputs;
 pub mod load_balance;
 
+pub use inputs::{
+    DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview, InputRow,
+    LoadBalanceInputs, MoveTimeoutInputs, Reason, RepeatKey, RepeatSlot, TransferInputs,
+};
+
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     hash::{BuildHasherDefault, Hasher},
     time::Duration,
 };
@@ -101,12 +107,16 @@ pub enum Action {
 pub struct Decision {
     /// The feature that decided.
     pub feature: Feature,
+    /// Why, as a program compares it (decisions recorded before reasons were read as `unrecorded`).
+    #[serde(default = "Reason::unrecorded")]
+    pub reason: Reason,
     /// What to do; `None` records a considered non-action worth showing.
     pub action: Option<Action>,
     /// One line for people: what and why.
     pub summary: String,
     /// The numbers the decision rests on (ratios, counts, scores, thresholds).
-    pub inputs: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "inputs::typed_or_earlier")]
+    pub inputs: DecisionInputs,
     /// Candidates that were not chosen, with the reason.
     pub rejected: Vec<(String, String)>,
 }

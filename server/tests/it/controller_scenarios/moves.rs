@@ -147,5 +147,7 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
     let remaining = world.store.plan_summary(&world.site.name).await.unwrap().unwrap().remaining;
     assert_eq!(remaining, plan.total - plan.total.min(15), "a pass takes at most 15 entries");
     let pass = world.decisions().await.into_iter().find(|d| d.decision.summary.starts_with("pass:")).unwrap();
-    assert_eq!(pass.decision.inputs["moved"] as usize, changed, "{pass:?}");
+    let DecisionInputs::GroupBalancePass(inputs) = &pass.decision.inputs else { panic!("{pass:?}") };
+    assert_eq!(inputs.moved as usize, changed, "{pass:?}");
+    assert_eq!(pass.decision.reason, Reason::PlannedUsersMoved);
 }

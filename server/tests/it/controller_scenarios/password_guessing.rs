@@ -3,7 +3,7 @@
 //! decision says why. Should a proxy count wrong passwords anyway (a filter of every error),
 //! the backend still answers its reachability probe, so it stays online.
 
-use domain::controller::LoopKind;
+use domain::{controller::LoopKind, planning::DecisionInputs};
 use palomar_sim::{FailureFilter, PasswordCheck};
 
 use super::*;
@@ -39,7 +39,8 @@ async fn wrong_passwords_refused_by_the_proxy_are_never_counted() {
     let d = &decisions[0].decision;
     assert_eq!((d.feature, &d.action), (Feature::HostFailure, &None));
     assert!(d.summary.starts_with("no backend is failing: 3 of 3 online judged"), "{}", d.summary);
-    assert_eq!(d.inputs["worst_failure_ratio"], 0.0);
+    let DecisionInputs::HostFailureOverview(inputs) = &d.inputs else { panic!("{d:?}") };
+    assert_eq!(inputs.worst_failure_ratio, 0.0);
 }
 
 #[tokio::test]
@@ -64,7 +65,8 @@ async fn wrong_passwords_refused_by_the_backend_are_filtered_at_the_proxy() {
     let offline = of_feature(&decisions, "host_failure");
     assert_eq!(offline.len(), 1, "{decisions:?}");
     assert!(matches!(offline[0].decision.action, Some(Action::SetOffline { .. })));
-    assert_eq!(offline[0].decision.inputs["doveadm_reachable"], 0.0);
+    let DecisionInputs::HostFailure(inputs) = &offline[0].decision.inputs else { panic!("{offline:?}") };
+    assert!(!inputs.doveadm_reachable);
     assert!(offline[0].decision.summary.contains("its doveadm API does not answer"), "{:?}", offline[0].decision);
 }
 
@@ -78,8 +80,9 @@ async fn a_filter_that_counts_wrong_passwords_cannot_take_a_reachable_backend_of
     let acted = of_feature(&decisions, "host_failure");
     assert_eq!(acted.len(), 1, "{decisions:?}");
     let d = &acted[0].decision;
-    assert!(d.inputs["failure_ratio"] > 0.3, "the guesses were counted: {d:?}");
-    assert_eq!(d.inputs["doveadm_reachable"], 1.0);
+    let DecisionInputs::HostFailure(inputs) = &d.inputs else { panic!("{d:?}") };
+    assert!(inputs.failure_ratio > 0.3, "the guesses were counted: {d:?}");
+    assert!(inputs.doveadm_reachable);
     assert!(matches!(d.action, Some(Action::MoveGroup { .. })), "at most one group per cool time: {d:?}");
     world.ticks(60).await;
     lead(&c).await;

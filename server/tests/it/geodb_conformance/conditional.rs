@@ -113,7 +113,7 @@ pub(super) async fn decisions_and_moves_round_trip(db: &dyn Store) {
     use domain::{
         controller::{DecisionRecord, MoveState, Outcome},
         feature::{Feature, FeatureState},
-        planning::{Action, Decision},
+        planning::{Action, Decision, DecisionInputs, LoadBalanceInputs, Reason},
     };
     let site = Uuid::new_v4();
     let t0 = now_ms();
@@ -128,9 +128,14 @@ pub(super) async fn decisions_and_moves_round_trip(db: &dyn Store) {
         token: 7,
         decision: Decision {
             feature: Feature::LoadBalance,
+            reason: Reason::Unbalanced,
             action: Some(Action::MoveGroup { group: format!("g{i}"), from: Uuid::nil(), to: Uuid::max() }),
             summary: format!("decision {i}"),
-            inputs: [("delta".to_string(), 1.5)].into_iter().collect(),
+            inputs: DecisionInputs::LoadBalance(LoadBalanceInputs {
+                scores: [("be1".to_string(), 2.0), ("be2".to_string(), 0.5)].into(),
+                threshold: Some(0.5),
+                delta: Some(1.5),
+            }),
             rejected: vec![("be9".into(), "load factor 0".into())],
         },
     };
