@@ -29,10 +29,10 @@ use std::{
 use chrono::{DateTime, TimeZone, Utc};
 use divan::Bencher;
 use domain::{
-    controller::{Initiator, MoveRecord, MoveState},
     feature::Feature,
     geodb::BackendStatus,
     metrics::{HostScore, HostTraffic, SCORED_RESOURCES},
+    moves::{Initiator, MoveRecord, MoveState},
     planning::{
         evacuation,
         group_balance::{self, GroupBalanceSettings, PlannedTransfer, SizedGroup},

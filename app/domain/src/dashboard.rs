@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::closed_set::closed_set;
 use uuid::Uuid;
 
-use super::{controller::DecisionRecord, controller::MoveRecord, geodb::BackendStatus, SiteStatus};
+use super::{decisions::DecisionRecord, geodb::BackendStatus, moves::MoveRecord, SiteStatus};
 
 /// One backend as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

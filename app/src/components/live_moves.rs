@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{components::MaybeTime, server_fns::controller::EndGroupMove};
 
-use domain::controller::{MoveRecord, MoveState};
+use domain::moves::{MoveRecord, MoveState};
 
 /// Moves with progress bars, updated live from the server's event stream once the page has
 /// hydrated (without JavaScript: as of the page load). `group` limits it to one group.

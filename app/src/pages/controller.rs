@@ -9,7 +9,7 @@ use crate::{
     server_fns::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, EndGroupMove},
 };
 
-use domain::{controller::DecisionRecord, planning::Decision, Role};
+use domain::{decisions::DecisionRecord, planning::Decision, Role};
 
 /// Who leads, the effective modes, each loop's last run, reachability, and a dry evaluation.
 #[component]

@@ -1,7 +1,7 @@
 //! Group-size balancing plans in Redis (docs/controller.md, "Group-size balancing"): `palomar:gb:plan:<site>` is a list of JSON
 //! entries taken from the front; `palomar:gb:meta:<site>` holds when it was made and its size.
 
-use domain::controller::{PlanEntry, PlanSummary};
+use domain::moves::{PlanEntry, PlanSummary};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

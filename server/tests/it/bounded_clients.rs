@@ -5,7 +5,7 @@
 //! answers, and for one that sends a body without end.
 
 use crate::common;
-use domain::controller::LoopKind;
+use domain::loops::LoopKind;
 
 use std::{
     collections::BTreeMap,
@@ -24,9 +24,9 @@ use palomar_core::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    controller::LoopResult,
     feature::{Feature, FeatureState, FEATURE_SECTION},
     geodb::ClusterSetting,
+    loops::LoopResult,
     metrics::{HostMeasure, HostScore, HostSeries, HostTraffic},
 };
 use palomar_server::{
@@ -235,7 +235,7 @@ async fn a_hanging_metrics_source_does_not_cost_the_lease() {
         checks += 1;
     }
     let status = controller.status().await;
-    let leader = &status.loops[&domain::controller::RunKey::Loop(LoopKind::Leader)];
+    let leader = &status.loops[&domain::loops::RunKey::Loop(LoopKind::Leader)];
     assert_eq!(leader.result, LoopResult::Ran, "{}", leader.detail);
     assert!(status.this_instance_leads);
     running.abort();

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use domain::{
     cluster::{parse_backend_host, GroupFilter},
-    controller::Initiator,
     feature::{Feature, FeatureState},
     geodb::{ClusterSetting, ProxyDestStat},
+    moves::Initiator,
     AppError, PageRequest,
 };
 

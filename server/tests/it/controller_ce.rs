@@ -4,9 +4,9 @@
 //! `scripts/test/ce.sh`; here each step is checked on its own.
 
 use crate::common;
-use domain::controller::LoopKind;
-use domain::controller::RunKey;
 use domain::doveadm::DoveadmCommand;
+use domain::loops::LoopKind;
+use domain::loops::RunKey;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -24,9 +24,10 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use common::rows::{backend, group, user};
 use domain::{
-    controller::{MoveState, ReachabilityState},
     edition::DovecotEdition,
     geodb::{BackendStatus, UserGroup},
+    moves::MoveState,
+    probe::ReachabilityState,
     PageRequest, Site, SiteStatus,
 };
 use palomar_server::adapters::{embedded::EmbeddedStore, NoMetrics};
@@ -174,7 +175,7 @@ impl World {
         self.store.get_group(self.site, name).await.unwrap().unwrap()
     }
 
-    async fn moves(&self) -> Vec<domain::controller::MoveRecord> {
+    async fn moves(&self) -> Vec<domain::moves::MoveRecord> {
         self.store.list_moves(self.site, PageRequest::first(100)).await.unwrap().items
     }
 
@@ -302,5 +303,5 @@ async fn a_drained_backend_hands_its_groups_off_as_with_pro() {
     let moves = world.moves().await;
     assert_eq!(moves.len(), 2);
     assert!(moves.iter().all(|m| m.state == MoveState::Finished
-        && m.initiated_by == domain::controller::Initiator::Controller(domain::Feature::Evacuation)));
+        && m.initiated_by == domain::moves::Initiator::Controller(domain::Feature::Evacuation)));
 }

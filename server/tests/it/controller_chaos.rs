@@ -3,8 +3,8 @@
 //! says why; once restored it resumes by itself.
 
 use crate::common;
-use domain::controller::LoopKind;
-use domain::controller::RunKey;
+use domain::loops::LoopKind;
+use domain::loops::RunKey;
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,9 +17,11 @@ use palomar_core::{
 use chrono::Utc;
 use common::chaos::ChaosProxy;
 use domain::{
-    controller::{EndMove, LoopResult, MoveState, Outcome},
+    decisions::Outcome,
     feature::{FeatureState, FEATURE_SECTION},
     geodb::{Backend, ClusterSetting},
+    loops::LoopResult,
+    moves::{EndMove, MoveState},
     PageRequest, WriteError,
 };
 use palomar_server::{

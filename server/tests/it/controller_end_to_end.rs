@@ -14,10 +14,10 @@ use palomar_core::{
 };
 
 use domain::{
-    controller::Initiator,
-    controller::MoveState,
     feature::{Feature, FeatureState, FEATURE_SECTION},
     geodb::{Backend, ClusterSetting, UserGroup},
+    moves::Initiator,
+    moves::MoveState,
     planning::{group_move_timeouts::SupervisionSettings, host_failure::HostFailureSettings},
     PageRequest,
 };

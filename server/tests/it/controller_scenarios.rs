@@ -3,8 +3,8 @@
 //! timings come from the settings, so nothing sleeps for the real durations.
 
 use crate::common;
-use domain::controller::LoopKind;
-use domain::controller::RunKey;
+use domain::loops::LoopKind;
+use domain::loops::RunKey;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -16,9 +16,11 @@ use palomar_core::{
 
 use chrono::{TimeZone, Utc};
 use domain::{
-    controller::{DecisionRecord, EndMove, Initiator, LoopResult, MoveRecord, MoveState, Outcome},
+    decisions::{DecisionRecord, Outcome},
     feature::{Feature, FeatureState, FEATURE_SECTION},
     geodb::{Backend, ClusterSetting, UserGroup},
+    loops::LoopResult,
+    moves::{EndMove, Initiator, MoveRecord, MoveState},
     planning::{Action, DecisionInputs, Reason},
     PageRequest, Site,
 };
@@ -444,12 +446,12 @@ async fn a_move_adopted_before_it_is_recorded_is_recorded_once() {
     let c = world.leading("a").await;
     let (group, be1, be2) = world.move_externally("3f0c1d4e-9b6a-4c2e-8f4d-2a7b9c1e5d60").await;
     c.run(LoopKind::Pass).await;
-    let late = MoveRecord::initiated(domain::controller::NewMove {
+    let late = MoveRecord::initiated(domain::moves::NewMove {
         site_id: world.site.id,
         group: &group.name,
         token: "3f0c1d4e-9b6a-4c2e-8f4d-2a7b9c1e5d60",
-        source: Some(domain::controller::MoveEnd { id: be1.id, host: be1.host.clone() }),
-        destination: domain::controller::MoveEnd { id: be2.id, host: be2.host.clone() },
+        source: Some(domain::moves::MoveEnd { id: be1.id, host: be1.host.clone() }),
+        destination: domain::moves::MoveEnd { id: be2.id, host: be2.host.clone() },
         initiator: Initiator::Operator("cli".into()),
         decision_id: None,
         users_total: 0,

@@ -13,10 +13,10 @@ use std::{
 
 use domain::{
     cluster::{glob, parse_backend_host, GroupFilter, MAX_MASK_LEN},
-    controller::EndMove,
     feature::{Feature, FeatureState},
     geodb::BackendStatus,
     logtext::{redact_userinfo, Untrusted, MAX_LOGGED_CHARS},
+    moves::EndMove,
     operator::{check_new_password, parse_username},
     planning::parse_moved_at,
     validate, AppError, GroupName, LoadFactor, Role, SiteDraft, SiteStatus, TagDraft,

@@ -48,7 +48,7 @@ async fn redis_lease() {
 
 /// The group-balance plan store: replace, take from the front in order, summary.
 async fn plans_are_taken_in_order(plans: &dyn palomar_core::ports::BalancePlanStore, site: &str) {
-    use domain::controller::PlanEntry;
+    use domain::moves::PlanEntry;
     let entry = |i: u32| PlanEntry {
         user: format!("u{i}"),
         from_group: "a".into(),

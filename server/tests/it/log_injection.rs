@@ -3,7 +3,7 @@
 //! way to its log lines.
 
 use crate::common;
-use domain::controller::LoopKind;
+use domain::loops::LoopKind;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 

@@ -15,9 +15,9 @@ use palomar_core::{
 };
 
 use domain::{
-    controller::{EndMove, Initiator},
     feature::Feature,
     geodb::BackendStatus,
+    moves::{EndMove, Initiator},
     PageRequest,
 };
 use palomar_server::{

@@ -7,9 +7,10 @@ use uuid::Uuid;
 use super::{moves::MoveRequest, snapshot::Snapshot, Controller, Skip};
 use crate::ports::{Lease, StoreError};
 use domain::{
-    controller::{DecisionRecord, Initiator, Outcome},
+    decisions::{DecisionRecord, Outcome},
     feature::{Feature, FeatureState},
     geodb::BackendStatus,
+    moves::Initiator,
     planning::{host_failure, Action, Decision},
     WriteError,
 };

@@ -9,9 +9,10 @@ use super::{
 };
 use crate::ports::{read_all, Lease};
 use domain::{
-    controller::{Outcome, PlanEntry},
+    decisions::Outcome,
     edition::DovecotEdition,
     feature::{Feature, FeatureState},
+    moves::PlanEntry,
     planning::{group_balance, Decision, DecisionInputs, GroupBalancePassInputs, Reason},
     routing::stable_hash,
 };

@@ -35,11 +35,12 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use domain::{
-    controller::{LoopKind, LoopResult, LoopRun, ProbeState, RunKey},
+    loops::{LoopKind, LoopResult, LoopRun, RunKey},
     planning::{
         group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings,
         host_failure::HostFailureSettings, load_balance::LoadBalanceSettings, RepeatKey, RepeatSlot,
     },
+    probe::ProbeState,
 };
 
 use crate::ports::{ControllerStore, Lease, Ports};

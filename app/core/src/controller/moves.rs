@@ -18,9 +18,9 @@ use super::{
 };
 use crate::ports::{read_all, Clock, ControllerStore, Doveadm, GeoDb, StoreError};
 use domain::{
-    controller::{EndMove, Initiator, MoveEnd, MoveRecord, MoveState, NewMove},
     edition::DovecotEdition,
     geodb::{Backend, MoveSide},
+    moves::{EndMove, Initiator, MoveEnd, MoveRecord, MoveState, NewMove},
     routing::eligible_destination,
     WriteError,
 };

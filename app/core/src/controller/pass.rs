@@ -11,8 +11,10 @@ use super::{
     Controller, Skip,
 };
 use domain::{
-    controller::{Initiator, LoopResult, LoopRun, MoveEnd, MoveRecord, NewMove, Outcome, RunKey},
+    decisions::Outcome,
     feature::{Feature, FeatureState},
+    loops::{LoopResult, LoopRun, RunKey},
+    moves::{Initiator, MoveEnd, MoveRecord, NewMove},
     page::MAX_PAGE_SIZE,
     planning::{evacuation, host_failure, load_balance, Action, Decision, DecisionInputs, Reason},
     PageRequest,

@@ -5,7 +5,7 @@ use domain::logtext::Untrusted;
 
 use super::{snapshot::missing, Controller, Skip};
 use crate::ports::read_all;
-use domain::controller::ProbeOutcome;
+use domain::probe::ProbeOutcome;
 
 impl Controller {
     pub(super) async fn probe_backends(&self) -> Result<String, Skip> {

@@ -5,9 +5,11 @@ use uuid::Uuid;
 use super::Controller;
 use crate::ports::{site_id_by_name, StoreError};
 use domain::{
-    controller::{ControllerStatus, LoopResult, MoveRecord, ReachabilityState},
     feature::{Feature, FeatureState},
+    loops::{ControllerStatus, LoopResult},
+    moves::MoveRecord,
     planning::Decision,
+    probe::ReachabilityState,
     PageRequest,
 };
 

@@ -8,10 +8,11 @@ use super::{
     Controller, Skip,
 };
 use domain::{
-    controller::{EndMove, MoveRecord, MoveState, Outcome},
+    decisions::Outcome,
     edition::DovecotEdition,
     feature::{Feature, FeatureState},
     logtext::Untrusted,
+    moves::{EndMove, MoveRecord, MoveState},
     planning::{
         group_move_timeouts::{self, Observation, RowView, Verdict},
         Action, Decision, DecisionInputs,

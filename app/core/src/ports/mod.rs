@@ -11,11 +11,11 @@ use std::{collections::BTreeMap, time::Duration};
 
 use domain::{
     audit::AuditRecord,
-    controller::{PlanEntry, PlanSummary},
     geodb::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
         ProxyDestStat, Reachability, User, UserGroup, UserMove,
     },
+    moves::{PlanEntry, PlanSummary},
     token::TokenRecord,
     Page, PageRequest, Role, Site, Tag,
 };

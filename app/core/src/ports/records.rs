@@ -8,10 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use domain::{
-    controller::{DecisionRecord, MoveRecord},
-    Page, PageRequest,
-};
+use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 
 /// The controller's own records in Cassandra: its decisions and the moves it supervises.
 #[async_trait]

@@ -7,7 +7,9 @@ use super::{fresh::GroupPages, Auditor};
 use crate::controller::Controller;
 use domain::audit::AuditAction;
 use domain::{
-    controller::{ControllerStatus, DecisionRecord, EndMove, MoveRecord},
+    decisions::DecisionRecord,
+    loops::ControllerStatus,
+    moves::{EndMove, MoveRecord},
     planning::Decision,
     AppError, Page, PageRequest,
 };

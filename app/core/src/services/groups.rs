@@ -14,9 +14,9 @@ use crate::{
 use domain::audit::AuditAction;
 use domain::{
     cluster::{GroupDetail, GroupFilter, GroupList, GroupRow, GroupView},
-    controller::{Initiator, MoveRecord},
     geodb::{Backend, Membership, UserGroup},
     logtext::Untrusted,
+    moves::{Initiator, MoveRecord},
     routing::{accepts_sessions, eligible_destination},
     AppError, IfMatch, PageRequest,
 };

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{MoveTimeoutInputs, Reason};
-use crate::controller::{MoveRecord, MoveState};
+use crate::moves::{MoveRecord, MoveState};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SupervisionSettings {
@@ -165,7 +165,7 @@ mod tests {
             destination: Uuid::from_u128(11),
             destination_host: "b".into(),
             moving_token: "tok".into(),
-            initiated_by: crate::controller::Initiator::Controller(crate::feature::Feature::LoadBalance),
+            initiated_by: crate::moves::Initiator::Controller(crate::feature::Feature::LoadBalance),
             decision_id: None,
             state: MoveState::Initiated,
             created_at: now,

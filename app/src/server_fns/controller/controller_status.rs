@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::server_fns::UiError;
 
-use domain::controller::ControllerStatus;
+use domain::loops::ControllerStatus;
 
 /// The controller of this server's site: who leads, modes, loop runs, reachability, problems.
 #[server(endpoint = "controller/status")]

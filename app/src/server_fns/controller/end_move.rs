@@ -8,7 +8,7 @@ use crate::server_fns::UiError;
 pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
     use domain::logtext::Untrusted;
-    use domain::{controller::EndMove, validate};
+    use domain::{moves::EndMove, validate};
 
     finish(
         async {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::server_fns::UiError;
 
-use domain::{controller::DecisionRecord, Page};
+use domain::{decisions::DecisionRecord, Page};
 
 /// One page of a site's decisions on one UTC day (`YYYY-MM-DD`; empty: today), newest first.
 #[server(endpoint = "controller/decisions")]

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::server_fns::UiError;
 
-use domain::{controller::MoveRecord, Page};
+use domain::{moves::MoveRecord, Page};
 
 /// A site's live moves (active, or ended in the last ten minutes) and one page of all its
 /// moves, newest first.

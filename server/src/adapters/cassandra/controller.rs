@@ -3,10 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::{
-    controller::{DecisionRecord, MoveRecord},
-    Page, PageRequest,
-};
+use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

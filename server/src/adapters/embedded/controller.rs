@@ -2,10 +2,7 @@
 
 use std::{cmp::Reverse, collections::BTreeMap, ops::Bound};
 
-use domain::{
-    controller::{DecisionRecord, MoveRecord},
-    Page, PageRequest,
-};
+use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

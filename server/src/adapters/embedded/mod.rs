@@ -24,8 +24,9 @@ use std::{
 
 use domain::{
     audit::AuditRecord,
-    controller::{DecisionRecord, MoveRecord, PlanEntry},
+    decisions::DecisionRecord,
     geodb::{Backend, BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, User, UserGroup},
+    moves::{MoveRecord, PlanEntry},
     Page, PageRequest, Site, Tag,
 };
 

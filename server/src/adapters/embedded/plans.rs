@@ -1,6 +1,6 @@
 //! The group-balance plan of each site: a queue the controller's passes take entries from.
 
-use domain::controller::{PlanEntry, PlanSummary};
+use domain::moves::{PlanEntry, PlanSummary};
 
 use async_trait::async_trait;
 use palomar_core::ports::{BalancePlanStore, StoreError};

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::{
-    controller::{DecisionRecord, Initiator, MoveRecord, MoveState, Outcome},
+    decisions::{DecisionRecord, Outcome},
     feature::{Feature, FeatureMode, FeatureState},
+    moves::{Initiator, MoveRecord, MoveState},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

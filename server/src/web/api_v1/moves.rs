@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use domain::controller::EndMove;
+use domain::moves::EndMove;
 
 use super::{
     extract::{ApiState, At, Authorized, Operator, Params, Viewer},

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use domain::{
     cluster::Progress,
-    controller::{ControllerStatus, LoopResult},
     dashboard::{Alert, BackendHealth, ChartData, SiteDashboard, SiteSummary},
     geodb::{BackendStat, ProxyDestStat, Reachability},
+    loops::{ControllerStatus, LoopResult},
     operator::OperatorSummary,
     planning::Decision,
     Feature, FeatureState, Role,

@@ -3,7 +3,7 @@
 //! decision says why. Should a proxy count wrong passwords anyway (a filter of every error),
 //! the backend still answers its reachability probe, so it stays online.
 
-use domain::{controller::LoopKind, planning::DecisionInputs};
+use domain::{loops::LoopKind, planning::DecisionInputs};
 use palomar_sim::{FailureFilter, PasswordCheck};
 
 use super::*;

@@ -2,7 +2,7 @@
 //! simulator serving their doveadm APIs over real HTTP, and a manual clock.
 
 use super::*;
-use domain::controller::LoopKind;
+use domain::loops::LoopKind;
 
 const PASSWORD: &str = "secret";
 

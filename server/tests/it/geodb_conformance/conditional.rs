@@ -83,9 +83,9 @@ pub(super) fn move_record(
     site: Uuid,
     group: &str,
     created: DateTime<Utc>,
-    state: domain::controller::MoveState,
-) -> domain::controller::MoveRecord {
-    domain::controller::MoveRecord {
+    state: domain::moves::MoveState,
+) -> domain::moves::MoveRecord {
+    domain::moves::MoveRecord {
         id: Uuid::new_v4(),
         site_id: site,
         group: group.into(),
@@ -94,7 +94,7 @@ pub(super) fn move_record(
         destination: Uuid::new_v4(),
         destination_host: "b".into(),
         moving_token: "t".into(),
-        initiated_by: domain::controller::Initiator::External,
+        initiated_by: domain::moves::Initiator::External,
         decision_id: None,
         state,
         created_at: created,
@@ -111,8 +111,9 @@ pub(super) fn move_record(
 
 pub(super) async fn decisions_and_moves_round_trip(db: &dyn Store) {
     use domain::{
-        controller::{DecisionRecord, MoveState, Outcome},
+        decisions::{DecisionRecord, Outcome},
         feature::{Feature, FeatureState},
+        moves::MoveState,
         planning::{Action, Decision, DecisionInputs, LoadBalanceInputs, Reason},
     };
     let site = Uuid::new_v4();
