@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::{components::MaybeTime, server_fns::controller::EndGroupMove};
+use crate::{components::MaybeTime, server_fns::moves::EndGroupMove};
 
 use domain::moves::{MoveRecord, MoveState};
 

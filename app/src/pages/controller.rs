@@ -1,15 +1,16 @@
-//! The controller: its state, its decisions and the moves it supervises (live).
+//! The Controller page: who leads, the effective modes, each loop's last run, reachability,
+//! and a dry evaluation.
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
-    components::{FormError, LiveMoves, LoadError, Me, PageError, Time},
-    server_fns::controller::{evaluate_controller, get_controller_status, list_decisions, list_moves, EndGroupMove},
+    components::{LoadError, Me, Time},
+    server_fns::controller::{evaluate_controller, get_controller_status},
 };
 
-use domain::{decisions::DecisionRecord, planning::Decision, Role};
+use domain::{planning::Decision, Role};
 
 /// Who leads, the effective modes, each loop's last run, reachability, and a dry evaluation.
 #[component]
@@ -140,126 +141,5 @@ fn evaluation_table(decisions: Vec<Decision>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-    }
-}
-
-/// A site's decisions on one day, newest first, with their inputs and rejected candidates.
-#[component]
-pub fn DecisionsPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let day = move || query.with(|q| q.get("day").unwrap_or_default());
-    let decisions = Resource::new(
-        move || (site_id(), day(), query.with(|q| q.get("cursor"))),
-        |(site, day, cursor)| list_decisions(site, day, cursor),
-    );
-    view! {
-        <Title text="Decisions · Palomar"/>
-        <h1>"Controller decisions"</h1>
-        <form method="get" class="inline" id="decision-day">
-            <input name="day" value=day placeholder="YYYY-MM-DD (empty: today)" aria-label="Day"/>
-            <button type="submit">"Show day"</button>
-        </form>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match decisions.await {
-                    Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok(page) => {
-                        let site = site_id();
-                        let next = page.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/decisions?day={}&cursor={next}", day())>"Next page"</a> });
-                        Either::Right(view! {
-                            <table class="list" id="decisions">
-                                <thead><tr><th>"Time"</th><th>"Feature"</th><th>"Mode"</th><th>"Outcome"</th><th>"Decision"</th><th>"Inputs"</th><th>"Rejected"</th></tr></thead>
-                                <tbody>{page.items.into_iter().map(decision_row).collect_view()}</tbody>
-                            </table>
-                            {next}
-                        })
-                    }
-                }
-            })}
-        </Suspense>
-    }
-}
-
-fn decision_row(d: DecisionRecord) -> impl IntoView {
-    let inputs = d
-        .decision
-        .inputs
-        .rows()
-        .into_iter()
-        .map(|(name, value)| format!("{name} = {value}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rejected = d.decision.rejected.iter().map(|(who, why)| format!("{who}: {why}")).collect::<Vec<_>>().join("; ");
-    let outcome = if d.detail.is_empty() {
-        d.outcome.as_str().to_string()
-    } else {
-        format!("{} ({})", d.outcome.as_str(), d.detail)
-    };
-    view! {
-        <tr data-feature=d.decision.feature.as_str() data-outcome=d.outcome.as_str() data-reason=d.decision.reason.as_str()>
-            <td><Time at=d.at/></td>
-            <td>{d.decision.feature.as_str()}</td>
-            <td>{d.mode.to_string()}</td>
-            <td>{outcome}</td>
-            <td>{d.decision.summary.clone()}</td>
-            <td class="small">{inputs}</td>
-            <td class="small">{rejected}</td>
-        </tr>
-    }
-}
-
-/// A site's moves: the live ones with their progress, then the history.
-#[component]
-pub fn MovesPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let site_id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let end = ServerAction::<EndGroupMove>::new();
-    let moves = Resource::new(
-        move || (site_id(), query.with(|q| q.get("cursor")), end.version().get()),
-        |(site, cursor, ..)| list_moves(site, cursor),
-    );
-    let error = PageError::new().watch(end.value()).signal();
-    let Me(me) = expect_context::<Me>();
-    view! {
-        <Title text="Moves · Palomar"/>
-        <h1>"Group moves"</h1>
-        <FormError error/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let operator = me.await.is_ok_and(|op| op.role >= Role::Operator);
-                match moves.await {
-                    Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok((live, page)) => {
-                        let site = site_id();
-                        let next = page.next.clone().map(|next| view! { <a class="next" href=format!("/sites/{site}/moves?cursor={next}")>"Next page"</a> });
-                        Either::Right(view! {
-                            <h2>"Live"</h2>
-                            <LiveMoves site_id=site.clone() initial=live group=None operator end/>
-                            <h2>"History"</h2>
-                            <table class="list" id="move-history">
-                                <thead><tr><th>"Started"</th><th>"Group"</th><th>"From → to"</th><th>"By"</th><th>"State"</th><th>"Users"</th><th>"Note"</th></tr></thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|m| view! {
-                                        <tr data-group=m.group.clone() data-state=m.state.as_str()>
-                                            <td><Time at=m.created_at/></td>
-                                            <td>{m.group.clone()}</td>
-                                            <td>{format!("{} → {}", m.source_host, m.destination_host)}</td>
-                                            <td>{m.initiated_by.to_string()}</td>
-                                            <td>{m.state.as_str()}</td>
-                                            <td>{format!("{} / {}", m.users_moved, m.users_total)}</td>
-                                            <td>{m.note.clone()}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            {next}
-                        })
-                    }
-                }
-            })}
-        </Suspense>
     }
 }

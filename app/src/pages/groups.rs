@@ -5,10 +5,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::{
     components::{form_error, FormError, LiveMoves, LoadError, MaybeTime, Me, PageError, SyncView},
     server_fns::{
-        controller::{list_moves, EndGroupMove},
         groups::{
             get_group, init_progress, list_group_members, list_groups, InitSiteGroups, MoveGroup, SetGroupSticky,
         },
+        moves::{list_moves, EndGroupMove},
         support_client::encode,
     },
 };

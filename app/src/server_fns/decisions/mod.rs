@@ -1,0 +1,3 @@
+mod list_decisions;
+
+pub use list_decisions::*;
