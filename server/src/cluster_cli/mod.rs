@@ -215,12 +215,14 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
         ClusterCommand::Decisions { site, day } => {
             let query = day.map(|d| format!("?day={}", encode(&d))).unwrap_or_default();
             let page: DecisionPage = client.get(&format!("/sites/{}/decisions{query}", encode(&site))).await?;
-            out.rows(&page.items, &["at", "feature", "mode", "outcome", "detail"], |d| {
+            out.rows(&page.items, &["at", "feature", "mode", "outcome", "reason", "summary", "detail"], |d| {
                 vec![
                     d.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                     json_word(&d.feature),
                     json_word(&d.mode),
                     json_word(&d.outcome),
+                    json_word(&d.reason),
+                    d.summary.clone(),
                     d.detail.clone(),
                 ]
             })

@@ -5,6 +5,7 @@ use domain::{
     decisions::{DecisionRecord, Outcome},
     feature::{Feature, FeatureMode, FeatureState},
     moves::{Initiator, MoveRecord, MoveState},
+    planning::Reason,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -91,6 +92,9 @@ pub struct DecisionOut {
     pub feature: Feature,
     pub mode: FeatureState,
     pub outcome: Outcome,
+    /// Why it was decided, as a program compares it; `summary` says it in words.
+    pub reason: Reason,
+    pub summary: String,
     /// Why it was refused or failed; empty otherwise.
     pub detail: String,
     /// The controller instance that decided, with its fencing token.
@@ -108,6 +112,8 @@ impl From<&DecisionRecord> for DecisionOut {
             feature: d.decision.feature,
             mode: d.mode,
             outcome: d.outcome,
+            reason: d.decision.reason,
+            summary: d.decision.summary.clone(),
             detail: d.detail.clone(),
             holder: format!("{} {}", d.holder, d.token),
             decision: serde_json::to_value(&d.decision).unwrap_or_default(),

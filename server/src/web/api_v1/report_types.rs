@@ -8,7 +8,7 @@ use domain::{
     geodb::{BackendStat, ProxyDestStat, Reachability},
     loops::{ControllerStatus, LoopResult},
     operator::OperatorSummary,
-    planning::Decision,
+    planning::{Decision, Reason},
     Feature, FeatureState, Role,
 };
 use serde::{Deserialize, Serialize};
@@ -252,6 +252,7 @@ impl From<&ControllerStatus> for ControllerStatusOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EvaluationOut {
     pub feature: Feature,
+    pub reason: Reason,
     pub summary: String,
     /// The decision with its action and inputs, as the controller would record it.
     #[schema(value_type = Object)]
@@ -260,7 +261,12 @@ pub struct EvaluationOut {
 
 impl From<&Decision> for EvaluationOut {
     fn from(d: &Decision) -> Self {
-        Self { feature: d.feature, summary: d.summary.clone(), decision: serde_json::to_value(d).unwrap_or_default() }
+        Self {
+            feature: d.feature,
+            reason: d.reason,
+            summary: d.summary.clone(),
+            decision: serde_json::to_value(d).unwrap_or_default(),
+        }
     }
 }
 
