@@ -34,7 +34,7 @@ use palomar_core::{
     controller::{Census, Controller},
     ports::{
         AuditLog, BalancePlanStore, ControllerStore, Doveadm, GeoDb, GroupMembers, HostResolver, LeaderLease, Metrics,
-        OperatorStore, Ports, SystemClock,
+        OperatorStore, Ports, SettingTable, SystemClock,
     },
     services::{Caller, Services},
 };

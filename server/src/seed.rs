@@ -62,8 +62,9 @@ pub fn site_name(index: usize) -> String {
 }
 
 /// Writes the cluster with about `concurrency` writes in flight (users go in batches, see
-/// [`GeoDb::put_users`]). Users are spread over sites and, within a site, over its groups;
-/// groups over backends; each group's alternative backend is the next one.
+/// [`UserTable::put_users`](palomar_core::ports::UserTable::put_users)). Users are spread over
+/// sites and, within a site, over its groups; groups over backends; each group's alternative
+/// backend is the next one.
 pub async fn seed_sample_cluster(
     geodb: Arc<dyn GeoDb>,
     size: SampleSize,

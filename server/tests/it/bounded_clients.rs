@@ -18,7 +18,7 @@ use std::{
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, Intervals},
-    ports::{DoveadmError, GeoDb, LeaderLease, Metrics, MetricsError},
+    ports::{DoveadmError, LeaderLease, Metrics, MetricsError, SettingTable},
 };
 
 use async_trait::async_trait;

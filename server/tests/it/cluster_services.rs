@@ -14,7 +14,7 @@ use domain::{
 };
 
 use palomar_core::{
-    ports::{AuditLog, GeoDb},
+    ports::{AuditLog, BackendTable, GroupTable, StatTables},
     services::{Caller, Services},
 };
 use palomar_server::{

@@ -16,7 +16,10 @@ use std::{
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, DovecotSettings},
-    ports::{ControllerStore, Doveadm, DoveadmError, DoveadmRow, GeoDb, ManualClock, Ports},
+    ports::{
+        BackendTable, ControllerStore, Doveadm, DoveadmError, DoveadmRow, GroupTable, ManualClock, Ports, SettingTable,
+        SiteTable, UserTable,
+    },
     services::{Caller, Services},
 };
 

@@ -10,7 +10,10 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings},
-    ports::{BalancePlanStore, ControllerStore, GeoDb, LeaderLease, ManualClock, Metrics, Ports},
+    ports::{
+        BackendTable, BalancePlanStore, ControllerStore, GroupTable, LeaderLease, ManualClock, Metrics, Ports,
+        SettingTable, UserTable,
+    },
     services::Services,
 };
 

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use palomar_core::{
     controller::{Census, Controller},
-    ports::{GeoDb, Metrics, MetricsError},
+    ports::{Metrics, MetricsError, SettingTable},
 };
 
 use async_trait::async_trait;

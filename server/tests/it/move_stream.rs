@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{body::Body, http::StatusCode, serve::Listener};
 use common::web::{app_with, get, login, post, send, settings};
 use http_body_util::BodyExt;
-use palomar_core::ports::{read_all, GeoDb};
+use palomar_core::ports::{read_all, BackendTable, GroupTable};
 use palomar_server::{
     adapters::embedded::EmbeddedStore,
     seed::{seed_sample_cluster, SampleSize},

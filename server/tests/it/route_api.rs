@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, DovecotSettings},
-    ports::GeoDb,
+    ports::{BackendTable, GroupTable, SiteTable, UserTable},
     services::RouteApiSettings,
 };
 

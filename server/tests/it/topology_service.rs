@@ -7,7 +7,7 @@ use std::sync::Arc;
 use domain::{geodb::Backend, AppError, PageRequest, Role, SiteDraft, TagDraft};
 
 use palomar_core::{
-    ports::GeoDb,
+    ports::{BackendTable, SiteTable, TagTable},
     services::{Caller, Services},
 };
 use palomar_server::adapters::embedded::EmbeddedStore;

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use palomar_core::{
     controller::MoveRequest,
-    ports::{GeoDb, OperatorStore, Ports},
+    ports::{BackendTable, GroupTable, OperatorStore, Ports, SettingTable, SiteTable, TagTable},
     services::Caller,
 };
 

@@ -8,7 +8,10 @@ use futures::TryStreamExt;
 use uuid::Uuid;
 
 use super::group_tally::GroupTally;
-use crate::ports::{read_all, Clock, ControllerStore, GeoDb, GroupMembers, MemberRecord, StoreError};
+use crate::ports::{
+    read_all, BackendTable, Clock, ControllerStore, GeoDb, GroupMembers, GroupTable, MemberRecord, StoreError,
+    UserTable,
+};
 use domain::{geodb::Membership, logtext::Untrusted};
 
 /// How often the census keeps a site's users per backend: hourly points keep a month of
@@ -138,7 +141,7 @@ impl Census {
 /// Records one site's backends with the users the census found on each (0 for a backend that
 /// owns no group, so a new backend's line starts at 0).
 async fn record_site_users(
-    geodb: &dyn GeoDb,
+    geodb: &dyn BackendTable,
     history: &dyn ControllerStore,
     site: Uuid,
     snapshot: &CensusSnapshot,
@@ -168,7 +171,7 @@ pub struct CensusReport {
 const WRITES_IN_FLIGHT: usize = 4;
 
 /// Every site's groups that have a backend, with that backend.
-async fn group_owners(geodb: &dyn GeoDb) -> Result<HashMap<(Uuid, String), Uuid>, StoreError> {
+async fn group_owners(geodb: &dyn GroupTable) -> Result<HashMap<(Uuid, String), Uuid>, StoreError> {
     let mut owners = HashMap::new();
     let mut batches = geodb.scan_group_backends();
     while let Some(batch) = batches.try_next().await? {
@@ -187,7 +190,7 @@ struct Tally {
 /// Counts users per group over the whole scan and records the memberships written at or
 /// after `since` (all of them when `None`), a batch at a time.
 async fn count_users(
-    geodb: &dyn GeoDb,
+    geodb: &dyn UserTable,
     members: &dyn GroupMembers,
     since: Option<DateTime<Utc>>,
 ) -> Result<Tally, StoreError> {

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::{fresh::SiteBackends, Auditor};
 use crate::controller::{Census, CensusSnapshot, Controller};
-use crate::ports::{GeoDb, HostResolver, StoreError};
+use crate::ports::{BackendTable, GeoDb, HostResolver, StoreError};
 use domain::audit::AuditAction;
 use domain::edition::DovecotEdition;
 use domain::{
@@ -15,7 +15,7 @@ use domain::{
     version, AppError, BackendHost, IfMatch, LoadFactor, PageRequest,
 };
 
-async fn backend(geodb: &dyn GeoDb, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
+async fn backend(geodb: &dyn BackendTable, site_id: Uuid, id: Uuid) -> Result<Backend, AppError> {
     geodb.get_backend(site_id, id).await?.ok_or_else(|| AppError::NotFound(format!("backend {id}")))
 }
 
@@ -200,7 +200,7 @@ impl BackendOps {
         self.change_state(AuditAction::BackendEvacuate, site_id, id, edit).await
     }
 
-    /// A change of status, reason and load factor as one write (`GeoDb::set_backend_state`).
+    /// A change of status, reason and load factor as one write (`BackendTable::set_backend_state`).
     async fn change_state(
         &self,
         action: AuditAction,

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     controller::{Census, CensusSnapshot, GroupMoves, MoveRequest},
-    ports::{read_all, GeoDb, GroupMembers, StoreError},
+    ports::{read_all, BackendTable, GeoDb, GroupMembers, GroupTable, StoreError},
 };
 use domain::audit::AuditAction;
 use domain::{
@@ -22,7 +22,7 @@ use domain::{
 };
 
 /// All backends of a site, read afresh (for writes; pages use [`SiteBackends`]).
-pub(crate) async fn site_backends(geodb: &dyn GeoDb, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
+pub(crate) async fn site_backends(geodb: &dyn BackendTable, site_id: Uuid) -> Result<Vec<Backend>, StoreError> {
     read_all(|page| geodb.list_backends(site_id, page)).await
 }
 
@@ -248,7 +248,12 @@ const INIT_IN_FLIGHT: usize = 16;
 
 /// Creates `default-n` on the `n`th of the `online` backends in turn, unless it exists;
 /// whether it was created.
-async fn create_default_group(geodb: &dyn GeoDb, site_id: Uuid, n: u32, online: &[Uuid]) -> Result<bool, StoreError> {
+async fn create_default_group(
+    geodb: &dyn GroupTable,
+    site_id: Uuid,
+    n: u32,
+    online: &[Uuid],
+) -> Result<bool, StoreError> {
     let name = format!("default-{n}");
     if geodb.get_group(site_id, &name).await?.is_some() {
         return Ok(false);

@@ -43,7 +43,7 @@ pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
 
 use crate::{
     controller::{Census, Controller},
-    ports::{GeoDb, Ports, StoreError},
+    ports::{Ports, SiteTable, StoreError},
 };
 
 use domain::audit::AuditAction;
@@ -468,7 +468,7 @@ pub(crate) fn not_as_read(what: &str) -> AppError {
 }
 
 /// A site by id, or NotFound.
-pub(crate) async fn existing_site(geodb: &dyn GeoDb, id: uuid::Uuid) -> Result<domain::Site, AppError> {
+pub(crate) async fn existing_site(geodb: &dyn SiteTable, id: uuid::Uuid) -> Result<domain::Site, AppError> {
     geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))
 }
 

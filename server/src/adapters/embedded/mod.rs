@@ -3,8 +3,8 @@
 //! holds both to that.
 //!
 //! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `controller`, `plans`;
-//! `users` holds the user rows' write times and the census's scan);
-//! they all read and write the one `Tables` behind the store's lock.
+//! `geodb` is a directory with one file per table area; `users` holds the user rows' write
+//! times and the census's scan); they all read and write the one `Tables` behind the store's lock.
 
 mod audit;
 mod controller;

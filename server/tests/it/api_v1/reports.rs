@@ -5,7 +5,7 @@
 use super::*;
 
 use domain::geodb::ProxyDestStat;
-use palomar_core::ports::GeoDb;
+use palomar_core::ports::StatTables;
 
 #[tokio::test]
 async fn the_dashboards_the_controller_and_the_statistics_answer_as_documented() {

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use domain::{geodb::UserGroup, PageRequest, Site};
 
 use chrono::Utc;
-use palomar_core::ports::{DoveadmError, GeoDb, ManualClock, Metrics};
+use palomar_core::ports::{BackendTable, DoveadmError, GroupTable, ManualClock, Metrics, UserTable};
 use palomar_server::{
     adapters::{
         doveadm_http::{DoveadmAuth, DoveadmHttp},

@@ -1,5 +1,5 @@
 //! The GeoDB port on Cassandra. The statements and row types are split by table area; the
-//! port's methods, one statement each, stay together here.
+//! port's methods, one statement each, stay together here, one `impl` per area trait.
 
 mod backends;
 mod cluster;
@@ -18,7 +18,9 @@ use domain::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
-use palomar_core::ports::{GeoDb, StoreError};
+use palomar_core::ports::{
+    BackendTable, GroupTable, SettingTable, SiteTable, StatTables, StoreError, TagTable, UserTable,
+};
 use scylla::client::session::Session;
 use uuid::Uuid;
 
@@ -65,7 +67,7 @@ impl Statements {
 }
 
 #[async_trait]
-impl GeoDb for CassandraStore {
+impl TagTable for CassandraStore {
     async fn list_tags(&self, page: PageRequest) -> Result<Page<Tag>, StoreError> {
         self.list::<TagRow, _>(&self.statements.topology.list_tags, (), &page).await
     }
@@ -89,7 +91,10 @@ impl GeoDb for CassandraStore {
     async fn remove_tag(&self, seen: &Tag) -> Result<bool, StoreError> {
         self.conditional(&self.statements.topology.remove_tag, (seen.id, &seen.tag)).await
     }
+}
 
+#[async_trait]
+impl SiteTable for CassandraStore {
     async fn list_sites(&self, page: PageRequest) -> Result<Page<Site>, StoreError> {
         self.list::<SiteDbRow, _>(&self.statements.topology.list_sites, (), &page).await
     }
@@ -121,13 +126,37 @@ impl GeoDb for CassandraStore {
         let values = (seen.id, &seen.name, seen.tag, seen.tag, lb_null, lb, status_null, status);
         self.conditional(&self.statements.topology.remove_site, values).await
     }
+}
 
+#[async_trait]
+impl BackendTable for CassandraStore {
     async fn list_backends(&self, site_id: Uuid, page: PageRequest) -> Result<Page<Backend>, StoreError> {
         self.list::<BackendRow, _>(&self.statements.backends.list_backends, (site_id,), &page).await
     }
 
     async fn get_backend(&self, site_id: Uuid, id: Uuid) -> Result<Option<Backend>, StoreError> {
         self.one::<BackendRow, _>(&self.statements.backends.get_backend, (site_id, id)).await
+    }
+
+    async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
+        let values = (
+            b.site_id,
+            b.id,
+            b.load_factor,
+            &b.host,
+            b.status.as_str(),
+            &b.status_reason,
+            &b.last_moved_from,
+            &b.last_moved_to,
+        );
+        self.write(&self.statements.backends.put_backend, values).await
+    }
+
+    async fn add_backend(&self, b: &Backend) -> Result<bool, StoreError> {
+        let values = (b.site_id, b.id, b.load_factor, &b.host, b.status.as_str(), &b.status_reason);
+        let moved = (&b.last_moved_from, &b.last_moved_to);
+        let values = (values.0, values.1, values.2, values.3, values.4, values.5, moved.0, moved.1);
+        self.conditional(&self.statements.backends.add_backend, values).await
     }
 
     async fn set_backend_load_factor(
@@ -149,25 +178,6 @@ impl GeoDb for CassandraStore {
         let set = (wanted.status.as_str(), wanted.load_factor, wanted.status_reason.as_str());
         let values = (set.0, set.1, set.2, site_id, id, status_null, status, lf_null, lf);
         self.conditional(&self.statements.backends.set_state, values).await
-    }
-
-    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
-        self.write(&self.statements.backends.delete_backend, (site_id, id)).await
-    }
-
-    async fn start_group_move(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        destination: Uuid,
-        token: &str,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .session
-            .execute_unpaged(&self.statements.groups.start_group_move, (token, destination, site_id, name))
-            .await
-            .map_err(super::unavailable)?;
-        applied(result)
     }
 
     async fn set_backend_status(
@@ -205,47 +215,13 @@ impl GeoDb for CassandraStore {
         applied(result.map_err(super::unavailable)?)
     }
 
-    async fn end_group_move(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        token: &str,
-        backend_id: Uuid,
-        alt_backend_id: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .session
-            .execute_unpaged(
-                &self.statements.groups.end_group_move,
-                (backend_id, alt_backend_id, now, site_id, name, token),
-            )
-            .await
-            .map_err(super::unavailable)?;
-        applied(result)
+    async fn delete_backend(&self, site_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        self.write(&self.statements.backends.delete_backend, (site_id, id)).await
     }
+}
 
-    async fn add_backend(&self, b: &Backend) -> Result<bool, StoreError> {
-        let values = (b.site_id, b.id, b.load_factor, &b.host, b.status.as_str(), &b.status_reason);
-        let moved = (&b.last_moved_from, &b.last_moved_to);
-        let values = (values.0, values.1, values.2, values.3, values.4, values.5, moved.0, moved.1);
-        self.conditional(&self.statements.backends.add_backend, values).await
-    }
-
-    async fn put_backend(&self, b: &Backend) -> Result<(), StoreError> {
-        let values = (
-            b.site_id,
-            b.id,
-            b.load_factor,
-            &b.host,
-            b.status.as_str(),
-            &b.status_reason,
-            &b.last_moved_from,
-            &b.last_moved_to,
-        );
-        self.write(&self.statements.backends.put_backend, values).await
-    }
-
+#[async_trait]
+impl GroupTable for CassandraStore {
     async fn list_groups(&self, site_id: Uuid, page: PageRequest) -> Result<Page<UserGroup>, StoreError> {
         self.list::<GroupRow, _>(&self.statements.groups.list_groups, (site_id,), &page).await
     }
@@ -296,6 +272,44 @@ impl GeoDb for CassandraStore {
         self.conditional(&self.statements.groups.set_sticky, values).await
     }
 
+    async fn start_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        destination: Uuid,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.statements.groups.start_group_move, (token, destination, site_id, name))
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+
+    async fn end_group_move(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        token: &str,
+        backend_id: Uuid,
+        alt_backend_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(
+                &self.statements.groups.end_group_move,
+                (backend_id, alt_backend_id, now, site_id, name, token),
+            )
+            .await
+            .map_err(super::unavailable)?;
+        applied(result)
+    }
+}
+
+#[async_trait]
+impl UserTable for CassandraStore {
     fn scan_memberships(&self) -> BoxStream<'_, Result<Vec<Membership>, StoreError>> {
         scan::scan(
             self.session.clone(),
@@ -347,9 +361,17 @@ impl GeoDb for CassandraStore {
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
         self.write(&self.statements.users.delete_user, (username,)).await
     }
+}
 
+#[async_trait]
+impl SettingTable for CassandraStore {
     async fn list_settings(&self, section: &str, page: PageRequest) -> Result<Page<ClusterSetting>, StoreError> {
         self.list::<SettingRow, _>(&self.statements.cluster.list_settings, (section,), &page).await
+    }
+
+    async fn get_setting(&self, key: &ClusterSetting) -> Result<Option<ClusterSetting>, StoreError> {
+        let values = (&key.section, key.site_id, key.backend_id, &key.setting_name);
+        self.one::<SettingRow, _>(&self.statements.cluster.get_setting, values).await
     }
 
     async fn put_setting(&self, s: &ClusterSetting) -> Result<(), StoreError> {
@@ -358,11 +380,6 @@ impl GeoDb for CassandraStore {
             (&s.section, s.site_id, s.backend_id, &s.setting_name, &s.setting_value),
         )
         .await
-    }
-
-    async fn get_setting(&self, key: &ClusterSetting) -> Result<Option<ClusterSetting>, StoreError> {
-        let values = (&key.section, key.site_id, key.backend_id, &key.setting_name);
-        self.one::<SettingRow, _>(&self.statements.cluster.get_setting, values).await
     }
 
     async fn write_setting(&self, seen: Option<&ClusterSetting>, s: &ClusterSetting) -> Result<bool, StoreError> {
@@ -384,7 +401,10 @@ impl GeoDb for CassandraStore {
         let values = (&seen.section, seen.site_id, seen.backend_id, &seen.setting_name, &seen.setting_value);
         self.conditional(&self.statements.cluster.remove_setting, values).await
     }
+}
 
+#[async_trait]
+impl StatTables for CassandraStore {
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError> {
         self.list::<ReachabilityRow, _>(&self.statements.cluster.list_reachability, (), &page).await
     }
