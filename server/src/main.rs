@@ -33,8 +33,8 @@ use leptos::prelude::LeptosOptions;
 use palomar_core::{
     controller::{Census, Controller},
     ports::{
-        AuditLog, BalancePlanStore, ControllerStore, Doveadm, GeoDb, GroupMembers, HostResolver, LeaderLease, Metrics,
-        OperatorStore, Ports, SettingTable, SystemClock,
+        AuditLog, BalancePlanStore, Doveadm, GeoDb, GroupMembers, HostResolver, LeaderLease, Metrics, OperatorStore,
+        Ports, RecordStore, SettingTable, SystemClock,
     },
     services::{Caller, Services},
 };
@@ -397,7 +397,7 @@ fn ports_on<S>(
     resolver: Arc<dyn HostResolver>,
 ) -> Ports
 where
-    S: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore,
+    S: GeoDb + OperatorStore + AuditLog + GroupMembers + RecordStore,
 {
     Ports {
         geodb: store.clone(),

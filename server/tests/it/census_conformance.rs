@@ -14,8 +14,8 @@ use std::{
 use palomar_core::{
     controller::Census,
     ports::{
-        AuditLog, Clock, ControllerStore, GeoDb, GroupMembers, ManualClock, MemberRecord, OperatorStore, Ports,
-        StoreError, SystemClock, MAX_HISTORY_BACKENDS,
+        AuditLog, Clock, GeoDb, GroupMembers, ManualClock, MemberRecord, OperatorStore, Ports, RecordStore, StoreError,
+        SystemClock, MAX_HISTORY_BACKENDS,
     },
     services::Caller,
 };
@@ -31,8 +31,8 @@ use palomar_server::adapters::embedded::EmbeddedStore;
 use uuid::Uuid;
 
 /// The ports of one adapter.
-trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore {}
-impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore> Store for T {}
+trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers + RecordStore {}
+impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers + RecordStore> Store for T {}
 
 /// Write times on the two clocks of a test (the store's, in ms, and Cassandra's µs) may
 /// differ by this much.

@@ -17,7 +17,7 @@ use std::{
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, DovecotSettings},
     ports::{
-        BackendTable, ControllerStore, Doveadm, DoveadmError, DoveadmRow, GroupTable, ManualClock, Ports, SettingTable,
+        BackendTable, Doveadm, DoveadmError, DoveadmRow, GroupTable, ManualClock, Ports, RecordStore, SettingTable,
         SiteTable, UserTable,
     },
     services::{Caller, Services},

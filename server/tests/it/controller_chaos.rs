@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings},
-    ports::{BackendTable, ControllerStore, GroupTable, ManualClock, Ports, SettingTable, SiteTable},
+    ports::{BackendTable, GroupTable, ManualClock, Ports, RecordStore, SettingTable, SiteTable},
     services::Caller,
 };
 

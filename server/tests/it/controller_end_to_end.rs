@@ -10,7 +10,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, Intervals},
-    ports::{BackendTable, ControllerStore, GroupTable, Metrics, Ports, SettingTable, SiteTable, SystemClock},
+    ports::{BackendTable, GroupTable, Metrics, Ports, RecordStore, SettingTable, SiteTable, SystemClock},
 };
 
 use domain::{

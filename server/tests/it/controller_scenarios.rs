@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings},
     ports::{
-        BackendTable, BalancePlanStore, ControllerStore, GroupTable, LeaderLease, ManualClock, Metrics, Ports,
+        BackendTable, BalancePlanStore, GroupTable, LeaderLease, ManualClock, Metrics, Ports, RecordStore,
         SettingTable, UserTable,
     },
     services::Services,

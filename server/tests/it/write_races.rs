@@ -157,7 +157,7 @@ async fn the_controller_and_an_operator_never_undo_each_other() {
     assert_eq!((row.backend_id, row.is_moving()), (last_backend, false), "no sticky save undid a move");
     let flags = sticky.last().expect("the operator's flag writes were accepted");
     assert_eq!((row.has_sticky_users(), row.has_sticky_backend()), *flags, "no move undid a flag change");
-    let active = palomar_core::ports::ControllerStore::list_active_moves(store.as_ref(), site).await.unwrap();
+    let active = palomar_core::ports::RecordStore::list_active_moves(store.as_ref(), site).await.unwrap();
     assert!(active.is_empty(), "every forced move stays ended: {active:?}");
 }
 

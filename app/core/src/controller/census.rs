@@ -9,8 +9,7 @@ use uuid::Uuid;
 
 use super::group_tally::GroupTally;
 use crate::ports::{
-    read_all, BackendTable, Clock, ControllerStore, GeoDb, GroupMembers, GroupTable, MemberRecord, StoreError,
-    UserTable,
+    read_all, BackendTable, Clock, GeoDb, GroupMembers, GroupTable, MemberRecord, RecordStore, StoreError, UserTable,
 };
 use domain::{geodb::Membership, logtext::Untrusted};
 
@@ -63,7 +62,7 @@ impl Census {
         &self,
         geodb: &dyn GeoDb,
         members: &dyn GroupMembers,
-        history: &dyn ControllerStore,
+        history: &dyn RecordStore,
         margin: std::time::Duration,
         clock: &dyn Clock,
     ) -> Result<CensusReport, StoreError> {
@@ -100,7 +99,7 @@ impl Census {
     async fn record_backend_users(
         &self,
         geodb: &dyn GeoDb,
-        history: &dyn ControllerStore,
+        history: &dyn RecordStore,
         snapshot: &CensusSnapshot,
         at: DateTime<Utc>,
     ) {
@@ -142,7 +141,7 @@ impl Census {
 /// owns no group, so a new backend's line starts at 0).
 async fn record_site_users(
     geodb: &dyn BackendTable,
-    history: &dyn ControllerStore,
+    history: &dyn RecordStore,
     site: Uuid,
     snapshot: &CensusSnapshot,
     at: DateTime<Utc>,

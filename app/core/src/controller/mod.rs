@@ -43,7 +43,7 @@ use domain::{
     probe::ProbeState,
 };
 
-use crate::ports::{ControllerStore, Lease, Ports};
+use crate::ports::{Lease, Ports, RecordStore};
 
 pub use census::{Census, CensusReport, CensusSnapshot};
 pub use feed::MoveFeed;
@@ -170,7 +170,7 @@ impl Controller {
     }
 
     /// Where decisions and moves are kept.
-    pub fn records(&self) -> &Arc<dyn ControllerStore> {
+    pub fn records(&self) -> &Arc<dyn RecordStore> {
         &self.ports.records
     }
 

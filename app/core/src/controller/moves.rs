@@ -16,7 +16,7 @@ use super::{
     handoff::{Handoff, HandoffError},
     telemetry::Telemetry,
 };
-use crate::ports::{read_all, Clock, ControllerStore, Doveadm, GeoDb, StoreError};
+use crate::ports::{read_all, Clock, Doveadm, GeoDb, RecordStore, StoreError};
 use domain::{
     edition::DovecotEdition,
     geodb::{Backend, MoveSide},
@@ -39,7 +39,7 @@ pub struct MoveRequest {
 /// Starts, forces, cancels and records group moves.
 pub struct GroupMoves {
     geodb: Arc<dyn GeoDb>,
-    records: Arc<dyn ControllerStore>,
+    records: Arc<dyn RecordStore>,
     doveadm: Arc<dyn Doveadm>,
     clock: Arc<dyn Clock>,
     census: Arc<Census>,
@@ -66,7 +66,7 @@ fn end_of(backends: &[Backend], id: Uuid) -> Option<MoveEnd> {
 impl GroupMoves {
     pub(crate) fn new(
         geodb: Arc<dyn GeoDb>,
-        records: Arc<dyn ControllerStore>,
+        records: Arc<dyn RecordStore>,
         doveadm: Arc<dyn Doveadm>,
         clock: Arc<dyn Clock>,
         census: Arc<Census>,

@@ -20,7 +20,7 @@ pub use geodb::{BackendTable, GeoDb, GroupTable, SettingTable, SiteTable, StatTa
 mod metrics;
 pub use metrics::{Metrics, MetricsError, MAX_HISTORY_POINTS};
 mod records;
-pub use records::{history_backends, ControllerStore, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS};
+pub use records::{history_backends, RecordStore, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS};
 
 /// Reads every page of a paged list (for tables known to be small, or passes that must see
 /// everything, like the controller's snapshot).
@@ -294,7 +294,7 @@ pub struct Ports {
     pub audit: std::sync::Arc<dyn AuditLog>,
     pub members: std::sync::Arc<dyn GroupMembers>,
     /// The controller's decisions and the moves it supervises.
-    pub records: std::sync::Arc<dyn ControllerStore>,
+    pub records: std::sync::Arc<dyn RecordStore>,
     pub plans: std::sync::Arc<dyn BalancePlanStore>,
     pub lease: std::sync::Arc<dyn LeaderLease>,
     pub metrics: std::sync::Arc<dyn Metrics>,

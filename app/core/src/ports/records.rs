@@ -12,7 +12,7 @@ use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 
 /// The controller's own records in Cassandra: its decisions and the moves it supervises.
 #[async_trait]
-pub trait ControllerStore: Send + Sync + 'static {
+pub trait RecordStore: Send + Sync + 'static {
     async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError>;
     /// One site's decisions of one UTC day, newest first.
     async fn list_decisions(
@@ -59,7 +59,7 @@ pub const CENSUS_HISTORY_KEPT: Duration = Duration::from_secs(35 * 24 * 3600);
 pub const MAX_HISTORY_BACKENDS: usize = 20;
 
 /// The distinct backends of a history read, or [`StoreError::TooMany`]: the check every
-/// [`ControllerStore::backend_users_history`] makes before it reads anything.
+/// [`RecordStore::backend_users_history`] makes before it reads anything.
 pub fn history_backends(backends: &[Uuid]) -> Result<std::collections::BTreeSet<Uuid>, StoreError> {
     let backends: std::collections::BTreeSet<Uuid> = backends.iter().copied().collect();
     if backends.len() > MAX_HISTORY_BACKENDS {

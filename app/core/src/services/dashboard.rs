@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::fresh::{SiteBackends, Sites};
 use crate::{
     controller::{Census, Controller},
-    ports::{Clock, ControllerStore, LeaderLease, Metrics, MAX_HISTORY_BACKENDS},
+    ports::{Clock, LeaderLease, Metrics, RecordStore, MAX_HISTORY_BACKENDS},
 };
 use domain::{
     dashboard::{alerts, AlertInputs, BackendHealth, ChartData, ChartKind, SiteDashboard, SiteSummary},
@@ -33,7 +33,7 @@ const MAX_MOVES_READ: usize = 2_000;
 
 /// The reader behind the overview and the dashboards.
 pub struct DashboardReader {
-    pub(crate) records: Arc<dyn ControllerStore>,
+    pub(crate) records: Arc<dyn RecordStore>,
     pub(crate) metrics: Arc<dyn Metrics>,
     pub(crate) lease: Arc<dyn LeaderLease>,
     pub(crate) clock: Arc<dyn Clock>,

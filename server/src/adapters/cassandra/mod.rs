@@ -3,11 +3,11 @@
 //! every list reads one page, and the page's cursor is the driver's paging state.
 
 mod audit;
-mod controller;
 mod geodb;
 mod members;
 mod operators;
 mod query;
+mod records;
 pub mod scan;
 pub mod schema;
 
@@ -35,7 +35,7 @@ pub struct CassandraStore {
     operator_statements: operators::Statements,
     audit_statements: audit::Statements,
     member_statements: members::Statements,
-    controller_statements: controller::Statements,
+    record_statements: records::Statements,
     /// The requests the census gives way to ([`CassandraStore::giving_way_to`]).
     requests: Arc<RequestLoad>,
 }
@@ -77,7 +77,7 @@ impl CassandraStore {
         let member_statements = members::Statements::prepare(&session, &keyspace)
             .await
             .map_err(|e| ConnectError::Prepare(e.to_string()))?;
-        let controller_statements = controller::Statements::prepare(&session, &keyspace)
+        let record_statements = records::Statements::prepare(&session, &keyspace)
             .await
             .map_err(|e| ConnectError::Prepare(e.to_string()))?;
         Ok(Self {
@@ -87,7 +87,7 @@ impl CassandraStore {
             operator_statements,
             audit_statements,
             member_statements,
-            controller_statements,
+            record_statements,
             requests: Arc::default(),
         })
     }

@@ -2,17 +2,17 @@
 //! adapter as far as the ports can tell; the conformance suite (`server/tests/it/geodb_conformance`)
 //! holds both to that.
 //!
-//! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `controller`, `plans`;
+//! One file per port (`geodb`, `operators`, `audit`, `members`, `lease`, `records`, `plans`;
 //! `geodb` is a directory with one file per table area; `users` holds the user rows' write
 //! times and the census's scan); they all read and write the one `Tables` behind the store's lock.
 
 mod audit;
-mod controller;
 mod geodb;
 mod lease;
 mod members;
 mod operators;
 mod plans;
+mod records;
 mod users;
 
 use std::{

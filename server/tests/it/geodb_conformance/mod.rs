@@ -17,12 +17,12 @@ use domain::{
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::TryStreamExt;
-use palomar_core::ports::{AuditLog, ControllerStore, GeoDb, GroupMembers, OperatorRecord, OperatorStore, StoreError};
+use palomar_core::ports::{AuditLog, GeoDb, GroupMembers, OperatorRecord, OperatorStore, RecordStore, StoreError};
 use uuid::Uuid;
 
 /// The ports of one adapter.
-trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore {}
-impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers + ControllerStore> Store for T {}
+trait Store: GeoDb + OperatorStore + AuditLog + GroupMembers + RecordStore {}
+impl<T: GeoDb + OperatorStore + AuditLog + GroupMembers + RecordStore> Store for T {}
 
 fn site(name: &str, tag: Option<Uuid>, status: SiteStatus) -> Site {
     Site { id: Uuid::new_v4(), name: name.into(), tag, load_balancer: format!("lb.{name}.example.net"), status }

@@ -6,7 +6,7 @@ use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use palomar_core::ports::{history_backends, ControllerStore, StoreError, CENSUS_HISTORY_KEPT};
+use palomar_core::ports::{history_backends, RecordStore, StoreError, CENSUS_HISTORY_KEPT};
 use uuid::Uuid;
 
 use super::{page, EmbeddedStore};
@@ -16,7 +16,7 @@ fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {
 }
 
 #[async_trait]
-impl ControllerStore for EmbeddedStore {
+impl RecordStore for EmbeddedStore {
     async fn record_decision(&self, record: &DecisionRecord) -> Result<(), StoreError> {
         let key = (record.site_id, record.day(), Reverse(micros(record.at)), record.id);
         self.write().decisions.insert(key, record.clone());

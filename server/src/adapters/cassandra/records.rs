@@ -8,7 +8,7 @@ use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
-use palomar_core::ports::{history_backends, ControllerStore, StoreError};
+use palomar_core::ports::{history_backends, RecordStore, StoreError};
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
 use uuid::Uuid;
 
@@ -120,7 +120,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 #[async_trait]
-impl ControllerStore for CassandraStore {
+impl RecordStore for CassandraStore {
     async fn record_decision(&self, r: &DecisionRecord) -> Result<(), StoreError> {
         let at: DateTime<Utc> = r.at;
         let values = (
@@ -134,7 +134,7 @@ impl ControllerStore for CassandraStore {
             &r.decision.summary,
             to_json(r)?,
         );
-        self.write(&self.controller_statements.put_decision, values).await
+        self.write(&self.record_statements.put_decision, values).await
     }
 
     async fn list_decisions(
@@ -145,7 +145,7 @@ impl ControllerStore for CassandraStore {
     ) -> Result<Page<DecisionRecord>, StoreError> {
         let page = self
             .list::<BodyRow, Parsed<DecisionRecord>>(
-                &self.controller_statements.list_decisions,
+                &self.record_statements.list_decisions,
                 (site_id, day.to_string()),
                 &page,
             )
@@ -155,7 +155,7 @@ impl ControllerStore for CassandraStore {
 
     async fn insert_move(&self, m: &MoveRecord) -> Result<bool, StoreError> {
         let body = to_json(m)?;
-        let s = &self.controller_statements;
+        let s = &self.record_statements;
         // The small active index decides who records an active move first; its history row
         // follows.
         if m.state.is_active() && !self.conditional(&s.put_active, (m.site_id, m.id, &body)).await? {
@@ -166,7 +166,7 @@ impl ControllerStore for CassandraStore {
 
     async fn update_move(&self, m: &MoveRecord) -> Result<bool, StoreError> {
         let body = to_json(m)?;
-        let s = &self.controller_statements;
+        let s = &self.record_statements;
         let values = (&m.group, m.state.as_str(), &body, m.site_id, m.created_at, m.id);
         if !self.conditional(&s.update_move, values).await? {
             return Ok(false);
@@ -185,7 +185,7 @@ impl ControllerStore for CassandraStore {
         loop {
             let page = self
                 .list::<BodyRow, Parsed<MoveRecord>>(
-                    &self.controller_statements.list_active,
+                    &self.record_statements.list_active,
                     (site_id,),
                     &PageRequest::after(cursor, 500),
                 )
@@ -201,7 +201,7 @@ impl ControllerStore for CassandraStore {
 
     async fn list_moves(&self, site_id: Uuid, page: PageRequest) -> Result<Page<MoveRecord>, StoreError> {
         let page =
-            self.list::<BodyRow, Parsed<MoveRecord>>(&self.controller_statements.list_moves, (site_id,), &page).await?;
+            self.list::<BodyRow, Parsed<MoveRecord>>(&self.record_statements.list_moves, (site_id,), &page).await?;
         unwrap_page(page)
     }
 
@@ -211,7 +211,7 @@ impl ControllerStore for CassandraStore {
         taken_at: DateTime<Utc>,
         users: &[(Uuid, u64)],
     ) -> Result<(), StoreError> {
-        let statement = &self.controller_statements.put_backend_users;
+        let statement = &self.record_statements.put_backend_users;
         // Collected first, as in `write_batches`: a stream mapping through a closure trips the
         // `Send` check inside `async_trait` methods.
         let writes: Vec<_> = users
@@ -246,7 +246,7 @@ impl CassandraStore {
         backend: Uuid,
         since: DateTime<Utc>,
     ) -> Result<(Uuid, Vec<(DateTime<Utc>, u64)>), StoreError> {
-        let statement = &self.controller_statements.backend_users_since;
+        let statement = &self.record_statements.backend_users_since;
         let pager =
             self.session.execute_iter(statement.clone(), (site_id, backend, since)).await.map_err(unavailable)?;
         let points = pager
