@@ -377,7 +377,8 @@ class CeCluster(unittest.TestCase):
             self.assertTrue(recorded["summary"].startswith("no backend is failing:"), recorded)
         judged = [v for v in verdicts if v["summary"].startswith("no backend is failing: 2 of 2 online judged")]
         self.assertTrue(judged, verdicts)
-        self.assertEqual(judged[-1]["inputs"]["worst_failure_ratio"], 0.0, judged[-1])
+        self.assertEqual(judged[-1]["reason"], "none_failing", judged[-1])
+        self.assertEqual(judged[-1]["inputs"]["host_failure_overview"]["worst_failure_ratio"], 0.0, judged[-1])
         refused_after = password_mismatches()
         return refused_after[0] - refused_before[0], refused_after[1] - refused_before[1]
 
@@ -411,8 +412,10 @@ class CeCluster(unittest.TestCase):
                        if d["decision"]["feature"] == "host_failure"
                        and "SetOffline" in (d["decision"]["action"] or {})]
             self.assertTrue(offline, "a recorded SetOffline decision")
-            self.assertEqual(offline[0]["inputs"]["doveadm_reachable"], 0.0, offline[0])
-            self.assertGreater(offline[0]["inputs"]["failure_ratio"], offline[0]["inputs"]["threshold"], offline[0])
+            self.assertEqual(offline[0]["reason"], "failing_and_unreachable", offline[0])
+            signals = offline[0]["inputs"]["host_failure"]
+            self.assertIs(signals["doveadm_reachable"], False, offline[0])
+            self.assertGreater(signals["failure_ratio"], signals["threshold"], offline[0])
             self.assertIn("its doveadm API does not answer", offline[0]["summary"])
             self.assertEqual(route(USER)["host"], up, "the route fails over to the group's alternative")
             self.assertEqual(wait_for("a login on the other backend", lambda: login_backend() == up and up, 30), up)

@@ -57,6 +57,12 @@ impl DecisionRecord {
                 format!("move {group}: {} → {}", host_of(*from), host_of(*to))
             }
             Some(Action::MoveUsers { users, .. }) => format!("move {users} users between groups"),
+            Some(Action::SetReachability { reachable, .. }) => {
+                format!("mark a site {}", if *reachable { "reachable" } else { "unreachable" })
+            }
+            Some(Action::SetSiteStatus { online, .. }) => {
+                format!("set the site {}", if *online { "online" } else { "offline" })
+            }
         }
     }
 }

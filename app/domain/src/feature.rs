@@ -22,7 +22,8 @@ closed_set! {
 
 impl Feature {
     /// The features one controller pass plans together on one snapshot.
-    pub const PASS: [Feature; 3] = [Feature::HostFailure, Feature::Evacuation, Feature::LoadBalance];
+    pub const PASS: [Feature; 4] =
+        [Feature::HostFailure, Feature::Evacuation, Feature::LoadBalance, Feature::SiteHealth];
 }
 
 /// The `cluster_settings` section holding feature states (docs/controller.md, "Modes").

@@ -51,6 +51,8 @@ use world::{BackendRuntime, SampleUser};
 /// Everything the simulator knows beyond the GeoDB, behind the one lock.
 struct World {
     sites: Vec<Site>,
+    /// `site_reachability` as read with the sites: the proxies' view of the other sites.
+    reachability: Vec<domain::geodb::Reachability>,
     backends: BTreeMap<Uuid, BackendRuntime>,
     proxies: Vec<ProxyRuntime>,
     users: Vec<SampleUser>,
@@ -80,6 +82,7 @@ impl Simulator {
         let now = clock.now();
         let world = World {
             sites: Vec::new(),
+            reachability: Vec::new(),
             backends: BTreeMap::new(),
             proxies: Vec::new(),
             users: Vec::new(),

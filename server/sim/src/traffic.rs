@@ -10,7 +10,7 @@ use rand::{rngs::StdRng, Rng};
 use uuid::Uuid;
 
 use super::{
-    routing::{self, route, Route, RouteReason},
+    routing::{self, route, Route, RouteReason, SiteChoice, SitePick},
     settings::PasswordCheck,
     world::{SampleUser, DELIVERY_FAILED, DELIVERY_OK, LOGIN_FAILED, LOGIN_OK},
     Simulator,
@@ -90,17 +90,26 @@ impl Simulator {
         roll: f64,
         groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let (proxy_site, sites) = {
+        let (proxy_site, sites, reachability) = {
             let world = self.world();
             let Some(proxy) = world.proxies.get(proxy_index) else { return Ok(vec![]) };
-            (proxy.site_id, world.sites.clone())
+            (proxy.site_id, world.sites.clone(), world.reachability.clone())
         };
         let (ok, failed) = if is_login { (LOGIN_OK, LOGIN_FAILED) } else { (DELIVERY_OK, DELIVERY_FAILED) };
         let row = self.geodb.get_user(&user.username).await?;
-        let (site_id, group_name) =
+        let (home_site, home_group) =
             routing::user_placement(&user.username, row.as_ref(), proxy_site, self.settings.default_group_count);
+        let home = sites.iter().find(|s| s.id == home_site);
+        let group_sites = match routing::site_trouble(home, proxy_site, &reachability) {
+            Some(_) => self.geodb.list_group_sites(&home_group).await?,
+            None => Vec::new(),
+        };
+        let count = self.settings.default_group_count;
+        let pick =
+            routing::choose_site(&user.username, row.as_ref(), proxy_site, count, &sites, &reachability, &group_sites);
+        let SitePick::Serve(SiteChoice { site: site_id, group: group_name, .. }) = pick else { return Ok(vec![]) };
         if site_id != proxy_site {
-            // Another site's user: proxied to that site's load balancer.
+            // Served in another site: proxied to that site's load balancer.
             let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
             let up = site.status == domain::SiteStatus::Online;

@@ -98,6 +98,7 @@ impl Simulator {
     /// Re-reads sites and backends (small tables) and keeps each backend's runtime state.
     pub async fn refresh_topology(&self) -> Result<(), StoreError> {
         let sites = read_all(|page| self.geodb.list_sites(page)).await?;
+        let reachability = read_all(|page| self.geodb.list_reachability(page)).await?;
         let mut rows = Vec::new();
         for site in &sites {
             rows.extend(read_all(|page| self.geodb.list_backends(site.id, page)).await?);
@@ -147,6 +148,7 @@ impl Simulator {
         }
         world.proxies.retain(|p| sites.iter().any(|s| s.id == p.site_id));
         world.sites = sites;
+        world.reachability = reachability;
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use domain::{
 };
 
 use palomar_core::{
-    ports::{AuditLog, BackendTable, GroupTable, StatTables},
+    ports::{AuditLog, BackendTable, GroupTable, SiteTable, StatTables},
     services::{Caller, Services},
 };
 use palomar_server::{
@@ -207,6 +207,41 @@ async fn user_lookup_explains_the_route_and_moves_use_the_moving_fields() {
     );
     w.services.user_admin(&w.admin).unwrap().delete("user0000000@example.net").await.unwrap();
     assert!(matches!(reader.lookup("user0000000@example.net").await.unwrap_err(), AppError::NotFound(_)));
+}
+
+#[tokio::test]
+async fn user_lookup_explains_a_failover_to_another_site() {
+    let w = world().await;
+    let admin = w.services.topology_admin(&w.admin).unwrap();
+    let home = w.store.get_site(w.site).await.unwrap().unwrap();
+    let down = domain::SiteDraft {
+        name: home.name.clone(),
+        tag: None,
+        load_balancer: home.load_balancer.clone(),
+        status: domain::SiteStatus::Offline,
+    };
+    admin.update_site(w.site, down).await.unwrap();
+    let reader = w.services.users(&w.admin);
+    let detail = reader.lookup("user0000000@example.net").await.unwrap();
+    assert_eq!(detail.route, format!("{} is offline and no other site can take the user", home.name));
+    assert_eq!(detail.backend_host, None);
+
+    let other = domain::SiteDraft {
+        name: "dc9z".into(),
+        tag: None,
+        load_balancer: String::new(),
+        status: domain::SiteStatus::Online,
+    };
+    admin.add_site(other).await.unwrap();
+    let detail = reader.lookup("user0000000@example.net").await.unwrap();
+    let group = &detail.user.group_name;
+    assert_eq!(
+        detail.route,
+        format!(
+            "{} is offline: its failover site dc9z serves the user in group {group}; group {group} does not exist yet: a proxy creates it at the next login",
+            home.name
+        )
+    );
 }
 
 #[tokio::test]

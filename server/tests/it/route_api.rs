@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use palomar_core::{
     controller::{Census, Controller, ControllerSettings, DovecotSettings},
-    ports::{BackendTable, GroupTable, SiteTable, UserTable},
+    ports::{BackendTable, GroupTable, SiteTable, StatTables, UserTable},
     services::RouteApiSettings,
 };
 
@@ -184,4 +184,72 @@ async fn with_pro_backends_a_moving_group_stays_on_its_source() {
     let c = cluster(DovecotEdition::Pro).await;
     let (_, body, _) = ask(&c.app, "user=bob@example.net").await;
     assert_eq!(body, "host=127.0.0.2\nsite=dc1a\ngroup=g2\nreason=moving_source\n");
+}
+
+/// Sets a site's status as an operator does (the route API sees it at once).
+async fn set_site_status(c: &Cluster, id: Uuid, status: SiteStatus) {
+    let admin = c.services.topology_admin(&palomar_core::services::Caller::trusted_cli()).unwrap();
+    let site = c.store.get_site(id).await.unwrap().unwrap();
+    let draft = domain::SiteDraft { name: site.name, tag: site.tag, load_balancer: site.load_balancer, status };
+    admin.update_site(id, draft).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_site_that_cannot_take_its_users_fails_over_to_another() {
+    let c = cluster(DovecotEdition::Ce).await;
+    let there = Uuid::from_u128(2);
+    // carol's site is offline: this site serves her, in her group's name (she has no failover
+    // group), created here as a proxy creates it.
+    set_site_status(&c, there, SiteStatus::Offline).await;
+    let (status, body, _) = ask(&c.app, "user=carol@example.net").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("site=dc1a\ngroup=g9\n") && body.ends_with("reason=failover_site\n"), "{body}");
+    assert!(c.store.get_group(c.here, "g9").await.unwrap().is_some());
+
+    // This site in standby, the other back: alice goes to the other site's load balancer, in
+    // her failover group.
+    let mut alice = c.store.get_user("alice@example.net").await.unwrap().unwrap();
+    alice.failover_site_group_name = "g5".into();
+    c.store.put_user(&alice).await.unwrap();
+    set_site_status(&c, there, SiteStatus::Online).await;
+    set_site_status(&c, c.here, SiteStatus::Standby).await;
+    let (_, body, _) = ask(&c.app, "user=alice@example.net").await;
+    assert_eq!(body, "host=lb.dc2b.invalid\nsite=dc2b\ngroup=g5\nreason=other_site\n");
+
+    // No site can take her: a temporary failure that says why.
+    set_site_status(&c, there, SiteStatus::Evacuate).await;
+    let (status, body, cache) = ask(&c.app, "user=alice@example.net").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body, "error=the user's site is standby and no other site can take them\n");
+    assert_eq!(cache, "no-store");
+}
+
+#[tokio::test]
+async fn a_site_this_site_cannot_reach_fails_over_and_the_named_failover_site_comes_first() {
+    let c = cluster(DovecotEdition::Ce).await;
+    let there = Uuid::from_u128(2);
+    let cut = domain::geodb::Reachability { src_site_id: c.here, dest_site_id: there, reachable: 0 };
+    c.store.put_reachability(&cut).await.unwrap();
+    let (_, body, _) = ask(&c.app, "user=carol@example.net").await;
+    assert!(body.contains("site=dc1a\ngroup=g9\n") && body.ends_with("reason=failover_site\n"), "{body}");
+
+    // A third site, named as the group's failover: it comes before this one.
+    let admin = c.services.topology_admin(&palomar_core::services::Caller::trusted_cli()).unwrap();
+    let draft = domain::SiteDraft {
+        name: "dc3c".into(),
+        tag: None,
+        load_balancer: "lb.dc3c.invalid".into(),
+        status: SiteStatus::Online,
+    };
+    let third = admin.add_site(draft).await.unwrap().id;
+    let row = domain::geodb::GroupSite {
+        group_name: "g9".into(),
+        site_id: there,
+        status: String::new(),
+        failover_site_id: Some(third),
+        last_update: None,
+    };
+    c.store.put_group_site(&row).await.unwrap();
+    let (_, body, _) = ask(&c.app, "user=carol@example.net").await;
+    assert_eq!(body, "host=lb.dc3c.invalid\nsite=dc3c\ngroup=g9\nreason=other_site\n");
 }

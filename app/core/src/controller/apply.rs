@@ -173,6 +173,10 @@ impl Controller {
                     Ok(())
                 }
                 Action::MoveUsers { .. } => Ok(()),
+                Action::SetReachability { site, reachable } => {
+                    self.write_reachability(snap, decision, *site, *reachable).await
+                }
+                Action::SetSiteStatus { site, online } => self.set_site_status(*site, *online).await,
             }
         })
         .await

@@ -20,6 +20,7 @@ mod lease;
 pub mod moves;
 mod pass;
 mod reachability;
+pub mod site_health;
 mod snapshot;
 mod status;
 mod supervision;
@@ -109,6 +110,8 @@ struct Runtime {
     last_load_balance_move: Option<DateTime<Utc>>,
     last_load_balance_loaded: bool,
     last_plan_day: Option<chrono::NaiveDate>,
+    /// When this instance last changed its site's reachability of each other site.
+    site_reachability_changed: BTreeMap<uuid::Uuid, DateTime<Utc>>,
 }
 
 /// One site's controller.

@@ -62,7 +62,7 @@ impl Controller {
         Ok(())
     }
 
-    /// Plans host failure, drain and load balancing on one snapshot. Returns the decisions
+    /// Plans host failure, site health, drain and load balancing on one snapshot. Returns the decisions
     /// and, for features that could not plan, why.
     async fn plan_pass(&self, snap: &Snapshot, modes: &Modes) -> (Vec<Decision>, Vec<Problem>) {
         let now = self.now();
@@ -71,19 +71,42 @@ impl Controller {
         let mut problems = Vec::new();
         let on = |f: Feature| mode_of(modes, f) != FeatureState::Off;
         let problem = |feature: Feature, why: String| Problem { feature, why };
+        // Host failure and site health judge the same window of the proxies' sessions.
+        let traffic = if on(Feature::HostFailure) || on(Feature::SiteHealth) {
+            Some(self.ports.metrics.host_traffic(self.settings.host_failure.window).await.map_err(|e| e.to_string()))
+        } else {
+            None
+        };
         if on(Feature::HostFailure) {
-            match self.ports.metrics.host_traffic(self.settings.host_failure.window).await {
-                Ok(traffic) if traffic.is_empty() => {
+            match &traffic {
+                Some(Ok(traffic)) if traffic.is_empty() => {
                     problems.push(problem(Feature::HostFailure, "the metrics show no proxy traffic at all".into()))
                 }
-                Ok(traffic) => decisions.extend(host_failure::plan(
+                Some(Ok(traffic)) => decisions.extend(host_failure::plan(
                     &states,
                     &snap.group_states,
-                    &traffic,
+                    traffic,
                     now,
                     &self.settings.host_failure,
                 )),
-                Err(err) => problems.push(problem(Feature::HostFailure, err.to_string())),
+                Some(Err(err)) => problems.push(problem(Feature::HostFailure, err.clone())),
+                None => {}
+            }
+        }
+        if on(Feature::SiteHealth) {
+            // Without metrics its own site's status is still judged; no reachability changes.
+            let empty = std::collections::BTreeMap::new();
+            let seen = match &traffic {
+                Some(Ok(traffic)) => traffic,
+                Some(Err(err)) => {
+                    problems.push(problem(Feature::SiteHealth, err.clone()));
+                    &empty
+                }
+                None => &empty,
+            };
+            match self.plan_site_health(snap, &states, seen).await {
+                Ok(planned) => decisions.extend(planned),
+                Err(err) => problems.push(problem(Feature::SiteHealth, format!("cannot read the sites: {err}"))),
             }
         }
         if on(Feature::Evacuation) {

@@ -216,6 +216,9 @@ pub trait StatTables: Send + Sync + 'static {
     /// The whole `site_reachability` table (sites × sites: small).
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError>;
     async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError>;
+    /// Writes a reachability row only if it is still as read (`seen`; `None`: no row).
+    /// Returns whether it was written.
+    async fn write_reachability(&self, seen: Option<&Reachability>, row: &Reachability) -> Result<bool, StoreError>;
     /// One group's `group_sites` rows (one partition).
     async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError>;
     async fn put_group_site(&self, row: &GroupSite) -> Result<(), StoreError>;

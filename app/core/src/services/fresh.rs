@@ -1,6 +1,6 @@
 //! Reads that the pages and the route API repeat on every request, reused for a moment: a
 //! site's backends (1,000 rows at scale, read by every group page, user lookup and route
-//! lookup), the list of sites, and the account behind each session. Never used on a write
+//! lookup), the list of sites and their reachability, and the account behind each session. Never used on a write
 //! path: a write reads afresh and is conditional on what it read.
 
 use std::{
@@ -13,7 +13,7 @@ use std::{
 use uuid::Uuid;
 
 use domain::{
-    geodb::{Backend, UserGroup},
+    geodb::{Backend, Reachability, UserGroup},
     operator::OperatorView,
     page::natural_cmp,
     token::TokenRecord,
@@ -195,6 +195,24 @@ impl Sites {
     /// Drops the list, after a change to a site.
     pub(crate) fn forget(&self) {
         self.cache.forget(&());
+    }
+}
+
+/// The `site_reachability` rows as read lately (see [`SITES_FRESH_FOR`]): every route lookup
+/// needs them, and they change at most once a controller pass.
+pub(crate) struct Reachabilities {
+    geodb: Arc<dyn GeoDb>,
+    cache: FreshCache<(), Vec<Reachability>>,
+}
+
+impl Reachabilities {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb, cache: FreshCache::new(SITES_FRESH_FOR) }
+    }
+
+    pub(crate) async fn all(&self) -> Result<Arc<Vec<Reachability>>, StoreError> {
+        let geodb = self.geodb.clone();
+        self.cache.get((), || async move { read_all(|page| geodb.list_reachability(page)).await }).await
     }
 }
 

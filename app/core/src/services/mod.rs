@@ -145,6 +145,7 @@ pub struct Services {
     throttle: Arc<LoginThrottle>,
     route_api: Arc<RouteApiSettings>,
     sites: Arc<fresh::Sites>,
+    reachability: Arc<fresh::Reachabilities>,
     backends: Arc<fresh::SiteBackends>,
     group_pages: Arc<fresh::GroupPages>,
     accounts: Arc<fresh::Accounts>,
@@ -165,6 +166,7 @@ impl Services {
             throttle: Arc::default(),
             route_api: Arc::default(),
             sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
+            reachability: Arc::new(fresh::Reachabilities::new(ports.geodb.clone())),
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
             group_pages: Arc::new(fresh::GroupPages::new(ports.geodb.clone())),
             accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
@@ -271,6 +273,7 @@ impl Services {
             default_group_count: settings.dovecot.default_group_count,
             cache_secs: self.route_api.cache_secs,
             sites: self.sites.clone(),
+            reachability: self.reachability.clone(),
             backends: self.backends.clone(),
         })
     }
@@ -368,7 +371,13 @@ impl Services {
     }
 
     pub fn users(&self, _caller: &Caller) -> UsersReader {
-        UsersReader::new(self.ports.geodb.clone(), self.backends.clone(), self.sites.clone())
+        UsersReader {
+            geodb: self.ports.geodb.clone(),
+            backends: self.backends.clone(),
+            sites: self.sites.clone(),
+            reachability: self.reachability.clone(),
+            default_group_count: self.controller.settings().dovecot.default_group_count,
+        }
     }
 
     /// User moves: operators.

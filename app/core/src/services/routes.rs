@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::fresh::{SiteBackends, Sites};
-use crate::ports::{GeoDb, StoreError};
+use super::fresh::{Reachabilities, SiteBackends, Sites};
+use crate::ports::{GeoDb, StatTables, StoreError};
 use domain::{
     edition::DovecotEdition,
-    routing::{new_group, route, user_placement, Route, RouteReason},
+    geodb::{Reachability, User},
+    routing::{choose_site, new_group, route, site_trouble, user_placement, Route, RouteReason, SitePick, SiteReason},
     Site,
 };
 
@@ -91,8 +92,11 @@ pub enum RouteWhy {
     SourceDown,
     /// The group did not exist: created now, as a proxy does at a user's first login.
     NewGroup,
-    /// The user belongs to another site: its load balancer.
+    /// Another site serves the user (their own, or the failover of theirs): its load balancer.
     OtherSite,
+    /// The user's site cannot take them (offline, standby, evacuating or unreachable): this
+    /// site, its failover, serves them in their failover group.
+    FailoverSite,
 }
 
 impl RouteWhy {
@@ -105,6 +109,7 @@ impl RouteWhy {
             RouteWhy::SourceDown => "source_down",
             RouteWhy::NewGroup => "new_group",
             RouteWhy::OtherSite => "other_site",
+            RouteWhy::FailoverSite => "failover_site",
         }
     }
 }
@@ -133,19 +138,52 @@ pub struct ProxyRoutes {
     pub(super) default_group_count: u32,
     pub(super) cache_secs: u32,
     pub(super) sites: Arc<Sites>,
+    pub(super) reachability: Arc<Reachabilities>,
     pub(super) backends: Arc<SiteBackends>,
+}
+
+/// The site-level pick for a user as a proxy of `proxy_site` makes it (`domain::routing::choose_site`),
+/// reading the group's `group_sites` rows only when the user's own site is in trouble.
+pub(crate) async fn pick_site(
+    geodb: &dyn StatTables,
+    username: &str,
+    user: Option<&User>,
+    proxy_site: uuid::Uuid,
+    default_group_count: u32,
+    sites: &[Site],
+    reachability: &[Reachability],
+) -> Result<SitePick, StoreError> {
+    let (home_site, home_group) = user_placement(username, user, proxy_site, default_group_count);
+    let home = sites.iter().find(|s| s.id == home_site);
+    let group_sites = match site_trouble(home, proxy_site, reachability) {
+        Some(_) => geodb.list_group_sites(&home_group).await?,
+        None => Vec::new(),
+    };
+    Ok(choose_site(username, user, proxy_site, default_group_count, sites, reachability, &group_sites))
 }
 
 impl ProxyRoutes {
     /// Where a proxy of this site sends `username` now.
     pub async fn route(&self, username: &str) -> Result<RouteAnswer, RouteError> {
         let username = parse_username(username)?;
-        let (sites, user) = futures::try_join!(self.sites.all(), self.geodb.get_user(username))?;
+        let (sites, user, reachability) =
+            futures::try_join!(self.sites.all(), self.geodb.get_user(username), self.reachability.all())?;
         let here = sites
             .iter()
             .find(|s| s.name == self.site_name)
             .ok_or_else(|| RouteError::NoBackend(format!("site {} is not in the GeoDB", self.site_name)))?;
-        let (site_id, group_name) = user_placement(username, user.as_ref(), here.id, self.default_group_count);
+        let count = self.default_group_count;
+        let pick =
+            pick_site(self.geodb.as_ref(), username, user.as_ref(), here.id, count, &sites, &reachability).await?;
+        let choice = match pick {
+            SitePick::Serve(choice) => choice,
+            SitePick::NoSite { trouble, .. } => {
+                return Err(RouteError::NoBackend(format!(
+                    "the user's site is {trouble} and no other site can take them"
+                )))
+            }
+        };
+        let group_name = choice.group.clone();
         let answer = |host: String, site: &Site, why| RouteAnswer {
             host,
             site: site.name.clone(),
@@ -153,14 +191,15 @@ impl ProxyRoutes {
             why,
             cache_secs: self.cache_secs,
         };
-        if site_id != here.id {
+        if choice.site != here.id {
             let site = sites
                 .iter()
-                .find(|s| s.id == site_id)
-                .ok_or_else(|| RouteError::NoBackend(format!("the user's site {site_id} is not in the GeoDB")))?;
+                .find(|s| s.id == choice.site)
+                .ok_or_else(|| RouteError::NoBackend(format!("site {} is not in the GeoDB", choice.site)))?;
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
             return Ok(answer(host, site, RouteWhy::OtherSite));
         }
+        let site_id = here.id;
         let (group, backends) =
             futures::try_join!(self.geodb.get_group(site_id, &group_name), self.backends.of(site_id))?;
         let (group, created) = match group {
@@ -170,6 +209,7 @@ impl ProxyRoutes {
         // CE has no per-user move: once a group moves, all its users go to the destination.
         let all_moved = self.edition == DovecotEdition::Ce;
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone()).unwrap_or_default();
+        let failover = matches!(choice.reason, SiteReason::Failover(_));
         match route(&group, &backends, all_moved) {
             Route::Unavailable => Err(RouteError::NoBackend(format!(
                 "no online backend for group {group_name}: neither its backend nor its alternative"
@@ -177,6 +217,7 @@ impl ProxyRoutes {
             Route::Referred { to, .. } => Ok(answer(host(to), here, RouteWhy::MovingDestination)),
             Route::Backend { id, reason } => {
                 let why = match reason {
+                    _ if failover => RouteWhy::FailoverSite,
                     RouteReason::Primary if created => RouteWhy::NewGroup,
                     RouteReason::Primary => RouteWhy::Primary,
                     RouteReason::Failover => RouteWhy::Failover,

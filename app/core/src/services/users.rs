@@ -2,14 +2,18 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{fresh::SiteBackends, Auditor};
+use super::{
+    fresh::{Reachabilities, SiteBackends, Sites},
+    routes::pick_site,
+    Auditor,
+};
 use crate::ports::{Clock, GeoDb};
 use domain::audit::AuditAction;
 use domain::{
     cluster::UserDetail,
     edition::DovecotEdition,
     geodb::{User, UserMove},
-    routing::{route, Route, RouteReason},
+    routing::{route, Route, RouteReason, SitePick, SiteReason},
     validate, AppError, GroupName,
 };
 
@@ -25,17 +29,16 @@ pub fn parse_mail_user(raw: &str) -> Result<String, AppError> {
 
 /// User lookups with their route: any role.
 pub struct UsersReader {
-    geodb: Arc<dyn GeoDb>,
-    backends: Arc<SiteBackends>,
-    sites: Arc<super::fresh::Sites>,
+    pub(super) geodb: Arc<dyn GeoDb>,
+    pub(super) backends: Arc<SiteBackends>,
+    pub(super) sites: Arc<Sites>,
+    pub(super) reachability: Arc<Reachabilities>,
+    pub(super) default_group_count: u32,
 }
 
 impl UsersReader {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, backends: Arc<SiteBackends>, sites: Arc<super::fresh::Sites>) -> Self {
-        Self { geodb, backends, sites }
-    }
-
-    /// The user's row and where a proxy of their preferred site would send them now.
+    /// The user's row and where a proxy of their preferred site would send them now: to their
+    /// site, or, while it cannot take them, to its failover site.
     pub async fn lookup(&self, username: &str) -> Result<UserDetail, AppError> {
         let user =
             self.geodb.get_user(username).await?.ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
@@ -48,12 +51,33 @@ impl UsersReader {
                 group_moving: false,
             });
         };
-        let site_name =
-            self.sites.get(site_id).await?.map(|s| s.name).unwrap_or_else(|| format!("unknown site {site_id}"));
+        let (sites, reachability) = futures::try_join!(self.sites.all(), self.reachability.all())?;
+        let name_of = |id: Uuid| {
+            sites.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_else(|| format!("unknown site {id}"))
+        };
+        let site_name = name_of(site_id);
+        let count = self.default_group_count;
+        let pick = pick_site(self.geodb.as_ref(), username, Some(&user), site_id, count, &sites, &reachability).await?;
+        let choice = match pick {
+            SitePick::Serve(choice) => choice,
+            SitePick::NoSite { trouble, .. } => {
+                let route = format!("{site_name} is {trouble} and no other site can take the user");
+                return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
+            }
+        };
+        let served_in = match choice.reason {
+            SiteReason::Home => String::new(),
+            SiteReason::Failover(trouble) => format!(
+                "{site_name} is {trouble}: its failover site {} serves the user in group {}; ",
+                name_of(choice.site),
+                choice.group
+            ),
+        };
         let (group, backends) =
-            futures::try_join!(self.geodb.get_group(site_id, &user.group_name), self.backends.of(site_id))?;
+            futures::try_join!(self.geodb.get_group(choice.site, &choice.group), self.backends.of(choice.site))?;
         let Some(group) = group else {
-            let route = format!("group {} does not exist yet: a proxy creates it at the next login", user.group_name);
+            let route =
+                format!("{served_in}group {} does not exist yet: a proxy creates it at the next login", choice.group);
             return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
         };
         let host = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone());
@@ -74,6 +98,7 @@ impl UsersReader {
             Route::Referred { to, .. } => (host(to), "referred to the move's destination".into()),
             Route::Unavailable => (None, "no online backend: neither the group's backend nor its alternative".into()),
         };
+        let route = format!("{served_in}{route}");
         Ok(UserDetail { group_moving: group.is_moving(), user, site_name, backend_host, route })
     }
 }

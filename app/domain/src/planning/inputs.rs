@@ -61,6 +61,18 @@ closed_set! {
         GroupsUneven = "groups_uneven",
         /// group_balance: a pass over the planned user moves.
         PlannedUsersMoved = "planned_users_moved",
+        /// site_health: the sessions to another site's load balancer fail above the threshold.
+        SiteUnreachable = "site_unreachable",
+        /// site_health: they fail below half the threshold again.
+        SiteReachable = "site_reachable",
+        /// site_health: a site marked unreachable gets no sessions; after the cool time it is tried again.
+        SiteRetried = "site_retried",
+        /// site_health: none of its own site's backends can take users.
+        NoBackendTakesUsers = "no_backend_takes_users",
+        /// site_health: a backend of its own site takes users again.
+        SiteRecovered = "site_recovered",
+        /// site_health: a change waits for the cool time.
+        SiteCooling = "site_cooling",
         /// The feature could not plan (its data is missing).
         PlanningFailed = "planning_failed",
         /// A decision recorded before reasons were: its summary says why.
@@ -86,6 +98,8 @@ pub enum DecisionInputs {
     GroupMoveTimeouts(MoveTimeoutInputs),
     GroupBalanceTransfer(TransferInputs),
     GroupBalancePass(GroupBalancePassInputs),
+    SiteReachability(ReachabilityInputs),
+    OwnSite(OwnSiteInputs),
     /// The feature could not plan: nothing to show.
     None,
     /// A decision recorded before inputs were typed: its numbers by name, as stored.
@@ -152,6 +166,27 @@ pub struct MoveTimeoutInputs {
     pub eta_secs_from_start: Option<f64>,
 }
 
+/// site_health, about the reachability of one other site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReachabilityInputs {
+    pub site: Uuid,
+    pub load_balancer: String,
+    pub sessions_5m: f64,
+    pub failure_ratio: Option<f64>,
+    pub threshold: f64,
+    pub min_logins: u32,
+    /// The row as read: `None` when there is none.
+    pub reachable_before: Option<bool>,
+}
+
+/// site_health, about its own site's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnSiteInputs {
+    pub site: Uuid,
+    pub backends: u64,
+    pub backends_taking_users: u64,
+}
+
 /// group_balance, one planned transfer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferInputs {
@@ -193,6 +228,8 @@ impl DecisionInputs {
             Self::HostFailure(i) => Some(i.backend),
             Self::Evacuation(i) => Some(i.backend),
             Self::GroupMoveTimeouts(i) => Some(i.move_id),
+            Self::SiteReachability(i) => Some(i.site),
+            Self::OwnSite(i) => Some(i.site),
             Self::HostFailureOverview(_)
             | Self::LoadBalance(_)
             | Self::GroupBalanceTransfer(_)
@@ -262,6 +299,19 @@ impl DecisionInputs {
                 &[],
             ),
             Self::GroupBalancePass(i) => rows([("cap", i.cap.to_string()), ("moved", i.moved.to_string())], &[]),
+            Self::SiteReachability(i) => rows(
+                [
+                    ("load_balancer", i.load_balancer.clone()),
+                    ("sessions_5m", number(i.sessions_5m)),
+                    ("threshold", number(i.threshold)),
+                    ("min_logins", i.min_logins.to_string()),
+                ],
+                &[("failure_ratio", i.failure_ratio.map(number)), ("reachable_before", i.reachable_before.map(yes_no))],
+            ),
+            Self::OwnSite(i) => rows(
+                [("backends", i.backends.to_string()), ("backends_taking_users", i.backends_taking_users.to_string())],
+                &[],
+            ),
             Self::None => Vec::new(),
             Self::Earlier(map) => map.iter().map(|(name, value)| (name.clone(), number(*value))).collect(),
         }

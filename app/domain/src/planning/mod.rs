@@ -11,10 +11,12 @@ pub mod group_move_timeouts;
 pub mod host_failure;
 mod inputs;
 pub mod load_balance;
+pub mod site_health;
 
 pub use inputs::{
     DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview, InputRow,
-    LoadBalanceInputs, MoveTimeoutInputs, Reason, RepeatKey, RepeatSlot, TransferInputs,
+    LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
+    TransferInputs,
 };
 
 use std::{
@@ -92,6 +94,16 @@ pub enum Action {
         group: String,
         from: Uuid,
         to: Uuid,
+    },
+    /// Write this site's reachability of another site (`site_reachability`).
+    SetReachability {
+        site: Uuid,
+        reachable: bool,
+    },
+    /// Set the controller's own site online or offline.
+    SetSiteStatus {
+        site: Uuid,
+        online: bool,
     },
     /// Reassign `users` users from one group to another on the same backend (group-size balancing).
     MoveUsers {

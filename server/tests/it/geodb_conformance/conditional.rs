@@ -315,6 +315,17 @@ pub(super) async fn reachability_group_sites_and_stats(db: &dyn Store) {
     db.put_reachability(&Reachability { src_site_id: a, dest_site_id: b, reachable: 1 }).await.unwrap();
     db.put_reachability(&Reachability { src_site_id: b, dest_site_id: a, reachable: 0 }).await.unwrap();
     assert_eq!(all_pages(1, |page| db.list_reachability(page)).await.len(), 2);
+    // A controller's write is conditional on the row it read: absent, or with its value.
+    let seen = Reachability { src_site_id: a, dest_site_id: b, reachable: 1 };
+    let cut = Reachability { reachable: 0, ..seen };
+    assert!(db.write_reachability(Some(&seen), &cut).await.unwrap());
+    assert!(!db.write_reachability(Some(&seen), &cut).await.unwrap(), "refused: the row changed meanwhile");
+    assert!(!db.write_reachability(None, &seen).await.unwrap(), "refused: a row exists");
+    let c = Uuid::new_v4();
+    let fresh = Reachability { src_site_id: a, dest_site_id: c, reachable: 1 };
+    assert!(db.write_reachability(None, &fresh).await.unwrap());
+    let rows = all_pages(1, |page| db.list_reachability(page)).await;
+    assert!(rows.contains(&cut) && rows.contains(&fresh) && rows.len() == 3, "{rows:?}");
     let gs = GroupSite {
         group_name: "default-1".into(),
         site_id: a,

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use domain::{geodb::UserGroup, PageRequest, Site};
 
 use chrono::Utc;
-use palomar_core::ports::{BackendTable, DoveadmError, GroupTable, ManualClock, Metrics, UserTable};
+use palomar_core::ports::{BackendTable, DoveadmError, GroupTable, ManualClock, Metrics, SiteTable, UserTable};
 use palomar_server::{
     adapters::{
         doveadm_http::{DoveadmAuth, DoveadmHttp},
@@ -37,8 +37,13 @@ struct World {
 
 impl World {
     async fn new(users: usize, settings: SimSettings) -> Self {
+        Self::with_sites(1, users, settings).await
+    }
+
+    /// `sites` sites of three backends each; `site` is the first.
+    async fn with_sites(sites: usize, users: usize, settings: SimSettings) -> Self {
         let store = Arc::new(EmbeddedStore::new());
-        let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 10, users };
+        let size = SampleSize { sites, backends_per_site: 3, groups_per_site: 10, users };
         let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let sim = Simulator::load(store.clone(), clock.clone(), settings, 7).await.unwrap();
@@ -159,6 +164,26 @@ async fn offline_backend_groups_are_served_by_their_alt_backend() {
     assert!(traffic.get(&world.host(1)).is_none_or(|t| t.logins() == 0.0), "no sessions to an offline backend");
     assert!(traffic.get(&world.host(2)).is_some_and(|t| t.logins() > 0.0));
     assert!(traffic.get(&world.host(3)).is_some_and(|t| t.logins() > 0.0));
+}
+
+#[tokio::test]
+async fn the_users_of_a_site_that_is_offline_are_served_by_its_failover_site() {
+    let world = World::with_sites(2, 3000, SimSettings { cross_site_percent: 50.0, ..fast() }).await;
+    let sites = world.store.list_sites(PageRequest::first(10)).await.unwrap().items;
+    let mut down = sites.into_iter().find(|s| s.id != world.site.id).unwrap();
+    down.status = domain::SiteStatus::Offline;
+    world.store.put_site(&down).await.unwrap();
+    world.ticks(10, Duration::from_secs(1)).await;
+    let traffic = world.sim().traffic_over(Duration::from_secs(300));
+    let logins = |host: &str| traffic.get(host).map_or(0.0, |t| t.logins());
+    let down_hosts: Vec<String> =
+        world.sim().backends().into_iter().filter(|b| b.site == down.name).map(|b| b.host).collect();
+    assert!(down_hosts.iter().all(|h| logins(h) == 0.0), "no sessions to the offline site's backends");
+    assert_eq!(logins(&down.load_balancer), 0.0, "no proxy sends a user to the offline site");
+    // Its own proxies send its users to the other site's load balancer; that site's
+    // backends serve them along with their own.
+    assert!(logins(&world.site.load_balancer) > 0.0, "{traffic:?}");
+    assert!((1..=3).all(|n| logins(&world.host(n)) > 0.0));
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@ pub(super) struct Statements {
     pub(super) remove_setting: PreparedStatement,
     pub(super) list_reachability: PreparedStatement,
     pub(super) put_reachability: PreparedStatement,
+    pub(super) add_reachability: PreparedStatement,
+    pub(super) update_reachability: PreparedStatement,
     pub(super) list_backend_stats: PreparedStatement,
     pub(super) put_backend_stat: PreparedStatement,
     pub(super) list_proxy_dest_stats: PreparedStatement,
@@ -74,6 +76,19 @@ impl Statements {
                 session,
                 ks,
                 "INSERT INTO {ks}.site_reachability (src_site_id, dest_site_id, reachable) VALUES (?, ?, ?)",
+            )
+            .await?,
+            add_reachability: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.site_reachability (src_site_id, dest_site_id, reachable) VALUES (?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            update_reachability: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.site_reachability SET reachable = ? WHERE src_site_id = ? AND dest_site_id = ? \
+                 IF reachable = ?",
             )
             .await?,
             list_backend_stats: prepare(session, ks, "SELECT site_id, id, key, value, type FROM {ks}.backend_stats WHERE site_id = ?")

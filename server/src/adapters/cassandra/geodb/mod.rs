@@ -413,6 +413,17 @@ impl StatTables for CassandraStore {
         self.write(&self.statements.cluster.put_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await
     }
 
+    async fn write_reachability(&self, seen: Option<&Reachability>, r: &Reachability) -> Result<bool, StoreError> {
+        let statements = &self.statements.cluster;
+        match seen {
+            None => self.conditional(&statements.add_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await,
+            Some(seen) => {
+                let values = (r.reachable, r.src_site_id, r.dest_site_id, seen.reachable);
+                self.conditional(&statements.update_reachability, values).await
+            }
+        }
+    }
+
     async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
         // One partition: the sites of one group (a handful).
         let page = self

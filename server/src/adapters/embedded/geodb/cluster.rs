@@ -76,6 +76,11 @@ impl StatTables for EmbeddedStore {
         Ok(())
     }
 
+    async fn write_reachability(&self, seen: Option<&Reachability>, row: &Reachability) -> Result<bool, StoreError> {
+        let key = (row.src_site_id, row.dest_site_id);
+        Ok(replace_if(&mut self.write().reachability, key, seen, Some(row)))
+    }
+
     async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
         let tables = self.read();
         let lo = (group_name.to_string(), Uuid::nil());

@@ -1,7 +1,12 @@
-//! How a Palomar proxy picks a backend, as a pure function of the GeoDB rows it read. The
-//! simulator routes with it and the users page explains a user's route with it.
+//! How a Palomar proxy picks a site and a backend, as a pure function of the GeoDB rows it
+//! read. The simulator's proxies and the route API route with it, and the users page explains
+//! a user's route with it.
 //! (Dovecot Pro's own code is closed; this follows the Palomar documentation, see
 //! docs/simulator.md for each rule and its source.)
+
+mod sites;
+
+pub use sites::{choose_site, site_trouble, SiteChoice, SitePick, SiteReason, SiteTrouble};
 
 use super::geodb::{Backend, BackendStatus, User, UserGroup};
 use uuid::Uuid;
@@ -50,7 +55,9 @@ pub fn route(group: &UserGroup, backends: &[Backend], user_already_moved: bool) 
     let online = |b: Option<&Backend>| b.filter(|b| accepts_sessions(b)).map(|b| b.id);
 
     if group.is_moving() {
-        return match (online(primary), alt.map(|b| b.id)) {
+        // A moved user is referred only to a destination that takes sessions; while it does
+        // not, the source, which still takes them, serves.
+        return match (online(primary), online(alt)) {
             (Some(source), Some(dest)) if user_already_moved => Route::Referred { from: source, to: dest },
             (Some(source), _) => Route::Backend { id: source, reason: RouteReason::MovingSource },
             (None, _) => match online(alt) {
@@ -223,5 +230,34 @@ mod tests {
         }
         assert!(users.iter().all(|u| user_moved(u, 500, 500)));
         assert!(users.iter().all(|u| !user_moved(u, 0, 500)));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_user_goes_only_to_a_backend_that_takes_sessions_and_to_one_whenever_the_group_has_one(
+            statuses in prop::collection::vec(prop::sample::select(vec!["online", "offline", "standby"]), 1..5),
+            primary in 0usize..6,
+            alt in 0usize..6,
+            moving in any::<bool>(),
+            moved in any::<bool>(),
+        ) {
+            let backends: Vec<Backend> = statuses.iter().map(|s| backend(s)).collect();
+            let id_at = |i: usize| backends.get(i).map(|b| b.id);
+            let g = UserGroup {
+                backend_id: id_at(primary),
+                alt_backend_id: id_at(alt),
+                moving: if moving { "move-1".into() } else { String::new() },
+                ..group(&backends[0], &backends[0], "")
+            };
+            let takes = |id: Uuid| backends.iter().any(|b| b.id == id && accepts_sessions(b));
+            match route(&g, &backends, moved) {
+                Route::Backend { id, .. } | Route::Referred { to: id, .. } => prop_assert!(takes(id)),
+                Route::Unavailable => {
+                    prop_assert!(!g.backend_id.is_some_and(takes) && !g.alt_backend_id.is_some_and(takes));
+                }
+            }
+        }
     }
 }
