@@ -6,6 +6,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
+use crate::cluster_cli::client::encode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use palomar_core::ports::{GeoDb, SystemClock};
@@ -111,10 +112,19 @@ struct SeedArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["host", "site", "link"])))]
 struct FaultArgs {
     /// The simulated backend's host name, e.g. be1.dc1a.example.net.
-    host: String,
-    /// Clear every fault of HOST.
+    host: Option<String>,
+    /// Every backend of this site at once (e.g. `--site dc2a --doveadm unreachable --login-fail 100`
+    /// cuts the whole site).
+    #[arg(long, value_name = "SITE")]
+    site: Option<String>,
+    /// The link from one site to another, `FROM:TO`: cut it (the sessions FROM's proxies send to
+    /// TO's load balancer fail), or restore it with `--clear`.
+    #[arg(long, value_name = "FROM:TO", conflicts_with_all = ["login_fail", "bad_passwords", "delivery_fail", "hot", "doveadm", "stall", "slow"])]
+    link: Option<String>,
+    /// Clear every fault of HOST or SITE, or restore LINK.
     #[arg(long, conflicts_with_all = ["login_fail", "bad_passwords", "delivery_fail", "hot", "doveadm", "stall", "slow"])]
     clear: bool,
     /// Percentage of logins that fail at HOST (0–100).
@@ -196,9 +206,21 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
 
 async fn fault(args: FaultArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let url = format!("{}/faults/{}", control_url(), args.host);
+    let (url, what) = match (&args.host, &args.site, &args.link) {
+        (Some(host), _, _) => (format!("{}/faults/{}", control_url(), encode(host)), format!("faults of {host}")),
+        (_, Some(site), _) => {
+            (format!("{}/site-faults/{}", control_url(), encode(site)), format!("faults of every backend of {site}"))
+        }
+        (_, _, Some(link)) => {
+            let Some((from, to)) = link.split_once(':') else { bail!("--link takes FROM:TO, two site names") };
+            (format!("{}/links/{}/{}", control_url(), encode(from), encode(to)), format!("link {from} → {to}"))
+        }
+        (None, None, None) => bail!("name a HOST, --site or --link"),
+    };
     let response = if args.clear {
         client.delete(&url).send().await?
+    } else if args.link.is_some() {
+        client.put(&url).send().await?
     } else {
         let mut faults = if args.hot { Faults::hot() } else { Faults::default() };
         faults.login_fail_percent = args.login_fail;
@@ -218,7 +240,7 @@ async fn fault(args: FaultArgs) -> anyhow::Result<()> {
     if !status.is_success() {
         bail!("the simulator refused: {status} {body}");
     }
-    println!("faults of {} updated", args.host);
+    println!("{what} updated");
     Ok(())
 }
 

@@ -93,6 +93,42 @@ impl Simulator {
         Ok(())
     }
 
+    /// Cuts (or, with `cut` false, restores) the link from site `from` to site `to`: the
+    /// sessions `from`'s proxies send to `to`'s load balancer fail, each after a timeout.
+    pub fn set_link(&self, from: &str, to: &str, cut: bool) -> Result<(), String> {
+        let mut world = self.world();
+        let id = |name: &str| {
+            world.sites.iter().find(|s| s.name == name).map(|s| s.id).ok_or_else(|| format!("no site {name}"))
+        };
+        let link = (id(from)?, id(to)?);
+        if link.0 == link.1 {
+            return Err("a link joins two different sites".into());
+        }
+        tracing::info!(from, to, cut, "site link changed");
+        if cut {
+            world.cut_links.insert(link);
+        } else {
+            world.cut_links.remove(&link);
+        }
+        Ok(())
+    }
+
+    /// Sets the same faults on every backend of site `site`: a whole site cut or degraded.
+    pub fn set_site_faults(&self, site: &str, faults: Faults) -> Result<(), String> {
+        faults.validate()?;
+        let mut world = self.world();
+        let mut found = false;
+        for backend in world.backends.values_mut().filter(|b| b.site_name == site) {
+            backend.faults = faults.clone();
+            found = true;
+        }
+        if !found {
+            return Err(format!("no site {site} with backends"));
+        }
+        tracing::info!(site, ?faults, "faults set on every backend of the site");
+        Ok(())
+    }
+
     /// A backend's faults; `None` for an unknown host.
     pub fn faults(&self, host: &str) -> Option<Faults> {
         self.world().backends.values().find(|b| b.row.host == host).map(|b| b.faults.clone())

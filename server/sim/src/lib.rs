@@ -53,6 +53,8 @@ struct World {
     sites: Vec<Site>,
     /// `site_reachability` as read with the sites: the proxies' view of the other sites.
     reachability: Vec<domain::geodb::Reachability>,
+    /// Links between sites that are cut (from, to): sessions sent that way fail.
+    cut_links: std::collections::BTreeSet<(Uuid, Uuid)>,
     backends: BTreeMap<Uuid, BackendRuntime>,
     proxies: Vec<ProxyRuntime>,
     users: Vec<SampleUser>,
@@ -83,6 +85,7 @@ impl Simulator {
         let world = World {
             sites: Vec::new(),
             reachability: Vec::new(),
+            cut_links: Default::default(),
             backends: BTreeMap::new(),
             proxies: Vec::new(),
             users: Vec::new(),

@@ -133,6 +133,8 @@ pub async fn start(sim: Arc<Simulator>, options: ServeOptions) -> std::io::Resul
         .route("/backends", get(|State((s, _)): State<(Arc<Simulator>, Topology)>| async move { Json(s.backends()) }))
         .route("/moves", get(|State((s, _)): State<(Arc<Simulator>, Topology)>| async move { Json(s.moves()) }))
         .route("/faults/{host}", put(set_faults).delete(clear_faults))
+        .route("/site-faults/{site}", put(set_site_faults).delete(clear_site_faults))
+        .route("/links/{from}/{to}", put(cut_link).delete(restore_link))
         .route("/geodb", get(geodb_health))
         .with_state((sim.clone(), topology.clone()));
     tasks.push(tokio::spawn(serve(control_listener, control)));
@@ -222,6 +224,41 @@ async fn clear_faults(State((sim, _)): State<(Arc<Simulator>, Topology)>, Path(h
     match sim.set_faults(&host, Faults::default()) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(message) => (StatusCode::NOT_FOUND, message).into_response(),
+    }
+}
+
+async fn set_site_faults(
+    State((sim, _)): State<(Arc<Simulator>, Topology)>,
+    Path(site): Path<String>,
+    Json(faults): Json<Faults>,
+) -> Response {
+    refused_as_not_found(sim.set_site_faults(&site, faults))
+}
+
+async fn clear_site_faults(State((sim, _)): State<(Arc<Simulator>, Topology)>, Path(site): Path<String>) -> Response {
+    refused_as_not_found(sim.set_site_faults(&site, Faults::default()))
+}
+
+async fn cut_link(
+    State((sim, _)): State<(Arc<Simulator>, Topology)>,
+    Path((from, to)): Path<(String, String)>,
+) -> Response {
+    refused_as_not_found(sim.set_link(&from, &to, true))
+}
+
+async fn restore_link(
+    State((sim, _)): State<(Arc<Simulator>, Topology)>,
+    Path((from, to)): Path<(String, String)>,
+) -> Response {
+    refused_as_not_found(sim.set_link(&from, &to, false))
+}
+
+/// 204, or 404 for an unknown site or host, 400 for anything else refused.
+fn refused_as_not_found(result: Result<(), String>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(message) if message.starts_with("no ") => (StatusCode::NOT_FOUND, message).into_response(),
+        Err(message) => (StatusCode::BAD_REQUEST, message).into_response(),
     }
 }
 

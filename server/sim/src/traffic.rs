@@ -90,10 +90,10 @@ impl Simulator {
         roll: f64,
         groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let (proxy_site, sites, reachability) = {
+        let (proxy_site, sites, reachability, cut_links) = {
             let world = self.world();
             let Some(proxy) = world.proxies.get(proxy_index) else { return Ok(vec![]) };
-            (proxy.site_id, world.sites.clone(), world.reachability.clone())
+            (proxy.site_id, world.sites.clone(), world.reachability.clone(), world.cut_links.clone())
         };
         let (ok, failed) = if is_login { (LOGIN_OK, LOGIN_FAILED) } else { (DELIVERY_OK, DELIVERY_FAILED) };
         let row = self.geodb.get_user(&user.username).await?;
@@ -112,7 +112,7 @@ impl Simulator {
             // Served in another site: proxied to that site's load balancer.
             let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
             let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
-            let up = site.status == domain::SiteStatus::Online;
+            let up = !cut_links.contains(&(proxy_site, site_id));
             return Ok(vec![if up {
                 Outcome::Counted { metric: ok, host, seconds: 0.05 }
             } else {

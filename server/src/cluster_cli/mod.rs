@@ -1,7 +1,7 @@
 //! `palomar cluster …`: the cluster from a shell, as `doveadm cluster` names things, through the
 //! controller's `/api/v1` with an API token. Tables by default, JSON with `--json`.
 
-mod client;
+pub(crate) mod client;
 mod table;
 
 use clap::{Args, Subcommand};

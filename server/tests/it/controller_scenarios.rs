@@ -25,7 +25,7 @@ use domain::{
     loops::LoopResult,
     moves::{EndMove, Initiator, MoveRecord, MoveState},
     planning::{Action, DecisionInputs, Reason},
-    PageRequest, Site,
+    PageRequest, Site, SiteStatus,
 };
 use futures::TryStreamExt;
 use palomar_server::{
@@ -52,6 +52,7 @@ mod password_guessing;
 
 mod decision_log;
 mod moves;
+mod site_health;
 
 #[tokio::test]
 async fn host_failure_sets_a_failing_backend_offline_and_brings_it_back() {

@@ -7,7 +7,8 @@
 //!   it, reachable again (1); in between nothing changes. Without enough sessions nothing is
 //!   written, except that a site marked unreachable gets no sessions at all (the proxies route
 //!   around it), so after the cool time it is marked reachable again to be tried, as host
-//!   failure tries an offline backend again.
+//!   failure tries an offline backend again. Marking a site unreachable happens at once;
+//!   marking it reachable again waits for the cool time since the last change.
 //! * **Its own status.** Offline when none of its backends can take users (online and
 //!   answering its doveadm API); online again, after the cool time, when one can, but only
 //!   when the controller set it offline. Standby, evacuate and any other status are the
@@ -114,7 +115,9 @@ fn reachability_of(
         return None;
     }
     let word = if reachable { "reachable" } else { "unreachable" };
-    if !cool {
+    // Failing is acted on at once, as host failure does; coming back waits for the cool time
+    // since the last change, so a flapping link is retried at most once per cool time.
+    if reachable && !cool {
         let summary =
             format!("{} looks {word}: {why}, but its reachability changed less than the cool time ago", dest.name);
         return Some(decision(Reason::SiteCooling, None, summary, DecisionInputs::SiteReachability(inputs)));

@@ -22,8 +22,13 @@ impl World {
 
     /// As [`World::new`], with the simulator's settings changed by `adjust` first.
     pub(crate) async fn with_traffic(users: usize, adjust: impl FnOnce(&mut SimSettings)) -> Self {
+        Self::with_sites(1, users, adjust).await
+    }
+
+    /// `sites` sites of three backends each; the controllers keep the first (`site`).
+    pub(crate) async fn with_sites(sites: usize, users: usize, adjust: impl FnOnce(&mut SimSettings)) -> Self {
         let store = Arc::new(EmbeddedStore::new());
-        let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 12, users };
+        let size = SampleSize { sites, backends_per_site: 3, groups_per_site: 12, users };
         let report = seed_sample_cluster(store.clone(), size, 1).await.unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()));
         let mut sim_settings = SimSettings {
