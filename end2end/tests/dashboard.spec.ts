@@ -62,4 +62,6 @@ test("the features page shows the stored state and the effective mode with its r
   if (stored !== effective) {
     await expect(row.locator("td.reason")).toContainText(/DRY_RUN|GROUP_BALANCE_ENABLED/);
   }
+  // Each feature says what it does; site health names the table it writes.
+  await expect(page.locator('#features tr[data-feature="site_health"] td.describe')).toContainText("site_reachability");
 });

@@ -25,3 +25,5 @@ cargo clippy -p frontend --lib --target wasm32-unknown-unknown -- -D warnings
 ranges=$(grep -rnE '(^|[^.0-9])0\.\.=100($|[^.0-9])|<= ?100($|[^.0-9])' app server frontend --include='*.rs' --exclude-dir=tests |
   grep -v '^app/domain/src/values.rs:' || true)
 [ -z "$ranges" ] || { echo "a load factor range outside app/domain/src/values.rs (use LoadFactor): $ranges" >&2; exit 1; }
+# Every code name the docs quote exists in the code.
+python3 scripts/check-doc-names.py ARCHITECTURE.md README.md docs/*.md

@@ -21,6 +21,24 @@ closed_set! {
 }
 
 impl Feature {
+    /// What the feature does, in one line for the Features page.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::HostFailure => {
+                "Sets a backend offline when its logins fail and its doveadm API does not answer; moves a group away from one that fails while it answers; brings back the backends it set offline."
+            }
+            Feature::LoadBalance => {
+                "Moves one group from the busiest backend to the least busy when their summed Z-scores differ by more than the threshold."
+            }
+            Feature::GroupMoveTimeouts => "Forces group moves that do not start or finish within their timeouts.",
+            Feature::Evacuation => "Empties backends with load factor 0, one group at a time.",
+            Feature::GroupBalance => "Evens out the sizes of the groups on each backend by moving users between them.",
+            Feature::SiteHealth => {
+                "Marks how this site's proxies reach each other site (site_reachability) from their sessions to its load balancer; sets this site offline when none of its backends can take users, and back online when one can."
+            }
+        }
+    }
+
     /// The features one controller pass plans together on one snapshot.
     pub const PASS: [Feature; 4] =
         [Feature::HostFailure, Feature::Evacuation, Feature::LoadBalance, Feature::SiteHealth];

@@ -111,7 +111,7 @@ pub fn FeaturesPage() -> impl IntoView {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
                     Ok(states) => Either::Right(view! {
                         <table class="list" id="features">
-                            <thead><tr><th>"Feature"</th><th>"Stored state"</th><th>"Effective mode"</th><th>"Why"</th></tr></thead>
+                            <thead><tr><th>"Feature"</th><th>"What it does"</th><th>"Stored state"</th><th>"Effective mode"</th><th>"Why"</th></tr></thead>
                             <tbody>
                                 {states.into_iter().map(|m| {
                                     let (feature, state) = (m.feature, m.stored);
@@ -120,6 +120,7 @@ pub fn FeaturesPage() -> impl IntoView {
                                     view! {
                                         <tr data-feature=feature.as_str() data-state=state.as_str() data-effective=m.effective.as_str()>
                                             <td>{feature.as_str()}</td>
+                                            <td class="small describe">{feature.describe()}</td>
                                             <td>{if operator {
                                                 Either::Left(view! {
                                                     <ActionForm action=set attr:class="inline">
