@@ -9,7 +9,10 @@
 #   2. dc2's node stopped: dc2a's controller holds back and says why (/healthz degraded, the
 #      API answers 503), while dc1a's keeps working (a group move, a load factor, decisions);
 #   3. dc2's node back: the writes made in dc1 meanwhile are read in dc2 (hints), nothing is
-#      lost (every seeded user is counted by dc2a's census), and dc2a recovers by itself.
+#      lost (every seeded user is counted by dc2a's census), and dc2a recovers by itself;
+#   4. site health (docs/multi-site.md): every backend of dc2a cut, dc2a's controller sets
+#      dc2a offline and its users are served in dc1a; healed, dc2a comes back and its users go
+#      home; the link dc1a→dc2a cut, dc1a marks dc2a unreachable, and reachable once it returns.
 # Every wait is bounded; a failure exits non-zero with the logs' last lines.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -77,6 +80,9 @@ pids+=("$prometheus_pid")
 export PROMETHEUS_URL="http://127.0.0.1:$PROM" PROMETHEUS_JOB_NAME=palomar
 export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
 export CENSUS_INTERVAL_SECS=10 CONTROLLER_PASS_INTERVAL_SECS=1 CENSUS_CHANGE_MARGIN_SECS=0
+# Site health judges a short window and waits a short cool time, so that section 4 is quick.
+export HOST_FAILURE_WINDOW_SECS=20 HOST_FAILURE_COOL_TIME_SECS=10
+export SIM_CONTROL_URL="http://127.0.0.1:$SIM"
 
 # serve SITE DC ADDRESS REDIS PORT: one controller and UI for SITE on its own DC and Redis.
 serve() {
@@ -182,4 +188,53 @@ users() { # every user counted by dc2a's census, over both sites' backends
 }
 users_are() { [ "$(users)" = "$1" ]; }
 until_ok 90 "every seeded user counted in dc2" users_are 600
-log "passed: both sites on their own DC; dc2a held back through its DC's outage and recovered; dc1's writes reached dc2"
+
+log "4. site health"
+for site in dc1a dc2a; do
+  api PUT "$A" "/sites/$site/features/site_health" '{"state":"on"}' >/dev/null || fail "site_health on for $site"
+done
+site_status() { api GET "$1" "/sites/$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+site_is() { [ "$(site_status "$1" "$2")" = "$3" ]; }
+# A user whose home is dc2a.
+user=$(for n in $(seq 0 40); do
+  u=$(printf 'user%07d@example.net' "$n")
+  api GET "$A" "/users/$u" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['username'] if d['site']=='dc2a' else '')"
+done | grep -m1 . || true)
+[ -n "$user" ] || fail "no seeded user of dc2a among the first 40"
+route_of() { api GET "$1" "/users/$user" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["backend"] or "", "|", d["route"])'; }
+"$palomar" simulate fault --site dc2a --doveadm unreachable --login-fail 100 >/dev/null || fail "cut dc2a's backends"
+until_ok 90 "dc2a's controller sets dc2a offline" site_is "$B" dc2a offline
+site_decisions() { api GET "$1" "/sites/$2/decisions?limit=500" | python3 -c "
+import json, sys
+print(' '.join(d['reason'] for d in json.load(sys.stdin)['items'] if d['feature'] == 'site_health'))"; }
+site_decisions "$B" dc2a | grep -qw no_backend_takes_users || fail "no recorded decision for dc2a offline: $(site_decisions "$B" dc2a)"
+served_in_dc1a() { route_of "$A" | grep -q '^be[0-9]*\.dc1a\.example\.net | dc2a is offline: its failover site dc1a serves'; }
+until_ok 30 "dc2a's user routed to dc1a" served_in_dc1a
+# dc2a's own proxies send its users to dc1a's load balancer, and those logins succeed.
+lb_logins() { # lb_logins: successful sessions proxied to dc1a's load balancer, per Prometheus
+  curl -fsS --max-time 5 "http://127.0.0.1:$PROM/api/v1/query" \
+    --data-urlencode 'query=sum(dovecot_proxy_session_success_total{dest_host="lb.dc1a.example.net"})' |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
+}
+lb_before=$(lb_logins)
+more_lb_logins() { [ "$(lb_logins)" -gt "$lb_before" ]; }
+until_ok 60 "logins of dc2a's users served through dc1a's load balancer" more_lb_logins
+"$palomar" simulate fault --site dc2a --clear >/dev/null || fail "heal dc2a's backends"
+until_ok 90 "dc2a back online after the cool time" site_is "$B" dc2a online
+at_home() { route_of "$A" | grep -q '^be[0-9]*\.dc2a\.example\.net | the group'; }
+until_ok 30 "dc2a's user goes home" at_home
+
+reachable() { # reachable FROM TO: the site_reachability value, or "none"
+  api GET "$A" /reachability | python3 -c "
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r['from_name'] == '$1' and r['to_name'] == '$2']
+print(('1' if rows[0]['reachable'] else '0') if rows else 'none')"
+}
+reachable_is() { [ "$(reachable "$1" "$2")" = "$3" ]; }
+until_ok 60 "dc1a marks dc2a reachable from its sessions" reachable_is dc1a dc2a 1
+"$palomar" simulate fault --link dc1a:dc2a >/dev/null || fail "cut the link dc1a→dc2a"
+until_ok 90 "dc1a marks dc2a unreachable" reachable_is dc1a dc2a 0
+[ "$(reachable dc2a dc1a)" != 0 ] || fail "dc2a marked dc1a unreachable, though only dc1a→dc2a was cut"
+"$palomar" simulate fault --link dc1a:dc2a --clear >/dev/null || fail "restore the link"
+until_ok 120 "dc1a marks dc2a reachable again" reachable_is dc1a dc2a 1
+log "passed: both sites on their own DC; dc2a held back through its DC's outage and recovered; dc1's writes reached dc2; dc2a failed over to dc1a and came back; the cut link was seen and its return too"

@@ -276,6 +276,7 @@ fn build(size: Size) -> Site {
         .map(|n| GroupState {
             name: format!("group{n:06}"),
             backend_id: Some(backends[rng.below(size.backends as u64) as usize].id),
+            alt_backend_id: None,
             moving: false,
             sticky_backend: rng.chance(1),
             last_moved: rng.chance(3).then(|| now - chrono::Duration::minutes(rng.below(120) as i64)),

@@ -16,6 +16,25 @@ use super::{
     Simulator,
 };
 
+/// One login or delivery to route.
+struct Event<'a> {
+    is_login: bool,
+    user: &'a SampleUser,
+    /// 0..100: which of the backend's outcomes it meets.
+    roll: f64,
+}
+
+impl Event<'_> {
+    /// The metrics it counts under: succeeded, failed.
+    fn metrics(&self) -> (&'static str, &'static str) {
+        if self.is_login {
+            (LOGIN_OK, LOGIN_FAILED)
+        } else {
+            (DELIVERY_OK, DELIVERY_FAILED)
+        }
+    }
+}
+
 /// One routed event's outcome, applied to the counters after the GeoDB reads.
 enum Outcome {
     Counted { metric: &'static str, host: String, seconds: f64 },
@@ -56,17 +75,15 @@ impl Simulator {
         let mut groups: HashMap<(Uuid, String), Option<UserGroup>> = HashMap::new();
         let mut outcomes = Vec::with_capacity(plan.len());
         for (proxy_index, is_login, user, roll) in plan {
-            let outcomes_for = self.route_event(proxy_index, is_login, &user, roll, &mut groups).await?;
-            outcomes.push((proxy_index, outcomes_for));
+            let event = Event { is_login, user: &user, roll };
+            outcomes.extend(self.route_event(proxy_index, &event, &mut groups).await?);
         }
         {
             let mut world = self.world();
-            for (proxy_index, events) in outcomes {
+            for (proxy_index, outcome) in outcomes {
                 if let Some(proxy) = world.proxies.get_mut(proxy_index) {
-                    for event in events {
-                        if let Outcome::Counted { metric, host, seconds } = event {
-                            proxy.counters.record(metric, &host, seconds);
-                        }
+                    if let Outcome::Counted { metric, host, seconds } = outcome {
+                        proxy.counters.record(metric, &host, seconds);
                     }
                 }
             }
@@ -81,21 +98,19 @@ impl Simulator {
         Ok(())
     }
 
-    /// Routes one login or delivery and says what the proxy counts.
+    /// Routes one login or delivery and says what each proxy on its way counts.
     async fn route_event(
         &self,
         proxy_index: usize,
-        is_login: bool,
-        user: &SampleUser,
-        roll: f64,
+        event: &Event<'_>,
         groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
-    ) -> Result<Vec<Outcome>, StoreError> {
+    ) -> Result<Vec<(usize, Outcome)>, StoreError> {
         let (proxy_site, sites, reachability, cut_links) = {
             let world = self.world();
             let Some(proxy) = world.proxies.get(proxy_index) else { return Ok(vec![]) };
             (proxy.site_id, world.sites.clone(), world.reachability.clone(), world.cut_links.clone())
         };
-        let (ok, failed) = if is_login { (LOGIN_OK, LOGIN_FAILED) } else { (DELIVERY_OK, DELIVERY_FAILED) };
+        let user = event.user;
         let row = self.geodb.get_user(&user.username).await?;
         let (home_site, home_group) =
             routing::user_placement(&user.username, row.as_ref(), proxy_site, self.settings.default_group_count);
@@ -108,22 +123,55 @@ impl Simulator {
         let pick =
             routing::choose_site(&user.username, row.as_ref(), proxy_site, count, &sites, &reachability, &group_sites);
         let SitePick::Serve(SiteChoice { site: site_id, group: group_name, .. }) = pick else { return Ok(vec![]) };
-        if site_id != proxy_site {
-            // Served in another site: proxied to that site's load balancer.
-            let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
-            let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
-            let up = !cut_links.contains(&(proxy_site, site_id));
-            return Ok(vec![if up {
-                Outcome::Counted { metric: ok, host, seconds: 0.05 }
-            } else {
-                Outcome::Counted { metric: failed, host, seconds: 3.0 }
-            }]);
+        if site_id == proxy_site {
+            return self.route_in_site(proxy_index, site_id, &group_name, event, groups).await;
         }
-        let key = (site_id, group_name.clone());
+        // Served in another site: proxied to that site's load balancer, behind which one of
+        // that site's proxies routes it in its site. The session fails at the load balancer
+        // when the link is cut or the other site cannot serve it.
+        let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
+        let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
+        let (ok, failed) = event.metrics();
+        if cut_links.contains(&(proxy_site, site_id)) {
+            return Ok(vec![(proxy_index, Outcome::Counted { metric: failed, host, seconds: 3.0 })]);
+        }
+        let remote = {
+            let world = self.world();
+            let theirs: Vec<usize> =
+                world.proxies.iter().enumerate().filter(|(_, p)| p.site_id == site_id).map(|(i, _)| i).collect();
+            let spread = routing::stable_hash(&user.username) as usize;
+            theirs.get(spread % theirs.len().max(1)).copied()
+        };
+        let mut counted = match remote {
+            Some(remote) => self.route_in_site(remote, site_id, &group_name, event, groups).await?,
+            None => Vec::new(),
+        };
+        let served = counted.iter().any(|(_, o)| !matches!(o, Outcome::Counted { metric, .. } if *metric == failed));
+        let at_balancer = if served {
+            Outcome::Counted { metric: ok, host, seconds: 0.05 }
+        } else {
+            Outcome::Counted { metric: failed, host, seconds: 3.0 }
+        };
+        counted.push((proxy_index, at_balancer));
+        Ok(counted)
+    }
+
+    /// Routes a session within `site_id` as its proxy `proxy_index` does.
+    async fn route_in_site(
+        &self,
+        proxy_index: usize,
+        site_id: Uuid,
+        group_name: &str,
+        event: &Event<'_>,
+        groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
+    ) -> Result<Vec<(usize, Outcome)>, StoreError> {
+        let (is_login, user, roll) = (event.is_login, event.user, event.roll);
+        let (ok, failed) = event.metrics();
+        let key = (site_id, group_name.to_string());
         if !groups.contains_key(&key) {
-            let group = match self.geodb.get_group(site_id, &group_name).await? {
+            let group = match self.geodb.get_group(site_id, group_name).await? {
                 Some(group) => Some(group),
-                None => self.create_group(site_id, &group_name).await?,
+                None => self.create_group(site_id, group_name).await?,
             };
             groups.insert(key.clone(), group);
         }
@@ -142,9 +190,10 @@ impl Simulator {
         let already_moved = progress.is_some_and(|(moved, total)| routing::user_moved(&user.username, moved, total));
         let route = route(&group, &backends, already_moved);
         let host_of = |id: Uuid| backends.iter().find(|b| b.id == id).map(|b| b.host.clone()).unwrap_or_default();
+        let at = |outcome| Ok(vec![(proxy_index, outcome)]);
         match route {
             Route::Unavailable => Ok(vec![]),
-            Route::Referred { to, .. } => Ok(vec![self.serve(to, &host_of(to), is_login, roll, ok, failed)]),
+            Route::Referred { to, .. } => at(self.serve(to, &host_of(to), is_login, roll, ok, failed)),
             Route::Backend { id, reason } => {
                 match reason {
                     RouteReason::MovingSource if progress.is_none() => {
@@ -156,7 +205,7 @@ impl Simulator {
                     }
                     _ => {}
                 }
-                Ok(vec![self.serve(id, &host_of(id), is_login, roll, ok, failed)])
+                at(self.serve(id, &host_of(id), is_login, roll, ok, failed))
             }
         }
     }

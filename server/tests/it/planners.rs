@@ -39,6 +39,7 @@ fn group(name: &str, on: u128, users: u64) -> GroupState {
     GroupState {
         name: name.into(),
         backend_id: Some(Uuid::from_u128(on)),
+        alt_backend_id: None,
         moving: false,
         sticky_backend: false,
         last_moved: None,
@@ -182,6 +183,7 @@ fn randomized_clusters_keep_every_safety_rule() {
             .map(|g| GroupState {
                 name: format!("g{g}"),
                 backend_id: Some(Uuid::from_u128(rng.gen_range(1..=n))),
+                alt_backend_id: None,
                 moving: rng.gen_bool(0.1),
                 sticky_backend: rng.gen_bool(0.2),
                 last_moved: rng.gen_bool(0.3).then(|| now() - chrono::Duration::minutes(rng.gen_range(0..120))),
@@ -229,7 +231,12 @@ fn randomized_clusters_keep_every_safety_rule() {
                 Some(Action::SetOnline { backend }) => {
                     assert!(by_id(*backend).status_reason.starts_with(REASON_PREFIX), "case {case}")
                 }
-                Some(Action::MoveUsers { .. } | Action::SetReachability { .. } | Action::SetSiteStatus { .. }) => {
+                Some(
+                    Action::MoveUsers { .. }
+                    | Action::SetAltBackend { .. }
+                    | Action::SetReachability { .. }
+                    | Action::SetSiteStatus { .. },
+                ) => {
                     panic!("case {case}: host failure only moves groups and sets backends offline or online")
                 }
                 None => {}

@@ -11,7 +11,7 @@ use domain::{
     feature::{Feature, FeatureState},
     geodb::BackendStatus,
     moves::Initiator,
-    planning::{host_failure, Action, Decision},
+    planning::{host_failure, Action, Decision, DecisionInputs},
     WriteError,
 };
 
@@ -173,6 +173,7 @@ impl Controller {
                     Ok(())
                 }
                 Action::MoveUsers { .. } => Ok(()),
+                Action::SetAltBackend { group, alt } => self.set_group_alt(snap, decision, group, *alt).await,
                 Action::SetReachability { site, reachable } => {
                     self.write_reachability(snap, decision, *site, *reachable).await
                 }
@@ -207,6 +208,24 @@ impl Controller {
                 "the status of {} changed meanwhile (conditional write refused)",
                 seen.host
             )))
+        }
+    }
+
+    /// Points a group's alternative at `alt`, if the group is still as the planner read it.
+    async fn set_group_alt(
+        &self,
+        snap: &Snapshot,
+        decision: &Decision,
+        group: &str,
+        alt: Uuid,
+    ) -> Result<(), WriteError> {
+        let DecisionInputs::AltRepair(inputs) = &decision.inputs else {
+            return Err(WriteError::invalid("inputs", "an alternative's repair without its inputs"));
+        };
+        if self.ports.geodb.set_group_alt(snap.site_id, group, inputs.alt_before_id, alt).await? {
+            Ok(())
+        } else {
+            Err(WriteError::Refused(format!("group {group} changed meanwhile (conditional write refused)")))
         }
     }
 }

@@ -20,6 +20,11 @@ use domain::{
     PageRequest,
 };
 
+/// Groups whose alternative backend one pass repairs at most: one conditional write each, so
+/// draining a backend that is the alternative of thousands of groups repairs them over a few
+/// passes rather than in one burst of writes.
+const ALT_REPAIRS_PER_PASS: usize = 200;
+
 /// Why a feature could not plan this pass.
 pub(super) struct Problem {
     feature: Feature,
@@ -111,6 +116,7 @@ impl Controller {
         }
         if on(Feature::Evacuation) {
             decisions.extend(evacuation::plan(&states, &snap.group_states, now));
+            decisions.extend(evacuation::repair_alternatives(&states, &snap.group_states, ALT_REPAIRS_PER_PASS));
         }
         if on(Feature::LoadBalance) {
             match self.ports.metrics.host_scores(&self.settings.site, self.settings.score_window).await {

@@ -73,6 +73,7 @@ impl Controller {
             .map(|g| GroupState {
                 name: g.name.clone(),
                 backend_id: g.backend_id,
+                alt_backend_id: g.alt_backend_id,
                 moving: g.is_moving(),
                 sticky_backend: g.has_sticky_backend(),
                 last_moved: last_moved.get(g.name.as_str()).copied(),

@@ -136,6 +136,10 @@ pub trait GroupTable: Send + Sync + 'static {
         seen: (i32, i32),
         sticky: (i32, i32),
     ) -> Result<bool, StoreError>;
+    /// Points a group's alternative backend at `alt`, only if the group has a backend, is not
+    /// moving, and its alternative is still `seen`. Returns whether it was applied.
+    async fn set_group_alt(&self, site_id: Uuid, name: &str, seen: Option<Uuid>, alt: Uuid)
+        -> Result<bool, StoreError>;
     /// Starts a move only if the group exists with a backend and is not moving (`moving` null
     /// or empty): a lightweight transaction in Cassandra. Returns whether it was applied.
     async fn start_group_move(

@@ -4,13 +4,17 @@
 //!
 //! Destination: online, reachable, load factor > 0 and not itself draining; the one with the
 //! fewest groups per unit of load factor, so capacity fills in proportion.
+//!
+//! The same feature repairs groups' alternative backends ([`repair_alternatives`]).
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
-    Action, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, GroupsByBackend, IdMap, Reason,
+    Action, AltRepairInputs, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, GroupsByBackend,
+    IdMap, Reason,
 };
-use crate::feature::Feature;
+use crate::{feature::Feature, routing::stable_hash};
 
 /// True for a backend the operators asked to empty.
 pub fn draining(b: &BackendState) -> bool {
@@ -93,6 +97,55 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
     decisions
 }
 
+/// Groups whose alternative backend (`alt_backend_id`, where proxies send the group's users
+/// while its backend is offline or standby) cannot take them get a new one: the alternative is
+/// missing, removed, the group's own backend, not online, or at load factor 0. The new one is
+/// online, answers its doveadm API, takes load and is not the group's own backend; among those,
+/// one picked by the group's name, so that the groups of a drained backend spread. Moving groups
+/// are left alone (their alternative is the move's destination). At most `most` per pass.
+pub fn repair_alternatives(backends: &[BackendState], groups: &[GroupState], most: usize) -> Vec<Decision> {
+    let takes_users = |b: &BackendState| b.online() && b.reachable && !draining(b);
+    let find = |id: Uuid| backends.iter().find(|b| b.id == id);
+    let mut decisions = Vec::new();
+    for g in groups.iter().filter(|g| !g.moving) {
+        if decisions.len() >= most {
+            break;
+        }
+        let Some(own) = g.backend_id.and_then(find) else { continue };
+        let current = g.alt_backend_id.and_then(find);
+        if current.is_some_and(|alt| alt.id != own.id && alt.online() && !draining(alt)) {
+            continue;
+        }
+        let candidates: Vec<&BackendState> = backends.iter().filter(|b| b.id != own.id && takes_users(b)).collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let pick = candidates[usize::try_from(stable_hash(&g.name) % candidates.len() as u64).unwrap_or(0)];
+        let why = match current {
+            None if g.alt_backend_id.is_some() => "is not a backend of the site".to_string(),
+            None => "is not set".to_string(),
+            Some(alt) if alt.id == own.id => "is the group's own backend".to_string(),
+            Some(alt) if draining(alt) => format!("{} is draining", alt.host),
+            Some(alt) => format!("{} is {}", alt.host, alt.status.as_str()),
+        };
+        decisions.push(Decision {
+            feature: Feature::Evacuation,
+            reason: Reason::AltBackendUnusable,
+            action: Some(Action::SetAltBackend { group: g.name.clone(), alt: pick.id }),
+            summary: format!("{}: its alternative {why}: now {}", g.name, pick.host),
+            inputs: DecisionInputs::AltRepair(AltRepairInputs {
+                group: g.name.clone(),
+                backend: own.host.clone(),
+                alt_before: current.map(|b| b.host.clone()),
+                alt_before_id: g.alt_backend_id,
+                alt: pick.host.clone(),
+            }),
+            rejected: vec![],
+        });
+    }
+    decisions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +182,33 @@ mod tests {
         assert_eq!(decisions.len(), 1);
         assert!(decisions[0].action.is_none(), "{}", decisions[0].summary);
         assert!(decisions[0].summary.contains("one is moving now"), "{}", decisions[0].summary);
+    }
+
+    #[test]
+    fn a_groups_unusable_alternative_is_pointed_at_a_backend_that_takes_users() {
+        let mut offline = backend(3, 100);
+        offline.status = crate::geodb::BackendStatus::Offline;
+        let backends = [backend(1, 100), backend(2, 0), offline, backend(4, 100)];
+        let with_alt = |name: &str, on: u128, alt: Option<u128>| GroupState {
+            alt_backend_id: alt.map(Uuid::from_u128),
+            ..group(name, on)
+        };
+        let groups = [
+            with_alt("fine", 1, Some(4)),
+            with_alt("draining", 1, Some(2)),
+            with_alt("offline", 1, Some(3)),
+            with_alt("itself", 1, Some(1)),
+            with_alt("unset", 1, None),
+            with_alt("removed", 1, Some(9)),
+            GroupState { moving: true, ..with_alt("moving", 1, Some(3)) },
+        ];
+        let decisions = repair_alternatives(&backends, &groups, 100);
+        let repaired: Vec<(&str, Option<Action>)> =
+            decisions.iter().map(|d| (d.summary.split(':').next().unwrap_or(""), d.action.clone())).collect();
+        let to_be4 = |g: &str| Some(Action::SetAltBackend { group: g.into(), alt: Uuid::from_u128(4) });
+        // be4 is the only backend other than be1 that takes users.
+        assert_eq!(repaired, ["draining", "offline", "itself", "unset", "removed"].map(|g| (g, to_be4(g))).to_vec());
+        assert!(decisions[1].summary.contains("be3 is offline"), "{}", decisions[1].summary);
+        assert_eq!(repair_alternatives(&backends, &groups, 2).len(), 2, "at most `most` per pass");
     }
 }

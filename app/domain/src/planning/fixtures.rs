@@ -29,6 +29,7 @@ pub(crate) fn group(name: &str, on: u128, users: u64) -> GroupState {
     GroupState {
         name: name.into(),
         backend_id: Some(Uuid::from_u128(on)),
+        alt_backend_id: None,
         moving: false,
         sticky_backend: false,
         last_moved: None,

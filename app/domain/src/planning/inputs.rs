@@ -51,6 +51,8 @@ closed_set! {
         GroupMovingAway = "group_moving_away",
         /// evacuation: the backend drains one group at a time.
         Draining = "draining",
+        /// evacuation: a group's alternative backend is missing, its own, or cannot take users.
+        AltBackendUnusable = "alt_backend_unusable",
         /// group_move_timeouts: not started within the start timeout.
         StartTimeout = "start_timeout",
         /// group_move_timeouts: running longer than the finish timeout.
@@ -100,6 +102,7 @@ pub enum DecisionInputs {
     GroupBalancePass(GroupBalancePassInputs),
     SiteReachability(ReachabilityInputs),
     OwnSite(OwnSiteInputs),
+    AltRepair(AltRepairInputs),
     /// The feature could not plan: nothing to show.
     None,
     /// A decision recorded before inputs were typed: its numbers by name, as stored.
@@ -187,6 +190,18 @@ pub struct OwnSiteInputs {
     pub backends_taking_users: u64,
 }
 
+/// evacuation, a group's alternative backend pointed at one that can take its users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AltRepairInputs {
+    pub group: String,
+    pub backend: String,
+    /// The alternative as read: its host, or `None` when there was none (or it is gone).
+    pub alt_before: Option<String>,
+    /// The alternative as read, by id: what the write is conditional on.
+    pub alt_before_id: Option<Uuid>,
+    pub alt: String,
+}
+
 /// group_balance, one planned transfer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferInputs {
@@ -221,15 +236,25 @@ fn rows<const N: usize>(fixed: [(&str, String); N], optional: &[(&str, Option<St
         .collect()
 }
 
+/// What a decision is about, for the decision log's repeats.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Backend(Uuid),
+    Move(Uuid),
+    Site(Uuid),
+    Group(String),
+}
+
 impl DecisionInputs {
-    /// The backend or move the decision is about; `None` for a decision about the whole site.
-    pub fn subject(&self) -> Option<Uuid> {
+    /// What the decision is about; `None` for a decision about the whole site.
+    pub fn subject(&self) -> Option<Subject> {
         match self {
-            Self::HostFailure(i) => Some(i.backend),
-            Self::Evacuation(i) => Some(i.backend),
-            Self::GroupMoveTimeouts(i) => Some(i.move_id),
-            Self::SiteReachability(i) => Some(i.site),
-            Self::OwnSite(i) => Some(i.site),
+            Self::HostFailure(i) => Some(Subject::Backend(i.backend)),
+            Self::Evacuation(i) => Some(Subject::Backend(i.backend)),
+            Self::GroupMoveTimeouts(i) => Some(Subject::Move(i.move_id)),
+            Self::SiteReachability(i) => Some(Subject::Site(i.site)),
+            Self::OwnSite(i) => Some(Subject::Site(i.site)),
+            Self::AltRepair(i) => Some(Subject::Group(i.group.clone())),
             Self::HostFailureOverview(_)
             | Self::LoadBalance(_)
             | Self::GroupBalanceTransfer(_)
@@ -308,6 +333,10 @@ impl DecisionInputs {
                 ],
                 &[("failure_ratio", i.failure_ratio.map(number)), ("reachable_before", i.reachable_before.map(yes_no))],
             ),
+            Self::AltRepair(i) => rows(
+                [("group", i.group.clone()), ("backend", i.backend.clone()), ("alt", i.alt.clone())],
+                &[("alt_before", i.alt_before.clone())],
+            ),
             Self::OwnSite(i) => rows(
                 [("backends", i.backends.to_string()), ("backends_taking_users", i.backends_taking_users.to_string())],
                 &[],
@@ -342,7 +371,7 @@ pub struct RepeatKey {
 }
 
 /// The decision log's slot: one feature's decisions about one subject (or the whole site).
-pub type RepeatSlot = (Feature, Option<Uuid>);
+pub type RepeatSlot = (Feature, Option<Subject>);
 
 impl Decision {
     pub fn repeat_slot(&self) -> RepeatSlot {
@@ -388,7 +417,7 @@ mod tests {
         let text = serde_json::to_string(&decision).expect("serializes");
         let back: Decision = serde_json::from_str(&text).expect("reads back");
         assert_eq!(back, decision);
-        assert_eq!(back.repeat_slot(), (Feature::Evacuation, Some(Uuid::from_u128(1))));
+        assert_eq!(back.repeat_slot(), (Feature::Evacuation, Some(Subject::Backend(Uuid::from_u128(1)))));
     }
 
     #[test]

@@ -123,6 +123,7 @@ mod tests {
             .map(|name| GroupState {
                 name: name.into(),
                 backend_id: Some(uuid::Uuid::from_u128(2)),
+                alt_backend_id: None,
                 moving: false,
                 sticky_backend: false,
                 last_moved: None,

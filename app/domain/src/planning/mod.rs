@@ -14,9 +14,9 @@ pub mod load_balance;
 pub mod site_health;
 
 pub use inputs::{
-    DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview, InputRow,
-    LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
-    TransferInputs,
+    AltRepairInputs, DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview,
+    InputRow, LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
+    Subject, TransferInputs,
 };
 
 use std::{
@@ -73,6 +73,9 @@ impl BackendState {
 pub struct GroupState {
     pub name: String,
     pub backend_id: Option<Uuid>,
+    /// The group's alternative backend (`alt_backend_id`).
+    #[serde(default)]
+    pub alt_backend_id: Option<Uuid>,
     pub moving: bool,
     pub sticky_backend: bool,
     /// When the controller last moved it, if known.
@@ -104,6 +107,11 @@ pub enum Action {
     SetSiteStatus {
         site: Uuid,
         online: bool,
+    },
+    /// Point a group's alternative backend (`alt_backend_id`) at `alt`.
+    SetAltBackend {
+        group: String,
+        alt: Uuid,
     },
     /// Reassign `users` users from one group to another on the same backend (group-size balancing).
     MoveUsers {

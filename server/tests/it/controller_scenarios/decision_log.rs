@@ -12,9 +12,16 @@ async fn drain_all(world: &World) {
     }
 }
 
-/// A feature's decisions, idle ones too (`of_feature` keeps only actions).
+/// The drain's decisions, idle ones too (`of_feature` keeps only actions), without the
+/// repairs of groups' alternatives the same feature makes.
 fn of_feature_all(decisions: &[DecisionRecord], feature: &str) -> Vec<DecisionRecord> {
-    decisions.iter().filter(|d| d.decision.feature.as_str() == feature).cloned().collect()
+    decisions
+        .iter()
+        .filter(|d| {
+            d.decision.feature.as_str() == feature && matches!(d.decision.inputs, DecisionInputs::Evacuation(_))
+        })
+        .cloned()
+        .collect()
 }
 
 #[tokio::test]

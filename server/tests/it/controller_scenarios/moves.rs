@@ -101,7 +101,11 @@ async fn a_drained_backend_empties_group_by_group() {
     }
     let left = world.groups().await.iter().filter(|g| g.backend_id == Some(be1.id)).count();
     assert_eq!(left, 0, "{:?}", world.decisions().await.iter().map(|d| &d.decision.summary).collect::<Vec<_>>());
-    let drains = of_feature(&world.decisions().await, "evacuation").len();
+    let decisions = world.decisions().await;
+    let drains = of_feature(&decisions, "evacuation")
+        .into_iter()
+        .filter(|d| matches!(d.decision.action, Some(Action::MoveGroup { .. })))
+        .count();
     assert_eq!(drains, owned);
 }
 
@@ -150,4 +154,26 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
     let DecisionInputs::GroupBalancePass(inputs) = &pass.decision.inputs else { panic!("{pass:?}") };
     assert_eq!(inputs.moved as usize, changed, "{pass:?}");
     assert_eq!(pass.decision.reason, Reason::PlannedUsersMoved);
+}
+
+#[tokio::test]
+async fn groups_whose_alternative_cannot_take_users_get_another() {
+    let world = World::new(600).await;
+    world.set_feature("evacuation", FeatureState::On).await;
+    let be2 = world.backend(2).await;
+    let pointing = |groups: &[UserGroup]| groups.iter().filter(|g| g.alt_backend_id == Some(be2.id)).count();
+    assert!(pointing(&world.groups().await) > 0, "the seeding gives be2 as some groups' alternative");
+    assert!(world
+        .store
+        .set_backend_status(world.site.id, be2.id, &be2.status, &domain::geodb::BackendStatus::Offline, "test")
+        .await
+        .unwrap());
+    let c = world.leading("a").await;
+    c.run(LoopKind::Pass).await;
+    let groups = world.groups().await;
+    assert_eq!(pointing(&groups), 0, "{:?}", world.decisions().await);
+    assert!(groups.iter().all(|g| g.alt_backend_id.is_some() && g.alt_backend_id != g.backend_id));
+    let decisions = world.decisions().await;
+    let repairs: Vec<_> = decisions.iter().filter(|d| d.decision.reason == Reason::AltBackendUnusable).collect();
+    assert!(!repairs.is_empty() && repairs.iter().all(|d| d.outcome == Outcome::Applied), "{repairs:?}");
 }

@@ -222,6 +222,22 @@ pub(super) async fn group_sticky_flags_change_only_from_the_values_seen(db: &dyn
     assert!(db.create_group(&group(site, "h", dst)).await.unwrap());
 }
 
+pub(super) async fn a_groups_alternative_changes_only_from_the_value_seen(db: &dyn Store) {
+    let site = Uuid::new_v4();
+    let (own, first, second) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let mut row = group(site, "g", own);
+    row.alt_backend_id = None;
+    db.put_group(&row).await.unwrap();
+    assert!(db.set_group_alt(site, "g", None, first).await.unwrap());
+    assert!(!db.set_group_alt(site, "g", None, second).await.unwrap(), "refused: it has one now");
+    assert!(db.set_group_alt(site, "g", Some(first), second).await.unwrap());
+    assert_eq!(db.get_group(site, "g").await.unwrap().unwrap().alt_backend_id, Some(second));
+    assert!(db.start_group_move(site, "g", first, "move-1").await.unwrap());
+    assert!(!db.set_group_alt(site, "g", Some(first), second).await.unwrap(), "refused: a moving group's");
+    assert!(!db.set_group_alt(site, "missing", None, first).await.unwrap(), "no such group");
+    assert!(db.get_group(site, "missing").await.unwrap().is_none(), "no row made up");
+}
+
 pub(super) async fn a_user_move_starts_only_from_the_values_seen(db: &dyn Store) {
     let site = Uuid::new_v4();
     let user = User {

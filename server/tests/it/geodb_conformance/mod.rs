@@ -128,6 +128,7 @@ conformance!(
     a_backends_move_times_change_only_from_the_value_seen,
     backend_columns_change_only_from_the_values_seen,
     group_sticky_flags_change_only_from_the_values_seen,
+    a_groups_alternative_changes_only_from_the_value_seen,
     a_user_move_starts_only_from_the_values_seen,
     decisions_and_moves_round_trip,
     users_delete,

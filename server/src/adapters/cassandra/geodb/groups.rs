@@ -51,6 +51,8 @@ pub(super) struct Statements {
     pub(super) put_group: PreparedStatement,
     pub(super) create_group: PreparedStatement,
     pub(super) set_sticky: PreparedStatement,
+    pub(super) set_alt: PreparedStatement,
+    pub(super) set_alt_unset: PreparedStatement,
     pub(super) start_group_move: PreparedStatement,
     pub(super) end_group_move: PreparedStatement,
     pub(super) list_group_sites: PreparedStatement,
@@ -93,6 +95,20 @@ impl Statements {
                 ks,
                 "UPDATE {ks}.user_groups SET sticky_users = ?, sticky_backend = ? WHERE site_id = ? AND name = ? \
                  IF backend_id != null AND sticky_users IN (?, ?) AND sticky_backend IN (?, ?)",
+            )
+            .await?,
+            set_alt: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET alt_backend_id = ? WHERE site_id = ? AND name = ? \
+                 IF alt_backend_id = ? AND backend_id != null AND moving IN (null, '')",
+            )
+            .await?,
+            set_alt_unset: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET alt_backend_id = ? WHERE site_id = ? AND name = ? \
+                 IF alt_backend_id = null AND backend_id != null AND moving IN (null, '')",
             )
             .await?,
             start_group_move: prepare(

@@ -1,26 +1,23 @@
 //! The GeoDB port on Cassandra. The statements and row types are split by table area; the
-//! port's methods, one statement each, stay together here, one `impl` per area trait.
+//! port's methods, one statement each, stay together here, one `impl` per area trait (the
+//! stat tables' in `stats`).
 
 mod backends;
 mod cluster;
 mod groups;
+mod stats;
 mod topology;
 mod users;
 
 use domain::{
-    geodb::{
-        Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
-        ProxyDestStat, Reachability, User, UserGroup, UserMove,
-    },
+    geodb::{Backend, BackendStatus, ClusterSetting, GroupBackend, Membership, MoveSide, User, UserGroup, UserMove},
     Page, PageRequest, Site, Tag,
 };
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
-use palomar_core::ports::{
-    BackendTable, GroupTable, SettingTable, SiteTable, StatTables, StoreError, TagTable, UserTable,
-};
+use palomar_core::ports::{BackendTable, GroupTable, SettingTable, SiteTable, StoreError, TagTable, UserTable};
 use scylla::client::session::Session;
 use uuid::Uuid;
 
@@ -30,8 +27,8 @@ use super::{
     CassandraStore,
 };
 use backends::BackendRow;
-use cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow, SettingRow};
-use groups::{GroupBackendRow, GroupRow, GroupSiteRow};
+use cluster::SettingRow;
+use groups::{GroupBackendRow, GroupRow};
 use topology::{SiteDbRow, TagRow};
 use users::{NowRow, UserRow};
 
@@ -272,6 +269,20 @@ impl GroupTable for CassandraStore {
         self.conditional(&self.statements.groups.set_sticky, values).await
     }
 
+    async fn set_group_alt(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        seen: Option<Uuid>,
+        alt: Uuid,
+    ) -> Result<bool, StoreError> {
+        let groups = &self.statements.groups;
+        match seen {
+            Some(seen) => self.conditional(&groups.set_alt, (alt, site_id, name, seen)).await,
+            None => self.conditional(&groups.set_alt_unset, (alt, site_id, name)).await,
+        }
+    }
+
     async fn start_group_move(
         &self,
         site_id: Uuid,
@@ -400,72 +411,5 @@ impl SettingTable for CassandraStore {
     async fn remove_setting(&self, seen: &ClusterSetting) -> Result<bool, StoreError> {
         let values = (&seen.section, seen.site_id, seen.backend_id, &seen.setting_name, &seen.setting_value);
         self.conditional(&self.statements.cluster.remove_setting, values).await
-    }
-}
-
-#[async_trait]
-impl StatTables for CassandraStore {
-    async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError> {
-        self.list::<ReachabilityRow, _>(&self.statements.cluster.list_reachability, (), &page).await
-    }
-
-    async fn put_reachability(&self, r: &Reachability) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.put_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await
-    }
-
-    async fn write_reachability(&self, seen: Option<&Reachability>, r: &Reachability) -> Result<bool, StoreError> {
-        let statements = &self.statements.cluster;
-        match seen {
-            None => self.conditional(&statements.add_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await,
-            Some(seen) => {
-                let values = (r.reachable, r.src_site_id, r.dest_site_id, seen.reachable);
-                self.conditional(&statements.update_reachability, values).await
-            }
-        }
-    }
-
-    async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
-        // One partition: the sites of one group (a handful).
-        let page = self
-            .list::<GroupSiteRow, _>(&self.statements.groups.list_group_sites, (group_name,), &PageRequest::first(500))
-            .await?;
-        Ok(page.items)
-    }
-
-    async fn put_group_site(&self, r: &GroupSite) -> Result<(), StoreError> {
-        self.write(
-            &self.statements.groups.put_group_site,
-            (&r.group_name, r.site_id, &r.status, r.failover_site_id, r.last_update),
-        )
-        .await
-    }
-
-    async fn list_backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, StoreError> {
-        self.list::<BackendStatRow, _>(&self.statements.cluster.list_backend_stats, (site_id,), &page).await
-    }
-
-    async fn put_backend_stat(&self, r: &BackendStat) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.put_backend_stat, (r.site_id, r.id, &r.key, r.value, &r.kind)).await
-    }
-
-    async fn list_proxy_dest_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<ProxyDestStat>, StoreError> {
-        self.list::<ProxyDestStatRow, _>(&self.statements.cluster.list_proxy_dest_stats, (site_id,), &page).await
-    }
-
-    async fn put_proxy_dest_stat(&self, r: &ProxyDestStat) -> Result<(), StoreError> {
-        self.write(
-            &self.statements.cluster.put_proxy_dest_stat,
-            (r.proxy_site_id, &r.dest_host, &r.proxy_host, &r.key, r.value, &r.kind),
-        )
-        .await
-    }
-
-    async fn delete_proxy_dest_stats(
-        &self,
-        site_id: Uuid,
-        dest_host: &str,
-        proxy_host: &str,
-    ) -> Result<(), StoreError> {
-        self.write(&self.statements.cluster.delete_proxy_dest_stats, (site_id, dest_host, proxy_host)).await
     }
 }

@@ -89,6 +89,23 @@ impl GroupTable for EmbeddedStore {
         }
     }
 
+    async fn set_group_alt(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        seen: Option<Uuid>,
+        alt: Uuid,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.groups.get_mut(&(site_id, name.to_string())) {
+            Some(group) if group.backend_id.is_some() && group.moving.is_empty() && group.alt_backend_id == seen => {
+                group.alt_backend_id = Some(alt);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn start_group_move(
         &self,
         site_id: Uuid,
