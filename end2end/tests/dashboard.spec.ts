@@ -7,6 +7,9 @@ test("the overview shows every site and links its dashboard, moves and decisions
   await expect(page.getByRole("heading", { name: "Cluster overview" })).toBeVisible();
   const card = page.locator('#overview .site-card[data-site="dc1a"]');
   await expect(card).toContainText(" of 2");
+  // Where the site's users fail over to, and which sites' proxies reach it.
+  await expect(card.locator("dd.failover")).not.toBeEmpty();
+  await expect(card.locator("dd.reached-from")).not.toBeEmpty();
   await expect(card.getByRole("link", { name: "Moves" })).toHaveAttribute("href", /\/sites\/[0-9a-f-]+\/moves$/);
   await expect(card.getByRole("link", { name: "Decisions" })).toHaveAttribute("href", /\/decisions$/);
   await card.getByRole("link", { name: "Dashboard" }).click();

@@ -30,6 +30,10 @@ closed_set! {
     /// What needs an operator's eye; its word is also the alert's CSS class.
     #[derive(PartialOrd, Ord)]
     pub enum AlertKind("alert", "kind") {
+        /// The site is not online: its users are served by their failover site.
+        SiteDown = "site-down",
+        /// Another site's proxies cannot reach this site (`site_reachability`).
+        SiteUnreachable = "site-unreachable",
         /// A backend failing logins or deliveries above `HOST_FAILURE_RATIO`, or offline.
         FailingBackend = "failing-backend",
         /// The controller's doveadm probe cannot reach a backend.
@@ -53,6 +57,9 @@ pub struct Alert {
 /// What the alert rules look at.
 #[derive(Debug, Clone)]
 pub struct AlertInputs<'a> {
+    pub site_status: &'a SiteStatus,
+    /// The sites whose proxies cannot reach this one, by name.
+    pub unreachable_from: &'a [String],
     pub backends: &'a [BackendHealth],
     /// `HOST_FAILURE_RATIO`.
     pub failure_ratio_limit: f64,
@@ -70,6 +77,30 @@ pub struct AlertInputs<'a> {
 /// The site's alerts, most urgent kind first. A pure function of what the dashboard read.
 pub fn alerts(inputs: &AlertInputs<'_>) -> Vec<Alert> {
     let mut alerts = Vec::new();
+    let down = match inputs.site_status {
+        SiteStatus::Online => None,
+        SiteStatus::Offline => Some("this site is offline: its users are served by their failover site".to_string()),
+        SiteStatus::Standby => {
+            Some("this site is in standby: it takes no users; they are served by their failover site".to_string())
+        }
+        SiteStatus::Evacuate => Some("this site is being evacuated: its users go to their failover site".to_string()),
+        SiteStatus::Other(word) => Some(format!(
+            "this site's status is {}: proxies do not trust it with users",
+            super::logtext::Untrusted(word)
+        )),
+    };
+    if let Some(message) = down {
+        alerts.push(Alert { kind: AlertKind::SiteDown, message });
+    }
+    if !inputs.unreachable_from.is_empty() {
+        alerts.push(Alert {
+            kind: AlertKind::SiteUnreachable,
+            message: format!(
+                "the proxies of {} cannot reach this site: they send its users to a failover site",
+                inputs.unreachable_from.join(", ")
+            ),
+        });
+    }
     for b in inputs.backends {
         let failing = b.failure_ratio.filter(|r| *r >= inputs.failure_ratio_limit);
         if let Some(ratio) = failing {
@@ -153,6 +184,11 @@ pub struct SiteSummary {
     pub active_moves: usize,
     pub leader: Option<String>,
     pub alerts: Vec<Alert>,
+    /// Each other site's proxies, by name, and whether they reach this site
+    /// (`site_reachability`; a site without a row is not listed).
+    pub reached_from: Vec<(String, bool)>,
+    /// The sites that could take this site's users now, by name (online, and reached from it).
+    pub failover_to: Vec<String>,
 }
 
 closed_set! {
@@ -234,6 +270,8 @@ mod tests {
             backend("be3", BackendStatus::Online, Some(0.01), None),
         ];
         let inputs = AlertInputs {
+            site_status: &SiteStatus::Online,
+            unreachable_from: &[],
             backends: &backends,
             failure_ratio_limit: 0.2,
             census_at: Some(now - chrono::Duration::hours(3)),
@@ -263,7 +301,15 @@ mod tests {
         assert!(alerts(&calm).is_empty());
         let dark = AlertInputs { any_traffic: false, ..calm.clone() };
         assert_eq!(alerts(&dark).iter().map(|a| a.kind).collect::<Vec<_>>(), [AlertKind::NoMetrics]);
-        let down = AlertInputs { metrics_error: Some("unreachable".into()), ..calm };
+        let down = AlertInputs { metrics_error: Some("unreachable".into()), ..calm.clone() };
         assert!(alerts(&down)[0].message.contains("unreachable"));
+        let cut = ["dc2a".to_string()];
+        let offline = AlertInputs { site_status: &SiteStatus::Offline, unreachable_from: &cut, ..calm };
+        let site_alerts = alerts(&offline);
+        assert_eq!(
+            site_alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [AlertKind::SiteDown, AlertKind::SiteUnreachable]
+        );
+        assert!(site_alerts[1].message.contains("dc2a"), "{site_alerts:?}");
     }
 }

@@ -1,4 +1,5 @@
-//! The cluster overview at `/`: every site, its backends, moves, leader and alerts.
+//! The cluster overview at `/`: every site, its backends, moves, leader and alerts, where its
+//! users fail over to, and which other sites' proxies reach it.
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -39,6 +40,20 @@ fn site_card(s: SiteSummary) -> impl IntoView {
     let href = format!("/sites/{}", s.id);
     let health = if s.alerts.is_empty() { "ok" } else { "alert" };
     let leader = s.leader.clone().unwrap_or_else(|| "nobody".into());
+    let failover = if s.failover_to.is_empty() {
+        "no other site can take its users now".to_string()
+    } else {
+        s.failover_to.join(", ")
+    };
+    let reached = if s.reached_from.is_empty() {
+        "no site has judged it yet".to_string()
+    } else {
+        s.reached_from
+            .iter()
+            .map(|(site, ok)| format!("{site}: {}", if *ok { "reachable" } else { "unreachable" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     view! {
         <section class=format!("site-card site-{health}") data-site=s.name.clone()>
             <h2><a href=href.clone()>{s.name.clone()}</a>" "<StatusBadge status=s.status.to_string()/></h2>
@@ -46,6 +61,8 @@ fn site_card(s: SiteSummary) -> impl IntoView {
                 <dt>"Backends"</dt><dd>{format!("{} online of {}", s.online, s.backends)}</dd>
                 <dt>"Active moves"</dt><dd>{s.active_moves}</dd>
                 <dt>"Controller"</dt><dd>{leader}</dd>
+                <dt>"Fails over to"</dt><dd class="failover">{failover}</dd>
+                <dt>"Reached from"</dt><dd class="reached-from">{reached}</dd>
             </dl>
             <AlertList alerts=s.alerts/>
             <p class="links">

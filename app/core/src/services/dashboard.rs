@@ -10,7 +10,7 @@ use std::{
 use chrono::{DateTime, DurationRound, Utc};
 use uuid::Uuid;
 
-use super::fresh::{SiteBackends, Sites};
+use super::fresh::{Reachabilities, SiteBackends, Sites};
 use crate::{
     controller::{Census, Controller},
     ports::{Clock, LeaderLease, Metrics, RecordStore, MAX_HISTORY_BACKENDS},
@@ -40,6 +40,7 @@ pub struct DashboardReader {
     pub(crate) census: Arc<Census>,
     pub(crate) controller: Arc<Controller>,
     pub(crate) sites: Arc<Sites>,
+    pub(crate) reachability: Arc<Reachabilities>,
     pub(crate) backends: Arc<SiteBackends>,
     pub(crate) census_interval: Duration,
 }
@@ -73,6 +74,9 @@ impl DashboardReader {
         let backends = backends?;
         let health = self.health(site, &backends, traffic, &BTreeMap::new());
         let leader = leader.ok().map(|l| l.map(|l| l.holder));
+        let (reached_from, failover_to) = self.site_links(site).await;
+        let unreachable_from: Vec<String> =
+            reached_from.iter().filter(|(_, reachable)| !reachable).map(|(name, _)| name.clone()).collect();
         Ok(SiteSummary {
             id: site.id,
             name: site.name.clone(),
@@ -81,8 +85,32 @@ impl DashboardReader {
             online: backends.iter().filter(|b| b.status == BackendStatus::Online).count(),
             active_moves: moves.map(|m| m.len()).unwrap_or(0),
             leader: leader.clone().flatten(),
-            alerts: self.alerts_of(&health, leader),
+            alerts: self.alerts_of(site, &unreachable_from, &health, leader),
+            reached_from,
+            failover_to,
         })
+    }
+
+    /// Which other sites' proxies reach `site` (by name, from `site_reachability`), and which
+    /// sites could take its users now: online and reached from it. Nothing when the rows cannot
+    /// be read: the other alerts still show.
+    async fn site_links(&self, site: &Site) -> (Vec<(String, bool)>, Vec<String>) {
+        let (Ok(rows), Ok(sites)) = futures::join!(self.reachability.all(), self.sites.all()) else {
+            return (Vec::new(), Vec::new());
+        };
+        let name = |id: Uuid| sites.iter().find(|s| s.id == id).map_or_else(|| id.to_string(), |s| s.name.clone());
+        let reached_from = rows
+            .iter()
+            .filter(|r| r.dest_site_id == site.id && r.src_site_id != site.id)
+            .map(|r| (name(r.src_site_id), r.reachable != 0))
+            .collect();
+        let failover_to = sites
+            .iter()
+            .filter(|other| other.id != site.id)
+            .filter(|other| domain::routing::site_trouble(Some(other), site.id, &rows).is_none())
+            .map(|other| other.name.clone())
+            .collect();
+        (reached_from, failover_to)
     }
 
     /// One site's dashboard.
@@ -104,7 +132,10 @@ impl DashboardReader {
         }
         let health = self.health(&site, &backends, &traffic, &summed);
         let leader = leader.ok().map(|l| l.map(|l| l.holder));
-        let alerts = self.alerts_of(&health, leader.clone());
+        let (reached_from, _) = self.site_links(&site).await;
+        let unreachable_from: Vec<String> =
+            reached_from.into_iter().filter(|(_, reachable)| !reachable).map(|(name, _)| name).collect();
+        let alerts = self.alerts_of(&site, &unreachable_from, &health, leader.clone());
         let mut rows = health.backends;
         rows.sort_by(|a, b| attention(b).total_cmp(&attention(a)).then_with(|| a.host.cmp(&b.host)));
         Ok(SiteDashboard {
@@ -173,8 +204,16 @@ impl DashboardReader {
         Health { backends: rows, metrics_error: traffic.as_ref().err().cloned(), any_traffic }
     }
 
-    fn alerts_of(&self, health: &Health, leader: Option<Option<String>>) -> Vec<domain::dashboard::Alert> {
+    fn alerts_of(
+        &self,
+        site: &Site,
+        unreachable_from: &[String],
+        health: &Health,
+        leader: Option<Option<String>>,
+    ) -> Vec<domain::dashboard::Alert> {
         alerts(&AlertInputs {
+            site_status: &site.status,
+            unreachable_from,
             backends: &health.backends,
             failure_ratio_limit: self.controller.settings().host_failure.ratio,
             census_at: self.census.latest().taken_at,

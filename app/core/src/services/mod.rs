@@ -243,6 +243,7 @@ impl Services {
             census: self.census.clone(),
             controller: self.controller.clone(),
             sites: self.sites.clone(),
+            reachability: self.reachability.clone(),
             backends: self.backends.clone(),
             census_interval: self.census_interval,
         }

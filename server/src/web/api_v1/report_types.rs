@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::{
     cluster::Progress,
-    dashboard::{Alert, BackendHealth, ChartData, SiteDashboard, SiteSummary},
+    dashboard::{Alert, AlertKind, BackendHealth, ChartData, SiteDashboard, SiteSummary},
     geodb::{BackendStat, ProxyDestStat, Reachability},
     loops::{ControllerStatus, LoopResult},
     operator::OperatorSummary,
@@ -20,15 +20,21 @@ use super::types::{page_of, DecisionOut, MoveOut};
 /// Something that needs an operator's eye.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AlertOut {
-    /// `failing-backend`, `unreachable-backend`, `stale-census`, `no-metrics` or `no-leader`.
-    pub kind: String,
+    pub kind: AlertKind,
     pub message: String,
 }
 
 impl From<&Alert> for AlertOut {
     fn from(a: &Alert) -> Self {
-        Self { kind: a.kind.as_str().to_string(), message: a.message.clone() }
+        Self { kind: a.kind, message: a.message.clone() }
     }
+}
+
+/// Whether one other site's proxies reach a site.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReachedFromOut {
+    pub site: String,
+    pub reachable: bool,
 }
 
 /// One site on the cluster overview.
@@ -43,6 +49,10 @@ pub struct SiteSummaryOut {
     /// The controller instance holding the site's lease.
     pub leader: Option<String>,
     pub alerts: Vec<AlertOut>,
+    /// Each other site whose proxies have a `site_reachability` row for this site.
+    pub reached_from: Vec<ReachedFromOut>,
+    /// The sites that could take this site's users now (online, and reached from it).
+    pub failover_to: Vec<String>,
 }
 
 impl From<&SiteSummary> for SiteSummaryOut {
@@ -56,6 +66,12 @@ impl From<&SiteSummary> for SiteSummaryOut {
             active_moves: s.active_moves,
             leader: s.leader.clone(),
             alerts: s.alerts.iter().map(AlertOut::from).collect(),
+            reached_from: s
+                .reached_from
+                .iter()
+                .map(|(site, reachable)| ReachedFromOut { site: site.clone(), reachable: *reachable })
+                .collect(),
+            failover_to: s.failover_to.clone(),
         }
     }
 }
