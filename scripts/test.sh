@@ -7,7 +7,7 @@
 #
 # The stages (each a script of its own in scripts/test/, or scripts/two-dc.sh, scripts/bench.sh;
 # a stage gets what it needs from scripts/test/services.sh, never from another stage):
-#   lint         scripts executable, cargo fmt --check, clippy -D warnings (server and wasm)
+#   lint         scripts executable, cargo fmt --check, clippy -D warnings (server and wasm), doc names
 #   unit         the Rust unit tests
 #   conformance  the Rust integration tests on the embedded store, Cassandra, Redis, Prometheus, Dovecot CE
 #   e2e          Playwright with and without JavaScript against the server on Cassandra and Redis; the demo
@@ -31,7 +31,7 @@ declare -A about=(
   [faults]="during group moves: Cassandra killed (SIGKILL) and resumed, Redis restarted, the server killed (SIGKILL) and restarted"
   [load]="32 clients browse and post for 30 s while the controller runs"
   [ce]="real Dovecot CE steered by the controller: routing, an operator's move, password guessing, host failure (end2end/ce)"
-  [two-dc]="two sites on a real two-DC Cassandra: dc2's node stopped and back (scripts/two-dc.sh)"
+  [two-dc]="two sites on a real two-DC Cassandra: dc2's node stopped and back; site health, failover and a cut link (scripts/two-dc.sh)"
   [bench]="the benchmarks at tiny sizes, so that their code keeps working (scripts/bench.sh, BENCH_SMALL=1; no timing is judged)"
 )
 # What each stage needs started: redis, cassandra, build (the server and the site), e2e (the

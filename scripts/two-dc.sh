@@ -196,10 +196,12 @@ done
 site_status() { api GET "$1" "/sites/$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
 site_is() { [ "$(site_status "$1" "$2")" = "$3" ]; }
 # A user whose home is dc2a.
-user=$(for n in $(seq 0 40); do
+user=""
+for n in $(seq 0 40); do
   u=$(printf 'user%07d@example.net' "$n")
-  api GET "$A" "/users/$u" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['username'] if d['site']=='dc2a' else '')"
-done | grep -m1 . || true)
+  home=$(api GET "$A" "/users/$u" | python3 -c 'import json,sys; print(json.load(sys.stdin)["site"])') || continue
+  if [ "$home" = dc2a ]; then user=$u; break; fi
+done
 [ -n "$user" ] || fail "no seeded user of dc2a among the first 40"
 route_of() { api GET "$1" "/users/$user" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["backend"] or "", "|", d["route"])'; }
 "$palomar" simulate fault --site dc2a --doveadm unreachable --login-fail 100 >/dev/null || fail "cut dc2a's backends"
