@@ -18,7 +18,10 @@ operator (the UI's forms, posted as the browser posts them without JavaScript), 
 5. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
    offline, and logins succeed again on the other backend; started again, it comes back online;
 6. the proxy is switched to checking passwords itself (password-check-proxy.conf) and step 4
-   runs again: this time no guess reaches a backend at all.
+   runs again: this time no guess reaches a backend at all;
+7. the site goes offline: the route API sends its users to another site's load balancer
+   (`reason=other_site`; here one of the backends stands in for it), the CE proxy follows, and
+   when the site is online again the users come home.
 
 Run: python3 -m unittest -v end2end/ce/test_ce_cluster.py (with the environment test.sh sets).
 """
@@ -444,6 +447,34 @@ class CeCluster(unittest.TestCase):
             self.assertGreater(proxy_refused, 20, "the proxy refused the guesses")
         finally:
             ce("ce_set_password_check", "backend")
+
+    def test_7_a_user_whose_site_is_offline_goes_through_another_sites_load_balancer(self):
+        op = self.op
+        home = route(USER)
+        # Another site whose load balancer is a host the proxy can log in to: the backend that
+        # does not serve the user now stands in for the other site's proxies.
+        balancer = next(b for b in BACKENDS if b != home["host"])
+        other = "dc2ce"
+        op.call("sites/add", name=other, tag="", load_balancer=balancer, status="online")
+
+        def set_status(status):
+            op.call("sites/update", id=self.site_id, name=SITE, tag="", load_balancer="", status=status)
+
+        try:
+            set_status("offline")
+            answer = route(USER)
+            self.assertEqual((answer["reason"], answer["site"], answer["host"]), ("other_site", other, balancer), answer)
+            self.assertEqual(
+                wait_for("a login through the other site", lambda: login_backend() == balancer and balancer, 30),
+                balancer,
+                "the CE proxy followed the route API to the other site's load balancer",
+            )
+        finally:
+            set_status("online")
+            other_id = next(row["id"] for row in walk(op.call("sites/list")) if row.get("name") == other and "id" in row)
+            op.call("sites/remove", id=other_id, confirm_name=other)
+        self.assertEqual(route(USER)["host"], home["host"], "home again")
+        self.assertEqual(wait_for("a login at home", lambda: login_backend() == home["host"] and home["host"], 30), home["host"])
 
 
 if __name__ == "__main__":

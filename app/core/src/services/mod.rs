@@ -358,7 +358,12 @@ impl Services {
     /// Changes to sites and tags: admins only.
     pub fn topology_admin(&self, caller: &Caller) -> Result<TopologyAdmin, AppError> {
         caller.require(Role::Admin)?;
-        Ok(TopologyAdmin::new(self.ports.geodb.clone(), self.auditor(caller), self.sites.clone()))
+        Ok(TopologyAdmin::new(
+            self.ports.geodb.clone(),
+            self.auditor(caller),
+            self.sites.clone(),
+            self.controller.clone(),
+        ))
     }
 
     /// Operator accounts: admins only.

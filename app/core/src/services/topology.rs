@@ -90,11 +90,17 @@ pub struct TopologyAdmin {
     geodb: Arc<dyn GeoDb>,
     audit: Auditor,
     sites: Arc<super::fresh::Sites>,
+    controller: Arc<crate::controller::Controller>,
 }
 
 impl TopologyAdmin {
-    pub(crate) fn new(geodb: Arc<dyn GeoDb>, audit: Auditor, sites: Arc<super::fresh::Sites>) -> Self {
-        Self { geodb, audit, sites }
+    pub(crate) fn new(
+        geodb: Arc<dyn GeoDb>,
+        audit: Auditor,
+        sites: Arc<super::fresh::Sites>,
+        controller: Arc<crate::controller::Controller>,
+    ) -> Self {
+        Self { geodb, audit, sites, controller }
     }
 
     /// Adds a site under a new id. The name must be free and the tag must exist.
@@ -125,6 +131,10 @@ impl TopologyAdmin {
             .await;
         self.sites.forget();
         written?;
+        // CE proxies cache routes: a site that stopped or started taking users must reach them now.
+        if before.status != site.status {
+            self.controller.moves().handoff().flush_proxy_caches().await;
+        }
         Ok(site)
     }
 
