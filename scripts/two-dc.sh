@@ -210,7 +210,7 @@ site_decisions() { api GET "$1" "/sites/$2/decisions?limit=500" | python3 -c "
 import json, sys
 print(' '.join(d['reason'] for d in json.load(sys.stdin)['items'] if d['feature'] == 'site_health'))"; }
 site_decisions "$B" dc2a | grep -qw no_backend_takes_users || fail "no recorded decision for dc2a offline: $(site_decisions "$B" dc2a)"
-served_in_dc1a() { route_of "$A" | grep -q '^be[0-9]*\.dc1a\.example\.net | dc2a is offline: its failover site dc1a serves'; }
+served_in_dc1a() { route_of "$A" | grep -q '^be[0-9]*\.dc1a\.example\.net | dc2a cannot take users (offline): its failover site dc1a serves'; }
 until_ok 30 "dc2a's user routed to dc1a" served_in_dc1a
 # dc2a's own proxies send its users to dc1a's load balancer, and those logins succeed.
 lb_logins() { # lb_logins: successful sessions proxied to dc1a's load balancer, per Prometheus

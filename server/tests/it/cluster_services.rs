@@ -223,7 +223,7 @@ async fn user_lookup_explains_a_failover_to_another_site() {
     admin.update_site(w.site, down).await.unwrap();
     let reader = w.services.users(&w.admin);
     let detail = reader.lookup("user0000000@example.net").await.unwrap();
-    assert_eq!(detail.route, format!("{} is offline and no other site can take the user", home.name));
+    assert_eq!(detail.route, format!("{} cannot take users (offline), and no other site can take the user", home.name));
     assert_eq!(detail.backend_host, None);
 
     let other = domain::SiteDraft {
@@ -238,7 +238,7 @@ async fn user_lookup_explains_a_failover_to_another_site() {
     assert_eq!(
         detail.route,
         format!(
-            "{} is offline: its failover site dc9z serves the user in group {group}; group {group} does not exist yet: a proxy creates it at the next login",
+            "{} cannot take users (offline): its failover site dc9z serves the user in group {group}; group {group} does not exist yet: a proxy creates it at the next login",
             home.name
         )
     );

@@ -220,7 +220,7 @@ async fn a_site_that_cannot_take_its_users_fails_over_to_another() {
     set_site_status(&c, there, SiteStatus::Evacuate).await;
     let (status, body, cache) = ask(&c.app, "user=alice@example.net").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body, "error=the user's site is standby and no other site can take them\n");
+    assert_eq!(body, "error=the user's site cannot take them (standby), and no other site can\n");
     assert_eq!(cache, "no-store");
 }
 

@@ -12,7 +12,9 @@ use crate::ports::{GeoDb, StatTables, StoreError};
 use domain::{
     edition::DovecotEdition,
     geodb::{Reachability, User},
-    routing::{choose_site, new_group, route, site_trouble, user_placement, Route, RouteReason, SitePick, SiteReason},
+    routing::{
+        choose_site, new_group, route, site_trouble, user_placement, Route, RouteReason, RouteWhy, SitePick, SiteReason,
+    },
     Site,
 };
 
@@ -73,43 +75,6 @@ impl RouteError {
             RouteError::Unauthorized => 401,
             RouteError::Invalid(_) => 400,
             RouteError::NoBackend(_) | RouteError::Store(_) => 503,
-        }
-    }
-}
-
-/// Why a route goes where it goes: the closed set the route API reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteWhy {
-    /// The group's backend.
-    Primary,
-    /// The group's alternative: its backend is offline or standby.
-    Failover,
-    /// The group is moving and this user still goes to the source (Pro).
-    MovingSource,
-    /// The group is moving and this user goes to the destination (CE: every user at once).
-    MovingDestination,
-    /// The group's move ends here: its source is down.
-    SourceDown,
-    /// The group did not exist: created now, as a proxy does at a user's first login.
-    NewGroup,
-    /// Another site serves the user (their own, or the failover of theirs): its load balancer.
-    OtherSite,
-    /// The user's site cannot take them (offline, standby, evacuating or unreachable): this
-    /// site, its failover, serves them in their failover group.
-    FailoverSite,
-}
-
-impl RouteWhy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RouteWhy::Primary => "primary",
-            RouteWhy::Failover => "failover",
-            RouteWhy::MovingSource => "moving_source",
-            RouteWhy::MovingDestination => "moving_destination",
-            RouteWhy::SourceDown => "source_down",
-            RouteWhy::NewGroup => "new_group",
-            RouteWhy::OtherSite => "other_site",
-            RouteWhy::FailoverSite => "failover_site",
         }
     }
 }
@@ -179,7 +144,7 @@ impl ProxyRoutes {
             SitePick::Serve(choice) => choice,
             SitePick::NoSite { trouble, .. } => {
                 return Err(RouteError::NoBackend(format!(
-                    "the user's site is {trouble} and no other site can take them"
+                    "the user's site cannot take them ({trouble}), and no other site can"
                 )))
             }
         };

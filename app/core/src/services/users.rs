@@ -61,14 +61,14 @@ impl UsersReader {
         let choice = match pick {
             SitePick::Serve(choice) => choice,
             SitePick::NoSite { trouble, .. } => {
-                let route = format!("{site_name} is {trouble} and no other site can take the user");
+                let route = format!("{site_name} cannot take users ({trouble}), and no other site can take the user");
                 return Ok(UserDetail { user, site_name, backend_host: None, route, group_moving: false });
             }
         };
         let served_in = match choice.reason {
             SiteReason::Home => String::new(),
             SiteReason::Failover(trouble) => format!(
-                "{site_name} is {trouble}: its failover site {} serves the user in group {}; ",
+                "{site_name} cannot take users ({trouble}): its failover site {} serves the user in group {}; ",
                 name_of(choice.site),
                 choice.group
             ),

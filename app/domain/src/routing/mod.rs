@@ -8,6 +8,7 @@ mod sites;
 
 pub use sites::{choose_site, site_trouble, SiteChoice, SitePick, SiteReason, SiteTrouble};
 
+use super::closed_set::closed_set;
 use super::geodb::{Backend, BackendStatus, User, UserGroup};
 use uuid::Uuid;
 
@@ -34,6 +35,29 @@ pub enum RouteReason {
     /// The group was moving but its source is offline or standby: the move ends at once and
     /// the destination serves.
     MoveFinishedBySourceDown,
+}
+
+closed_set! {
+    /// Why the route API sends a user where it does: the `reason` line of its answer.
+    pub enum RouteWhy("route reason", "reason") {
+        /// The group's backend.
+        Primary = "primary",
+        /// The group's alternative: its backend is offline or standby.
+        Failover = "failover",
+        /// The group is moving and this user still goes to the source (Pro).
+        MovingSource = "moving_source",
+        /// The group is moving and this user goes to the destination (CE: every user at once).
+        MovingDestination = "moving_destination",
+        /// The group's move ends here: its source is down.
+        SourceDown = "source_down",
+        /// The group did not exist: created now, as a proxy does at a user's first login.
+        NewGroup = "new_group",
+        /// Another site serves the user (their own, or the failover of theirs): its load balancer.
+        OtherSite = "other_site",
+        /// The user's site cannot take them (offline, standby, evacuating or unreachable): this
+        /// site, its failover, serves them in their failover group.
+        FailoverSite = "failover_site",
+    }
 }
 
 /// True when proxies may send sessions to this backend.

@@ -6,40 +6,23 @@ use uuid::Uuid;
 
 use super::{stable_hash, user_placement};
 use crate::{
+    closed_set::closed_set,
     geodb::{GroupSite, Reachability, User},
     Site, SiteStatus,
 };
 
-/// Why a site cannot take users now, as a proxy of some site sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SiteTrouble {
-    Offline,
-    Standby,
-    Evacuating,
-    /// A status this version does not know: not trusted to take users.
-    UnknownStatus,
-    /// `site_reachability` from the proxy's site says 0.
-    Unreachable,
-    /// Not in the `sites` table.
-    Missing,
-}
-
-impl SiteTrouble {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SiteTrouble::Offline => "offline",
-            SiteTrouble::Standby => "standby",
-            SiteTrouble::Evacuating => "evacuating",
-            SiteTrouble::UnknownStatus => "unknown status",
-            SiteTrouble::Unreachable => "unreachable",
-            SiteTrouble::Missing => "missing",
-        }
-    }
-}
-
-impl std::fmt::Display for SiteTrouble {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+closed_set! {
+    /// Why a site cannot take users now, as a proxy of some site sees it.
+    pub enum SiteTrouble("site trouble", "trouble") {
+        Offline = "offline",
+        Standby = "standby",
+        Evacuating = "evacuating",
+        /// A status this version does not know: not trusted to take users.
+        UnknownStatus = "unknown_status",
+        /// `site_reachability` from the proxy's site says 0.
+        Unreachable = "unreachable",
+        /// Not in the `sites` table.
+        Missing = "missing",
     }
 }
 
