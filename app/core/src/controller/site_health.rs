@@ -52,7 +52,15 @@ impl Controller {
         let sites = read_all(|page| geodb.list_sites(page)).await?;
         let reachability = read_all(|page| geodb.list_reachability(page)).await?;
         let Some(own) = sites.iter().find(|s| s.id == snap.site_id) else { return Ok(Vec::new()) };
-        let marker = geodb.get_setting(&offline_marker(snap.site_id, String::new())).await?;
+        let mut marker = geodb.get_setting(&offline_marker(snap.site_id, String::new())).await?;
+        if let Some(stale) = marker.as_ref().filter(|_| own.status != SiteStatus::Offline) {
+            // The site is no longer offline (an operator brought it back or changed it): the note
+            // no longer holds, and must not let a later offline of the operators' pass for ours.
+            if let Err(err) = geodb.remove_setting(stale).await {
+                tracing::warn!(error = %err, "could not clear a stale offline note of the site");
+            }
+            marker = None;
+        }
         let memory = SiteHealthMemory {
             reachability_changed: self.rt(|rt| rt.site_reachability_changed.clone()),
             offline_since: marker
@@ -103,15 +111,17 @@ impl Controller {
         }
         let marker_key = offline_marker(site_id, String::new());
         let marker = geodb.get_setting(&marker_key).await?;
+        let wanted = Site { status: to, ..seen.clone() };
+        if !geodb.write_site(Some(&seen), &wanted).await? {
+            return Err(WriteError::Refused("the site changed meanwhile (conditional write refused)".into()));
+        }
+        // The note follows the site's write, so that it never claims an offline that did not
+        // happen; should it fail, the site stays offline until an operator brings it back.
         if !online {
             let since = offline_marker(site_id, self.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             if !geodb.write_setting(marker.as_ref(), &since).await? {
                 return Err(WriteError::Refused("the site's offline note changed meanwhile".into()));
             }
-        }
-        let wanted = Site { status: to, ..seen.clone() };
-        if !geodb.write_site(Some(&seen), &wanted).await? {
-            return Err(WriteError::Refused("the site changed meanwhile (conditional write refused)".into()));
         }
         if online {
             if let Some(marker) = marker {

@@ -96,3 +96,33 @@ async fn a_cut_link_marks_the_other_site_unreachable_and_a_restored_one_reachabl
     let rows = world.store.list_reachability(PageRequest::first(10)).await.unwrap().items;
     assert!(rows.iter().all(|r| r.src_site_id == world.site.id), "{rows:?}");
 }
+
+#[tokio::test]
+async fn an_offline_the_operators_set_after_the_controllers_is_theirs() {
+    let world = World::new(600).await;
+    world.set_feature("site_health", FeatureState::On).await;
+    for n in 1..=3 {
+        world.fault(n, Faults::down()).await;
+    }
+    world.ticks(30).await;
+    let c = world.leading("a").await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(site_status(&world).await, SiteStatus::Offline);
+    // Healed, an operator brings the site back by hand before the controller does, then later
+    // takes it offline for maintenance.
+    for n in 1..=3 {
+        world.fault(n, Faults::default()).await;
+    }
+    for status in [SiteStatus::Online, SiteStatus::Offline] {
+        let site = Site { status: status.clone(), ..world.site.clone() };
+        world.store.put_site(&site).await.unwrap();
+        world.ticks(5).await;
+        lead(&c).await;
+        c.run(LoopKind::Pass).await;
+        assert_eq!(site_status(&world).await, status);
+    }
+    world.ticks(700).await;
+    lead(&c).await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(site_status(&world).await, SiteStatus::Offline, "the operators' offline stays");
+}
