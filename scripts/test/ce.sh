@@ -8,7 +8,8 @@
 set -euo pipefail
 . "$(dirname "$0")/services.sh"
 cd "$here_services/../.."
-export CASSANDRA_SERVERS=127.0.0.1 CASSANDRA_PORT=$CQL_PORT CASSANDRA_LOCAL_DC=datacenter1 CASSANDRA_KEYSPACE=d8s_cluster
+# A keyspace of its own: the CE cluster's sites are only its own, whatever the other stages seeded.
+export CASSANDRA_SERVERS=127.0.0.1 CASSANDRA_PORT=$CQL_PORT CASSANDRA_LOCAL_DC=datacenter1 CASSANDRA_KEYSPACE=d8s_ce
 export LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site" BACKEND_HOST_CHECK=syntax
 export SESSION_SECRET="$(head -c 48 /dev/urandom | base64 -w0)"
 
