@@ -5,7 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use domain::geodb::{Backend, UserGroup};
 
-use palomar_core::ports::StoreError;
+use palomar_core::{ports::StoreError, services::pick_site};
 use rand::{rngs::StdRng, Rng};
 use uuid::Uuid;
 
@@ -112,16 +112,10 @@ impl Simulator {
         };
         let user = event.user;
         let row = self.geodb.get_user(&user.username).await?;
-        let (home_site, home_group) =
-            routing::user_placement(&user.username, row.as_ref(), proxy_site, self.settings.default_group_count);
-        let home = sites.iter().find(|s| s.id == home_site);
-        let group_sites = match routing::site_trouble(home, proxy_site, &reachability) {
-            Some(_) => self.geodb.list_group_sites(&home_group).await?,
-            None => Vec::new(),
-        };
         let count = self.settings.default_group_count;
         let pick =
-            routing::choose_site(&user.username, row.as_ref(), proxy_site, count, &sites, &reachability, &group_sites);
+            pick_site(self.geodb.as_ref(), &user.username, row.as_ref(), proxy_site, count, &sites, &reachability)
+                .await?;
         let SitePick::Serve(SiteChoice { site: site_id, group: group_name, .. }) = pick else { return Ok(vec![]) };
         if site_id == proxy_site {
             return self.route_in_site(proxy_index, site_id, &group_name, event, groups).await;
@@ -130,7 +124,7 @@ impl Simulator {
         // that site's proxies routes it in its site. The session fails at the load balancer
         // when the link is cut or the other site cannot serve it.
         let Some(site) = sites.iter().find(|s| s.id == site_id) else { return Ok(vec![]) };
-        let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
+        let host = routing::load_balancer_of(site).to_string();
         let (ok, failed) = event.metrics();
         if cut_links.contains(&(proxy_site, site_id)) {
             return Ok(vec![(proxy_index, Outcome::Counted { metric: failed, host, seconds: 3.0 })]);

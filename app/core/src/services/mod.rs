@@ -35,7 +35,7 @@ pub use dashboard::DashboardReader;
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
-pub use routes::{ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
+pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
 pub use throttle::{LoginThrottle, ThrottlePolicy};

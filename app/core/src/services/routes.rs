@@ -13,7 +13,8 @@ use domain::{
     edition::DovecotEdition,
     geodb::{Reachability, User},
     routing::{
-        choose_site, new_group, route, site_trouble, user_placement, Route, RouteReason, RouteWhy, SitePick, SiteReason,
+        choose_site, load_balancer_of, new_group, route, site_trouble, user_placement, Route, RouteReason, RouteWhy,
+        SitePick, SiteReason,
     },
     Site,
 };
@@ -108,8 +109,9 @@ pub struct ProxyRoutes {
 }
 
 /// The site-level pick for a user as a proxy of `proxy_site` makes it (`domain::routing::choose_site`),
-/// reading the group's `group_sites` rows only when the user's own site is in trouble.
-pub(crate) async fn pick_site(
+/// reading the group's `group_sites` rows only when the user's own site is in trouble. The route
+/// API, the users page and the simulator's proxies all pick through it.
+pub async fn pick_site(
     geodb: &dyn StatTables,
     username: &str,
     user: Option<&User>,
@@ -161,8 +163,7 @@ impl ProxyRoutes {
                 .iter()
                 .find(|s| s.id == choice.site)
                 .ok_or_else(|| RouteError::NoBackend(format!("site {} is not in the GeoDB", choice.site)))?;
-            let host = if site.load_balancer.is_empty() { site.name.clone() } else { site.load_balancer.clone() };
-            return Ok(answer(host, site, RouteWhy::OtherSite));
+            return Ok(answer(load_balancer_of(site).to_string(), site, RouteWhy::OtherSite));
         }
         let site_id = here.id;
         let (group, backends) =

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{cooled, Action, BackendState, Decision, DecisionInputs, OwnSiteInputs, ReachabilityInputs, Reason};
-use crate::{feature::Feature, geodb::Reachability, metrics::HostTraffic, Site, SiteStatus};
+use crate::{feature::Feature, geodb::Reachability, metrics::HostTraffic, routing::load_balancer_of, Site, SiteStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SiteHealthSettings {
@@ -36,15 +36,6 @@ pub struct SiteHealthMemory {
     pub reachability_changed: BTreeMap<Uuid, DateTime<Utc>>,
     /// When the controller set its own site offline; `None` when it did not.
     pub offline_since: Option<DateTime<Utc>>,
-}
-
-/// The host a site's proxies send another site's users to.
-pub fn load_balancer_of(site: &Site) -> &str {
-    if site.load_balancer.is_empty() {
-        &site.name
-    } else {
-        &site.load_balancer
-    }
 }
 
 /// What one pass of site health looks at.

@@ -6,7 +6,7 @@
 
 mod sites;
 
-pub use sites::{choose_site, site_trouble, SiteChoice, SitePick, SiteReason, SiteTrouble};
+pub use sites::{choose_site, load_balancer_of, site_trouble, SiteChoice, SitePick, SiteReason, SiteTrouble};
 
 use super::closed_set::closed_set;
 use super::geodb::{Backend, BackendStatus, User, UserGroup};

@@ -56,6 +56,16 @@ pub enum SitePick {
     },
 }
 
+/// The host another site's proxies send the users `site` serves to: its load balancer, or its
+/// name when it has none.
+pub fn load_balancer_of(site: &Site) -> &str {
+    if site.load_balancer.is_empty() {
+        &site.name
+    } else {
+        &site.load_balancer
+    }
+}
+
 /// What keeps `site` from taking users sent by a proxy of `proxy_site`, if anything.
 pub fn site_trouble(site: Option<&Site>, proxy_site: Uuid, reachability: &[Reachability]) -> Option<SiteTrouble> {
     let Some(site) = site else { return Some(SiteTrouble::Missing) };
