@@ -15,8 +15,8 @@ fn of_site_health(decisions: &[DecisionRecord]) -> Vec<&DecisionRecord> {
     decisions.iter().filter(|d| d.decision.feature == Feature::SiteHealth).collect()
 }
 
-#[tokio::test]
-async fn a_site_none_of_whose_backends_takes_users_goes_offline_and_comes_back_after_the_cool_time() {
+/// A site with site health on whose backends all went down, after the controller's pass.
+async fn site_taken_offline() -> (World, Arc<Controller>) {
     let world = World::new(600).await;
     world.set_feature("site_health", FeatureState::On).await;
     for n in 1..=3 {
@@ -25,6 +25,12 @@ async fn a_site_none_of_whose_backends_takes_users_goes_offline_and_comes_back_a
     world.ticks(30).await;
     let c = world.leading("a").await;
     c.run(LoopKind::Pass).await;
+    (world, c)
+}
+
+#[tokio::test]
+async fn a_site_none_of_whose_backends_takes_users_goes_offline_and_comes_back_after_the_cool_time() {
+    let (world, c) = site_taken_offline().await;
     assert_eq!(site_status(&world).await, SiteStatus::Offline, "{:?}", world.decisions().await);
     let decisions = world.decisions().await;
     let down = of_site_health(&decisions);
@@ -99,14 +105,7 @@ async fn a_cut_link_marks_the_other_site_unreachable_and_a_restored_one_reachabl
 
 #[tokio::test]
 async fn an_offline_the_operators_set_after_the_controllers_is_theirs() {
-    let world = World::new(600).await;
-    world.set_feature("site_health", FeatureState::On).await;
-    for n in 1..=3 {
-        world.fault(n, Faults::down()).await;
-    }
-    world.ticks(30).await;
-    let c = world.leading("a").await;
-    c.run(LoopKind::Pass).await;
+    let (world, c) = site_taken_offline().await;
     assert_eq!(site_status(&world).await, SiteStatus::Offline);
     // Healed, an operator brings the site back by hand before the controller does, then later
     // takes it offline for maintenance.

@@ -2,6 +2,27 @@
 
 use super::*;
 
+/// A group's backend, that backend's host and another backend's host, to move the group to.
+async fn move_hosts(world: &World, group: &str) -> (uuid::Uuid, String, String) {
+    let source = world.group(group).await.backend_id.unwrap();
+    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
+    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    (source, source_host, destination_host)
+}
+
+/// Starts moving `group` as doveadm does: `clusterGroupMove`, then an access on the source.
+async fn start_move(world: &World, group: &str, source_host: &str, destination_host: &str) {
+    world
+        .run(
+            source_host,
+            "clusterGroupMove",
+            json!({"site": world.site.name, "group": group, "host": destination_host}),
+        )
+        .await
+        .unwrap();
+    world.run(source_host, "clusterGroupAccess", json!({"group": group})).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_group_move_runs_on_access_and_finishes() {
     let world = World::new(1000, fast()).await;
@@ -49,19 +70,9 @@ async fn a_group_move_runs_on_access_and_finishes() {
 #[tokio::test]
 async fn a_move_ended_by_someone_else_is_dropped_not_finished() {
     let world = World::new(1000, fast()).await;
-    let source = world.group("default-4").await.backend_id.unwrap();
-    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
-    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let (source, source_host, destination_host) = move_hosts(&world, "default-4").await;
     let destination = world.backend_id(&destination_host).await;
-    world
-        .run(
-            &source_host,
-            "clusterGroupMove",
-            json!({"site": world.site.name, "group": "default-4", "host": destination_host}),
-        )
-        .await
-        .unwrap();
-    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-4"})).await.unwrap();
+    start_move(&world, "default-4", &source_host, &destination_host).await;
     assert!(world.sim().move_progress("default-4").is_some(), "the source is moving users");
     // A force, as the controller writes it: the destination, `moving` cleared, the source as
     // the alternative.
@@ -79,19 +90,9 @@ async fn a_move_ended_by_someone_else_is_dropped_not_finished() {
 #[tokio::test]
 async fn a_stalled_backend_never_starts_a_move() {
     let world = World::new(1000, fast()).await;
-    let source = world.group("default-2").await.backend_id.unwrap();
-    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
-    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let (source, source_host, destination_host) = move_hosts(&world, "default-2").await;
     world.sim().set_faults(&source_host, Faults { stall_moves: true, ..Faults::default() }).unwrap();
-    world
-        .run(
-            &source_host,
-            "clusterGroupMove",
-            json!({"site": world.site.name, "group": "default-2", "host": destination_host}),
-        )
-        .await
-        .unwrap();
-    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-2"})).await.unwrap();
+    start_move(&world, "default-2", &source_host, &destination_host).await;
     world.ticks(20, Duration::from_secs(1)).await;
     assert!(world.sim().move_progress("default-2").is_none(), "never started");
     let group = world.group("default-2").await;
@@ -102,19 +103,9 @@ async fn a_stalled_backend_never_starts_a_move() {
 #[tokio::test]
 async fn a_move_whose_source_goes_offline_finishes_at_once() {
     let world = World::new(1000, SimSettings { user_move_rate: 0.001, ..fast() }).await;
-    let source = world.group("default-3").await.backend_id.unwrap();
-    let source_host = world.sim().backends().into_iter().find(|b| b.id == source).unwrap().host;
-    let destination_host = (1..=3).map(|n| world.host(n)).find(|h| *h != source_host).unwrap();
+    let (_, source_host, destination_host) = move_hosts(&world, "default-3").await;
     let destination = world.backend_id(&destination_host).await;
-    world
-        .run(
-            &source_host,
-            "clusterGroupMove",
-            json!({"site": world.site.name, "group": "default-3", "host": destination_host}),
-        )
-        .await
-        .unwrap();
-    world.run(&source_host, "clusterGroupAccess", json!({"group": "default-3"})).await.unwrap();
+    start_move(&world, "default-3", &source_host, &destination_host).await;
     world.ticks(1, Duration::from_secs(1)).await;
     assert!(!world.group("default-3").await.moving.is_empty(), "slow move still running");
     world.set_status(&source_host, "offline").await;
