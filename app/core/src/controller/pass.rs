@@ -109,7 +109,8 @@ impl Controller {
                 }
                 None => &empty,
             };
-            match self.plan_site_health(snap, &states, seen).await {
+            let acting = mode_of(modes, Feature::SiteHealth) == FeatureState::On;
+            match self.plan_site_health(snap, &states, seen, acting).await {
                 Ok(planned) => decisions.extend(planned),
                 Err(err) => problems.push(problem(Feature::SiteHealth, format!("cannot read the sites: {err}"))),
             }

@@ -41,12 +41,14 @@ impl Controller {
         SiteHealthSettings { min_logins: hf.min_logins, ratio: hf.ratio, cool_time: hf.cool_time }
     }
 
-    /// Plans site health on the pass's snapshot, backends and traffic.
+    /// Plans site health on the pass's snapshot, backends and traffic. `acting` (the feature is
+    /// on) lets it clear a stale offline note; a dry pass or the dry evaluation writes nothing.
     pub(super) async fn plan_site_health(
         &self,
         snap: &Snapshot,
         backends: &[BackendState],
         traffic: &BTreeMap<String, HostTraffic>,
+        acting: bool,
     ) -> Result<Vec<Decision>, StoreError> {
         let geodb = self.ports.geodb.as_ref();
         let sites = read_all(|page| geodb.list_sites(page)).await?;
@@ -56,8 +58,10 @@ impl Controller {
         if let Some(stale) = marker.as_ref().filter(|_| own.status != SiteStatus::Offline) {
             // The site is no longer offline (an operator brought it back or changed it): the note
             // no longer holds, and must not let a later offline of the operators' pass for ours.
-            if let Err(err) = geodb.remove_setting(stale).await {
-                tracing::warn!(error = %err, "could not clear a stale offline note of the site");
+            if acting {
+                if let Err(err) = geodb.remove_setting(stale).await {
+                    tracing::warn!(error = %err, "could not clear a stale offline note of the site");
+                }
             }
             marker = None;
         }
