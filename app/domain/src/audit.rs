@@ -36,6 +36,10 @@ closed_set! {
         TagRename = "tag.rename",
         TagRemove = "tag.remove",
         FeatureSet = "feature.set",
+        /// A force-move or a recover started (the target says which).
+        ForceMoveStart = "force_move.start",
+        ForceMoveUpdate = "force_move.update",
+        ForceMoveStop = "force_move.stop",
         SettingPut = "setting.put",
         SettingDelete = "setting.delete",
         StatsPruneProxy = "stats.prune_proxy",

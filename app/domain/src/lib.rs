@@ -9,6 +9,7 @@ pub mod doveadm;
 pub mod edition;
 pub mod error;
 pub mod feature;
+pub mod force_move;
 pub mod geodb;
 pub mod logtext;
 pub mod loops;

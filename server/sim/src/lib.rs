@@ -53,6 +53,8 @@ struct World {
     sites: Vec<Site>,
     /// `site_reachability` as read with the sites: the proxies' view of the other sites.
     reachability: Vec<domain::geodb::Reachability>,
+    /// The running force-moves and recovers, as read with the sites: logins follow them.
+    force_moves: Vec<domain::force_move::ForceMove>,
     /// Links between sites that are cut (from, to): sessions sent that way fail.
     cut_links: std::collections::BTreeSet<(Uuid, Uuid)>,
     backends: BTreeMap<Uuid, BackendRuntime>,
@@ -85,6 +87,7 @@ impl Simulator {
         let world = World {
             sites: Vec::new(),
             reachability: Vec::new(),
+            force_moves: Vec::new(),
             cut_links: Default::default(),
             backends: BTreeMap::new(),
             proxies: Vec::new(),

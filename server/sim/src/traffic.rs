@@ -5,7 +5,10 @@ use std::{collections::HashMap, time::Duration};
 
 use domain::geodb::{Backend, UserGroup};
 
-use palomar_core::{ports::StoreError, services::pick_site};
+use palomar_core::{
+    ports::StoreError,
+    services::{follow_force_moves, pick_site},
+};
 use rand::{rngs::StdRng, Rng};
 use uuid::Uuid;
 
@@ -105,13 +108,17 @@ impl Simulator {
         event: &Event<'_>,
         groups: &mut HashMap<(Uuid, String), Option<UserGroup>>,
     ) -> Result<Vec<(usize, Outcome)>, StoreError> {
-        let (proxy_site, sites, reachability, cut_links) = {
+        let (proxy_site, sites, reachability, cut_links, force_moves) = {
             let world = self.world();
             let Some(proxy) = world.proxies.get(proxy_index) else { return Ok(vec![]) };
-            (proxy.site_id, world.sites.clone(), world.reachability.clone(), world.cut_links.clone())
+            let force_moves = if event.is_login { world.force_moves.clone() } else { Vec::new() };
+            (proxy.site_id, world.sites.clone(), world.reachability.clone(), world.cut_links.clone(), force_moves)
         };
         let user = event.user;
         let row = self.geodb.get_user(&user.username).await?;
+        // A Pro proxy moves a user a force-move chooses at their login, before routing them.
+        let now = self.clock.now();
+        let row = follow_force_moves(self.geodb.as_ref(), &force_moves, &sites, row, now).await?;
         let count = self.settings.default_group_count;
         let pick =
             pick_site(self.geodb.as_ref(), &user.username, row.as_ref(), proxy_site, count, &sites, &reachability)

@@ -99,6 +99,7 @@ impl Simulator {
     pub async fn refresh_topology(&self) -> Result<(), StoreError> {
         let sites = read_all(|page| self.geodb.list_sites(page)).await?;
         let reachability = read_all(|page| self.geodb.list_reachability(page)).await?;
+        let force_moves = palomar_core::services::read_force_moves(self.geodb.as_ref()).await?;
         let mut rows = Vec::new();
         for site in &sites {
             rows.extend(read_all(|page| self.geodb.list_backends(site.id, page)).await?);
@@ -149,6 +150,7 @@ impl Simulator {
         world.proxies.retain(|p| sites.iter().any(|s| s.id == p.site_id));
         world.sites = sites;
         world.reachability = reachability;
+        world.force_moves = force_moves;
         Ok(())
     }
 

@@ -193,6 +193,10 @@ pub trait UserTable: Send + Sync + 'static {
     /// Starts a user move (the `moving_*` columns and `last_update`) only if the user's group
     /// and pending move are still what `seen` holds. Returns whether it was applied.
     async fn start_user_move(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError>;
+    /// Moves a user at once (a force-move at their login): sets `preferred_site_id`,
+    /// `group_name`, `failover_site_group_name` and `last_update` to `to`'s, only if their site
+    /// and group are still `seen`'s and no user move is pending. Returns whether it was applied.
+    async fn relocate_user(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError>;
     async fn delete_user(&self, username: &str) -> Result<(), StoreError>;
 }
 

@@ -13,6 +13,7 @@ use std::{
 use uuid::Uuid;
 
 use domain::{
+    force_move::ForceMove,
     geodb::{Backend, Reachability, UserGroup},
     operator::OperatorView,
     page::natural_cmp,
@@ -26,6 +27,8 @@ use crate::ports::{read_all, GeoDb, OperatorStore, StoreError};
 /// controller instance reaches the route API within this; this instance's own changes
 /// through the services take effect at once ([`SiteBackends::forget`]).
 pub const BACKENDS_FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long the running force-moves are reused: every login reads them.
+const FORCE_MOVES_FRESH_FOR: Duration = Duration::from_secs(2);
 /// How long the list of sites is reused: sites change rarely.
 const SITES_FRESH_FOR: Duration = Duration::from_secs(5);
 /// How long an account's state is reused by the session checks of every request. A change made
@@ -165,6 +168,29 @@ impl GroupPages {
     /// Drops what was read of the site's groups, after a change to one.
     pub(crate) fn forget(&self, site_id: Uuid) {
         self.cache.forget_where(|(site, _)| *site == site_id);
+    }
+}
+
+/// The running force-moves and recovers of every site as read lately (see
+/// [`FORCE_MOVES_FRESH_FOR`]): one small partition of `cluster_settings`.
+pub(crate) struct ForceMoves {
+    geodb: Arc<dyn GeoDb>,
+    cache: FreshCache<(), Vec<ForceMove>>,
+}
+
+impl ForceMoves {
+    pub(crate) fn new(geodb: Arc<dyn GeoDb>) -> Self {
+        Self { geodb, cache: FreshCache::new(FORCE_MOVES_FRESH_FOR) }
+    }
+
+    pub(crate) async fn all(&self) -> Result<Arc<Vec<ForceMove>>, StoreError> {
+        let geodb = self.geodb.clone();
+        self.cache.get((), || async move { super::force_moves::read_force_moves(geodb.as_ref()).await }).await
+    }
+
+    /// Drops the list, after a change to one.
+    pub(crate) fn forget(&self) {
+        self.cache.forget(&());
     }
 }
 

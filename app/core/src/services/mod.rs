@@ -10,6 +10,7 @@ mod backends;
 mod caller;
 mod controller;
 mod dashboard;
+mod force_moves;
 mod fresh;
 pub use fresh::{ACCOUNTS_FRESH_FOR, BACKENDS_FRESH_FOR};
 mod groups;
@@ -32,6 +33,7 @@ pub use backends::{BackendAdmin, BackendOps, BackendsReader};
 pub use caller::{Caller, RequestOrigin, SessionHolder};
 pub use controller::{ControllerOps, ControllerReader};
 pub use dashboard::DashboardReader;
+pub use force_moves::{follow_force_moves, read_force_moves, ForceMoveAdmin, ForceMoveKey, ForceMoveReader};
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
@@ -63,6 +65,7 @@ pub struct Services {
     sites: Arc<fresh::Sites>,
     reachability: Arc<fresh::Reachabilities>,
     backends: Arc<fresh::SiteBackends>,
+    force_moves: Arc<fresh::ForceMoves>,
     group_pages: Arc<fresh::GroupPages>,
     accounts: Arc<fresh::Accounts>,
     tokens: Arc<fresh::Tokens>,
@@ -84,6 +87,7 @@ impl Services {
             sites: Arc::new(fresh::Sites::new(ports.geodb.clone())),
             reachability: Arc::new(fresh::Reachabilities::new(ports.geodb.clone())),
             backends: Arc::new(fresh::SiteBackends::new(ports.geodb.clone())),
+            force_moves: Arc::new(fresh::ForceMoves::new(ports.geodb.clone())),
             group_pages: Arc::new(fresh::GroupPages::new(ports.geodb.clone())),
             accounts: Arc::new(fresh::Accounts::new(ports.operators.clone())),
             tokens: Arc::new(fresh::Tokens::new(ports.operators.clone())),
@@ -192,6 +196,30 @@ impl Services {
             sites: self.sites.clone(),
             reachability: self.reachability.clone(),
             backends: self.backends.clone(),
+            force_moves: self.force_moves.clone(),
+            clock: self.ports.clock.clone(),
+        })
+    }
+
+    /// The running force-moves and recovers: any role.
+    pub fn force_moves(&self, _caller: &Caller) -> ForceMoveReader {
+        ForceMoveReader {
+            census: self.census.clone(),
+            sites: self.sites.clone(),
+            backends: self.backends.clone(),
+            force_moves: self.force_moves.clone(),
+        }
+    }
+
+    /// Starting, changing and stopping force-moves and recovers: admins, as for a site's status.
+    pub fn force_move_admin(&self, caller: &Caller) -> Result<ForceMoveAdmin, AppError> {
+        caller.require(Role::Admin)?;
+        Ok(ForceMoveAdmin {
+            geodb: self.ports.geodb.clone(),
+            audit: self.auditor(caller),
+            clock: self.ports.clock.clone(),
+            census: self.census.clone(),
+            force_moves: self.force_moves.clone(),
         })
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::fresh::{Reachabilities, SiteBackends, Sites};
-use crate::ports::{GeoDb, StatTables, StoreError};
+use super::fresh::{ForceMoves, Reachabilities, SiteBackends, Sites};
+use crate::ports::{Clock, GeoDb, StatTables, StoreError};
 use domain::{
     edition::DovecotEdition,
     geodb::{Reachability, User},
@@ -106,6 +106,8 @@ pub struct ProxyRoutes {
     pub(super) sites: Arc<Sites>,
     pub(super) reachability: Arc<Reachabilities>,
     pub(super) backends: Arc<SiteBackends>,
+    pub(super) force_moves: Arc<ForceMoves>,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 /// The site-level pick for a user as a proxy of `proxy_site` makes it (`domain::routing::choose_site`),
@@ -133,8 +135,14 @@ impl ProxyRoutes {
     /// Where a proxy of this site sends `username` now.
     pub async fn route(&self, username: &str) -> Result<RouteAnswer, RouteError> {
         let username = parse_username(username)?;
-        let (sites, user, reachability) =
-            futures::try_join!(self.sites.all(), self.geodb.get_user(username), self.reachability.all())?;
+        let (sites, user, reachability, force_moves) = futures::try_join!(
+            self.sites.all(),
+            self.geodb.get_user(username),
+            self.reachability.all(),
+            self.force_moves.all()
+        )?;
+        let now = self.clock.now();
+        let user = super::follow_force_moves(self.geodb.as_ref(), &force_moves, &sites, user, now).await?;
         let here = sites
             .iter()
             .find(|s| s.name == self.site_name)

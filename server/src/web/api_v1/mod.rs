@@ -13,6 +13,7 @@ mod controller_types;
 mod docs;
 pub mod extract;
 mod features;
+mod force_moves;
 mod groups;
 mod moves;
 mod operators;
@@ -132,6 +133,22 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(sites::list_sites, topology::add_site))
         .routes(routes!(sites::get_site, topology::update_site, topology::remove_site))
         .routes(routes!(topology::init_progress, topology::init_site))
+        .routes(routes!(force_moves::list_force_moves))
+        .routes(routes!(
+            force_moves::start_site_force_move,
+            force_moves::update_site_force_move,
+            force_moves::stop_site_force_move
+        ))
+        .routes(routes!(
+            force_moves::start_site_recover,
+            force_moves::update_site_recover,
+            force_moves::stop_site_recover
+        ))
+        .routes(routes!(
+            force_moves::start_backend_force_move,
+            force_moves::update_backend_force_move,
+            force_moves::stop_backend_force_move
+        ))
         .routes(routes!(sites::list_tags, topology::create_tag))
         .routes(routes!(topology::rename_tag, topology::remove_tag))
         .routes(routes!(backends::list_backends, backends::add_backend))

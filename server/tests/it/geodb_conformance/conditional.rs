@@ -264,6 +264,29 @@ pub(super) async fn a_user_move_starts_only_from_the_values_seen(db: &dyn Store)
     assert!(db.get_user(&ghost.username).await.unwrap().is_none(), "no row made up");
 }
 
+pub(super) async fn a_user_is_relocated_only_from_the_values_seen(db: &dyn Store) {
+    let (home, away) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut user = common::rows::user("relocated@example.net", Some(home), "g1");
+    user.failover_site_group_name = "f1".into();
+    user.metacache_last_host = "be1".into();
+    db.put_user(&user).await.unwrap();
+    let at = now_ms();
+    let to = UserMove { site_id: away, group: "f1".into(), failover_group: "g1".into(), at };
+    assert!(db.relocate_user(&user, &to).await.unwrap());
+    let row = db.get_user(&user.username).await.unwrap().unwrap();
+    assert_eq!((row.preferred_site_id, row.group_name.as_str()), (Some(away), "f1"));
+    assert_eq!((row.failover_site_group_name.as_str(), row.metacache_last_host.as_str()), ("g1", "be1"));
+    assert_eq!(row.last_update, Some(at));
+    assert!(!db.relocate_user(&user, &to).await.unwrap(), "refused: the user moved since it was read");
+    let pending = UserMove { site_id: home, group: "g9".into(), failover_group: String::new(), at };
+    assert!(db.start_user_move(&row, &pending).await.unwrap());
+    let back = UserMove { site_id: home, group: "g1".into(), failover_group: "f1".into(), at };
+    assert!(!db.relocate_user(&row, &back).await.unwrap(), "refused: a user move is pending");
+    let ghost = User { username: "ghost-relocated@example.net".into(), ..user.clone() };
+    assert!(!db.relocate_user(&ghost, &to).await.unwrap(), "no such user");
+    assert!(db.get_user(&ghost.username).await.unwrap().is_none(), "no row made up");
+}
+
 pub(super) async fn users_delete(db: &dyn Store) {
     let user = common::rows::user("gone@example.net", None, "g");
     db.put_user(&user).await.unwrap();

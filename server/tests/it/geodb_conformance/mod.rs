@@ -130,6 +130,7 @@ conformance!(
     group_sticky_flags_change_only_from_the_values_seen,
     a_groups_alternative_changes_only_from_the_value_seen,
     a_user_move_starts_only_from_the_values_seen,
+    a_user_is_relocated_only_from_the_values_seen,
     decisions_and_moves_round_trip,
     users_delete,
     settings_by_section,

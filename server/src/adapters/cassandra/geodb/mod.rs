@@ -369,6 +369,25 @@ impl UserTable for CassandraStore {
         self.conditional(&self.statements.users.start_user_move, values).await
     }
 
+    async fn relocate_user(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError> {
+        let Some(seen_site) = seen.preferred_site_id else { return Ok(false) };
+        let (group_null, group) = seen_text(&seen.group_name);
+        let (moving_null, moving) = seen_text(&seen.moving_group_name);
+        let values = (
+            to.site_id,
+            &to.group,
+            &to.failover_group,
+            to.at,
+            &seen.username,
+            seen_site,
+            group_null,
+            group,
+            moving_null,
+            moving,
+        );
+        self.conditional(&self.statements.users.relocate_user, values).await
+    }
+
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
         self.write(&self.statements.users.delete_user, (username,)).await
     }

@@ -18,6 +18,7 @@ pub(super) struct Statements {
     pub(super) get_user: PreparedStatement,
     pub(super) put_user: PreparedStatement,
     pub(super) start_user_move: PreparedStatement,
+    pub(super) relocate_user: PreparedStatement,
     pub(super) delete_user: PreparedStatement,
 }
 
@@ -57,6 +58,14 @@ impl Statements {
                 "UPDATE {ks}.users SET moving_preferred_site_id = ?, moving_group_name = ?, \
                  moving_failover_site_group_name = ?, last_update = ? WHERE username = ? \
                  IF group_name IN (?, ?) AND moving_group_name IN (?, ?)",
+            )
+            .await?,
+            relocate_user: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.users SET preferred_site_id = ?, group_name = ?, failover_site_group_name = ?, \
+                 last_update = ? WHERE username = ? \
+                 IF preferred_site_id = ? AND group_name IN (?, ?) AND moving_group_name IN (?, ?)",
             )
             .await?,
         })

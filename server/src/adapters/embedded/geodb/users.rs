@@ -76,6 +76,27 @@ impl UserTable for EmbeddedStore {
         }
     }
 
+    async fn relocate_user(&self, seen: &User, to: &UserMove) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        match tables.users.get(&seen.username) {
+            Some(user)
+                if (user.preferred_site_id, &user.group_name) == (seen.preferred_site_id, &seen.group_name)
+                    && user.moving_group_name.is_empty() =>
+            {
+                let moved = User {
+                    preferred_site_id: Some(to.site_id),
+                    group_name: to.group.clone(),
+                    failover_site_group_name: to.failover_group.clone(),
+                    last_update: Some(to.at),
+                    ..user.clone()
+                };
+                tables.put_user(&moved);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn delete_user(&self, username: &str) -> Result<(), StoreError> {
         self.write().delete_user(username);
         Ok(())
