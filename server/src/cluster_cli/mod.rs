@@ -2,6 +2,7 @@
 //! controller's `/api/v1` with an API token. Tables by default, JSON with `--json`.
 
 pub(crate) mod client;
+mod force_move;
 mod table;
 
 use clap::{Args, Subcommand};
@@ -75,6 +76,11 @@ enum ClusterCommand {
 enum SiteCommand {
     /// Every site.
     List,
+    /// Moves users out of a site at their next login: start, update, stop, list.
+    #[command(subcommand)]
+    ForceMove(force_move::SiteForceMove),
+    /// Brings users a force-move moved out of the site back at their next login.
+    Recover(force_move::SiteRecover),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +122,9 @@ enum BackendCommand {
         site: Option<String>,
         host: String,
     },
+    /// Moves users out of a backend at their next login: start, update, stop.
+    #[command(subcommand)]
+    ForceMove(force_move::BackendForceMove),
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +192,11 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
             out.rows(&sites, &["name", "status", "load balancer", "id"], |s| {
                 vec![s.name.clone(), s.status.clone(), s.load_balancer.clone(), s.id.to_string()]
             })
+        }
+        ClusterCommand::Site(SiteCommand::ForceMove(command)) => force_move::site(&client, &out, command).await,
+        ClusterCommand::Site(SiteCommand::Recover(command)) => force_move::recover(&client, &out, command).await,
+        ClusterCommand::Backend(BackendCommand::ForceMove(command)) => {
+            force_move::backend(&client, &out, command).await
         }
         ClusterCommand::Backend(command) => backend(&client, &out, command).await,
         ClusterCommand::Group(command) => group(&client, &out, command).await,
@@ -384,6 +398,7 @@ async fn backend(client: &Client, out: &Output, command: BackendCommand) -> Resu
             let evacuated: BackendOut = client.call::<(), _>(Method::POST, &path, None).await?;
             backends_table(out, vec![(site, evacuated)])
         }
+        BackendCommand::ForceMove(command) => force_move::backend(client, out, command).await,
     }
 }
 

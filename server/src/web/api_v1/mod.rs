@@ -13,7 +13,7 @@ mod controller_types;
 mod docs;
 pub mod extract;
 mod features;
-mod force_moves;
+pub mod force_moves;
 mod groups;
 mod moves;
 mod operators;
