@@ -21,6 +21,7 @@ use pages::{
     controller::ControllerPage,
     dashboard::SiteDashboardPage,
     decisions::DecisionsPage,
+    force_moves::ForceMovesPage,
     groups::{GroupPage, GroupsPage},
     layout::Layout,
     login::LoginPage,
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("stats") view=SiteStatsPage ssr=SSR/>
                         <Route path=path!("moves") view=MovesPage ssr=SSR/>
                         <Route path=path!("decisions") view=DecisionsPage ssr=SSR/>
+                        <Route path=path!("force-move") view=ForceMovesPage ssr=SSR/>
                     </ParentRoute>
                     <Route path=path!("controller") view=ControllerPage ssr=SSR/>
                     <Route path=path!("users") view=UsersPage ssr=SSR/>

@@ -5,6 +5,7 @@ pub mod backends;
 pub mod controller;
 pub mod dashboard;
 pub mod decisions;
+pub mod force_moves;
 pub mod groups;
 pub mod layout;
 pub mod login;

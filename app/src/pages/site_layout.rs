@@ -1,5 +1,5 @@
 //! The frame of every page of one site: its navigation, so that each site links its
-//! dashboard, backends, groups, moves, decisions, features, proxies and settings.
+//! dashboard, backends, groups, moves, decisions, features, proxies, force-moves and settings.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 /// The site's pages, as (path below `/sites/:id`, label).
-const SITE_PAGES: [(&str, &str); 8] = [
+const SITE_PAGES: [(&str, &str); 9] = [
     ("", "Dashboard"),
     ("/backends", "Backends"),
     ("/groups", "Groups"),
@@ -16,6 +16,7 @@ const SITE_PAGES: [(&str, &str); 8] = [
     ("/decisions", "Decisions"),
     ("/features", "Features"),
     ("/stats", "Proxies"),
+    ("/force-move", "Force-move"),
     ("/edit", "Edit"),
 ];
 

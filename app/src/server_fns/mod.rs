@@ -7,6 +7,7 @@ pub mod backends;
 pub mod controller;
 pub mod dashboard;
 pub mod decisions;
+pub mod force_moves;
 pub mod groups;
 pub mod moves;
 pub mod operators;

@@ -10,6 +10,11 @@ use crate::common;
 /// Server function → the API operation that does the same (`METHOD path`).
 const IN_THE_API: &[(&str, &str)] = &[
     ("list_audit", "GET /api/v1/audit"),
+    ("get_force_moves", "GET /api/v1/sites/{site}/force-moves"),
+    ("start_force_move", "POST /api/v1/sites/{site}/force-move"),
+    ("start_recover", "POST /api/v1/sites/{site}/recover"),
+    ("change_force_move", "PATCH /api/v1/sites/{site}/force-move"),
+    ("stop_force_move", "DELETE /api/v1/sites/{site}/force-move"),
     ("add_backend", "POST /api/v1/sites/{site}/backends"),
     ("evacuate_backend", "POST /api/v1/sites/{site}/backends/{host}/evacuate"),
     ("list_backends", "GET /api/v1/sites/{site}/backends"),

@@ -14,7 +14,7 @@ mod view;
 
 pub use login::{relocation, Relocation};
 pub use state::{check_percent, parse_percent, ForceMove, ForceMoveDraft, MovedUser};
-pub use view::ForceMoveView;
+pub use view::{ForceMovePage, ForceMoveView};
 
 use crate::closed_set::closed_set;
 use crate::routing::stable_hash;

@@ -37,3 +37,14 @@ impl ForceMoveView {
         (minutes > 0.0).then(|| self.moved().unwrap_or(0) as f64 / minutes)
     }
 }
+
+/// The force-move page of a site: what runs, and what the forms offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForceMovePage {
+    pub site: crate::Site,
+    pub operations: Vec<ForceMoveView>,
+    /// The other sites' names: a site force-move's possible destinations.
+    pub other_sites: Vec<String>,
+    /// The site's backends' hosts.
+    pub backends: Vec<String>,
+}

@@ -21,7 +21,7 @@ use crate::{
 use domain::{
     audit::AuditAction,
     force_move::{
-        ForceMove, ForceMoveDraft, ForceMoveKind, ForceMoveScope, ForceMoveView, MAX_DESTINATIONS,
+        ForceMove, ForceMoveDraft, ForceMoveKind, ForceMovePage, ForceMoveScope, ForceMoveView, MAX_DESTINATIONS,
         MAX_DESTINATION_GROUPS,
     },
     geodb::Backend,
@@ -45,6 +45,22 @@ pub struct ForceMoveReader {
 }
 
 impl ForceMoveReader {
+    /// The site's force-move page: its operations, and the sites and backends the forms offer.
+    pub async fn page(&self, site_id: Uuid) -> Result<ForceMovePage, AppError> {
+        let site = super::recent_site(&self.sites, site_id).await?;
+        let (sites, backends, operations) = futures::try_join!(
+            async { Ok(self.sites.all().await?) },
+            async { Ok(self.backends.of(site_id).await?) },
+            self.of_site(site_id)
+        )?;
+        Ok(ForceMovePage {
+            other_sites: sites.iter().filter(|s| s.id != site_id).map(|s| s.name.clone()).collect(),
+            backends: backends.iter().map(|b| b.host.clone()).collect(),
+            operations,
+            site,
+        })
+    }
+
     /// The operations on the site and its backends, with their progress by the latest census.
     pub async fn of_site(&self, site_id: Uuid) -> Result<Vec<ForceMoveView>, AppError> {
         let (sites, backends, operations) =
