@@ -34,6 +34,8 @@ closed_set! {
         SiteDown = "site-down",
         /// Another site's proxies cannot reach this site (`site_reachability`).
         SiteUnreachable = "site-unreachable",
+        /// A force-move or recover of the site or one of its backends is moving users.
+        ForceMoveRunning = "force-move-running",
         /// A backend failing logins or deliveries above `HOST_FAILURE_RATIO`, or offline.
         FailingBackend = "failing-backend",
         /// The controller's doveadm probe cannot reach a backend.
@@ -60,6 +62,8 @@ pub struct AlertInputs<'a> {
     pub site_status: &'a SiteStatus,
     /// The sites whose proxies cannot reach this one, by name.
     pub unreachable_from: &'a [String],
+    /// The force-moves and recovers of the site and its backends.
+    pub force_moves: &'a [crate::force_move::ForceMoveView],
     pub backends: &'a [BackendHealth],
     /// `HOST_FAILURE_RATIO`.
     pub failure_ratio_limit: f64,
@@ -100,6 +104,22 @@ pub fn alerts(inputs: &AlertInputs<'_>) -> Vec<Alert> {
                 inputs.unreachable_from.join(", ")
             ),
         });
+    }
+    for running in inputs.force_moves.iter().filter(|v| v.live) {
+        let op = &running.operation;
+        let message = match op.kind {
+            crate::force_move::ForceMoveKind::ForceMove => format!(
+                "force-move of {} running: {} % of its users move to {} at their next login",
+                running.source,
+                op.percent,
+                running.destinations.join(", ")
+            ),
+            crate::force_move::ForceMoveKind::Recover => format!(
+                "recover of {} running: {} % of the users force-moved out of it come back at their next login",
+                running.source, op.percent
+            ),
+        };
+        alerts.push(Alert { kind: AlertKind::ForceMoveRunning, message });
     }
     for b in inputs.backends {
         let failing = b.failure_ratio.filter(|r| *r >= inputs.failure_ratio_limit);
@@ -272,6 +292,7 @@ mod tests {
         let inputs = AlertInputs {
             site_status: &SiteStatus::Online,
             unreachable_from: &[],
+            force_moves: &[],
             backends: &backends,
             failure_ratio_limit: 0.2,
             census_at: Some(now - chrono::Duration::hours(3)),
@@ -304,12 +325,46 @@ mod tests {
         let down = AlertInputs { metrics_error: Some("unreachable".into()), ..calm.clone() };
         assert!(alerts(&down)[0].message.contains("unreachable"));
         let cut = ["dc2a".to_string()];
-        let offline = AlertInputs { site_status: &SiteStatus::Offline, unreachable_from: &cut, ..calm };
+        let offline = AlertInputs { site_status: &SiteStatus::Offline, unreachable_from: &cut, ..calm.clone() };
         let site_alerts = alerts(&offline);
         assert_eq!(
             site_alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
             [AlertKind::SiteDown, AlertKind::SiteUnreachable]
         );
         assert!(site_alerts[1].message.contains("dc2a"), "{site_alerts:?}");
+        let running = force_move_view(true);
+        let moving = AlertInputs { force_moves: std::slice::from_ref(&running), ..calm.clone() };
+        let moving_alerts = alerts(&moving);
+        assert_eq!(moving_alerts.iter().map(|a| a.kind).collect::<Vec<_>>(), [AlertKind::ForceMoveRunning]);
+        assert!(moving_alerts[0].message.contains("30 %") && moving_alerts[0].message.contains("dc2b"));
+        let ended = force_move_view(false);
+        assert!(alerts(&AlertInputs { force_moves: std::slice::from_ref(&ended), ..calm }).is_empty());
+    }
+
+    fn force_move_view(live: bool) -> crate::force_move::ForceMoveView {
+        use crate::force_move::{ForceMove, ForceMoveKind, ForceMoveScope, ForceMoveView};
+        let at = DateTime::UNIX_EPOCH;
+        ForceMoveView {
+            operation: ForceMove {
+                kind: ForceMoveKind::ForceMove,
+                scope: ForceMoveScope::Site,
+                site_id: uuid::Uuid::nil(),
+                backend_id: None,
+                id: "x".into(),
+                percent: 30,
+                destinations: vec![],
+                destination_groups: vec![],
+                source_status: "online".into(),
+                users_at_start: None,
+                started_at: at,
+                updated_at: at,
+                started_by: "admin".into(),
+            },
+            source: "dc1a".into(),
+            destinations: vec!["dc2b".into()],
+            live,
+            users_at_source: None,
+            counted_at: None,
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::{
 use chrono::{DateTime, DurationRound, Utc};
 use uuid::Uuid;
 
-use super::fresh::{Reachabilities, SiteBackends, Sites};
+use super::fresh::{ForceMoves, Reachabilities, SiteBackends, Sites};
 use crate::{
     controller::{Census, Controller},
     ports::{Clock, LeaderLease, Metrics, RecordStore, MAX_HISTORY_BACKENDS},
@@ -42,6 +42,7 @@ pub struct DashboardReader {
     pub(crate) sites: Arc<Sites>,
     pub(crate) reachability: Arc<Reachabilities>,
     pub(crate) backends: Arc<SiteBackends>,
+    pub(crate) force_moves: Arc<ForceMoves>,
     pub(crate) census_interval: Duration,
 }
 
@@ -85,7 +86,7 @@ impl DashboardReader {
             online: backends.iter().filter(|b| b.status == BackendStatus::Online).count(),
             active_moves: moves.map(|m| m.len()).unwrap_or(0),
             leader: leader.clone().flatten(),
-            alerts: self.alerts_of(site, &unreachable_from, &health, leader),
+            alerts: self.alerts_of(site, &unreachable_from, &health, leader).await,
             reached_from,
             failover_to,
         })
@@ -135,7 +136,7 @@ impl DashboardReader {
         let (reached_from, _) = self.site_links(&site).await;
         let unreachable_from: Vec<String> =
             reached_from.into_iter().filter(|(_, reachable)| !reachable).map(|(name, _)| name).collect();
-        let alerts = self.alerts_of(&site, &unreachable_from, &health, leader.clone());
+        let alerts = self.alerts_of(&site, &unreachable_from, &health, leader.clone()).await;
         let mut rows = health.backends;
         rows.sort_by(|a, b| attention(b).total_cmp(&attention(a)).then_with(|| a.host.cmp(&b.host)));
         Ok(SiteDashboard {
@@ -204,16 +205,27 @@ impl DashboardReader {
         Health { backends: rows, metrics_error: traffic.as_ref().err().cloned(), any_traffic }
     }
 
-    fn alerts_of(
+    async fn alerts_of(
         &self,
         site: &Site,
         unreachable_from: &[String],
         health: &Health,
         leader: Option<Option<String>>,
     ) -> Vec<domain::dashboard::Alert> {
+        // Force-moves are extra information: without them the other alerts still show.
+        let force_moves = super::ForceMoveReader {
+            census: self.census.clone(),
+            sites: self.sites.clone(),
+            backends: self.backends.clone(),
+            force_moves: self.force_moves.clone(),
+        }
+        .of_site(site.id)
+        .await
+        .unwrap_or_default();
         alerts(&AlertInputs {
             site_status: &site.status,
             unreachable_from,
+            force_moves: &force_moves,
             backends: &health.backends,
             failure_ratio_limit: self.controller.settings().host_failure.ratio,
             census_at: self.census.latest().taken_at,

@@ -165,6 +165,7 @@ impl Services {
             sites: self.sites.clone(),
             reachability: self.reachability.clone(),
             backends: self.backends.clone(),
+            force_moves: self.force_moves.clone(),
             census_interval: self.census_interval,
         }
     }
