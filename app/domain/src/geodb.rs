@@ -227,6 +227,15 @@ pub struct Reachability {
     pub reachable: i32,
 }
 
+/// When a `site_reachability` row's value was last written (Cassandra's `WRITETIME`, on the
+/// store's clock): the matrix shows it as the time the value holds since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachabilityTime {
+    pub src_site_id: Uuid,
+    pub dest_site_id: Uuid,
+    pub written_at: DateTime<Utc>,
+}
+
 /// A row of `group_sites`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSite {

@@ -19,6 +19,7 @@ pub mod operator;
 pub mod page;
 pub mod planning;
 pub mod probe;
+pub mod reachability;
 pub mod routing;
 pub mod site;
 pub mod tag;

@@ -9,10 +9,12 @@ use crate::server_fns::UiError;
 
 mod alert_list;
 mod live_moves;
+mod reachability_matrix;
 mod sync_view;
 
 pub use alert_list::AlertList;
 pub use live_moves::LiveMoves;
+pub use reachability_matrix::ReachabilityMatrixTable;
 pub use sync_view::SyncView;
 
 /// The error of an action's last submission (made with JavaScript), if it failed.

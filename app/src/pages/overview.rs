@@ -1,12 +1,13 @@
 //! The cluster overview at `/`: every site, its backends, moves, leader and alerts, where its
-//! users fail over to, and which other sites' proxies reach it.
+//! users fail over to, which other sites' proxies reach it, and the reachability matrix with
+//! the time of each value.
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
 use crate::{
-    components::{AlertList, LoadError, StatusBadge},
-    server_fns::dashboard::cluster_overview,
+    components::{AlertList, LoadError, ReachabilityMatrixTable, StatusBadge},
+    server_fns::{dashboard::cluster_overview, stats::list_reachability},
 };
 
 use domain::dashboard::SiteSummary;
@@ -15,6 +16,7 @@ use domain::dashboard::SiteSummary;
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let sites = Resource::new(|| (), |_| cluster_overview());
+    let matrix = Resource::new(|| (), |_| list_reachability());
     view! {
         <Title text="Overview · Palomar"/>
         <h1>"Cluster overview"</h1>
@@ -30,6 +32,15 @@ pub fn OverviewPage() -> impl IntoView {
                             {sites.into_iter().map(site_card).collect_view()}
                         </div>
                     })),
+                }
+            })}
+        </Suspense>
+        <h2>"Site reachability"</h2>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match matrix.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(matrix) => Either::Right(view! { <ReachabilityMatrixTable matrix/> }),
                 }
             })}
         </Suspense>

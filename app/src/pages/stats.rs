@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    components::{form_error, FormError, LoadError, Me},
+    components::{form_error, FormError, LoadError, Me, ReachabilityMatrixTable},
     server_fns::stats::{list_backend_stats, list_proxy_dest_stats, list_reachability, PruneProxyStats},
 };
 
@@ -20,23 +20,7 @@ pub fn ReachabilityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match matrix.await {
                     Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok((sites, rows)) => {
-                        let cell = |src: uuid::Uuid, dest: uuid::Uuid| match rows.iter().find(|r| r.src_site_id == src && r.dest_site_id == dest) {
-                            Some(r) if r.reachable != 0 => "reachable",
-                            Some(_) => "unreachable",
-                            None => "—",
-                        };
-                        Either::Right(view! {
-                            <table class="list" id="reachability">
-                                <thead><tr><th>"from \\ to"</th>{sites.iter().map(|(_, n)| view! { <th>{n.clone()}</th> }).collect_view()}</tr></thead>
-                                <tbody>
-                                    {sites.iter().map(|(src, name)| view! {
-                                        <tr><th>{name.clone()}</th>{sites.iter().map(|(dest, _)| view! { <td>{cell(*src, *dest)}</td> }).collect_view()}</tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        })
-                    }
+                    Ok(matrix) => Either::Right(view! { <ReachabilityMatrixTable matrix/> }),
                 }
             })}
         </Suspense>

@@ -145,3 +145,46 @@ async fn the_command_line_lists_changes_and_moves_like_doveadm_cluster() {
     assert_eq!(bad_token.status.code(), Some(77), "{}", text(&bad_token.stderr));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn force_move_and_recover_from_the_command_line() {
+    let s = server().await;
+    let url = format!("http://{}", s.address);
+    let admin = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.admin.as_str())];
+    let started = cluster(&admin, &["site", "force-move", "start", "--id", "cli-1", "dc1a", "30", "dc2a"]).await;
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    assert!(text(&started.stdout).contains("cli-1"), "{}", text(&started.stdout));
+    let again = cluster(&admin, &["site", "force-move", "start", "dc1a", "30", "dc2a"]).await;
+    assert_eq!(again.status.code(), Some(75), "one at a time: {}", text(&again.stderr));
+    let updated = cluster(&admin, &["site", "force-move", "update", "dc1a", "60"]).await;
+    assert!(updated.status.success(), "{}", text(&updated.stderr));
+    let listed = cluster(&admin, &["--json", "site", "force-move", "list", "dc1a"]).await;
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!((listed[0]["percent"].as_u64(), listed[0]["destinations"][0].as_str()), (Some(60), Some("dc2a")));
+    let bad = cluster(&admin, &["site", "force-move", "update", "dc1a", "101"]).await;
+    assert_eq!(bad.status.code(), Some(65), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("percent must be a whole number from 0 to 100"), "{}", text(&bad.stderr));
+    let stopped = cluster(&admin, &["site", "force-move", "stop", "dc1a"]).await;
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+
+    let recover = cluster(&admin, &["site", "recover", "dc1a", "50"]).await;
+    assert!(recover.status.success(), "{}", text(&recover.stderr));
+    let more = cluster(&admin, &["site", "recover", "dc1a", "80"]).await;
+    assert!(
+        more.status.success() && text(&more.stdout).contains("80"),
+        "the running one changes: {}",
+        text(&more.stderr)
+    );
+    let ended = cluster(&admin, &["site", "recover", "--stop", "dc1a"]).await;
+    assert!(ended.status.success(), "{}", text(&ended.stderr));
+
+    let backend = ["backend", "force-move", "start", "be1.dc1a.example.net", "10", "be2.dc1a.example.net"];
+    let started = cluster(&admin, &backend).await;
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let stopped = cluster(&admin, &["backend", "force-move", "stop", "be1.dc1a.example.net"]).await;
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+
+    let operator = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.operator.as_str())];
+    let refused = cluster(&operator, &["site", "force-move", "start", "dc1a", "30", "dc2a"]).await;
+    assert_eq!(refused.status.code(), Some(77), "admins only: {}", text(&refused.stderr));
+}

@@ -235,3 +235,18 @@ async fn a_backend_force_move_moves_users_into_groups_on_the_destination_backend
     assert_eq!(status, StatusCode::OK);
     let _ = c.store.get_backend(DC1A, be1).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_overview_shows_the_reachability_matrix_with_times_and_a_running_force_move() {
+    let c = cluster().await;
+    let cut = domain::geodb::Reachability { src_site_id: DC1A, dest_site_id: DC2B, reachable: 0 };
+    palomar_core::ports::StatTables::put_reachability(c.store.as_ref(), &cut).await.unwrap();
+    let start = json!({ "percent": 10, "destinations": ["dc2b"] });
+    assert_eq!(c.api(Method::POST, "/sites/dc1a/force-move", Some(start)).await.0, StatusCode::CREATED);
+    let (cookie, _) = common::web::login(&c.app, "viewer", None).await;
+    let page = text(send(&c.app, common::web::get("/", Some(&cookie))).await).await;
+    let cell = page.split(r#"data-from="dc1a" data-to="dc2b""#).nth(1).expect("a cell from dc1a to dc2b");
+    let cell = &cell[..cell.find("</td>").unwrap()];
+    assert!(cell.contains("unreachable") && cell.contains("since") && cell.contains("<time"), "{cell}");
+    assert!(page.contains(r#"data-alert="force-move-running""#), "the overview's alerts name the force-move");
+}

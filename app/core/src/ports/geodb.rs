@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     geodb::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
-        ProxyDestStat, Reachability, User, UserGroup, UserMove,
+        ProxyDestStat, Reachability, ReachabilityTime, User, UserGroup, UserMove,
     },
     Page, PageRequest, Site, Tag,
 };
@@ -224,6 +224,8 @@ pub trait StatTables: Send + Sync + 'static {
     /// The whole `site_reachability` table (sites × sites: small).
     async fn list_reachability(&self, page: PageRequest) -> Result<Page<Reachability>, StoreError>;
     async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError>;
+    /// When each `site_reachability` row's value was last written (sites × sites: small).
+    async fn reachability_times(&self) -> Result<Vec<ReachabilityTime>, StoreError>;
     /// Writes a reachability row only if it is still as read (`seen`; `None`: no row).
     /// Returns whether it was written.
     async fn write_reachability(&self, seen: Option<&Reachability>, row: &Reachability) -> Result<bool, StoreError>;

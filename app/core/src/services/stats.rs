@@ -37,6 +37,17 @@ impl StatsReader {
         }
     }
 
+    /// The matrix of every site's reachability of every other, with the time of each value.
+    pub async fn reachability_matrix(&self) -> Result<domain::reachability::ReachabilityMatrix, AppError> {
+        let (sites, rows, times) = futures::try_join!(
+            async { Ok::<_, AppError>(crate::ports::read_all(|page| self.geodb.list_sites(page)).await?) },
+            self.reachability(),
+            async { Ok(self.geodb.reachability_times().await?) }
+        )?;
+        let sites = sites.into_iter().map(|s| (s.id, s.name)).collect();
+        Ok(domain::reachability::ReachabilityMatrix::new(sites, &rows, &times))
+    }
+
     pub async fn backend_stats(&self, site_id: Uuid, page: PageRequest) -> Result<Page<BackendStat>, AppError> {
         Ok(self.geodb.list_backend_stats(site_id, page).await?)
     }

@@ -52,6 +52,8 @@ struct Tables {
     api_tokens: BTreeMap<Uuid, domain::token::TokenRecord>,
     settings: BTreeMap<(String, Uuid, Uuid, String), ClusterSetting>,
     reachability: BTreeMap<(Uuid, Uuid), Reachability>,
+    /// When each reachability row's value was last written.
+    reachability_written: BTreeMap<(Uuid, Uuid), chrono::DateTime<chrono::Utc>>,
     group_sites: BTreeMap<(String, Uuid), GroupSite>,
     backend_stats: BTreeMap<(Uuid, Uuid, String), BackendStat>,
     proxy_dest_stats: BTreeMap<(Uuid, String, String, String), ProxyDestStat>,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     cluster::Progress,
     dashboard::{Alert, AlertKind, BackendHealth, ChartData, SiteDashboard, SiteSummary},
-    geodb::{BackendStat, ProxyDestStat, Reachability},
+    geodb::{BackendStat, ProxyDestStat},
     loops::{ControllerStatus, LoopResult},
     operator::OperatorSummary,
     planning::{Decision, Reason},
@@ -294,17 +294,26 @@ pub struct ReachabilityOut {
     pub to_site: Uuid,
     pub to_name: Option<String>,
     pub reachable: bool,
+    /// When the value was written: it holds since then.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ReachabilityOut {
-    pub fn new(r: &Reachability, name: impl Fn(Uuid) -> Option<String>) -> Self {
-        Self {
-            from_site: r.src_site_id,
-            from_name: name(r.src_site_id),
-            to_site: r.dest_site_id,
-            to_name: name(r.dest_site_id),
-            reachable: r.reachable != 0,
-        }
+    /// Every cell of the matrix.
+    pub fn all(matrix: &domain::reachability::ReachabilityMatrix) -> Vec<Self> {
+        let name = |id: Uuid| matrix.sites.iter().find(|(known, _)| *known == id).map(|(_, n)| n.clone());
+        matrix
+            .cells
+            .iter()
+            .map(|c| Self {
+                from_site: c.from,
+                from_name: name(c.from),
+                to_site: c.to,
+                to_name: name(c.to),
+                reachable: c.reachable,
+                since: c.since,
+            })
+            .collect()
     }
 }
 

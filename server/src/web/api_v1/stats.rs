@@ -2,7 +2,7 @@
 //! and Reachability pages.
 
 use axum::{extract::State, Json};
-use domain::{validate, PageRequest};
+use domain::validate;
 
 use super::{
     extract::{Admin, ApiState, At, Authorized, Params, Viewer},
@@ -79,9 +79,6 @@ pub async fn list_reachability(
     State(api): State<ApiState>,
     Authorized { 0: caller, .. }: Authorized<Viewer>,
 ) -> Result<Json<Vec<ReachabilityOut>>, Problem> {
-    let sites = api.services.topology(&caller).list_sites(PageRequest::first(500)).await?;
-    let names: Vec<_> = sites.items.into_iter().map(|r| (r.site.id, r.site.name)).collect();
-    let name = |id| names.iter().find(|(known, _)| *known == id).map(|(_, name)| name.clone());
-    let rows = api.services.stats(&caller).reachability().await?;
-    Ok(Json(rows.iter().map(|r| ReachabilityOut::new(r, name)).collect()))
+    let matrix = api.services.stats(&caller).reachability_matrix().await?;
+    Ok(Json(ReachabilityOut::all(&matrix)))
 }

@@ -365,6 +365,12 @@ pub(super) async fn reachability_group_sites_and_stats(db: &dyn Store) {
     assert!(db.write_reachability(None, &fresh).await.unwrap());
     let rows = all_pages(1, |page| db.list_reachability(page)).await;
     assert!(rows.contains(&cut) && rows.contains(&fresh) && rows.len() == 3, "{rows:?}");
+    // Each row's value has a write time, for the matrix's "since".
+    let times = db.reachability_times().await.unwrap();
+    let mine: Vec<_> = times.iter().filter(|t| [a, b].contains(&t.src_site_id)).collect();
+    assert_eq!(mine.len(), 3, "{times:?}");
+    let now = chrono::Utc::now();
+    assert!(mine.iter().all(|t| (now - t.written_at).num_seconds().abs() < 120), "{mine:?}");
     let gs = GroupSite {
         group_name: "default-1".into(),
         site_id: a,

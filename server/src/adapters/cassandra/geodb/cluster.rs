@@ -1,7 +1,7 @@
 //! Settings, reachability and stats: `cluster_settings`, `site_reachability`, `backend_stats` and
 //! `proxy_dest_stats`.
 
-use domain::geodb::{BackendStat, ClusterSetting, ProxyDestStat, Reachability};
+use domain::geodb::{BackendStat, ClusterSetting, ProxyDestStat, Reachability, ReachabilityTime};
 
 use palomar_core::ports::StoreError;
 use scylla::{client::session::Session, statement::prepared::PreparedStatement, DeserializeRow};
@@ -18,6 +18,7 @@ pub(super) struct Statements {
     pub(super) update_setting: PreparedStatement,
     pub(super) remove_setting: PreparedStatement,
     pub(super) list_reachability: PreparedStatement,
+    pub(super) reachability_times: PreparedStatement,
     pub(super) put_reachability: PreparedStatement,
     pub(super) add_reachability: PreparedStatement,
     pub(super) update_reachability: PreparedStatement,
@@ -72,6 +73,12 @@ impl Statements {
             )
             .await?,
             list_reachability: prepare(session, ks, "SELECT src_site_id, dest_site_id, reachable FROM {ks}.site_reachability").await?,
+            reachability_times: prepare(
+                session,
+                ks,
+                "SELECT src_site_id, dest_site_id, WRITETIME(reachable) AS written FROM {ks}.site_reachability",
+            )
+            .await?,
             put_reachability: prepare(
                 session,
                 ks,
@@ -156,6 +163,21 @@ impl From<ReachabilityRow> for Reachability {
             dest_site_id: r.dest_site_id,
             reachable: r.reachable.unwrap_or_default(),
         }
+    }
+}
+
+#[derive(DeserializeRow)]
+pub(super) struct ReachabilityTimeRow {
+    src_site_id: Uuid,
+    dest_site_id: Uuid,
+    /// Microseconds since the epoch; null for a row whose value is null.
+    written: Option<i64>,
+}
+
+impl ReachabilityTimeRow {
+    pub(super) fn into_time(self) -> Option<ReachabilityTime> {
+        let written_at = chrono::DateTime::from_timestamp_micros(self.written?)?;
+        Some(ReachabilityTime { src_site_id: self.src_site_id, dest_site_id: self.dest_site_id, written_at })
     }
 }
 

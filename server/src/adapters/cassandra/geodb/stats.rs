@@ -3,14 +3,14 @@
 
 use async_trait::async_trait;
 use domain::{
-    geodb::{BackendStat, GroupSite, ProxyDestStat, Reachability},
+    geodb::{BackendStat, GroupSite, ProxyDestStat, Reachability, ReachabilityTime},
     Page, PageRequest,
 };
 use palomar_core::ports::{StatTables, StoreError};
 use uuid::Uuid;
 
 use super::{
-    cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow},
+    cluster::{BackendStatRow, ProxyDestStatRow, ReachabilityRow, ReachabilityTimeRow},
     groups::GroupSiteRow,
 };
 use crate::adapters::cassandra::CassandraStore;
@@ -23,6 +23,13 @@ impl StatTables for CassandraStore {
 
     async fn put_reachability(&self, r: &Reachability) -> Result<(), StoreError> {
         self.write(&self.statements.cluster.put_reachability, (r.src_site_id, r.dest_site_id, r.reachable)).await
+    }
+
+    async fn reachability_times(&self) -> Result<Vec<ReachabilityTime>, StoreError> {
+        let statement = &self.statements.cluster.reachability_times;
+        let page = PageRequest::first(domain::page::MAX_PAGE_SIZE);
+        let rows = self.list::<ReachabilityTimeRow, ReachabilityTimeRow>(statement, (), &page).await?;
+        Ok(rows.items.into_iter().filter_map(ReachabilityTimeRow::into_time).collect())
     }
 
     async fn write_reachability(&self, seen: Option<&Reachability>, r: &Reachability) -> Result<bool, StoreError> {

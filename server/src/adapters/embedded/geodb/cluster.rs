@@ -4,7 +4,7 @@
 use std::ops::Bound;
 
 use domain::{
-    geodb::{BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability},
+    geodb::{BackendStat, ClusterSetting, GroupSite, ProxyDestStat, Reachability, ReachabilityTime},
     Page, PageRequest,
 };
 
@@ -72,13 +72,30 @@ impl StatTables for EmbeddedStore {
     }
 
     async fn put_reachability(&self, row: &Reachability) -> Result<(), StoreError> {
-        self.write().reachability.insert((row.src_site_id, row.dest_site_id), *row);
+        let key = (row.src_site_id, row.dest_site_id);
+        let mut tables = self.write();
+        tables.reachability.insert(key, *row);
+        tables.reachability_written.insert(key, chrono::Utc::now());
         Ok(())
+    }
+
+    async fn reachability_times(&self) -> Result<Vec<ReachabilityTime>, StoreError> {
+        let tables = self.read();
+        let rows = tables.reachability.keys().filter_map(|key| {
+            let written_at = *tables.reachability_written.get(key)?;
+            Some(ReachabilityTime { src_site_id: key.0, dest_site_id: key.1, written_at })
+        });
+        Ok(rows.collect())
     }
 
     async fn write_reachability(&self, seen: Option<&Reachability>, row: &Reachability) -> Result<bool, StoreError> {
         let key = (row.src_site_id, row.dest_site_id);
-        Ok(replace_if(&mut self.write().reachability, key, seen, Some(row)))
+        let mut tables = self.write();
+        let written = replace_if(&mut tables.reachability, key, seen, Some(row));
+        if written {
+            tables.reachability_written.insert(key, chrono::Utc::now());
+        }
+        Ok(written)
     }
 
     async fn list_group_sites(&self, group_name: &str) -> Result<Vec<GroupSite>, StoreError> {
