@@ -143,3 +143,43 @@ async fn direct_moves_and_user_moves() {
     let status = world.run(&target, "clusterUserStatus", json!({"user": user})).await.unwrap();
     assert_eq!(status[0].get("group"), Some(&json!("default-9")));
 }
+
+#[tokio::test]
+async fn the_simulated_proxies_move_the_users_a_force_move_chooses_at_their_login() {
+    use domain::force_move::{ForceMove, ForceMoveKind, ForceMoveScope};
+    use futures::TryStreamExt;
+    use palomar_core::ports::SettingTable;
+
+    let world = World::with_sites(2, 2000, fast()).await;
+    let sites = world.store.list_sites(PageRequest::first(10)).await.unwrap().items;
+    let other = sites.iter().find(|s| s.id != world.site.id).unwrap().clone();
+    let count = |rows: &[domain::geodb::Membership], site: uuid::Uuid| {
+        rows.iter().filter(|m| m.preferred_site_id == Some(site)).count()
+    };
+    let before: Vec<_> = world.store.scan_memberships().try_concat().await.unwrap();
+    let now = palomar_core::ports::Clock::now(world.clock.as_ref());
+    let op = ForceMove {
+        kind: ForceMoveKind::ForceMove,
+        scope: ForceMoveScope::Site,
+        site_id: world.site.id,
+        backend_id: None,
+        id: "sim".into(),
+        percent: 100,
+        destinations: vec![other.id],
+        destination_groups: vec![],
+        source_status: "online".into(),
+        users_at_start: None,
+        started_at: now,
+        updated_at: now,
+        started_by: "test".into(),
+    };
+    world.store.put_setting(&op.to_setting()).await.unwrap();
+    world.ticks(10, Duration::from_secs(1)).await;
+    let after: Vec<_> = world.store.scan_memberships().try_concat().await.unwrap();
+    assert_eq!(after.len(), before.len(), "no user row lost or made up");
+    assert!(count(&after, world.site.id) < count(&before, world.site.id), "users left {}", world.site.name);
+    assert_eq!(
+        count(&after, world.site.id) + count(&after, other.id),
+        count(&before, world.site.id) + count(&before, other.id)
+    );
+}
