@@ -14,7 +14,7 @@
 #   faults       Cassandra, Redis and the server killed during group moves on that server
 #   load         32 clients for 30 s against that server
 #   ce           real Dovecot CE proxies and backends steered by a second server
-#   two-dc       two sites on a two-node, two-DC Cassandra, one DC stopped and back
+#   two-dc       two sites on a two-node, two-DC Cassandra, one DC stopped and back, force-move
 #   bench        the benchmarks at tiny sizes, so that their code keeps working
 # Each stage has a time limit: a stage that hangs fails with its name instead of running on.
 set -euo pipefail
@@ -31,7 +31,7 @@ declare -A about=(
   [faults]="during group moves: Cassandra killed (SIGKILL) and resumed, Redis restarted, the server killed (SIGKILL) and restarted"
   [load]="32 clients browse and post for 30 s while the controller runs"
   [ce]="real Dovecot CE steered by the controller: routing, an operator's move, password guessing, host failure (end2end/ce)"
-  [two-dc]="two sites on a real two-DC Cassandra: dc2's node stopped and back; site health, failover and a cut link (scripts/two-dc.sh)"
+  [two-dc]="two sites on a real two-DC Cassandra: dc2's node stopped and back; site health, failover, a cut link, force-move and recover (scripts/two-dc.sh)"
   [bench]="the benchmarks at tiny sizes, so that their code keeps working (scripts/bench.sh, BENCH_SMALL=1; no timing is judged)"
 )
 # What each stage needs started: redis, cassandra, build (the server and the site), e2e (the

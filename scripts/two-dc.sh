@@ -12,7 +12,9 @@
 #      lost (every seeded user is counted by dc2a's census), and dc2a recovers by itself;
 #   4. site health (docs/multi-site.md): every backend of dc2a cut, dc2a's controller sets
 #      dc2a offline and its users are served in dc1a; healed, dc2a comes back and its users go
-#      home; the link dc1a→dc2a cut, dc1a marks dc2a unreachable, and reachable once it returns.
+#      home; the link dc1a→dc2a cut, dc1a marks dc2a unreachable, and reachable once it returns;
+#   5. a force-move of 30 % of dc2a's users to dc1a (palomar cluster), then a recover: users
+#      move out at their logins and back, and the census counts every user all along.
 # Every wait is bounded; a failure exits non-zero with the logs' last lines.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -239,4 +241,24 @@ until_ok 90 "dc1a marks dc2a unreachable" reachable_is dc1a dc2a 0
 [ "$(reachable dc2a dc1a)" != 0 ] || fail "dc2a marked dc1a unreachable, though only dc1a→dc2a was cut"
 "$palomar" simulate fault --link dc1a:dc2a --clear >/dev/null || fail "restore the link"
 until_ok 120 "dc1a marks dc2a reachable again" reachable_is dc1a dc2a 1
-log "passed: both sites on their own DC; dc2a held back through its DC's outage and recovered; dc1's writes reached dc2; dc2a failed over to dc1a and came back; the cut link was seen and its return too"
+
+log "5. force-move and recover, through palomar cluster"
+cli() { PALOMAR_URL="$A" PALOMAR_TOKEN="$token" "$palomar" cluster "$@"; }
+users_at() { # users_at SITE: the site's users by dc1a's census
+  api GET "$A" "/sites/$1/backends" | python3 -c 'import json,sys; print(sum(b["users"] or 0 for b in json.load(sys.stdin)["items"]))'
+}
+home_users=$(users_at dc2a)
+cli site force-move start --id two-dc dc2a 30 dc1a >/dev/null || fail "force-move start"
+# The simulator's logins move the chosen users, about 30 % of dc2a's: never more than the hash
+# chooses, and once most have logged in, at least a fifth.
+moved_some() { local left; left=$(users_at dc2a); [ "$left" -le $((home_users * 80 / 100)) ] && [ "$left" -ge $((home_users * 64 / 100)) ]; }
+until_ok 180 "about 30 % of dc2a's users moved to dc1a at their logins" moved_some
+[ "$(users)" = 600 ] || fail "users lost or made up by the force-move: $(users)"
+cli --json site force-move list dc2a | grep -q '"percent": 30' || fail "force-move list"
+cli site force-move stop dc2a >/dev/null || fail "force-move stop"
+cli site recover --id two-dc dc2a 100 >/dev/null || fail "recover"
+all_home() { [ "$(users_at dc2a)" = "$home_users" ]; }
+until_ok 180 "recover brings every moved user back to dc2a" all_home
+[ "$(users)" = 600 ] || fail "users lost or made up by the recover: $(users)"
+cli site recover --stop dc2a >/dev/null || fail "recover stop"
+log "passed: both sites on their own DC; dc2a held back through its DC's outage and recovered; dc1's writes reached dc2; dc2a failed over to dc1a and came back; the cut link was seen and its return too; a force-move and its recover moved users out and back"
