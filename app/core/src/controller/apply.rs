@@ -200,6 +200,7 @@ impl Controller {
         let applied =
             self.ports.geodb.set_backend_status(snap.site_id, backend, &seen.status, &status, &reason).await?;
         if applied {
+            super::end_force_moves(self.ports.geodb.as_ref(), snap.site_id, Some(backend), status.as_str()).await;
             // CE proxies cache routes: the new status must reach them now, not at expiry.
             self.moves.handoff().flush_proxy_caches().await;
             Ok(())

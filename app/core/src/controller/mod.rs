@@ -13,6 +13,7 @@
 mod apply;
 pub mod census;
 pub mod feed;
+mod force_moves;
 mod group_balance;
 mod group_tally;
 pub mod handoff;
@@ -48,6 +49,7 @@ use crate::ports::{Lease, Ports, RecordStore};
 
 pub use census::{Census, CensusReport, CensusSnapshot};
 pub use feed::MoveFeed;
+pub(crate) use force_moves::end_force_moves;
 pub use handoff::{DovecotSettings, Handoff};
 pub use moves::{GroupMoves, MoveRequest};
 pub use telemetry::Telemetry;

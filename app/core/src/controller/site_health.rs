@@ -135,6 +135,7 @@ impl Controller {
                 }
             }
         }
+        super::end_force_moves(geodb, site_id, None, wanted.status.as_str()).await;
         // CE proxies cache routes: the site's new status must reach them now.
         self.moves.handoff().flush_proxy_caches().await;
         Ok(())

@@ -137,7 +137,7 @@ impl BackendOps {
         // CE proxies cache routes: a backend that stopped or started taking sessions must
         // reach them now.
         if before.status != after.status {
-            super::force_moves::clear_after_status_change(self.geodb.as_ref(), site_id, Some(id)).await;
+            crate::controller::end_force_moves(self.geodb.as_ref(), site_id, Some(id), after.status.as_str()).await;
             self.controller.moves().handoff().flush_proxy_caches().await;
         }
         Ok(after)

@@ -133,7 +133,7 @@ impl TopologyAdmin {
         written?;
         // CE proxies cache routes: a site that stopped or started taking users must reach them now.
         if before.status != site.status {
-            super::force_moves::clear_after_status_change(self.geodb.as_ref(), id, None).await;
+            crate::controller::end_force_moves(self.geodb.as_ref(), id, None, site.status.as_str()).await;
             self.controller.moves().handoff().flush_proxy_caches().await;
         }
         Ok(site)

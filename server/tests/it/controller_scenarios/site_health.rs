@@ -125,3 +125,36 @@ async fn an_offline_the_operators_set_after_the_controllers_is_theirs() {
     c.run(LoopKind::Pass).await;
     assert_eq!(site_status(&world).await, SiteStatus::Offline, "the operators' offline stays");
 }
+
+#[tokio::test]
+async fn the_controller_taking_its_site_offline_ends_the_sites_force_move() {
+    use domain::force_move::{ForceMove, ForceMoveKind, ForceMoveScope, FORCE_MOVE_SECTION};
+    let world = World::new(600).await;
+    world.set_feature("site_health", FeatureState::On).await;
+    let at = chrono::DateTime::UNIX_EPOCH;
+    let op = ForceMove {
+        kind: ForceMoveKind::ForceMove,
+        scope: ForceMoveScope::Site,
+        site_id: world.site.id,
+        backend_id: None,
+        id: "before-the-outage".into(),
+        percent: 30,
+        destinations: vec![uuid::Uuid::from_u128(99)],
+        destination_groups: vec![],
+        source_status: "online".into(),
+        users_at_start: None,
+        started_at: at,
+        updated_at: at,
+        started_by: "admin".into(),
+    };
+    world.store.put_setting(&op.to_setting()).await.unwrap();
+    for n in 1..=3 {
+        world.fault(n, Faults::down()).await;
+    }
+    world.ticks(30).await;
+    let c = world.leading("a").await;
+    c.run(LoopKind::Pass).await;
+    assert_eq!(site_status(&world).await, SiteStatus::Offline);
+    let left = world.store.list_settings(FORCE_MOVE_SECTION, PageRequest::first(10)).await.unwrap().items;
+    assert!(left.is_empty(), "a status change ends the force-move, so it stays ended once back online: {left:?}");
+}

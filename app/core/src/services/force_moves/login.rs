@@ -40,11 +40,15 @@ pub async fn follow_force_moves(
     } else {
         (Vec::new(), None)
     };
-    let recovering = operations.iter().find(|op| op.kind == ForceMoveKind::Recover && op.site_id != home);
-    let moved = match recovering {
-        Some(op) => geodb.get_setting(&MovedUser::key(op.site_id, &user.username)).await?,
-        None => None,
-    };
+    // A user moved out of a site being recovered has a row under that site: one read per
+    // recover running elsewhere (a handful at most).
+    let mut moved = None;
+    for op in operations.iter().filter(|op| op.kind == ForceMoveKind::Recover && op.site_id != home) {
+        moved = geodb.get_setting(&MovedUser::key(op.site_id, &user.username)).await?;
+        if moved.is_some() {
+            break;
+        }
+    }
     let moved_user = moved.as_ref().and_then(MovedUser::from_setting);
     let Some(decision) = relocation(&user, operations, sites, &backends, group.as_ref(), moved_user.as_ref(), now)
     else {

@@ -301,23 +301,6 @@ impl ForceMoveAdmin {
     }
 }
 
-/// Ends the site's (or backend's) operations after an operator changed its status, as
-/// `doveadm cluster site|backend update --status` does. They are void already (their source's
-/// status differs); this removes their rows, each only if still as read.
-pub(crate) async fn clear_after_status_change(geodb: &dyn GeoDb, site_id: Uuid, backend_id: Option<Uuid>) {
-    for kind in ForceMoveKind::ALL {
-        let key = ForceMove::key(kind, site_id, backend_id);
-        let removed = match geodb.get_setting(&key).await {
-            Ok(Some(row)) => geodb.remove_setting(&row).await.map(|_| ()),
-            Ok(None) => Ok(()),
-            Err(err) => Err(err),
-        };
-        if let Err(err) = removed {
-            tracing::warn!(error = %domain::logtext::Untrusted(&err), "cannot clear a force-move after a status change");
-        }
-    }
-}
-
 fn find_site(sites: &[Site], id: Uuid) -> Result<&Site, AppError> {
     sites.iter().find(|s| s.id == id).ok_or_else(|| AppError::NotFound(format!("site {id}")))
 }
