@@ -10,6 +10,8 @@ test("the overview shows every site and links its dashboard, moves and decisions
   // Where the site's users fail over to, and which sites' proxies reach it.
   await expect(card.locator("dd.failover")).not.toBeEmpty();
   await expect(card.locator("dd.reached-from")).not.toBeEmpty();
+  // The reachability matrix: a row and a column per site.
+  await expect(page.locator("#reachability thead th", { hasText: "dc1a" })).toBeVisible();
   await expect(card.getByRole("link", { name: "Moves" })).toHaveAttribute("href", /\/sites\/[0-9a-f-]+\/moves$/);
   await expect(card.getByRole("link", { name: "Decisions" })).toHaveAttribute("href", /\/decisions$/);
   await card.getByRole("link", { name: "Dashboard" }).click();

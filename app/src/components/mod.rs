@@ -14,7 +14,7 @@ mod sync_view;
 
 pub use alert_list::AlertList;
 pub use live_moves::LiveMoves;
-pub use reachability_matrix::ReachabilityMatrixTable;
+pub use reachability_matrix::{ReachabilityMatrixSection, ReachabilityMatrixTable};
 pub use sync_view::SyncView;
 
 /// The error of an action's last submission (made with JavaScript), if it failed.

@@ -1,10 +1,27 @@
 //! The site reachability matrix: rows are the sites whose proxies connect, columns the sites
 //! they connect to; each cell says reachable or unreachable, and since when.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
-use super::Time;
+use super::{LoadError, Time};
+use crate::server_fns::stats::list_reachability;
 use domain::reachability::ReachabilityMatrix;
+
+/// The matrix, read when the page renders.
+#[component]
+pub fn ReachabilityMatrixSection() -> impl IntoView {
+    let matrix = Resource::new(|| (), |_| list_reachability());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match matrix.await {
+                    Err(error) => Either::Left(view! { <LoadError error/> }),
+                    Ok(matrix) => Either::Right(view! { <ReachabilityMatrixTable matrix/> }),
+                }
+            })}
+        </Suspense>
+    }
+}
 
 #[component]
 pub fn ReachabilityMatrixTable(matrix: ReachabilityMatrix) -> impl IntoView {

@@ -6,8 +6,8 @@ use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
 use crate::{
-    components::{AlertList, LoadError, ReachabilityMatrixTable, StatusBadge},
-    server_fns::{dashboard::cluster_overview, stats::list_reachability},
+    components::{AlertList, LoadError, ReachabilityMatrixSection, StatusBadge},
+    server_fns::dashboard::cluster_overview,
 };
 
 use domain::dashboard::SiteSummary;
@@ -16,7 +16,6 @@ use domain::dashboard::SiteSummary;
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let sites = Resource::new(|| (), |_| cluster_overview());
-    let matrix = Resource::new(|| (), |_| list_reachability());
     view! {
         <Title text="Overview · Palomar"/>
         <h1>"Cluster overview"</h1>
@@ -36,14 +35,7 @@ pub fn OverviewPage() -> impl IntoView {
             })}
         </Suspense>
         <h2>"Site reachability"</h2>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match matrix.await {
-                    Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok(matrix) => Either::Right(view! { <ReachabilityMatrixTable matrix/> }),
-                }
-            })}
-        </Suspense>
+        <ReachabilityMatrixSection/>
     }
 }
 

@@ -3,8 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    components::{form_error, FormError, LoadError, Me, ReachabilityMatrixTable},
-    server_fns::stats::{list_backend_stats, list_proxy_dest_stats, list_reachability, PruneProxyStats},
+    components::{form_error, FormError, LoadError, Me, ReachabilityMatrixSection},
+    server_fns::stats::{list_backend_stats, list_proxy_dest_stats, PruneProxyStats},
 };
 
 use domain::Role;
@@ -12,18 +12,10 @@ use domain::Role;
 /// Which site can reach which (`site_reachability`).
 #[component]
 pub fn ReachabilityPage() -> impl IntoView {
-    let matrix = Resource::new(|| (), |_| list_reachability());
     view! {
         <Title text="Reachability · Palomar"/>
         <h1>"Site reachability"</h1>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match matrix.await {
-                    Err(error) => Either::Left(view! { <LoadError error/> }),
-                    Ok(matrix) => Either::Right(view! { <ReachabilityMatrixTable matrix/> }),
-                }
-            })}
-        </Suspense>
+        <ReachabilityMatrixSection/>
     }
 }
 
