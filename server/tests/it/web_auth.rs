@@ -144,7 +144,7 @@ async fn bad_input_is_refused_and_nothing_is_written() {
 
 /// The server functions a viewer may call. Every other one must answer 403 to a viewer, so a
 /// new mutating function is covered here the day it is registered.
-const VIEWER_MAY_CALL: [&str; 24] = [
+const VIEWER_MAY_CALL: [&str; 25] = [
     "/api/auth/current_operator",
     "/api/auth/login",
     "/api/auth/logout",
@@ -155,6 +155,7 @@ const VIEWER_MAY_CALL: [&str; 24] = [
     "/api/dashboard/charts",
     "/api/dashboard/overview",
     "/api/dashboard/site",
+    "/api/force_moves/get",
     "/api/groups/get",
     "/api/groups/init_progress",
     "/api/groups/list",
@@ -179,7 +180,8 @@ async fn a_viewer_can_call_no_mutating_server_function() {
         &site_id=00000000-0000-0000-0000-000000000000&move_id=00000000-0000-0000-0000-000000000000&host=be9.example.net&load_factor=50&force=yes&backend=&mask=&moving=\
         &destination=00000000-0000-0000-0000-000000000000&sticky_users=yes&sticky_backend=yes&count=10&group=default-1\
         &failover_group=&section=controller_features&backend_id=&setting_name=load_balance&setting_value=on\
-        &feature=load_balance&state=on&proxy_host=proxy1.example.net&how=force&days=30";
+        &feature=load_balance&state=on&proxy_host=proxy1.example.net&how=force&days=30\
+        &kind=force_move&percent=10&destinations=dc9";
     let mut forbidden = Vec::new();
     for (path, method) in all_server_functions() {
         if path == "/api/auth/logout" || path == "/api/auth/login" {
