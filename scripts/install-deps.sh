@@ -2,8 +2,8 @@
 # Installs the Debian packages the tests need, only those that are missing:
 # Redis, Prometheus, Chromium (for Playwright), Java 17 and Maven (for Cassandra), Node.js and npm, curl,
 # jq (the fault tests read the server's JSON answers), Dovecot CE 2.3 with its Lua passdb (the CE
-# end-to-end and fidelity tests), Python 3 (the CE test's mail clients) and wrk (the benchmarks'
-# load generator).
+# end-to-end and fidelity tests), Python 3 (the CE test's mail clients), wrk (the benchmarks'
+# load generator) and debootstrap (a trixie root with Dovecot CE 2.4).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -18,6 +18,8 @@ command -v jq >/dev/null || missing+=(jq)
 command -v python3 >/dev/null || missing+=(python3)
 # wrk: the HTTP load generator of scripts/bench.sh.
 command -v wrk >/dev/null || missing+=(wrk)
+# debootstrap: the trixie root with Dovecot CE 2.4 (scripts/dovecot24-root.sh).
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 # Debian's packages start no daemon here (no init system); the tests run their own instances.
 for pkg in dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-auth-lua; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

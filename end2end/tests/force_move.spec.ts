@@ -74,7 +74,7 @@ test("start, change and stop a site force-move and a recover; bad input shows in
 test("start and stop a backend force-move", async ({ page }, testInfo) => {
   await openForceMove(page, testInfo);
   const start = page.locator("#start-backend-force-move");
-  await start.getByLabel("Backend", { exact: true }).selectOption("be1.dc1a.example.net");
+  await start.getByLabel("Backend to empty").selectOption("be1.dc1a.example.net");
   // Nobody is chosen at 0 %: the other tests' users stay where they are.
   await start.getByLabel("Percent").fill("0");
   await start.getByLabel("To backends").fill("be2.dc1a.example.net");

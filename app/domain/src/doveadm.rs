@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::closed_set::closed_set;
+
 /// One doveadm command with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DoveadmCommand {
@@ -78,9 +80,49 @@ impl DoveadmCommand {
     }
 }
 
+closed_set! {
+    /// The Dovecot CE line behind a doveadm HTTP API, told from the commands it lists
+    /// (`GET /doveadm/v1`): see [`DovecotLine::of_commands`].
+    pub enum DovecotLine("Dovecot line", "line") {
+        /// 2.3: still has the Director.
+        Ce23 = "2.3",
+        /// 2.4 and later: no Director.
+        Ce24 = "2.4",
+    }
+}
+
+impl DovecotLine {
+    /// The line whose doveadm API lists `commands`: 2.4 dropped the Director, so a list with
+    /// `directorStatus` is 2.3's, and one without is 2.4's (or later).
+    pub fn of_commands<S: AsRef<str>>(commands: &[S]) -> Self {
+        if commands.iter().any(|c| c.as_ref() == "directorStatus") {
+            Self::Ce23
+        } else {
+            Self::Ce24
+        }
+    }
+
+    /// Whether `authCacheFlush` may be sent. On 2.4.1 it never works over HTTP: with a `user`
+    /// parameter (even an empty list) doveadm panics (`doveadm_cmd_param_str` assertion), and
+    /// without one it fails ("Missing user parameter").
+    pub fn flushes_auth_cache(self) -> bool {
+        self == Self::Ce23
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_line_is_told_by_the_directors_commands() {
+        let ce23 = ["who", "kick", "authCacheFlush", "directorStatus", "directorMap"];
+        let ce24 = ["who", "kick", "authCacheFlush", "proxyKick", "sieveList"];
+        assert_eq!(DovecotLine::of_commands(&ce23), DovecotLine::Ce23);
+        assert_eq!(DovecotLine::of_commands(&ce24), DovecotLine::Ce24);
+        assert!(DovecotLine::Ce23.flushes_auth_cache() && !DovecotLine::Ce24.flushes_auth_cache());
+        assert_eq!(DovecotLine::Ce24.to_string(), "2.4");
+    }
 
     #[test]
     fn commands_go_out_in_the_doveadm_http_apis_words() {

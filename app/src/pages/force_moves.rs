@@ -175,7 +175,7 @@ fn start_forms(site_id: &str, other_sites: Vec<String>, backends: Vec<String>, a
         <ActionForm action=actions.start attr:class="form" attr:id="start-backend-force-move">
             <input type="hidden" name="site_id" value=s3/>
             <label>"Backend"
-                <select name="backend" required>
+                <select name="backend" required aria-label="Backend to empty">
                     {backends.iter().map(|host| view! { <option value=host.clone()>{host.clone()}</option> }).collect_view()}
                 </select>
             </label>

@@ -91,6 +91,11 @@ impl Doveadm for DoveadmHttp {
         let timeout = if command.is_slow() { self.slow_timeout } else { self.timeout };
         self.send(host, command.name(), command.parameters(), timeout).await
     }
+
+    async fn list_commands(&self, host: &str) -> Result<Vec<String>, DoveadmError> {
+        let body = self.exchange(host, self.client.get(self.url(host)), self.timeout).await?;
+        parse_command_list(host, &body)
+    }
 }
 
 impl DoveadmHttp {
@@ -112,13 +117,25 @@ impl DoveadmHttp {
         parameters: Map<String, Value>,
         timeout: Duration,
     ) -> Result<Vec<DoveadmRow>, DoveadmError> {
+        let request = self.client.post(self.url(host)).json(&json!([[command, parameters, "palomar"]]));
+        let body = self.exchange(host, request, timeout).await?;
+        parse_answer(host, command, &body)
+    }
+
+    /// Sends `request` to `host` with the API's credentials and reads a successful answer's
+    /// body, bounded in size and time.
+    async fn exchange(
+        &self,
+        host: &str,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<String, DoveadmError> {
         if self.endpoints_only && !self.endpoints.contains_key(host) {
             let reason =
                 "not in DOVEADM_ENDPOINTS, and backends are not looked up in DNS here (BACKEND_HOST_CHECK=syntax)";
             return Err(DoveadmError::Unreachable { host: host.to_string(), reason: reason.into() });
         }
-        let mut request =
-            self.client.post(self.url(host)).timeout(timeout).json(&json!([[command, parameters, "palomar"]]));
+        let mut request = request.timeout(timeout);
         request = match &self.auth {
             Some(DoveadmAuth::ApiKey(key)) => {
                 request.header("Authorization", format!("X-Dovecot-API {}", STANDARD.encode(key)))
@@ -140,7 +157,7 @@ impl DoveadmHttp {
             }
             Err(err) => return Err(unreachable(redact_userinfo(&err.to_string()))),
         };
-        let body = String::from_utf8_lossy(&body);
+        let body = String::from_utf8_lossy(&body).into_owned();
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(DoveadmError::Unauthorized { host: host.to_string() });
         }
@@ -152,8 +169,25 @@ impl DoveadmHttp {
                 body: escaped(body.trim()),
             });
         }
-        parse_answer(host, command, &body)
+        Ok(body)
     }
+}
+
+/// Reads `GET /doveadm/v1`'s list, `[{"command": name, "parameters": […]}, …]`: the names.
+pub fn parse_command_list(host: &str, body: &str) -> Result<Vec<String>, DoveadmError> {
+    let bad = |reason: String| DoveadmError::BadResponse { host: host.to_string(), reason };
+    let value: Value = serde_json::from_str(body).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let entries = value.as_array().ok_or_else(|| bad("the command list is not a JSON array".into()))?;
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .get("command")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("a command list entry without a name: {}", escaped(entry))))
+        })
+        .collect()
 }
 
 /// Reads `[["doveadmResponse", [rows], tag]]` or `[["error", {"type": …, "exitCode": …}, tag]]`.
@@ -208,5 +242,14 @@ mod tests {
             Err(DoveadmError::BadResponse { .. })
         ));
         assert!(matches!(parse_answer("h", "x", "[]"), Err(DoveadmError::BadResponse { .. })));
+    }
+
+    #[test]
+    fn command_lists_parse() {
+        let list =
+            r#"[{"command":"who","parameters":[{"name":"mask","type":"array"}]},{"command":"kick","parameters":[]}]"#;
+        assert_eq!(parse_command_list("h", list).unwrap(), ["who", "kick"]);
+        assert!(matches!(parse_command_list("h", "{}"), Err(DoveadmError::BadResponse { .. })));
+        assert!(matches!(parse_command_list("h", r#"[{"name":"who"}]"#), Err(DoveadmError::BadResponse { .. })));
     }
 }

@@ -45,6 +45,10 @@ impl Doveadm for NoDoveadm {
     async fn run(&self, host: &str, _command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError> {
         Err(DoveadmError::Unreachable { host: host.to_string(), reason: "no doveadm API is configured here".into() })
     }
+
+    async fn list_commands(&self, host: &str) -> Result<Vec<String>, DoveadmError> {
+        Err(DoveadmError::Unreachable { host: host.to_string(), reason: "no doveadm API is configured here".into() })
+    }
 }
 
 /// The metrics port where there is no metrics source (command-line tools, some tests):

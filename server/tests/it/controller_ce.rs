@@ -47,6 +47,8 @@ struct FakeCe {
     sessions: Mutex<BTreeMap<String, BTreeSet<String>>>,
     down: Mutex<BTreeSet<String>>,
     asked: Mutex<Vec<(String, String, Value)>>,
+    /// Answers as the 2.4 line (no Director) rather than 2.3.
+    is_24: std::sync::atomic::AtomicBool,
 }
 
 impl FakeCe {
@@ -75,6 +77,18 @@ fn masks(params: &Map<String, Value>) -> Vec<String> {
 
 #[async_trait]
 impl Doveadm for FakeCe {
+    async fn list_commands(&self, host: &str) -> Result<Vec<String>, DoveadmError> {
+        if self.down.lock().unwrap().contains(host) {
+            return Err(DoveadmError::Unreachable { host: host.into(), reason: "connection refused".into() });
+        }
+        let line = if self.is_24.load(std::sync::atomic::Ordering::SeqCst) {
+            ["who", "kick", "authCacheFlush", "proxyKick", "sieveList"]
+        } else {
+            ["who", "kick", "authCacheFlush", "proxyKick", "directorStatus"]
+        };
+        Ok(line.map(String::from).to_vec())
+    }
+
     async fn run(&self, host: &str, command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError> {
         let (command, params) = (command.name(), command.parameters());
         self.asked.lock().unwrap().push((host.into(), command.into(), Value::Object(params.clone())));
@@ -260,6 +274,20 @@ async fn a_move_whose_source_cannot_be_asked_is_forced_at_the_timeout() {
     world.controller.run(LoopKind::Supervision).await;
     assert_eq!(world.moves().await[0].state, MoveState::Forced);
     assert_eq!(world.group("g1").await.backend_id, Some(world.be2));
+}
+
+#[tokio::test]
+async fn a_24_proxy_is_never_sent_the_auth_cache_flush_that_panics_its_doveadm() {
+    let world = World::new().await;
+    world.ce.is_24.store(true, std::sync::atomic::Ordering::SeqCst);
+    world.ce.login(BE1, "alice");
+    let ops = world.services.group_ops(&Caller::trusted_cli()).unwrap();
+    ops.start_move(world.site, "g1", world.be2).await.unwrap();
+    assert!(world.ce.asked(PROXY, "authCacheFlush").is_empty(), "2.4.1's doveadm panics on it");
+    assert!(world.ce.sessions_on(BE1).is_empty(), "the group's sessions are kicked all the same");
+    world.clock.advance(Duration::from_secs(1));
+    world.controller.run(LoopKind::Supervision).await;
+    assert_eq!(world.moves().await[0].state, MoveState::Finished);
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod controller_ce;
 mod controller_chaos;
 mod controller_end_to_end;
 mod controller_scenarios;
+mod dovecot24;
 mod force_move;
 mod fuzz;
 mod geodb_conformance;

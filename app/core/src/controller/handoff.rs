@@ -1,11 +1,15 @@
 //! How a group changes backend on Dovecot CE, which has no cluster service to do it: the
 //! route changes in the GeoDB (the route API answers the destination at once), the proxies'
-//! auth caches are flushed so that no proxy keeps the old route, and the group's sessions on
-//! the old backend are kicked. The move is over when the old backend has no session of the
+//! auth caches are flushed so that no proxy keeps the old route (on the 2.3 line only: 2.4.1's
+//! doveadm panics on the flush, and its cached routes expire instead), and the group's sessions
+//! on the old backend are kicked. The move is over when the old backend has no session of the
 //! group left.
 
-use domain::doveadm::DoveadmCommand;
-use std::{collections::BTreeSet, sync::Arc};
+use domain::doveadm::{DoveadmCommand, DovecotLine};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -46,16 +50,34 @@ pub enum HandoffError {
     Store(#[from] StoreError),
 }
 
+/// How long a proxy's Dovecot line, read from its command list, is trusted: an upgrade of the
+/// proxy is seen within this.
+const LINE_KNOWN_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// The CE side of a group move.
 pub struct Handoff {
     geodb: Arc<dyn GeoDb>,
     doveadm: Arc<dyn Doveadm>,
     settings: DovecotSettings,
+    /// Each proxy's Dovecot line, and when it was read.
+    lines: std::sync::Mutex<HashMap<String, (std::time::Instant, DovecotLine)>>,
 }
 
 impl Handoff {
     pub(crate) fn new(geodb: Arc<dyn GeoDb>, doveadm: Arc<dyn Doveadm>, settings: DovecotSettings) -> Self {
-        Self { geodb, doveadm, settings }
+        Self { geodb, doveadm, settings, lines: std::sync::Mutex::default() }
+    }
+
+    /// The proxy's Dovecot line: from its command list, read at most every [`LINE_KNOWN_FOR`].
+    async fn line_of(&self, proxy: &str) -> Result<DovecotLine, DoveadmError> {
+        let known = self.lines.lock().unwrap_or_else(|e| e.into_inner()).get(proxy).copied();
+        if let Some((_, line)) = known.filter(|(at, _)| at.elapsed() < LINE_KNOWN_FOR) {
+            return Ok(line);
+        }
+        let line = DovecotLine::of_commands(&self.doveadm.list_commands(proxy).await?);
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.insert(proxy.to_string(), (std::time::Instant::now(), line));
+        Ok(line)
     }
 
     pub fn settings(&self) -> &DovecotSettings {
@@ -70,6 +92,16 @@ impl Handoff {
             return;
         }
         let flushes = self.settings.proxies.iter().map(|proxy| async move {
+            // Only a line known to survive it gets the command: 2.4.1's doveadm panics on it. A
+            // proxy whose line is not known is not sent it either.
+            let line = match self.line_of(proxy).await {
+                Ok(line) => line,
+                Err(err) => return (proxy, Err(err)),
+            };
+            if !line.flushes_auth_cache() {
+                tracing::debug!(proxy = %Untrusted(proxy), %line, "no auth cache flush: routes expire within ROUTE_API_CACHE_SECS");
+                return (proxy, Ok(Vec::new()));
+            }
             // An empty user list flushes every entry; without the parameter CE 2.3 drops the
             // connection unanswered ("Missing user parameter").
             (proxy, self.doveadm.run(proxy, &DoveadmCommand::AuthCacheFlush { users: Vec::new() }).await)

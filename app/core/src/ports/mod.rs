@@ -218,6 +218,8 @@ impl DoveadmError {
 pub trait Doveadm: Send + Sync + 'static {
     /// Runs one command on `host`.
     async fn run(&self, host: &str, command: &DoveadmCommand) -> Result<Vec<DoveadmRow>, DoveadmError>;
+    /// The names of the commands `host`'s doveadm API lists (`GET /doveadm/v1`).
+    async fn list_commands(&self, host: &str) -> Result<Vec<String>, DoveadmError>;
 }
 
 /// A clock that only moves when told to, for tests and scripted scenarios.
