@@ -26,15 +26,15 @@ test("start, change and stop a site force-move and a recover; bad input shows in
 
   await openForceMove(page, testInfo);
   const start = page.locator("#start-site-force-move");
-  await start.getByLabel("Percent").fill("30");
+  await start.getByLabel("Percent", { exact: true }).fill("30");
   await start.getByLabel("To sites").fill("nowhere-site");
   await start.getByRole("button", { name: "Start force-move" }).click();
   await expect(page.getByRole("alert")).toContainText('no site "nowhere-site"');
 
   await openForceMove(page, testInfo);
-  await start.getByLabel("Percent").fill("30");
+  await start.getByLabel("Percent", { exact: true }).fill("30");
   await start.getByLabel("To sites").fill(destination);
-  await start.getByLabel("Id").fill("e2e-maintenance");
+  await start.getByLabel("Id", { exact: true }).fill("e2e-maintenance");
   await start.getByRole("button", { name: "Start force-move" }).click();
   const row = page.locator('#force-moves tr[data-kind="force_move"][data-source="dc1a"]');
   await expect(row).toContainText("30 %");
@@ -53,7 +53,7 @@ test("start, change and stop a site force-move and a recover; bad input shows in
 
   // A recover would undo the running force-move: refused, with the reason.
   const recover = page.locator("#start-recover");
-  await recover.getByLabel("Percent").fill("100");
+  await recover.getByLabel("Percent", { exact: true }).fill("100");
   await recover.getByRole("button", { name: "Start recover" }).click();
   await expect(page.getByRole("alert")).toContainText("a force-move is running on site dc1a: stop it first");
 
@@ -62,7 +62,7 @@ test("start, change and stop a site force-move and a recover; bad input shows in
   await expect(page.locator("#no-force-moves")).toBeVisible();
 
   await ready(page, testInfo);
-  await recover.getByLabel("Percent").fill("50");
+  await recover.getByLabel("Percent", { exact: true }).fill("50");
   await recover.getByRole("button", { name: "Start recover" }).click();
   const recovering = page.locator('#force-moves tr[data-kind="recover"][data-source="dc1a"]');
   await expect(recovering).toContainText("50 %");
@@ -76,7 +76,7 @@ test("start and stop a backend force-move", async ({ page }, testInfo) => {
   const start = page.locator("#start-backend-force-move");
   await start.getByLabel("Backend to empty").selectOption("be1.dc1a.example.net");
   // Nobody is chosen at 0 %: the other tests' users stay where they are.
-  await start.getByLabel("Percent").fill("0");
+  await start.getByLabel("Percent", { exact: true }).fill("0");
   await start.getByLabel("To backends").fill("be2.dc1a.example.net");
   await start.getByRole("button", { name: "Start backend force-move" }).click();
   const row = page.locator('#force-moves tr[data-kind="force_move"][data-source="be1.dc1a.example.net"]');
