@@ -54,18 +54,21 @@ impl Drop for CeInstance {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        if let Some(pid) = pid {
-            let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while alive() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if alive() {
-                // Only this instance's own master, by its id.
-                let _ = Command::new("kill").arg("-KILL").arg(&pid).output();
-            }
-        }
+        await_exit(pid);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Waits up to 5 s for a master told to stop to exit, then kills it: only that master, by its id.
+pub fn await_exit(pid: Option<String>) {
+    let Some(pid) = pid else { return };
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive() {
+        let _ = Command::new("kill").arg("-KILL").arg(&pid).output();
     }
 }
 

@@ -83,23 +83,14 @@ impl Ce24 {
 impl Drop for Ce24 {
     fn drop(&mut self) {
         let config = format!("{}/dovecot.conf", self.inner);
+        let pid = std::fs::read_to_string(self.dir().join("run/master.pid")).ok().map(|p| p.trim().to_string());
         let _ = Command::new("chroot")
             .arg(&self.root)
             .args(["/usr/sbin/dovecot", "-c", &config, "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let pid = std::fs::read_to_string(self.dir().join("run/master.pid")).ok();
-        if let Some(pid) = pid.map(|p| p.trim().to_string()) {
-            let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while alive() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if alive() {
-                let _ = Command::new("kill").arg("-KILL").arg(&pid).output();
-            }
-        }
+        super::dovecot::await_exit(pid);
         let _ = std::fs::remove_dir_all(self.dir());
     }
 }

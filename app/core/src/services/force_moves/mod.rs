@@ -233,11 +233,7 @@ impl ForceMoveAdmin {
         };
         let row = self.geodb.get_setting(&ForceMove::key(other, key.site_id, None)).await?;
         if row.as_ref().and_then(ForceMove::from_setting).is_some_and(|op| op.is_live(status)) {
-            let other = ForceMoveKey { kind: other, ..key };
-            return Err(AppError::Conflict(format!(
-                "a {} is running on site {site_name}: stop it first",
-                describe(other).split(" of ").next().unwrap_or("force-move")
-            )));
+            return Err(AppError::Conflict(format!("a {} is running on site {site_name}: stop it first", word(other))));
         }
         Ok(())
     }
@@ -330,12 +326,17 @@ fn resolve(keys: &[String], find: impl Fn(&str) -> Option<Uuid>, what: &str) -> 
 
 /// "force-move of site <id>" and the like, for messages and the audit log.
 fn describe(key: ForceMoveKey) -> String {
-    let kind = match key.kind {
-        ForceMoveKind::ForceMove => "force-move",
-        ForceMoveKind::Recover => "recover",
-    };
+    let kind = word(key.kind);
     match key.backend_id {
         Some(id) => format!("{kind} of backend {id}"),
         None => format!("{kind} of site {}", key.site_id),
+    }
+}
+
+/// The operation's name as doveadm spells the command.
+fn word(kind: ForceMoveKind) -> &'static str {
+    match kind {
+        ForceMoveKind::ForceMove => "force-move",
+        ForceMoveKind::Recover => "recover",
     }
 }
