@@ -1,5 +1,7 @@
-# Real Dovecot CE 2.3 on loopback for the tests: two backends sharing one maildir and one proxy
-# that routes every user through the controller's route API (deploy/dovecot/*). Source it:
+# Real Dovecot CE on loopback for the tests: two backends sharing one maildir and one proxy that
+# routes every user through the controller's route API (deploy/dovecot/<line>/*). Either line:
+# CE_LINE=2.3 (the default) runs the host's Dovecot; CE_LINE=2.4 runs the one in CE_ROOT, a
+# trixie root from scripts/dovecot24-root.sh, with `chroot` (which shares loopback). Source it:
 #   . scripts/dovecot-ce.sh
 #   ce_start "$run/ce" "http://127.0.0.1:$E2E_PORT" "$run/route.token"   # returns when all listen
 #   export DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints)"   # 127.0.0.2=http://127.0.0.2:18080,...
@@ -15,9 +17,10 @@
 # backends' test passdb on the proxy too). Configs, logs and pid files go to <run_dir>; what Dovecot's
 # unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
 # mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
-# stays after a stop (the mail survives a restart). Needs root and Debian's dovecot-core, -imapd,
-# -pop3d, -lmtpd, -submissiond, -auth-lua (2.3.19). Safe under `set -euo pipefail`: every function
-# reports its own failure and returns non-zero.
+# stays after a stop (the mail survives a restart); on 2.4 that dir is inside CE_ROOT, and the
+# configs, logs and mail in <run_dir> are links into it. Needs root and Debian's dovecot-core,
+# -imapd, -pop3d, -lmtpd, -submissiond, -auth-lua (2.3.19 on the host; 2.4 in the root). Safe
+# under `set -euo pipefail`: every function reports its own failure and returns non-zero.
 
 : "${CE_IMAP_PORT:=10143}"
 : "${CE_POP3_PORT:=10110}"
@@ -34,6 +37,8 @@
 : "${CE_AUTH_CACHE_TTL:=30}"                # seconds: the route API's Cache-Control max-age
 : "${CE_DEBUG:=}"                           # non-empty: auth_debug and debug logs of auth/lua/lmtp
 : "${CE_PASSWORD_CHECK:=backend}"          # who checks passwords: backend or proxy
+: "${CE_LINE:=2.3}"                         # the Dovecot CE line: 2.3 (host) or 2.4 (CE_ROOT)
+: "${CE_ROOT:=}"                            # 2.4: the trixie root holding Dovecot 2.4
 CE_PROXY_IP=127.0.0.1
 CE_BACKEND_IPS=(127.0.0.2 127.0.0.3)
 CE_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../deploy/dovecot" && pwd)"
@@ -41,10 +46,30 @@ CE_RUN_DIR="${CE_RUN_DIR:-}"
 
 _ce_err() { echo "dovecot-ce: $*" >&2; return 1; }
 
+_ce_check_line() {
+  case "$CE_LINE" in
+    2.3) ;;
+    2.4) [ -n "$CE_ROOT" ] && [ -x "$CE_ROOT/usr/sbin/dovecot" ] ||
+      { _ce_err "CE_LINE=2.4 needs CE_ROOT, a root with Dovecot 2.4 (scripts/dovecot24-root.sh)"; return 1; } ;;
+    *) _ce_err "CE_LINE is $CE_LINE, not 2.3 or 2.4"; return 1 ;;
+  esac
+}
+
+# Runs a Dovecot program of the line: on 2.4 inside CE_ROOT.
+_ce_exec() {
+  if [ "$CE_LINE" = 2.4 ]; then chroot "$CE_ROOT" "$@"; else "$@"; fi
+}
+
+# A host path as the line's Dovecot sees it: on 2.4 without the CE_ROOT prefix.
+_ce_in() {
+  if [ "$CE_LINE" = 2.4 ]; then echo "${1#"$CE_ROOT"}"; else echo "$1"; fi
+}
+
 # The runtime dir of CE_RUN_DIR: short (unix socket paths) and traversable by every Dovecot user.
 _ce_rt() {
   local key base=/run/palomar-ce
-  key=$(printf '%s' "$CE_RUN_DIR" | cksum | cut -d' ' -f1)
+  key=$(printf '%s' "$CE_LINE $CE_RUN_DIR" | cksum | cut -d' ' -f1)
+  if [ "$CE_LINE" = 2.4 ]; then base="$CE_ROOT/run/palomar-ce"; fi
   mkdir -p "$base" 2>/dev/null || base=/tmp/palomar-ce
   mkdir -p "$base/$key" && chmod 0755 "$base" "$base/$key" || { _ce_err "cannot create $base/$key"; return 1; }
   printf '%s/%s\n' "$base" "$key"
@@ -74,7 +99,7 @@ _ce_instance_pid() { # <inst> -> pid of its running master, or nothing (status 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-# Prepares the runtime dir: the shipped snippets (file paths /etc/dovecot/palomar/ pointed at
+# Prepares the runtime dir: the line's shipped snippets (file paths /etc/dovecot/palomar/ pointed at
 # <rt>/etc, nothing else changed) and Lua script, the doveadm secrets, the route settings, the mail root.
 _ce_prepare() { # <route_url> <token_file>
   local route_url=$1 token_file=$2 rt mail_root uid gid f
@@ -84,38 +109,45 @@ _ce_prepare() { # <route_url> <token_file>
   token_file="$(cd "$(dirname "$token_file")" && pwd)/$(basename "$token_file")"
   [[ "$CE_DOVEADM_PASSWORD$CE_DOVEADM_API_KEY$CE_USER_PASSWORD" != *[[:space:]]* ]] ||
     { _ce_err "CE_DOVEADM_PASSWORD, CE_DOVEADM_API_KEY and CE_USER_PASSWORD must not contain spaces"; return 1; }
-  uid=$(id -u "$CE_MAIL_USER" 2>/dev/null) && gid=$(id -g "$CE_MAIL_USER") ||
+  uid=$(_ce_exec id -u "$CE_MAIL_USER" 2>/dev/null) && gid=$(_ce_exec id -g "$CE_MAIL_USER") ||
     { _ce_err "no system user $CE_MAIL_USER (set CE_MAIL_USER)"; return 1; }
   [ "$uid" -ne 0 ] || { _ce_err "CE_MAIL_USER must not be root"; return 1; }
 
   mkdir -p "$rt/etc" && chmod 0755 "$rt/etc" || return 1
   for f in proxy.conf backend.conf password-check-backend.conf password-check-proxy.conf; do
-    sed "s#/etc/dovecot/palomar/#$rt/etc/#g" "$CE_DEPLOY_DIR/$f" >"$rt/etc/$f" || return 1
+    sed "s#/etc/dovecot/palomar/#$(_ce_in "$rt")/etc/#g" "$CE_DEPLOY_DIR/$CE_LINE/$f" >"$rt/etc/$f" || return 1
   done
   install -m 0644 "$CE_DEPLOY_DIR/palomar-route.lua" "$rt/etc/palomar-route.lua" || return 1
   (umask 077 && printf '%s' "$CE_DOVEADM_PASSWORD" >"$rt/etc/doveadm.password" &&
     printf '%s' "$CE_DOVEADM_API_KEY" >"$rt/etc/doveadm.api_key") || return 1
-  # Read by the auth process (user dovecot) at start; the token by the auth workers (root) per lookup.
-  install -m 0640 -g dovecot /dev/null "$rt/etc/palomar-route.conf" || return 1
-  cat >"$rt/etc/palomar-route.conf" <<EOF || return 1
+  # 2.4 sees no file outside its root: the token is copied in (the tests never rotate it).
+  if [ "$CE_LINE" = 2.4 ]; then
+    install -m 0640 "$token_file" "$rt/etc/route.token" && _ce_exec chgrp dovecot "$(_ce_in "$rt")/etc/route.token" || return 1
+    token_file="$rt/etc/route.token"
+  fi
+  # Read by the auth process (user dovecot) at start; the token by the auth workers per lookup.
+  install -m 0640 /dev/null "$rt/etc/palomar-route.conf" || return 1
+  _ce_exec chgrp dovecot "$(_ce_in "$rt")/etc/palomar-route.conf" || return 1
+  cat >"$rt/etc/palomar-route.conf" <<EOC || return 1
 # Generated by scripts/dovecot-ce.sh (ce_start).
 route_url = $route_url
-token_file = $token_file
+token_file = $(_ce_in "$token_file")
 imap_port = $CE_IMAP_PORT
 pop3_port = $CE_POP3_PORT
 lmtp_port = $CE_LMTP_PORT
 submission_port = $CE_SUBMISSION_PORT
 timeout_msecs = $CE_ROUTE_TIMEOUT_MSECS
-EOF
+EOC
 
   # One mail tree for both backends (as NFS would be), owned by the mail user: <run_dir>/mail if the
-  # mail user can reach it, else <rt>/mail with <run_dir>/mail a symlink to it.
+  # mail user can reach it, else <rt>/mail with <run_dir>/mail a symlink to it (always on 2.4,
+  # whose Dovecot sees only its root).
   if [ -L "$CE_RUN_DIR/mail" ]; then
     mail_root=$(readlink "$CE_RUN_DIR/mail")
   else
     mail_root="$CE_RUN_DIR/mail"
     mkdir -p "$mail_root" && chown "$uid:$gid" "$mail_root" && chmod 0700 "$mail_root" || return 1
-    if ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$mail_root" -a -x "$mail_root"; then
+    if [ "$CE_LINE" = 2.4 ] || ! setpriv --reuid="$uid" --regid="$gid" --clear-groups test -w "$mail_root" -a -x "$mail_root"; then
       # A fresh <run_dir>: mail left in <rt> by an earlier run with this path is stale.
       rmdir "$mail_root" && mail_root="$rt/mail" && rm -rf "$mail_root" && ln -s "$mail_root" "$CE_RUN_DIR/mail" || return 1
     fi
@@ -129,7 +161,20 @@ EOF
 # password does, an LMTP delivery is refused with 550 5.1.1. <on_success>: the static passdb's
 # result_success (return-ok on a backend, continue-ok in front of the route passdb).
 _ce_users_passdb() { # <on_success>
-  cat <<EOF
+  if [ "$CE_LINE" = 2.4 ]; then
+    cat <<EOF
+passdb static {
+  password = $CE_USER_PASSWORD
+  username_filter = !unknown-*
+  result_success = $1
+}
+passdb passwd-file {
+  passwd_file_path = /dev/null
+  skip = authenticated
+}
+EOF
+  else
+    cat <<EOF
 passdb {
   driver = static
   args = password=$CE_USER_PASSWORD
@@ -142,10 +187,11 @@ passdb {
   skip = authenticated
 }
 EOF
+  fi
 }
 
 # The proxy's passdb: password-check-<CE_PASSWORD_CHECK>.conf, after the users' passdb for "proxy".
-_ce_proxy_passdb() { # <rt>
+_ce_proxy_passdb() { # <rt as Dovecot sees it>
   case "$CE_PASSWORD_CHECK" in
     backend) ;;
     proxy) _ce_users_passdb continue-ok ;;
@@ -154,32 +200,88 @@ _ce_proxy_passdb() { # <rt>
   echo "!include $1/etc/password-check-$CE_PASSWORD_CHECK.conf"
 }
 
-# Writes <run_dir>/<inst>.conf: a header, the shipped snippet (!include), then the test settings
-# (later assignments override the snippet's ports).
+# The test backend's own settings: trusts the proxy; one static password for every user; all mail
+# in one maildir tree owned by CE_MAIL_USER; names itself in the IMAP ID answer (read through the
+# proxy); Submission relays to the harness's SMTP sink. Without a reachable relay the backend
+# drops the session right after login, and CE 2.3.19's submission-login proxy then panics
+# (login-proxy.c: assertion failed: proxy->server_input != NULL).
+_ce_backend_settings() { # <ip> <mail root as Dovecot sees it>
+  local ip=$1 mail_root=$2 uid gid
+  uid=$(_ce_exec id -u "$CE_MAIL_USER") && gid=$(_ce_exec id -g "$CE_MAIL_USER") || return 1
+  cat <<EOF
+login_trusted_networks = $CE_PROXY_IP/32
+first_valid_uid = $uid
+first_valid_gid = $gid
+mail_uid = $uid
+mail_gid = $gid
+submission_relay_host = 127.0.0.1
+submission_relay_port = $CE_RELAY_PORT
+$(_ce_users_passdb return-ok)
+EOF
+  if [ "$CE_LINE" = 2.4 ]; then
+    cat <<EOF
+imap_id_send {
+  name = *
+  version = *
+  x-palomar-backend = $ip
+}
+mail_driver = maildir
+mail_path = ~/Maildir
+userdb static {
+  fields {
+    uid = $uid
+    gid = $gid
+    home = $mail_root/%{user}
+  }
+}
+EOF
+  else
+    cat <<EOF
+imap_id_send = name * version * x-palomar-backend $ip
+mail_location = maildir:~/Maildir
+userdb {
+  driver = static
+  args = uid=$uid gid=$gid home=$mail_root/%u
+}
+EOF
+  fi
+}
+
+# Writes <rt>/<inst>.conf (<run_dir>/<inst>.conf links to it): a header, the shipped snippet
+# (!include), then the test settings (later assignments override the snippet's ports).
 _ce_write_conf() { # <inst>
-  local inst=$1 rt ip role conf uid gid
+  local inst=$1 rt in ip role conf
   rt=$(_ce_rt) && ip=$(_ce_ip "$inst") || return 1
+  in=$(_ce_in "$rt")
   case "$inst" in proxy) role=proxy ;; *) role=backend ;; esac
-  conf="$CE_RUN_DIR/$inst.conf"
+  conf="$rt/$inst.conf"
+  ln -sfn "$conf" "$CE_RUN_DIR/$inst.conf" || return 1
+  # The log in <rt> (where the line's Dovecot can write it), read at <run_dir>/<inst>.log.
+  if [ -f "$CE_RUN_DIR/$inst.log" ] && [ ! -L "$CE_RUN_DIR/$inst.log" ]; then
+    mv "$CE_RUN_DIR/$inst.log" "$rt/$inst.log" || return 1
+  fi
+  ln -sfn "$rt/$inst.log" "$CE_RUN_DIR/$inst.log" || return 1
   {
+    # 2.4 wants these two first, before any other setting or include.
+    [ "$CE_LINE" != 2.4 ] || printf 'dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.0\n'
     cat <<EOF
 # Generated by scripts/dovecot-ce.sh (ce_start); rewritten on every start.
 instance_name = palomar-ce-$inst-$(basename "$rt")
-base_dir = $rt/$inst
-state_dir = $rt/$inst/state
-log_path = $CE_RUN_DIR/$inst.log
+base_dir = $in/$inst
+state_dir = $in/$inst/state
+log_path = $in/$inst.log
 protocols = imap pop3 lmtp submission
 listen = $ip
 hostname = $inst.palomar.test
 # Loopback test cluster: no TLS, plaintext logins allowed.
 ssl = no
-disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
 EOF
+    if [ "$CE_LINE" = 2.4 ]; then echo 'auth_allow_cleartext = yes'; else echo 'disable_plaintext_auth = no'; fi
     [ -z "$CE_DEBUG" ] || printf 'auth_debug = yes\nlog_debug = category=auth OR category=lua OR category=lmtp OR category=login\n'
-    echo "!include $rt/etc/$role.conf"
-    [ "$role" = backend ] || _ce_proxy_passdb "$rt" || return 1
+    echo "!include $in/etc/$role.conf"
+    [ "$role" = backend ] || _ce_proxy_passdb "$in" || return 1
     cat <<EOF
 service imap-login {
   inet_listener imap {
@@ -219,36 +321,13 @@ service stats {
 }
 EOF
     if [ "$role" = backend ]; then
-      uid=$(id -u "$CE_MAIL_USER"); gid=$(id -g "$CE_MAIL_USER")
-      cat <<EOF
-# Test backend: trusts the proxy; one static password for every user; all mail in one maildir
-# tree owned by $CE_MAIL_USER; names itself in the IMAP ID answer (read through the proxy).
-login_trusted_networks = $CE_PROXY_IP/32
-imap_id_send = name * version * x-palomar-backend $ip
-first_valid_uid = $uid
-first_valid_gid = $gid
-mail_uid = $uid
-mail_gid = $gid
-mail_location = maildir:~/Maildir
-$(_ce_users_passdb return-ok)
-userdb {
-  driver = static
-  args = uid=$uid gid=$gid home=$(cat "$rt/mail-root")/%u
-}
-# Submission relays to the harness's SMTP sink. Without a reachable relay the backend drops the
-# session right after login, and CE 2.3.19's submission-login proxy then panics
-# (login-proxy.c: assertion failed: proxy->server_input != NULL).
-submission_relay_host = 127.0.0.1
-submission_relay_port = $CE_RELAY_PORT
-EOF
+      _ce_backend_settings "$ip" "$(_ce_in "$(cat "$rt/mail-root")")" || return 1
     else
-      cat <<EOF
-# Test proxy: the auth cache TTL equals the route API's max-age (CE_AUTH_CACHE_TTL).
-auth_cache_ttl = $CE_AUTH_CACHE_TTL s
-EOF
+      echo "# Test proxy: the auth cache TTL equals the route API's max-age (CE_AUTH_CACHE_TTL)."
+      echo "auth_cache_ttl = $CE_AUTH_CACHE_TTL s"
     fi
   } >"$conf" || return 1
-  doveconf -c "$conf" -n >/dev/null || { _ce_err "doveconf rejected $conf"; return 1; }
+  _ce_exec doveconf -c "$(_ce_in "$conf")" -n >/dev/null || { _ce_err "doveconf rejected $conf"; return 1; }
 }
 
 # A discarding SMTP server (stdlib Python) for the backends' Submission relay; logs envelopes.
@@ -324,7 +403,7 @@ _ce_start_instance() { # <inst>
   mkdir -p "$rt/$inst" && rm -f "$rt/$inst/master.pid" || return 1
   # The daemon keeps no descriptor of the caller's: a caller piping our output (`| tee`) must
   # see it end when the caller ends, not when Dovecot stops.
-  if ! dovecot -c "$CE_RUN_DIR/$inst.conf" </dev/null >>"$CE_RUN_DIR/$inst.start.log" 2>&1; then
+  if ! _ce_exec dovecot -c "$(_ce_in "$rt/$inst.conf")" </dev/null >>"$CE_RUN_DIR/$inst.start.log" 2>&1; then
     cat "$CE_RUN_DIR/$inst.start.log" >&2 2>/dev/null || true
     tail -n 20 "$CE_RUN_DIR/$inst.log" >&2 2>/dev/null || true
     _ce_err "$inst did not start"; return 1
@@ -362,7 +441,8 @@ _ce_stop_instance() { # <inst>
 # backend 2 and the proxy, and returns when all listen. On failure it stops what it started.
 ce_start() {
   [ $# -eq 3 ] || { _ce_err "usage: ce_start <run_dir> <route_url> <token_file>"; return 1; }
-  command -v dovecot >/dev/null || { _ce_err "dovecot is not installed"; return 1; }
+  _ce_check_line || return 1
+  [ "$CE_LINE" = 2.4 ] || command -v dovecot >/dev/null || { _ce_err "dovecot is not installed"; return 1; }
   [ "$(id -u)" -eq 0 ] || { _ce_err "Dovecot instances need root"; return 1; }
   mkdir -p "$1" || return 1
   CE_RUN_DIR="$(cd "$1" && pwd)"

@@ -137,16 +137,43 @@ local function read_token()
   return t
 end
 
-local function http_client()
-  if client == nil then
-    client = dovecot.http.client({
+-- The two lines name the HTTP client's options differently, and each refuses the other's names
+-- (2.4.1: "Invalid HTTP client setting: ... is unknown setting"). The client is made with the
+-- options one line accepts, and the other line's on refusal: no version number is needed.
+local function client_options()
+  local ms = string.format("%d ms", conf.timeout)
+  return {
+    { -- 2.4
+      connect_timeout = ms,
+      request_timeout = ms,
+      request_absolute_timeout = ms,
+      request_max_attempts = 1,
+      max_connect_attempts = 1,
+      user_agent = "palomar-route/1 (dovecot)",
+    },
+    { -- 2.3
       connect_timeout_msecs = conf.timeout,
       request_timeout_msecs = conf.timeout,
       request_absolute_timeout_msecs = conf.timeout,
       max_attempts = 1,
       max_connect_attempts = 1,
       user_agent = "palomar-route/1 (dovecot)",
-    })
+    },
+  }
+end
+
+local function http_client()
+  if client == nil then
+    local refused = {}
+    for _, options in ipairs(client_options()) do
+      local ok, made = pcall(dovecot.http.client, options)
+      if ok and made then
+        client = made
+        break
+      end
+      refused[#refused + 1] = clean(made, 200)
+    end
+    if client == nil then error("no HTTP client: " .. table.concat(refused, "; ")) end
   end
   return client
 end
