@@ -449,6 +449,7 @@ ce_start() {
   export CE_RUN_DIR
   local inst
   _ce_prepare "$2" "$3" || return 1
+  _ce_exec dovecot --version >"$CE_RUN_DIR/dovecot.version" || return 1
   for inst in backend1 backend2 proxy; do _ce_write_conf "$inst" || return 1; done
   _ce_start_relay || { ce_stop_all; return 1; }
   for inst in backend1 backend2 proxy; do

@@ -6,11 +6,18 @@
 
 DOVECOT24_PACKAGES=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-lmtpd,dovecot-submissiond,dovecot-auth-lua
 
+# debootstrap writes no /etc/hosts: without one, `localhost` does not resolve in the root. It
+# names 127.0.0.1 only, as on the host, so that a proxy to localhost reaches IPv4 listeners.
+_dovecot24_hosts() {
+  [ -s "$1/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tip6-localhost ip6-loopback\n' >"$1/etc/hosts"
+}
+
 dovecot24_root() {
   local root="${PALOMAR_CACHE:-$HOME/.cache/palomar}/dovecot24-root"
   local stamp="$root.done"
   # The stamp names what the root holds: another package list builds it anew.
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DOVECOT24_PACKAGES" ] && [ -x "$root/usr/sbin/dovecot" ]; then
+    _dovecot24_hosts "$root"
     echo "$root"
     return 0
   fi
@@ -20,6 +27,7 @@ dovecot24_root() {
   debootstrap --variant=minbase --include="$DOVECOT24_PACKAGES" trixie "$root" http://deb.debian.org/debian \
     >"$root.log" 2>&1 || { echo "dovecot24: debootstrap failed, see $root.log" >&2; tail -n 20 "$root.log" >&2; return 1; }
   # Debian's packages start no daemon here: the tests run their own instances.
+  _dovecot24_hosts "$root"
   echo "$DOVECOT24_PACKAGES" >"$stamp"
   echo "$root"
 }

@@ -48,6 +48,14 @@ OPERATOR_PASSWORD = os.environ.get("PALOMAR_CE_OPERATOR_PASSWORD", "")
 SITE = os.environ.get("PALOMAR_CE_SITE", "dc1ce")
 ROUTE_TOKEN = os.environ.get("PALOMAR_CE_ROUTE_TOKEN", "")
 PROMETHEUS = os.environ.get("PALOMAR_CE_PROMETHEUS", "http://127.0.0.1:9791")
+# The CE line under test, and the proxy's auth cache lifetime (= the route API's max-age).
+LINE = os.environ.get("PALOMAR_CE_LINE", "2.3")
+CACHE_SECS = float(os.environ.get("PALOMAR_CE_CACHE_SECS", "30"))
+# How soon after a move a new login lands on the new backend (docs/dovecot-ce.md): on 2.3 at
+# once, because the controller flushes the proxies' auth caches (well within CACHE_SECS, so the
+# flush is what the test sees); on 2.4, which cannot be flushed, once the cached route expires,
+# plus a supervision pass to kick what came back meanwhile.
+MOVE_SEEN_SECS = 10.0 if LINE == "2.3" else CACHE_SECS + 10.0
 BACKENDS = ["127.0.0.2", "127.0.0.3"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 USER = "ce-alice@palomar.test"
@@ -231,7 +239,10 @@ class CeCluster(unittest.TestCase):
         op.call("groups/move", site_id=self.site_id, name=group, destination=destination)
         wait_for("the open session to be kicked", lambda: not mail.session_alive(session), 20)
         mail.close_imap(session)
-        self.assertEqual(wait_for("a login on the new backend", lambda: login_backend() == self.second and self.second, 20), self.second)
+        self.assertEqual(
+            wait_for("a login on the new backend", lambda: login_backend() == self.second and self.second, MOVE_SEEN_SECS),
+            self.second,
+        )
         self.assertTrue(mail.find_message(USER, "before the move"), "the mail is intact after the move")
 
         def finished():

@@ -309,6 +309,7 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
             ip: [127, 0, 0, 1].into(),
             control: control.parse()?,
             credentials: credentials(&config),
+            line: domain::doveadm::DovecotLine::Ce23,
             tick: Some(Duration::from_secs(1)),
         })
     };

@@ -17,6 +17,7 @@ use crate::{
     seed::{seed_sample_cluster, seed_with_progress, SampleSize},
 };
 
+use domain::doveadm::DovecotLine;
 use palomar_sim::{
     doveadm_api::DoveadmCredentials,
     servers::{start, ServeOptions},
@@ -90,6 +91,10 @@ struct RunArgs {
     /// route passdb's nopassword=y, where the proxy's filter leaves it out).
     #[arg(long, value_enum, default_value_t = PasswordCheck::Proxy)]
     password_check: PasswordCheck,
+    /// The Dovecot CE line whose doveadm answers the simulated backends give where 2.3 and 2.4
+    /// differ (the wording of a refused request).
+    #[arg(long, value_enum, default_value_t = DovecotLine::Ce23)]
+    line: DovecotLine,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +266,7 @@ async fn simulate(config: Config, args: RunArgs) -> anyhow::Result<()> {
         ip: args.control.ip(),
         control: args.control,
         credentials: credentials(&config),
+        line: args.line,
         tick: Some(Duration::from_secs(1)),
     };
     let running = start(sim, options).await?;

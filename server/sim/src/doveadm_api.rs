@@ -14,6 +14,7 @@ use axum::{
     Router,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
+use domain::doveadm::DovecotLine;
 use hyper::ext::ReasonPhrase;
 
 use super::{
@@ -37,24 +38,33 @@ struct ApiState {
     sim: Arc<Simulator>,
     host: String,
     credentials: DoveadmCredentials,
+    line: DovecotLine,
 }
 
 /// The largest request body read; a larger one gets 413.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The router of one backend's doveadm HTTP listener.
-pub fn router(sim: Arc<Simulator>, host: String, credentials: DoveadmCredentials) -> Router {
+/// The router of one backend's doveadm HTTP listener, answering as `line` where the CE lines differ.
+pub fn router(sim: Arc<Simulator>, host: String, credentials: DoveadmCredentials, line: DovecotLine) -> Router {
     // One handler for every method and path: Dovecot answers 404 (not 405) to a method it
     // does not serve, and OPTIONS on any path.
     Router::new().fallback(dispatch).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(ApiState {
         sim,
         host,
         credentials,
+        line,
     })
 }
 
-/// The body of `GET /`: Dovecot's mount table.
-const MOUNTS: &str = "[\n{\"method\":\"OPTIONS\",\"path\":\"*\"},\n{\"method\":\"GET\",\"path\":\"/\"},\n{\"method\":\"GET\",\"path\":\"/doveadm/v1\"},\n{\"method\":\"POST\",\"path\":\"/doveadm/v1\"}\n]";
+/// The body of `GET /`: Dovecot's mount table, a line per mount on 2.3 and compact on 2.4.
+fn mounts(line: DovecotLine) -> String {
+    let mounts = [("OPTIONS", "*"), ("GET", "/"), ("GET", "/doveadm/v1"), ("POST", "/doveadm/v1")]
+        .map(|(method, path)| format!("{{\"method\":\"{method}\",\"path\":\"{path}\"}}"));
+    match line {
+        DovecotLine::Ce23 => format!("[\n{}\n]", mounts.join(",\n")),
+        DovecotLine::Ce24 => format!("[{}]", mounts.join(",")),
+    }
+}
 
 /// CORS headers of Dovecot's OPTIONS answer, in its order.
 const CORS: [(&str, &str); 4] = [
@@ -71,6 +81,9 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method == Method::HEAD {
+        return finish(status_line_only(StatusCode::NOT_FOUND), Some("Path Not Found"));
+    }
     if method == Method::OPTIONS {
         let mut response = StatusCode::OK.into_response();
         for (name, value) in CORS {
@@ -93,26 +106,35 @@ async fn dispatch(
         return *refusal;
     }
     match (method.as_str(), on_v1) {
-        ("GET", false) => json(MOUNTS.to_string()),
-        ("GET", true) => json(command_list(COMMANDS)),
+        ("GET", false) => json(mounts(state.line)),
+        ("GET", true) => json(command_list(COMMANDS, state.line)),
         _ => run_request(&state, &body).await,
     }
 }
 
 /// Reads the whole request, then runs its commands in order and answers them together.
 async fn run_request(state: &ApiState, body: &[u8]) -> Response {
-    let entries = match read_request(body, COMMANDS) {
+    let entries = match read_request(body, COMMANDS, state.line) {
         Ok(entries) => entries,
         Err(message) => return text(StatusCode::BAD_REQUEST, None, &message),
     };
     let mut answers = Vec::with_capacity(entries.len());
     for entry in entries {
         answers.push(match entry.action {
-            Action::Run(command, params) => answer(&entry.tag, execute(&state.sim, &state.host, command, params).await),
-            Action::Refuse(kind) => refusal(&entry.tag, kind),
+            Action::Run(command, params) => {
+                answer(&entry.tag, execute(&state.sim, &state.host, command, params).await, state.line)
+            }
+            Action::Refuse(kind) => refusal(&entry.tag, kind, state.line),
         });
     }
     json(format!("[{}]", answers.join(",")))
+}
+
+/// An answer to HEAD as Dovecot gives it: no body, no `Content-Type`, no `Content-Length`. The
+/// body's length is left unknown, so that nothing adds a `Content-Length: 0`.
+pub(crate) fn status_line_only(status: StatusCode) -> Response {
+    let nothing = futures::stream::empty::<Result<Bytes, std::io::Error>>();
+    (status, axum::body::Body::from_stream(nothing)).into_response()
 }
 
 /// Every answer closes the connection, as Dovecot's does; `reason` replaces the standard

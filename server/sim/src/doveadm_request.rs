@@ -11,6 +11,8 @@
 
 use std::{collections::BTreeMap, fmt};
 
+use domain::doveadm::DovecotLine;
+
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
@@ -82,10 +84,21 @@ pub(crate) enum Action {
     Refuse(&'static str),
 }
 
-/// Reads a request body into its commands, or the 400 text that refuses it.
-pub(crate) fn read_request(body: &[u8], commands: &'static [CommandSpec]) -> Result<Vec<Entry>, String> {
+/// Reads a request body into its commands, or the 400 text that refuses it, worded as `line`
+/// words it where the lines differ.
+pub(crate) fn read_request(
+    body: &[u8],
+    commands: &'static [CommandSpec],
+    line: DovecotLine,
+) -> Result<Vec<Entry>, String> {
     let root: Json = serde_json::from_slice(body).map_err(|err| format!("JSON parse error: {err}"))?;
-    let Json::Array(items) = root else { return Err("Request must be a JSON array".into()) };
+    let Json::Array(items) = root else {
+        return Err(match line {
+            DovecotLine::Ce23 => "Request must be a JSON array",
+            DovecotLine::Ce24 => "JSON parse error: Root is not an array",
+        }
+        .into());
+    };
     items.into_iter().map(|item| read_command(item, commands)).collect()
 }
 
@@ -204,21 +217,27 @@ fn dashed(name: &str) -> String {
 }
 
 /// One command's entry in the answer: `["doveadmResponse", rows, tag]`, or
-/// `["error", {"type": …, "exitCode": …}, tag]` (spaced as CE writes it).
-pub(crate) fn answer(tag: &str, result: CommandResult) -> String {
-    let tag = json_string(tag);
-    let error = |kind: &str, code: i64| format!(r#"["error",{{"type":"{kind}", "exitCode":{code}}},{tag}]"#);
+/// `["error", {"type": …, "exitCode": …}, tag]` (spaced as `line` writes it).
+pub(crate) fn answer(tag: &str, result: CommandResult, line: DovecotLine) -> String {
     match result {
-        CommandResult::Success(rows) => format!(r#"["doveadmResponse",{rows},{tag}]"#),
-        CommandResult::ExitCode(code) => error("exitCode", code),
-        CommandResult::InternalError => error("internalError", 0),
+        CommandResult::Success(rows) => format!(r#"["doveadmResponse",{rows},{}]"#, json_string(tag)),
+        CommandResult::ExitCode(code) => error_entry(tag, "exitCode", code, line),
+        CommandResult::InternalError => error_entry(tag, "internalError", 0, line),
     }
 }
 
 /// The entry of a command that was refused unrun: its exit code is 0.
-pub(crate) fn refusal(tag: &str, kind: &str) -> String {
-    let tag = json_string(tag);
-    format!(r#"["error",{{"type":"{kind}", "exitCode":0}},{tag}]"#)
+pub(crate) fn refusal(tag: &str, kind: &str, line: DovecotLine) -> String {
+    error_entry(tag, kind, 0, line)
+}
+
+/// 2.3 puts a space after the comma between the error's two members; 2.4 writes compact JSON.
+fn error_entry(tag: &str, kind: &str, code: i64, line: DovecotLine) -> String {
+    let space = match line {
+        DovecotLine::Ce23 => " ",
+        DovecotLine::Ce24 => "",
+    };
+    format!(r#"["error",{{"type":"{kind}",{space}"exitCode":{code}}},{}]"#, json_string(tag))
 }
 
 /// A string as JSON, with the line and paragraph separators escaped too, as CE writes them.
@@ -226,8 +245,23 @@ fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string().replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
 }
 
-/// The body of `GET /doveadm/v1`, laid out as CE lays it out.
-pub(crate) fn command_list(commands: &[CommandSpec]) -> String {
+/// The body of `GET /doveadm/v1`, laid out as `line` lays it out: 2.3 with a line per entry
+/// and parameter, 2.4 compact.
+pub(crate) fn command_list(commands: &[CommandSpec], line: DovecotLine) -> String {
+    if line == DovecotLine::Ce24 {
+        let entries: Vec<String> = commands
+            .iter()
+            .map(|command| {
+                let params: Vec<String> = command
+                    .params
+                    .iter()
+                    .map(|(name, kind)| format!("{{\"name\":\"{name}\",\"type\":\"{}\"}}", kind.name()))
+                    .collect();
+                format!("{{\"command\":\"{}\",\"parameters\":[{}]}}", command.name, params.join(","))
+            })
+            .collect();
+        return format!("[{}]", entries.join(","));
+    }
     let entries: Vec<String> = commands
         .iter()
         .map(|command| {
@@ -352,7 +386,7 @@ mod tests {
 
     /// The request read, each command shown as what would happen to it.
     fn read(body: &str) -> Result<Vec<String>, String> {
-        let entries = read_request(body.as_bytes(), WHO)?;
+        let entries = read_request(body.as_bytes(), WHO, DovecotLine::Ce23)?;
         Ok(entries
             .into_iter()
             .map(|entry| match entry.action {
@@ -411,8 +445,18 @@ mod tests {
     fn answers_are_written_as_ce_writes_them() {
         assert_eq!(answer("t\"1", CommandResult::Success("[]".into())), r#"["doveadmResponse",[],"t\"1"]"#);
         assert_eq!(json_string("\u{1}\u{2028}é"), r#""\u0001\u2028é""#);
-        assert_eq!(answer("t", CommandResult::ExitCode(68)), r#"["error",{"type":"exitCode", "exitCode":68},"t"]"#);
-        assert_eq!(refusal("t", "unknownMethod"), r#"["error",{"type":"unknownMethod", "exitCode":0},"t"]"#);
+        assert_eq!(
+            answer("t", CommandResult::ExitCode(68), DovecotLine::Ce23),
+            r#"["error",{"type":"exitCode", "exitCode":68},"t"]"#
+        );
+        assert_eq!(
+            refusal("t", "unknownMethod", DovecotLine::Ce23),
+            r#"["error",{"type":"unknownMethod", "exitCode":0},"t"]"#
+        );
+        assert_eq!(
+            refusal("t", "unknownMethod", DovecotLine::Ce24),
+            r#"["error",{"type":"unknownMethod","exitCode":0},"t"]"#
+        );
         assert_eq!(integer("-12"), Some(-12));
         assert_eq!(integer("1.0"), None);
     }
@@ -420,7 +464,7 @@ mod tests {
     #[test]
     fn the_command_list_is_laid_out_like_ces() {
         assert_eq!(
-            command_list(WHO),
+            command_list(WHO, DovecotLine::Ce23),
             "[\n\t{\"command\":\"who\", \"parameters\":[\n\t\t{\"name\":\"socketPath\",\"type\":\"string\"},\n\t\t{\"name\":\"separateConnections\",\"type\":\"boolean\"},\n\t\t{\"name\":\"mask\",\"type\":\"array\"}\n\t]}\n]"
         );
     }

@@ -19,6 +19,7 @@ mod doveadm_request;
 pub mod exposition;
 pub use domain::routing;
 pub mod servers;
+mod stats_listener;
 
 mod faults;
 mod history;

@@ -16,13 +16,14 @@ use axum::{
     routing::{get, put},
     Json, Router,
 };
+use domain::doveadm::DovecotLine;
 use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 use super::{
     doveadm_api::{self, DoveadmCredentials},
-    exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE},
-    DoveadmMode, Faults, Simulator,
+    exposition::PROMETHEUS_TEXT_CONTENT_TYPE,
+    stats_listener, DoveadmMode, Faults, Simulator,
 };
 
 /// Where each simulated server listens.
@@ -91,6 +92,8 @@ pub struct ServeOptions {
     /// The control API's address (port 0: any free port).
     pub control: SocketAddr,
     pub credentials: DoveadmCredentials,
+    /// The Dovecot CE line whose doveadm answers the backends give where the lines differ.
+    pub line: DovecotLine,
     /// How often the world advances; `None` leaves ticking to the caller (tests).
     pub tick: Option<Duration>,
 }
@@ -108,7 +111,7 @@ pub async fn start(sim: Arc<Simulator>, options: ServeOptions) -> std::io::Resul
     for (site, host) in sim.proxies() {
         let listener = TcpListener::bind((options.ip, 0)).await?;
         let addr = listener.local_addr()?;
-        let router = Router::new().route("/metrics", get(proxy_metrics)).with_state((sim.clone(), host.clone()));
+        let router = stats_listener::router(sim.clone(), host.clone());
         tasks.push(tokio::spawn(serve(listener, router)));
         topology.proxies.push(ProxyEndpoint { site, host, metrics: addr });
     }
@@ -124,7 +127,7 @@ pub async fn start(sim: Arc<Simulator>, options: ServeOptions) -> std::io::Resul
         doveadm_addrs.insert(backend.host.clone(), (doveadm, Some(doveadm_listener)));
         topology.backends.push(BackendEndpoint { site: backend.site, host: backend.host, doveadm, metrics });
     }
-    tasks.push(tokio::spawn(doveadm_supervisor(sim.clone(), doveadm_addrs, options.credentials.clone())));
+    tasks.push(tokio::spawn(doveadm_supervisor(sim.clone(), doveadm_addrs, options.credentials.clone(), options.line)));
 
     let control_listener = TcpListener::bind(options.control).await?;
     topology.control_url = format!("http://{}", control_listener.local_addr()?);
@@ -163,6 +166,7 @@ async fn doveadm_supervisor(
     sim: Arc<Simulator>,
     mut listeners: BTreeMap<String, (SocketAddr, Option<TcpListener>)>,
     credentials: DoveadmCredentials,
+    line: DovecotLine,
 ) {
     let mut running: BTreeMap<String, JoinHandle<()>> = BTreeMap::new();
     loop {
@@ -181,7 +185,7 @@ async fn doveadm_supervisor(
                     };
                     match listener {
                         Ok(listener) => {
-                            let router = doveadm_api::router(sim.clone(), host.clone(), credentials.clone());
+                            let router = doveadm_api::router(sim.clone(), host.clone(), credentials.clone(), line);
                             running.insert(host.clone(), tokio::spawn(serve(listener, router)));
                         }
                         Err(err) => tracing::warn!(host, error = %err, "cannot reopen the doveadm listener yet"),
@@ -191,13 +195,6 @@ async fn doveadm_supervisor(
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn proxy_metrics(State((sim, host)): State<(Arc<Simulator>, String)>) -> Response {
-    match sim.proxy_metrics(&host) {
-        Some(body) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], body).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

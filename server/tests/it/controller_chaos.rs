@@ -86,6 +86,7 @@ async fn a_cut_database_stops_every_action_until_it_returns() {
         ip: [127, 0, 0, 1].into(),
         control: "127.0.0.1:0".parse().unwrap(),
         credentials: DoveadmCredentials { password: Some("chaos".into()), api_key: None },
+        line: domain::doveadm::DovecotLine::Ce23,
         tick: None,
     };
     let running = start(sim.clone(), options).await.unwrap();

@@ -80,6 +80,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         ip: [127, 0, 0, 1].into(),
         control: "127.0.0.1:0".parse().unwrap(),
         credentials: DoveadmCredentials { password: Some("e2e".into()), api_key: None },
+        line: domain::doveadm::DovecotLine::Ce23,
         tick: Some(Duration::from_millis(250)),
     };
     let running = start(sim.clone(), options).await.unwrap();

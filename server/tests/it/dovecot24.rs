@@ -18,18 +18,18 @@ use palomar_server::adapters::{
 };
 
 const PROXY: &str = "proxy24.palomar.test";
+const PASSWORD: &str = "palomar-ce24-doveadm";
 
 fn client(url: &str) -> DoveadmHttp {
     let endpoints = BTreeMap::from([(PROXY.to_string(), url.to_string())]);
-    DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(common::dovecot24::PASSWORD.into())), endpoints)
-        .expect("a doveadm client")
+    DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password(PASSWORD.into())), endpoints).expect("a doveadm client")
 }
 
 #[tokio::test]
 async fn a_24_proxy_is_told_by_its_commands_and_never_sent_the_flush_that_panics_it() {
-    let Some(root) = common::dovecot24::root() else { return };
-    let ce = common::dovecot24::Ce24::start(&root);
-    let doveadm = Arc::new(client(&ce.doveadm_url));
+    let Some(line) = common::dovecot::line_24() else { return };
+    let ce = common::dovecot::start(&line, "handoff", Some(PASSWORD), None);
+    let doveadm = Arc::new(client(&ce.doveadm_url()));
 
     let commands = doveadm.list_commands(PROXY).await.expect("2.4 lists its commands");
     assert!(commands.iter().any(|c| c == "authCacheFlush"), "{commands:?}");

@@ -105,6 +105,7 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
         ip: [127, 0, 0, 1].into(),
         control: "127.0.0.1:0".parse().unwrap(),
         credentials: DoveadmCredentials { password: Some("x".into()), api_key: None },
+        line: domain::doveadm::DovecotLine::Ce23,
         tick: Some(Duration::from_millis(250)),
     };
     let running = start(sim.clone(), options).await.unwrap();

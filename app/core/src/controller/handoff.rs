@@ -6,10 +6,7 @@
 //! group left.
 
 use domain::doveadm::{DoveadmCommand, DovecotLine};
-use std::{
-    collections::{BTreeSet, HashMap},
-    sync::Arc,
-};
+use std::{collections::BTreeSet, sync::Arc};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -50,34 +47,22 @@ pub enum HandoffError {
     Store(#[from] StoreError),
 }
 
-/// How long a proxy's Dovecot line, read from its command list, is trusted: an upgrade of the
-/// proxy is seen within this.
-const LINE_KNOWN_FOR: std::time::Duration = std::time::Duration::from_secs(600);
-
 /// The CE side of a group move.
 pub struct Handoff {
     geodb: Arc<dyn GeoDb>,
     doveadm: Arc<dyn Doveadm>,
     settings: DovecotSettings,
-    /// Each proxy's Dovecot line, and when it was read.
-    lines: std::sync::Mutex<HashMap<String, (std::time::Instant, DovecotLine)>>,
 }
 
 impl Handoff {
     pub(crate) fn new(geodb: Arc<dyn GeoDb>, doveadm: Arc<dyn Doveadm>, settings: DovecotSettings) -> Self {
-        Self { geodb, doveadm, settings, lines: std::sync::Mutex::default() }
+        Self { geodb, doveadm, settings }
     }
 
-    /// The proxy's Dovecot line: from its command list, read at most every [`LINE_KNOWN_FOR`].
+    /// The proxy's Dovecot line, from its command list. Read anew before every flush: a proxy
+    /// upgraded from 2.3 to 2.4 a moment ago must not be sent what panics 2.4's doveadm.
     async fn line_of(&self, proxy: &str) -> Result<DovecotLine, DoveadmError> {
-        let known = self.lines.lock().unwrap_or_else(|e| e.into_inner()).get(proxy).copied();
-        if let Some((_, line)) = known.filter(|(at, _)| at.elapsed() < LINE_KNOWN_FOR) {
-            return Ok(line);
-        }
-        let line = DovecotLine::of_commands(&self.doveadm.list_commands(proxy).await?);
-        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-        lines.insert(proxy.to_string(), (std::time::Instant::now(), line));
-        Ok(line)
+        Ok(DovecotLine::of_commands(&self.doveadm.list_commands(proxy).await?))
     }
 
     pub fn settings(&self) -> &DovecotSettings {

@@ -17,6 +17,8 @@ pub enum BodyCheck {
     /// A malformed body: `JSON parse error: <detail>` and a CRLF, whatever the detail says
     /// (each side words it its own way); [`PARSE_ERROR`] stands for any such body.
     ParseError,
+    /// An OpenMetrics text: whether it is one (the counts differ).
+    Metrics,
 }
 
 /// Any `JSON parse error: …` body, as [`BodyCheck::ParseError`] shows it.
@@ -97,22 +99,41 @@ pub fn auth_cases(password: &str, api_key: &str) -> Vec<Case> {
     cases
 }
 
-/// Everything else, with both mechanisms configured.
-pub fn protocol_cases(password: &str) -> Vec<Case> {
+/// The stats listener of a proxy: everything but the metrics themselves (compared apart).
+pub fn stats_cases() -> Vec<Case> {
+    let plain = |method: &str, target: &str| request(method, target, None, &[], None);
+    vec![
+        case("stats: GET /", plain("GET", "/"), BodyCheck::Exact),
+        case("stats: GET /metrics/", plain("GET", "/metrics/"), BodyCheck::Metrics),
+        case("stats: GET /metrics/x", plain("GET", "/metrics/x"), BodyCheck::Exact),
+        case("stats: HEAD /metrics", plain("HEAD", "/metrics"), BodyCheck::Exact),
+        case("stats: HEAD /", plain("HEAD", "/"), BodyCheck::Exact),
+        case("stats: POST /metrics", request("POST", "/metrics", None, &[], Some("x")), BodyCheck::Exact),
+        case("stats: POST /", request("POST", "/", None, &[], Some("x")), BodyCheck::Exact),
+        case("stats: GET unknown path", plain("GET", "/nope"), BodyCheck::Exact),
+        case("stats: HEAD unknown path", plain("HEAD", "/nope"), BodyCheck::Exact),
+        case("stats: POST unknown path", request("POST", "/nope", None, &[], Some("x")), BodyCheck::Exact),
+    ]
+}
+
+/// Everything else, with both mechanisms configured; `line` (2.3 or 2.4) picks the recorded
+/// differences seen on that line.
+pub fn protocol_cases(password: &str, line: &str) -> Vec<Case> {
     let auth = basic("doveadm", password);
     let auth = Some(auth.as_str());
     let get = |target: &str| request("GET", target, auth, &[], None);
     let post = |body: &str| request("POST", "/doveadm/v1", auth, &[], Some(body));
     let exact = |name: &str, body: &str| case(name, post(body), BodyCheck::Exact);
     let answer = |name: &str, body: &str| case(name, post(body), BodyCheck::Answer);
+    let command_list = |name: &str, target: &str| command_list_case(name, get(target), line);
     let mut cases = vec![
         case("OPTIONS /doveadm/v1", request("OPTIONS", "/doveadm/v1", auth, &[], None), BodyCheck::Exact),
         case("OPTIONS *", request("OPTIONS", "*", None, &[], None), BodyCheck::Exact),
         case("OPTIONS on an unknown path", request("OPTIONS", "/nope", None, &[], None), BodyCheck::Exact),
         case("GET /", get("/"), BodyCheck::Exact),
-        case("GET /doveadm/v1", get("/doveadm/v1"), BodyCheck::CommandList),
-        case("GET /doveadm/v1 with a query", get("/doveadm/v1?x=1"), BodyCheck::CommandList),
-        case("GET /doveadm%2Fv1", get("/doveadm%2Fv1"), BodyCheck::CommandList),
+        command_list("GET /doveadm/v1", "/doveadm/v1"),
+        command_list("GET /doveadm/v1 with a query", "/doveadm/v1?x=1"),
+        command_list("GET /doveadm%2Fv1", "/doveadm%2Fv1"),
         case("GET unknown path", get("/nope"), BodyCheck::Exact),
         case("GET /doveadm/v1/", get("/doveadm/v1/"), BodyCheck::Exact),
         case("POST /", request("POST", "/", auth, &[], Some("[]")), BodyCheck::Exact),
@@ -130,6 +151,8 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
             BodyCheck::Answer,
         ),
         case("POST without a body", request("POST", "/doveadm/v1", auth, &[], None), BodyCheck::ParseError),
+        case("HEAD /doveadm/v1", request("HEAD", "/doveadm/v1", auth, &[], None), BodyCheck::Exact),
+        case("HEAD /", request("HEAD", "/", None, &[], None), BodyCheck::Exact),
     ];
     let bodies: &[(&str, &str)] = &[
         ("known generic command (who)", WHO),
@@ -191,12 +214,90 @@ pub fn protocol_cases(password: &str) -> Vec<Case> {
     for (name, body) in malformed {
         cases.push(case(name, post(body), BodyCheck::ParseError));
     }
-    cases.extend(known_differences(post));
+    cases.extend(if line == "2.3" { known_on_23(post) } else { seen_on_24(post) });
     cases
 }
 
-/// The deliberate differences, one group per line of docs/simulator.md.
-fn known_differences(post: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
+/// `GET /doveadm/v1`: on 2.4, whose `who` also takes `passdbField` (a filter the controller
+/// never uses, so the simulator does not list it), a deliberate difference.
+fn command_list_case(name: &str, request: Vec<u8>, line: &str) -> Case {
+    let plain = case(name, request, BodyCheck::CommandList);
+    if line == "2.3" {
+        return plain;
+    }
+    let keys = r#"keys {Some(["command", "parameters"]), Some(["name", "type"])}; types known: true"#;
+    let who =
+        |extra: &str| format!("compact; {keys}; who: socketPath:string separateConnections:boolean {extra}mask:array");
+    Case { known: Some(Known { ce: (OK, who("passdbField:string ")), sim: (OK, who("")) }), ..plain }
+}
+
+/// On 2.4, the bodies that are deliberate differences on 2.3 (see [`known_on_23`]): 2.4 reads
+/// JSON strictly, refuses a boolean that is not one, and puts commas between the answers, as the
+/// simulator does; what still differs is recorded.
+fn seen_on_24(post: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
+    let text = |line: &str| format!("{line}\r\n");
+    let error = |kind: &str, code: u8, tag: &str| format!(r#"["error",{{"type":"{kind}","exitCode":{code}}},"{tag}"]"#);
+    let known = |name: &str, body: &str, ce: (&'static str, String), sim: (&'static str, String)| Case {
+        known: Some(Known { ce, sim }),
+        ..case(name, post(body), BodyCheck::Exact)
+    };
+    let mut cases: Vec<Case> = [
+        ("truncated inside a string", r#"[["who",{},"t1"#),
+        ("truncated inside an atom", "[tru"),
+        ("truncated after a command", r#"[["who",{},"t1"],["wh"#),
+        ("non-array JSON (unterminated string)", "\"abc"),
+        ("malformed JSON (bad unicode escape)", r#"[["who",{"mask":"\u12"},"t"]]"#),
+    ]
+    .iter()
+    .map(|(name, body)| case(name, post(body), BodyCheck::ParseError))
+    .collect();
+    cases.extend(
+        [
+            ("boolean parameter as null", r#"[["who",{"separateConnections":null},"t1"]]"#),
+            ("boolean parameter not true or false", r#"[["who",{"separateConnections":"yes"},"t1"]]"#),
+            ("multi-command, then unknown", r#"[["who",{},"t1"],["nope",{},"t2"]]"#),
+            ("multi-command, unknown first", r#"[["nope",{},"t1"],["who",{},"t2"]]"#),
+            (
+                "multi-command, two unknown then two known",
+                r#"[["a",{},"t1"],["b",{},"t2"],["who",{},"t3"],["who",{},"t4"]]"#,
+            ),
+            ("multi-command, bad parameter first", r#"[["who",{"x":1},"t1"],["who",{},"t2"]]"#),
+        ]
+        .iter()
+        .map(|(name, body)| case(name, post(body), BodyCheck::Exact)),
+    );
+    cases.extend([
+        // As on 2.3: CE reads the command before it sees that the body ends.
+        Case {
+            known: Some(Known { ce: (BAD, text("Command must be a JSON array")), sim: (BAD, PARSE_ERROR.into()) }),
+            ..case("a number that ends the body", post("[1"), BodyCheck::ParseError)
+        },
+        // 2.4's doveadm process dies on it, as 2.3's does on an array there.
+        known(
+            "string parameter as an empty object",
+            r#"[["who",{"socketPath":{}},"t1"]]"#,
+            (NO_ANSWER, String::new()),
+            (BAD, text("Parameter `socket-path' must be a string, not an object")),
+        ),
+        known(
+            "string parameter as an array",
+            r#"[["who",{"socketPath":["a"]},"t1"]]"#,
+            (NO_ANSWER, String::new()),
+            (BAD, text("Parameter `socket-path' must be a string, not an array")),
+        ),
+        // As on 2.3, a command that never ran gets the exit code of the one before.
+        known(
+            "multi-command, a failed command then an unknown one",
+            r#"[["who",{"mask":["a","b"]},"t1"],["nope",{},"t2"]]"#,
+            (OK, format!("[{},{}]", error("exitCode", 64, "t1"), error("unknownMethod", 64, "t2"))),
+            (OK, format!("[{},{}]", error("exitCode", 64, "t1"), error("unknownMethod", 0, "t2"))),
+        ),
+    ]);
+    cases
+}
+
+/// The deliberate differences seen on 2.3, one group per line of docs/simulator.md.
+fn known_on_23(post: impl Fn(&str) -> Vec<u8>) -> Vec<Case> {
     type Seen = (&'static str, String);
     let known = |name: &str, body: &str, check, ce: Seen, sim: Seen| Case {
         known: Some(Known { ce, sim }),

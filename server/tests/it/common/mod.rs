@@ -4,7 +4,6 @@
 
 pub mod chaos;
 pub mod dovecot;
-pub mod dovecot24;
 pub mod logs;
 pub mod prometheus;
 pub mod raw_http;

@@ -51,6 +51,7 @@ impl World {
             ip: [127, 0, 0, 1].into(),
             control: "127.0.0.1:0".parse().unwrap(),
             credentials: DoveadmCredentials { password: Some(PASSWORD.into()), api_key: Some(API_KEY.into()) },
+            line: domain::doveadm::DovecotLine::Ce23,
             tick: None,
         };
         let running = start(sim, options).await.unwrap();
