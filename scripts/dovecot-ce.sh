@@ -1,7 +1,7 @@
 # Real Dovecot CE on loopback for the tests: two backends sharing one maildir and one proxy that
 # routes every user through the controller's route API (deploy/dovecot/<line>/*). Either line:
 # CE_LINE=2.3 (the default) runs the host's Dovecot; CE_LINE=2.4 runs the one in CE_ROOT, a
-# trixie root from scripts/dovecot24-root.sh, with `chroot` (which shares loopback). Source it:
+# trixie root from scripts/debian-root.sh, with `chroot` (which shares loopback). Source it:
 #   . scripts/dovecot-ce.sh
 #   ce_start "$run/ce" "http://127.0.0.1:$E2E_PORT" "$run/route.token"   # returns when all listen
 #   export DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints)"   # 127.0.0.2=http://127.0.0.2:18080,...
@@ -13,7 +13,7 @@
 # ports on each (CE_*_PORT below); a discarding SMTP sink on 127.0.0.1:$CE_RELAY_PORT is the
 # backends' Submission relay. Every user's password is CE_USER_PASSWORD, except that users named
 # unknown-* do not exist on the backends. CE_PASSWORD_CHECK says who checks passwords: backend (the
-# default: deploy/dovecot/password-check-backend.conf) or proxy (password-check-proxy.conf, with the
+# default: deploy/dovecot/<line>/password-check-backend.conf) or proxy (password-check-proxy.conf, with the
 # backends' test passdb on the proxy too). Configs, logs and pid files go to <run_dir>; what Dovecot's
 # unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
 # mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
@@ -50,7 +50,7 @@ _ce_check_line() {
   case "$CE_LINE" in
     2.3) ;;
     2.4) [ -n "$CE_ROOT" ] && [ -x "$CE_ROOT/usr/sbin/dovecot" ] ||
-      { _ce_err "CE_LINE=2.4 needs CE_ROOT, a root with Dovecot 2.4 (scripts/dovecot24-root.sh)"; return 1; } ;;
+      { _ce_err "CE_LINE=2.4 needs CE_ROOT, a root with Dovecot 2.4 (scripts/debian-root.sh)"; return 1; } ;;
     *) _ce_err "CE_LINE is $CE_LINE, not 2.3 or 2.4"; return 1 ;;
   esac
 }

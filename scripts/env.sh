@@ -5,6 +5,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PALOMAR_CACHE/target}"
 export PALOMAR_TOOLS="$PALOMAR_CACHE/tools"
 export PATH="$PALOMAR_TOOLS/bin:$HOME/.cargo/bin:$PATH"
 export WASM_BINDGEN_VERSION="0.2.130"
+export CARGO_DEB_VERSION="3.8.0"
 # The server's crates, each a layer (ARCHITECTURE.md). Named one by one, not --workspace: that
 # would unify the browser crate's `hydrate` feature into the server build.
 export SERVER_CRATES="-p domain -p palomar-core -p app -p palomar-sim -p server"

@@ -1,4 +1,6 @@
--- Palomar route lookup: a Lua passdb for Dovecot CE proxies (2.3.19+; Lua 5.4, dovecot.http.client).
+-- Palomar route lookup: a Lua passdb for Dovecot CE proxies, 2.3 and 2.4 alike (tested on 2.3.19.1
+-- and 2.4.1; Lua 5.4, dovecot.http.client). The passdb declaration differs per line:
+-- deploy/dovecot/2.3/ and deploy/dovecot/2.4/.
 --
 -- For every login (IMAP, POP3, Submission) and every LMTP RCPT TO, the proxy asks the controller's
 -- route API which backend serves the user:
@@ -16,11 +18,13 @@
 --   token_file       (required) file holding the bearer token; re-read on every lookup, so it can
 --                    rotate; never logged
 --   imap_port=143 pop3_port=110 lmtp_port=24 submission_port=587   backend port per service
---   timeout_msecs=2000   connect and request timeout of one lookup (one attempt, no retry)
+--   timeout_msecs=2000   connect and request timeout of one lookup (one attempt, no retry; on 2.4
+--                        given to lib-http as "<n> ms")
 --   lmtp_protocol=lmtp   what the LMTP proxy speaks to the backend (lmtp or smtp)
 --
--- Caching: the proxy's auth cache keeps the answer (cache_key=%u%s in proxy.conf: per user and
--- service, because the port differs per service; `doveadm auth cache flush <user>` drops them all).
+-- Caching: the proxy's auth cache keeps the answer, per user and service, because the port differs
+-- per service (2.3: cache_key=%u%s on the passdb line; 2.4: auth_passdb_get_cache_key below). On
+-- 2.3 `doveadm auth cache flush <user>` drops a user's entries; 2.4.1 cannot be flushed.
 -- Only answers are cached: a temporary failure (503, no answer) is asked again at the next login.
 -- On success the script logs at debug level only (auth_debug); failures are logged by Dovecot as
 -- "db-lua: palomar-route: ..." errors. The token never appears in a log line.
@@ -252,7 +256,7 @@ function auth_passdb_lookup(req)
 end
 
 -- CE 2.4 only (2.3 never calls it; there cache_key= on the args line does this): cache per user and
--- service, user first so that flushing a user drops all of them. Unverified here: 2.4 is not installable.
+-- service, user first, as on 2.3.
 function auth_passdb_get_cache_key()
   return "%{user}%{protocol}"
 end

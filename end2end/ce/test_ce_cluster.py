@@ -441,7 +441,7 @@ class CeCluster(unittest.TestCase):
         self.assertEqual(reason, "", "the controller undid its own offline")
 
     def test_6_with_the_proxy_checking_passwords_no_guess_reaches_a_backend(self):
-        """The other layout (deploy/dovecot/password-check-proxy.conf): the proxy's own passdb
+        """The other layout (deploy/dovecot/<line>/password-check-proxy.conf): the proxy's own passdb
         refuses the guesses before any route lookup."""
         ce("ce_set_password_check", "proxy")
         try:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage ce: real Dovecot CE steered by the controller, once per CE line: 2.3.19 (the host's
-# Debian packages), then 2.4 (trixie's, in a root built once by scripts/dovecot24-root.sh). Each
+# Debian packages), then 2.4 (trixie's, in a root built once by scripts/debian-root.sh). Each
 # run: two CE backends sharing one maildir and one CE proxy with the Lua route passdb
 # (scripts/dovecot-ce.sh, from deploy/dovecot/<line>/), Prometheus scraping the proxy with the
 # shipped rules, and a `palomar serve` with DOVECOT_EDITION=ce for a site of its own on the
@@ -21,7 +21,7 @@ ce_server_pid=""
 ce_prometheus_pid=""
 
 . scripts/dovecot-ce.sh
-. scripts/dovecot24-root.sh
+. scripts/debian-root.sh
 . scripts/prometheus.sh
 
 # Stops what one line's run started.

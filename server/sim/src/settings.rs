@@ -19,7 +19,7 @@ pub enum PasswordCheck {
 /// count against their backend.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailureFilter {
-    /// `deploy/dovecot/proxy.conf`: only the backend's trouble (refused, timed out, hung up,
+    /// `deploy/dovecot/<line>/proxy.conf`: only the backend's trouble (refused, timed out, hung up,
     /// temporary failures); not wrong passwords, unknown users, connection limits, referrals.
     #[default]
     BackendTrouble,

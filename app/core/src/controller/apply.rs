@@ -155,7 +155,11 @@ impl Controller {
             match action {
                 Action::SetOffline { backend } => {
                     let reason = host_failure::offline_reason(self.now(), &decision.summary);
-                    self.set_status(snap, *backend, BackendStatus::Offline, &reason).await
+                    let set = self.set_status(snap, *backend, BackendStatus::Offline, &reason).await;
+                    if set.is_ok() {
+                        self.telemetry.backend_taken_offline(decision.feature.as_str());
+                    }
+                    set
                 }
                 Action::SetOnline { backend } => self.set_status(snap, *backend, BackendStatus::Online, "").await,
                 Action::MoveGroup { group, to, .. } => {

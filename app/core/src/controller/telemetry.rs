@@ -59,6 +59,11 @@ struct HostLabels {
     host: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeatureLabels {
+    feature: String,
+}
+
 type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
 
 fn loop_histogram() -> Histogram {
@@ -82,6 +87,8 @@ pub struct Telemetry {
     leader: Family<SiteLabels, Gauge>,
     backend_reachable: Family<HostLabels, Gauge>,
     route_lookups: Family<OutcomeLabels, Counter>,
+    backends_offline: Family<FeatureLabels, Counter>,
+    census_taken: Gauge,
 }
 
 impl Default for Telemetry {
@@ -96,6 +103,8 @@ impl Default for Telemetry {
         let leader = Family::default();
         let backend_reachable = Family::default();
         let route_lookups = Family::default();
+        let backends_offline = Family::default();
+        let census_taken = Gauge::default();
         // Counters are registered without `_total`: the encoder appends it.
         let mut registry = Registry::with_prefix("palomar_controller");
         let help = "Controller loop runs by loop and result (ran, skipped, failed)";
@@ -122,6 +131,17 @@ impl Default for Telemetry {
             "Route API lookups by outcome (a route's reason, or the error: unauthorized, invalid, no_backend, store)",
             route_lookups.clone(),
         );
+        registry.register(
+            "backends_taken_offline",
+            "Backends this controller set offline, by the feature that decided (host_failure)",
+            backends_offline.clone(),
+        );
+        registry.register_with_unit(
+            "census_taken_timestamp",
+            "When this instance last finished a census (Unix time; 0 before the first)",
+            Unit::Seconds,
+            census_taken.clone(),
+        );
         Self {
             registry,
             loop_runs,
@@ -134,6 +154,8 @@ impl Default for Telemetry {
             leader,
             backend_reachable,
             route_lookups,
+            backends_offline,
+            census_taken,
         }
     }
 }
@@ -191,6 +213,16 @@ impl Telemetry {
         self.backend_reachable.get_or_create(&HostLabels { host: host.to_string() }).set(i64::from(reachable));
     }
 
+    /// A backend set offline by the controller, on `feature`'s decision.
+    pub fn backend_taken_offline(&self, feature: &str) {
+        self.backends_offline.get_or_create(&FeatureLabels { feature: feature.to_string() }).inc();
+    }
+
+    /// A census finished at `unix_seconds`.
+    pub fn census_taken(&self, unix_seconds: i64) {
+        self.census_taken.set(unix_seconds);
+    }
+
     /// The exposition text served at /metrics.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -218,6 +250,8 @@ mod tests {
         t.moves_active(3);
         t.leader("eu", true);
         t.backend_reachable("a\"b\\c\nd", false);
+        t.backend_taken_offline("host_failure");
+        t.census_taken(1_800_000_000);
         let text = t.render();
         for needle in [
             "palomar_controller_loop_runs_total{loop=\"host_failure\",result=\"ran\"} 1\n",
@@ -231,6 +265,8 @@ mod tests {
             "palomar_controller_group_moves_active 3\n",
             "palomar_controller_leader{site=\"eu\"} 1\n",
             "palomar_controller_backend_reachable{host=\"a\\\"b\\\\c\\nd\"} 0\n",
+            "palomar_controller_backends_taken_offline_total{feature=\"host_failure\"} 1\n",
+            "palomar_controller_census_taken_timestamp_seconds 1800000000\n",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
@@ -244,6 +280,8 @@ mod tests {
             ("palomar_controller_group_moves_active", "gauge"),
             ("palomar_controller_leader", "gauge"),
             ("palomar_controller_backend_reachable", "gauge"),
+            ("palomar_controller_backends_taken_offline_total", "counter"),
+            ("palomar_controller_census_taken_timestamp_seconds", "gauge"),
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "no HELP for {name} in\n{text}");
             assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "no TYPE for {name} in\n{text}");

@@ -255,7 +255,11 @@ impl Services {
     ) -> Result<crate::controller::CensusReport, StoreError> {
         let ports = &self.ports;
         let (geodb, members, records) = (ports.geodb.as_ref(), ports.members.as_ref(), ports.records.as_ref());
-        self.census.refresh(geodb, members, records, margin, ports.clock.as_ref()).await
+        let report = self.census.refresh(geodb, members, records, margin, ports.clock.as_ref()).await?;
+        if let Some(taken_at) = self.census.latest().taken_at {
+            self.controller.telemetry().census_taken(taken_at.timestamp());
+        }
+        Ok(report)
     }
 
     pub fn backends(&self, _caller: &Caller) -> BackendsReader {

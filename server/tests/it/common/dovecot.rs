@@ -1,6 +1,6 @@
 //! A real Dovecot CE in a temporary directory, on either line: 2.3.19 from Debian's packages
 //! (`PALOMAR_TEST_DOVECOT` names the `dovecot` binary) or 2.4 from Debian trixie, run with
-//! `chroot` in the root `PALOMAR_TEST_DOVECOT24_ROOT` (scripts/dovecot24-root.sh builds it; a
+//! `chroot` in the root `PALOMAR_TEST_DOVECOT24_ROOT` (scripts/debian-root.sh builds it; a
 //! chroot shares the host's loopback). The instance runs as root with its own `instance_name`,
 //! `base_dir`, `state_dir`, log and listeners on free 127.0.0.1 ports. It is an IMAP proxy to
 //! itself (so that the seed's proxy metrics count real events), serves the doveadm HTTP API and
