@@ -443,7 +443,10 @@ mod tests {
 
     #[test]
     fn answers_are_written_as_ce_writes_them() {
-        assert_eq!(answer("t\"1", CommandResult::Success("[]".into())), r#"["doveadmResponse",[],"t\"1"]"#);
+        assert_eq!(
+            answer("t\"1", CommandResult::Success("[]".into()), DovecotLine::Ce23),
+            r#"["doveadmResponse",[],"t\"1"]"#
+        );
         assert_eq!(json_string("\u{1}\u{2028}é"), r#""\u0001\u2028é""#);
         assert_eq!(
             answer("t", CommandResult::ExitCode(68), DovecotLine::Ce23),
