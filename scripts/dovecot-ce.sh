@@ -158,7 +158,8 @@ EOC
 
 # The test users' passdb, as the backends have it: every user's password is CE_USER_PASSWORD, and
 # users named unknown-* do not exist (an empty passwd-file knows nobody): a login fails as a wrong
-# password does, an LMTP delivery is refused with 550 5.1.1. <on_success>: the static passdb's
+# password does, an LMTP delivery is refused with 550 5.1.1. (Backend 1 refers users named
+# referral-*: see _ce_backend_settings.) <on_success>: the static passdb's
 # result_success (return-ok on a backend, continue-ok in front of the route passdb).
 _ce_users_passdb() { # <on_success>
   if [ "$CE_LINE" = 2.4 ]; then
@@ -190,6 +191,31 @@ EOF
   fi
 }
 
+# Users named referral-* are referred to <host>: the passdb says nologin with a host.
+_ce_referral_passdb() { # <host>
+  if [ "$CE_LINE" = 2.4 ]; then
+    cat <<EOF
+passdb static {
+  password = $CE_USER_PASSWORD
+  username_filter = referral-*
+  fields {
+    nologin = y
+    host = $1
+    reason = moved
+  }
+}
+EOF
+  else
+    cat <<EOF
+passdb {
+  driver = static
+  args = password=$CE_USER_PASSWORD nologin=y host=$1 reason=moved
+  username_filter = referral-*
+}
+EOF
+  fi
+}
+
 # The proxy's passdb: password-check-<CE_PASSWORD_CHECK>.conf, after the users' passdb for "proxy".
 _ce_proxy_passdb() { # <rt as Dovecot sees it>
   case "$CE_PASSWORD_CHECK" in
@@ -202,7 +228,8 @@ _ce_proxy_passdb() { # <rt as Dovecot sees it>
 
 # The test backend's own settings: trusts the proxy; one static password for every user; all mail
 # in one maildir tree owned by CE_MAIL_USER; names itself in the IMAP ID answer (read through the
-# proxy); Submission relays to the harness's SMTP sink. Without a reachable relay the backend
+# proxy); backend 1 refers users named referral-* to backend 2 (nologin with a host: an IMAP
+# login referral); Submission relays to the harness's SMTP sink. Without a reachable relay the backend
 # drops the session right after login, and CE 2.3.19's submission-login proxy then panics
 # (login-proxy.c: assertion failed: proxy->server_input != NULL).
 _ce_backend_settings() { # <ip> <mail root as Dovecot sees it>
@@ -216,8 +243,9 @@ mail_uid = $uid
 mail_gid = $gid
 submission_relay_host = 127.0.0.1
 submission_relay_port = $CE_RELAY_PORT
-$(_ce_users_passdb return-ok)
 EOF
+  [ "$ip" != "${CE_BACKEND_IPS[0]}" ] || _ce_referral_passdb "${CE_BACKEND_IPS[1]}"
+  _ce_users_passdb return-ok
   if [ "$CE_LINE" = 2.4 ]; then
     cat <<EOF
 imap_id_send {

@@ -4,8 +4,8 @@
 # jq (the fault tests read the server's JSON answers), Dovecot CE 2.3 with its Lua passdb (the CE
 # end-to-end and fidelity tests), Python 3 (the CE test's mail clients), wrk (the benchmarks'
 # load generator), debootstrap (a trixie root with Dovecot CE 2.4; bookworm and trixie roots for
-# the package test), dpkg-dev (cargo deb reads the binary's library needs with dpkg-shlibdeps)
-# and systemd (systemd-analyze verifies the packaged unit).
+# the package test, with systemd, whose systemd-analyze verifies the packaged unit) and dpkg-dev
+# (cargo deb reads the binary's library needs with dpkg-shlibdeps).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -23,7 +23,6 @@ command -v wrk >/dev/null || missing+=(wrk)
 # debootstrap: the trixie root with Dovecot CE 2.4 (scripts/debian-root.sh).
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
-command -v systemd-analyze >/dev/null || missing+=(systemd)
 # Debian's packages start no daemon here (no init system); the tests run their own instances.
 for pkg in dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-auth-lua; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -15,6 +15,7 @@ operator (the UI's forms, posted as the browser posts them without JavaScript), 
    proxy bring wrong passwords (some spread over accounts, some hammering one) over IMAP, POP3
    and Submission, from many client addresses, while LMTP delivers to unknown users: Prometheus
    counts no failure, the controller takes nothing offline and moves nothing, and says why;
+   then a backend refers a user to the other backend: no failure is counted either;
 5. the backend is stopped: proxy failures rise in Prometheus, host failure handling sets it
    offline, and logins succeed again on the other backend; started again, it comes back online;
 6. the proxy is switched to checking passwords itself (password-check-proxy.conf) and step 4
@@ -27,6 +28,7 @@ Run: python3 -m unittest -v end2end/ce/test_ce_cluster.py (with the environment 
 """
 
 import http.cookiejar
+import imaplib
 import itertools
 import json
 import os
@@ -255,6 +257,30 @@ class CeCluster(unittest.TestCase):
         """The shipped layout: the backend checks passwords, so the guesses reach it."""
         backends_refused, _ = self.guess_passwords()
         self.assertGreater(backends_refused, 20, "the backends refused the guesses")
+
+    def test_4b_a_referral_counts_nothing_against_the_backend(self):
+        """A backend that refers a user elsewhere (its passdb answers nologin with a host, as
+        the harness's backend 1 does for users named referral-*, to backend 2) is not failing.
+        2.3's proxy hands the IMAP referral to the client; 2.4's follows it to the other host.
+        Neither counts a failure of the backend. (POP3 has no referrals: 2.3 passes on only the
+        reason text, so there only IMAP is judged; docs/dovecot-ce.md.)"""
+        home, other = BACKENDS
+        user = next(u for u in (f"referral-{i}@palomar.test" for i in itertools.count(1)) if route(u)["host"] == home)
+        before = proxy_counter("dovecot_proxy_session_failure_total")
+        protocols = ["imap"] if LINE == "2.3" else ["imap", "pop3"]
+        for _ in range(3):
+            if LINE == "2.3":
+                with self.assertRaises(imaplib.IMAP4.error) as refused:
+                    mail.open_imap(user)
+                quoted = user.replace("@", "%40")
+                self.assertIn(f"[REFERRAL imap://{quoted};AUTH=PLAIN@{other}/]", str(refused.exception))
+            else:
+                self.assertEqual(login_backend(user), other, "2.4's proxy followed the referral")
+                mail.pop3_login(user)
+        time.sleep(1)
+        self.assertEqual(proxy_counter("dovecot_proxy_session_failure_total"), before, f"a referral ({protocols}) counted")
+        backends = self.op.backends(self.site_id)
+        self.assertTrue(all(b["status"] == "online" for b in backends.values()), backends)
 
     def guess_passwords(self):
         """Half a minute of password guessing; asserts that nothing counted, went offline or

@@ -3,7 +3,8 @@
 # --profile deb-test: the test build's binary and site, packaged by cargo deb with the shipped
 # metadata), then, in a fresh copy of a minimal bookworm root and of a minimal trixie root
 # (scripts/debian-root.sh): dpkg -i; what it installed, where, with which owner and mode; the
-# palomar system user; `palomar --version`; `systemd-analyze verify` of the installed unit;
+# palomar system user; `palomar --version`; `systemd-analyze verify` of the installed unit, by the
+# root's own systemd;
 # `palomar config` as the service runs it (as palomar, with the shipped env file, filled with the
 # tests' Cassandra and Redis); `palomar serve` the same way, from the installed paths: /healthz,
 # the login page's assets, and an operator's login; dpkg --purge. Needs Redis, Cassandra and a
@@ -25,7 +26,10 @@ trap cleanup EXIT
 fail() { echo "package ($suite): FAILED: $*" >&2; exit 1; }
 ok() { echo "package ($suite): $*"; passed=$((passed + 1)); }
 # Runs a command in the root as the service does: as palomar, with the env file's settings.
-as_service() { chroot "$root" setpriv --reuid=palomar --regid=palomar --init-groups /bin/sh -c \
+# exec_as_service replaces the calling shell (every step execs the next), so in a background
+# subshell its $! is the server's own pid; as_service runs it and waits.
+as_service() { exec_as_service "$@" & wait $!; }
+exec_as_service() { exec chroot "$root" setpriv --reuid=palomar --regid=palomar --init-groups /bin/sh -c \
   'set -a; . /etc/palomar/palomar.env; set +a; exec "$@"' sh "$@"; }
 
 deb=$(bash scripts/package.sh --profile deb-test)
@@ -57,7 +61,8 @@ for suite in bookworm trixie; do
   [ "$version" = "palomar $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" ] || fail "palomar --version said $version"
   ok "palomar --version: $version"
 
-  verify=$(systemd-analyze verify --root="$root" /lib/systemd/system/palomar.service 2>&1) || { echo "$verify"; fail "systemd-analyze verify"; }
+  # The root's own systemd judges the unit: the release the package is installed on.
+  verify=$(chroot "$root" systemd-analyze verify /lib/systemd/system/palomar.service 2>&1) || { echo "$verify"; fail "systemd-analyze verify"; }
   [ -z "$verify" ] || { echo "$verify"; fail "systemd-analyze verify printed warnings"; }
   for directive in "EnvironmentFile=/etc/palomar/palomar.env" "ExecStartPre=/usr/bin/palomar config" "Restart=on-failure" \
     "NoNewPrivileges=yes" "ProtectSystem=strict" "ProtectHome=yes" "PrivateTmp=yes" "CapabilityBoundingSet=" "MemoryMax="; do
@@ -85,7 +90,7 @@ ENV
   password=$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')
   PALOMAR_OPERATOR_PASSWORD=$password as_service palomar operator add --role admin pkg-admin >/dev/null 2>&1 ||
     PALOMAR_OPERATOR_PASSWORD=$password as_service palomar operator reset-password pkg-admin >/dev/null
-  as_service palomar serve >"$run/package-$suite-serve.log" 2>&1 &
+  (exec_as_service palomar serve) >"$run/package-$suite-serve.log" 2>&1 &
   server_pid=$!
   base="http://127.0.0.1:$PACKAGE_PORT"
   for _ in $(seq 90); do
