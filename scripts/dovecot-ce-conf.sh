@@ -13,7 +13,7 @@ _ce_users_passdb() { # <on_success>
     cat <<EOF
 passdb test_users {
   driver = static
-  password = $CE_USER_PASSWORD
+  static_password = $CE_USER_PASSWORD
   username_filter = !unknown-*
   result_success = $1
 }
@@ -46,7 +46,7 @@ _ce_referral_passdb() { # <host>
     cat <<EOF
 passdb test_referrals {
   driver = static
-  password = $CE_USER_PASSWORD
+  static_password = $CE_USER_PASSWORD
   username_filter = referral-*
   fields {
     nologin = y

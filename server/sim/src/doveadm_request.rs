@@ -248,33 +248,25 @@ fn json_string(text: &str) -> String {
 /// The body of `GET /doveadm/v1`, laid out as `line` lays it out: 2.3 with a line per entry
 /// and parameter, 2.4 compact.
 pub(crate) fn command_list(commands: &[CommandSpec], line: DovecotLine) -> String {
-    if line == DovecotLine::Ce24 {
-        let entries: Vec<String> = commands
-            .iter()
-            .map(|command| {
-                let params: Vec<String> = command
-                    .params
-                    .iter()
-                    .map(|(name, kind)| format!("{{\"name\":\"{name}\",\"type\":\"{}\"}}", kind.name()))
-                    .collect();
-                format!("{{\"command\":\"{}\",\"parameters\":[{}]}}", command.name, params.join(","))
-            })
-            .collect();
-        return format!("[{}]", entries.join(","));
-    }
+    // Before an entry, after its name's comma, before a parameter, before the parameters'
+    // closing bracket, around the list and between entries.
+    let (indent, gap, param_indent, params_end, open, close, between) = match line {
+        DovecotLine::Ce23 => ("\t", " ", "\n\t\t", "\n\t", "[\n", "\n]", ",\n"),
+        DovecotLine::Ce24 => ("", "", "", "", "[", "]", ","),
+    };
     let entries: Vec<String> = commands
         .iter()
         .map(|command| {
             let params: Vec<String> = command
                 .params
                 .iter()
-                .map(|(name, kind)| format!("\n\t\t{{\"name\":\"{name}\",\"type\":\"{}\"}}", kind.name()))
+                .map(|(name, kind)| format!("{param_indent}{{\"name\":\"{name}\",\"type\":\"{}\"}}", kind.name()))
                 .collect();
-            let end = if params.is_empty() { "" } else { "\n\t" };
-            format!("\t{{\"command\":\"{}\", \"parameters\":[{}{end}]}}", command.name, params.join(","))
+            let end = if params.is_empty() { "" } else { params_end };
+            format!("{indent}{{\"command\":\"{}\",{gap}\"parameters\":[{}{end}]}}", command.name, params.join(","))
         })
         .collect();
-    format!("[\n{}\n]", entries.join(",\n"))
+    format!("{open}{}{close}", entries.join(between))
 }
 
 /// A JSON value that keeps an object's members in order, repeated keys included, so that a
@@ -469,6 +461,10 @@ mod tests {
         assert_eq!(
             command_list(WHO, DovecotLine::Ce23),
             "[\n\t{\"command\":\"who\", \"parameters\":[\n\t\t{\"name\":\"socketPath\",\"type\":\"string\"},\n\t\t{\"name\":\"separateConnections\",\"type\":\"boolean\"},\n\t\t{\"name\":\"mask\",\"type\":\"array\"}\n\t]}\n]"
+        );
+        assert_eq!(
+            command_list(WHO, DovecotLine::Ce24),
+            "[{\"command\":\"who\",\"parameters\":[{\"name\":\"socketPath\",\"type\":\"string\"},{\"name\":\"separateConnections\",\"type\":\"boolean\"},{\"name\":\"mask\",\"type\":\"array\"}]}]"
         );
     }
 }
