@@ -69,7 +69,9 @@ Settings (environment; each is in the README's Settings table, `palomar config` 
                        CASSANDRA_USERNAME, CASSANDRA_PASSWORD, CASSANDRA_CONSISTENCY, CASSANDRA_REPLICATION, …
   CELERY_BROKER_URL    Redis: sessions, the leader lease, group-balance plans
   SESSION_SECRET       required, at least 64 characters; SESSION_IDLE_TIMEOUT_SECS,
-                       SESSION_ABSOLUTE_TIMEOUT_SECS
+                       SESSION_ABSOLUTE_TIMEOUT_SECS, SESSION_MAX_MOVE_STREAMS
+  API_REQUESTS_PER_SECOND
+                       requests per API token and second
   CONTROLLER_API_URL   where to listen
   CONTROLLER_PUBLIC_URL
                        the URL browsers use (default CONTROLLER_API_URL): changes are accepted

@@ -33,6 +33,9 @@ pub enum AppError {
     /// of the login was wrong.
     #[error("too many failed logins: try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// A change sent from a page of another origin than the controller's; the message names both.
+    #[error("{0}")]
+    ForeignOrigin(String),
 }
 
 impl AppError {
@@ -65,6 +68,7 @@ impl AppError {
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
             Self::Throttled { .. } => "throttled",
+            Self::ForeignOrigin(_) => "foreign_origin",
         }
     }
 
@@ -80,6 +84,7 @@ impl AppError {
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
             Self::Throttled { .. } => 429,
+            Self::ForeignOrigin(_) => 403,
         }
     }
 }

@@ -169,6 +169,7 @@ impl Client {
             status: status.as_u16(),
             detail: format!("HTTP {status} from {url}"),
             field: None,
+            retry_after: None,
         });
         Err(CliError::Refused(problem))
     }

@@ -219,7 +219,7 @@ fn render_shows_every_variable_and_its_source() {
     assert!(shown.contains("CASSANDRA_REPLICATION=SimpleStrategy:1  (default)\n"));
     assert!(shown.contains("CONTROLLER_API_URL=http://localhost:8000  (default)\n"));
     // Every setting of the README's table that the configuration reads, and nothing else.
-    assert_eq!(c.effective.len(), 66, "{shown}");
+    assert_eq!(c.effective.len(), 68, "{shown}");
     assert!(shown.lines().all(|line| line.ends_with("(default)") || line.contains("(env")));
 }
 

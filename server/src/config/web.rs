@@ -32,6 +32,11 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// `LEPTOS_SITE_ROOT`: where the built CSS, JS and wasm are served from.
     pub site_root: String,
+    /// `SESSION_MAX_MOVE_STREAMS`: live move streams one session may hold open at once.
+    pub max_move_streams: u32,
+    /// `API_REQUESTS_PER_SECOND`: requests one API token may make per second (twice as many in
+    /// a burst).
+    pub api_requests_per_second: u32,
 }
 
 impl WebSettings {
@@ -78,6 +83,8 @@ impl WebSettings {
             session_absolute_timeout: Duration::from_secs(absolute),
             trusted_proxies: trusted_proxies.0,
             site_root: r.string(&["LEPTOS_SITE_ROOT"], "target/site"),
+            max_move_streams: r.number(&["SESSION_MAX_MOVE_STREAMS"], 4u32, 1, 64),
+            api_requests_per_second: r.number(&["API_REQUESTS_PER_SECOND"], 20u32, 1, 10_000),
         }
     }
 }

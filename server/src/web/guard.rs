@@ -40,6 +40,8 @@ pub struct Guard {
     pub touch_every: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub open_session: SessionOpener,
+    /// The live move streams each session holds open.
+    pub streams: Arc<super::stream::StreamSlots>,
 }
 
 impl Guard {

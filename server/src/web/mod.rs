@@ -8,6 +8,7 @@
 pub mod api_v1;
 mod client;
 mod csrf;
+mod device;
 mod guard;
 mod headers;
 mod listener;
@@ -17,7 +18,7 @@ mod stream;
 
 use std::{sync::Arc, time::Duration};
 
-use palomar_core::services::Services;
+use palomar_core::services::{DeviceCookies, Services};
 
 use app::{shell, App};
 use axum::{
@@ -59,6 +60,10 @@ pub struct SessionSettings {
     pub public_origin: String,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Live move streams one session may hold open at once.
+    pub max_move_streams: u32,
+    /// Requests one API token may make per second (twice as many in a burst).
+    pub api_requests_per_second: u32,
 }
 
 impl SessionSettings {
@@ -71,6 +76,8 @@ impl SessionSettings {
             absolute_timeout: web.session_absolute_timeout,
             public_origin: web.public_origin.clone(),
             trusted_proxies: web.trusted_proxies.clone(),
+            max_move_streams: web.max_move_streams,
+            api_requests_per_second: web.api_requests_per_second,
         }
     }
 }
@@ -90,6 +97,7 @@ pub fn router<S: SessionStore + Clone>(
     settings: &SessionSettings,
 ) -> Result<Router, WebError> {
     let key = Key::try_from(settings.secret.as_slice()).map_err(|_| WebError::ShortSecret)?;
+    let devices: Arc<dyn DeviceCookies> = Arc::new(device::SignedDevices::new(key.clone(), settings.secure));
     let idle = time::Duration::seconds(i64::try_from(settings.idle_timeout.as_secs()).unwrap_or(i64::MAX));
     let expiry = Expiry::OnInactivity(idle);
     let shared_store = Arc::new(store.clone());
@@ -106,6 +114,7 @@ pub fn router<S: SessionStore + Clone>(
         touch_every: settings.idle_timeout / 10,
         trusted_proxies: settings.trusted_proxies.clone(),
         open_session: Arc::new(move |id| Session::new(Some(id), shared_store.clone(), Some(expiry))),
+        streams: Arc::new(stream::StreamSlots::new(settings.max_move_streams)),
     });
     let allowed = csrf::AllowedOrigin(settings.public_origin.as_str().into());
     if ["://0.0.0.0", "://[::]"].iter().any(|any| settings.public_origin.contains(any)) {
@@ -120,17 +129,25 @@ pub fn router<S: SessionStore + Clone>(
     let context_services = services.clone();
     // The API checks its own tokens: no session, and no origin check (a token is never sent
     // by a browser on its own, so there is no forgery to guard against).
-    let api = api_v1::router(services.clone(), settings.trusted_proxies.clone());
+    let api = api_v1::router(services.clone(), settings.trusted_proxies.clone(), settings.api_requests_per_second);
     let ui = Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route(MOVE_STREAM, get(stream::move_stream).with_state(guard.clone()))
         .route(ROUTE_API, get(route_api::lookup))
         .layer(axum::Extension(services.clone()))
-        .leptos_routes_with_context(&options, routes, move || provide_context(context_services.clone()), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || {
+                provide_context(context_services.clone());
+                provide_context(devices.clone());
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn_with_state(guard, guard::require_login))
         .layer(sessions)
@@ -139,6 +156,7 @@ pub fn router<S: SessionStore + Clone>(
     let router = ui
         .merge(api)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(api_v1::problem::problems_only))
         .layer(middleware::from_fn(headers::security_headers));
     Ok(router)
 }

@@ -3,10 +3,12 @@
 //! which catches writes by other instances; an unchanged list is not sent again. The session is
 //! re-read from the store and the account re-checked at most once per tick, so a logout, a
 //! revocation or a disabled account ends the stream within a tick. The server stopping ends it
-//! at once.
+//! at once. A session holds at most `SESSION_MAX_MOVE_STREAMS` streams open at once; one more is
+//! answered 429 with `Retry-After`.
 
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -32,8 +34,54 @@ pub const MOVE_STREAM: &str = "/api/moves/stream";
 /// How often the feed polls the moves and re-checks the session.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The streams each session holds open, at most `max` per session.
+pub struct StreamSlots {
+    max: u32,
+    open: Mutex<HashMap<String, u32>>,
+}
+
+/// One open stream of a session; dropping it (the stream ended) frees its place.
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    session: String,
+}
+
+impl StreamSlots {
+    pub fn new(max: u32) -> Self {
+        Self { max, open: Mutex::default() }
+    }
+
+    /// A place for one more stream of `session`, if it holds fewer than the most.
+    fn take(self: &Arc<Self>, session: String) -> Option<StreamSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(session.clone()).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot { slots: self.clone(), session })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.session) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.session);
+            }
+        }
+    }
+}
+
+/// How long a refused stream is told to wait before it tries again.
+const STREAMS_RETRY_SECS: &str = "5";
+
 /// What one stream carries from one event to the next.
 struct StreamState {
+    /// Its place among its session's streams.
+    _slot: StreamSlot,
     guard: Arc<Guard>,
     controller: Arc<palomar_core::controller::Controller>,
     changes: tokio::sync::watch::Receiver<u64>,
@@ -64,10 +112,20 @@ pub async fn move_stream(
     let Some(id) = session.id() else {
         return (StatusCode::UNAUTHORIZED, "please log in").into_response();
     };
+    let Some(slot) = guard.streams.take(id.to_string()) else {
+        let error = AppError::Conflict(format!(
+            "this session already holds {} live move streams open (SESSION_MAX_MOVE_STREAMS); close one",
+            guard.streams.max
+        ));
+        let body = serde_json::to_string(&error).unwrap_or_default();
+        let headers = [(header::CONTENT_TYPE, "application/json"), (header::RETRY_AFTER, STREAMS_RETRY_SECS)];
+        return (StatusCode::TOO_MANY_REQUESTS, headers, body).into_response();
+    };
     let controller = services.controller_runtime();
     let changes = controller.moves().feed().subscribe();
     let stopping = stopping.map(|Extension(stopping)| stopping);
-    let state = StreamState { guard, controller, changes, checked_at: Instant::now(), sent: None, stopping };
+    let state =
+        StreamState { _slot: slot, guard, controller, changes, checked_at: Instant::now(), sent: None, stopping };
     let stream = futures::stream::unfold(state, move |mut state| async move {
         loop {
             if state.sent.is_some() {

@@ -93,3 +93,28 @@ async fn stopping_the_server_ends_an_open_feed_at_once() {
     // The feed ended cleanly: no more chunks, and no error.
     assert_eq!(tokio::time::timeout(limit, feed.chunk()).await.expect("the feed ends").ok().flatten(), None);
 }
+
+// Round two: one session could open 1,000 move streams.
+#[tokio::test]
+async fn a_session_holds_a_bounded_number_of_streams_and_a_closed_one_frees_its_place() {
+    let store = Arc::new(EmbeddedStore::new());
+    let size = SampleSize { sites: 1, backends_per_site: 2, groups_per_site: 4, users: 40 };
+    let site = seed_sample_cluster(store.clone(), size, 4).await.unwrap().sites[0].id;
+    let mut limited = settings(Duration::from_secs(600), false);
+    limited.max_move_streams = 2;
+    let (app, _) = app_with(limited, Some(common::services_on(store))).await;
+    let (cookie, _) = login(&app, "operator", None).await;
+    let path = format!("/api/moves/stream?site_id={site}");
+    let first = send(&app, get(&path, Some(&cookie))).await;
+    let second = send(&app, get(&path, Some(&cookie))).await;
+    assert_eq!((first.status(), second.status()), (StatusCode::OK, StatusCode::OK));
+    let third = send(&app, get(&path, Some(&cookie))).await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().get(axum::http::header::RETRY_AFTER).is_some());
+    // Another session has places of its own; a closed stream frees one.
+    let (other, _) = login(&app, "admin", None).await;
+    assert_eq!(send(&app, get(&path, Some(&other))).await.status(), StatusCode::OK);
+    drop(first);
+    assert_eq!(send(&app, get(&path, Some(&cookie))).await.status(), StatusCode::OK);
+    drop(second);
+}

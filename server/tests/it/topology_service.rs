@@ -122,8 +122,11 @@ async fn operators_need_strong_unique_passwords_and_names() {
     admin.add("ops", Role::Operator, "long enough password").await.unwrap();
     assert_eq!(admin.add("ops", Role::Admin, "another long password").await.unwrap_err().field(), Some("username"));
     let accounts = services.accounts();
-    assert_eq!(accounts.verify_login("ops", "long enough password", None).await.unwrap().operator.role, Role::Operator);
-    assert!(accounts.verify_login("ops", "wrong password!!", None).await.is_err());
+    assert_eq!(
+        accounts.verify_login("ops", "long enough password", None, None).await.unwrap().operator.role,
+        Role::Operator
+    );
+    assert!(accounts.verify_login("ops", "wrong password!!", None, None).await.is_err());
 }
 
 #[tokio::test]
@@ -139,7 +142,7 @@ async fn the_last_admin_stays_and_nobody_demotes_themselves() {
     assert!(services.accounts().active("root").await.unwrap().is_none(), "disabled accounts are not active");
     cli.set_disabled("root", false).await.unwrap();
     cli.reset_password("ops", "a brand new password").await.unwrap();
-    assert!(services.accounts().verify_login("ops", "a brand new password", None).await.is_ok());
+    assert!(services.accounts().verify_login("ops", "a brand new password", None, None).await.is_ok());
     let actions: Vec<String> = palomar_core::ports::AuditLog::list_day(
         store.as_ref(),
         chrono::Utc::now().date_naive(),

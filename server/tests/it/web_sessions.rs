@@ -6,11 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use axum::{
-    body::Body,
-    http::{header, StatusCode},
-    Router,
-};
+use axum::{body::Body, http::StatusCode, Router};
 use common::web::{app, app_with, get, login, post, send, settings, PASSWORD};
 use http_body_util::BodyExt;
 
@@ -63,7 +59,7 @@ async fn login_with(app: &Router, user: &str, password: &str) -> String {
     let body = format!("username={user}&password={password}&next=/");
     let response = send(app, post("/api/auth/login", &body, None)).await;
     assert_eq!(response.status(), StatusCode::OK, "login as {user}");
-    let set_cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let set_cookie = common::web::set_cookie(&response, "palomar_session").expect("a session cookie");
     set_cookie.split(';').next().unwrap().to_string()
 }
 

@@ -10,7 +10,11 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
-use super::{fresh, throttle::LoginThrottle, SessionHolder};
+use super::{
+    fresh,
+    throttle::{Attempt, KnownDevice, LoginThrottle},
+    SessionHolder,
+};
 use crate::ports::OperatorStore;
 use domain::{
     operator::{parse_username, OperatorView, MAX_PASSWORD_CHARS},
@@ -45,25 +49,27 @@ impl Accounts {
         Self { store, throttle, recent }
     }
 
-    /// Checks a login from `address`. Unknown and disabled accounts cost the same hash as a
-    /// wrong password; too many failures for the name or the address answer
-    /// [`AppError::Throttled`] without checking anything.
+    /// Checks a login from `address`, by a browser that may hold a device cookie. Unknown and
+    /// disabled accounts cost the same hash as a wrong password; too many failures (see
+    /// [`LoginThrottle`]) answer [`AppError::Throttled`] without checking anything.
     pub async fn verify_login(
         &self,
         username: &str,
         password: &str,
         address: Option<IpAddr>,
+        device: Option<&KnownDevice>,
     ) -> Result<LoggedIn, AppError> {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(AppError::invalid("password", format!("at most {MAX_PASSWORD_CHARS} characters")));
         }
-        if let Some(wait) = self.throttle.wait(username, address, Instant::now()) {
+        let attempt = Attempt { username, address, device };
+        if let Some(wait) = self.throttle.wait(&attempt, Instant::now()) {
             return Err(AppError::Throttled { retry_after_secs: wait.as_secs().max(1) });
         }
         let verdict = self.check_password(username, password).await;
         match &verdict {
-            Ok(_) => self.throttle.succeeded(username),
-            Err(AppError::Invalid { .. }) => self.throttle.failed(username, address, Instant::now()),
+            Ok(_) => self.throttle.succeeded(&attempt),
+            Err(AppError::Invalid { .. }) => self.throttle.failed(&attempt, Instant::now()),
             Err(_) => {}
         }
         let operator = verdict?;

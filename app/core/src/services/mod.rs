@@ -40,7 +40,7 @@ pub use progress::{site_init_key, Operations};
 pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
-pub use throttle::{LoginThrottle, ThrottlePolicy};
+pub use throttle::{DeviceCookies, KnownDevice, LoginThrottle, ThrottlePolicy};
 pub use tokens::ApiTokens;
 pub use topology::{TopologyAdmin, TopologyReader};
 pub use users::{parse_mail_user, UserAdmin, UserOps, UsersReader};
@@ -408,6 +408,7 @@ impl Services {
             self.ports.clock.clone(),
             caller.clone(),
             self.accounts.clone(),
+            self.tokens.clone(),
         ))
     }
 

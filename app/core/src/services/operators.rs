@@ -4,8 +4,8 @@ use super::{
     accounts::{hash_password, run_blocking},
     Auditor, Caller,
 };
-use crate::ports::{Clock, OperatorRecord, OperatorStore};
-use domain::audit::AuditAction;
+use crate::ports::{read_all, Clock, OperatorRecord, OperatorStore};
+use domain::{audit::AuditAction, token::TokenView};
 use domain::{
     operator::{check_new_password, parse_username, OperatorSummary},
     page::MAX_PAGE_SIZE,
@@ -19,6 +19,7 @@ pub struct OperatorAdmin {
     clock: Arc<dyn Clock>,
     caller: Caller,
     recent: Arc<super::fresh::Accounts>,
+    tokens: Arc<super::fresh::Tokens>,
 }
 
 /// The operator table is small; the last-admin check reads it whole, up to this many rows.
@@ -41,8 +42,9 @@ impl OperatorAdmin {
         clock: Arc<dyn Clock>,
         caller: Caller,
         recent: Arc<super::fresh::Accounts>,
+        tokens: Arc<super::fresh::Tokens>,
     ) -> Self {
-        Self { store, audit, clock, caller, recent }
+        Self { store, audit, clock, caller, recent, tokens }
     }
 
     pub async fn list(&self, page: PageRequest) -> Result<Page<OperatorSummary>, AppError> {
@@ -123,7 +125,8 @@ impl OperatorAdmin {
                 .await
         })
         .await?;
-        self.end_sessions(username).await
+        self.end_sessions(username).await?;
+        self.revoke_tokens(username, "password reset").await
     }
 
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<OperatorSummary, AppError> {
@@ -150,7 +153,33 @@ impl OperatorAdmin {
             )
             .await?;
         self.end_sessions(username).await?;
+        if disabled {
+            self.revoke_tokens(username, "account disabled").await?;
+        }
         Ok(summary(&changed))
+    }
+
+    /// Revokes every live API token of `username`, each audited (`token.revoke`, the target
+    /// saying `because`): a token follows its account, so a password reset or a disable ends
+    /// the tokens made with the old password or by the disabled operator.
+    async fn revoke_tokens(&self, username: &str, because: &str) -> Result<(), AppError> {
+        let username = parse_username(username)?;
+        let store = self.store.clone();
+        let all = read_all(|page| store.list_tokens(page)).await?;
+        for token in all.iter().filter(|t| t.owner == username && !t.revoked) {
+            let before = TokenView::from(token);
+            let after = TokenView { revoked: true, ..before.clone() };
+            let target = format!("token {} of {} ({because})", token.id, token.owner);
+            let (store, id) = (self.store.clone(), token.id);
+            let revoked =
+                self.audit.apply(AuditAction::TokenRevoke, &target, Some(&before), Some(&after), async move {
+                    store.revoke_token(id).await
+                });
+            let revoked = revoked.await;
+            self.tokens.forget(id);
+            revoked?;
+        }
+        Ok(())
     }
 
     /// Runs `change` under the operators lock, so that two admins cannot each pass the

@@ -128,9 +128,12 @@ impl ApiTokens {
 
     /// Revokes one of the caller's tokens (an admin: anyone's), for good.
     pub async fn revoke(&self, id: Uuid) -> Result<TokenView, AppError> {
-        let token = self.store.get_token(id).await?.ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
-        if token.owner != self.caller.username() {
-            self.caller.require(Role::Admin)?;
+        // Another operator's token, to a caller who may not revoke it, is answered as an unknown
+        // one: the answer must not tell which ids exist.
+        let unknown = || AppError::NotFound(format!("token {id}"));
+        let token = self.store.get_token(id).await?.ok_or_else(unknown)?;
+        if token.owner != self.caller.username() && self.caller.require(Role::Admin).is_err() {
+            return Err(unknown());
         }
         let before = TokenView::from(&token);
         let after = TokenView { revoked: true, ..before.clone() };

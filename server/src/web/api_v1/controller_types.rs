@@ -80,6 +80,7 @@ impl From<&FeatureMode> for FeatureOut {
 
 /// A feature's new state.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FeatureChange {
     pub state: FeatureState,
 }

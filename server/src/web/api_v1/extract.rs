@@ -20,6 +20,8 @@ use super::problem::Problem;
 #[derive(Clone)]
 pub struct ApiState {
     pub services: Arc<Services>,
+    /// Requests per token.
+    pub rate: Arc<super::rate::TokenRate>,
 }
 
 /// The role a route needs, as a type.
@@ -63,6 +65,9 @@ impl<R: Need> FromRequestParts<ApiState> for Authorized<R> {
         let token = bearer(&parts.headers).ok_or_else(Problem::unauthenticated)?;
         let origin = parts.extensions.get::<RequestOrigin>().cloned().unwrap_or_default();
         let caller = state.services.token_caller(token, origin).await?;
+        if let Some(id) = caller.token() {
+            state.rate.admit(id, std::time::Instant::now()).map_err(Problem::rate_limited)?;
+        }
         let what = format!("{} {}", parts.method, parts.uri.path());
         state.services.audit_token_use(&caller, &what).await?;
         caller.require(R::ROLE)?;

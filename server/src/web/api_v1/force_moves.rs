@@ -70,6 +70,7 @@ impl From<ForceMoveView> for ForceMoveOut {
 
 /// What to start: `[--id ID] PERCENT DEST…`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ForceMoveIn {
     /// Hashed with each username to choose users; a new random one when absent.
     #[serde(default)]
@@ -83,6 +84,7 @@ pub struct ForceMoveIn {
 
 /// A new percent (`force-move update`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PercentIn {
     /// 0 to 100.
     pub percent: u64,

@@ -18,6 +18,7 @@ mod groups;
 mod moves;
 mod operators;
 pub mod problem;
+mod rate;
 pub mod report_types;
 mod reports;
 mod settings;
@@ -193,7 +194,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The API's router: every route, the OpenAPI document and its page (no login), and a problem
 /// for any other path under the prefix.
-pub fn router(services: Arc<Services>, trusted_proxies: Vec<IpNet>) -> Router {
+pub fn router(services: Arc<Services>, trusted_proxies: Vec<IpNet>, requests_per_second: u32) -> Router {
     let (routes, document) = api().split_for_parts();
     let json: Arc<str> = document.to_pretty_json().unwrap_or_default().into();
     let page: Arc<str> = docs::page(&document).into();
@@ -203,7 +204,7 @@ pub fn router(services: Arc<Services>, trusted_proxies: Vec<IpNet>) -> Router {
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .route("/api/v1", axum::routing::any(not_found))
         .layer(middleware::from_fn_with_state(Arc::new(trusted_proxies), note_origin))
-        .with_state(ApiState { services })
+        .with_state(ApiState { services, rate: Arc::new(rate::TokenRate::new(requests_per_second)) })
 }
 
 const DOCS_MEDIA_TYPE: &str = "text/html; charset=utf-8";

@@ -47,6 +47,7 @@ pub struct SettingPage {
 
 /// A row to write or remove; absent ids mean all sites or all backends.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettingIn {
     pub section: String,
     pub site_id: Option<Uuid>,

@@ -18,6 +18,7 @@ use super::{
 
 /// A site as written: every field, as the UI's form has them.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SiteIn {
     /// Equals `cluster_local_site` on the site's proxies and backends.
     pub name: String,
@@ -105,6 +106,7 @@ pub async fn remove_site(
 
 /// How many default groups a site should have.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InitIn {
     /// Creates the missing `default-1..count`; existing groups are kept.
     pub count: u32,
@@ -140,6 +142,7 @@ pub async fn init_site(
 
 /// A tag's name.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TagIn {
     pub name: String,
 }

@@ -108,6 +108,7 @@ page_of!(BackendPage, BackendOut);
 
 /// A backend to add; it starts in standby, like `doveadm cluster backend add`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewBackend {
     /// Its DNS name, as proxies reach it (a Dovecot CE backend's may be an IP address).
     #[schema(value_type = String)]
@@ -116,6 +117,7 @@ pub struct NewBackend {
 
 /// What may be set on a backend, like `doveadm cluster backend update`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BackendChange {
     pub status: Option<SettableStatus>,
     /// 0 to 100; 0 drains the backend.
@@ -160,6 +162,7 @@ page_of!(GroupPage, GroupOut);
 
 /// A group's sticky flags, like `doveadm cluster group update`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GroupChange {
     pub sticky_users: Option<bool>,
     pub sticky_backend: Option<bool>,
@@ -167,6 +170,7 @@ pub struct GroupChange {
 
 /// Where to move a group, like `doveadm cluster group move`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GroupMoveRequest {
     /// The destination backend's host.
     pub backend: String,
@@ -202,6 +206,7 @@ impl From<UserDetail> for UserOut {
 
 /// Where to move a user, like `doveadm cluster user move`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserMoveRequest {
     #[schema(value_type = String)]
     pub group: GroupName,
@@ -281,6 +286,7 @@ impl From<&TokenView> for TokenOut {
 
 /// A token to create.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequestIn {
     /// What it is for.
     pub name: String,

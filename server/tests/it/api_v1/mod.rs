@@ -6,6 +6,7 @@
 use crate::common;
 
 mod contract;
+mod problems;
 mod reports;
 mod tokens;
 

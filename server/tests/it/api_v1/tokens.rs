@@ -73,10 +73,7 @@ async fn tokens_are_shown_once_kept_hashed_follow_their_owner_and_end() {
         )
         .await;
     assert_eq!(patch.status, StatusCode::FORBIDDEN, "acts as a viewer now");
-    api.services.operator_admin(&cli).unwrap().set_disabled("operator", true).await.unwrap();
-    assert_eq!(sites(secret.clone()).await, StatusCode::UNAUTHORIZED);
-    api.services.operator_admin(&cli).unwrap().set_disabled("operator", false).await.unwrap();
-    assert_eq!(sites(secret.clone()).await, StatusCode::OK);
+    // (A disable or a password reset revokes the owner's tokens: the test below.)
 
     // Revoked: for good. Expired: likewise.
     let revoked = api.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&api.admin), None, None).await;
@@ -119,4 +116,29 @@ async fn tokens_are_shown_once_kept_hashed_follow_their_owner_and_end() {
         .iter()
         .any(|r| r.action == "api.request" && r.target == "DELETE /api/v1/sites/dc1a/backends/be1.dc1a.example.net"));
     assert!(uses.iter().all(|r| r.operator == "viewer"));
+}
+
+// Round two, finding: a password reset ended the operator's sessions but not their API tokens.
+#[tokio::test]
+async fn a_password_reset_or_a_disable_revokes_the_owners_tokens() {
+    let api = api().await;
+    async fn sites(api: &Api, token: &str) -> StatusCode {
+        api.send(Method::GET, "/api/v1/sites", Some(token), None, None).await.status
+    }
+    assert_eq!(sites(&api, &api.operator).await, StatusCode::OK);
+    assert_eq!(sites(&api, &api.viewer).await, StatusCode::OK);
+    let admin = api.services.operator_admin(&Caller::trusted_cli()).unwrap();
+    admin.reset_password("operator", "a brand new passphrase").await.unwrap();
+    assert_eq!(sites(&api, &api.operator).await, StatusCode::UNAUTHORIZED, "the reset revoked it");
+    admin.set_disabled("viewer", true).await.unwrap();
+    admin.set_disabled("viewer", false).await.unwrap();
+    assert_eq!(sites(&api, &api.viewer).await, StatusCode::UNAUTHORIZED, "enabling again does not bring it back");
+    assert_eq!(sites(&api, &api.admin).await, StatusCode::OK, "another owner's token is untouched");
+    // The audit says which tokens went, and why.
+    let now = chrono::Utc::now();
+    let records = api.store.list_day(now.date_naive(), domain::PageRequest::first(500)).await.unwrap().items;
+    let revocations: Vec<&str> =
+        records.iter().filter(|r| r.action == "token.revoke").map(|r| r.target.as_str()).collect();
+    assert!(revocations.iter().any(|t| t.contains("of operator (password reset)")), "{revocations:?}");
+    assert!(revocations.iter().any(|t| t.contains("of viewer (account disabled)")), "{revocations:?}");
 }

@@ -32,6 +32,10 @@ pub fn settings(idle: Duration, secure: bool) -> SessionSettings {
         absolute_timeout: idle.max(Duration::from_secs(3600)),
         public_origin: ORIGIN.into(),
         trusted_proxies: Vec::new(),
+        max_move_streams: 4,
+        // Tests send many requests with one token at once: no rate limit in the way unless a
+        // test sets one.
+        api_requests_per_second: 10_000,
     }
 }
 
@@ -84,9 +88,19 @@ pub async fn login(app: &Router, user: &str, cookie: Option<&str>) -> (String, S
     let response =
         send(app, post("/api/auth/login", &format!("username={user}&password={PASSWORD}&next=/"), cookie)).await;
     assert_eq!(response.status(), StatusCode::OK, "login as {user}");
-    let set_cookie =
-        response.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
+    let set_cookie = set_cookie(&response, "palomar_session").expect("a session cookie");
     (set_cookie.split(';').next().unwrap().to_string(), set_cookie)
+}
+
+/// The full Set-Cookie line of the cookie `name`, if the response sets it.
+pub fn set_cookie(response: &Response<Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
 }
 
 /// The body as text (bounded).
