@@ -5,20 +5,21 @@
 #   . scripts/dovecot-ce.sh
 #   ce_start "$run/ce" "http://127.0.0.1:$E2E_PORT" "$run/route.token"   # returns when all listen
 #   export DOVEADM_ENDPOINTS="$(ce_doveadm_endpoints)"   # 127.0.0.2=http://127.0.0.2:18080,...
-#   ce_proxy_doveadm_url                                 # http://127.0.0.1:18080 (authCacheFlush)
+#   ce_proxy_doveadm_url                                 # http://127.0.0.1:18080 (the controller's)
 #   ce_write_file_sd "$run/targets.json" dc1a            # Prometheus file_sd for the proxy's /metrics
 #   ce_stop_backend 1; ce_start_backend 1; ce_wait_ready; ce_stop_all   (ce_stop_all in the EXIT trap)
 #   ce_set_password_check proxy        # restarts the proxy with password-check-proxy.conf (or backend)
 # Backend 1 listens on 127.0.0.2, backend 2 on 127.0.0.3, the proxy on 127.0.0.1, with the same
 # ports on each (CE_*_PORT below); a discarding SMTP sink on 127.0.0.1:$CE_RELAY_PORT is the
 # backends' Submission relay. Every user's password is CE_USER_PASSWORD, except that users named
-# unknown-* do not exist on the backends. CE_PASSWORD_CHECK says who checks passwords: backend (the
-# default: deploy/dovecot/<line>/password-check-backend.conf) or proxy (password-check-proxy.conf, with the
-# backends' test passdb on the proxy too). Configs, logs and pid files go to <run_dir>; what Dovecot's
-# unprivileged processes must reach (sockets, the Lua script, its settings, and the mail when the
-# mail user cannot reach <run_dir>, e.g. under /root) to /run/palomar-ce/<cksum of run_dir>, which
-# stays after a stop (the mail survives a restart); on 2.4 that dir is inside CE_ROOT, and the
-# configs, logs and mail in <run_dir> are links into it. Needs root and Debian's dovecot-core,
+# unknown-* do not exist on the backends, and backend 1 refers users named referral-* to backend 2.
+# CE_PASSWORD_CHECK says who checks passwords: backend (the default:
+# deploy/dovecot/<line>/password-check-backend.conf) or proxy (password-check-proxy.conf, with the
+# backends' test passdb on the proxy too). Pid files go to <run_dir>; the configs, the logs and what
+# Dovecot's unprivileged processes must reach (sockets, the Lua script, its settings, and the mail
+# when the mail user cannot reach <run_dir>, e.g. under /root) to the runtime dir
+# /run/palomar-ce/<cksum of line and run_dir> (on 2.4 inside CE_ROOT), which stays after a stop
+# (the mail survives a restart); <run_dir> holds links to the configs, the logs and the mail. Needs root and Debian's dovecot-core,
 # -imapd, -pop3d, -lmtpd, -submissiond, -auth-lua (2.3.19 on the host; 2.4 in the root). Safe
 # under `set -euo pipefail`: every function reports its own failure and returns non-zero.
 
