@@ -44,7 +44,7 @@ pub use stream::MOVE_STREAM;
 use crate::config::{IpNet, WebSettings};
 
 /// The largest request body accepted: server functions take a few form fields.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// How sessions and requests are checked.
 pub struct SessionSettings {

@@ -46,9 +46,10 @@ impl Need for Admin {
     const ROLE: Role = Role::Admin;
 }
 
-/// The caller behind the request's API token, with at least the role `R`. Every use of a token
-/// is audited (`api.request`, with the token's id) before the role is checked, so refused
-/// attempts are in the log too.
+/// The caller behind the request's API token, with at least the role `R`. A token over its rate
+/// (`API_REQUESTS_PER_SECOND`) is refused first, unaudited, so a flood cannot fill the log; every
+/// other use is audited (`api.request`, with the token's id) before the role is checked, so
+/// refused attempts are in the log too.
 pub struct Authorized<R: Need>(pub Caller, PhantomData<R>);
 
 /// The token of `Authorization: Bearer <token>`.

@@ -54,6 +54,16 @@ impl Problem {
         Self { retry_after: Some(retry_after_secs), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail) }
     }
 
+    /// A request body over the server's limit: 413.
+    pub fn too_large() -> Self {
+        let limit = crate::web::MAX_BODY_BYTES / 1024;
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is over the server's limit ({limit} KiB)"),
+        )
+    }
+
     /// No usable token: 401 (with `WWW-Authenticate: Bearer`).
     pub fn unauthenticated() -> Self {
         Self::new(
@@ -115,13 +125,6 @@ impl From<axum::extract::rejection::JsonRejection> for Problem {
             return Self::too_large();
         }
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", rejection.body_text())
-    }
-}
-
-impl Problem {
-    /// A request body over the server's limit: 413.
-    pub fn too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is over the server's limit (256 KiB)")
     }
 }
 
