@@ -152,6 +152,44 @@ impl UserGroup {
     }
 }
 
+/// One sticky flag in a write: the value its writer read and the value it wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagWrite {
+    pub seen: bool,
+    pub wanted: bool,
+}
+
+/// A conditional write of a group's sticky flags. A flag given is written only if the row still
+/// holds the value its writer read; a flag not given is neither compared nor written, so two
+/// writers of different flags never undo each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StickyWrite {
+    pub sticky_users: Option<FlagWrite>,
+    pub sticky_backend: Option<FlagWrite>,
+}
+
+impl StickyWrite {
+    pub fn is_empty(&self) -> bool {
+        self.sticky_users.is_none() && self.sticky_backend.is_none()
+    }
+
+    /// Whether `group` still holds every seen flag.
+    pub fn holds_seen(&self, group: &UserGroup) -> bool {
+        let holds = |flag: Option<FlagWrite>, column: i32| flag.is_none_or(|f| (column != 0) == f.seen);
+        holds(self.sticky_users, group.sticky_users) && holds(self.sticky_backend, group.sticky_backend)
+    }
+
+    /// `group` with the wanted flags.
+    pub fn wanted_on(&self, group: &UserGroup) -> UserGroup {
+        let wanted = |flag: Option<FlagWrite>, column: i32| flag.map_or(column, |f| i32::from(f.wanted));
+        UserGroup {
+            sticky_users: wanted(self.sticky_users, group.sticky_users),
+            sticky_backend: wanted(self.sticky_backend, group.sticky_backend),
+            ..group.clone()
+        }
+    }
+}
+
 /// A row of `users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {

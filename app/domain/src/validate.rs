@@ -32,6 +32,15 @@ pub fn optional_uuid(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
     }
 }
 
+/// A checkbox's value as a page showed it, from a hidden field: `yes` or `no`.
+pub fn shown_flag(field: &str, raw: &str) -> Result<bool, AppError> {
+    match raw {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(AppError::invalid(field, format!("{} is yes or no: reload the page", human(field)))),
+    }
+}
+
 /// A name as Dovecot's `doveadm cluster` commands accept it (`values::is_cluster_name`), in
 /// the words every front shows for a group's or a site's name; `field` names what it is.
 pub fn cluster_name(field: &str, raw: &str) -> Result<String, AppError> {

@@ -2,7 +2,10 @@
 //! the columns a write may change, so a client that read a row can say "only if it is still
 //! as I read it". Stable across builds (FNV-1a), so versions survive a restart.
 
-use super::geodb::{Backend, UserGroup};
+use super::{
+    geodb::{Backend, UserGroup},
+    Site,
+};
 
 fn fnv1a(parts: &[&str]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -19,6 +22,12 @@ fn fnv1a(parts: &[&str]) -> String {
 /// A backend's version: its status, reason and load factor.
 pub fn of_backend(b: &Backend) -> String {
     fnv1a(&[b.status.as_str(), &b.status_reason, &b.load_factor.to_string()])
+}
+
+/// A site's version: every column an operator edits.
+pub fn of_site(s: &Site) -> String {
+    let tag = s.tag.map(|t| t.to_string()).unwrap_or_default();
+    fnv1a(&[&s.name, &tag, &s.load_balancer, s.status.as_str()])
 }
 
 /// A group's version: its backends, sticky flags, move and refresh.

@@ -202,6 +202,8 @@ pub fn GroupPage() -> impl IntoView {
                                 <ActionForm action=sticky attr:class="inline" attr:id="sticky-form">
                                     <input type="hidden" name="site_id" value=s1/>
                                     <input type="hidden" name="name" value=n1/>
+                                    <input type="hidden" name="shown_sticky_users" value=if g.sticky_users { "yes" } else { "no" }/>
+                                    <input type="hidden" name="shown_sticky_backend" value=if g.sticky_backend { "yes" } else { "no" }/>
                                     <label><input type="checkbox" name="sticky_users" value="yes" checked=g.sticky_users/>" users stay in this group (no group-size balancing)"</label>
                                     <label><input type="checkbox" name="sticky_backend" value="yes" checked=g.sticky_backend/>" group stays on its backend (no load balancing)"</label>
                                     <button type="submit">"Save flags"</button>

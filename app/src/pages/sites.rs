@@ -129,6 +129,7 @@ pub fn EditSitePage() -> impl IntoView {
                     (Err(error), _) | (_, Err(error)) => Either::Left(view! { <LoadError error/> }),
                     (Ok(site), Ok(tags)) => {
                         let id = site.id.to_string();
+                        let version = domain::version::of_site(&site);
                         let remove_href = format!("/sites/{id}/remove");
                         Either::Right(view! {
                             <div class="page-head">
@@ -140,6 +141,7 @@ pub fn EditSitePage() -> impl IntoView {
                             <p class="muted">"Id "<code>{id.clone()}</code></p>
                             <ActionForm action=update attr:class="form" attr:id="site-form">
                                 <input type="hidden" name="id" value=id/>
+                                <input type="hidden" name="version" value=version/>
                                 <SiteFields site=Some(site) tags/>
                                 <FormError error/>
                                 <div class="actions">

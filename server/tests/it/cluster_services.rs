@@ -220,7 +220,7 @@ async fn user_lookup_explains_a_failover_to_another_site() {
         load_balancer: home.load_balancer.clone(),
         status: domain::SiteStatus::Offline,
     };
-    admin.update_site(w.site, down).await.unwrap();
+    admin.update_site(w.site, down, None).await.unwrap();
     let reader = w.services.users(&w.admin);
     let detail = reader.lookup("user0000000@example.net").await.unwrap();
     assert_eq!(detail.route, format!("{} cannot take users (offline), and no other site can take the user", home.name));
@@ -322,10 +322,16 @@ async fn a_page_of_groups_is_reused_for_a_moment_but_shows_changes_made_here_at_
         list.rows.iter().find(|r| r.group.name == name).map(|r| r.group.sticky_users)
     };
     assert_eq!(sticky(&first().await, "default-1"), Some(false));
-    w.services.group_ops(&w.admin).unwrap().set_sticky(w.site, "default-1", true, false).await.unwrap();
+    w.services.group_ops(&w.admin).unwrap().set_sticky(w.site, "default-1", users_on()).await.unwrap();
     assert_eq!(sticky(&first().await, "default-1"), Some(true), "a change made through the services shows at once");
     // Another writer (another instance, Dovecot) is seen once the page read is a moment old.
-    assert!(w.store.set_group_sticky(w.site, "default-2", (0, 0), (1, 0)).await.unwrap());
+    assert!(w.store.set_group_sticky(w.site, "default-2", users_on()).await.unwrap());
     tokio::time::sleep(palomar_core::services::BACKENDS_FRESH_FOR + std::time::Duration::from_millis(100)).await;
     assert_eq!(sticky(&first().await, "default-2"), Some(true));
+}
+
+/// Sticky users on, from off.
+fn users_on() -> domain::geodb::StickyWrite {
+    let on = domain::geodb::FlagWrite { seen: false, wanted: true };
+    domain::geodb::StickyWrite { sticky_users: Some(on), sticky_backend: None }
 }

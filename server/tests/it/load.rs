@@ -241,10 +241,14 @@ async fn client(session: Session, targets: Arc<Targets>, index: usize, until: In
                 } else if let Some(detail) =
                     session.post("groups/get", &[("site_id", site), ("name", group.as_str())], &tally).await
                 {
-                    let flag = |name: &str| if detail["row"]["group"][name] == Value::Bool(true) { "on" } else { "" };
+                    let on = |name: &str| detail["row"]["group"][name] == Value::Bool(true);
+                    let flag = |name: &str| if on(name) { "on" } else { "" };
+                    let shown = |name: &str| if on(name) { "yes" } else { "no" };
                     let form = [
                         ("site_id", site),
                         ("name", group.as_str()),
+                        ("shown_sticky_users", shown("sticky_users")),
+                        ("shown_sticky_backend", shown("sticky_backend")),
                         ("sticky_users", flag("sticky_users")),
                         ("sticky_backend", flag("sticky_backend")),
                     ];

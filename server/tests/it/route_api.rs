@@ -191,7 +191,7 @@ async fn set_site_status(c: &Cluster, id: Uuid, status: SiteStatus) {
     let admin = c.services.topology_admin(&palomar_core::services::Caller::trusted_cli()).unwrap();
     let site = c.store.get_site(id).await.unwrap().unwrap();
     let draft = domain::SiteDraft { name: site.name, tag: site.tag, load_balancer: site.load_balancer, status };
-    admin.update_site(id, draft).await.unwrap();
+    admin.update_site(id, draft, None).await.unwrap();
 }
 
 #[tokio::test]

@@ -39,9 +39,9 @@ async fn site_names_are_unique() {
     let err = admin.add_site(draft("dc1a", "")).await.unwrap_err();
     assert_eq!(err.field(), Some("name"));
     // Saving a site under its own name is fine; taking another's is not.
-    admin.update_site(first.id, draft("dc1a", "")).await.unwrap();
+    admin.update_site(first.id, draft("dc1a", ""), None).await.unwrap();
     let second = admin.add_site(draft("dc2a", "")).await.unwrap();
-    assert_eq!(admin.update_site(second.id, draft("dc1a", "")).await.unwrap_err().field(), Some("name"));
+    assert_eq!(admin.update_site(second.id, draft("dc1a", ""), None).await.unwrap_err().field(), Some("name"));
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn tags_in_use_are_kept_and_names_are_unique() {
     assert!(matches!(admin.remove_tag(eu.id).await.unwrap_err(), AppError::Conflict(_)));
     let renamed = admin.rename_tag(eu.id, TagDraft::parse("europe").unwrap()).await.unwrap();
     assert_eq!(renamed.id, eu.id);
-    admin.update_site(site.id, draft("dc1a", "")).await.unwrap();
+    admin.update_site(site.id, draft("dc1a", ""), None).await.unwrap();
     admin.remove_tag(eu.id).await.unwrap();
     assert!(store.list_tags(PageRequest::first(10)).await.unwrap().items.is_empty());
 }
@@ -165,7 +165,7 @@ async fn every_topology_change_is_audited_first() {
     let admin = services.topology_admin(&Caller::trusted_cli()).unwrap();
     let tag = admin.create_tag(TagDraft::parse("eu").unwrap()).await.unwrap();
     let site = admin.add_site(draft("dc1a", &tag.id.to_string())).await.unwrap();
-    admin.update_site(site.id, draft("dc1a", "")).await.unwrap();
+    admin.update_site(site.id, draft("dc1a", ""), None).await.unwrap();
     admin.rename_tag(tag.id, TagDraft::parse("europe").unwrap()).await.unwrap();
     admin.remove_tag(tag.id).await.unwrap();
     admin.remove_site(site.id, "dc1a").await.unwrap();

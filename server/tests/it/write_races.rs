@@ -16,7 +16,7 @@ use palomar_core::{
 
 use domain::{
     feature::Feature,
-    geodb::BackendStatus,
+    geodb::{BackendStatus, FlagWrite, StickyWrite},
     moves::{EndMove, Initiator},
     PageRequest,
 };
@@ -124,13 +124,18 @@ async fn the_controller_and_an_operator_never_undo_each_other() {
         })
     };
     let operator_group = {
-        let (services, name) = (services.clone(), group.name.clone());
+        let (services, store, name) = (services.clone(), store.clone(), group.name.clone());
         tokio::spawn(async move {
             let ops = services.group_ops(&Caller::trusted_cli()).unwrap();
             let mut accepted = Vec::new();
             for round in 0..ROUNDS {
                 let flags = (round % 2 == 0, round % 3 == 0);
-                match ops.set_sticky(site, &name, flags.0, flags.1).await {
+                let seen = store.get_group(site, &name).await.unwrap().unwrap();
+                let write = StickyWrite {
+                    sticky_users: Some(FlagWrite { seen: seen.has_sticky_users(), wanted: flags.0 }),
+                    sticky_backend: Some(FlagWrite { seen: seen.has_sticky_backend(), wanted: flags.1 }),
+                };
+                match ops.set_sticky(site, &name, write).await {
                     Ok(_) => accepted.push(flags),
                     Err(domain::AppError::Conflict(why)) => assert!(why.contains("changed meanwhile"), "{why}"),
                     Err(other) => panic!("unexpected refusal: {other:?}"),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     geodb::{
         Backend, BackendStat, BackendStatus, ClusterSetting, GroupBackend, GroupSite, Membership, MoveSide,
-        ProxyDestStat, Reachability, ReachabilityTime, User, UserGroup, UserMove,
+        ProxyDestStat, Reachability, ReachabilityTime, StickyWrite, User, UserGroup, UserMove,
     },
     Page, PageRequest, Site, Tag,
 };
@@ -127,15 +127,10 @@ pub trait GroupTable: Send + Sync + 'static {
     async fn put_groups(&self, groups: &[UserGroup]) -> Result<(), StoreError>;
     /// Creates a group only if there is none of that name in the site. Returns whether it did.
     async fn create_group(&self, group: &UserGroup) -> Result<bool, StoreError>;
-    /// Sets a group's sticky flags only if both are still `seen` (`sticky_users`,
-    /// `sticky_backend`); nothing else in the row changes. Returns whether it was applied.
-    async fn set_group_sticky(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        seen: (i32, i32),
-        sticky: (i32, i32),
-    ) -> Result<bool, StoreError>;
+    /// Writes the sticky flags `write` gives, only if the group has a backend and each of them
+    /// still holds its seen value; a flag not given, and the rest of the row, is neither compared
+    /// nor written. Returns whether it was applied (a write of no flag is not).
+    async fn set_group_sticky(&self, site_id: Uuid, name: &str, write: StickyWrite) -> Result<bool, StoreError>;
     /// Points a group's alternative backend at `alt`, only if the group has a backend, is not
     /// moving, and its alternative is still `seen`. Returns whether it was applied.
     async fn set_group_alt(&self, site_id: Uuid, name: &str, seen: Option<Uuid>, alt: Uuid)

@@ -14,7 +14,7 @@ use crate::{
 use domain::audit::AuditAction;
 use domain::{
     cluster::{GroupDetail, GroupFilter, GroupList, GroupRow, GroupView},
-    geodb::{Backend, Membership, UserGroup},
+    geodb::{Backend, FlagWrite, Membership, StickyWrite, UserGroup},
     logtext::Untrusted,
     moves::{Initiator, MoveRecord},
     routing::{accepts_sessions, eligible_destination},
@@ -210,24 +210,30 @@ impl GroupOps {
         Ok(host)
     }
 
-    pub async fn set_sticky(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        sticky_users: bool,
-        sticky_backend: bool,
-    ) -> Result<UserGroup, AppError> {
+    /// Writes the sticky flags `write` gives, each only if it still holds the value its writer
+    /// saw (`doveadm cluster group update`); a flag not given is left to other writers. With an
+    /// expected version, the flags not given must hold their values too.
+    pub async fn set_sticky(&self, site_id: Uuid, name: &str, write: StickyWrite) -> Result<UserGroup, AppError> {
         let group =
             self.geodb.get_group(site_id, name).await?.ok_or_else(|| AppError::NotFound(format!("group {name}")))?;
         self.check_expected(&group)?;
-        let sticky = (i32::from(sticky_users), i32::from(sticky_backend));
-        let after = UserGroup { sticky_users: sticky.0, sticky_backend: sticky.1, ..group.clone() };
-        let seen = (group.sticky_users, group.sticky_backend);
-        let write = self.geodb.set_group_sticky(site_id, name, seen, sticky);
+        let unchanged = |on: bool| Some(FlagWrite { seen: on, wanted: on });
+        let write = match self.expected {
+            Some(_) => StickyWrite {
+                sticky_users: write.sticky_users.or(unchanged(group.has_sticky_users())),
+                sticky_backend: write.sticky_backend.or(unchanged(group.has_sticky_backend())),
+            },
+            None => write,
+        };
+        if write.is_empty() {
+            return Ok(group);
+        }
+        let after = write.wanted_on(&group);
+        let stored = self.geodb.set_group_sticky(site_id, name, write);
         let what = format!("group {name}");
         let written = self
             .audit
-            .apply_conditional(AuditAction::GroupSticky, name, &what, Some(&group), Some(&after), write)
+            .apply_conditional(AuditAction::GroupSticky, name, &what, Some(&group), Some(&after), stored)
             .await;
         self.pages.forget(site_id);
         written?;

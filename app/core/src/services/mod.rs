@@ -428,7 +428,7 @@ pub(crate) fn changed_meanwhile(what: &str) -> AppError {
 /// What a write answers when the caller's `If-Match` names another version than the current one.
 pub(crate) fn not_as_read(what: &str) -> AppError {
     AppError::PreconditionFailed(format!(
-        "{what} is no longer at the version you read (If-Match); nothing was changed: read it again, then decide"
+        "{what} is no longer as you read it; nothing was changed: read it again, then decide"
     ))
 }
 

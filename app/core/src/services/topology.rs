@@ -5,7 +5,8 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use uuid::Uuid;
 
 use domain::{
-    metrics::HostTraffic, page::MAX_PAGE_SIZE, AppError, Page, PageRequest, Site, SiteDraft, SiteRow, Tag, TagDraft,
+    metrics::HostTraffic, page::MAX_PAGE_SIZE, AppError, IfMatch, Page, PageRequest, Site, SiteDraft, SiteRow, Tag,
+    TagDraft,
 };
 
 use crate::ports::{GeoDb, Metrics, StoreError};
@@ -119,8 +120,13 @@ impl TopologyAdmin {
     }
 
     /// Replaces a site's fields. Renaming a site means renaming `cluster_local_site` on all its servers.
-    pub async fn update_site(&self, id: Uuid, draft: SiteDraft) -> Result<Site, AppError> {
+    /// Replaces a site's name, tag, load balancer and status, only if it is at a version
+    /// ([`domain::version::of_site`]) `expected` admits when read, and conditionally on that read.
+    pub async fn update_site(&self, id: Uuid, draft: SiteDraft, expected: Option<&IfMatch>) -> Result<Site, AppError> {
         let before = self.geodb.get_site(id).await?.ok_or_else(|| AppError::NotFound(format!("site {id}")))?;
+        if expected.is_some_and(|versions| !versions.admits(&domain::version::of_site(&before))) {
+            return Err(super::not_as_read(&format!("site {}", before.name)));
+        }
         self.check_site(&draft, Some(id)).await?;
         let site = draft.into_site(id);
         let what = format!("site {}", before.name);

@@ -10,6 +10,7 @@ pub async fn update_site(
     tag: String,
     load_balancer: String,
     status: String,
+    version: String,
 ) -> Result<(), UiError> {
     use crate::server_fns::support::{caller, finish};
     use domain::logtext::Untrusted;
@@ -20,7 +21,10 @@ pub async fn update_site(
             let (caller, services) = caller().await?;
             let admin = services.topology_admin(&caller)?;
             let id = validate::uuid("id", &id)?;
-            let site = admin.update_site(id, SiteDraft::parse(&name, &tag, &load_balancer, &status)?).await?;
+            let draft = SiteDraft::parse(&name, &tag, &load_balancer, &status)?;
+            // The version the form showed: a save never overwrites a change made since.
+            let shown = domain::IfMatch::OneOf(vec![version.trim().to_string()]);
+            let site = admin.update_site(id, draft, Some(&shown)).await?;
             tracing::info!(operator = %Untrusted(caller.username()), site_id = %site.id, site = %Untrusted(&site.name), status = %Untrusted(&site.status), "site updated");
             leptos_axum::redirect("/sites");
             Ok(())

@@ -9,7 +9,11 @@ use axum::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use domain::{cluster::GroupFilter, GroupName};
+use domain::{
+    cluster::GroupFilter,
+    geodb::{FlagWrite, StickyWrite},
+    GroupName,
+};
 
 use super::{
     extract::{if_match, ApiState, At, Authorized, Body, Operator, Params, Viewer},
@@ -109,10 +113,13 @@ pub async fn update_group(
     Body(change): Body<GroupChange>,
 ) -> Result<Response, Problem> {
     let (site_id, current, _) = read_group(&api, &caller, &site, &name).await?;
-    let users = change.sticky_users.unwrap_or(current.sticky_users);
-    let backend = change.sticky_backend.unwrap_or(current.sticky_backend);
+    let flag = |wanted: Option<bool>, seen: bool| wanted.map(|wanted| FlagWrite { seen, wanted });
+    let write = StickyWrite {
+        sticky_users: flag(change.sticky_users, current.sticky_users),
+        sticky_backend: flag(change.sticky_backend, current.sticky_backend),
+    };
     let ops = api.services.group_ops(&caller)?.expecting(if_match(&headers)?);
-    ops.set_sticky(site_id, &name, users, backend).await?;
+    ops.set_sticky(site_id, &name, write).await?;
     let (_, group, version) = read_group(&api, &caller, &site, &name).await?;
     Ok(one(group, &version))
 }

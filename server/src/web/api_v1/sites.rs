@@ -1,6 +1,11 @@
 //! Sites and tags (`doveadm cluster site list`, `tag list`).
 
-use axum::{extract::State, Json};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
 
 use super::{
     extract::{ApiState, At, Authorized, Viewer},
@@ -25,7 +30,7 @@ pub async fn list_sites(
 #[utoipa::path(get, path = "/api/v1/sites/{site}", tag = "sites", security(("token" = ["viewer"])),
     params(("site" = String, Path, description = "The site's name or id")),
     responses(
-        (status = 200, description = "The site", body = SiteOut),
+        (status = 200, description = "The site", body = SiteOut, headers(("ETag" = String))),
         (status = 401, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem),
     ))]
 /// One site, by name or id (`doveadm cluster site status`).
@@ -33,8 +38,14 @@ pub async fn get_site(
     State(api): State<ApiState>,
     Authorized { 0: caller, .. }: Authorized<Viewer>,
     At(site): At<String>,
-) -> Result<Json<SiteOut>, Problem> {
-    Ok(Json(SiteOut::from(&api.services.site_by_key(&caller, &site).await?)))
+) -> Result<Response, Problem> {
+    Ok(one(&api.services.site_by_key(&caller, &site).await?))
+}
+
+/// A site with its version as the `ETag`.
+pub(super) fn one(site: &domain::Site) -> Response {
+    let version = domain::version::of_site(site);
+    (StatusCode::OK, [(header::ETAG, format!("\"{version}\""))], Json(SiteOut::from(site))).into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/tags", tag = "sites", security(("token" = ["viewer"])),

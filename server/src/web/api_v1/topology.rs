@@ -1,7 +1,12 @@
 //! Sites and tags: adding, changing and removing them (`doveadm cluster site add|update|remove`,
 //! `tag create|update|remove`), and a site's default groups (`site init`).
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    Json,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,7 +15,7 @@ use domain::{SiteDraft, TagDraft};
 use palomar_core::services::site_init_key;
 
 use super::{
-    extract::{Admin, ApiState, At, Authorized, Body, Params, Viewer},
+    extract::{if_match, Admin, ApiState, At, Authorized, Body, Params, Viewer},
     problem::Problem,
     report_types::InitProgressOut,
     types::{SiteOut, TagOut},
@@ -56,24 +61,29 @@ pub async fn add_site(
 }
 
 #[utoipa::path(put, path = "/api/v1/sites/{site}", tag = "sites", security(("token" = ["admin"])),
-    params(("site" = String, Path, description = "The site's name or id")),
+    params(("site" = String, Path, description = "The site's name or id"),
+        ("If-Match" = Option<String>, Header, description = "Only if the site is still at this version (its ETag)")),
     request_body = SiteIn,
     responses(
-        (status = 200, description = "Changed", body = SiteOut),
+        (status = 200, description = "Changed", body = SiteOut, headers(("ETag" = String))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
-        (status = 503, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Changed meanwhile: nothing was written", body = Problem),
+        (status = 412, description = "Not at a version `If-Match` names: nothing was written", body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem),
     ))]
 /// Replaces a site's name, tag, load balancer and status (`doveadm cluster site update`).
 pub async fn update_site(
     State(api): State<ApiState>,
     Authorized { 0: caller, .. }: Authorized<Admin>,
     At(site): At<String>,
+    headers: HeaderMap,
     Body(change): Body<SiteIn>,
-) -> Result<Json<SiteOut>, Problem> {
+) -> Result<Response, Problem> {
+    let expected = if_match(&headers)?;
     let current = api.services.site_by_key(&caller, &site).await?;
-    let changed = api.services.topology_admin(&caller)?.update_site(current.id, change.draft()?).await?;
-    Ok(Json(SiteOut::from(&changed)))
+    let admin = api.services.topology_admin(&caller)?;
+    let changed = admin.update_site(current.id, change.draft()?, expected.as_ref()).await?;
+    Ok(super::sites::one(&changed))
 }
 
 /// The name of the site to remove, again: a removal is not undone.

@@ -131,6 +131,23 @@ async fn answers_match_the_openapi_document() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    // RFC 9110: a list is met when any of its strong tags is the current version.
+    let current = api.checked(Method::GET, g, "/api/v1/sites/dc1a/groups/default-2", op, None, None).await;
+    let listed = format!("{0}, W/{1}, {1}", group.etag.as_deref().unwrap(), current.etag.as_deref().unwrap());
+    let unstick = Some(json!({ "sticky_users": false }));
+    let met = api.checked(Method::PATCH, g, "/api/v1/sites/dc1a/groups/default-2", op, unstick, Some(&listed)).await;
+    assert_eq!((met.status, met.body["sticky_users"].as_bool()), (StatusCode::OK, Some(false)));
+    let any = api
+        .checked(
+            Method::PATCH,
+            g,
+            "/api/v1/sites/dc1a/groups/default-2",
+            op,
+            Some(json!({ "sticky_users": true })),
+            Some("*"),
+        )
+        .await;
+    assert_eq!((any.status, any.body["sticky_users"].as_bool()), (StatusCode::OK, Some(true)));
     let on = group.body["backend"].as_str().unwrap().to_string();
     let to = ["be1.dc1a.example.net", "be2.dc1a.example.net", "be3.dc1a.example.net"]
         .into_iter()
@@ -315,8 +332,17 @@ async fn answers_match_the_openapi_document() {
         .await;
     assert_eq!((bad_site.status, bad_site.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name")));
     let site = json!({ "name": "dc9z", "tag": tag_id, "load_balancer": "lb.dc9z.example.net", "status": "online" });
-    let updated = api.checked(Method::PUT, "/api/v1/sites/{site}", "/api/v1/sites/dc9z", admin, Some(site), None).await;
+    let (one_site, dc9z) = ("/api/v1/sites/{site}", "/api/v1/sites/dc9z");
+    let read = api.checked(Method::GET, one_site, dc9z, admin, None, None).await;
+    let etag = read.etag.clone().expect("a site's ETag");
+    let updated = api.checked(Method::PUT, one_site, dc9z, admin, Some(site.clone()), Some(&etag)).await;
     assert_eq!(updated.body["load_balancer"], "lb.dc9z.example.net");
+    assert_ne!(updated.etag, Some(etag.clone()), "a new version");
+    let stale = api.checked(Method::PUT, one_site, dc9z, admin, Some(site.clone()), Some(&etag)).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "If-Match of an older version");
+    let listed = format!("W/{etag}, {etag}, {}", updated.etag.as_deref().unwrap());
+    let again = api.checked(Method::PUT, one_site, dc9z, admin, Some(site), Some(&listed)).await;
+    assert_eq!(again.status, StatusCode::OK, "a list with the current version among others");
     let in_use =
         api.checked(Method::DELETE, "/api/v1/tags/{id}", &format!("/api/v1/tags/{tag_id}"), admin, None, None).await;
     assert!(in_use.status.is_client_error(), "a tag a site names stays: {}", in_use.status);

@@ -1,6 +1,7 @@
 //! Writes conditional on what was read, moves and the controller's records, settings and statistics.
 
 use super::*;
+use domain::geodb::{FlagWrite, StickyWrite};
 
 pub(super) async fn backends_get_and_delete(db: &dyn Store) {
     let site = Uuid::new_v4();
@@ -210,12 +211,24 @@ pub(super) async fn group_sticky_flags_change_only_from_the_values_seen(db: &dyn
     let (src, dst) = (Uuid::new_v4(), Uuid::new_v4());
     db.put_group(&group(site, "g", src)).await.unwrap();
     assert!(db.start_group_move(site, "g", dst, "move-1").await.unwrap());
-    assert!(!db.set_group_sticky(site, "g", (1, 0), (0, 1)).await.unwrap(), "refused: users were not sticky");
-    assert!(db.set_group_sticky(site, "g", (0, 1), (1, 1)).await.unwrap());
+    let flag = |seen, wanted| Some(FlagWrite { seen, wanted });
+    let both = |users, backend| StickyWrite { sticky_users: users, sticky_backend: backend };
+    let refused = both(flag(true, false), flag(false, true));
+    assert!(!db.set_group_sticky(site, "g", refused).await.unwrap(), "refused: users were not sticky");
+    assert!(!db.set_group_sticky(site, "g", both(None, None)).await.unwrap(), "no flag: nothing applied");
+    // The row starts with sticky users off and sticky backend on.
+    assert!(db.set_group_sticky(site, "g", both(None, flag(true, false))).await.unwrap(), "one flag");
+    assert!(!db.set_group_sticky(site, "g", both(None, flag(true, false))).await.unwrap(), "as read no more");
+    // A writer of the other flag read its value only: the first writer's change stays.
+    assert!(db.set_group_sticky(site, "g", both(flag(false, true), None)).await.unwrap());
     let g = db.get_group(site, "g").await.unwrap().unwrap();
-    assert_eq!((g.sticky_users, g.sticky_backend), (1, 1));
+    assert_eq!((g.sticky_users, g.sticky_backend), (1, 0));
+    assert!(db.set_group_sticky(site, "g", both(flag(true, false), flag(false, true))).await.unwrap(), "both");
+    let g = db.get_group(site, "g").await.unwrap().unwrap();
+    assert_eq!((g.sticky_users, g.sticky_backend), (0, 1));
     assert_eq!((g.backend_id, g.alt_backend_id, g.moving.as_str()), (Some(src), Some(dst), "move-1"), "the move stays");
-    assert!(!db.set_group_sticky(site, "missing", (0, 0), (1, 1)).await.unwrap(), "no such group");
+    let missing = both(flag(false, true), flag(false, true));
+    assert!(!db.set_group_sticky(site, "missing", missing).await.unwrap(), "no such group");
     assert!(db.get_group(site, "missing").await.unwrap().is_none(), "no row made up");
     assert!(!db.create_group(&group(site, "g", dst)).await.unwrap(), "an existing group is kept");
     assert_eq!(db.get_group(site, "g").await.unwrap().unwrap().backend_id, Some(src));

@@ -51,6 +51,8 @@ pub(super) struct Statements {
     pub(super) put_group: PreparedStatement,
     pub(super) create_group: PreparedStatement,
     pub(super) set_sticky: PreparedStatement,
+    pub(super) set_sticky_users: PreparedStatement,
+    pub(super) set_sticky_backend: PreparedStatement,
     pub(super) set_alt: PreparedStatement,
     pub(super) set_alt_unset: PreparedStatement,
     pub(super) start_group_move: PreparedStatement,
@@ -95,6 +97,20 @@ impl Statements {
                 ks,
                 "UPDATE {ks}.user_groups SET sticky_users = ?, sticky_backend = ? WHERE site_id = ? AND name = ? \
                  IF backend_id != null AND sticky_users IN (?, ?) AND sticky_backend IN (?, ?)",
+            )
+            .await?,
+            set_sticky_users: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET sticky_users = ? WHERE site_id = ? AND name = ? \
+                 IF backend_id != null AND sticky_users IN (?, ?)",
+            )
+            .await?,
+            set_sticky_backend: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.user_groups SET sticky_backend = ? WHERE site_id = ? AND name = ? \
+                 IF backend_id != null AND sticky_backend IN (?, ?)",
             )
             .await?,
             set_alt: prepare(

@@ -10,7 +10,10 @@ mod topology;
 mod users;
 
 use domain::{
-    geodb::{Backend, BackendStatus, ClusterSetting, GroupBackend, Membership, MoveSide, User, UserGroup, UserMove},
+    geodb::{
+        Backend, BackendStatus, ClusterSetting, FlagWrite, GroupBackend, Membership, MoveSide, StickyWrite, User,
+        UserGroup, UserMove,
+    },
     Page, PageRequest, Site, Tag,
 };
 
@@ -256,17 +259,22 @@ impl GroupTable for CassandraStore {
         self.conditional(&self.statements.groups.create_group, groups::row_values(g)).await
     }
 
-    async fn set_group_sticky(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        seen: (i32, i32),
-        sticky: (i32, i32),
-    ) -> Result<bool, StoreError> {
-        let (users_null, users) = seen_int(seen.0);
-        let (backend_null, backend) = seen_int(seen.1);
-        let values = (sticky.0, sticky.1, site_id, name, users_null, users, backend_null, backend);
-        self.conditional(&self.statements.groups.set_sticky, values).await
+    async fn set_group_sticky(&self, site_id: Uuid, name: &str, write: StickyWrite) -> Result<bool, StoreError> {
+        let flag = |f: FlagWrite| (i32::from(f.wanted), seen_int(i32::from(f.seen)));
+        let statements = &self.statements.groups;
+        match (write.sticky_users.map(flag), write.sticky_backend.map(flag)) {
+            (Some((users, (users_null, users_seen))), Some((backend, (backend_null, backend_seen)))) => {
+                let values = (users, backend, site_id, name, users_null, users_seen, backend_null, backend_seen);
+                self.conditional(&statements.set_sticky, values).await
+            }
+            (Some((users, (seen_null, seen))), None) => {
+                self.conditional(&statements.set_sticky_users, (users, site_id, name, seen_null, seen)).await
+            }
+            (None, Some((backend, (seen_null, seen)))) => {
+                self.conditional(&statements.set_sticky_backend, (backend, site_id, name, seen_null, seen)).await
+            }
+            (None, None) => Ok(false),
+        }
     }
 
     async fn set_group_alt(

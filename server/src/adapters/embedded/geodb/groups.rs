@@ -3,7 +3,7 @@
 use std::ops::Bound;
 
 use domain::{
-    geodb::{GroupBackend, UserGroup},
+    geodb::{GroupBackend, StickyWrite, UserGroup},
     Page, PageRequest,
 };
 
@@ -72,21 +72,14 @@ impl GroupTable for EmbeddedStore {
         Ok(true)
     }
 
-    async fn set_group_sticky(
-        &self,
-        site_id: Uuid,
-        name: &str,
-        seen: (i32, i32),
-        sticky: (i32, i32),
-    ) -> Result<bool, StoreError> {
+    async fn set_group_sticky(&self, site_id: Uuid, name: &str, write: StickyWrite) -> Result<bool, StoreError> {
         let mut tables = self.write();
-        match tables.groups.get_mut(&(site_id, name.to_string())) {
-            Some(group) if group.backend_id.is_some() && (group.sticky_users, group.sticky_backend) == seen => {
-                (group.sticky_users, group.sticky_backend) = sticky;
-                Ok(true)
-            }
-            _ => Ok(false),
+        let Some(group) = tables.groups.get_mut(&(site_id, name.to_string())) else { return Ok(false) };
+        let applies = group.backend_id.is_some() && !write.is_empty() && write.holds_seen(group);
+        if applies {
+            *group = write.wanted_on(group);
         }
+        Ok(applies)
     }
 
     async fn set_group_alt(
