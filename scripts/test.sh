@@ -13,6 +13,7 @@
 #   e2e          Playwright with and without JavaScript against the server on Cassandra and Redis; the demo
 #   faults       Cassandra, Redis and the server killed during group moves on that server
 #   load         32 clients for 30 s against that server
+#   chaos        a 3-minute randomized fault run: two servers for one site, a checker of invariants
 #   ce           real Dovecot CE proxies and backends steered by a second server, on 2.3 and on 2.4
 #   package      the Debian package installed into fresh bookworm and trixie roots, and run there
 #   two-dc       two sites on a two-node, two-DC Cassandra, one DC stopped and back, force-move
@@ -23,7 +24,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/test/services.sh"
 cd "$here/.."
 
-all_stages=(lint unit conformance e2e faults load ce package two-dc bench)
+all_stages=(lint unit conformance e2e faults load chaos ce package two-dc bench)
 declare -A about=(
   [lint]="formatting and lints: scripts executable, cargo fmt --check; clippy -D warnings on the server and on the wasm build"
   [unit]="Rust unit tests"
@@ -31,6 +32,7 @@ declare -A about=(
   [e2e]="Playwright in Debian's Chromium, with and without JavaScript; then the demo's pages"
   [faults]="during group moves: Cassandra killed (SIGKILL) and resumed, Redis restarted, the server killed (SIGKILL) and restarted"
   [load]="32 clients browse and post for 30 s while the controller runs"
+  [chaos]="a seeded random schedule of faults for CHAOS_MINUTES (3) minutes on two servers of one site, invariants checked after each (scripts/test/chaos.sh)"
   [ce]="real Dovecot CE 2.3.19 and 2.4 steered by the controller: routing, an operator's move, password guessing, host failure (end2end/ce)"
   [package]="the Debian package (cargo deb) installed with dpkg -i into fresh bookworm and trixie roots: files, user, unit, config, serve, login, purge"
   [two-dc]="two sites on a real two-DC Cassandra: dc2's node stopped and back; site health, failover, a cut link, force-move and recover (scripts/two-dc.sh)"
@@ -40,12 +42,12 @@ declare -A about=(
 # e2e server, its simulated cluster and the demo).
 declare -A needs=(
   [lint]="" [unit]="" [conformance]="redis cassandra" [e2e]="redis cassandra build e2e"
-  [faults]="redis cassandra build e2e" [load]="redis cassandra build e2e" [ce]="redis cassandra build" [package]="redis cassandra build"
+  [faults]="redis cassandra build e2e" [load]="redis cassandra build e2e" [chaos]="cassandra" [ce]="redis cassandra build" [package]="redis cassandra build"
   [two-dc]="build" [bench]="redis cassandra build"
 )
 # Time limits in seconds, a cold build included where the stage compiles (2 cores).
 declare -A limit=(
-  [lint]=2400 [unit]=2400 [conformance]=2400 [e2e]=1200 [faults]=900 [load]=600 [ce]=1200 [package]=900
+  [lint]=2400 [unit]=2400 [conformance]=2400 [e2e]=1200 [faults]=900 [load]=600 [chaos]=1200 [ce]=1200 [package]=900
   [two-dc]=900 [bench]=1200
 )
 
@@ -138,6 +140,7 @@ declare -A passed=(
   [e2e]=$(count '^ +[0-9]+ passed' "$run/stage-e2e.log")
   [faults]=$(count '^faults: [0-9]+ passed' "$run/stage-faults.log")
   [load]=$(count '^test result: ok\. [0-9]+ passed' "$run/stage-load.log")
+  [chaos]=$(count '^test result: ok\. [0-9]+ passed' "$run/stage-chaos.log")
   [ce]=$(count '^ce: [0-9]+ passed' "$run/stage-ce.log")
   [package]=$(count '^package: [0-9]+ passed' "$run/stage-package.log")
   [two-dc]=$(grep -c '^two-dc .*passed' "$run/stage-two-dc.log" 2>/dev/null || true)

@@ -10,13 +10,31 @@ use tokio::process::{Child, Command};
 pub struct RunningPrometheus {
     pub url: String,
     pub dir: PathBuf,
-    _child: Child,
+    binary: String,
+    port: u16,
+    child: Option<Child>,
 }
 
 impl RunningPrometheus {
     /// Its log, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Kills it (SIGKILL), as a crash would.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it again on the same port and data, after [`Self::kill`].
+    pub fn restart(&mut self) {
+        self.child = Some(spawn(&self.binary, &self.dir, self.port));
     }
 }
 
@@ -50,16 +68,27 @@ pub fn start(binary: &str, topology: &Topology, name: &str) -> RunningPrometheus
         .replace("job_name: palomar", "job_name: palomar-sim");
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let port = free_port();
-    let child = Command::new(binary)
+    let child = spawn(binary, &dir, port);
+    RunningPrometheus {
+        url: format!("http://127.0.0.1:{port}"),
+        dir,
+        binary: binary.to_string(),
+        port,
+        child: Some(child),
+    }
+}
+
+fn spawn(binary: &str, dir: &std::path::Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("prometheus.log")).unwrap();
+    Command::new(binary)
         .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
         .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.join("prometheus.log")).unwrap()))
+        .stderr(Stdio::from(log))
         .kill_on_drop(true)
         .spawn()
-        .expect("start prometheus");
-    RunningPrometheus { url: format!("http://127.0.0.1:{port}"), dir, _child: child }
+        .expect("start prometheus")
 }
 
 /// The `promtool` that comes with the Prometheus of `PALOMAR_TEST_PROMETHEUS`, or `None` when
