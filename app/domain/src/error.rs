@@ -1,6 +1,51 @@
 use serde::{Deserialize, Serialize};
 
-use super::Role;
+use super::{closed_set::closed_set, Role};
+
+closed_set! {
+    /// The kinds of [`AppError`]. After a form post made without JavaScript, the page's address
+    /// carries only this word (`?error=`); the message stays in the session, so no address can
+    /// make a page show a text of its choosing.
+    pub enum ErrorKind("error kind", "error") {
+        Unauthenticated = "unauthenticated",
+        Forbidden = "forbidden",
+        Invalid = "invalid",
+        NotFound = "not_found",
+        Conflict = "conflict",
+        Exists = "exists",
+        PreconditionFailed = "precondition_failed",
+        Unavailable = "unavailable",
+        Internal = "internal",
+        Throttled = "throttled",
+        ForeignOrigin = "foreign_origin",
+    }
+}
+
+impl ErrorKind {
+    /// What a page shows for an error of this kind when the session holds no message for it
+    /// (an address followed or typed, not a form just sent).
+    pub fn standing_text(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "please log in",
+            Self::Forbidden => "your role may not do this",
+            Self::Invalid => "a value in the form was refused: check it and send the form again",
+            Self::NotFound => "what the form named was not found",
+            Self::Conflict | Self::PreconditionFailed => {
+                "it changed meanwhile or is busy; nothing was overwritten: reload the page, then decide"
+            }
+            Self::Exists => "that name is taken",
+            Self::Unavailable => "the store is unavailable, nothing was changed: try again in a moment",
+            Self::Internal => "something went wrong on the server; nothing was changed",
+            Self::Throttled => "too many failed logins: wait a moment, then try again",
+            Self::ForeignOrigin => "the form was sent from a page of another origin than the controller's",
+        }
+    }
+
+    /// The error a page shows for this kind on `field`, with [`Self::standing_text`].
+    pub fn standing_error(self, field: &str) -> AppError {
+        AppError::Invalid { field: field.to_string(), message: self.standing_text().to_string() }
+    }
+}
 
 /// The one error type every server function returns. It travels to the browser, so it only
 /// carries what an operator may see.
@@ -55,21 +100,26 @@ impl AppError {
         }
     }
 
-    /// Short machine-readable kind, used as a metric label and in no-JS form redirects.
-    pub fn kind(&self) -> &'static str {
+    /// What kind of error this is.
+    pub fn error_kind(&self) -> ErrorKind {
         match self {
-            Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden { .. } => "forbidden",
-            Self::Invalid { .. } => "invalid",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::Exists { .. } => "exists",
-            Self::PreconditionFailed(_) => "precondition_failed",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
-            Self::Throttled { .. } => "throttled",
-            Self::ForeignOrigin(_) => "foreign_origin",
+            Self::Unauthenticated => ErrorKind::Unauthenticated,
+            Self::Forbidden { .. } => ErrorKind::Forbidden,
+            Self::Invalid { .. } => ErrorKind::Invalid,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Exists { .. } => ErrorKind::Exists,
+            Self::PreconditionFailed(_) => ErrorKind::PreconditionFailed,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Internal(_) => ErrorKind::Internal,
+            Self::Throttled { .. } => ErrorKind::Throttled,
+            Self::ForeignOrigin(_) => ErrorKind::ForeignOrigin,
         }
+    }
+
+    /// The kind's word: a metric label, and all a plain form post's redirect says of its error.
+    pub fn kind(&self) -> &'static str {
+        self.error_kind().as_str()
     }
 
     /// The HTTP status a server function answers with for this error.

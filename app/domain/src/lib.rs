@@ -29,7 +29,7 @@ pub mod validate;
 pub mod values;
 pub mod version;
 
-pub use error::{AppError, WriteError};
+pub use error::{AppError, ErrorKind, WriteError};
 pub use feature::{Feature, FeatureState};
 pub use operator::Role;
 pub use page::{Page, PageRequest};

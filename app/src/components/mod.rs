@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use domain::{operator::OperatorView, AppError, Role};
+use domain::{operator::OperatorView, AppError, ErrorKind, Role};
 
 use crate::server_fns::UiError;
 
@@ -25,15 +25,42 @@ where
     Signal::derive(move || value.get().and_then(Result::err).map(|e| e.0))
 }
 
-/// The error the server put in the query string when it sent a plain form post (made without
-/// JavaScript) back to its page.
+/// The error of a plain form post (made without JavaScript) that the server sent back to its
+/// page: the query string names its kind (and field), the session kept its message. A kind with
+/// no kept message, or of an address made elsewhere, shows the kind's standing text; a word
+/// outside the closed set shows nothing.
 pub fn redirected_error() -> Signal<Option<AppError>> {
     let query = use_query_map();
+    let kept = kept_form_error();
     Signal::derive(move || {
         query.with(|q| {
-            q.get("error").map(|message| AppError::Invalid { field: q.get("field").unwrap_or_default(), message })
+            let kind = q.get("error")?.parse::<ErrorKind>().ok()?;
+            let field = q.get("field").filter(|f| is_field_name(f)).unwrap_or_default();
+            Some(match &kept {
+                Some(err) if err.error_kind() == kind => err.clone(),
+                _ => kind.standing_error(&field),
+            })
         })
     })
+}
+
+/// The message the session kept for this page's error (see `support::finish`); none in the
+/// browser, which shows the kind's standing text.
+fn kept_form_error() -> Option<AppError> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        parts.extensions.get::<crate::server_fns::support::FormFlash>().map(|kept| kept.0.clone())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// A form field's name as forms write them: lower-case words joined by `_`, at most 40 bytes.
+pub fn is_field_name(name: &str) -> bool {
+    (1..=40).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The error to show under a form: its action's, or else the redirected one.

@@ -68,16 +68,28 @@ pub async fn session_holder(services: &Services, session: &Session) -> Result<Op
     Ok(holder)
 }
 
+/// Session key holding a plain form post's error until the page it was sent back to shows it.
+pub const SESSION_FORM_ERROR: &str = "form_error";
+
+/// A plain form post's error, taken from the session for the page being rendered (the login
+/// guard puts it in the request's extensions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormFlash(pub AppError);
+
 /// Finishes a server function: on error, answers with the error's status, or for a plain form
-/// post (no JavaScript) redirects back to the form with the message in the query string.
-pub fn finish<T>(result: Result<T, AppError>) -> Result<T, UiError> {
+/// post (no JavaScript) redirects back to the form with the error's kind in the query string
+/// and its message in the session.
+pub async fn finish<T>(result: Result<T, AppError>) -> Result<T, UiError> {
     if let Err(err) = &result {
         let parts = use_context::<Parts>();
         let plain_form_post = parts.as_ref().is_some_and(is_plain_form_post);
         if plain_form_post {
             let back = match err {
                 AppError::Unauthenticated => "/login".to_string(),
-                _ => with_error(parts.as_ref().and_then(referer_path).unwrap_or_else(|| "/".into()), err),
+                _ => {
+                    keep_for_the_page(err).await;
+                    with_error(parts.as_ref().and_then(referer_path).unwrap_or_else(|| "/".into()), err)
+                }
             };
             leptos_axum::redirect(&back);
         } else if let Some(res) = use_context::<ResponseOptions>() {
@@ -115,6 +127,16 @@ fn referer_path(parts: &Parts) -> Option<String> {
     domain::validate::local_path(path)
 }
 
+/// Keeps a plain form post's error in the session for the page it goes back to. Without a
+/// session store the page shows the kind's standing text instead.
+async fn keep_for_the_page(err: &AppError) {
+    let Ok(session) = session().await else { return };
+    if let Err(store) = session.insert(SESSION_FORM_ERROR, err).await {
+        tracing::warn!(error = %Untrusted(&store), "cannot keep a form's error for its page");
+    }
+}
+
+/// `path` with the error's kind (and field) in its query: words of closed sets only.
 fn with_error(path: String, err: &AppError) -> String {
     let (base, query) = path.split_once('?').unwrap_or((&path, ""));
     let mut pairs: Vec<String> = query
@@ -122,9 +144,9 @@ fn with_error(path: String, err: &AppError) -> String {
         .filter(|p| !p.is_empty() && !p.starts_with("error=") && !p.starts_with("field="))
         .map(str::to_string)
         .collect();
-    pairs.push(format!("error={}", percent_encode(&err.to_string())));
-    if let Some(field) = err.field() {
-        pairs.push(format!("field={}", percent_encode(field)));
+    pairs.push(format!("error={}", err.error_kind()));
+    if let Some(field) = err.field().filter(|f| crate::components::is_field_name(f)) {
+        pairs.push(format!("field={field}"));
     }
     format!("{base}?{}", pairs.join("&"))
 }
@@ -141,7 +163,7 @@ mod tests {
         let err = AppError::invalid("name", "Name is required");
         assert_eq!(
             with_error("/sites/new?error=x&field=y&a=1".into(), &err),
-            "/sites/new?a=1&error=Name%20is%20required&field=name"
+            "/sites/new?a=1&error=invalid&field=name"
         );
     }
 }

@@ -9,7 +9,9 @@ use std::{sync::Arc, time::Duration};
 use domain::AppError;
 use palomar_core::services::SessionHolder;
 
-use app::server_fns::support::{self, CheckedOperator, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN};
+use app::server_fns::support::{
+    self, CheckedOperator, FormFlash, SESSION_FORM_ERROR, SESSION_LOGIN_AT, SESSION_OPERATOR, SESSION_SEEN,
+};
 
 use axum::{
     extract::{Request, State},
@@ -131,6 +133,11 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether a page's address says a form post was sent back to it with an error (`error=`).
+fn carries_an_error(uri: &axum::http::Uri) -> bool {
+    uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("error=")))
+}
+
 /// The guard itself (see the module's documentation).
 pub async fn require_login(
     State(guard): State<Arc<Guard>>,
@@ -140,13 +147,20 @@ pub async fn require_login(
 ) -> Response {
     let origin = request_origin(&request, &guard.trusted_proxies);
     request.extensions_mut().insert(origin);
-    let path = request.uri().path();
+    let path = request.uri().path().to_owned();
+    let path = path.as_str();
     if !is_normal(path) {
         return (StatusCode::BAD_REQUEST, "this path is not in normal form (no '.', '..' or empty segments)")
             .into_response();
     }
     if path == LOGIN_FUNCTION {
         return bad_arguments_are_client_errors(next.run(request).await).await;
+    }
+    if request.method() == Method::GET && !path.starts_with("/api/") && carries_an_error(request.uri()) {
+        // The message of the form post that sent the browser back here, shown once.
+        if let Ok(Some(kept)) = session.remove::<AppError>(SESSION_FORM_ERROR).await {
+            request.extensions_mut().insert(FormFlash(kept));
+        }
     }
     if is_public(path) {
         return next.run(request).await;

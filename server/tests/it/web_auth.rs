@@ -181,7 +181,7 @@ async fn a_viewer_can_call_no_mutating_server_function() {
         &destination=00000000-0000-0000-0000-000000000000&sticky_users=yes&sticky_backend=yes&count=10&group=default-1\
         &failover_group=&section=controller_features&backend_id=&setting_name=load_balance&setting_value=on\
         &feature=load_balance&state=on&proxy_host=proxy1.example.net&how=force&days=30\
-        &kind=force_move&percent=10&destinations=dc9";
+        &kind=force_move&percent=10&destinations=dc9&shown_sticky_users=no&shown_sticky_backend=no&version=0";
     let mut forbidden = Vec::new();
     for (path, method) in all_server_functions() {
         if path == "/api/auth/logout" || path == "/api/auth/login" {

@@ -220,8 +220,49 @@ async fn a_form_post_without_javascript_is_sent_back_with_the_throttle_message()
     }
     let response = send(&app, form("wrong-guess")).await;
     assert!(response.status().is_redirection(), "{}", response.status());
-    let location = response.headers().get(header::LOCATION).unwrap().to_str().unwrap();
-    assert!(location.starts_with("/login?error=too%20many%20failed%20logins"), "{location}");
+    let location = response.headers().get(header::LOCATION).unwrap().to_str().unwrap().to_string();
+    assert_eq!(location, "/login?error=throttled", "the address carries the kind only");
+    // The message waits in the session for the page, once.
+    let cookie = common::web::set_cookie(&response, "palomar_session").expect("a session for the message");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = text(send(&app, get(&location, Some(&cookie))).await).await;
+    assert!(page.contains("too many failed logins: try again in"), "the message: {page}");
+    let again = text(send(&app, get(&location, Some(&cookie))).await).await;
+    assert!(!again.contains("try again in"), "shown once");
+    assert!(again.contains(domain::ErrorKind::Throttled.standing_text()), "then the standing text");
+}
+
+// Round two: `?error=` showed any text as an alert, so a link could make the login page say a
+// phishing line in the app's own words.
+#[tokio::test]
+async fn an_error_in_the_address_is_a_word_never_text() {
+    let app = app(long(), false).await;
+    let lure = "/login?error=Your%20account%20is%20locked.%20Call%20%2B1-555-0100&field=password";
+    let page = text(send(&app, get(lure, None)).await).await;
+    assert!(!page.contains("locked") && !page.contains("555"), "no text from the address: {page}");
+    assert!(!page.contains("role=\"alert\""), "an unknown word shows nothing");
+    let invalid = text(send(&app, get("/login?error=invalid&field=%3Cscript%3E", None)).await).await;
+    assert!(invalid.contains(domain::ErrorKind::Invalid.standing_text()), "a known word shows its standing text");
+    assert!(
+        !invalid.contains("<script>") && !invalid.contains("%3Cscript"),
+        "a field that is not a field name is dropped"
+    );
+    // A form post without JavaScript is sent back with its kind and field, words of closed sets.
+    let (cookie, _) = login(&app, "admin", None).await;
+    let bad = Request::post("/api/tags/create")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::REFERER, format!("{ORIGIN}/tags"))
+        .header(header::COOKIE, &cookie)
+        .body(Body::from("tag="))
+        .unwrap();
+    let response = send(&app, bad).await;
+    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(location.as_deref(), Some("/tags?error=invalid&field=tag"));
+    let page = text(send(&app, get("/tags?error=invalid&field=tag", Some(&cookie))).await).await;
+    let kept = domain::TagDraft::parse("").unwrap_err().to_string();
+    assert!(page.contains(&kept), "the form's own message ({kept}), from the session: {page}");
 }
 
 // Round two, finding 1: 12 wrong passwords for `victim` from one address made the right one

@@ -30,4 +30,5 @@ pub async fn list_audit(
         }
         .await,
     )
+    .await
 }

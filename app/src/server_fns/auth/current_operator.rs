@@ -12,4 +12,5 @@ pub async fn current_operator() -> Result<OperatorView, UiError> {
     finish(
         caller().await.map(|(caller, _)| OperatorView { username: caller.username().to_string(), role: caller.role() }),
     )
+    .await
 }

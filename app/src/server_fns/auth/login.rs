@@ -53,4 +53,5 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
         }
         .await,
     )
+    .await
 }

@@ -18,4 +18,5 @@ pub async fn logout() -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

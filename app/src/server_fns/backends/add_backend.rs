@@ -23,4 +23,5 @@ pub async fn add_backend(site_id: String, host: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

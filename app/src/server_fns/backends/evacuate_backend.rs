@@ -21,4 +21,5 @@ pub async fn evacuate_backend(site_id: String, id: String) -> Result<(), UiError
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn list_backends(site_id: String, cursor: Option<String>) -> Result<Ba
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn remove_backend(site_id: String, id: String, force: Option<String>) 
         }
         .await,
     )
+    .await
 }

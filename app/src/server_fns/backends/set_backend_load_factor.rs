@@ -22,4 +22,5 @@ pub async fn set_backend_load_factor(site_id: String, id: String, load_factor: S
         }
         .await,
     )
+    .await
 }

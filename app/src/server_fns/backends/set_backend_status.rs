@@ -22,4 +22,5 @@ pub async fn set_backend_status(site_id: String, id: String, status: String) -> 
         }
         .await,
     )
+    .await
 }

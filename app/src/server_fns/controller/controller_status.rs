@@ -16,4 +16,5 @@ pub async fn get_controller_status() -> Result<ControllerStatus, UiError> {
         }
         .await,
     )
+    .await
 }

@@ -16,4 +16,5 @@ pub async fn evaluate_controller() -> Result<Vec<Decision>, UiError> {
         }
         .await,
     )
+    .await
 }

@@ -16,4 +16,5 @@ pub async fn cluster_overview() -> Result<Vec<SiteSummary>, UiError> {
         }
         .await,
     )
+    .await
 }

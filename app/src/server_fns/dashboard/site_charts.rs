@@ -21,4 +21,5 @@ pub async fn site_charts(site_id: String) -> Result<Vec<ChartView>, UiError> {
         }
         .await,
     )
+    .await
 }

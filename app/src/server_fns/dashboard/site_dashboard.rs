@@ -18,4 +18,5 @@ pub async fn get_site_dashboard(site_id: String) -> Result<SiteDashboard, UiErro
         }
         .await,
     )
+    .await
 }

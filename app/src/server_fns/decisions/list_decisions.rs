@@ -27,4 +27,5 @@ pub async fn list_decisions(
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn change_force_move(site_id: String, kind: String, backend: String, p
         }
         .await,
     )
+    .await
 }

@@ -18,4 +18,5 @@ pub async fn get_force_moves(site_id: String) -> Result<ForceMovePage, UiError> 
         }
         .await,
     )
+    .await
 }

@@ -36,4 +36,5 @@ pub async fn start_force_move(
         }
         .await,
     )
+    .await
 }

@@ -20,4 +20,5 @@ pub async fn start_recover(site_id: String, id: String, percent: String) -> Resu
         }
         .await,
     )
+    .await
 }

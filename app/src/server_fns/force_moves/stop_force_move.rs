@@ -21,4 +21,5 @@ pub async fn stop_force_move(site_id: String, kind: String, backend: String) -> 
         }
         .await,
     )
+    .await
 }

@@ -19,4 +19,5 @@ pub async fn get_group(site_id: String, name: String) -> Result<GroupDetail, UiE
         }
         .await,
     )
+    .await
 }

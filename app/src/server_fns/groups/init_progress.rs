@@ -19,4 +19,5 @@ pub async fn init_progress(site_id: String) -> Result<Option<Progress>, UiError>
         }
         .await,
     )
+    .await
 }

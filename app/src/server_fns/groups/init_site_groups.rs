@@ -25,4 +25,5 @@ pub async fn init_site_groups(site_id: String, count: String) -> Result<(), UiEr
         }
         .await,
     )
+    .await
 }

@@ -23,4 +23,5 @@ pub async fn list_group_members(
         }
         .await,
     )
+    .await
 }

@@ -23,4 +23,5 @@ pub async fn move_group(site_id: String, name: String, destination: String) -> R
         }
         .await,
     )
+    .await
 }

@@ -41,4 +41,5 @@ pub async fn set_group_sticky(
         }
         .await,
     )
+    .await
 }

@@ -24,4 +24,5 @@ pub async fn end_group_move(site_id: String, move_id: String, how: String) -> Re
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn add_operator(username: String, role: String, password: String) -> R
         }
         .await,
     )
+    .await
 }

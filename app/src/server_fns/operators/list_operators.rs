@@ -17,4 +17,5 @@ pub async fn list_operators(cursor: Option<String>) -> Result<Page<OperatorSumma
         }
         .await,
     )
+    .await
 }

@@ -27,4 +27,5 @@ pub async fn reset_operator_password(username: String, password: String) -> Resu
         }
         .await,
     )
+    .await
 }

@@ -24,4 +24,5 @@ pub async fn set_operator_disabled(username: String, disabled: String) -> Result
         }
         .await,
     )
+    .await
 }

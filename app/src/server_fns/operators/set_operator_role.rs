@@ -21,4 +21,5 @@ pub async fn set_operator_role(username: String, role: String) -> Result<(), UiE
         }
         .await,
     )
+    .await
 }

@@ -30,4 +30,5 @@ pub async fn delete_setting(
         }
         .await,
     )
+    .await
 }

@@ -19,4 +19,5 @@ pub async fn list_features(site_id: String) -> Result<Vec<FeatureMode>, UiError>
         }
         .await,
     )
+    .await
 }

@@ -22,4 +22,5 @@ pub async fn list_settings(section: String, cursor: Option<String>) -> Result<Pa
         }
         .await,
     )
+    .await
 }

@@ -39,4 +39,5 @@ pub async fn put_setting(
         }
         .await,
     )
+    .await
 }

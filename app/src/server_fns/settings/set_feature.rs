@@ -24,4 +24,5 @@ pub async fn set_feature(site_id: String, feature: String, state: String) -> Res
         }
         .await,
     )
+    .await
 }

@@ -20,4 +20,5 @@ pub async fn add_site(name: String, tag: String, load_balancer: String, status: 
         }
         .await,
     )
+    .await
 }

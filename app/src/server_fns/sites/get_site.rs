@@ -18,4 +18,5 @@ pub async fn get_site(id: String) -> Result<Site, UiError> {
         }
         .await,
     )
+    .await
 }

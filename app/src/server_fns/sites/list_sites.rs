@@ -17,4 +17,5 @@ pub async fn list_sites(cursor: Option<String>) -> Result<Page<SiteRow>, UiError
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn remove_site(id: String, confirm_name: String) -> Result<(), UiError
         }
         .await,
     )
+    .await
 }

@@ -31,4 +31,5 @@ pub async fn update_site(
         }
         .await,
     )
+    .await
 }

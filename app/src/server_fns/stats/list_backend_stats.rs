@@ -19,4 +19,5 @@ pub async fn list_backend_stats(site_id: String, cursor: Option<String>) -> Resu
         }
         .await,
     )
+    .await
 }

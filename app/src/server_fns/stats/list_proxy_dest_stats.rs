@@ -19,4 +19,5 @@ pub async fn list_proxy_dest_stats(site_id: String, cursor: Option<String>) -> R
         }
         .await,
     )
+    .await
 }

@@ -16,4 +16,5 @@ pub async fn list_reachability() -> Result<ReachabilityMatrix, UiError> {
         }
         .await,
     )
+    .await
 }

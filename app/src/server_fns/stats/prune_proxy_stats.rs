@@ -22,4 +22,5 @@ pub async fn prune_proxy_stats(site_id: String, proxy_host: String) -> Result<()
         }
         .await,
     )
+    .await
 }

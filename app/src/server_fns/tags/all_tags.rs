@@ -16,4 +16,5 @@ pub async fn all_tags() -> Result<Vec<Tag>, UiError> {
         }
         .await,
     )
+    .await
 }

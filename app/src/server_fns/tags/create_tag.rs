@@ -20,4 +20,5 @@ pub async fn create_tag(tag: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

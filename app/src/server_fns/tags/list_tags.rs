@@ -17,4 +17,5 @@ pub async fn list_tags(cursor: Option<String>) -> Result<Page<Tag>, UiError> {
         }
         .await,
     )
+    .await
 }

@@ -21,4 +21,5 @@ pub async fn remove_tag(id: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

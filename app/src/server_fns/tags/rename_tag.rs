@@ -21,4 +21,5 @@ pub async fn rename_tag(id: String, tag: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

@@ -42,4 +42,5 @@ pub async fn create_token(
         }
         .await,
     )
+    .await
 }

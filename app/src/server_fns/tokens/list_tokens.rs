@@ -22,4 +22,5 @@ pub async fn list_tokens() -> Result<TokensView, UiError> {
         }
         .await,
     )
+    .await
 }

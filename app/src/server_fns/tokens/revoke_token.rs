@@ -18,4 +18,5 @@ pub async fn revoke_token(id: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

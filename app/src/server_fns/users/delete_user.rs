@@ -21,4 +21,5 @@ pub async fn delete_user(username: String) -> Result<(), UiError> {
         }
         .await,
     )
+    .await
 }

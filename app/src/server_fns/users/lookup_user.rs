@@ -18,4 +18,5 @@ pub async fn lookup_user(username: String) -> Result<UserDetail, UiError> {
         }
         .await,
     )
+    .await
 }

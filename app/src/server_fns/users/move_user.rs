@@ -33,4 +33,5 @@ pub async fn move_user(
         }
         .await,
     )
+    .await
 }
