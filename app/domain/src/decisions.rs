@@ -23,6 +23,10 @@ closed_set! {
         Refused = "refused",
         /// The write failed.
         Failed = "failed",
+        /// Stored before its write, which is under way. A decision stays so when the controller
+        /// stopped, or lost the store, before it learnt the write's outcome: it may or may not be
+        /// in the GeoDB, and it is never shown as applied unless it is.
+        Pending = "pending",
     }
 }
 

@@ -1,5 +1,8 @@
 //! The leader lease in Redis: `palomar:leader:<site>` holds `holder|token` with a TTL, and
 //! `palomar:leader:<site>:token` counts holders. One Lua script takes or renews it atomically.
+//! A new holder's token is never below the Redis server's clock in milliseconds, so tokens keep
+//! growing when Redis restarts without its data (the broker usually keeps none): a count that
+//! started again at 1 would give a second holder a token an earlier one had.
 
 use std::time::Duration;
 
@@ -15,7 +18,13 @@ const ACQUIRE: &str = r#"
 local current = redis.call('GET', KEYS[1])
 if not current then
   local token = redis.call('INCR', KEYS[2])
-  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+  local now = redis.call('TIME')
+  local floor = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  if token < floor then
+    token = floor
+    redis.call('SET', KEYS[2], token)
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. string.format('%d', token), 'PX', ARGV[2])
   return {1, token}
 end
 local holder, token = string.match(current, '^(.*)|(%d+)$')

@@ -44,6 +44,15 @@ async fn redis_lease() {
     let lease = RedisLease::connect(&url).await.expect("redis");
     let site = format!("test-{}", std::process::id());
     one_leader_with_fencing_tokens(&lease, &site).await;
+    // Redis restarted without its data (the broker keeps none): the count is gone, yet the next
+    // holder's token is still larger than every earlier one.
+    let before = lease.current(&site).await.unwrap().expect("a holder").token;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys = [format!("palomar:leader:{site}"), format!("palomar:leader:{site}:token")];
+    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await.unwrap();
+    let after = lease.acquire_or_renew(&site, "c", std::time::Duration::from_secs(30)).await.unwrap();
+    assert!(after.expect("a free lease").token > before, "a token after the data was lost is larger");
 }
 
 /// The group-balance plan store: replace, take from the front in order, summary.

@@ -83,9 +83,11 @@ impl Controller {
         Ok(record)
     }
 
-    /// Acts on a decision: stores it as applied first, then, only while this instance still
-    /// leads, runs `write` (given the decision's id). When either refuses, the stored decision
-    /// is rewritten as refused (or failed, when a store was down) with the reason.
+    /// Acts on a decision: stores it as pending first, then, only while this instance still
+    /// leads, runs `write` (given the decision's id), then rewrites it as applied. When either
+    /// refuses, the stored decision is rewritten as refused (or failed, when a store was down)
+    /// with the reason. A decision is never stored as applied before its write is done: a
+    /// controller killed in between leaves it pending.
     pub(super) async fn apply_fenced<F>(
         &self,
         site_id: Uuid,
@@ -97,16 +99,13 @@ impl Controller {
     where
         F: std::future::Future<Output = Result<(), WriteError>>,
     {
-        let record = self.decision_record(site_id, decision, mode, Outcome::Applied, "", lease);
+        let record = self.decision_record(site_id, decision, mode, Outcome::Pending, "", lease);
         self.ports.records.record_decision(&record).await.map_err(unrecorded)?;
         if let Err(why) = self.still_leads().await {
             return Ok(self.rewrite(record, Outcome::Refused, why).await);
         }
         match write(record.id).await {
-            Ok(()) => {
-                self.count(&record);
-                Ok(record)
-            }
+            Ok(()) => Ok(self.rewrite(record, Outcome::Applied, String::new()).await),
             Err(err) => Ok(self.rewrite(record, outcome_of(&err), err.to_string()).await),
         }
     }
