@@ -91,6 +91,25 @@ impl GroupMoves {
         Ok(inserted)
     }
 
+    /// Gives the record a pass adopted, between this start's GeoDB write and its record, the
+    /// start's initiator and decision, so that the Moves page says why the group moved.
+    async fn claim_adopted(&self, started: &MoveRecord) {
+        tracing::info!(move_id = %started.id, "the move was adopted by a pass meanwhile");
+        let active = match self.records.list_active_moves(started.site_id).await {
+            Ok(active) => active,
+            Err(err) => {
+                tracing::warn!(move_id = %started.id, error = %Untrusted(&err), "cannot name the adopted move's initiator");
+                return;
+            }
+        };
+        let Some(mut adopted) = active.into_iter().find(|m| m.id == started.id) else { return };
+        adopted.initiated_by = started.initiated_by.clone();
+        adopted.decision_id = started.decision_id;
+        if let Err(err) = self.save_record(&adopted).await {
+            tracing::warn!(move_id = %started.id, error = %Untrusted(&err), "cannot name the adopted move's initiator");
+        }
+    }
+
     /// Saves a move's record (progress, or how it ended) unless it ended meanwhile. Returns
     /// whether it was saved.
     pub(crate) async fn save_record(&self, record: &MoveRecord) -> Result<bool, StoreError> {
@@ -154,8 +173,9 @@ impl GroupMoves {
         // pass adopts it (which it still does if this write fails).
         match self.record_start(&record).await {
             Ok(true) => {}
-            // A pass found the group moving first and adopted the move: one record stands.
-            Ok(false) => tracing::info!(move_id = %record.id, "the move was adopted by a pass meanwhile"),
+            // A pass found the group moving first and adopted the move: one record stands, and
+            // it gets who started the move and why.
+            Ok(false) => self.claim_adopted(&record).await,
             Err(err) => tracing::error!(
                 move_id = %record.id,
                 error = %Untrusted(&err),

@@ -64,19 +64,20 @@ async fn a_random_schedule_of_faults_breaks_no_invariant() {
         if fault.cuts_geodb() {
             outages.lock().expect("outages").begin();
         }
-        fault.apply(&mut stack).await;
+        within(STEP_LIMIT, &format!("applying {fault}"), fault.apply(&mut stack)).await;
         tokio::time::sleep(hold).await;
-        fault.heal(&mut stack).await;
+        within(STEP_LIMIT, &format!("healing {fault}"), fault.heal(&mut stack)).await;
         outages.lock().expect("outages").end();
         checker.faults.push((start, chrono::Utc::now()));
         *applied.entry(kind(&fault)).or_default() += 1;
-        checker.check(&stack, &format!("after {fault} (t+{at} s)")).await;
+        let when = format!("after {fault} (t+{at} s)");
+        within(STEP_LIMIT, &format!("checking {when}"), checker.check(&stack, &when)).await;
         tokio::time::sleep(Duration::from_secs(rng.gen_range(2..=8))).await;
     }
     let tally = traffic.stop();
     println!("chaos: faults done after {} s; settling for {} s", began.elapsed().as_secs(), SETTLE.as_secs());
     tokio::time::sleep(SETTLE).await;
-    checker.check(&stack, "at the end").await;
+    within(STEP_LIMIT, "the last check", checker.check(&stack, "at the end")).await;
 
     let figures = checker.figures(&stack).await;
     println!("chaos: faults applied: {applied:?}");
@@ -103,6 +104,17 @@ async fn a_random_schedule_of_faults_breaks_no_invariant() {
     assert!(violations.is_empty(), "seed {seed}: {violations:#?}");
     assert!(tally.accepted > 0, "seed {seed}: no operator call was accepted");
     let _ = std::fs::remove_dir_all(&stack.dir);
+}
+
+/// The longest a fault's application, its healing (a Cassandra restart included) or a check
+/// may take: the run stops by itself rather than hang.
+const STEP_LIMIT: Duration = Duration::from_secs(300);
+
+async fn within<T>(limit: Duration, what: &str, step: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(limit, step).await {
+        Ok(done) => done,
+        Err(_) => panic!("chaos: {what} took more than {} s", limit.as_secs()),
+    }
 }
 
 /// A fault's kind, without its target, for the figures.
