@@ -129,8 +129,8 @@ fn cassandra_pid() -> u32 {
     pid.trim().parse().expect("a pid")
 }
 
-/// `tools/cassandra/cassandra.sh kill|resume`, which waits until the node is gone or ready.
-async fn cassandra(action: &str) {
+/// `tools/cassandra/cassandra.sh kill|stop|resume`, which waits until the node is gone or ready.
+pub async fn cassandra(action: &str) {
     let script = common::workspace_root().join("tools/cassandra/cassandra.sh");
     let status = tokio::process::Command::new("bash").arg(script).arg(action).status().await;
     assert!(status.is_ok_and(|s| s.success()), "cassandra.sh {action} failed");

@@ -15,7 +15,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use palomar_core::ports::Clock;
+use palomar_core::ports::{Clock, SiteTable};
 use palomar_server::{
     adapters::cassandra::CassandraStore,
     seed::{seed_sample_cluster, SampleSize},
@@ -146,6 +146,14 @@ impl Stack {
         let size = SampleSize { sites: 2, backends_per_site: 4, groups_per_site: 12, users: USERS as usize * 2 };
         let report = seed_sample_cluster(store.clone(), size, (seed % 1_000_000) as usize).await.expect("seeding");
         let site = report.sites.iter().find(|s| s.name == SITE).expect("site dc1a").clone();
+        let token = super::traffic::admin_token(store.clone()).await;
+        // The test node does not flush schema changes (a start-up speed flag): a graceful
+        // restart does, so that a crash of the node during the run keeps the run's keyspace.
+        super::faults::cassandra("stop").await;
+        super::faults::cassandra("resume").await;
+        while store.get_site(site.id).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
 
         let clock = Arc::new(JumpingClock::default());
         let settings = SimSettings {
@@ -184,7 +192,6 @@ impl Stack {
 
         let geodb_proxy = ChaosProxy::start(cassandra.parse::<SocketAddr>().expect("host:port")).await;
         let redis_proxy = ChaosProxy::start(SocketAddr::from(([127, 0, 0, 1], redis_port))).await;
-        let token = super::traffic::admin_token(store.clone()).await;
 
         let palomar = env!("CARGO_BIN_EXE_palomar");
         let (mut servers, mut urls) = (Vec::new(), Vec::new());
