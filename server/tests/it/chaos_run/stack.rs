@@ -173,8 +173,10 @@ impl Stack {
             tick: Some(Duration::from_millis(250)),
         };
         let sim = start(sim, options).await.expect("the simulator's listeners");
-        let hosts: Vec<String> =
+        // In name order, so that a seed draws the same backends in every run (ids are random).
+        let mut hosts: Vec<String> =
             sim.topology.backends.iter().filter(|b| b.site == SITE).map(|b| b.host.clone()).collect();
+        hosts.sort();
         let groups = (1..=12).map(|n| format!("default-{n}")).collect();
         let prometheus = common::prometheus::start(&prometheus, &sim.topology, "chaos");
 
