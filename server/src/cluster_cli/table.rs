@@ -74,7 +74,7 @@ impl Output {
         for item in items {
             table.push(row(item));
         }
-        print!("{table}");
+        emit(&table.to_string());
         Ok(())
     }
 
@@ -90,13 +90,13 @@ impl Output {
         for (name, value) in facts(item) {
             table.push(vec![format!("{name}:"), value]);
         }
-        print!("{table}");
+        emit(&table.to_string());
         Ok(())
     }
 
     fn print_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
-        println!("{text}");
+        emit(&format!("{text}\n"));
         Ok(())
     }
 }
@@ -111,5 +111,19 @@ mod tests {
         t.push(vec!["be1.dc1a".into(), "online".into()]);
         t.push(vec!["be10\u{1b}[31m".into(), "standby".into()]);
         assert_eq!(t.to_string(), "HOST            STATUS\nbe1.dc1a        online\nbe10\\u{1b}[31m  standby\n");
+    }
+}
+
+/// Writes an answer to stdout. A reader that closed the pipe early (`| head`, `| grep -q`) has
+/// what it wanted, so the command ends quietly with success rather than a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("palomar: cannot write the answer: {err}");
+        std::process::exit(1);
     }
 }

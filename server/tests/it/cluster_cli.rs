@@ -188,3 +188,23 @@ async fn force_move_and_recover_from_the_command_line() {
     let refused = cluster(&operator, &["site", "force-move", "start", "dc1a", "30", "dc2a"]).await;
     assert_eq!(refused.status.code(), Some(77), "admins only: {}", text(&refused.stderr));
 }
+
+/// A reader that closes the pipe early (`| head -1`, `| grep -q`) ends the command quietly with
+/// success: the two-DC test's `palomar cluster … | grep -q` once failed on a panic
+/// "failed printing to stdout".
+#[tokio::test]
+async fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let s = server().await;
+    let url = format!("http://{}", s.address);
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_palomar"));
+    command.args(["cluster", "--json", "group", "list", "dc1a"]).env("PALOMAR_URL", &url);
+    command.env("PALOMAR_TOKEN", &s.operator).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    // The reader goes away before reading anything.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
