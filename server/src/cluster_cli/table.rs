@@ -101,19 +101,6 @@ impl Output {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn columns_align_and_control_characters_are_escaped() {
-        let mut t = Table::new(&["host", "status"]);
-        t.push(vec!["be1.dc1a".into(), "online".into()]);
-        t.push(vec!["be10\u{1b}[31m".into(), "standby".into()]);
-        assert_eq!(t.to_string(), "HOST            STATUS\nbe1.dc1a        online\nbe10\\u{1b}[31m  standby\n");
-    }
-}
-
 /// Writes an answer to stdout. A reader that closed the pipe early (`| head`, `| grep -q`) has
 /// what it wanted, so the command ends quietly with success rather than a panic.
 fn emit(text: &str) {
@@ -125,5 +112,18 @@ fn emit(text: &str) {
         }
         eprintln!("palomar: cannot write the answer: {err}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_and_control_characters_are_escaped() {
+        let mut t = Table::new(&["host", "status"]);
+        t.push(vec!["be1.dc1a".into(), "online".into()]);
+        t.push(vec!["be10\u{1b}[31m".into(), "standby".into()]);
+        assert_eq!(t.to_string(), "HOST            STATUS\nbe1.dc1a        online\nbe10\\u{1b}[31m  standby\n");
     }
 }
