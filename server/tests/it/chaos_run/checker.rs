@@ -8,7 +8,9 @@ use std::{
 use chrono::{DateTime, Utc};
 use domain::{
     decisions::{DecisionRecord, Outcome},
+    feature::Feature,
     geodb::BackendStatus,
+    moves::MoveState,
     planning::Action,
     PageRequest,
 };
@@ -104,6 +106,23 @@ impl Checker {
             moves.iter().filter_map(|m| m.decision_id.map(|d| (d, m))).collect();
         for d in decisions.iter().filter(|d| d.outcome == Outcome::Applied) {
             if let Some(Action::MoveGroup { group, to, .. }) = &d.decision.action {
+                // A forced move's decision ends a move that stood before it (started by whoever,
+                // with its own decision or none): that move shows it, ended `forced`.
+                if d.decision.feature == Feature::GroupMoveTimeouts {
+                    let forced = moves.iter().any(|m| {
+                        m.group == *group
+                            && m.destination == *to
+                            && m.state == MoveState::Forced
+                            && m.created_at <= d.at
+                    });
+                    if !forced {
+                        self.violated(
+                            when,
+                            format!("applied decision {} forced {group}, but no move of it ended forced", d.id),
+                        );
+                    }
+                    continue;
+                }
                 let adopted = || {
                     moves.iter().any(|m| {
                         m.decision_id.is_none()
