@@ -20,6 +20,7 @@ pub mod page;
 pub mod planning;
 pub mod probe;
 pub mod reachability;
+pub mod replay;
 pub mod routing;
 pub mod site;
 pub mod tag;

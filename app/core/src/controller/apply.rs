@@ -15,9 +15,6 @@ use domain::{
     WriteError,
 };
 
-/// Identical dry or non-action decisions are recorded at most this often (docs/controller.md, "Modes").
-const REPEAT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
-
 fn unrecorded(e: StoreError) -> Skip {
     Skip::MissingData(format!("cannot record decisions: {e}"))
 }
@@ -65,18 +62,8 @@ impl Controller {
     ) -> Result<DecisionRecord, Skip> {
         let record = self.decision_record(site_id, decision, mode, outcome, detail, lease);
         let now = record.at;
-        if matches!(outcome, Outcome::Dry | Outcome::NoAction) {
-            let (slot, key) = (decision.repeat_slot(), decision.repeat_key());
-            let repeat =
-                self.rt(|rt| rt.last_recorded.get(&slot).is_some_and(|(k, at)| *k == key && now - *at < REPEAT_AFTER));
-            if repeat {
-                return Ok(record);
-            }
-            self.rt(|rt| {
-                // A slot whose last record is older than the repeat time no longer holds anything back.
-                rt.last_recorded.retain(|_, (_, at)| now - *at < REPEAT_AFTER);
-                rt.last_recorded.insert(slot, (key, now));
-            });
+        if matches!(outcome, Outcome::Dry | Outcome::NoAction) && self.rt(|rt| rt.repeats.is_repeat(decision, now)) {
+            return Ok(record);
         }
         self.ports.records.record_decision(&record).await.map_err(unrecorded)?;
         self.count(&record);

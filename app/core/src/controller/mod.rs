@@ -40,7 +40,7 @@ use domain::{
     loops::{LoopKind, LoopResult, LoopRun, RunKey},
     planning::{
         group_balance::GroupBalanceSettings, group_move_timeouts::SupervisionSettings,
-        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings, RepeatKey, RepeatSlot,
+        host_failure::HostFailureSettings, load_balance::LoadBalanceSettings, RepeatMemory,
     },
     probe::ProbeState,
 };
@@ -108,7 +108,7 @@ struct Runtime {
     probes: BTreeMap<String, ProbeState>,
     probed: bool,
     /// The last recorded decision per feature and subject, to record repeats at most every 10 minutes.
-    last_recorded: HashMap<RepeatSlot, (RepeatKey, DateTime<Utc>)>,
+    repeats: RepeatMemory,
     last_load_balance_move: Option<DateTime<Utc>>,
     last_load_balance_loaded: bool,
     last_plan_day: Option<chrono::NaiveDate>,

@@ -1,0 +1,453 @@
+//! The replay itself: supervision ticks and passes in time order over the history, each
+//! pass planned on the replay's site and its decisions applied there as the controller applies
+//! them (docs/replay.md, "A pass").
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{
+    fidelity::{self, compared, Matcher},
+    load,
+    pace::{self, Paces},
+    recorded::Recorded,
+    world::World,
+    Both, History, PassMetrics, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint, StartNotes, StartState,
+    Summary,
+};
+use crate::{
+    decisions::Outcome,
+    feature::{Feature, FeatureState},
+    geodb::BackendStatus,
+    moves::{Initiator, MoveRecord, MoveState},
+    planning::{
+        evacuation,
+        group_move_timeouts::{self, Verdict},
+        host_failure::{self, offline_reason},
+        load_balance, Action, Decision, DecisionInputs, Reason, RepeatMemory,
+    },
+};
+
+/// At most this many alternatives are repaired per pass, as the controller does.
+const ALT_REPAIRS_PER_PASS: usize = 200;
+
+/// A replay under way: [`Replay::run`] a number of passes at a time, then [`Replay::finish`].
+pub struct Replay {
+    settings: ReplaySettings,
+    world: World,
+    recorded: Recorded,
+    passes: Vec<PassMetrics>,
+    next_pass: usize,
+    next_tick: DateTime<Utc>,
+    /// Moves others started, by creation time.
+    external: Vec<MoveRecord>,
+    next_external: usize,
+    /// The doveadm API's reachability as the recorded host failure decisions saw it.
+    reach: Vec<(DateTime<Utc>, Uuid, bool)>,
+    next_reach: usize,
+    reachable: HashMap<Uuid, bool>,
+    paces: Paces,
+    matcher: Matcher,
+    repeats: RepeatMemory,
+    decisions: Vec<ReplayedDecision>,
+    series: Vec<SeriesPoint>,
+    summary: Both<Summary>,
+    last_pass: Option<DateTime<Utc>>,
+    notes: StartNotes,
+    skipped_moves: Vec<String>,
+}
+
+impl Replay {
+    pub fn new(
+        site_id: Uuid,
+        start: StartState,
+        notes: StartNotes,
+        history: History,
+        settings: ReplaySettings,
+    ) -> Self {
+        let to = history.last_pass().unwrap_or(start.at);
+        let mut external: Vec<MoveRecord> = history
+            .moves
+            .iter()
+            .filter(|m| {
+                !matches!(m.initiated_by, Initiator::Controller(_)) && m.created_at >= start.at && m.created_at <= to
+            })
+            .cloned()
+            .collect();
+        external.sort_by_key(|m| (m.created_at, m.id));
+        // A recorded decision's reachability holds from the pass nearest it on.
+        let early = chrono::Duration::from_std(settings.pass_interval / 2).unwrap_or(chrono::Duration::zero());
+        let mut reach: Vec<(DateTime<Utc>, Uuid, bool)> = history
+            .decisions
+            .iter()
+            .filter_map(|d| match &d.decision.inputs {
+                DecisionInputs::HostFailure(i) => Some((d.at - early, i.backend, i.doveadm_reachable)),
+                _ => None,
+            })
+            .chain(history.reachability.iter().map(|m| (m.at, m.backend, m.reachable)))
+            .collect();
+        reach.sort_by_key(|(at, backend, _)| (*at, *backend));
+        let recorded = Recorded::new(&start, &history.moves, &history.decisions);
+        let summary = Both { recorded: recorded_summary(&history, start.at, to), replayed: Summary::default() };
+        Self {
+            matcher: Matcher::new(&history.decisions, start.at, to, settings.tolerance()),
+            paces: Paces::new(&history.moves),
+            world: World::new(site_id, &start),
+            recorded,
+            passes: history.passes.clone(),
+            next_pass: 0,
+            next_tick: start.at,
+            external,
+            next_external: 0,
+            reach,
+            next_reach: 0,
+            reachable: HashMap::new(),
+            repeats: RepeatMemory::default(),
+            decisions: Vec::new(),
+            series: Vec::new(),
+            summary,
+            last_pass: None,
+            notes,
+            skipped_moves: Vec::new(),
+            settings,
+        }
+    }
+
+    /// Passes in the window.
+    pub fn total(&self) -> usize {
+        self.passes.len()
+    }
+
+    /// Runs up to `n` more passes (with the supervision ticks before each); returns the passes
+    /// done so far.
+    pub fn run(&mut self, n: usize) -> usize {
+        let end = self.next_pass.saturating_add(n).min(self.passes.len());
+        while self.next_pass < end {
+            let at = self.passes[self.next_pass].at;
+            let tick = chrono::Duration::from_std(self.settings.supervision_interval)
+                .unwrap_or(chrono::Duration::MAX)
+                .max(chrono::Duration::seconds(1));
+            while self.next_tick <= at {
+                let now = self.next_tick;
+                self.until(now);
+                self.supervise(now);
+                self.next_tick = now + tick;
+            }
+            self.until(at);
+            self.pass(self.next_pass, at);
+            self.next_pass += 1;
+        }
+        self.next_pass
+    }
+
+    pub fn finish(mut self) -> ReplayResult {
+        let min_logins = self.settings.host_failure.min_logins;
+        let passes = std::mem::take(&mut self.passes);
+        let from = passes.first().map_or(self.next_tick, |p| p.at);
+        let hosts: HashMap<Uuid, String> = self.world.backends.iter().map(|b| (b.id, b.host.clone())).collect();
+        let host_of = |id: Uuid| hosts.get(&id).cloned().unwrap_or_else(|| id.to_string());
+        let agreement = self.matcher.finish(|d| fidelity::why_not_replayed(d, &passes, min_logins, &host_of));
+        ReplayResult {
+            from,
+            to: passes.last().map_or(from, |p| p.at),
+            passes: self.next_pass as u64,
+            decisions: self.decisions,
+            series: self.series,
+            summary: self.summary,
+            agreement,
+            start: self.notes,
+            skipped_moves: self.skipped_moves,
+        }
+    }
+
+    /// What happens between ticks up to `now`: moves others started, the sources' work, the
+    /// record's own changes and its reachability verdicts.
+    fn until(&mut self, now: DateTime<Utc>) {
+        self.world.run_sources(now);
+        while let Some(m) = self.external.get(self.next_external) {
+            if m.created_at > now {
+                break;
+            }
+            let m = m.clone();
+            self.next_external += 1;
+            let pace = pace::of_record(&m);
+            match self.world.start_move(&m.group, m.destination, m.initiated_by.clone(), pace, m.created_at) {
+                Ok(()) => self.summary.replayed.moves += 1,
+                Err(why) => self.skipped_moves.push(format!(
+                    "{} to {} at {} ({}): {why}",
+                    m.group,
+                    m.destination_host,
+                    m.created_at.format("%H:%M:%S"),
+                    m.initiated_by
+                )),
+            }
+        }
+        self.recorded.advance(now);
+        while let Some((at, backend, reachable)) = self.reach.get(self.next_reach) {
+            if *at > now {
+                break;
+            }
+            self.reachable.insert(*backend, *reachable);
+            self.next_reach += 1;
+        }
+    }
+
+    /// Stores a decision as the controller would: dry and non-acting repeats are held back;
+    /// an acting one is paired with the record, whose refusal it then shares (a refusal comes
+    /// from outside the planner: another writer, or a lost lead).
+    fn outcome(&mut self, decision: &Decision, mode: FeatureState, at: DateTime<Utc>) -> Option<Outcome> {
+        let wanted = match (&decision.action, mode) {
+            (None, _) => Outcome::NoAction,
+            (Some(_), FeatureState::On) => Outcome::Applied,
+            (Some(_), _) => Outcome::Dry,
+        };
+        if matches!(wanted, Outcome::Dry | Outcome::NoAction) && self.repeats.is_repeat(decision, at) {
+            return None;
+        }
+        let Some(action) = decision.action.as_ref().filter(|a| compared(Some(a))) else {
+            return Some(wanted);
+        };
+        let changed = &self.settings.changed;
+        let why = || {
+            if changed.is_empty() {
+                "the record has no such decision near this time: an earlier difference, or the history, changed what the planner saw".to_string()
+            } else {
+                format!("the replay's settings differ: {}", changed.join(", "))
+            }
+        };
+        let paired = self.matcher.pair(at, decision.feature, action, &decision.summary, why);
+        let recorded = paired.map(|r| (r.id, r.outcome));
+        let outcome = match recorded {
+            Some((_, o @ (Outcome::Refused | Outcome::Failed | Outcome::Pending))) if wanted == Outcome::Applied => o,
+            _ => wanted,
+        };
+        self.decisions.push(ReplayedDecision {
+            at,
+            decision: decision.clone(),
+            outcome,
+            recorded: recorded.map(|(id, _)| id),
+        });
+        Some(outcome)
+    }
+
+    fn supervise(&mut self, now: DateTime<Utc>) {
+        let mode = self.settings.mode(Feature::GroupMoveTimeouts);
+        let mut i = 0;
+        while i < self.world.flights.len() {
+            let flight = self.world.flights[i].clone();
+            let seen = self.world.observe(&flight, now);
+            let m = &flight.record;
+            match group_move_timeouts::supervise(m, &seen, now, &self.settings.supervision) {
+                Verdict::Running(next) => {
+                    self.world.flights[i].record = next;
+                    i += 1;
+                }
+                Verdict::Finished(_) | Verdict::Complete(_) => {
+                    self.world.land(&m.group, m.destination, now);
+                    self.summary.replayed.users_moved += m.users_total;
+                    self.world.flights.remove(i);
+                }
+                Verdict::Aborted(..) => {
+                    self.world.flights.remove(i);
+                }
+                Verdict::Force(next, reason, why, inputs) => {
+                    let decision = Decision {
+                        feature: Feature::GroupMoveTimeouts,
+                        reason,
+                        action: m.source.map(|from| Action::MoveGroup {
+                            group: m.group.clone(),
+                            from,
+                            to: m.destination,
+                        }),
+                        summary: format!("force {} to {}: {why}", m.group, m.destination_host),
+                        inputs: DecisionInputs::GroupMoveTimeouts(inputs),
+                        rejected: vec![],
+                    };
+                    let outcome = match mode {
+                        FeatureState::Off => None,
+                        FeatureState::Dryrun => self.outcome(&decision, mode, now),
+                        // A move without a known source is forced all the same.
+                        FeatureState::On => match self.outcome(&decision, mode, now) {
+                            None | Some(Outcome::NoAction) => Some(Outcome::Applied),
+                            other => other,
+                        },
+                    };
+                    if outcome == Some(Outcome::Applied) {
+                        self.world.land(&m.group, m.destination, now);
+                        self.summary.replayed.forced += 1;
+                        self.summary.replayed.users_moved += m.users_total;
+                        self.world.flights.remove(i);
+                    } else {
+                        self.world.flights[i].record = next;
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass at `at`: host failure, drain and load balancing planned on one view of the
+    /// replay's site, then applied in that order (a load-balancing move waits when another
+    /// move started in the pass).
+    fn pass(&mut self, index: usize, at: DateTime<Utc>) {
+        for b in &mut self.world.backends {
+            b.reachable = self.reachable.get(&b.id).copied().unwrap_or(true);
+        }
+        let s = self.settings.clone();
+        let on = |f: Feature| s.mode(f) != FeatureState::Off;
+        let metrics = &self.passes[index];
+        let scores = metrics.scores.as_ref().map(|scores| {
+            let moved = load::displaced(&self.world.groups, &self.recorded.placement);
+            let users = if moved.is_empty() {
+                HashMap::new()
+            } else {
+                load::users_by_backend(&self.world.groups, &self.recorded.placement)
+            };
+            let hosts: HashMap<Uuid, String> = self.world.backends.iter().map(|b| (b.id, b.host.clone())).collect();
+            let replayed = load::shifted_scores(scores, &moved, &users, &|id| hosts.get(&id).cloned());
+            (scores.clone(), replayed)
+        });
+        let traffic = metrics.traffic.clone();
+        let (world, backends, groups) = (&self.world, &self.world.backends, &self.world.groups);
+        let mut planned: Vec<Decision> = Vec::new();
+        if on(Feature::HostFailure) {
+            if let Some(traffic) = traffic.as_ref().filter(|t| !t.is_empty()) {
+                planned.extend(host_failure::plan(backends, groups, traffic, at, &s.host_failure));
+            }
+        }
+        if on(Feature::Evacuation) {
+            planned.extend(evacuation::plan(backends, groups, at));
+            planned.extend(evacuation::repair_alternatives(backends, groups, ALT_REPAIRS_PER_PASS));
+        }
+        if on(Feature::LoadBalance) {
+            if let Some((_, replayed)) = scores.as_ref().filter(|(_, r)| !r.is_empty()) {
+                let last = world.last_load_balance_move;
+                planned.push(load_balance::plan(backends, groups, replayed, last, at, &s.load_balance));
+            }
+        }
+        let seen: HashMap<Uuid, BackendStatus> = backends.iter().map(|b| (b.id, b.status.clone())).collect();
+        let mut moved = false;
+        for decision in planned {
+            let mode = s.mode(decision.feature);
+            let held = decision.feature == Feature::LoadBalance && moved && decision.action.is_some();
+            let decision = if held {
+                let summary = format!("held back: another move started this pass ({})", decision.summary);
+                Decision { reason: Reason::HeldBack, action: None, summary, ..decision }
+            } else {
+                decision
+            };
+            if self.outcome(&decision, mode, at) != Some(Outcome::Applied) {
+                continue;
+            }
+            let applied = self.apply(&decision, &seen, at);
+            if !applied {
+                if let Some(last) = self.decisions.last_mut().filter(|d| d.at == at && d.decision == decision) {
+                    last.outcome = Outcome::Refused;
+                }
+                continue;
+            }
+            moved |= matches!(decision.action, Some(Action::MoveGroup { .. }));
+        }
+        self.sample(index, at, scores.as_ref().map(|(recorded, replayed)| (recorded.as_slice(), replayed.as_slice())));
+    }
+
+    /// Applies an acting decision to the replay's site; false when the site refuses it as the
+    /// GeoDB's conditional write would.
+    fn apply(&mut self, decision: &Decision, seen: &HashMap<Uuid, BackendStatus>, at: DateTime<Utc>) -> bool {
+        match &decision.action {
+            Some(Action::SetOffline { backend }) => {
+                let Some(was) = seen.get(backend) else { return false };
+                let reason = offline_reason(at, &decision.summary);
+                let set = self.world.set_status(*backend, was, BackendStatus::Offline, &reason);
+                if set {
+                    self.summary.replayed.set_offline += 1;
+                }
+                set
+            }
+            Some(Action::SetOnline { backend }) => {
+                let Some(was) = seen.get(backend) else { return false };
+                self.world.set_status(*backend, was, BackendStatus::Online, "")
+            }
+            Some(Action::MoveGroup { group, to, .. }) => {
+                let pace = self.paces.lookup(group, *to, at, self.settings.tolerance());
+                let initiator = Initiator::Controller(decision.feature);
+                let started = self.world.start_move(group, *to, initiator, pace, at).is_ok();
+                if started {
+                    self.summary.replayed.moves += 1;
+                    if decision.feature == Feature::LoadBalance {
+                        self.world.last_load_balance_move = Some(at);
+                    }
+                }
+                started
+            }
+            Some(Action::SetAltBackend { group, alt }) => {
+                self.world.set_alt(group, *alt);
+                true
+            }
+            Some(_) | None => true,
+        }
+    }
+
+    /// The charts' point at a pass, and the offline time since the last one.
+    fn sample(
+        &mut self,
+        index: usize,
+        at: DateTime<Utc>,
+        scores: Option<(&[crate::metrics::HostScore], &[crate::metrics::HostScore])>,
+    ) {
+        let offline = Both {
+            recorded: self.world.backends.iter().filter(|b| self.recorded.is_offline(b.id)).count() as u64,
+            replayed: self.world.backends.iter().filter(|b| b.status == BackendStatus::Offline).count() as u64,
+        };
+        if let Some(last) = self.last_pass {
+            let secs = u64::try_from((at - last).num_seconds()).unwrap_or(0);
+            self.summary.recorded.offline_secs += offline.recorded * secs;
+            self.summary.replayed.offline_secs += offline.replayed * secs;
+        }
+        self.last_pass = Some(at);
+        let online_recorded =
+            |host: &str| self.world.backends.iter().any(|b| b.host == host && !self.recorded.is_offline(b.id));
+        let online_replayed = |host: &str| self.world.backends.iter().any(|b| b.host == host && b.online());
+        let spread = scores.map_or(Both::default(), |(recorded, replayed)| Both {
+            recorded: load::spread(recorded, &online_recorded),
+            replayed: load::spread(replayed, &online_replayed),
+        });
+        let min_logins = f64::from(self.settings.host_failure.min_logins);
+        let worst = |online: &dyn Fn(&str) -> bool| {
+            self.passes[index].traffic.as_ref().map_or(0.0, |t| {
+                t.iter()
+                    .filter(|(host, _)| online(host))
+                    .filter_map(|(_, t)| t.worst_ratio(min_logins))
+                    .fold(0.0, f64::max)
+            })
+        };
+        let worst_ratio = Both { recorded: worst(&online_recorded), replayed: worst(&online_replayed) };
+        self.summary.recorded.peak_spread = self.summary.recorded.peak_spread.max(spread.recorded);
+        self.summary.replayed.peak_spread = self.summary.replayed.peak_spread.max(spread.replayed);
+        self.series.push(SeriesPoint { at, spread, worst_ratio, offline });
+    }
+}
+
+/// The record's own totals over the window.
+fn recorded_summary(history: &History, from: DateTime<Utc>, to: DateTime<Utc>) -> Summary {
+    let in_window = |at: DateTime<Utc>| at >= from && at <= to;
+    let moves: Vec<&MoveRecord> = history.moves.iter().filter(|m| in_window(m.created_at)).collect();
+    let landed = history
+        .moves
+        .iter()
+        .filter(|m| matches!(m.state, MoveState::Finished | MoveState::Forced) && m.finished_at.is_some_and(in_window));
+    Summary {
+        moves: moves.len() as u64,
+        forced: moves.iter().filter(|m| m.state == MoveState::Forced).count() as u64,
+        users_moved: landed.map(|m| m.users_total).sum(),
+        set_offline: history
+            .decisions
+            .iter()
+            .filter(|d| in_window(d.at) && d.outcome == Outcome::Applied)
+            .filter(|d| matches!(d.decision.action, Some(Action::SetOffline { .. })))
+            .count() as u64,
+        offline_secs: 0,
+        peak_spread: 0.0,
+    }
+}
