@@ -3,7 +3,10 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic};
+use domain::{
+    metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
+    replay::{PassMetrics, MAX_PASSES},
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,17 +33,7 @@ impl Metrics for SimulatorMetrics {
     }
 
     async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError> {
-        Ok(self
-            .sim
-            .scores(site, window)
-            .into_iter()
-            .map(|(host, score, average, samples_24h)| HostScore {
-                host,
-                score: score.to_string(),
-                average,
-                samples_24h,
-            })
-            .collect())
+        Ok(host_scores(self.sim.scores(site, window)))
     }
 
     async fn host_history(
@@ -53,4 +46,32 @@ impl Metrics for SimulatorMetrics {
     ) -> Result<Vec<HostSeries>, MetricsError> {
         Ok(self.sim.host_history(site, measure, end, range, step))
     }
+
+    async fn pass_history(
+        &self,
+        site: &str,
+        grid: &HistoryGrid,
+        traffic_window: Duration,
+        score_window: Duration,
+    ) -> Result<Vec<PassMetrics>, MetricsError> {
+        Ok(grid
+            .times()
+            .take(MAX_PASSES)
+            .map(|at| {
+                let scores = host_scores(self.sim.scores_at(site, score_window, at));
+                PassMetrics {
+                    at,
+                    traffic: self.sim.traffic_at(traffic_window, at),
+                    scores: (!scores.is_empty()).then_some(scores),
+                }
+            })
+            .collect())
+    }
+}
+
+fn host_scores(scores: Vec<(String, &'static str, f64, u64)>) -> Vec<HostScore> {
+    scores
+        .into_iter()
+        .map(|(host, score, average, samples_24h)| HostScore { host, score: score.to_string(), average, samples_24h })
+        .collect()
 }

@@ -52,6 +52,7 @@ mod password_guessing;
 
 mod decision_log;
 mod moves;
+mod replay;
 mod site_health;
 
 #[tokio::test]

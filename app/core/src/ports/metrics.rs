@@ -6,7 +6,10 @@ use std::{collections::BTreeMap, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use domain::metrics::{HostMeasure, HostScore, HostSeries, HostTraffic};
+use domain::{
+    metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
+    replay::PassMetrics,
+};
 
 /// Why a metrics query failed. The controller then makes no decision.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +22,8 @@ pub enum MetricsError {
     BadResponse(String),
 }
 
-/// The proxies' and backends' metrics, as the controller needs them.
+/// The proxies' and backends' metrics, as the controller needs them, and their past for
+/// replays.
 #[async_trait]
 pub trait Metrics: Send + Sync + 'static {
     /// Per `dest_host`: login and delivery successes and failures over the last `window`.
@@ -40,6 +44,22 @@ pub trait Metrics: Send + Sync + 'static {
         range: Duration,
         step: Duration,
     ) -> Result<Vec<HostSeries>, MetricsError>;
+
+    /// What a live pass at each time of `grid` would have read: the traffic per `dest_host`
+    /// over `traffic_window` ([`Metrics::host_traffic`]) and the load scores of `site` over
+    /// `score_window` ([`Metrics::host_scores`]), each as answered at that time; `None` where
+    /// the history has no sample (docs/replay.md). `grid` has at most
+    /// `domain::replay::MAX_PASSES` times. A source without a history refuses.
+    async fn pass_history(
+        &self,
+        site: &str,
+        grid: &HistoryGrid,
+        traffic_window: Duration,
+        score_window: Duration,
+    ) -> Result<Vec<PassMetrics>, MetricsError> {
+        let _ = (site, grid, traffic_window, score_window);
+        Err(MetricsError::Query("this metrics source keeps no history of past passes".into()))
+    }
 }
 
 /// The most points a history query answers per host: a chart is a few hundred pixels wide.

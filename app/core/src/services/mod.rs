@@ -16,6 +16,7 @@ pub use fresh::{ACCOUNTS_FRESH_FOR, BACKENDS_FRESH_FOR};
 mod groups;
 mod operators;
 mod progress;
+mod replays;
 mod routes;
 mod settings;
 mod stats;
@@ -37,6 +38,7 @@ pub use force_moves::{follow_force_moves, read_force_moves, ForceMoveAdmin, Forc
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
+pub use replays::{ReplayAsk, Replays, MAX_WINDOW as MAX_REPLAY_WINDOW};
 pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
@@ -239,6 +241,12 @@ impl Services {
     pub fn controller_ops(&self, caller: &Caller) -> Result<ControllerOps, AppError> {
         caller.require(Role::Operator)?;
         Ok(ControllerOps::new(self.controller.clone(), self.auditor(caller), self.group_pages.clone()))
+    }
+
+    /// Setting up replays (docs/replay.md): operators, since a replay costs CPU.
+    pub fn replays(&self, caller: &Caller) -> Result<Replays, AppError> {
+        caller.require(Role::Operator)?;
+        Ok(Replays::new(self.ports.clone(), self.census.clone(), self.controller.settings().clone()))
     }
 
     /// The controller itself, for the endpoints that serve it without a session (`/metrics`,

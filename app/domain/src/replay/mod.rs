@@ -36,6 +36,10 @@ use crate::{
     },
 };
 
+/// The most passes one replay steps through (and one history query answers): 24 hours of
+/// 10-second passes, and below Prometheus' 11,000 points per series.
+pub const MAX_PASSES: usize = 8_640;
+
 /// The settings a replay plans with: those in force, or an operator's what-if.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplaySettings {

@@ -20,8 +20,10 @@ use super::{
 /// Z-score samples over time, keyed by (site, host, resource).
 type ScoreSeries = BTreeMap<(String, String, &'static str), VecDeque<(DateTime<Utc>, f64)>>;
 
-/// How long the per-tick traffic totals are kept (`host_traffic` reads windows of minutes).
-const TICKS_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// How long the per-tick traffic totals are kept: `host_traffic` reads windows of minutes, a
+/// replay the windows of the last hour at the passes' own times (older ones from the minute
+/// totals).
+const TICKS_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(60);
 /// How long the Z-scores and the minute totals are kept: the longest chart is a day.
 const DAY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// How often a row of the minute totals is kept.
@@ -70,6 +72,18 @@ impl MinuteTotals {
         while self.rows.front().is_some_and(|(t, _)| now - *t > DAY) {
             self.rows.pop_front();
         }
+    }
+
+    /// Traffic over the `window` up to `at`, to the minute; `None` before the first row.
+    fn between(&self, window: Duration, at: DateTime<Utc>) -> Option<BTreeMap<String, HostTraffic>> {
+        let by_host = |row: &Vec<HostTraffic>| -> BTreeMap<String, HostTraffic> {
+            row.iter().enumerate().filter_map(|(n, t)| self.hosts.get(n).map(|h| (h.clone(), *t))).collect()
+        };
+        let latest = self.rows.iter().rev().find(|(t, _)| *t <= at).map(|(_, row)| by_host(row))?;
+        let since = at - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::minutes(5));
+        let base = self.rows.iter().find(|(t, _)| *t >= since).map(|(_, row)| by_host(row));
+        let started_in_window = self.rows.front().is_some_and(|(t, _)| *t >= since);
+        Some(difference(&latest, if started_in_window { None } else { base.as_ref() }))
     }
 }
 
@@ -132,47 +146,77 @@ impl Simulator {
     /// Traffic per `dest_host` over the last `window`, from the recorded history.
     pub fn traffic_over(&self, window: Duration) -> BTreeMap<String, HostTraffic> {
         let world = self.world();
-        let Some((now, latest)) = world.history.traffic.back() else { return BTreeMap::new() };
-        let since = *now - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::minutes(5));
-        let base = world.history.traffic.iter().find(|(t, _)| *t >= since).map(|(_, totals)| totals);
-        let started_in_window = world.history.traffic.front().is_some_and(|(t, _)| *t >= since);
-        latest
-            .iter()
-            .map(|(host, now_counts)| {
-                // A window reaching back before the first record counts everything since start.
-                let before = if started_in_window { None } else { base.and_then(|b| b.get(host)) };
-                let before = before.copied().unwrap_or_default();
-                (
-                    host.clone(),
-                    HostTraffic {
-                        logins_ok: now_counts.logins_ok - before.logins_ok,
-                        logins_failed: now_counts.logins_failed - before.logins_failed,
-                        deliveries_ok: now_counts.deliveries_ok - before.deliveries_ok,
-                        deliveries_failed: now_counts.deliveries_failed - before.deliveries_failed,
-                    },
-                )
-            })
-            .collect()
+        let Some((now, _)) = world.history.traffic.back() else { return BTreeMap::new() };
+        Self::traffic_between(&world.history, window, *now).unwrap_or_default()
+    }
+
+    /// Traffic per `dest_host` over the `window` up to `at`, as [`Simulator::traffic_over`]
+    /// answered then; `None` when the history does not reach back to `at`.
+    pub fn traffic_at(&self, window: Duration, at: DateTime<Utc>) -> Option<BTreeMap<String, HostTraffic>> {
+        Self::traffic_between(&self.world().history, window, at)
+    }
+
+    fn traffic_between(
+        history: &History,
+        window: Duration,
+        at: DateTime<Utc>,
+    ) -> Option<BTreeMap<String, HostTraffic>> {
+        let ticks = &history.traffic;
+        if ticks.front().is_none_or(|(t, _)| *t > at) {
+            return history.minutes.between(window, at);
+        }
+        let latest = ticks.iter().rev().find(|(t, _)| *t <= at).map(|(_, totals)| totals)?;
+        let since = at - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::minutes(5));
+        let base = ticks.iter().find(|(t, _)| *t >= since).map(|(_, totals)| totals);
+        let started_in_window = ticks.front().is_some_and(|(t, _)| *t >= since);
+        Some(difference(latest, if started_in_window { None } else { base }))
     }
 
     /// Z-score samples of one site: per (host, resource), the average over `window` and the count over 24 h.
     pub fn scores(&self, site: &str, window: Duration) -> Vec<(String, &'static str, f64, u64)> {
+        self.scores_at(site, window, self.clock.now())
+    }
+
+    /// [`Simulator::scores`] as answered at `at`.
+    pub fn scores_at(&self, site: &str, window: Duration, at: DateTime<Utc>) -> Vec<(String, &'static str, f64, u64)> {
         let world = self.world();
-        let now = self.clock.now();
-        let since = now - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::hours(1));
+        let since = at - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::hours(1));
         world
             .history
             .scores
             .iter()
             .filter(|((s, _, _), _)| s == site)
             .filter_map(|((_, host, resource), samples)| {
-                let recent: Vec<f64> = samples.iter().filter(|(t, _)| *t >= since).map(|(_, z)| *z).collect();
-                (!recent.is_empty()).then(|| {
-                    (host.clone(), *resource, recent.iter().sum::<f64>() / recent.len() as f64, samples.len() as u64)
-                })
+                let recent: Vec<f64> =
+                    samples.iter().filter(|(t, _)| *t >= since && *t <= at).map(|(_, z)| *z).collect();
+                let day = samples.iter().filter(|(t, _)| *t <= at && at - *t <= DAY).count() as u64;
+                (!recent.is_empty())
+                    .then(|| (host.clone(), *resource, recent.iter().sum::<f64>() / recent.len() as f64, day))
             })
             .collect()
     }
+}
+
+/// Traffic from `before` (everything since start when `None`) to `latest`, per host.
+fn difference(
+    latest: &BTreeMap<String, HostTraffic>,
+    before: Option<&BTreeMap<String, HostTraffic>>,
+) -> BTreeMap<String, HostTraffic> {
+    latest
+        .iter()
+        .map(|(host, now)| {
+            let was = before.and_then(|b| b.get(host)).copied().unwrap_or_default();
+            (
+                host.clone(),
+                HostTraffic {
+                    logins_ok: now.logins_ok - was.logins_ok,
+                    logins_failed: now.logins_failed - was.logins_failed,
+                    deliveries_ok: now.deliveries_ok - was.deliveries_ok,
+                    deliveries_failed: now.deliveries_failed - was.deliveries_failed,
+                },
+            )
+        })
+        .collect()
 }
 
 fn resource_value(r: &Resources, resource: &str) -> f64 {

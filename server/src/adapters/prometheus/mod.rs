@@ -5,12 +5,14 @@
 
 mod answer;
 mod history;
+mod passes;
 
 use std::{collections::BTreeMap, time::Duration};
 
 use domain::{
     logtext::redact_userinfo,
     metrics::{HistoryGrid, HostMeasure, HostScore, HostSeries, HostTraffic},
+    replay::PassMetrics,
 };
 
 use async_trait::async_trait;
@@ -56,6 +58,24 @@ impl PrometheusMetrics {
     /// Extra label matchers: the job filter, if set.
     fn job_matcher(&self) -> String {
         self.job.as_ref().map(|j| format!(",job=\"{}\"", escape(j))).unwrap_or_default()
+    }
+
+    /// One traffic counter's increase per `dest_host` over the last `seconds`.
+    fn traffic_query(&self, metric: Counter, seconds: u64) -> String {
+        format!(
+            "sum by (dest_host) (increase(dovecot_{}_total{{dest_host!=\"\"{}}}[{seconds}s]))",
+            metric.name(),
+            self.job_matcher()
+        )
+    }
+
+    /// The Z-scores of `site`'s hosts: their average over `window`, and their count over a day.
+    fn score_queries(&self, site: &str, window: Duration) -> (String, String) {
+        let selector = format!("dovecot_cluster:host:zscore{{site=\"{}\"{}}}", escape(site), self.job_matcher());
+        (
+            format!("avg_over_time({selector}[{}s])", window.as_secs().max(1)),
+            format!("count_over_time({selector}[24h])"),
+        )
     }
 
     /// Runs an instant query that must return a vector.
@@ -140,12 +160,7 @@ impl Metrics for PrometheusMetrics {
         let mut traffic: BTreeMap<String, HostTraffic> = BTreeMap::new();
         let seconds = window.as_secs().max(1);
         for metric in TRAFFIC_COUNTERS {
-            let query = format!(
-                "sum by (dest_host) (increase(dovecot_{}_total{{dest_host!=\"\"{}}}[{seconds}s]))",
-                metric.name(),
-                self.job_matcher()
-            );
-            for (labels, value) in self.vector(&query).await? {
+            for (labels, value) in self.vector(&self.traffic_query(metric, seconds)).await? {
                 let Some(host) = labels.get("dest_host") else { continue };
                 metric.set(traffic.entry(host.clone()).or_default(), value);
             }
@@ -154,25 +169,22 @@ impl Metrics for PrometheusMetrics {
     }
 
     async fn host_scores(&self, site: &str, window: Duration) -> Result<Vec<HostScore>, MetricsError> {
-        let selector = format!("dovecot_cluster:host:zscore{{site=\"{}\"{}}}", escape(site), self.job_matcher());
-        let key = |labels: &BTreeMap<String, String>| {
-            (labels.get("host").cloned().unwrap_or_default(), labels.get("score").cloned().unwrap_or_default())
-        };
-        let averages = self.vector(&format!("avg_over_time({selector}[{}s])", window.as_secs().max(1))).await?;
-        let counts: BTreeMap<(String, String), f64> = self
-            .vector(&format!("count_over_time({selector}[24h])"))
-            .await?
-            .into_iter()
-            .map(|(l, v)| (key(&l), v))
-            .collect();
-        Ok(averages
+        let (average_query, count_query) = self.score_queries(site, window);
+        let averages = self.vector(&average_query).await?;
+        let counts: BTreeMap<(String, String), f64> =
+            self.vector(&count_query).await?.into_iter().map(|(l, v)| (score_key(&l), v)).collect();
+        let mut scores: Vec<HostScore> = averages
             .into_iter()
             .map(|(labels, average)| {
-                let (host, score) = key(&labels);
+                let (host, score) = score_key(&labels);
                 let samples_24h = counts.get(&(host.clone(), score.clone())).copied().unwrap_or(0.0) as u64;
                 HostScore { host, score, average, samples_24h }
             })
-            .collect())
+            .collect();
+        // By host, then resource: load balancing sums a host's scores in this order, and a
+        // replay reads them in it too.
+        scores.sort_by(|a, b| (&a.host, &a.score).cmp(&(&b.host, &b.score)));
+        Ok(scores)
     }
 
     async fn host_history(
@@ -185,4 +197,19 @@ impl Metrics for PrometheusMetrics {
     ) -> Result<Vec<HostSeries>, MetricsError> {
         self.history(site, measure, end, range, step).await
     }
+
+    async fn pass_history(
+        &self,
+        site: &str,
+        grid: &HistoryGrid,
+        traffic_window: Duration,
+        score_window: Duration,
+    ) -> Result<Vec<PassMetrics>, MetricsError> {
+        self.passes(site, grid, traffic_window, score_window).await
+    }
+}
+
+/// A Z-score series' (host, resource).
+fn score_key(labels: &BTreeMap<String, String>) -> (String, String) {
+    (labels.get("host").cloned().unwrap_or_default(), labels.get("score").cloned().unwrap_or_default())
 }
