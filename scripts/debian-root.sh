@@ -18,21 +18,31 @@ _debian_root_hosts() {
 debian_root() { # <name> <suite> [packages]
   local root="${PALOMAR_CACHE:-$HOME/.cache/palomar}/$1" suite=$2 packages=${3:-}
   local stamp="$root.done" wanted="$suite $packages"
-  # The stamp names what the root holds: another suite or package list builds it anew.
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$root/bin/sh" ]; then
-    _debian_root_hosts "$root"
-    echo "$root"
-    return 0
-  fi
-  command -v debootstrap >/dev/null || { echo "debian-root: debootstrap is not installed" >&2; return 1; }
-  rm -rf "$root" "$stamp"
   mkdir -p "$(dirname "$root")"
-  debootstrap --variant=minbase ${packages:+--include="$packages"} "$suite" "$root" http://deb.debian.org/debian \
-    >"$root.log" 2>&1 || { echo "debian-root: debootstrap of $suite failed, see $root.log" >&2; tail -n 20 "$root.log" >&2; return 1; }
-  # Debian's packages start no daemon here: the tests run their own.
-  _debian_root_hosts "$root"
-  echo "$wanted" >"$stamp"
-  echo "$root"
+  # One builder at a time: scripts/test.sh builds the roots in the background while it
+  # compiles, and a stage that needs a root waits here until it is done.
+  (
+    flock 9
+    # The stamp names what the root holds: another suite or package list builds it anew.
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$root/bin/sh" ]; then
+      _debian_root_hosts "$root"
+      echo "$root"
+      exit 0
+    fi
+    command -v debootstrap >/dev/null || { echo "debian-root: debootstrap is not installed" >&2; exit 1; }
+    rm -rf "$root" "$stamp"
+    debootstrap --variant=minbase ${packages:+--include="$packages"} "$suite" "$root" http://deb.debian.org/debian \
+      >"$root.log" 2>&1 || { echo "debian-root: debootstrap of $suite failed, see $root.log" >&2; tail -n 20 "$root.log" >&2; exit 1; }
+    # Debian's packages start no daemon here: the tests run their own.
+    _debian_root_hosts "$root"
+    echo "$wanted" >"$stamp"
+    echo "$root"
+  ) 9>"$root.lock"
+}
+
+# The package test's pristine roots (scripts/test/package.sh copies them).
+package_root() { # <suite>
+  debian_root "package-root-$1" "$1" systemd
 }
 
 dovecot24_root() {

@@ -39,10 +39,12 @@ declare -A about=(
   [bench]="the benchmarks at tiny sizes, so that their code keeps working (scripts/bench.sh, BENCH_SMALL=1; no timing is judged)"
 )
 # What each stage needs started: redis, cassandra, build (the server and the site), e2e (the
-# e2e server, its simulated cluster and the demo).
+# e2e server, its simulated cluster and the demo), the Debian roots (dovecot24-root: trixie with
+# Dovecot CE 2.4; package-roots: pristine bookworm and trixie).
 declare -A needs=(
-  [lint]="" [unit]="" [conformance]="redis cassandra" [e2e]="redis cassandra build e2e"
-  [faults]="redis cassandra build e2e" [load]="redis cassandra build e2e" [chaos]="cassandra" [ce]="redis cassandra build" [package]="redis cassandra build"
+  [lint]="" [unit]="" [conformance]="redis cassandra dovecot24-root" [e2e]="redis cassandra build e2e"
+  [faults]="redis cassandra build e2e" [load]="redis cassandra build e2e" [chaos]="cassandra"
+  [ce]="redis cassandra build dovecot24-root" [package]="redis cassandra build package-roots"
   [two-dc]="build" [bench]="redis cassandra build"
 )
 # Time limits in seconds, a cold build included where the stage compiles (2 cores).
@@ -74,6 +76,17 @@ bash scripts/install-tools.sh
 tools/cassandra/cassandra.sh install
 
 rm -rf "$run"; mkdir -p "$run"
+# The Debian roots take minutes the first time, mostly waiting on Debian's archive: they build
+# in the background while the rest compiles, and a stage that needs one waits for it
+# (scripts/debian-root.sh holds a lock per root).
+if wanted dovecot24-root || wanted package-roots; then
+  step "building the Debian roots that are missing (in the background)"
+  (
+    . scripts/debian-root.sh
+    if wanted dovecot24-root; then dovecot24_root; fi
+    if wanted package-roots; then package_root bookworm && package_root trixie; fi
+  ) >"$run/debian-roots.log" 2>&1 &
+fi
 if wanted redis; then
   step "starting Redis on 127.0.0.1:$REDIS_PORT"
   redis_start

@@ -38,7 +38,7 @@ echo "package: built $deb ($(du -h "$deb" | cut -f1))"
 for suite in bookworm trixie; do
   started=$SECONDS
   # systemd, as on any Debian server: systemd-analyze verify needs its units in the root.
-  pristine=$(debian_root "package-root-$suite" "$suite" systemd)
+  pristine=$(package_root "$suite")
   root="$run/package-$suite"
   rm -rf "$root"
   cp -a "$pristine" "$root"

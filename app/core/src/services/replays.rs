@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     controller::{Census, ControllerSettings},
-    ports::{read_all, Ports},
+    ports::{read_all, Metrics, Ports},
 };
 use domain::{
     decisions::DecisionRecord,
@@ -18,7 +18,7 @@ use domain::{
     moves::MoveRecord,
     page::MAX_PAGE_SIZE,
     planning::{BackendState, GroupState},
-    replay::{reconstruct, History, Replay, ReplaySettings, MAX_PASSES},
+    replay::{reconstruct, History, Replay, ReplayResult, ReplaySettings, Window, MAX_PASSES},
     AppError, PageRequest, Site,
 };
 
@@ -61,8 +61,9 @@ impl Replays {
 
     /// Reads what a replay of `site` over the asked window needs (the state now, the records
     /// of the window and of the cool times before it, the metrics at each pass) and sets the
-    /// replay up. The caller runs it, off the request's thread.
-    pub async fn prepare(&self, site: &Site, ask: ReplayAsk) -> Result<Replay, AppError> {
+    /// replay up; [`PreparedReplay::advance`] then reads the metrics a slice at a time and
+    /// replays them.
+    pub async fn prepare(&self, site: &Site, ask: ReplayAsk) -> Result<PreparedReplay, AppError> {
         let now = self.ports.clock.now();
         let s = &ask.settings;
         let pass = chrono::Duration::from_std(s.intervals.pass).unwrap_or(chrono::Duration::MAX);
@@ -81,12 +82,6 @@ impl Replays {
         let moves = self.moves(site.id, since).await?;
         let modes = self.modes(site.id, s, &ask.modes).await?;
         let grid = pass_grid(&decisions, ask.from, ask.to, s.intervals.pass);
-        let passes = self
-            .ports
-            .metrics
-            .pass_history(&site.name, &grid, s.host_failure.window, s.score_window)
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
         let geodb = self.ports.geodb.as_ref();
         let rows = read_all(|page| geodb.list_backends(site.id, page)).await?;
         let backends: Vec<BackendState> = rows.iter().map(|b| BackendState::from_row(b, true)).collect();
@@ -114,8 +109,16 @@ impl Replays {
             supervision_interval: s.intervals.supervision,
             changed: ask.changed,
         };
-        let history = History { passes, decisions, moves, reachability: Vec::new() };
-        Ok(Replay::new(site.id, start, notes, history, settings))
+        let history = History { passes: Vec::new(), decisions, moves, reachability: Vec::new() };
+        let window = Window { from: grid.start, to: grid.end, passes: grid.len() };
+        Ok(PreparedReplay {
+            replay: Replay::new(site.id, start, notes, history, settings, window),
+            grid,
+            next: grid.start,
+            site: site.name.clone(),
+            windows: (s.host_failure.window, s.score_window),
+            metrics: self.ports.metrics.clone(),
+        })
     }
 
     /// The site's decisions from `since` to `to`, oldest first.
@@ -184,6 +187,72 @@ impl Replays {
                 (f, resolve_mode(f, state, s.dry_run, s.group_balance_enabled).effective)
             })
             .collect())
+    }
+}
+
+/// Passes read from the metrics at a time: an hour of minute passes, a few megabytes for a site
+/// of a thousand backends.
+const PASSES_PER_SLICE: i64 = 60;
+
+/// A replay set up, with the metrics still to read.
+pub struct PreparedReplay {
+    replay: Replay,
+    grid: HistoryGrid,
+    /// The first pass not read yet.
+    next: DateTime<Utc>,
+    site: String,
+    /// The traffic and the score windows.
+    windows: (Duration, Duration),
+    metrics: Arc<dyn Metrics>,
+}
+
+impl PreparedReplay {
+    /// Passes run, and passes in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.replay.done(), self.replay.total())
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.next > self.grid.end
+    }
+
+    /// Reads the next slice of the history and replays it; the replay's own work runs off the
+    /// async threads.
+    pub async fn advance(mut self) -> Result<Self, AppError> {
+        if self.is_done() {
+            return Ok(self);
+        }
+        let step = chrono::Duration::seconds(self.grid.step_secs);
+        let end = (self.next + step * i32::try_from(PASSES_PER_SLICE - 1).unwrap_or(0)).min(self.grid.end);
+        let slice = HistoryGrid { start: self.next, end, step_secs: self.grid.step_secs };
+        let (traffic_window, score_window) = self.windows;
+        let passes = self
+            .metrics
+            .pass_history(&self.site, &slice, traffic_window, score_window)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        self.next = end + step;
+        let mut replay = self.replay;
+        replay.feed(passes);
+        self.replay = tokio::task::spawn_blocking(move || {
+            replay.run(usize::MAX);
+            replay
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("the replay stopped: {e}")))?;
+        Ok(self)
+    }
+
+    /// Reads and replays the rest of the window.
+    pub async fn run_to_end(mut self) -> Result<ReplayResult, AppError> {
+        while !self.is_done() {
+            self = self.advance().await?;
+        }
+        Ok(self.replay.finish())
+    }
+
+    pub fn finish(self) -> ReplayResult {
+        self.replay.finish()
     }
 }
 

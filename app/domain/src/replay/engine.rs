@@ -2,7 +2,7 @@
 //! pass planned on the replay's site and its decisions applied there as the controller applies
 //! them (docs/replay.md, "A pass").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use super::{
     recorded::Recorded,
     world::World,
     Both, History, PassMetrics, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint, StartNotes, StartState,
-    Summary,
+    Summary, Window,
 };
 use crate::{
     decisions::Outcome,
@@ -32,12 +32,20 @@ use crate::{
 /// At most this many alternatives are repaired per pass, as the controller does.
 const ALT_REPAIRS_PER_PASS: usize = 200;
 
-/// A replay under way: [`Replay::run`] a number of passes at a time, then [`Replay::finish`].
+/// A replay under way: [`Replay::feed`] it the history's passes (a slice at a time, so that a
+/// day of a large site's metrics is never held at once), [`Replay::run`] them, then
+/// [`Replay::finish`].
 pub struct Replay {
     settings: ReplaySettings,
+    window: Window,
     world: World,
     recorded: Recorded,
-    passes: Vec<PassMetrics>,
+    /// Passes fed and not run yet.
+    pending: VecDeque<PassMetrics>,
+    /// Passes run, kept only as far as the reasons of disagreements need them: whether they
+    /// had traffic and scores, and the traffic of the backends recorded decisions name.
+    kept: Vec<PassMetrics>,
+    named_hosts: HashSet<String>,
     next_pass: usize,
     next_tick: DateTime<Utc>,
     /// Moves others started, by creation time.
@@ -59,14 +67,16 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// A replay of `window` from `start`; `history.passes` may hold none of the passes yet.
     pub fn new(
         site_id: Uuid,
         start: StartState,
         notes: StartNotes,
         history: History,
         settings: ReplaySettings,
+        window: Window,
     ) -> Self {
-        let to = history.last_pass().unwrap_or(start.at);
+        let to = window.to;
         let mut external: Vec<MoveRecord> = history
             .moves
             .iter()
@@ -89,14 +99,26 @@ impl Replay {
             .collect();
         reach.sort_by_key(|(at, backend, _)| (*at, *backend));
         let recorded = Recorded::new(&start, &history.moves, &history.decisions);
+        let world = World::new(site_id, &start);
+        let named_hosts = history
+            .decisions
+            .iter()
+            .filter_map(|d| match &d.decision.inputs {
+                DecisionInputs::HostFailure(i) => world.backend(i.backend).map(|b| b.host.clone()),
+                _ => None,
+            })
+            .collect();
         let summary = Both { recorded: recorded_summary(&history, start.at, to), replayed: Summary::default() };
         Self {
             matcher: Matcher::new(&history.decisions, start.at, to, settings.tolerance()),
             paces: Paces::new(&history.moves),
-            world: World::new(site_id, &start),
+            world,
             recorded,
-            passes: history.passes.clone(),
+            pending: history.passes.into(),
+            kept: Vec::new(),
+            named_hosts,
             next_pass: 0,
+            window,
             next_tick: start.at,
             external,
             next_external: 0,
@@ -116,15 +138,26 @@ impl Replay {
 
     /// Passes in the window.
     pub fn total(&self) -> usize {
-        self.passes.len()
+        self.window.passes
     }
 
-    /// Runs up to `n` more passes (with the supervision ticks before each); returns the passes
-    /// done so far.
+    /// Passes run so far.
+    pub fn done(&self) -> usize {
+        self.next_pass
+    }
+
+    /// Adds the next passes of the history, oldest first.
+    pub fn feed(&mut self, passes: Vec<PassMetrics>) {
+        self.pending.extend(passes);
+    }
+
+    /// Runs up to `n` more of the passes fed (with the supervision ticks before each);
+    /// returns the passes done so far.
     pub fn run(&mut self, n: usize) -> usize {
-        let end = self.next_pass.saturating_add(n).min(self.passes.len());
+        let end = self.next_pass.saturating_add(n);
         while self.next_pass < end {
-            let at = self.passes[self.next_pass].at;
+            let Some(metrics) = self.pending.pop_front() else { break };
+            let at = metrics.at;
             let tick = chrono::Duration::from_std(self.settings.supervision_interval)
                 .unwrap_or(chrono::Duration::MAX)
                 .max(chrono::Duration::seconds(1));
@@ -135,22 +168,33 @@ impl Replay {
                 self.next_tick = now + tick;
             }
             self.until(at);
-            self.pass(self.next_pass, at);
+            self.pass(&metrics, at);
+            self.keep(metrics);
             self.next_pass += 1;
         }
         self.next_pass
     }
 
+    fn keep(&mut self, mut metrics: PassMetrics) {
+        if let Some(traffic) = &mut metrics.traffic {
+            traffic.retain(|host, _| self.named_hosts.contains(host));
+        }
+        if let Some(scores) = &mut metrics.scores {
+            scores.clear();
+        }
+        self.kept.push(metrics);
+    }
+
     pub fn finish(mut self) -> ReplayResult {
         let min_logins = self.settings.host_failure.min_logins;
-        let passes = std::mem::take(&mut self.passes);
-        let from = passes.first().map_or(self.next_tick, |p| p.at);
+        let passes = std::mem::take(&mut self.kept);
+        let from = self.window.from;
         let hosts: HashMap<Uuid, String> = self.world.backends.iter().map(|b| (b.id, b.host.clone())).collect();
         let host_of = |id: Uuid| hosts.get(&id).cloned().unwrap_or_else(|| id.to_string());
         let agreement = self.matcher.finish(|d| fidelity::why_not_replayed(d, &passes, min_logins, &host_of));
         ReplayResult {
             from,
-            to: passes.last().map_or(from, |p| p.at),
+            to: self.window.to,
             passes: self.next_pass as u64,
             decisions: self.decisions,
             series: self.series,
@@ -290,13 +334,12 @@ impl Replay {
     /// One pass at `at`: host failure, drain and load balancing planned on one view of the
     /// replay's site, then applied in that order (a load-balancing move waits when another
     /// move started in the pass).
-    fn pass(&mut self, index: usize, at: DateTime<Utc>) {
+    fn pass(&mut self, metrics: &PassMetrics, at: DateTime<Utc>) {
         for b in &mut self.world.backends {
             b.reachable = self.reachable.get(&b.id).copied().unwrap_or(true);
         }
         let s = self.settings.clone();
         let on = |f: Feature| s.mode(f) != FeatureState::Off;
-        let metrics = &self.passes[index];
         let scores = metrics.scores.as_ref().map(|scores| {
             let moved = load::displaced(&self.world.groups, &self.recorded.placement);
             let users = if moved.is_empty() {
@@ -349,7 +392,11 @@ impl Replay {
             }
             moved |= matches!(decision.action, Some(Action::MoveGroup { .. }));
         }
-        self.sample(index, at, scores.as_ref().map(|(recorded, replayed)| (recorded.as_slice(), replayed.as_slice())));
+        self.sample(
+            metrics,
+            at,
+            scores.as_ref().map(|(recorded, replayed)| (recorded.as_slice(), replayed.as_slice())),
+        );
     }
 
     /// Applies an acting decision to the replay's site; false when the site refuses it as the
@@ -392,7 +439,7 @@ impl Replay {
     /// The charts' point at a pass, and the offline time since the last one.
     fn sample(
         &mut self,
-        index: usize,
+        metrics: &PassMetrics,
         at: DateTime<Utc>,
         scores: Option<(&[crate::metrics::HostScore], &[crate::metrics::HostScore])>,
     ) {
@@ -406,16 +453,19 @@ impl Replay {
             self.summary.replayed.offline_secs += offline.replayed * secs;
         }
         self.last_pass = Some(at);
-        let online_recorded =
-            |host: &str| self.world.backends.iter().any(|b| b.host == host && !self.recorded.is_offline(b.id));
-        let online_replayed = |host: &str| self.world.backends.iter().any(|b| b.host == host && b.online());
+        let recorded_online: HashSet<&str> =
+            self.world.backends.iter().filter(|b| !self.recorded.is_offline(b.id)).map(|b| b.host.as_str()).collect();
+        let replayed_online: HashSet<&str> =
+            self.world.backends.iter().filter(|b| b.online()).map(|b| b.host.as_str()).collect();
+        let online_recorded = |host: &str| recorded_online.contains(host);
+        let online_replayed = |host: &str| replayed_online.contains(host);
         let spread = scores.map_or(Both::default(), |(recorded, replayed)| Both {
             recorded: load::spread(recorded, &online_recorded),
             replayed: load::spread(replayed, &online_replayed),
         });
         let min_logins = f64::from(self.settings.host_failure.min_logins);
         let worst = |online: &dyn Fn(&str) -> bool| {
-            self.passes[index].traffic.as_ref().map_or(0.0, |t| {
+            metrics.traffic.as_ref().map_or(0.0, |t| {
                 t.iter()
                     .filter(|(host, _)| online(host))
                     .filter_map(|(_, t)| t.worst_ratio(min_logins))

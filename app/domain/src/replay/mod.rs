@@ -104,6 +104,14 @@ impl History {
     }
 }
 
+/// A replay's window: its first and last pass, and how many passes it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub passes: usize,
+}
+
 /// One decision the replay made (moves, forced moves, backends set offline or online).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayedDecision {
@@ -164,7 +172,7 @@ pub struct ReplayResult {
     pub skipped_moves: Vec<String>,
 }
 
-/// Replays a whole window at once.
+/// Replays a history whose passes are all at hand.
 pub fn replay(
     site_id: Uuid,
     start: StartState,
@@ -172,7 +180,9 @@ pub fn replay(
     history: History,
     settings: ReplaySettings,
 ) -> ReplayResult {
-    let mut replay = Replay::new(site_id, start, notes, history, settings);
-    while replay.run(usize::MAX) < replay.total() {}
+    let from = history.first_pass().unwrap_or(start.at);
+    let window = Window { from, to: history.last_pass().unwrap_or(from), passes: history.passes.len() };
+    let mut replay = Replay::new(site_id, start, notes, history, settings, window);
+    replay.run(usize::MAX);
     replay.finish()
 }

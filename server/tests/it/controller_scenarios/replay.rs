@@ -41,9 +41,7 @@ async fn replay(
         changed: Vec::new(),
     };
     change(&mut ask);
-    let mut replay = replays.prepare(&world.site, ask).await.unwrap();
-    while replay.run(60) < replay.total() {}
-    replay.finish()
+    replays.prepare(&world.site, ask).await.unwrap().run_to_end().await.unwrap()
 }
 
 fn acting<'a>(decisions: &'a [DecisionRecord], pick: impl Fn(&Action) -> bool) -> Vec<&'a DecisionRecord> {
