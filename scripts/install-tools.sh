@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the build tools the product needs, only when they are missing:
-# the wasm target, the wasm-bindgen CLI matching Cargo.lock, and cargo-deb (the Debian package).
+# Installs the build tools the product needs, only when they are missing: the wasm target and
+# the wasm-bindgen CLI matching Cargo.lock (cargo-deb, for the Debian package, comes with
+# scripts/install-cargo-deb.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
@@ -26,8 +27,3 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 wasm-bindgen --version
 
-if [ "$(cargo deb --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DEB_VERSION" ]; then
-  echo "installing cargo-deb $CARGO_DEB_VERSION (about 6 minutes)"
-  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --root "$PALOMAR_TOOLS" >/dev/null
-fi
-cargo deb --version

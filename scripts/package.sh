@@ -23,5 +23,6 @@ rm -rf "$CARGO_TARGET_DIR/$profile/site"
 cp -r "$CARGO_TARGET_DIR/site" "$CARGO_TARGET_DIR/$profile/site"
 out="$CARGO_TARGET_DIR/debian"
 mkdir -p "$out"
+bash scripts/install-cargo-deb.sh >&2
 cargo deb -p server --no-build --profile "$profile" --fast --output "$out/" >&2
 ls -t "$out"/palomar_*.deb | head -n1

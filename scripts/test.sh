@@ -15,16 +15,17 @@
 #   load         32 clients for 30 s against that server
 #   chaos        a 3-minute randomized fault run: two servers for one site, a checker of invariants
 #   ce           real Dovecot CE proxies and backends steered by a second server, on 2.3 and on 2.4
-#   package      the Debian package installed into fresh bookworm and trixie roots, and run there
 #   two-dc       two sites on a two-node, two-DC Cassandra, one DC stopped and back, force-move
+#   package      the Debian package installed into fresh bookworm and trixie roots, and run there
 #   bench        the benchmarks at tiny sizes, so that their code keeps working
+# package and bench run beside two-dc when it runs too (it mostly waits on its own services).
 # Each stage has a time limit: a stage that hangs fails with its name instead of running on.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/test/services.sh"
 cd "$here/.."
 
-all_stages=(lint unit conformance e2e faults load chaos ce package two-dc bench)
+all_stages=(lint unit conformance e2e faults load chaos ce two-dc package bench)
 declare -A about=(
   [lint]="formatting and lints: scripts executable, cargo fmt --check; clippy -D warnings on the server and on the wasm build"
   [unit]="Rust unit tests"
@@ -87,6 +88,11 @@ if wanted dovecot24-root || wanted package-roots; then
     if wanted package-roots; then package_root bookworm && package_root trixie; fi
   ) >"$run/debian-roots.log" 2>&1 &
 fi
+# cargo-deb's first build takes a minute of CPU: at a low priority it takes what the waits of
+# the first stages leave.
+if wanted package-roots; then
+  nice -n 10 bash scripts/install-cargo-deb.sh >"$run/cargo-deb.log" 2>&1 &
+fi
 if wanted redis; then
   step "starting Redis on 127.0.0.1:$REDIS_PORT"
   redis_start
@@ -109,19 +115,10 @@ if wanted build; then
   timeout 2400 bash scripts/build.sh
 fi
 
-e2e_started=""
-for s in "${stages[@]}"; do
-  if [ -n "$cassandra_starting" ] && [[ " ${needs[$s]} " == *" cassandra "* ]]; then
-    step "waiting for Cassandra"
-    if ! wait "$cassandra_starting"; then cat "$run/cassandra-start.log"; exit 1; fi
-    cassandra_starting=""
-  fi
-  if [ -z "$e2e_started" ] && [[ " ${needs[$s]} " == *" e2e "* ]]; then
-    step "starting the e2e server on Cassandra and Redis, its simulated cluster, and the demo"
-    e2e_start
-    e2e_started=1
-  fi
-  step "$s: ${about[$s]}"
+# Runs one stage within its time limit, its output in $run/stage-NAME.log, and shown as it
+# comes unless QUIET (a stage running beside another shows its log when it ends).
+run_stage() { # <stage> <quiet: 0|1>
+  local s=$1 quiet=$2 code command
   case $s in
     # Clean environments: these two set up servers of their own.
     two-dc) command=(env -i HOME="$HOME" PATH="$PATH" PALOMAR_CACHE="$PALOMAR_CACHE" CARGO_TARGET_DIR="$CARGO_TARGET_DIR"
@@ -133,15 +130,72 @@ for s in "${stages[@]}"; do
   esac
   # timeout signals the stage's whole process group; -k: KILL if TERM is not enough.
   set +e
-  timeout -k 30 "${limit[$s]}" "${command[@]}" 2>&1 | tee "$run/stage-$s.log"
-  code=${PIPESTATUS[0]}
+  if [ "$quiet" = 1 ]; then
+    timeout -k 30 "${limit[$s]}" "${command[@]}" >"$run/stage-$s.log" 2>&1
+    code=$?
+  else
+    timeout -k 30 "${limit[$s]}" "${command[@]}" 2>&1 | tee "$run/stage-$s.log"
+    code=${PIPESTATUS[0]}
+  fi
   set -e
   [ "$code" = 124 ] && echo "stage $s: not done within ${limit[$s]} s, stopped" >&2
-  [ "$code" = 0 ] || { echo "stage $s failed (exit $code); its output is in $run/stage-$s.log" >&2; exit 1; }
+  [ "$code" = 0 ] || { echo "stage $s failed (exit $code); its output is in $run/stage-$s.log" >&2; return 1; }
   case $s in
-    two-dc) grep -q '^two-dc .*passed' "$run/stage-$s.log" || { echo "the two-DC test did not say it passed" >&2; exit 1; } ;;
-    bench) grep -q '^goals:' "$run/stage-$s.log" || { echo "the small benchmark printed no report" >&2; exit 1; } ;;
+    two-dc) grep -q '^two-dc .*passed' "$run/stage-$s.log" || { echo "the two-DC test did not say it passed" >&2; return 1; } ;;
+    bench) grep -q '^goals:' "$run/stage-$s.log" || { echo "the small benchmark printed no report" >&2; return 1; } ;;
   esac
+}
+
+# Stages that run beside a longer one, one after the other, when both are chosen: two-dc
+# spends most of its time waiting for its own Cassandra nodes, servers and simulator, on ports
+# of its own, while these two use the shared Cassandra and Redis.
+declare -A beside=([two-dc]="package bench")
+chosen() { local c; for c in "${stages[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
+declare -A ran_beside=()
+
+e2e_started=""
+for s in "${stages[@]}"; do
+  [ -n "${ran_beside[$s]:-}" ] && continue
+  companions=()
+  for c in ${beside[$s]:-}; do chosen "$c" && companions+=("$c"); done
+  needed=" ${needs[$s]} "
+  for c in "${companions[@]}"; do needed="$needed ${needs[$c]} "; done
+  if [ -n "$cassandra_starting" ] && [[ "$needed" == *" cassandra "* ]]; then
+    step "waiting for Cassandra"
+    if ! wait "$cassandra_starting"; then cat "$run/cassandra-start.log"; exit 1; fi
+    cassandra_starting=""
+  fi
+  if [ -z "$e2e_started" ] && [[ " ${needs[$s]} " == *" e2e "* ]]; then
+    step "starting the e2e server on Cassandra and Redis, its simulated cluster, and the demo"
+    e2e_start
+    e2e_started=1
+  fi
+  beside_pid=""
+  if [ ${#companions[@]} -gt 0 ]; then
+    step "${companions[*]}: beside $s, each in its own log (shown when it ends)"
+    for c in "${companions[@]}"; do ran_beside[$c]=1; done
+    (
+      for c in "${companions[@]}"; do
+        c_began=$SECONDS
+        run_stage "$c" 1 || exit 1
+        echo "$c: took $((SECONDS - c_began)) s" >>"$run/beside.log"
+      done
+    ) &
+    beside_pid=$!
+  fi
+  step "$s: ${about[$s]}"
+  run_stage "$s" 0 || { [ -n "$beside_pid" ] && wait "$beside_pid"; exit 1; }
+  if [ -n "$beside_pid" ]; then
+    step "waiting for ${companions[*]} (beside $s)"
+    beside_code=0
+    wait "$beside_pid" || beside_code=$?
+    for c in "${companions[@]}"; do
+      echo "--- stage $c (beside $s): ${about[$c]}"
+      cat "$run/stage-$c.log" 2>/dev/null || true
+    done
+    cat "$run/beside.log" 2>/dev/null || true
+    [ "$beside_code" = 0 ] || exit 1
+  fi
 done
 
 # What passed, counted from each stage's own output.
