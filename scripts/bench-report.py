@@ -24,6 +24,7 @@ GOALS = {
     "page_p99_ms": 50,
     "page_vs_static": 3.0,
     "screen_p95_ms": 250,
+    "replay_cpu_s": 60,
 }
 
 
@@ -101,6 +102,11 @@ def measure(kind, args):
             raise SystemExit("bench-report: no decision_pass line")
         biggest = max(lines, key=lambda f: f.get("backends", 0))
         return {"kind": "pass", **biggest}
+    if kind == "replay":
+        line = next((pairs(l) for l in text.splitlines() if l.startswith("replay backends=")), None)
+        if not line:
+            raise SystemExit("bench-report: no replay line")
+        return {"kind": "replay", **line}
     raise SystemExit(f"bench-report: unknown measurement {kind}")
 
 
@@ -111,7 +117,7 @@ def verdict(ok):
 def report(path, doc, setup):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     first = lambda kind: next((r for r in rows if r["kind"] == kind), None)
-    seed, scan, screen, decision = (first(k) for k in ("seed", "scan", "screen", "pass"))
+    seed, scan, screen, decision, replay = (first(k) for k in ("seed", "scan", "screen", "pass", "replay"))
     censuses = {r.get("which", "steady"): r for r in rows if r["kind"] == "census"}
     census, first_census = censuses.get("steady"), censuses.get("first")
     idle = first("rss")
@@ -148,6 +154,11 @@ def report(path, doc, setup):
         out.append(f"decision pass: {decision.get('backends', 0):,.0f} backends, {decision.get('groups', 0):,.0f} groups: "
                    f"{cpu:.1f} ms CPU (median), {decision.get('cpu_ms_max', float('nan')):.1f} ms (max)")
         goals.append(("one decision pass < 50 ms CPU", f"{cpu:.1f} ms", cpu < GOALS["pass_cpu_ms"]))
+    if replay:
+        cpu = replay.get("cpu_s", float("nan"))
+        out.append(f"replay: {replay.get('passes', 0):,.0f} passes over {replay.get('backends', 0):,.0f} backends and "
+                   f"{replay.get('groups', 0):,.0f} groups: {cpu:.1f} s CPU, {replay.get('decisions', 0):,.0f} decisions")
+        goals.append(("a 24-hour replay < 60 s CPU", f"{cpu:.1f} s", cpu < GOALS["replay_cpu_s"]))
     if screen and screen["samples"]:
         out.append(f"change to screen: {len(screen['samples'])} moves, p50 {screen['p50_ms']:.0f} ms, p95 {screen['p95_ms']:.0f} ms "
                    f"(each: {', '.join(str(round(s)) for s in screen['samples'])})")

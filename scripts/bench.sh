@@ -6,7 +6,8 @@
 #   table (server/examples/scan_bench.rs); the server's memory; pages and the route API under 32
 #   concurrent clients (wrk) against a static file of the same server, without and with a
 #   census running; change to screen (a move's POST to its card in Chromium, end2end/bench/);
-#   one decision pass at 1,000 backends (app/domain/benches/decision_pass.rs).
+#   one decision pass at 1,000 backends (app/domain/benches/decision_pass.rs); a 24-hour replay
+#   of a site of 1,000 backends and 100,000 groups (app/domain/benches/replay.rs).
 # It prints one table (scripts/bench-report.py) and, at full size, rewrites docs/benchmarks.md.
 # It asserts no timing: it exits 0 unless the setup failed. Everything it starts stops on exit.
 #
@@ -308,6 +309,14 @@ else
   cargo bench -p domain --bench decision_pass 2>&1 | tee "$run/pass.log"
 fi
 python3 scripts/bench-report.py pass <"$run/pass.log" >>"$results"
+
+step "a 24-hour replay at $BACKENDS_PER_SITE backends (docs/replay.md)"
+if [ "$SMALL" = 1 ]; then
+  PALOMAR_BENCH_SMALL=1 cargo test -p domain --bench replay 2>&1 | tee "$run/replay.log"
+else
+  cargo bench -p domain --bench replay 2>&1 | tee "$run/replay.log"
+fi
+python3 scripts/bench-report.py replay <"$run/replay.log" >>"$results"
 
 step "report"
 doc_args=()

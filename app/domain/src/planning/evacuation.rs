@@ -105,7 +105,11 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
 /// are left alone (their alternative is the move's destination). At most `most` per pass.
 pub fn repair_alternatives(backends: &[BackendState], groups: &[GroupState], most: usize) -> Vec<Decision> {
     let takes_users = |b: &BackendState| b.online() && b.reachable && !draining(b);
-    let find = |id: Uuid| backends.iter().find(|b| b.id == id);
+    // Indexed once: a pass over 100,000 groups must not scan the backends for each.
+    let by_id: IdMap<&BackendState> = backends.iter().map(|b| (b.id, b)).collect();
+    let find = |id: Uuid| by_id.get(&id).copied();
+    let takers: Vec<&BackendState> = backends.iter().filter(|b| takes_users(b)).collect();
+    let taker_at: IdMap<usize> = takers.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
     let mut decisions = Vec::new();
     for g in groups.iter().filter(|g| !g.moving) {
         if decisions.len() >= most {
@@ -116,11 +120,14 @@ pub fn repair_alternatives(backends: &[BackendState], groups: &[GroupState], mos
         if current.is_some_and(|alt| alt.id != own.id && alt.online() && !draining(alt)) {
             continue;
         }
-        let candidates: Vec<&BackendState> = backends.iter().filter(|b| b.id != own.id && takes_users(b)).collect();
-        if candidates.is_empty() {
+        // The takers other than the group's own backend, in site order: the `k`th of them.
+        let own_at = taker_at.get(&own.id).copied();
+        let candidates = takers.len() - usize::from(own_at.is_some());
+        if candidates == 0 {
             continue;
         }
-        let pick = candidates[usize::try_from(stable_hash(&g.name) % candidates.len() as u64).unwrap_or(0)];
+        let k = usize::try_from(stable_hash(&g.name) % candidates as u64).unwrap_or(0);
+        let pick = takers[if own_at.is_some_and(|at| k >= at) { k + 1 } else { k }];
         let why = match current {
             None if g.alt_backend_id.is_some() => "is not a backend of the site".to_string(),
             None => "is not set".to_string(),
