@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use domain::{
-    metrics::{HistoryGrid, HostScore, HostTraffic},
+    metrics::{HistoryGrid, HostScore},
     replay::{PassMetrics, MAX_PASSES},
 };
 use palomar_core::ports::MetricsError;
@@ -46,7 +46,7 @@ impl PrometheusMetrics {
                     for (t, value) in points {
                         let Some(k) = slot(t) else { continue };
                         let traffic = passes[k].traffic.get_or_insert_with(BTreeMap::new);
-                        metric.set(traffic.entry(host.clone()).or_insert_with(HostTraffic::default), value);
+                        metric.set(traffic.entry(host.clone()).or_default(), value);
                     }
                 }
             }

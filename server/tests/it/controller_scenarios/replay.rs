@@ -44,7 +44,7 @@ async fn replay(
     replays.prepare(&world.site, ask).await.unwrap().run_to_end().await.unwrap()
 }
 
-fn acting<'a>(decisions: &'a [DecisionRecord], pick: impl Fn(&Action) -> bool) -> Vec<&'a DecisionRecord> {
+fn acting(decisions: &[DecisionRecord], pick: impl Fn(&Action) -> bool) -> Vec<&DecisionRecord> {
     decisions.iter().filter(|d| d.decision.action.as_ref().is_some_and(&pick)).collect()
 }
 
