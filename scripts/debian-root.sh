@@ -30,6 +30,11 @@ debian_root() { # <name> <suite> [packages]
       exit 0
     fi
     command -v debootstrap >/dev/null || { echo "debian-root: debootstrap is not installed" >&2; exit 1; }
+    # A debootstrap that was stopped midway leaves the root's /proc (or more) mounted: unmount
+    # whatever is mounted below the root before removing it.
+    awk -v root="$root/" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r | while read -r mounted; do
+      umount "$mounted" 2>/dev/null || umount -l "$mounted"
+    done
     rm -rf "$root" "$stamp"
     debootstrap --variant=minbase ${packages:+--include="$packages"} "$suite" "$root" http://deb.debian.org/debian \
       >"$root.log" 2>&1 || { echo "debian-root: debootstrap of $suite failed, see $root.log" >&2; tail -n 20 "$root.log" >&2; exit 1; }
