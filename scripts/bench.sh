@@ -302,20 +302,21 @@ start_server 10 "$run/server-census.log"
 load "census running"
 record "{\"kind\": \"censuses\", \"during_load\": $(grep -c 'census taken' "$run/server-census.log" || true)}"
 
+# One of the domain crate's benchmarks: at tiny sizes its debug build, run as a test.
+domain_bench() { # <name>
+  if [ "$SMALL" = 1 ]; then
+    PALOMAR_BENCH_SMALL=1 cargo test -p domain --bench "$1"
+  else
+    cargo bench -p domain --bench "$1"
+  fi
+}
+
 step "one decision pass at $BACKENDS_PER_SITE backends (divan)"
-if [ "$SMALL" = 1 ]; then
-  PALOMAR_BENCH_SMALL=1 cargo test -p domain --bench decision_pass 2>&1 | tee "$run/pass.log"
-else
-  cargo bench -p domain --bench decision_pass 2>&1 | tee "$run/pass.log"
-fi
+domain_bench decision_pass 2>&1 | tee "$run/pass.log"
 python3 scripts/bench-report.py pass <"$run/pass.log" >>"$results"
 
 step "a 24-hour replay at $BACKENDS_PER_SITE backends (docs/replay.md)"
-if [ "$SMALL" = 1 ]; then
-  PALOMAR_BENCH_SMALL=1 cargo test -p domain --bench replay 2>&1 | tee "$run/replay.log"
-else
-  cargo bench -p domain --bench replay 2>&1 | tee "$run/replay.log"
-fi
+domain_bench replay 2>&1 | tee "$run/replay.log"
 python3 scripts/bench-report.py replay <"$run/replay.log" >>"$results"
 
 step "report"

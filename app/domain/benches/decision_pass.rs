@@ -17,6 +17,9 @@
 //! once, so this is its expensive case. The supervised moves are judged from their own
 //! observations (the supervision loop reads each moving group's row itself).
 
+mod common;
+use common::process_cpu_time;
+
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
@@ -391,17 +394,6 @@ mod planner {
         let site = site();
         bencher.bench_local(|| plan_group_balance(black_box(site)));
     }
-}
-
-/// CPU time used by this process so far (all threads; the passes run on one).
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
 }
 
 /// Median and maximum CPU milliseconds of `PASSES` runs of `f`, dropping its output included.

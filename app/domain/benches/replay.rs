@@ -11,6 +11,9 @@
 //! replay backends=1000 groups=100000 passes=1440 cpu_s=… decisions=… agreement=…
 //! ```
 
+mod common;
+use common::process_cpu_time;
+
 use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -25,16 +28,6 @@ use domain::{
     replay::{reconstruct, History, PassMetrics, ReachabilityMark, Replay, ReplaySettings, Window},
 };
 use uuid::Uuid;
-
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
-}
 
 fn host(b: usize) -> String {
     format!("be{b}.dc1.bench")

@@ -70,14 +70,8 @@ impl Controller {
         }
         let group_states = groups
             .iter()
-            .map(|g| GroupState {
-                name: g.name.clone(),
-                backend_id: g.backend_id,
-                alt_backend_id: g.alt_backend_id,
-                moving: g.is_moving(),
-                sticky_backend: g.has_sticky_backend(),
-                last_moved: last_moved.get(g.name.as_str()).copied(),
-                users: census.users_in(site_id, &g.name),
+            .map(|g| {
+                GroupState::from_row(g, census.users_in(site_id, &g.name), last_moved.get(g.name.as_str()).copied())
             })
             .collect();
         Ok(Snapshot { site_id, backends, groups, group_states })

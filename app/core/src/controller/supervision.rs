@@ -13,10 +13,7 @@ use domain::{
     feature::{Feature, FeatureState},
     logtext::Untrusted,
     moves::{EndMove, MoveRecord, MoveState},
-    planning::{
-        group_move_timeouts::{self, Observation, RowView, Verdict},
-        Action, Decision, DecisionInputs,
-    },
+    planning::group_move_timeouts::{self, Observation, RowView, Verdict},
 };
 
 impl Controller {
@@ -99,18 +96,7 @@ impl Controller {
                     notes.push(format!("{} aborted", m.group));
                 }
                 Verdict::Force(next, reason, why, inputs) => {
-                    let decision = Decision {
-                        feature: Feature::GroupMoveTimeouts,
-                        reason,
-                        action: m.source.map(|from| Action::MoveGroup {
-                            group: m.group.clone(),
-                            from,
-                            to: m.destination,
-                        }),
-                        summary: format!("force {} to {}: {why}", m.group, m.destination_host),
-                        inputs: DecisionInputs::GroupMoveTimeouts(inputs),
-                        rejected: vec![],
-                    };
+                    let decision = group_move_timeouts::force_decision(m, reason, &why, inputs);
                     if mode != FeatureState::On {
                         if mode == FeatureState::Dryrun {
                             self.record(site_id, &decision, mode, Outcome::Dry, "", &lease).await?;

@@ -89,15 +89,7 @@ impl Replays {
         let groups: Vec<GroupState> = read_all(|page| geodb.list_groups(site.id, page))
             .await?
             .iter()
-            .map(|g| GroupState {
-                name: g.name.clone(),
-                backend_id: g.backend_id,
-                alt_backend_id: g.alt_backend_id,
-                moving: g.is_moving(),
-                sticky_backend: g.has_sticky_backend(),
-                last_moved: None,
-                users: census.users_in(site.id, &g.name),
-            })
+            .map(|g| GroupState::from_row(g, census.users_in(site.id, &g.name), None))
             .collect();
         let (start, notes) = reconstruct(&backends, &groups, &moves, &decisions, grid.start);
         let settings = ReplaySettings {

@@ -12,8 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{MoveTimeoutInputs, Reason};
-use crate::moves::{MoveRecord, MoveState};
+use super::{Action, Decision, DecisionInputs, MoveTimeoutInputs, Reason};
+use crate::{
+    feature::Feature,
+    moves::{MoveRecord, MoveState},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SupervisionSettings {
@@ -53,6 +56,18 @@ pub enum Verdict {
     Aborted(MoveRecord, String),
     /// Must be forced: the reason, in words too, and the numbers behind it.
     Force(MoveRecord, Reason, String, MoveTimeoutInputs),
+}
+
+/// The decision to force a move at its timeout: to its destination, from its source.
+pub fn force_decision(m: &MoveRecord, reason: Reason, why: &str, inputs: MoveTimeoutInputs) -> Decision {
+    Decision {
+        feature: Feature::GroupMoveTimeouts,
+        reason,
+        action: m.source.map(|from| Action::MoveGroup { group: m.group.clone(), from, to: m.destination }),
+        summary: format!("force {} to {}: {why}", m.group, m.destination_host),
+        inputs: DecisionInputs::GroupMoveTimeouts(inputs),
+        rejected: vec![],
+    }
 }
 
 /// Judges one active move.

@@ -86,6 +86,21 @@ pub struct GroupState {
     pub users: u64,
 }
 
+impl GroupState {
+    /// From a GeoDB row, with its users from the census and when it last moved, if known.
+    pub fn from_row(row: &crate::geodb::UserGroup, users: u64, last_moved: Option<DateTime<Utc>>) -> Self {
+        Self {
+            name: row.name.clone(),
+            backend_id: row.backend_id,
+            alt_backend_id: row.alt_backend_id,
+            moving: row.is_moving(),
+            sticky_backend: row.has_sticky_backend(),
+            last_moved,
+            users,
+        }
+    }
+}
+
 /// What a planner wants done.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Action {

@@ -298,18 +298,7 @@ impl Replay {
                     self.world.flights.remove(i);
                 }
                 Verdict::Force(next, reason, why, inputs) => {
-                    let decision = Decision {
-                        feature: Feature::GroupMoveTimeouts,
-                        reason,
-                        action: m.source.map(|from| Action::MoveGroup {
-                            group: m.group.clone(),
-                            from,
-                            to: m.destination,
-                        }),
-                        summary: format!("force {} to {}: {why}", m.group, m.destination_host),
-                        inputs: DecisionInputs::GroupMoveTimeouts(inputs),
-                        rejected: vec![],
-                    };
+                    let decision = group_move_timeouts::force_decision(m, reason, &why, inputs);
                     let outcome = match mode {
                         FeatureState::Off => None,
                         FeatureState::Dryrun => self.outcome(&decision, mode, now),
