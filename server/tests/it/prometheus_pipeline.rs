@@ -1,13 +1,13 @@
 //! The metrics pipeline on a real Prometheus (Debian's package): the simulator's proxies and
 //! backends are scraped with a short interval, the shipped recording rules compute Z-scores,
 //! and the Prometheus adapter and the embedded adapter pass the same checks on the same traffic,
-//! current figures and histories alike.
+//! current figures, histories and the passes a replay reads alike.
 
 use crate::common;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use domain::metrics::HostMeasure;
+use domain::metrics::{HistoryGrid, HostMeasure};
 
 use chrono::Utc;
 use palomar_core::ports::{Metrics, SystemClock};
@@ -82,6 +82,30 @@ async fn history_conformance(name: &str, metrics: &dyn Metrics, site: &str, fail
     assert_eq!(hottest, Some(hot), "{name}: the hot backend has the highest summed Z-score: {scores:?}");
 }
 
+/// The passes of the last two minutes as a replay reads them (`pass_history`): one per time of
+/// the grid, in order, the latest with what `host_traffic` and `host_scores` answer now.
+async fn pass_conformance(name: &str, metrics: &dyn Metrics, site: &str, failing: &str, hot: &str) {
+    let end = Utc::now();
+    let grid = HistoryGrid { start: end - chrono::Duration::seconds(120), end, step_secs: 30 };
+    let (traffic_window, score_window) = (Duration::from_secs(300), Duration::from_secs(3600));
+    let passes =
+        metrics.pass_history(site, &grid, traffic_window, score_window).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    let times: Vec<_> = passes.iter().map(|p| p.at).collect();
+    assert_eq!(times, grid.times().collect::<Vec<_>>(), "{name}: one pass per time of the grid");
+    let last = passes.last().unwrap_or_else(|| panic!("{name}: no pass"));
+    let traffic = last.traffic.as_ref().unwrap_or_else(|| panic!("{name}: no traffic at the last pass"));
+    let ratio = traffic.get(failing).and_then(|t| t.failure_ratio()).unwrap_or(f64::NAN);
+    assert!((ratio - INJECTED_RATIO).abs() < RATIO_TOLERANCE, "{name}: failure ratio at the last pass {ratio}");
+    let scores = last.scores.as_ref().unwrap_or_else(|| panic!("{name}: no scores at the last pass"));
+    let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
+    for s in scores {
+        *sums.entry(s.host.as_str()).or_default() += s.average;
+    }
+    let hottest = sums.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(h, _)| *h);
+    assert_eq!(hottest, Some(hot), "{name}: the hot backend is the hottest at the last pass: {sums:?}");
+    println!("{name} passes: {} on a 30 s grid, {failing} at a failure ratio of {ratio:.3} at the last", passes.len());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     let Some(prometheus) = common::prometheus::binary() else { return };
@@ -134,6 +158,8 @@ async fn prometheus_and_embedded_metrics_agree_on_simulated_traffic() {
     let embedded_ratio = conformance("embedded", &embedded, &site, &failing, &hot, &healthy).await;
     history_conformance("prometheus", &prom, &site, &failing, &hot).await;
     history_conformance("embedded", &embedded, &site, &failing, &hot).await;
+    pass_conformance("prometheus", &prom, &site, &failing, &hot).await;
+    pass_conformance("embedded", &embedded, &site, &failing, &hot).await;
     println!("failure ratio of {failing}: injected {INJECTED_RATIO}, via Prometheus {via_prometheus:.3}, embedded {embedded_ratio:.3} (tolerance {RATIO_TOLERANCE})");
 
     // The job filter really filters.
