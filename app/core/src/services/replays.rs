@@ -184,7 +184,7 @@ impl Replays {
 
 /// Passes read from the metrics at a time: an hour of minute passes, a few megabytes for a site
 /// of a thousand backends.
-const PASSES_PER_SLICE: i64 = 60;
+const PASSES_PER_SLICE: i32 = 60;
 
 /// A replay set up, with the metrics still to read.
 pub struct PreparedReplay {
@@ -215,7 +215,7 @@ impl PreparedReplay {
             return Ok(self);
         }
         let step = chrono::Duration::seconds(self.grid.step_secs);
-        let end = (self.next + step * i32::try_from(PASSES_PER_SLICE - 1).unwrap_or(0)).min(self.grid.end);
+        let end = (self.next + step * (PASSES_PER_SLICE - 1)).min(self.grid.end);
         let slice = HistoryGrid { start: self.next, end, step_secs: self.grid.step_secs };
         let (traffic_window, score_window) = self.windows;
         let passes = self
