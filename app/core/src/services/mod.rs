@@ -38,7 +38,7 @@ pub use force_moves::{follow_force_moves, read_force_moves, ForceMoveAdmin, Forc
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
-pub use replays::{PreparedReplay, ReplayAsk, Replays, MAX_WINDOW as MAX_REPLAY_WINDOW};
+pub use replays::{PreparedReplay, ReplayAsk, Replays};
 pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};

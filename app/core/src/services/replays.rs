@@ -242,10 +242,6 @@ impl PreparedReplay {
         }
         Ok(self.replay.finish())
     }
-
-    pub fn finish(self) -> ReplayResult {
-        self.replay.finish()
-    }
 }
 
 fn too_many(what: &str) -> AppError {

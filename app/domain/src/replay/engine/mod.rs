@@ -102,11 +102,12 @@ impl Replay {
         reach.sort_by_key(|(at, backend, _)| (*at, *backend));
         let recorded = Recorded::new(&start, &history.moves, &history.decisions);
         let world = World::new(site_id, &start);
+        let host_of: HashMap<Uuid, &str> = world.backends.iter().map(|b| (b.id, b.host.as_str())).collect();
         let named_hosts = history
             .decisions
             .iter()
             .filter_map(|d| match &d.decision.inputs {
-                DecisionInputs::HostFailure(i) => world.backend(i.backend).map(|b| b.host.clone()),
+                DecisionInputs::HostFailure(i) => host_of.get(&i.backend).map(|h| h.to_string()),
                 _ => None,
             })
             .collect();
