@@ -424,7 +424,8 @@ fn start_background(ports: Ports, config: &Config, census_interval: Duration) ->
     let services = Arc::new(
         Services::new(ports, controller.clone())
             .with_route_api(config.route_api.clone())
-            .with_census_interval(census_interval),
+            .with_census_interval(census_interval)
+            .with_settings_overrides(Arc::new(config.replay_overrides.clone())),
     );
     spawn_census(services.clone(), census_interval, config.services.census_change_margin);
     palomar_core::controller::spawn(controller);

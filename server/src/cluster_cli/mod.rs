@@ -3,6 +3,7 @@
 
 pub(crate) mod client;
 mod force_move;
+mod replay;
 mod table;
 
 use clap::{Args, Subcommand};
@@ -81,6 +82,9 @@ enum SiteCommand {
     ForceMove(force_move::SiteForceMove),
     /// Brings users a force-move moved out of the site back at their next login.
     Recover(force_move::SiteRecover),
+    /// Replays the site's history through the controller's planners, with the settings in
+    /// force or others, and prints the summary and the decisions that differ.
+    Replay(replay::SiteReplay),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +199,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
         }
         ClusterCommand::Site(SiteCommand::ForceMove(command)) => force_move::site(&client, &out, command).await,
         ClusterCommand::Site(SiteCommand::Recover(command)) => force_move::recover(&client, &out, command).await,
+        ClusterCommand::Site(SiteCommand::Replay(command)) => replay::replay(&client, &out, command).await,
         ClusterCommand::Backend(BackendCommand::ForceMove(command)) => {
             force_move::backend(&client, &out, command).await
         }

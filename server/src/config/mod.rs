@@ -17,6 +17,7 @@ mod dovecot;
 mod env;
 mod prometheus;
 mod redis;
+mod replay_overrides;
 mod services;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ pub use env::{parse_bool, ConfigError, ConfigErrors, Effective, Process, Secret,
 use env::Reader;
 pub use prometheus::PrometheusSettings;
 pub use redis::RedisSettings;
+pub use replay_overrides::ReplayOverrides;
 pub use services::{HostCheck, ServicesSettings};
 pub use web::{origin_of, IpNet, WebSettings};
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub doveadm: DoveadmSettings,
     /// The route API for Dovecot CE proxies (`ROUTE_API_*`).
     pub route_api: palomar_core::services::RouteApiSettings,
+    /// The controller's variables as set, for replays that change some.
+    pub replay_overrides: ReplayOverrides,
     /// The value and source of every variable, for `palomar config`.
     pub effective: Effective,
 }
@@ -84,7 +88,19 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Config { cassandra, redis, web, controller, services, prometheus, doveadm, route_api, effective })
+        let replay_overrides = ReplayOverrides::new(lookup, process);
+        Ok(Config {
+            cassandra,
+            redis,
+            web,
+            controller,
+            services,
+            prometheus,
+            doveadm,
+            route_api,
+            replay_overrides,
+            effective,
+        })
     }
 
     /// The effective configuration as `NAME=value  (source)` lines, secrets redacted.

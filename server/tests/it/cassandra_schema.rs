@@ -164,18 +164,24 @@ async fn schema_creation_is_idempotent() {
 }
 
 #[tokio::test]
-async fn the_users_per_backend_history_expires_after_the_time_kept() {
+async fn the_users_per_backend_history_and_replays_expire_after_the_time_kept() {
     let Some(store) = common::cassandra_store("schema_backend_users_ttl").await else { return };
-    let rows = store
-        .session()
-        .query_unpaged(
-            "SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
-            (store.keyspace(), "controller_backend_users"),
-        )
-        .await
-        .expect("read system_schema")
-        .into_rows_result()
-        .expect("rows");
-    let ttl = rows.maybe_first_row::<(i32,)>().expect("typed row").map(|(ttl,)| ttl);
-    assert_eq!(ttl, Some(palomar_core::ports::CENSUS_HISTORY_KEPT.as_secs() as i32));
+    let kept = [
+        ("controller_backend_users", palomar_core::ports::CENSUS_HISTORY_KEPT),
+        ("controller_replays", domain::replay::RUN_KEPT),
+    ];
+    for (table, time) in kept {
+        let rows = store
+            .session()
+            .query_unpaged(
+                "SELECT default_time_to_live FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+                (store.keyspace(), table),
+            )
+            .await
+            .expect("read system_schema")
+            .into_rows_result()
+            .expect("rows");
+        let ttl = rows.maybe_first_row::<(i32,)>().expect("typed row").map(|(ttl,)| ttl);
+        assert_eq!(ttl, Some(time.as_secs() as i32), "{table}");
+    }
 }

@@ -20,7 +20,7 @@ pub use geodb::{BackendTable, GeoDb, GroupTable, SettingTable, SiteTable, StatTa
 mod metrics;
 pub use metrics::{Metrics, MetricsError, MAX_HISTORY_POINTS};
 mod records;
-pub use records::{history_backends, RecordStore, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS};
+pub use records::{history_backends, RecordStore, CENSUS_HISTORY_KEPT, MAX_HISTORY_BACKENDS, MAX_REPLAY_BYTES};
 
 /// Reads every page of a paged list (for tables known to be small, or passes that must see
 /// everything, like the controller's snapshot).

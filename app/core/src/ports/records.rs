@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
+use domain::{decisions::DecisionRecord, moves::MoveRecord, replay::ReplayRun, Page, PageRequest};
 
 /// The controller's own records in Cassandra: its decisions and the moves it supervises.
 #[async_trait]
@@ -51,7 +51,19 @@ pub trait RecordStore: Send + Sync + 'static {
         backends: &[Uuid],
         since: DateTime<Utc>,
     ) -> Result<BTreeMap<Uuid, Vec<(DateTime<Utc>, u64)>>, StoreError>;
+    /// Records a new replay, unless one with its id is already recorded; kept for
+    /// [`domain::replay::RUN_KEPT`]. Returns whether it was recorded.
+    async fn insert_replay(&self, run: &ReplayRun) -> Result<bool, StoreError>;
+    /// Saves a replay's progress or its end, only while the stored replay is still running: a
+    /// replay that ended is never changed again. Returns whether it was saved.
+    async fn update_replay(&self, run: &ReplayRun) -> Result<bool, StoreError>;
+    async fn get_replay(&self, site_id: Uuid, id: Uuid) -> Result<Option<ReplayRun>, StoreError>;
 }
+
+/// The largest replay record kept, in bytes of JSON: a day of 10-second passes' chart points
+/// and a few thousand decisions fit many times over, and it stays far below what one
+/// Cassandra write takes.
+pub const MAX_REPLAY_BYTES: usize = 8 << 20;
 
 /// How long the users-per-backend history is kept.
 pub const CENSUS_HISTORY_KEPT: Duration = Duration::from_secs(35 * 24 * 3600);

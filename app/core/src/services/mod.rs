@@ -38,7 +38,9 @@ pub use force_moves::{follow_force_moves, read_force_moves, ForceMoveAdmin, Forc
 pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
-pub use replays::{PreparedReplay, ReplayAsk, Replays};
+pub use replays::{
+    NoSettingsOverrides, PreparedReplay, ReplayAsk, ReplayReader, Replays, SettingsOverrides, MAX_WINDOW as MAX_REPLAY_WINDOW,
+};
 pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};
 pub use stats::{StatsAdmin, StatsReader};
@@ -75,6 +77,10 @@ pub struct Services {
     operations: Arc<Operations>,
     /// `CENSUS_INTERVAL_SECS`: a census older than two of these is stale.
     census_interval: std::time::Duration,
+    /// The replays running here.
+    replay_runner: Arc<replays::ReplayRunner>,
+    /// How a replay reads a changed controller setting.
+    settings_overrides: Arc<dyn SettingsOverrides>,
 }
 
 impl Services {
@@ -95,8 +101,17 @@ impl Services {
             tokens: Arc::new(fresh::Tokens::new(ports.operators.clone())),
             census_interval: std::time::Duration::from_secs(3600),
             operations: Arc::default(),
+            replay_runner: Arc::default(),
+            settings_overrides: Arc::new(NoSettingsOverrides),
             ports,
         }
+    }
+
+    /// The same services, with replays reading changed controller settings through
+    /// `overrides` (the server's configuration reader).
+    pub fn with_settings_overrides(mut self, overrides: Arc<dyn SettingsOverrides>) -> Self {
+        self.settings_overrides = overrides;
+        self
     }
 
     /// The same services with the census taken every `interval` (`CENSUS_INTERVAL_SECS`).
@@ -243,10 +258,22 @@ impl Services {
         Ok(ControllerOps::new(self.controller.clone(), self.auditor(caller), self.group_pages.clone()))
     }
 
-    /// Setting up replays (docs/replay.md): operators, since a replay costs CPU.
+    /// Starting replays (docs/replay.md): operators, since a replay costs CPU.
     pub fn replays(&self, caller: &Caller) -> Result<Replays, AppError> {
         caller.require(Role::Operator)?;
-        Ok(Replays::new(self.ports.clone(), self.census.clone(), self.controller.settings().clone()))
+        Ok(Replays::new(
+            self.ports.clone(),
+            self.census.clone(),
+            self.controller.settings().clone(),
+            self.settings_overrides.clone(),
+            self.replay_runner.clone(),
+            caller.username().to_string(),
+        ))
+    }
+
+    /// Reading replays: any role, so that a shared link opens for everyone who may log in.
+    pub fn replay_reader(&self, _caller: &Caller) -> ReplayReader {
+        ReplayReader::new(self.ports.clone())
     }
 
     /// The controller itself, for the endpoints that serve it without a session (`/metrics`,

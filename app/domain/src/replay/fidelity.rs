@@ -16,13 +16,14 @@ use crate::{
     planning::{Action, DecisionInputs},
 };
 
-/// Which side of the comparison a decision stands on alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Side {
-    /// Recorded, and the replay did not decide it.
-    Recorded,
-    /// Replayed, and the record does not have it.
-    Replayed,
+crate::closed_set::closed_set! {
+    /// Which side of the comparison a decision stands on alone.
+    pub enum Side("side", "side") {
+        /// Recorded, and the replay did not decide it.
+        Recorded = "recorded",
+        /// Replayed, and the record does not have it.
+        Replayed = "replayed",
+    }
 }
 
 /// A decision only one side made, and why as far as the replay can tell.

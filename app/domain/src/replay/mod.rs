@@ -9,6 +9,7 @@ pub mod fidelity;
 mod load;
 pub mod pace;
 mod recorded;
+mod run;
 mod start;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 pub use engine::Replay;
 pub use fidelity::{Agreement, Disagreement, Side};
+pub use run::{ReplayRun, ReplayStatus, SettingOverride, MAX_OVERRIDES, RUN_KEPT, RUN_SILENT_AFTER};
 pub use start::{reconstruct, StartNotes, StartState};
 pub use world::{Flight, MoveProfile};
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
+use domain::{decisions::DecisionRecord, moves::MoveRecord, replay::ReplayRun, Page, PageRequest};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -29,6 +29,9 @@ pub(super) struct Statements {
     list_moves: PreparedStatement,
     put_backend_users: PreparedStatement,
     backend_users_since: PreparedStatement,
+    insert_replay: PreparedStatement,
+    update_replay: PreparedStatement,
+    get_replay: PreparedStatement,
 }
 
 impl Statements {
@@ -86,6 +89,22 @@ impl Statements {
                  WHERE site_id = ? AND backend_id = ? AND taken_at >= ?",
             )
             .await?,
+            insert_replay: prepare(
+                session,
+                ks,
+                "INSERT INTO {ks}.controller_replays (site_id, id, status, body) VALUES (?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            // A replay that ended is never changed again, whatever a late write says.
+            update_replay: prepare(
+                session,
+                ks,
+                "UPDATE {ks}.controller_replays SET status = ?, body = ? WHERE site_id = ? AND id = ? \
+                 IF status = 'running'",
+            )
+            .await?,
+            get_replay: prepare(session, ks, "SELECT body FROM {ks}.controller_replays WHERE site_id = ? AND id = ?")
+                .await?,
         })
     }
 }
@@ -234,6 +253,22 @@ impl RecordStore for CassandraStore {
         let reads: Vec<_> =
             backends.into_iter().map(|backend| self.backend_users_since(site_id, backend, since)).collect();
         futures::stream::iter(reads).buffer_unordered(HISTORY_IN_FLIGHT).try_collect().await
+    }
+
+    async fn insert_replay(&self, run: &ReplayRun) -> Result<bool, StoreError> {
+        let values = (run.site_id, run.id, run.status.as_str(), to_json(run)?);
+        self.conditional(&self.record_statements.insert_replay, values).await
+    }
+
+    async fn update_replay(&self, run: &ReplayRun) -> Result<bool, StoreError> {
+        let values = (run.status.as_str(), to_json(run)?, run.site_id, run.id);
+        self.conditional(&self.record_statements.update_replay, values).await
+    }
+
+    async fn get_replay(&self, site_id: Uuid, id: Uuid) -> Result<Option<ReplayRun>, StoreError> {
+        let row: Option<Parsed<ReplayRun>> =
+            self.one::<BodyRow, Parsed<ReplayRun>>(&self.record_statements.get_replay, (site_id, id)).await?;
+        row.map(|p| p.0.map_err(StoreError::Corrupt)).transpose()
     }
 }
 

@@ -93,7 +93,7 @@ primary key ((section), site_id, backend_id, setting_name),
 ];
 
 /// The controller's own tables.
-pub const CONTROLLER_TABLES: [&str; 12] = [
+pub const CONTROLLER_TABLES: [&str; 13] = [
     // Group membership as the censuses recorded it (each writes only the changes since the
     // previous one); rows of users who left are deleted when a listing finds them stale. It
     // replaces `controller_group_members`, whose rows older versions rewrote with a TTL at
@@ -206,6 +206,15 @@ taken_at timestamp,
 users bigint,
 primary key ((site_id, backend_id), taken_at)
 ) with default_time_to_live = 3024000",
+    // Replays with their results (JSON in `body`), one partition each, kept 7 days
+    // (RUN_KEPT): long enough to share a link.
+    "create table if not exists {ks}.controller_replays (
+site_id uuid,
+id uuid,
+status text,
+body text,
+primary key ((site_id, id))
+) with default_time_to_live = 604800",
 ];
 
 #[cfg(test)]
@@ -216,6 +225,13 @@ mod tests {
     fn the_backend_users_history_lives_as_long_as_the_port_says() {
         let table = CONTROLLER_TABLES.iter().find(|t| t.contains(".controller_backend_users ")).copied();
         let ttl = format!("default_time_to_live = {}", palomar_core::ports::CENSUS_HISTORY_KEPT.as_secs());
+        assert!(table.is_some_and(|t| t.ends_with(&ttl)), "{table:?} should end with {ttl}");
+    }
+
+    #[test]
+    fn replays_live_as_long_as_the_domain_says() {
+        let table = CONTROLLER_TABLES.iter().find(|t| t.contains(".controller_replays ")).copied();
+        let ttl = format!("default_time_to_live = {}", domain::replay::RUN_KEPT.as_secs());
         assert!(table.is_some_and(|t| t.ends_with(&ttl)), "{table:?} should end with {ttl}");
     }
 }

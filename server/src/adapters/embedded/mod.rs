@@ -74,6 +74,8 @@ struct Tables {
     /// Per site, newest first; and the active ones by id.
     moves: BTreeMap<(Uuid, Reverse<i64>, Uuid), MoveRecord>,
     active_moves: BTreeMap<(Uuid, Uuid), MoveRecord>,
+    /// Replays by (site, id).
+    replays: BTreeMap<(Uuid, Uuid), domain::replay::ReplayRun>,
     /// Users per backend at each recorded census: (site, backend) → milliseconds → users,
     /// oldest first like the Cassandra partition.
     backend_users: BTreeMap<(Uuid, Uuid), BTreeMap<i64, u64>>,

@@ -2,7 +2,12 @@
 
 use std::{cmp::Reverse, collections::BTreeMap, ops::Bound};
 
-use domain::{decisions::DecisionRecord, moves::MoveRecord, Page, PageRequest};
+use domain::{
+    decisions::DecisionRecord,
+    moves::MoveRecord,
+    replay::{ReplayRun, ReplayStatus, RUN_KEPT},
+    Page, PageRequest,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -145,6 +150,34 @@ impl RecordStore for EmbeddedStore {
                 (backend, points)
             })
             .collect())
+    }
+
+    async fn insert_replay(&self, run: &ReplayRun) -> Result<bool, StoreError> {
+        let mut tables = self.write();
+        // What Cassandra's time to live drops, dropped here when a replay starts, so memory
+        // stays bounded by the replays of the period kept.
+        let kept = chrono::Duration::from_std(RUN_KEPT).unwrap_or(chrono::Duration::MAX);
+        tables.replays.retain(|_, r| run.created_at - r.updated_at <= kept);
+        let key = (run.site_id, run.id);
+        if tables.replays.contains_key(&key) {
+            return Ok(false);
+        }
+        tables.replays.insert(key, run.clone());
+        Ok(true)
+    }
+
+    async fn update_replay(&self, run: &ReplayRun) -> Result<bool, StoreError> {
+        match self.write().replays.get_mut(&(run.site_id, run.id)) {
+            Some(stored) if stored.status == ReplayStatus::Running => {
+                *stored = run.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn get_replay(&self, site_id: Uuid, id: Uuid) -> Result<Option<ReplayRun>, StoreError> {
+        Ok(self.read().replays.get(&(site_id, id)).cloned())
     }
 }
 

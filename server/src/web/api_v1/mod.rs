@@ -19,6 +19,7 @@ mod moves;
 mod operators;
 pub mod problem;
 mod rate;
+pub mod replays;
 pub mod report_types;
 mod reports;
 mod settings;
@@ -181,6 +182,8 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(reports::site_charts))
         .routes(routes!(reports::controller_status))
         .routes(routes!(reports::evaluate_controller))
+        .routes(routes!(replays::start_replay))
+        .routes(routes!(replays::get_replay))
         .routes(routes!(stats::list_backend_stats))
         .routes(routes!(stats::list_proxy_stats))
         .routes(routes!(stats::prune_proxy_stats))

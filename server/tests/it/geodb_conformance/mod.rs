@@ -4,9 +4,10 @@
 use crate::common;
 
 mod conditional;
+mod replays;
 mod tables;
 
-use self::{conditional::*, tables::*};
+use self::{conditional::*, replays::*, tables::*};
 
 use std::collections::BTreeSet;
 
@@ -135,4 +136,5 @@ conformance!(
     users_delete,
     settings_by_section,
     reachability_group_sites_and_stats,
+    a_replay_is_recorded_once_and_changes_only_while_running,
 );

@@ -1,15 +1,15 @@
-//! Replays (docs/replay.md): a window of a site's history gathered from the GeoDB, the records
-//! and the metrics, and set up for the replay engine with the settings in force or an
-//! operator's what-if.
+//! A window of a site's history gathered from the GeoDB, the records and the metrics, and set
+//! up for the replay engine with the settings in force or an operator's what-if.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::{ReplayAsk, Replays};
 use crate::{
-    controller::{Census, ControllerSettings},
-    ports::{read_all, Metrics, Ports},
+    controller::ControllerSettings,
+    ports::{read_all, Metrics},
 };
 use domain::{
     decisions::DecisionRecord,
@@ -29,36 +29,7 @@ pub const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// each.
 const MAX_RECORDS: usize = 200_000;
 
-/// What an operator asks a replay for.
-#[derive(Debug, Clone)]
-pub struct ReplayAsk {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    /// The controller's settings for the replay: those in force, some changed.
-    pub settings: ControllerSettings,
-    /// Feature states to replay with instead of the site's.
-    pub modes: BTreeMap<Feature, FeatureState>,
-    /// What differs from the settings in force, by name.
-    pub changed: Vec<String>,
-}
-
-/// Setting up replays of this controller's sites.
-pub struct Replays {
-    ports: Ports,
-    census: Arc<Census>,
-    live: ControllerSettings,
-}
-
 impl Replays {
-    pub(super) fn new(ports: Ports, census: Arc<Census>, live: ControllerSettings) -> Self {
-        Self { ports, census, live }
-    }
-
-    /// The settings in force.
-    pub fn live_settings(&self) -> &ControllerSettings {
-        &self.live
-    }
-
     /// Reads what a replay of `site` over the asked window needs (the state now, the records
     /// of the window and of the cool times before it, the metrics at each pass) and sets the
     /// replay up; [`PreparedReplay::advance`] then reads the metrics a slice at a time and
@@ -240,7 +211,12 @@ impl PreparedReplay {
         while !self.is_done() {
             self = self.advance().await?;
         }
-        Ok(self.replay.finish())
+        Ok(self.finish())
+    }
+
+    /// The result of the passes replayed.
+    pub fn finish(self) -> ReplayResult {
+        self.replay.finish()
     }
 }
 

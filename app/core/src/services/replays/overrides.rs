@@ -1,0 +1,22 @@
+//! Controller settings with some changed, for a what-if replay.
+
+use crate::controller::ControllerSettings;
+use domain::{logtext::Untrusted, replay::SettingOverride, AppError};
+
+/// The controller's settings with `changed` instead of the values in force, each read exactly
+/// as the server reads its variable at start-up (the same names, forms, bounds and error
+/// text). The server's configuration reader implements it.
+pub trait SettingsOverrides: Send + Sync + 'static {
+    fn controller_settings(&self, changed: &[SettingOverride]) -> Result<ControllerSettings, AppError>;
+}
+
+/// For services built without a configuration (tests): no setting can be changed, only
+/// features' states.
+pub struct NoSettingsOverrides;
+
+impl SettingsOverrides for NoSettingsOverrides {
+    fn controller_settings(&self, changed: &[SettingOverride]) -> Result<ControllerSettings, AppError> {
+        let names: Vec<String> = changed.iter().map(|o| Untrusted(&o.name).to_string()).collect();
+        Err(AppError::invalid("set", format!("this server cannot change {} in a replay", names.join(", "))))
+    }
+}
