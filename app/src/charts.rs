@@ -5,7 +5,10 @@
 use charts_rs::{BarChart, ChartBase, LineChart, Series};
 use chrono::{DateTime, Utc};
 
-use domain::dashboard::{ChartData, ChartKind, ChartView};
+use domain::{
+    dashboard::{ChartData, ChartKind, ChartView},
+    replay::{ReplayChart, SeriesPoint},
+};
 
 /// The drawing's size in SVG units; the page scales it to its box.
 const WIDTH: f32 = 720.0;
@@ -43,6 +46,51 @@ pub fn render(data: &ChartData) -> ChartView {
     }
 }
 
+/// The most points a replay chart draws: each is the largest of the passes it stands for, so
+/// that a peak shows however long the window.
+const REPLAY_POINTS: usize = 240;
+
+/// A replay's charts, recorded against replayed: the spread of summed Z-scores and the worst
+/// failure ratio at each pass.
+pub fn replay(series: &[SeriesPoint]) -> Vec<ReplayChart> {
+    let per = series.len().div_ceil(REPLAY_POINTS).max(1);
+    let labels: Vec<String> = series.chunks(per).map(|b| b[0].at.format("%H:%M").to_string()).collect();
+    let peak = |pick: fn(&SeriesPoint) -> f64| peaks(series, pick);
+    let chart = |id: &str, title: &str, recorded: Vec<f32>, replayed: Vec<f32>| {
+        let svg = if labels.is_empty() {
+            String::new()
+        } else {
+            let mut chart = LineChart::new(
+                vec![Series::new("recorded".into(), recorded), Series::new("replayed".into(), replayed)],
+                labels.clone(),
+            );
+            shape(&mut chart.base);
+            chart.svg().unwrap_or_default()
+        };
+        ReplayChart { id: id.into(), title: title.into(), svg }
+    };
+    vec![
+        chart(
+            "spread",
+            "Spread of summed Z-scores (busiest online backend less the idlest)",
+            peak(|p| p.spread.recorded),
+            peak(|p| p.spread.replayed),
+        ),
+        chart(
+            "failure-ratio",
+            "Worst login failure ratio of an online backend",
+            peak(|p| p.worst_ratio.recorded),
+            peak(|p| p.worst_ratio.replayed),
+        ),
+    ]
+}
+
+/// The largest value of each run of passes a replay chart's point stands for.
+fn peaks(series: &[SeriesPoint], pick: fn(&SeriesPoint) -> f64) -> Vec<f32> {
+    let per = series.len().div_ceil(REPLAY_POINTS).max(1);
+    series.chunks(per).map(|b| b.iter().map(pick).fold(f64::MIN, f64::max) as f32).collect()
+}
+
 fn shape(base: &mut ChartBase) {
     base.width = WIDTH;
     base.height = HEIGHT;
@@ -78,6 +126,26 @@ mod tests {
             assert!(view.svg.starts_with("<svg"), "{kind:?}: {}", &view.svg[..view.svg.len().min(80)]);
             assert!(view.svg.contains("be1.dc1a.example.net"), "{kind:?}: the legend names the host");
         }
+    }
+
+    #[test]
+    fn a_replay_chart_keeps_each_peak_however_long_the_window() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let series: Vec<SeriesPoint> = (0..1000)
+            .map(|i| SeriesPoint {
+                at: t0 + chrono::Duration::seconds(i * 60),
+                spread: domain::replay::Both { recorded: if i == 517 { 9.5 } else { 1.0 }, replayed: 1.0 },
+                worst_ratio: Default::default(),
+                offline: Default::default(),
+            })
+            .collect();
+        let spread = peaks(&series, |p| p.spread.recorded);
+        assert!(spread.len() <= REPLAY_POINTS);
+        assert_eq!(spread.iter().copied().fold(0.0, f32::max), 9.5);
+        let charts = replay(&series);
+        assert_eq!(charts.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["spread", "failure-ratio"]);
+        assert!(charts[0].svg.starts_with("<svg") && charts[0].svg.contains("replayed"));
+        assert!(replay(&[]).iter().all(|c| c.svg.is_empty()));
     }
 
     #[test]

@@ -28,6 +28,7 @@ use pages::{
     moves::MovesPage,
     operators::OperatorsPage,
     overview::OverviewPage,
+    replay::ReplayPage,
     settings::{FeaturesPage, SettingsPage},
     site_layout::SiteLayout,
     sites::{EditSitePage, NewSitePage, RemoveSitePage, SitesPage},
@@ -112,6 +113,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("moves") view=MovesPage ssr=SSR/>
                         <Route path=path!("decisions") view=DecisionsPage ssr=SSR/>
                         <Route path=path!("force-move") view=ForceMovesPage ssr=SSR/>
+                        <Route path=path!("replay") view=ReplayPage ssr=SSR/>
                     </ParentRoute>
                     <Route path=path!("controller") view=ControllerPage ssr=SSR/>
                     <Route path=path!("users") view=UsersPage ssr=SSR/>

@@ -58,6 +58,26 @@ pub fn host_or_ip(field: &str, raw: &str) -> Result<String, AppError> {
     }
 }
 
+/// An instant, as RFC 3339 (`2026-12-07T08:00:00Z`, any offset) or as a UTC date and time
+/// (`2026-12-07T08:00`, what a browser's date-time field sends); blank is none.
+pub fn instant(field: &str, raw: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() <= 40 {
+        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(raw) {
+            return Ok(Some(at.with_timezone(&chrono::Utc)));
+        }
+        for form in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+            if let Ok(at) = chrono::NaiveDateTime::parse_from_str(raw, form) {
+                return Ok(Some(at.and_utc()));
+            }
+        }
+    }
+    Err(AppError::invalid(field, format!("{} is a time as 2026-12-07T08:00:00Z (UTC)", human(field))))
+}
+
 fn human(field: &str) -> String {
     let mut words = field.replace('_', " ");
     if let Some(first) = words.get_mut(0..1) {
@@ -94,6 +114,17 @@ mod tests {
         assert!(cluster_name("name", "").is_err());
         assert!(cluster_name("name", "dc 1").is_err());
         assert!(cluster_name("name", &"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn instants() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(instant("from", "2026-12-07T08:00:00Z").unwrap(), Some(at));
+        assert_eq!(instant("from", "2026-12-07T09:00:00+01:00").unwrap(), Some(at));
+        assert_eq!(instant("from", " 2026-12-07T08:00 ").unwrap(), Some(at));
+        assert_eq!(instant("from", "").unwrap(), None);
+        let bad = instant("from", "yesterday").unwrap_err();
+        assert_eq!((bad.field(), bad.to_string().as_str()), (Some("from"), "From is a time as 2026-12-07T08:00:00Z (UTC)"));
     }
 
     #[test]

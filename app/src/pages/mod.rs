@@ -12,6 +12,7 @@ pub mod login;
 pub mod moves;
 pub mod operators;
 pub mod overview;
+pub mod replay;
 pub mod settings;
 pub mod site_layout;
 pub mod sites;

@@ -1,5 +1,6 @@
 //! The frame of every page of one site: its navigation, so that each site links its
-//! dashboard, backends, groups, moves, decisions, features, proxies, force-moves and settings.
+//! dashboard, backends, groups, moves, decisions, features, proxies, force-moves, replays and
+//! settings.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -8,7 +9,7 @@ use leptos_router::{
 };
 
 /// The site's pages, as (path below `/sites/:id`, label).
-const SITE_PAGES: [(&str, &str); 9] = [
+const SITE_PAGES: [(&str, &str); 10] = [
     ("", "Dashboard"),
     ("/backends", "Backends"),
     ("/groups", "Groups"),
@@ -17,6 +18,7 @@ const SITE_PAGES: [(&str, &str); 9] = [
     ("/features", "Features"),
     ("/stats", "Proxies"),
     ("/force-move", "Force-move"),
+    ("/replay", "Replay"),
     ("/edit", "Edit"),
 ];
 

@@ -10,6 +10,7 @@ pub mod decisions;
 pub mod force_moves;
 pub mod groups;
 pub mod moves;
+pub mod replays;
 pub mod operators;
 pub mod settings;
 pub mod sites;

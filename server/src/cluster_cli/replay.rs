@@ -34,12 +34,8 @@ pub(super) struct SiteReplay {
 
 pub(super) async fn replay(client: &Client, out: &Output, command: SiteReplay) -> Result<(), CliError> {
     let time = |raw: Option<String>, what: &str| -> Result<Option<DateTime<Utc>>, CliError> {
-        raw.map(|t| {
-            DateTime::parse_from_rfc3339(t.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| CliError::Usage(format!("--{what}: expected a time as 2026-12-07T08:00:00Z")))
-        })
-        .transpose()
+        let at = domain::validate::instant(what, raw.as_deref().unwrap_or_default());
+        at.map_err(|e| CliError::Usage(format!("--{what}: {e}")))
     };
     let mut set = std::collections::BTreeMap::new();
     for raw in &command.set {

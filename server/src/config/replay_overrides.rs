@@ -1,7 +1,7 @@
 //! A replay's changed controller settings, read as start-up reads them: the same [`Reader`],
 //! names, forms, bounds and error text, over the values in force with the changes on top.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use domain::{logtext::Untrusted, replay::SettingOverride, AppError};
 use palomar_core::{controller::ControllerSettings, services::SettingsOverrides};
@@ -17,8 +17,8 @@ const NOT_FOR_REPLAY: [&str; 2] = ["CLUSTER_SITE", "CONTROLLER_INSTANCE"];
 /// The controller's variables as they were set at start-up.
 #[derive(Debug, Clone)]
 pub struct ReplayOverrides {
-    /// Every variable the controller's settings are read from.
-    known: BTreeSet<&'static str>,
+    /// Every variable the controller's settings are read from, with its value in force.
+    in_force: BTreeMap<&'static str, String>,
     /// Those that were set, with their values.
     set: BTreeMap<String, String>,
     process: Process,
@@ -29,9 +29,9 @@ impl ReplayOverrides {
         let mut reader = Reader::new(lookup);
         controller::read(&mut reader, process);
         let (effective, _) = reader.finish();
-        let known: BTreeSet<&'static str> = effective.keys().copied().collect();
-        let set = known.iter().filter_map(|name| Some((name.to_string(), lookup(name)?))).collect();
-        Self { known, set, process: process.clone() }
+        let set = effective.keys().filter_map(|name| Some((name.to_string(), lookup(name)?))).collect();
+        let in_force = effective.into_iter().map(|(name, (value, _))| (name, value)).collect();
+        Self { in_force, set, process: process.clone() }
     }
 }
 
@@ -43,7 +43,7 @@ impl SettingsOverrides for ReplayOverrides {
             if NOT_FOR_REPLAY.contains(&name.as_str()) {
                 return Err(AppError::invalid("set", format!("{name} names this controller; a replay cannot change it")));
             }
-            if !self.known.contains(name.as_str()) {
+            if !self.in_force.contains_key(name.as_str()) {
                 return Err(AppError::invalid(
                     "set",
                     format!(
@@ -62,6 +62,10 @@ impl SettingsOverrides for ReplayOverrides {
             None => Ok(settings),
             Some(e) => Err(AppError::invalid("set", e.to_string())),
         }
+    }
+
+    fn in_force(&self, name: &str) -> Option<String> {
+        self.in_force.get(name).cloned()
     }
 }
 
@@ -85,6 +89,16 @@ mod tests {
         assert_eq!(settings.host_failure.cool_time.as_secs(), 60);
         assert_eq!(settings.host_failure.ratio, 0.2, "the others stay as set at start-up");
         assert_eq!(settings.intervals.pass.as_secs(), 30);
+        assert_eq!(overrides().in_force("HOST_FAILURE_COOL_TIME_SECS").as_deref(), Some("3600"), "a default");
+        assert_eq!(overrides().in_force("CONTROLLER_PASS_INTERVAL_SECS").as_deref(), Some("30"), "as set");
+    }
+
+    #[test]
+    fn every_setting_the_replay_page_lists_is_one_the_controller_reads() {
+        let o = overrides();
+        for name in palomar_core::services::REPLAYED_SETTINGS {
+            assert!(o.in_force(name).is_some(), "{name}");
+        }
     }
 
     #[test]

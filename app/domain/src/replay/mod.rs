@@ -8,6 +8,7 @@ mod engine;
 pub mod fidelity;
 mod load;
 pub mod pace;
+mod page;
 mod recorded;
 mod run;
 mod start;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 pub use engine::Replay;
 pub use fidelity::{Agreement, Disagreement, Side};
+pub use page::{ReplayChart, ReplayPage, ReplayShown};
 pub use run::{ReplayRun, ReplayStatus, SettingOverride, MAX_OVERRIDES, RUN_KEPT, RUN_SILENT_AFTER};
 pub use start::{reconstruct, StartNotes, StartState};
 pub use world::{Flight, MoveProfile};
@@ -124,6 +126,16 @@ pub struct ReplayedDecision {
     pub recorded: Option<Uuid>,
 }
 
+/// One acting decision of the record in the window, for the recorded timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub feature: Feature,
+    pub summary: String,
+    pub outcome: Outcome,
+}
+
 /// A value under the record and under the replay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Both<T> {
@@ -165,6 +177,9 @@ pub struct ReplayResult {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub passes: u64,
+    /// The record's acting decisions (moves, forced moves, backends set offline or online).
+    pub recorded: Vec<RecordedEvent>,
+    /// The replay's acting decisions, each with the recorded one it pairs with.
     pub decisions: Vec<ReplayedDecision>,
     pub series: Vec<SeriesPoint>,
     pub summary: Both<Summary>,

@@ -82,6 +82,22 @@ impl SettingOverride {
         }
         Ok(all)
     }
+
+    /// One `NAME=VALUE` a line, as the replay page's form sends them; blank lines and lines
+    /// starting with `#` are skipped.
+    pub fn parse_lines(text: &str) -> Result<Vec<Self>, AppError> {
+        if text.len() > MAX_OVERRIDES * (MAX_NAME + MAX_VALUE + 2) {
+            return Err(AppError::invalid("set", format!("a replay changes at most {MAX_OVERRIDES} settings")));
+        }
+        let mut pairs = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let Some(pair) = line.split_once('=') else {
+                return Err(AppError::invalid("set", "write a setting as NAME=VALUE, as in HOST_FAILURE_RATIO=0.3"));
+            };
+            pairs.push(pair);
+        }
+        Self::parse_all(pairs)
+    }
 }
 
 impl std::fmt::Display for SettingOverride {
@@ -156,6 +172,15 @@ mod tests {
         assert!(twice.is_err_and(|e| e.to_string().contains("twice")));
         let many: Vec<(String, String)> = (0..=MAX_OVERRIDES).map(|i| (format!("S{i}"), "1".to_string())).collect();
         assert!(SettingOverride::parse_all(many.iter().map(|(n, v)| (n.as_str(), v.as_str()))).is_err());
+    }
+
+    #[test]
+    fn a_form_sends_a_setting_a_line() {
+        let text = "# in force\nHOST_FAILURE_RATIO=0.1\n\n  load_balance = on \r\n";
+        let all = SettingOverride::parse_lines(text).expect("parses");
+        assert_eq!(all.iter().map(ToString::to_string).collect::<Vec<_>>(), ["HOST_FAILURE_RATIO=0.1", "load_balance=on"]);
+        assert!(SettingOverride::parse_lines("HOST_FAILURE_RATIO").is_err());
+        assert!(SettingOverride::parse_lines(&"X=1\n".repeat(5000)).is_err());
     }
 
     #[test]

@@ -101,8 +101,8 @@ pub async fn start_replay(
     let site = api.services.site_by_key(&caller, &site).await?;
     let overrides = SettingOverride::parse_all(asked.set.iter().map(|(n, v)| (n.as_str(), v.as_str())))?;
     let replays = api.services.replays(&caller)?;
-    let ask = replays.ask(asked.from, asked.to, &overrides)?;
-    let run = replays.start(&site, overrides, ask).await?;
+    let ask = replays.ask(&site, asked.from, asked.to, &overrides).await?;
+    let run = replays.start(&site, ask).await?;
     let location = format!("/api/v1/sites/{}/replays/{}", site.name, run.id);
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(run.into())))
 }

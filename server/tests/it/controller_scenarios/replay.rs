@@ -3,7 +3,7 @@
 //! pairs with every decision it recorded, and changed settings change what they should.
 
 use super::*;
-use domain::replay::{ReplayResult, Side};
+use domain::replay::{ReplayResult, SettingOverride, Side};
 use palomar_core::services::{Caller, ReplayAsk};
 
 /// Runs the loops as the scheduler does over `seconds` of simulated time: the lease, the
@@ -38,10 +38,14 @@ async fn replay(
         to: world.clock_now(),
         settings: replays.live_settings().clone(),
         modes: BTreeMap::new(),
-        changed: Vec::new(),
+        overrides: Vec::new(),
     };
     change(&mut ask);
     replays.prepare(&world.site, ask).await.unwrap().run_to_end().await.unwrap()
+}
+
+fn set(name: &str, value: &str) -> SettingOverride {
+    SettingOverride::new(name, value).unwrap()
 }
 
 fn acting(decisions: &[DecisionRecord], pick: impl Fn(&Action) -> bool) -> Vec<&DecisionRecord> {
@@ -83,7 +87,7 @@ async fn a_backend_failing_for_20_minutes_replays_exactly_and_a_raised_ratio_kee
 
     let raised = replay(&world, &c, from, |ask| {
         ask.settings.host_failure.ratio = 0.7;
-        ask.changed = vec!["HOST_FAILURE_RATIO".into()];
+        ask.overrides = vec![set("HOST_FAILURE_RATIO", "0.7")];
     })
     .await;
     let offline: Vec<_> =
@@ -120,8 +124,10 @@ async fn a_slowly_heating_backend_replays_exactly_and_a_shorter_cool_time_adds_a
     let shorter = replay(&world, &c, from, |ask| {
         ask.settings.load_balance.host_cool_time = Duration::from_secs(120);
         ask.settings.load_balance.group_cool_time = Duration::from_secs(120);
-        ask.changed =
-            vec!["HOST_LOAD_BALANCE_MIN_COOL_TIME_SECS".into(), "HOST_LOAD_BALANCE_GROUP_MIN_COOL_TIME_SECS".into()];
+        ask.overrides = vec![
+            set("HOST_LOAD_BALANCE_MIN_COOL_TIME_SECS", "120"),
+            set("HOST_LOAD_BALANCE_GROUP_MIN_COOL_TIME_SECS", "120"),
+        ];
     })
     .await;
     let replayed =
@@ -150,7 +156,7 @@ async fn a_stalled_move_replays_exactly_and_a_longer_start_timeout_forces_it_lat
 
     let longer = replay(&world, &c, from, |ask| {
         ask.settings.supervision.start_timeout = Duration::from_secs(300);
-        ask.changed = vec!["GROUP_MOVE_START_TIMEOUT_SECS".into()];
+        ask.overrides = vec![set("GROUP_MOVE_START_TIMEOUT_SECS", "300")];
     })
     .await;
     let later: Vec<_> = longer.decisions.iter().filter(|d| d.decision.feature == Feature::GroupMoveTimeouts).collect();

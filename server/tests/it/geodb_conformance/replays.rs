@@ -42,6 +42,7 @@ pub(super) async fn a_replay_is_recorded_once_and_changes_only_while_running(db:
         from: replay.from,
         to: replay.to,
         passes: 60,
+        recorded: Vec::new(),
         decisions: Vec::new(),
         series: Vec::new(),
         summary: Default::default(),

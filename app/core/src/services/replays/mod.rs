@@ -17,10 +17,10 @@ pub(crate) use runner::ReplayRunner;
 
 use crate::{
     controller::{Census, ControllerSettings},
-    ports::Ports,
+    ports::{read_all, Ports},
 };
 use domain::{
-    feature::{Feature, FeatureState},
+    feature::{feature_states, Feature, FeatureState, FEATURE_SECTION},
     logtext::Untrusted,
     replay::{ReplayRun, ReplayStatus, SettingOverride},
     AppError, Site,
@@ -35,9 +35,28 @@ pub struct ReplayAsk {
     pub settings: ControllerSettings,
     /// Feature states to replay with instead of the site's.
     pub modes: BTreeMap<Feature, FeatureState>,
-    /// What differs from the settings in force, as `NAME=VALUE`.
-    pub changed: Vec<String>,
+    /// What differs from the settings in force.
+    pub overrides: Vec<SettingOverride>,
 }
+
+/// The settings a replay plans with, by their variable names, as the replay page lists them
+/// with their values in force; any other controller setting can be changed too.
+pub const REPLAYED_SETTINGS: [&str; 14] = [
+    "DRY_RUN",
+    "HOST_FAILURE_RATIO",
+    "HOST_FAILURE_MIN_LOGINS",
+    "HOST_FAILURE_WINDOW_SECS",
+    "HOST_FAILURE_COOL_TIME_SECS",
+    "HOST_LOAD_BALANCE_SCORE_DELTA_THRESHOLD_RATIO",
+    "HOST_LOAD_BALANCE_MIN_SAMPLES",
+    "HOST_LOAD_BALANCE_MIN_COOL_TIME_SECS",
+    "HOST_LOAD_BALANCE_GROUP_MIN_COOL_TIME_SECS",
+    "HOST_LOAD_BALANCE_SCORE_WINDOW_SECS",
+    "GROUP_MOVE_START_TIMEOUT_SECS",
+    "GROUP_MOVE_FINISH_TIMEOUT_SECS",
+    "CONTROLLER_PASS_INTERVAL_SECS",
+    "GROUP_MOVE_SUPERVISION_INTERVAL_SECS",
+];
 
 /// Starting replays of this controller's sites and reading them: operators, since a replay
 /// costs CPU.
@@ -67,41 +86,74 @@ impl Replays {
         &self.live
     }
 
+    /// The settings in force for `site`, as a replay form starts from: each feature's stored
+    /// state by the feature's name, then [`REPLAYED_SETTINGS`] with their values.
+    pub async fn in_force(&self, site: &Site) -> Result<Vec<SettingOverride>, AppError> {
+        let rows = read_all(|page| self.ports.geodb.list_settings(FEATURE_SECTION, page)).await?;
+        let features = feature_states(&rows, site.id).into_iter().map(|(f, state)| (f.as_str(), state.as_str()));
+        let mut all = Vec::new();
+        for (name, value) in features {
+            all.push(SettingOverride::new(name, value)?);
+        }
+        for name in REPLAYED_SETTINGS {
+            if let Some(value) = self.overrides.in_force(name) {
+                all.push(SettingOverride::new(name, &value)?);
+            }
+        }
+        Ok(all)
+    }
+
     /// The replay asked for: the window (`to` defaults to now, `from` to [`MAX_WINDOW`] before
-    /// `to`) and the settings in force with `overrides` instead. A feature's name sets its
-    /// state (`load_balance=on`); any other name is a controller setting, read as the server
-    /// reads its variable at start-up.
-    pub fn ask(
+    /// `to`) and the settings in force with `asked` instead, those equal to the value in force
+    /// left out. A feature's name sets its state (`load_balance=on`); any other name is a
+    /// controller setting, read as the server reads its variable at start-up.
+    pub async fn ask(
         &self,
+        site: &Site,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-        overrides: &[SettingOverride],
+        asked: &[SettingOverride],
     ) -> Result<ReplayAsk, AppError> {
         let to = to.unwrap_or_else(|| self.ports.clock.now());
         let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or(chrono::Duration::MAX);
         let from = from.unwrap_or(to - window);
+        let rows = read_all(|page| self.ports.geodb.list_settings(FEATURE_SECTION, page)).await?;
+        let stored: BTreeMap<Feature, FeatureState> = feature_states(&rows, site.id).into_iter().collect();
         let mut modes = BTreeMap::new();
         let mut settings = Vec::new();
-        for o in overrides {
+        let mut overrides = Vec::new();
+        for o in asked {
             match o.name.parse::<Feature>() {
                 Ok(feature) => {
                     let state = o.value.parse::<FeatureState>().map_err(|e| {
                         AppError::invalid("set", format!("{}: {e}", Untrusted(&o.name)))
                     })?;
-                    modes.insert(feature, state);
+                    if stored.get(&feature) != Some(&state) {
+                        modes.insert(feature, state);
+                        overrides.push(SettingOverride::new(feature.as_str(), state.as_str())?);
+                    }
                 }
-                Err(_) => settings.push(o.clone()),
+                Err(_) => {
+                    let name = o.name.to_ascii_uppercase();
+                    if self.overrides.in_force(&name).as_deref() != Some(o.value.as_str()) {
+                        settings.push(SettingOverride::new(&name, &o.value)?);
+                    }
+                }
             }
         }
-        let settings =
-            if settings.is_empty() { self.live.clone() } else { self.overrides.controller_settings(&settings)? };
-        let changed = overrides.iter().map(ToString::to_string).collect();
-        Ok(ReplayAsk { from, to, settings, modes, changed })
+        let settings = if settings.is_empty() {
+            self.live.clone()
+        } else {
+            let read = self.overrides.controller_settings(&settings)?;
+            overrides.extend(settings);
+            read
+        };
+        Ok(ReplayAsk { from, to, settings, modes, overrides })
     }
 
     /// Starts a replay of `site` in the background and returns its record, running. Refused
     /// while another replay of the site runs here.
-    pub async fn start(&self, site: &Site, overrides: Vec<SettingOverride>, ask: ReplayAsk) -> Result<ReplayRun, AppError> {
+    pub async fn start(&self, site: &Site, ask: ReplayAsk) -> Result<ReplayRun, AppError> {
         let slot = self.runner.claim(site)?;
         let prepared = self.prepare(site, ask.clone()).await?;
         let now = self.ports.clock.now();
@@ -115,7 +167,7 @@ impl Replays {
             updated_at: now,
             from: ask.from,
             to: ask.to,
-            overrides,
+            overrides: ask.overrides,
             status: ReplayStatus::Running,
             done: done as u64,
             total: total as u64,
@@ -149,6 +201,15 @@ impl ReplayReader {
     /// A replay of `site` by its id.
     pub async fn get(&self, site: &Site, id: Uuid) -> Result<ReplayRun, AppError> {
         read(&self.ports, site, id).await
+    }
+
+    /// The window a replay covers unless asked otherwise: the last [`MAX_WINDOW`], to the
+    /// minute.
+    pub fn default_window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let now = self.ports.clock.now();
+        let to = now - chrono::Duration::seconds(now.timestamp().rem_euclid(60)) - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+        let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or(chrono::Duration::MAX);
+        (to - window, to)
     }
 }
 

@@ -8,6 +8,9 @@ use domain::{logtext::Untrusted, replay::SettingOverride, AppError};
 /// text). The server's configuration reader implements it.
 pub trait SettingsOverrides: Send + Sync + 'static {
     fn controller_settings(&self, changed: &[SettingOverride]) -> Result<ControllerSettings, AppError>;
+    /// A setting's value in force, as its variable would be written; `None` for a name that
+    /// is not a controller setting.
+    fn in_force(&self, name: &str) -> Option<String>;
 }
 
 /// For services built without a configuration (tests): no setting can be changed, only
@@ -18,5 +21,9 @@ impl SettingsOverrides for NoSettingsOverrides {
     fn controller_settings(&self, changed: &[SettingOverride]) -> Result<ControllerSettings, AppError> {
         let names: Vec<String> = changed.iter().map(|o| Untrusted(&o.name).to_string()).collect();
         Err(AppError::invalid("set", format!("this server cannot change {} in a replay", names.join(", "))))
+    }
+
+    fn in_force(&self, _name: &str) -> Option<String> {
+        None
     }
 }

@@ -70,7 +70,7 @@ impl Replays {
             supervision: s.supervision,
             pass_interval: s.intervals.pass,
             supervision_interval: s.intervals.supervision,
-            changed: ask.changed,
+            changed: ask.overrides.iter().map(ToString::to_string).collect(),
         };
         let history = History { passes: Vec::new(), decisions, moves, reachability: Vec::new() };
         let window = Window { from: grid.start, to: grid.end, passes: grid.len() };

@@ -13,8 +13,8 @@ use super::{
     pace::{self, Paces},
     recorded::Recorded,
     world::World,
-    Both, History, PassMetrics, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint, StartNotes, StartState,
-    Summary, Window,
+    Both, History, PassMetrics, RecordedEvent, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint,
+    StartNotes, StartState, Summary, Window,
 };
 use crate::{
     decisions::Outcome,
@@ -61,6 +61,7 @@ pub struct Replay {
     matcher: Matcher,
     repeats: RepeatMemory,
     decisions: Vec<ReplayedDecision>,
+    recorded_events: Vec<RecordedEvent>,
     series: Vec<SeriesPoint>,
     summary: Both<Summary>,
     last_pass: Option<DateTime<Utc>>,
@@ -112,7 +113,20 @@ impl Replay {
             })
             .collect();
         let summary = Both { recorded: series::recorded_summary(&history, start.at, to), replayed: Summary::default() };
+        let recorded_events = history
+            .decisions
+            .iter()
+            .filter(|d| d.at >= start.at && d.at <= to && d.outcome != Outcome::NoAction && d.decision.action.is_some())
+            .map(|d| RecordedEvent {
+                id: d.id,
+                at: d.at,
+                feature: d.decision.feature,
+                summary: d.decision.summary.clone(),
+                outcome: d.outcome,
+            })
+            .collect();
         Self {
+            recorded_events,
             matcher: Matcher::new(&history.decisions, start.at, to, settings.tolerance()),
             paces: Paces::new(&history.moves),
             world,
@@ -199,6 +213,7 @@ impl Replay {
             from,
             to: self.window.to,
             passes: self.next_pass as u64,
+            recorded: self.recorded_events,
             decisions: self.decisions,
             series: self.series,
             summary: self.summary,
