@@ -11,6 +11,8 @@ use crate::common;
 const IN_THE_API: &[(&str, &str)] = &[
     ("list_audit", "GET /api/v1/audit"),
     ("get_force_moves", "GET /api/v1/sites/{site}/force-moves"),
+    ("get_replay_page", "GET /api/v1/sites/{site}/replays/{id}"),
+    ("start_replay", "POST /api/v1/sites/{site}/replays"),
     ("start_force_move", "POST /api/v1/sites/{site}/force-move"),
     ("start_recover", "POST /api/v1/sites/{site}/recover"),
     ("change_force_move", "PATCH /api/v1/sites/{site}/force-move"),

@@ -28,6 +28,7 @@ mod log_injection;
 mod metrics_exposition;
 mod move_stream;
 mod planners;
+mod replay_end_to_end;
 mod prometheus_pipeline;
 mod prometheus_rules;
 mod redis_sessions;

@@ -36,7 +36,7 @@ use crate::{
     moves::MoveRecord,
     planning::{
         group_move_timeouts::SupervisionSettings, host_failure::HostFailureSettings, load_balance::LoadBalanceSettings,
-        Decision,
+        Action, Decision,
     },
 };
 
@@ -132,6 +132,7 @@ pub struct RecordedEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub feature: Feature,
+    pub action: Option<Action>,
     pub summary: String,
     pub outcome: Outcome,
 }

@@ -98,3 +98,30 @@ async fn drive(mut prepared: PreparedReplay, mut run: ReplayRun, ports: &Ports) 
     }
     Ok(run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str) -> Site {
+        Site {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            tag: None,
+            load_balancer: format!("lb.{name}.example.net"),
+            status: domain::SiteStatus::Online,
+        }
+    }
+
+    #[test]
+    fn one_replay_runs_at_a_time_per_site_and_its_end_frees_the_place() {
+        let runner = Arc::new(ReplayRunner::default());
+        let (dc1, dc2) = (site("dc1a"), site("dc2a"));
+        let slot = runner.claim(&dc1).expect("a free site");
+        assert!(matches!(runner.claim(&dc1), Err(AppError::Conflict(_))), "a second replay of the site waits");
+        let other = runner.claim(&dc2).expect("another site runs beside it");
+        drop(slot);
+        assert!(runner.claim(&dc1).is_ok(), "the end of a replay frees its site");
+        drop(other);
+    }
+}

@@ -121,6 +121,7 @@ impl Replay {
                 id: d.id,
                 at: d.at,
                 feature: d.decision.feature,
+                action: d.decision.action.clone(),
                 summary: d.decision.summary.clone(),
                 outcome: d.outcome,
             })

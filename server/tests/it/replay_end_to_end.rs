@@ -1,0 +1,224 @@
+//! A replay end to end on the real parts (docs/replay.md): the controller runs its loops in
+//! real time on Cassandra, Redis and a Prometheus scraping the simulator while a backend fails
+//! and heals; the window is then replayed through `/api/v1` from the record and Prometheus'
+//! history. With the settings in force every decision pairs; with a changed setting the
+//! expected one goes.
+
+use crate::common;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use domain::{
+    feature::{FeatureState, FEATURE_SECTION},
+    geodb::ClusterSetting,
+    PageRequest, Role,
+};
+use palomar_core::{
+    controller::{Census, Controller},
+    ports::{BackendTable, Ports, SettingTable, SiteTable, SystemClock},
+    services::{Caller, Services},
+};
+use palomar_server::{
+    adapters::{
+        doveadm_http::{DoveadmAuth, DoveadmHttp},
+        prometheus::PrometheusMetrics,
+        redis_lease::RedisLease,
+        redis_plans::RedisPlans,
+    },
+    seed::{seed_sample_cluster, SampleSize},
+};
+use palomar_sim::{
+    doveadm_api::DoveadmCredentials,
+    servers::{start, ServeOptions},
+    Faults, SimSettings, Simulator,
+};
+
+async fn call(app: &Router, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+        .unwrap();
+    let response = common::web::send(app, request).await;
+    let status = response.status();
+    let text = common::web::text(response).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Starts a replay and waits for its end; the replay resource as it ended.
+async fn replay(app: &Router, token: &str, site: &str, body: Value) -> Value {
+    let (status, started) = call(app, token, "POST", &format!("/api/v1/sites/{site}/replays"), Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let path = format!("/api/v1/sites/{site}/replays/{}", started["id"].as_str().unwrap_or_default());
+    for _ in 0..240 {
+        let (status, run) = call(app, token, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{run}");
+        if run["status"] != "running" {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("the replay did not end within 2 minutes");
+}
+
+fn actions(run: &Value, side: &str) -> Vec<String> {
+    let list = run["result"][side].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|d| {
+            let action = if side == "recorded" { &d["action"] } else { &d["decision"]["action"] };
+            action.as_object().and_then(|a| a.keys().next().cloned()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_differs_as_expected() {
+    let Some(prometheus_bin) = common::prometheus::binary() else { return };
+    let Some(redis_url) = common::redis_url() else { return };
+    let Some(store) = common::cassandra_store("replay_e2e").await else { return };
+    let store = Arc::new(store);
+    let size = SampleSize { sites: 1, backends_per_site: 3, groups_per_site: 12, users: 1200 };
+    let report = seed_sample_cluster(store.clone(), size, 8).await.unwrap();
+    let mut site = report.sites[0].clone();
+    let hosts_site = site.name.clone();
+    site.name = format!("rp{}", std::process::id() % 100_000);
+    store.put_site(&site).await.unwrap();
+
+    // The controller's settings as an operator sets them: through the environment's names.
+    let config = common::config(&[
+        ("CLUSTER_SITE", &site.name),
+        ("CONTROLLER_INSTANCE", "replay-e2e"),
+        ("CONTROLLER_PASS_INTERVAL_SECS", "2"),
+        ("GROUP_MOVE_SUPERVISION_INTERVAL_SECS", "1"),
+        ("BACKEND_REACHABILITY_INTERVAL_SECS", "1"),
+        ("CONTROLLER_LEASE_TTL_SECS", "6"),
+        ("HOST_FAILURE_WINDOW_SECS", "15"),
+        ("HOST_FAILURE_COOL_TIME_SECS", "10"),
+        ("HOST_LOAD_BALANCE_SCORE_WINDOW_SECS", "120"),
+    ]);
+    let sim_settings = SimSettings {
+        logins_per_second: 40.0,
+        deliveries_per_second: 20.0,
+        score_interval: Duration::from_secs(1),
+        ..SimSettings::default()
+    };
+    let sim = Simulator::load(store.clone(), Arc::new(SystemClock), sim_settings, 5).await.unwrap();
+    let options = ServeOptions {
+        ip: [127, 0, 0, 1].into(),
+        control: "127.0.0.1:0".parse().unwrap(),
+        credentials: DoveadmCredentials { password: Some("e2e".into()), api_key: None },
+        line: domain::doveadm::DovecotLine::Ce23,
+        tick: Some(Duration::from_millis(250)),
+    };
+    let running = start(sim.clone(), options).await.unwrap();
+    let prometheus = common::prometheus::start(&prometheus_bin, &running.topology, "replay");
+    let endpoints =
+        running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
+    let doveadm =
+        Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
+    let census = Arc::new(Census::default());
+    census
+        .refresh(store.as_ref(), store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock)
+        .await
+        .unwrap();
+    let ports = Ports {
+        geodb: store.clone(),
+        operators: store.clone(),
+        audit: store.clone(),
+        members: store.clone(),
+        records: store.clone(),
+        plans: Arc::new(RedisPlans::connect(&redis_url).await.unwrap()),
+        lease: Arc::new(RedisLease::connect(&redis_url).await.unwrap()),
+        metrics: Arc::new(PrometheusMetrics::new(&prometheus.url, "palomar-sim").unwrap()),
+        doveadm,
+        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
+        clock: Arc::new(SystemClock),
+    };
+    let controller = Controller::new(ports.clone(), census, config.controller_settings());
+    let services = Services::new(ports, controller.clone())
+        .with_settings_overrides(Arc::new(config.replay_overrides.clone()));
+    let (app, services) =
+        common::web::app_with(common::web::settings(Duration::from_secs(600), false), Some(services)).await;
+    let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
+    let token = tokens.create(Some("operator"), Role::Operator, "replay", None).await.unwrap().secret;
+    let task = palomar_core::controller::spawn(controller.clone());
+
+    for _ in 0..60 {
+        if controller.held_lease().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(controller.held_lease().is_some(), "the controller leads");
+    let on = ClusterSetting {
+        section: FEATURE_SECTION.into(),
+        site_id: site.id,
+        backend_id: uuid::Uuid::nil(),
+        setting_name: "host_failure".into(),
+        setting_value: FeatureState::On.as_str().into(),
+    };
+    store.put_setting(&on).await.unwrap();
+    let from = Utc::now();
+
+    // A few minutes of history: quiet, be1 failing until it is set offline, healed until it
+    // is back, quiet again.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let be1_host = format!("be1.{hosts_site}.example.net");
+    let status = |wanted: &'static str| {
+        let (store, host) = (store.clone(), be1_host.clone());
+        async move {
+            for _ in 0..240 {
+                let all = store.list_backends(site.id, PageRequest::first(100)).await.unwrap().items;
+                if all.iter().any(|b| b.host == host && b.status.as_str() == wanted) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            panic!("{host} did not become {wanted}");
+        }
+    };
+    sim.set_faults(&be1_host, Faults::down()).unwrap();
+    status("offline").await;
+    sim.set_faults(&be1_host, Faults::default()).unwrap();
+    status("online").await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    // Prometheus scrapes every second: let it have the window's last samples.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let to = Utc::now() - chrono::Duration::seconds(2);
+    let window = json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() });
+
+    let faithful = replay(&app, &token, &site.name, window.clone()).await;
+    assert_eq!(faithful["status"], "done", "{faithful}");
+    let recorded = actions(&faithful, "recorded");
+    assert!(recorded.contains(&"SetOffline".to_string()) && recorded.contains(&"SetOnline".to_string()), "{recorded:?}");
+    assert_eq!(faithful["agreement"], json!(100.0), "{}", faithful["result"]["agreement"]);
+    assert_eq!(actions(&faithful, "decisions"), recorded, "the same decisions in the same order");
+
+    // Far more logins needed before a backend counts as failing: be1 stays online.
+    let mut what_if = window;
+    what_if["set"] = json!({ "HOST_FAILURE_MIN_LOGINS": "1000000" });
+    let changed = replay(&app, &token, &site.name, what_if).await;
+    assert_eq!(changed["status"], "done", "{changed}");
+    assert_eq!(changed["set"], json!({ "HOST_FAILURE_MIN_LOGINS": "1000000" }));
+    assert!(!actions(&changed, "decisions").contains(&"SetOffline".to_string()), "{changed}");
+    let only_recorded: Vec<&Value> = changed["result"]["agreement"]["disagreements"]
+        .as_array()
+        .map(|d| d.iter().filter(|d| d["side"] == "recorded").collect())
+        .unwrap_or_default();
+    assert!(!only_recorded.is_empty(), "the recorded offline decision is on the record's side alone: {changed}");
+    assert!(changed["agreement"].as_f64().unwrap_or(100.0) < 100.0);
+
+    task.abort();
+    drop(prometheus);
+    drop(running);
+}
