@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(instant("from", " 2026-12-07T08:00 ").unwrap(), Some(at));
         assert_eq!(instant("from", "").unwrap(), None);
         let bad = instant("from", "yesterday").unwrap_err();
-        assert_eq!((bad.field(), bad.to_string().as_str()), (Some("from"), "From is a time as 2026-12-07T08:00:00Z (UTC)"));
+        assert_eq!(
+            (bad.field(), bad.to_string().as_str()),
+            (Some("from"), "From is a time as 2026-12-07T08:00:00Z (UTC)")
+        );
     }
 
     #[test]

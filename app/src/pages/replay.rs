@@ -37,9 +37,9 @@ pub fn ReplayPage() -> impl IntoView {
     // Effects run only in the browser: the server renders the page as it stands.
     Effect::new(move |_| {
         let running = move || {
-            page.with_untracked(|p| {
-                matches!(p, Some(Ok(p)) if p.run.as_ref().is_some_and(|r| r.run.status == ReplayStatus::Running))
-            })
+            page.with_untracked(
+                |p| matches!(p, Some(Ok(p)) if p.run.as_ref().is_some_and(|r| r.run.status == ReplayStatus::Running)),
+            )
         };
         if let Ok(handle) = set_interval_with_handle(
             move || {
@@ -81,7 +81,13 @@ fn replay_view(page: ReplayPageView, start: ServerAction<StartReplay>) -> impl I
     }
 }
 
-fn form_view(site_id: Uuid, from: String, to: String, settings: String, start: ServerAction<StartReplay>) -> impl IntoView {
+fn form_view(
+    site_id: Uuid,
+    from: String,
+    to: String,
+    settings: String,
+    start: ServerAction<StartReplay>,
+) -> impl IntoView {
     let rows = settings.lines().count().max(4) + 1;
     view! {
         <h2>"Replay a window"</h2>
@@ -153,8 +159,16 @@ fn result_view(result: ReplayResult, charts: Vec<ReplayChart>) -> impl IntoView 
         .start
         .offline_since_unknown
         .iter()
-        .map(|h| format!("{h} came online in the window with no recorded offline decision: taken as offline from its start"))
-        .chain(result.start.moving_unrecorded.iter().map(|g| format!("group {g} is moving with no recorded move: taken as not moving")))
+        .map(|h| {
+            format!("{h} came online in the window with no recorded offline decision: taken as offline from its start")
+        })
+        .chain(
+            result
+                .start
+                .moving_unrecorded
+                .iter()
+                .map(|g| format!("group {g} is moving with no recorded move: taken as not moving")),
+        )
         .chain(result.skipped_moves.iter().map(|m| format!("a move others started could not start in the replay: {m}")))
         .collect();
     view! {

@@ -41,7 +41,10 @@ impl SettingsOverrides for ReplayOverrides {
         for o in changed {
             let name = o.name.to_ascii_uppercase();
             if NOT_FOR_REPLAY.contains(&name.as_str()) {
-                return Err(AppError::invalid("set", format!("{name} names this controller; a replay cannot change it")));
+                return Err(AppError::invalid(
+                    "set",
+                    format!("{name} names this controller; a replay cannot change it"),
+                ));
             }
             if !self.in_force.contains_key(name.as_str()) {
                 return Err(AppError::invalid(
@@ -104,7 +107,10 @@ mod tests {
     #[test]
     fn a_change_is_refused_with_the_start_up_error() {
         let bad = overrides().controller_settings(&set("HOST_FAILURE_RATIO", "2")).expect_err("out of range");
-        assert_eq!(bad.to_string(), "HOST_FAILURE_RATIO: expected a number strictly between 0 and 1, e.g. 0.1, got \"2\"");
+        assert_eq!(
+            bad.to_string(),
+            "HOST_FAILURE_RATIO: expected a number strictly between 0 and 1, e.g. 0.1, got \"2\""
+        );
         let unknown = overrides().controller_settings(&set("HOST_OFFLINE_RATIO", "0.5")).expect_err("removed");
         assert!(unknown.to_string().contains("neither a controller setting"), "{unknown}");
         let identity = overrides().controller_settings(&set("CLUSTER_SITE", "dc2")).expect_err("identity");

@@ -24,10 +24,18 @@ struct Server {
 
 async fn server() -> Server {
     let store = Arc::new(EmbeddedStore::new());
+    seed(&store).await;
+    serve(common::services_on(store)).await
+}
+
+async fn seed(store: &Arc<EmbeddedStore>) {
     seed_sample_cluster(store.clone(), SampleSize { sites: 2, backends_per_site: 3, groups_per_site: 4, users: 40 }, 1)
         .await
         .unwrap();
-    let services = common::services_on(store);
+}
+
+/// The whole router on `services`, on a loopback port.
+async fn serve(services: palomar_core::services::Services) -> Server {
     let (app, services) =
         common::web::app_with(common::web::settings(std::time::Duration::from_secs(600), false), Some(services)).await;
     let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
@@ -207,4 +215,41 @@ async fn a_reader_that_stops_early_ends_the_command_quietly() {
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{:?}: {stderr}", output.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `site replay` waits for the end and prints the summary; `--json` the API's body; a bad
+/// `--set` or window is refused before anything is asked.
+#[tokio::test]
+async fn a_replay_from_the_command_line_prints_its_summary() {
+    let store = Arc::new(EmbeddedStore::new());
+    seed(&store).await;
+    // The simulator's history, as the demo has it: with no traffic yet, no pass has a sample.
+    let clock = Arc::new(palomar_core::ports::SystemClock);
+    let sim = palomar_sim::Simulator::load(store.clone(), clock, palomar_sim::SimSettings::default(), 1).await.unwrap();
+    let metrics = Arc::new(palomar_server::adapters::sim_metrics::SimulatorMetrics::new(sim));
+    let s = serve(common::services_with(common::embedded_ports(store, metrics))).await;
+    let url = format!("http://{}", s.address);
+    let env = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.operator.as_str())];
+    let from = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
+
+    let done = cluster(&env, &["site", "replay", "dc1a", "--from", &from, "--set", "load_balance=on"]).await;
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    let out = text(&done.stdout);
+    for line in ["agreement:", "load_balance=on", "moves:", "peak spread:", "differences:"] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    let json = cluster(&env, &["--json", "site", "replay", "dc1a", "--from", &from]).await;
+    let run: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((run["status"].as_str(), run["agreement"].as_f64()), (Some("done"), Some(100.0)), "{run}");
+
+    let bad = cluster(&env, &["site", "replay", "dc1a", "--set", "HOST_FAILURE_RATIO"]).await;
+    assert_eq!(bad.status.code(), Some(64), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("NAME=VALUE"), "{}", text(&bad.stderr));
+    let early = cluster(&env, &["site", "replay", "dc1a", "--from", "yesterday"]).await;
+    assert_eq!(early.status.code(), Some(64), "{}", text(&early.stderr));
+    let refused = cluster(&env, &["site", "replay", "dc1a", "--set", "HOST_FAILURE_RATIO=0.5"]).await;
+    assert_eq!(refused.status.code(), Some(65), "{}", text(&refused.stderr));
+    let viewer = [("PALOMAR_URL", url.as_str()), ("PALOMAR_TOKEN", s.viewer.as_str())];
+    let denied = cluster(&viewer, &["site", "replay", "dc1a"]).await;
+    assert_eq!(denied.status.code(), Some(77), "operators only: {}", text(&denied.stderr));
 }

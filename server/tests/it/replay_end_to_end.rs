@@ -145,8 +145,8 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
         clock: Arc::new(SystemClock),
     };
     let controller = Controller::new(ports.clone(), census, config.controller_settings());
-    let services = Services::new(ports, controller.clone())
-        .with_settings_overrides(Arc::new(config.replay_overrides.clone()));
+    let services =
+        Services::new(ports, controller.clone()).with_settings_overrides(Arc::new(config.replay_overrides.clone()));
     let (app, services) =
         common::web::app_with(common::web::settings(Duration::from_secs(600), false), Some(services)).await;
     let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
@@ -200,7 +200,10 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
     let faithful = replay(&app, &token, &site.name, window.clone()).await;
     assert_eq!(faithful["status"], "done", "{faithful}");
     let recorded = actions(&faithful, "recorded");
-    assert!(recorded.contains(&"SetOffline".to_string()) && recorded.contains(&"SetOnline".to_string()), "{recorded:?}");
+    assert!(
+        recorded.contains(&"SetOffline".to_string()) && recorded.contains(&"SetOnline".to_string()),
+        "{recorded:?}"
+    );
     assert_eq!(faithful["agreement"], json!(100.0), "{}", faithful["result"]["agreement"]);
     assert_eq!(actions(&faithful, "decisions"), recorded, "the same decisions in the same order");
 

@@ -178,7 +178,10 @@ mod tests {
     fn a_form_sends_a_setting_a_line() {
         let text = "# in force\nHOST_FAILURE_RATIO=0.1\n\n  load_balance = on \r\n";
         let all = SettingOverride::parse_lines(text).expect("parses");
-        assert_eq!(all.iter().map(ToString::to_string).collect::<Vec<_>>(), ["HOST_FAILURE_RATIO=0.1", "load_balance=on"]);
+        assert_eq!(
+            all.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["HOST_FAILURE_RATIO=0.1", "load_balance=on"]
+        );
         assert!(SettingOverride::parse_lines("HOST_FAILURE_RATIO").is_err());
         assert!(SettingOverride::parse_lines(&"X=1\n".repeat(5000)).is_err());
     }

@@ -125,9 +125,10 @@ impl Replays {
         for o in asked {
             match o.name.parse::<Feature>() {
                 Ok(feature) => {
-                    let state = o.value.parse::<FeatureState>().map_err(|e| {
-                        AppError::invalid("set", format!("{}: {e}", Untrusted(&o.name)))
-                    })?;
+                    let state = o
+                        .value
+                        .parse::<FeatureState>()
+                        .map_err(|e| AppError::invalid("set", format!("{}: {e}", Untrusted(&o.name))))?;
                     if stored.get(&feature) != Some(&state) {
                         modes.insert(feature, state);
                         overrides.push(SettingOverride::new(feature.as_str(), state.as_str())?);
@@ -207,7 +208,9 @@ impl ReplayReader {
     /// minute.
     pub fn default_window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let now = self.ports.clock.now();
-        let to = now - chrono::Duration::seconds(now.timestamp().rem_euclid(60)) - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+        let to = now
+            - chrono::Duration::seconds(now.timestamp().rem_euclid(60))
+            - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
         let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or(chrono::Duration::MAX);
         (to - window, to)
     }

@@ -13,8 +13,8 @@ use super::{
     pace::{self, Paces},
     recorded::Recorded,
     world::World,
-    Both, History, PassMetrics, RecordedEvent, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint,
-    StartNotes, StartState, Summary, Window,
+    Both, History, PassMetrics, RecordedEvent, ReplayResult, ReplaySettings, ReplayedDecision, SeriesPoint, StartNotes,
+    StartState, Summary, Window,
 };
 use crate::{
     decisions::Outcome,
