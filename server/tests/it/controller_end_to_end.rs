@@ -9,8 +9,8 @@ use crate::common;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use palomar_core::{
-    controller::{Census, Controller, ControllerSettings, Intervals},
-    ports::{BackendTable, GroupTable, Metrics, Ports, RecordStore, SettingTable, SiteTable, SystemClock},
+    controller::{Controller, ControllerSettings, Intervals},
+    ports::{BackendTable, GroupTable, Metrics, RecordStore, SettingTable, SiteTable},
 };
 
 use domain::{
@@ -22,19 +22,10 @@ use domain::{
     PageRequest,
 };
 use palomar_server::{
-    adapters::{
-        doveadm_http::{DoveadmAuth, DoveadmHttp},
-        prometheus::PrometheusMetrics,
-        redis_lease::RedisLease,
-        redis_plans::RedisPlans,
-    },
+    adapters::prometheus::PrometheusMetrics,
     seed::{seed_sample_cluster, SampleSize},
 };
-use palomar_sim::{
-    doveadm_api::DoveadmCredentials,
-    servers::{start, ServeOptions},
-    Faults, SimSettings, Simulator,
-};
+use palomar_sim::{Faults, SimSettings};
 
 /// Polls `check` every half second for up to `seconds`; panics with `what` and the last state.
 async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
@@ -75,25 +66,8 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         score_interval: Duration::from_secs(1),
         ..SimSettings::default()
     };
-    let sim = Simulator::load(store.clone(), Arc::new(SystemClock), sim_settings, 5).await.unwrap();
-    let options = ServeOptions {
-        ip: [127, 0, 0, 1].into(),
-        control: "127.0.0.1:0".parse().unwrap(),
-        credentials: DoveadmCredentials { password: Some("e2e".into()), api_key: None },
-        line: domain::doveadm::DovecotLine::Ce23,
-        tick: Some(Duration::from_millis(250)),
-    };
-    let running = start(sim.clone(), options).await.unwrap();
-    let prometheus = common::prometheus::start(&prometheus_bin, &running.topology, "controller");
-    let endpoints =
-        running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-    let doveadm =
-        Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
-    let census = Arc::new(Census::default());
-    census
-        .refresh(store.as_ref(), store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock)
-        .await
-        .unwrap();
+    let live = common::live::start_live_site(store.clone(), &redis_url, &prometheus_bin, sim_settings, "controller").await;
+    let (sim, prometheus) = (live.sim.clone(), &live.prometheus);
 
     let base = common::controller_settings(&site.name, "e2e-controller");
     let settings = ControllerSettings {
@@ -118,20 +92,7 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         },
         ..base
     };
-    let ports = Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store.clone(),
-        records: store.clone(),
-        plans: Arc::new(RedisPlans::connect(&redis_url).await.unwrap()),
-        lease: Arc::new(RedisLease::connect(&redis_url).await.unwrap()),
-        metrics: Arc::new(PrometheusMetrics::new(&prometheus.url, "palomar-sim").unwrap()),
-        doveadm,
-        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
-        clock: Arc::new(SystemClock),
-    };
-    let controller = Controller::new(ports, census, settings);
+    let controller = Controller::new(live.ports.clone(), live.census.clone(), settings);
     let task = palomar_core::controller::spawn(controller.clone());
 
     let host = |n: usize| format!("be{n}.{}.example.net", report.sites[0].name);
@@ -289,6 +250,5 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
     );
     assert!(text.contains("palomar_controller_group_moves_total{outcome=\"forced\"}"), "{text}");
     task.abort();
-    drop(prometheus);
-    drop(running);
+    drop(live);
 }

@@ -22,24 +22,12 @@ use domain::{
     PageRequest, Role,
 };
 use palomar_core::{
-    controller::{Census, Controller},
-    ports::{BackendTable, Ports, SettingTable, SiteTable, SystemClock},
+    controller::Controller,
+    ports::{BackendTable, SettingTable, SiteTable},
     services::{Caller, Services},
 };
-use palomar_server::{
-    adapters::{
-        doveadm_http::{DoveadmAuth, DoveadmHttp},
-        prometheus::PrometheusMetrics,
-        redis_lease::RedisLease,
-        redis_plans::RedisPlans,
-    },
-    seed::{seed_sample_cluster, SampleSize},
-};
-use palomar_sim::{
-    doveadm_api::DoveadmCredentials,
-    servers::{start, ServeOptions},
-    Faults, SimSettings, Simulator,
-};
+use palomar_server::seed::{seed_sample_cluster, SampleSize};
+use palomar_sim::{Faults, SimSettings};
 
 async fn call(app: &Router, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
     let request = Request::builder()
@@ -112,41 +100,11 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
         score_interval: Duration::from_secs(1),
         ..SimSettings::default()
     };
-    let sim = Simulator::load(store.clone(), Arc::new(SystemClock), sim_settings, 5).await.unwrap();
-    let options = ServeOptions {
-        ip: [127, 0, 0, 1].into(),
-        control: "127.0.0.1:0".parse().unwrap(),
-        credentials: DoveadmCredentials { password: Some("e2e".into()), api_key: None },
-        line: domain::doveadm::DovecotLine::Ce23,
-        tick: Some(Duration::from_millis(250)),
-    };
-    let running = start(sim.clone(), options).await.unwrap();
-    let prometheus = common::prometheus::start(&prometheus_bin, &running.topology, "replay");
-    let endpoints =
-        running.topology.backends.iter().map(|b| (b.host.clone(), format!("http://{}", b.doveadm))).collect();
-    let doveadm =
-        Arc::new(DoveadmHttp::new("http", 8080, Some(DoveadmAuth::Password("e2e".into())), endpoints).unwrap());
-    let census = Arc::new(Census::default());
-    census
-        .refresh(store.as_ref(), store.as_ref(), store.as_ref(), Duration::from_secs(3600), &SystemClock)
-        .await
-        .unwrap();
-    let ports = Ports {
-        geodb: store.clone(),
-        operators: store.clone(),
-        audit: store.clone(),
-        members: store.clone(),
-        records: store.clone(),
-        plans: Arc::new(RedisPlans::connect(&redis_url).await.unwrap()),
-        lease: Arc::new(RedisLease::connect(&redis_url).await.unwrap()),
-        metrics: Arc::new(PrometheusMetrics::new(&prometheus.url, "palomar-sim").unwrap()),
-        doveadm,
-        resolver: Arc::new(palomar_server::adapters::SyntaxOnlyResolver),
-        clock: Arc::new(SystemClock),
-    };
-    let controller = Controller::new(ports.clone(), census, config.controller_settings());
+    let live = common::live::start_live_site(store.clone(), &redis_url, &prometheus_bin, sim_settings, "replay").await;
+    let sim = live.sim.clone();
+    let controller = Controller::new(live.ports.clone(), live.census.clone(), config.controller_settings());
     let services =
-        Services::new(ports, controller.clone()).with_settings_overrides(Arc::new(config.replay_overrides.clone()));
+        Services::new(live.ports.clone(), controller.clone()).with_settings_overrides(Arc::new(config.replay_overrides.clone()));
     let (app, services) =
         common::web::app_with(common::web::settings(Duration::from_secs(600), false), Some(services)).await;
     let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();
@@ -222,6 +180,5 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
     assert!(changed["agreement"].as_f64().unwrap_or(100.0) < 100.0);
 
     task.abort();
-    drop(prometheus);
-    drop(running);
+    drop(live);
 }

@@ -149,14 +149,23 @@ pub fn nearest_pass(passes: &[PassMetrics], at: DateTime<Utc>) -> Option<&PassMe
     passes.iter().min_by_key(|p| (p.at - at).abs())
 }
 
-/// Why the replay did not make a recorded decision, as far as the history tells.
+/// Why the replay did not make a recorded decision, as far as the history tells: a sample the
+/// history lacks, a failure ratio the history has on the other side of the live threshold,
+/// else the settings `changed` (a what-if), else an earlier difference.
 pub fn why_not_replayed(
     d: &DecisionRecord,
     passes: &[PassMetrics],
-    min_logins: u32,
+    changed: &[String],
     host_of: &dyn Fn(Uuid) -> String,
 ) -> String {
     let pass = nearest_pass(passes, d.at);
+    let otherwise = || {
+        if changed.is_empty() {
+            "the replay's state differed there: an earlier difference changed what the planner saw".to_string()
+        } else {
+            format!("the replay's settings differ: {}", changed.join(", "))
+        }
+    };
     match d.decision.feature {
         Feature::HostFailure if pass.is_none_or(|p| p.traffic.is_none()) => {
             format!("the history has no traffic sample near {}; the live pass had one", d.at.format("%H:%M:%S"))
@@ -165,28 +174,26 @@ pub fn why_not_replayed(
             format!("the history has no load scores near {}; the live pass had them", d.at.format("%H:%M:%S"))
         }
         Feature::HostFailure => {
-            let DecisionInputs::HostFailure(live) = &d.decision.inputs else {
-                return "the replay's state differed there: an earlier difference changed what the planner saw".into();
-            };
+            let DecisionInputs::HostFailure(live) = &d.decision.inputs else { return otherwise() };
             let host = host_of(live.backend);
             let seen = pass
                 .and_then(|p| p.traffic.as_ref())
                 .and_then(|t| t.get(&host))
-                .and_then(|t| t.worst_ratio(f64::from(min_logins)))
+                .and_then(|t| t.worst_ratio(f64::from(live.min_logins)))
                 .unwrap_or(0.0);
-            if (seen - live.failure_ratio).abs() > 0.005 {
+            if (seen > live.threshold) != (live.failure_ratio > live.threshold) {
                 format!(
                     "the live pass saw a failure ratio of {:.3} on {host}, the history {seen:.3} at the nearest pass",
                     live.failure_ratio
                 )
             } else {
-                "the replay's state differed there: an earlier difference changed what the planner saw".into()
+                otherwise()
             }
         }
-        Feature::GroupMoveTimeouts => {
+        Feature::GroupMoveTimeouts if changed.is_empty() => {
             "the replay models a move's pace as even; the recorded move's pace varied, so its timeout fell elsewhere"
                 .into()
         }
-        _ => "the replay's state differed there: an earlier difference changed what the planner saw".into(),
+        _ => otherwise(),
     }
 }

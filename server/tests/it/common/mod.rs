@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod dovecot;
+pub mod live;
 pub mod logs;
 pub mod prometheus;
 pub mod raw_http;

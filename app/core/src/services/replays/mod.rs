@@ -89,11 +89,9 @@ impl Replays {
     /// The settings in force for `site`, as a replay form starts from: each feature's stored
     /// state by the feature's name, then [`REPLAYED_SETTINGS`] with their values.
     pub async fn in_force(&self, site: &Site) -> Result<Vec<SettingOverride>, AppError> {
-        let rows = read_all(|page| self.ports.geodb.list_settings(FEATURE_SECTION, page)).await?;
-        let features = feature_states(&rows, site.id).into_iter().map(|(f, state)| (f.as_str(), state.as_str()));
         let mut all = Vec::new();
-        for (name, value) in features {
-            all.push(SettingOverride::new(name, value)?);
+        for (feature, state) in self.stored_states(site).await? {
+            all.push(SettingOverride::new(feature.as_str(), state.as_str())?);
         }
         for name in REPLAYED_SETTINGS {
             if let Some(value) = self.overrides.in_force(name) {
@@ -117,8 +115,7 @@ impl Replays {
         let to = to.unwrap_or_else(|| self.ports.clock.now());
         let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or(chrono::Duration::MAX);
         let from = from.unwrap_or(to - window);
-        let rows = read_all(|page| self.ports.geodb.list_settings(FEATURE_SECTION, page)).await?;
-        let stored: BTreeMap<Feature, FeatureState> = feature_states(&rows, site.id).into_iter().collect();
+        let stored = self.stored_states(site).await?;
         let mut modes = BTreeMap::new();
         let mut settings = Vec::new();
         let mut overrides = Vec::new();
@@ -150,6 +147,12 @@ impl Replays {
             read
         };
         Ok(ReplayAsk { from, to, settings, modes, overrides })
+    }
+
+    /// Each feature's state as stored for `site`.
+    async fn stored_states(&self, site: &Site) -> Result<BTreeMap<Feature, FeatureState>, AppError> {
+        let rows = read_all(|page| self.ports.geodb.list_settings(FEATURE_SECTION, page)).await?;
+        Ok(feature_states(&rows, site.id).into_iter().collect())
     }
 
     /// Starts a replay of `site` in the background and returns its record, running. Refused

@@ -204,12 +204,12 @@ impl Replay {
     }
 
     pub fn finish(mut self) -> ReplayResult {
-        let min_logins = self.settings.host_failure.min_logins;
         let passes = std::mem::take(&mut self.kept);
         let from = self.window.from;
         let hosts: HashMap<Uuid, String> = self.world.backends.iter().map(|b| (b.id, b.host.clone())).collect();
         let host_of = |id: Uuid| hosts.get(&id).cloned().unwrap_or_else(|| id.to_string());
-        let agreement = self.matcher.finish(|d| fidelity::why_not_replayed(d, &passes, min_logins, &host_of));
+        let changed = &self.settings.changed;
+        let agreement = self.matcher.finish(|d| fidelity::why_not_replayed(d, &passes, changed, &host_of));
         ReplayResult {
             from,
             to: self.window.to,
