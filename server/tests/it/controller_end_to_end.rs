@@ -66,7 +66,8 @@ async fn the_controller_handles_each_fault_on_the_real_parts() {
         score_interval: Duration::from_secs(1),
         ..SimSettings::default()
     };
-    let live = common::live::start_live_site(store.clone(), &redis_url, &prometheus_bin, sim_settings, "controller").await;
+    let live =
+        common::live::start_live_site(store.clone(), &redis_url, &prometheus_bin, sim_settings, "controller").await;
     let (sim, prometheus) = (live.sim.clone(), &live.prometheus);
 
     let base = common::controller_settings(&site.name, "e2e-controller");

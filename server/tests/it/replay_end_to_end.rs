@@ -103,8 +103,8 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
     let live = common::live::start_live_site(store.clone(), &redis_url, &prometheus_bin, sim_settings, "replay").await;
     let sim = live.sim.clone();
     let controller = Controller::new(live.ports.clone(), live.census.clone(), config.controller_settings());
-    let services =
-        Services::new(live.ports.clone(), controller.clone()).with_settings_overrides(Arc::new(config.replay_overrides.clone()));
+    let services = Services::new(live.ports.clone(), controller.clone())
+        .with_settings_overrides(Arc::new(config.replay_overrides.clone()));
     let (app, services) =
         common::web::app_with(common::web::settings(Duration::from_secs(600), false), Some(services)).await;
     let tokens = services.api_tokens(&Caller::trusted_cli()).unwrap();

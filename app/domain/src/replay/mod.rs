@@ -178,7 +178,8 @@ pub struct ReplayResult {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub passes: u64,
-    /// The record's acting decisions (moves, forced moves, backends set offline or online).
+    /// The record's acting decisions (moves, forced moves, backends set offline or online):
+    /// those the agreement compares.
     pub recorded: Vec<RecordedEvent>,
     /// The replay's acting decisions, each with the recorded one it pairs with.
     pub decisions: Vec<ReplayedDecision>,

@@ -116,7 +116,8 @@ impl Replay {
         let recorded_events = history
             .decisions
             .iter()
-            .filter(|d| d.at >= start.at && d.at <= to && d.outcome != Outcome::NoAction && d.decision.action.is_some())
+            .filter(|d| d.at >= start.at && d.at <= to && d.outcome != Outcome::NoAction)
+            .filter(|d| compared(d.decision.action.as_ref()))
             .map(|d| RecordedEvent {
                 id: d.id,
                 at: d.at,
