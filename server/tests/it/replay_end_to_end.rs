@@ -128,12 +128,11 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
     store.put_setting(&on).await.unwrap();
     let from = Utc::now();
 
-    // A few minutes of history: quiet, be1 failing until it is set offline, healed until it
-    // is back, quiet again.
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    let be1_host = format!("be1.{hosts_site}.example.net");
-    let status = |wanted: &'static str| {
-        let (store, host) = (store.clone(), be1_host.clone());
+    // A few minutes of history: quiet, then be1 and later be3 each failing until it is set
+    // offline, healed until it is back, with quiet between: over three minutes in all.
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    let status = |host: String, wanted: &'static str| {
+        let store = store.clone();
         async move {
             for _ in 0..240 {
                 let all = store.list_backends(site.id, PageRequest::first(100)).await.unwrap().items;
@@ -145,27 +144,30 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
             panic!("{host} did not become {wanted}");
         }
     };
-    sim.set_faults(&be1_host, Faults::down()).unwrap();
-    status("offline").await;
-    sim.set_faults(&be1_host, Faults::default()).unwrap();
-    status("online").await;
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    for n in [1, 3] {
+        let host = format!("be{n}.{hosts_site}.example.net");
+        sim.set_faults(&host, Faults::down()).unwrap();
+        status(host.clone(), "offline").await;
+        sim.set_faults(&host, Faults::default()).unwrap();
+        status(host, "online").await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     // Prometheus scrapes every second: let it have the window's last samples.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let to = Utc::now() - chrono::Duration::seconds(2);
     let window = json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() });
+    println!("replay window: {} s of history", (to - from).num_seconds());
+    assert!(to - from > chrono::Duration::minutes(3), "a few minutes of history");
 
     let faithful = replay(&app, &token, &site.name, window.clone()).await;
     assert_eq!(faithful["status"], "done", "{faithful}");
     let recorded = actions(&faithful, "recorded");
-    assert!(
-        recorded.contains(&"SetOffline".to_string()) && recorded.contains(&"SetOnline".to_string()),
-        "{recorded:?}"
-    );
+    let count = |action: &str| recorded.iter().filter(|a| *a == action).count();
+    assert_eq!((count("SetOffline"), count("SetOnline")), (2, 2), "{recorded:?}");
     assert_eq!(faithful["agreement"], json!(100.0), "{}", faithful["result"]["agreement"]);
     assert_eq!(actions(&faithful, "decisions"), recorded, "the same decisions in the same order");
 
-    // Far more logins needed before a backend counts as failing: be1 stays online.
+    // Far more logins needed before a backend counts as failing: be1 and be3 stay online.
     let mut what_if = window;
     what_if["set"] = json!({ "HOST_FAILURE_MIN_LOGINS": "1000000" });
     let changed = replay(&app, &token, &site.name, what_if).await;
@@ -176,7 +178,11 @@ async fn a_window_with_a_failing_backend_replays_in_full_and_a_changed_setting_d
         .as_array()
         .map(|d| d.iter().filter(|d| d["side"] == "recorded").collect())
         .unwrap_or_default();
-    assert!(!only_recorded.is_empty(), "the recorded offline decision is on the record's side alone: {changed}");
+    assert!(only_recorded.len() >= 2, "both recorded offline decisions are on the record's side alone: {changed}");
+    for d in &only_recorded {
+        let why = d["reason"].as_str().unwrap_or_default();
+        assert_eq!(why, "the replay's settings differ: HOST_FAILURE_MIN_LOGINS=1000000", "{d}");
+    }
     assert!(changed["agreement"].as_f64().unwrap_or(100.0) < 100.0);
 
     task.abort();

@@ -150,8 +150,9 @@ pub fn nearest_pass(passes: &[PassMetrics], at: DateTime<Utc>) -> Option<&PassMe
 }
 
 /// Why the replay did not make a recorded decision, as far as the history tells: a sample the
-/// history lacks, a failure ratio the history has on the other side of the live threshold,
-/// else the settings `changed` (a what-if), else an earlier difference.
+/// history lacks; in a fidelity check, a failing backend's ratio that the history has on the
+/// other side of the live threshold; else the settings `changed` (a what-if), else an earlier
+/// difference.
 pub fn why_not_replayed(
     d: &DecisionRecord,
     passes: &[PassMetrics],
@@ -173,7 +174,9 @@ pub fn why_not_replayed(
         Feature::LoadBalance if pass.is_none_or(|p| p.scores.is_none()) => {
             format!("the history has no load scores near {}; the live pass had them", d.at.format("%H:%M:%S"))
         }
-        Feature::HostFailure => {
+        // In a what-if the settings explain what a sample does not; a backend set back online
+        // was judged on its probe and its quiet, not on its ratio.
+        Feature::HostFailure if changed.is_empty() && !matches!(d.decision.action, Some(Action::SetOnline { .. })) => {
             let DecisionInputs::HostFailure(live) = &d.decision.inputs else { return otherwise() };
             let host = host_of(live.backend);
             let seen = pass

@@ -89,13 +89,19 @@ impl Replay {
             .cloned()
             .collect();
         external.sort_by_key(|m| (m.created_at, m.id));
-        // A recorded decision's reachability holds from the pass nearest it on.
-        let early = chrono::Duration::from_std(settings.pass_interval / 2).unwrap_or(chrono::Duration::zero());
+        // A recorded verdict holds from the pass nearest it on; an unreachable one from as early
+        // as a replayed decision may be and still pair with it: the API went down with the
+        // failures, which the history may show a pass before the live pass read them.
+        let half_pass = chrono::Duration::from_std(settings.pass_interval / 2).unwrap_or(chrono::Duration::zero());
+        let tolerance = chrono::Duration::from_std(settings.tolerance()).unwrap_or(chrono::Duration::zero());
         let mut reach: Vec<(DateTime<Utc>, Uuid, bool)> = history
             .decisions
             .iter()
             .filter_map(|d| match &d.decision.inputs {
-                DecisionInputs::HostFailure(i) => Some((d.at - early, i.backend, i.doveadm_reachable)),
+                DecisionInputs::HostFailure(i) => {
+                    let early = if i.doveadm_reachable { half_pass } else { tolerance };
+                    Some((d.at - early, i.backend, i.doveadm_reachable))
+                }
                 _ => None,
             })
             .chain(history.reachability.iter().map(|m| (m.at, m.backend, m.reachable)))
