@@ -39,8 +39,7 @@ pub use groups::{GroupAdmin, GroupOps, GroupsReader, MAX_DEFAULT_GROUPS};
 pub use operators::OperatorAdmin;
 pub use progress::{site_init_key, Operations};
 pub use replays::{
-    NoSettingsOverrides, PreparedReplay, ReplayAsk, ReplayReader, Replays, SettingsOverrides,
-    MAX_WINDOW as MAX_REPLAY_WINDOW, REPLAYED_SETTINGS,
+    NoSettingsOverrides, PreparedReplay, ReplayAsk, ReplayReader, Replays, SettingsOverrides, REPLAYED_SETTINGS,
 };
 pub use routes::{pick_site, ProxyRoutes, RouteAnswer, RouteApiSettings, RouteError, MAX_USERNAME_BYTES};
 pub use settings::{parse_setting_word, FeatureOps, SettingsAdmin, SettingsReader};

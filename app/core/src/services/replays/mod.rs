@@ -8,7 +8,7 @@ mod runner;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use uuid::Uuid;
 
 pub use overrides::{NoSettingsOverrides, SettingsOverrides};
@@ -185,11 +185,6 @@ impl Replays {
         runner::spawn(slot, prepared, run.clone(), self.ports.clone());
         Ok(run)
     }
-
-    /// A replay of `site` by its id.
-    pub async fn get(&self, site: &Site, id: Uuid) -> Result<ReplayRun, AppError> {
-        read(&self.ports, site, id).await
-    }
 }
 
 /// Reading replays: any role, so that a shared link opens for a viewer too.
@@ -204,23 +199,17 @@ impl ReplayReader {
 
     /// A replay of `site` by its id.
     pub async fn get(&self, site: &Site, id: Uuid) -> Result<ReplayRun, AppError> {
-        read(&self.ports, site, id).await
+        let run = self.ports.records.get_replay(site.id, id).await?;
+        let run = run.ok_or_else(|| AppError::NotFound(format!("replay {id} of site {}", site.name)))?;
+        Ok(run.as_of(self.ports.clock.now()))
     }
 
     /// The window a replay covers unless asked otherwise: the last [`MAX_WINDOW`], to the
     /// minute.
     pub fn default_window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let now = self.ports.clock.now();
-        let to = now
-            - chrono::Duration::seconds(now.timestamp().rem_euclid(60))
-            - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+        let to = now.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(now);
         let window = chrono::Duration::from_std(MAX_WINDOW).unwrap_or(chrono::Duration::MAX);
         (to - window, to)
     }
-}
-
-async fn read(ports: &Ports, site: &Site, id: Uuid) -> Result<ReplayRun, AppError> {
-    let run = ports.records.get_replay(site.id, id).await?;
-    let run = run.ok_or_else(|| AppError::NotFound(format!("replay {id} of site {}", site.name)))?;
-    Ok(run.as_of(ports.clock.now()))
 }
