@@ -2,7 +2,7 @@
 //! its record after every slice of passes and at its end.
 
 use std::{
-    collections::BTreeMap,
+    collections::BTreeSet,
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -18,7 +18,7 @@ use domain::{
 /// The sites with a replay running here.
 #[derive(Default)]
 pub struct ReplayRunner {
-    running: Mutex<BTreeMap<Uuid, String>>,
+    running: Mutex<BTreeSet<Uuid>>,
 }
 
 /// A site's place in the runner, given back when the replay ends however it ends.
@@ -37,13 +37,12 @@ impl ReplayRunner {
     /// The site's place, unless a replay of it runs here already.
     pub(super) fn claim(self: &Arc<Self>, site: &Site) -> Result<Slot, AppError> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if running.contains_key(&site.id) {
+        if !running.insert(site.id) {
             return Err(AppError::Conflict(format!(
                 "a replay of site {} is running; one runs at a time per site, start this one when it ends",
                 site.name
             )));
         }
-        running.insert(site.id, site.name.clone());
         Ok(Slot { runner: self.clone(), site_id: site.id })
     }
 }
