@@ -59,9 +59,11 @@ impl Outages {
         }
     }
 
-    /// Whether `at` falls in an outage or in the `grace` after one (connections come back).
-    pub fn covers(&self, at: Instant, grace: Duration) -> bool {
-        self.spans.iter().any(|(from, to)| at >= *from && to.is_none_or(|to| at <= to + grace))
+    /// Whether a call in flight from `sent` to `answered` overlaps an outage or the `grace` after
+    /// one (connections come back). A call sent a moment before a fault begins can still be
+    /// caught by it: a write the paused node times out once it resumes.
+    pub fn overlap(&self, sent: Instant, answered: Instant, grace: Duration) -> bool {
+        self.spans.iter().any(|(from, to)| answered >= *from && to.is_none_or(|to| sent <= to + grace))
     }
 }
 
@@ -132,7 +134,7 @@ impl Traffic {
                     Ok(a) => a.text().await.unwrap_or_default(),
                     Err(_) => String::new(),
                 };
-                let geodb_out = outages.lock().expect("outages").covers(sent, Duration::from_secs(15));
+                let geodb_out = outages.lock().expect("outages").overlap(sent, Instant::now(), Duration::from_secs(15));
                 shared.lock().expect("tally").count(status, geodb_out, || {
                     let detail: String = detail.chars().take(300).collect();
                     format!("{method} {url}{path}: {} {detail}", status.unwrap_or_default())
@@ -148,4 +150,16 @@ impl Traffic {
         let tally = self.tally.lock().expect("tally").clone();
         tally
     }
+}
+
+#[test]
+fn a_call_sent_just_before_an_outage_and_answered_in_it_overlaps_it() {
+    let t0 = Instant::now();
+    let secs = Duration::from_secs;
+    let outages = Outages { spans: vec![(t0 + secs(10), Some(t0 + secs(13)))] };
+    let grace = secs(15);
+    assert!(outages.overlap(t0 + secs(9), t0 + secs(12), grace), "in flight when it began");
+    assert!(outages.overlap(t0 + secs(20), t0 + secs(21), grace), "in the grace after");
+    assert!(!outages.overlap(t0 + secs(1), t0 + secs(2), grace), "before it");
+    assert!(!outages.overlap(t0 + secs(40), t0 + secs(41), grace), "long after it");
 }
