@@ -11,17 +11,25 @@
 # It prints one table (scripts/bench-report.py) and, at full size, rewrites docs/benchmarks.md.
 # It asserts no timing: it exits 0 unless the setup failed. Everything it starts stops on exit.
 #
-#   scripts/bench.sh                  full size: release build, 1,000,000 users, 30 s per target
+#   scripts/bench.sh                  full size: release build, 1,000,000 users, 3 runs
+#   BENCH_USERS=10000000 scripts/bench.sh                 the same at ten million users
+#   BENCH_RUNS=1 BENCH_SOAK_MINUTES=30 scripts/bench.sh   one run, then the 30-minute soak
 #   BENCH_SMALL=1 scripts/bench.sh    a few seconds at tiny sizes, debug build (run by test.sh)
+#
+# With several runs each run starts from nothing (its own Cassandra, seeding included) and prints
+# its table; then the medians, each goal judged in every run and in the medians. A full-size run
+# checks the free disk space first, and removes its Cassandra data when it ends.
 #
 # Options (environment variables; defaults for the full size, then the small one):
 #   BENCH_USERS=1000000 | 2000          users seeded
-#   BENCH_GROUPS_PER_SITE=50000 | 100   groups in each of the 2 sites
+#   BENCH_GROUPS_PER_SITE=100000 | 100  groups in each of the 2 sites
 #   BENCH_BACKENDS_PER_SITE=1000 | 20   backends in each site
 #   BENCH_SECONDS=30 | 2                seconds of load per target and condition
 #   BENCH_TRIALS=20 | 3                 change-to-screen trials
-#   BENCH_CENSUS_PAIRS=3 | 1            raw scans and censuses, alternating, for the census ratio
-#   BENCH_DOC=1 | 0                     rewrite docs/benchmarks.md
+#   BENCH_CENSUS_PAIRS=5 | 1            raw scans and censuses, alternating, for the census ratio
+#   BENCH_RUNS=3 | 1                    full runs, one after the other
+#   BENCH_SOAK_MINUTES=0 | 1            after the (last) run: minutes of mixed load, one line a minute
+#   BENCH_DOC=1 | 0                     rewrite this size's section of docs/benchmarks.md
 #   BENCH_PORT=3400 BENCH_REDIS_PORT=6392 BENCH_CQL_PORT=29042 BENCH_STORAGE_PORT=27000
 #   BENCH_SIM_PORT=9792 BENCH_PROMETHEUS_PORT=9793
 #   BENCH_CASSANDRA=host:port           use this Cassandra (keyspace palomar_bench) instead of starting one
@@ -34,9 +42,11 @@ cd "$here/.."
 
 SMALL=${BENCH_SMALL:-0}
 if [ "$SMALL" = 1 ]; then
-  d_users=2000 d_groups=100 d_backends=20 d_seconds=2 d_trials=3 d_pairs=1 d_doc=0 profile=debug run_suffix=-small
+  d_users=2000 d_groups=100 d_backends=20 d_seconds=2 d_trials=3 d_pairs=1 d_doc=0 d_runs=1 d_soak=1
+  profile=debug run_suffix=-small
 else
-  d_users=1000000 d_groups=50000 d_backends=1000 d_seconds=30 d_trials=20 d_pairs=3 d_doc=1 profile=release run_suffix=
+  d_users=1000000 d_groups=100000 d_backends=1000 d_seconds=30 d_trials=20 d_pairs=5 d_doc=1 d_runs=3 d_soak=0
+  profile=release run_suffix=
 fi
 USERS=${BENCH_USERS:-$d_users}
 GROUPS_PER_SITE=${BENCH_GROUPS_PER_SITE:-$d_groups}
@@ -45,6 +55,8 @@ SECONDS_PER_TARGET=${BENCH_SECONDS:-$d_seconds}
 TRIALS=${BENCH_TRIALS:-$d_trials}
 CENSUS_PAIRS=${BENCH_CENSUS_PAIRS:-$d_pairs}
 WRITE_DOC=${BENCH_DOC:-$d_doc}
+RUNS=${BENCH_RUNS:-$d_runs}
+SOAK_MINUTES=${BENCH_SOAK_MINUTES:-$d_soak}
 PORT=${BENCH_PORT:-3400}
 REDIS_PORT=${BENCH_REDIS_PORT:-6392}
 CQL_PORT=${BENCH_CQL_PORT:-29042}
@@ -54,9 +66,27 @@ PROM_PORT=${BENCH_PROMETHEUS_PORT:-9793}
 CONNECTIONS=32
 SITES=2
 for n in "$USERS" "$GROUPS_PER_SITE" "$BACKENDS_PER_SITE" "$SECONDS_PER_TARGET" "$TRIALS" "$PORT" "$REDIS_PORT" \
-  "$CQL_PORT" "$STORAGE_PORT" "$SIM_PORT" "$PROM_PORT"; do
+  "$CQL_PORT" "$STORAGE_PORT" "$SIM_PORT" "$PROM_PORT" "$RUNS"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: expected a positive number, got '$n'" >&2; exit 2; }
 done
+[[ $SOAK_MINUTES =~ ^[0-9]+$ ]] || { echo "bench: BENCH_SOAK_MINUTES: expected a number, got '$SOAK_MINUTES'" >&2; exit 2; }
+SETUP="users=$USERS groups_per_site=$GROUPS_PER_SITE backends_per_site=$BACKENDS_PER_SITE sites=$SITES seconds=$SECONDS_PER_TARGET connections=$CONNECTIONS trials=$TRIALS census_pairs=$CENSUS_PAIRS profile=$profile"
+
+# Several runs: this script once per run, each from nothing, then the medians.
+if [ "$RUNS" -gt 1 ]; then
+  runs_dir="$PALOMAR_CACHE/bench-runs$run_suffix"
+  rm -rf "$runs_dir"; mkdir -p "$runs_dir"
+  for i in $(seq "$RUNS"); do
+    echo "=== bench: run $i of $RUNS ==="
+    soak=0; [ "$i" = "$RUNS" ] && soak=$SOAK_MINUTES
+    BENCH_RUNS=1 BENCH_DOC=0 BENCH_SOAK_MINUTES=$soak BENCH_RESULTS_COPY="$runs_dir/run-$i.jsonl" \
+      BENCH_SOAK_DOC="$WRITE_DOC" "$0" || exit $?
+  done
+  doc_args=()
+  [ "$WRITE_DOC" = 1 ] && doc_args=(--doc docs/benchmarks.md)
+  python3 scripts/bench-report.py summary "$runs_dir"/run-*.jsonl --setup "$SETUP" "${doc_args[@]}"
+  exit 0
+fi
 [ "$TRIALS" -le "$GROUPS_PER_SITE" ] || { echo "bench: BENCH_TRIALS must not exceed the groups per site" >&2; exit 2; }
 
 run="$PALOMAR_CACHE/bench-run$run_suffix"
@@ -69,7 +99,7 @@ profile_flag=()
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-server_pid="" sim_pid="" prom_pid="" redis_started="" cassandra_started="" sampler_pid=""
+server_pid="" sim_pid="" prom_pid="" redis_started="" cassandra_started="" sampler_pid="" mover_pid=""
 # Stops PID (TERM, then KILL after 15 s) and returns 0 whatever happens: a failing command
 # would end the EXIT trap early (errexit).
 stop_pid() {
@@ -84,8 +114,11 @@ stop_pid() {
 }
 cleanup() {
   local rc=$?
-  stop_pid "$sampler_pid"; stop_pid "$server_pid"; stop_pid "$sim_pid"; stop_pid "$prom_pid"
-  if [ -n "$cassandra_started" ]; then tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true; fi
+  stop_pid "$sampler_pid"; stop_pid "$mover_pid"; stop_pid "$server_pid"; stop_pid "$sim_pid"; stop_pid "$prom_pid"
+  if [ -n "$cassandra_started" ]; then
+    tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
+    rm -rf "$run/cassandra/data" "$run/cassandra/commitlog" "$run/cassandra/hints"   # gigabytes at ten million users
+  fi
   if [ -n "$redis_started" ] && [ -f "$run/redis.pid" ]; then kill "$(cat "$run/redis.pid")" 2>/dev/null || true; fi
   exit "$rc"
 }
@@ -102,6 +135,15 @@ command -v prometheus >/dev/null || fail "prometheus missing; run scripts/instal
 for p in "$PORT" "$SIM_PORT" "$PROM_PORT"; do port_busy "$p" && fail "port $p is already in use; set BENCH_*_PORT"; done
 rm -rf "$run"; mkdir -p "$run"
 : >"$results"
+
+# The disk: the seeded rows, the warm-up's (dropped once settled), the commit log and room for
+# compaction, at BYTES_PER_USER each (measured: docs/capacity.md), with 2 GB to spare.
+BYTES_PER_USER=1000
+warmup_users=$(( USERS < 1000000 ? USERS : 1000000 ))
+need_mb=$(( (USERS * 2 + warmup_users) * BYTES_PER_USER / 1048576 + 2048 ))
+free_mb=$(df -Pm "$run" | awk 'NR == 2 {print $4}')
+[ "${free_mb:-0}" -ge "$need_mb" ] || fail "$USERS users need about $need_mb MB free under $run; $free_mb MB are"
+echo "bench: disk: $free_mb MB free, about $need_mb MB needed"
 record() { echo "$1" >>"$results"; }
 
 if [ -n "${BENCH_REDIS_URL:-}" ]; then
@@ -156,10 +198,10 @@ export ROUTE_API_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # A node that has just started runs its first writes interpreted (the JVM compiles hot code
 # as it goes): seeding it cold measured 16,000 rows/s against 63,000 warm, and after a warm-up
 # of a quarter of the users still 41,000. The warm-up seeds a keyspace of its own, of the same
-# size, untimed, as wrk's warm-up does for the pages.
-step "warming Cassandra up: seeding keyspace ${keyspace}_warmup, not timed"
+# size up to a million users (enough for the JIT), untimed, as wrk's warm-up does for the pages.
+step "warming Cassandra up: seeding keyspace ${keyspace}_warmup with $warmup_users users, not timed"
 CASSANDRA_KEYSPACE="${keyspace}_warmup" "$BIN" simulate seed --sites "$SITES" --backends "$BACKENDS_PER_SITE" \
-  --groups "$GROUPS_PER_SITE" --users "$USERS" --concurrency 256 >"$run/warmup.log" 2>&1 \
+  --groups "$GROUPS_PER_SITE" --users "$warmup_users" --concurrency 256 >"$run/warmup.log" 2>&1 \
   || { tail -n 20 "$run/warmup.log" >&2; fail "the warm-up seeding failed"; }
 
 # What was written goes on being compacted for minutes (compaction is unthrottled here): the
@@ -206,6 +248,10 @@ start_server() {
 # cpu_ticks PID: user plus system CPU time of PID, in clock ticks (/proc/PID/stat fields 14, 15).
 cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# rss_phase PHASE KB: the server's RSS in a phase (a peak or a point) beside its VmHWM so far.
+rss_phase() {
+  record "{\"kind\": \"rss\", \"phase\": \"$1\", \"kb\": ${2:-0}, \"hwm_kb\": $(rss_kb "$server_pid" VmHWM)}"
+}
 
 # wait_census LOG OUT: the first census line of the server writing LOG, into OUT.
 wait_census() {
@@ -222,12 +268,14 @@ step "the first census after seeding (it records every user's group)"
 start_server 3600 "$run/server-first.log"
 wait_census "$run/server-first.log" "$run/census-first.log"
 python3 scripts/bench-report.py census first "$(rss_kb "$server_pid" VmHWM)" <"$run/census-first.log" >>"$results"
+rss_phase "first census" "$(rss_kb "$server_pid" VmHWM)"
 stop_pid "$server_pid"
 
 step "the census of a restarted server (only changed groups recorded) against a raw scan of the same table"
 start_server 3600 "$run/server.log"
 wait_census "$run/server.log" "$run/census.log"
 python3 scripts/bench-report.py census steady "$(rss_kb "$server_pid" VmHWM)" <"$run/census.log" >>"$results"
+rss_phase census "$(rss_kb "$server_pid" VmHWM)"
 # The ratio: raw scans and censuses (the server's own code) alternate on one connection, three
 # of each, so that both meet the same machine; the server is idle meanwhile.
 "$bin_dir/examples/scan_bench" --groups --census --census-margin-secs 0 --repeat "$CENSUS_PAIRS" 2>&1 | tee "$run/scan.log"
@@ -245,7 +293,7 @@ import json, sys
 items = json.load(open(sys.argv[1])).get("items", [])
 print(next((i["site"]["id"] for i in items if i["site"]["name"] == "dc1a"), ""))' "$run/sites.json")
 [ -n "$site_id" ] || fail "site dc1a not found"
-record "{\"kind\": \"rss\", \"when\": \"idle\", \"kb\": $(rss_kb "$server_pid" VmRSS)}"
+rss_phase idle "$(rss_kb "$server_pid" VmRSS)"
 
 # The targets: label, path, extra wrk options. Each must answer 200 before it is loaded.
 targets=(
@@ -267,7 +315,7 @@ check_targets() {
 
 # load CONDITION: every target in turn, 32 connections, with the server's RSS sampled.
 load() {
-  local condition=$1 t label path kind
+  local condition=$1 t label path kind phase_peak=0
   for t in "${targets[@]}"; do
     IFS='|' read -r label path kind <<<"$t"
     local opts=(-t 2 -c "$CONNECTIONS" --timeout 10s --latency -H "Cookie: $cookie" -H 'Accept: text/html')
@@ -280,9 +328,12 @@ load() {
     BENCH_USERS=$USERS wrk "${opts[@]}" -d "${SECONDS_PER_TARGET}s" "$BASE$path" >"$run/wrk.out" 2>&1 || true
     local ticks=$(( $(cpu_ticks "$server_pid") - ticks_before ))
     stop_pid "$sampler_pid"; sampler_pid=""
+    local peak; peak=$(cat "$run/rss-peak" 2>/dev/null || echo 0)
+    [ "$peak" -gt "$phase_peak" ] && phase_peak=$peak
     python3 scripts/bench-report.py wrk "$label" "$condition" "$(cat "$run/rss-peak" 2>/dev/null || echo 0)" "$ticks" \
       <"$run/wrk.out" >>"$results" || { cat "$run/wrk.out" >&2; fail "unreadable wrk output"; }
   done
+  rss_phase "load, $condition" "$phase_peak"
 }
 
 step "$CONNECTIONS clients for ${SECONDS_PER_TARGET} s per target, no census running"
@@ -319,8 +370,19 @@ step "a 24-hour replay at $BACKENDS_PER_SITE backends (docs/replay.md)"
 domain_bench replay 2>&1 | tee "$run/replay.log"
 python3 scripts/bench-report.py replay <"$run/replay.log" >>"$results"
 
+if [ "$SOAK_MINUTES" -gt 0 ]; then
+  . scripts/bench-soak.sh
+fi
+
+if [ -n "$cassandra_started" ]; then
+  step "stopping Cassandra (it flushes its memtables) to measure the GeoDB on disk"
+  stop_pid "$server_pid"; server_pid=""
+  tools/cassandra/cassandra.sh stop >/dev/null 2>&1 || true
+  record "{\"kind\": \"disk\", \"users\": $USERS, \"kb\": $(du -sk "$run/cassandra/data/$keyspace" 2>/dev/null | cut -f1 || echo 0)}"
+fi
+
 step "report"
+[ -z "${BENCH_RESULTS_COPY:-}" ] || cp "$results" "$BENCH_RESULTS_COPY"
 doc_args=()
 [ "$WRITE_DOC" = 1 ] && doc_args=(--doc docs/benchmarks.md)
-python3 scripts/bench-report.py report "$results" "${doc_args[@]}" \
-  --setup "users=$USERS groups_per_site=$GROUPS_PER_SITE backends_per_site=$BACKENDS_PER_SITE sites=$SITES seconds=$SECONDS_PER_TARGET connections=$CONNECTIONS trials=$TRIALS profile=$profile cassandra_heap=${CASSANDRA_HEAP:-external}"
+python3 scripts/bench-report.py report "$results" "${doc_args[@]}" --setup "$SETUP cassandra_heap=${CASSANDRA_HEAP:-external}"

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     Action, AltRepairInputs, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, GroupsByBackend,
-    IdMap, Reason,
+    IdMap, Reason, Rejections,
 };
 use crate::{feature::Feature, routing::stable_hash};
 
@@ -51,7 +51,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             decisions.push(decision(Reason::GroupMovingAway, None, summary, &numbers, vec![]));
             continue;
         }
-        let mut rejected = Vec::new();
+        let mut rejected = Rejections::default();
         let mut best: Option<(&crate::planning::BackendState, f64)> = None;
         for d in backends.iter().filter(|d| d.id != b.id) {
             let why = if !d.online() {
@@ -64,7 +64,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
                 None
             };
             match why {
-                Some(reason) => rejected.push((d.host.clone(), reason.to_string())),
+                Some(reason) => rejected.push(&d.host, reason),
                 None => {
                     let fill = counts.get(&d.id).copied().unwrap_or(0) as f64 / f64::from(d.load_factor.clamp(1, 100));
                     if best.is_none_or(|(_, f)| fill < f) {
@@ -75,13 +75,13 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         }
         let Some((dest, _)) = best else {
             let summary = format!("draining {}: no backend can take its groups", b.host);
-            decisions.push(decision(Reason::NoDestination, None, summary, &numbers, rejected));
+            decisions.push(decision(Reason::NoDestination, None, summary, &numbers, rejected.into_vec()));
             continue;
         };
         // Sticky-backend groups stay: an operator pinned them and must move them by hand.
         let Some(group) = by_backend.pick(b.id, now, std::time::Duration::ZERO) else {
             let summary = format!("draining {}: {owned} groups left, none movable (sticky)", b.host);
-            decisions.push(decision(Reason::NoMovableGroup, None, summary, &numbers, rejected));
+            decisions.push(decision(Reason::NoMovableGroup, None, summary, &numbers, rejected.into_vec()));
             continue;
         };
         numbers.group_users = Some(group.users);
@@ -91,7 +91,7 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
             format!("draining {} ({owned} groups left): move {} to {}", b.host, group.name, dest.host),
             &numbers,
-            rejected,
+            rejected.into_vec(),
         ));
     }
     decisions

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     cooled, Action, BackendState, Decision, DecisionInputs, GroupState, GroupsByBackend, HostFailureInputs,
-    HostFailureOverview, Reason,
+    HostFailureOverview, Reason, Rejections,
 };
 use crate::feature::Feature;
 use crate::{geodb::BackendStatus, metrics::HostTraffic};
@@ -63,7 +63,7 @@ pub fn plan(
     let health: Vec<(f64, bool)> = backends.iter().map(|b| (ratio_of(b), failing(b))).collect();
     let mut online: usize = backends.iter().filter(|b| b.online()).count();
     let mut decisions = Vec::new();
-    let mut moved_to: Vec<uuid::Uuid> = Vec::new();
+    let mut moved_to: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
     // Built when a first group is to be picked: usually no backend gets that far.
     let mut by_backend: Option<GroupsByBackend> = None;
     for (b, &(ratio, b_failing)) in backends.iter().zip(&health) {
@@ -153,7 +153,7 @@ pub fn plan(
             ));
             continue;
         }
-        let mut rejected = Vec::new();
+        let mut rejected = Rejections::default();
         let mut best: Option<(&BackendState, f64)> = None;
         for (d, &(d_ratio, d_failing)) in backends.iter().zip(&health).filter(|(d, _)| d.id != b.id) {
             let why = if !d.online() {
@@ -170,7 +170,7 @@ pub fn plan(
                 None
             };
             match why {
-                Some(reason) => rejected.push((d.host.clone(), reason.to_string())),
+                Some(reason) => rejected.push(&d.host, reason),
                 None => {
                     if best.is_none_or(|(_, br)| d_ratio < br) {
                         best = Some((d, d_ratio));
@@ -184,7 +184,7 @@ pub fn plan(
                 None,
                 format!("{} is failing ({:.2}) but no backend can take a group", b.host, ratio),
                 &numbers,
-                rejected,
+                rejected.into_vec(),
             ));
             continue;
         };
@@ -195,12 +195,12 @@ pub fn plan(
                 None,
                 format!("{} is failing ({:.2}) but has no movable group", b.host, ratio),
                 &numbers,
-                rejected,
+                rejected.into_vec(),
             ));
             continue;
         };
         numbers.group_users = Some(group.users);
-        moved_to.push(dest.id);
+        moved_to.insert(dest.id);
         decisions.push(decision(
             Reason::FailingAndReachable,
             Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
@@ -209,7 +209,7 @@ pub fn plan(
                 b.host, ratio, s.ratio, group.name, dest.host
             ),
             &numbers,
-            rejected,
+            rejected.into_vec(),
         ));
     }
     if decisions.is_empty() {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     cooled, pick_group, Action, BackendState, Decision, DecisionInputs, GroupState, LoadBalanceInputs, Reason,
+    Rejections,
 };
 use crate::feature::Feature;
 use crate::metrics::{HostScore, SCORED_RESOURCES};
@@ -52,28 +53,30 @@ pub fn plan(
         return decision(Reason::HostCooling, summary, LoadBalanceInputs::default(), vec![]);
     }
     // Each host's scores in the order given (their sum is taken in that order).
+    let few = format!("fewer than {} samples in 24 h", s.min_samples);
     let mut by_host: HashMap<&str, Vec<&HostScore>> = HashMap::new();
     for score in scores {
         by_host.entry(score.host.as_str()).or_default().push(score);
     }
-    let mut rejected = Vec::new();
+    let mut rejections = Rejections::default();
     let mut scored: Vec<(&BackendState, f64)> = Vec::new();
     for b in backends {
         if !b.online() || !b.reachable {
-            rejected.push((b.host.clone(), "not online or unreachable".into()));
+            rejections.push(&b.host, "not online or unreachable");
             continue;
         }
         let mine: &[&HostScore] = by_host.get(b.host.as_str()).map_or(&[], Vec::as_slice);
         let enough =
             SCORED_RESOURCES.iter().all(|r| mine.iter().any(|x| x.score == *r && x.samples_24h >= s.min_samples));
         if !enough {
-            rejected.push((b.host.clone(), format!("fewer than {} samples in 24 h", s.min_samples)));
+            rejections.push(&b.host, &few);
             continue;
         }
         let sum: f64 = mine.iter().map(|x| x.average).sum();
         let adjusted = sum + 1.0 - f64::from(b.load_factor.clamp(0, 100)) / 100.0;
         scored.push((b, adjusted));
     }
+    let rejected = rejections.into_vec();
     let mut inputs = LoadBalanceInputs {
         scores: scored.iter().map(|(b, score)| (b.host.clone(), *score)).collect(),
         threshold: Some(s.delta_threshold),

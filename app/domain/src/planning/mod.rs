@@ -11,6 +11,7 @@ pub mod group_move_timeouts;
 pub mod host_failure;
 mod inputs;
 pub mod load_balance;
+mod rejections;
 mod repeats;
 pub mod site_health;
 
@@ -19,6 +20,7 @@ pub use inputs::{
     InputRow, LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
     Subject, TransferInputs,
 };
+pub use rejections::{Rejections, REJECTIONS_NAMED};
 pub use repeats::{RepeatMemory, REPEAT_AFTER};
 
 use std::{
