@@ -3,25 +3,12 @@
 -- and groups pages and a user lookup (logged in), and the JSON API's dashboard, backends and
 -- moves (an API token). The environment gives the credentials:
 -- SOAK_COOKIE, SOAK_API_TOKEN, ROUTE_API_TOKEN, SOAK_SITE_ID (the page's id), BENCH_USERS.
-local users = tonumber(os.getenv("BENCH_USERS") or "1000") or 1000
+dofile("scripts/wrk/seeded.lua")
 local cookie = os.getenv("SOAK_COOKIE") or ""
 local api = "Bearer " .. (os.getenv("SOAK_API_TOKEN") or "")
 local route = "Bearer " .. (os.getenv("ROUTE_API_TOKEN") or "")
 local site = os.getenv("SOAK_SITE_ID") or ""
-local counter = 0
-
-function setup(thread)
-  counter = counter + 1
-  thread:set("seed", counter)
-end
-
-function init(args)
-  math.randomseed((seed or 1) * 7919 + os.time())
-end
-
-local function user()
-  return string.format("user%07d%%40example.net", math.random(0, users - 1))
-end
+local user = seeded_user
 
 function request()
   local pick = math.random(1, 100)
