@@ -80,7 +80,7 @@ if [ "$RUNS" -gt 1 ]; then
     echo "=== bench: run $i of $RUNS ==="
     soak=0; [ "$i" = "$RUNS" ] && soak=$SOAK_MINUTES
     BENCH_RUNS=1 BENCH_DOC=0 BENCH_SOAK_MINUTES=$soak BENCH_RESULTS_COPY="$runs_dir/run-$i.jsonl" \
-      BENCH_SOAK_DOC="$WRITE_DOC" "$0" || exit $?
+      BENCH_SOAK_DOC="$WRITE_DOC" bash "$here/bench.sh" || exit $?
   done
   doc_args=()
   [ "$WRITE_DOC" = 1 ] && doc_args=(--doc docs/benchmarks.md)
