@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Sourced by scripts/bench.sh after its run, with its server, Cassandra, simulator and
 # Prometheus: SOAK_MINUTES of mixed page, API and route load (scripts/wrk/soak.lua, 8
 # connections) on a server running the controller with every feature on, censuses every 5
