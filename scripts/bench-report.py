@@ -2,7 +2,7 @@
 """Reads what scripts/bench.sh measured and reports it.
 
 Subcommands (each reads a tool's output on stdin and prints JSON lines for results.jsonl):
-  seed | census first|steady RSS_KB | scan | wrk LABEL CONDITION RSS_PEAK_KB CPU_TICKS | screen | pass | replay
+  seed | census first|steady | scan | wrk LABEL CONDITION CPU_TICKS | screen | pass | replay
   | soak-minute MINUTE RSS_KB FDS CQL_CONNECTIONS
 and three reports:
   report RESULTS --setup TEXT [--doc PATH]     one run's table and goals
@@ -81,7 +81,7 @@ def measure(kind, args):
         users, seconds = figures.get("users"), figures.get("seconds")
         rate = figures.get("rows_per_s") or (users / seconds if users and seconds else None)
         return {"kind": "census", "which": args[0], "users": users, "seconds": seconds, "rows_per_s": rate,
-                "members_written": figures.get("members_written"), "peak_rss_kb": int(args[1] or 0)}
+                "members_written": figures.get("members_written")}
     if kind == "scan":
         # scan_bench --census alternates raw scans and censuses on one connection; the medians
         # of each are compared, so that both met the same load.
@@ -93,12 +93,12 @@ def measure(kind, args):
         return {"kind": "scan", "lines": lines, "rows_per_s": percentile(raw, 50),
                 "census_rows_per_s": percentile(taken, 50) if taken else None}
     if kind == "wrk":
-        label, condition, rss, cpu_ticks = args
+        label, condition, cpu_ticks = args
         figures = parse_wrk(text)
         # The server's CPU time over the run (clock ticks, 100 a second) per request: unlike
         # the latencies, it barely moves with what else the machine is doing.
         cpu_ms = int(cpu_ticks or 0) * 10 / figures["requests"] if figures["requests"] else float("nan")
-        return {"kind": "load", "label": label, "condition": condition, "rss_peak_kb": int(rss or 0),
+        return {"kind": "load", "label": label, "condition": condition,
                 "server_cpu_ms_per_request": cpu_ms, **figures}
     if kind == "screen":
         line = next((l for l in text.splitlines() if l.startswith("{")), "{}")

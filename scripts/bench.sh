@@ -267,14 +267,14 @@ wait_census() {
 step "the first census after seeding (it records every user's group)"
 start_server 3600 "$run/server-first.log"
 wait_census "$run/server-first.log" "$run/census-first.log"
-python3 scripts/bench-report.py census first "$(rss_kb "$server_pid" VmHWM)" <"$run/census-first.log" >>"$results"
+python3 scripts/bench-report.py census first <"$run/census-first.log" >>"$results"
 rss_phase "first census" "$(rss_kb "$server_pid" VmHWM)"
 stop_pid "$server_pid"
 
 step "the census of a restarted server (only changed groups recorded) against a raw scan of the same table"
 start_server 3600 "$run/server.log"
 wait_census "$run/server.log" "$run/census.log"
-python3 scripts/bench-report.py census steady "$(rss_kb "$server_pid" VmHWM)" <"$run/census.log" >>"$results"
+python3 scripts/bench-report.py census steady <"$run/census.log" >>"$results"
 rss_phase census "$(rss_kb "$server_pid" VmHWM)"
 # The ratio: raw scans and censuses (the server's own code) alternate on one connection, three
 # of each, so that both meet the same machine; the server is idle meanwhile.
@@ -330,7 +330,7 @@ load() {
     stop_pid "$sampler_pid"; sampler_pid=""
     local peak; peak=$(cat "$run/rss-peak" 2>/dev/null || echo 0)
     [ "$peak" -gt "$phase_peak" ] && phase_peak=$peak
-    python3 scripts/bench-report.py wrk "$label" "$condition" "$(cat "$run/rss-peak" 2>/dev/null || echo 0)" "$ticks" \
+    python3 scripts/bench-report.py wrk "$label" "$condition" "$ticks" \
       <"$run/wrk.out" >>"$results" || { cat "$run/wrk.out" >&2; fail "unreadable wrk output"; }
   done
   rss_phase "load, $condition" "$phase_peak"
