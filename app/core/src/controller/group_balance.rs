@@ -65,17 +65,18 @@ impl Controller {
             .collect();
         let transfers = group_balance::plan_transfers(&sized, &self.settings.group_balance);
         let mut entries = Vec::new();
-        for group_balance::PlannedTransfer { transfer, .. } in &transfers {
-            let members = read_all(|page| self.ports.members.list_members(snap.site_id, &transfer.from_group, page))
+        for planned in &transfers {
+            let (from, to) = (&planned.from.name, &planned.to.name);
+            let members = read_all(|page| self.ports.members.list_members(snap.site_id, from, page))
                 .await
                 .map_err(missing("the group members"))?;
             let mut members: Vec<String> = members.into_iter().filter(|u| !u.starts_with("probe-")).collect();
             members.sort_by_key(|u| (stable_hash(u), u.clone()));
-            entries.extend(members.into_iter().take(transfer.users as usize).map(|user| PlanEntry {
+            entries.extend(members.into_iter().take(planned.users as usize).map(|user| PlanEntry {
                 user,
-                from_group: transfer.from_group.clone(),
-                to_group: transfer.to_group.clone(),
-                backend_id: transfer.backend_id,
+                from_group: from.clone(),
+                to_group: to.clone(),
+                backend_id: planned.backend_id,
             }));
         }
         // Each decision is built as it is recorded: a large plan's are never all held at once.

@@ -23,12 +23,18 @@ pub fn draining(b: &BackendState) -> bool {
 
 /// Plans one pass: at most one move per draining backend.
 pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>) -> Vec<Decision> {
+    if !backends.iter().any(draining) {
+        return Vec::new();
+    }
     let by_backend = GroupsByBackend::new(groups);
-    // Groups per backend, counting those sent to it earlier in this pass.
-    let mut counts: IdMap<u64> = backends.iter().map(|b| (b.id, by_backend.of(b.id).len() as u64)).collect();
+    // Groups per backend by position, counting those sent to it earlier in this pass.
+    let mut counts: Vec<u64> = backends.iter().map(|b| by_backend.of(b.id).len() as u64).collect();
+    // Why each backend cannot take groups: judged once, since each draining backend weighs
+    // every other.
+    let unfit: Vec<Option<&'static str>> = backends.iter().map(unfit_destination).collect();
     let mut decisions = Vec::new();
-    for b in backends.iter().filter(|b| draining(b)) {
-        let owned = counts.get(&b.id).copied().unwrap_or(0);
+    for (at, b) in backends.iter().enumerate().filter(|(_, b)| draining(b)) {
+        let owned = counts[at];
         if owned == 0 {
             continue;
         }
@@ -52,28 +58,19 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             continue;
         }
         let mut rejected = Rejections::default();
-        let mut best: Option<(&crate::planning::BackendState, f64)> = None;
-        for d in backends.iter().filter(|d| d.id != b.id) {
-            let why = if !d.online() {
-                Some("not online")
-            } else if !d.reachable {
-                Some("doveadm API unreachable")
-            } else if draining(d) {
-                Some("load factor 0")
-            } else {
-                None
-            };
-            match why {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, d) in backends.iter().enumerate().filter(|(_, d)| d.id != b.id) {
+            match unfit[i] {
                 Some(reason) => rejected.push(&d.host, reason),
                 None => {
-                    let fill = counts.get(&d.id).copied().unwrap_or(0) as f64 / f64::from(d.load_factor.clamp(1, 100));
+                    let fill = counts[i] as f64 / f64::from(d.load_factor.clamp(1, 100));
                     if best.is_none_or(|(_, f)| fill < f) {
-                        best = Some((d, fill));
+                        best = Some((i, fill));
                     }
                 }
             }
         }
-        let Some((dest, _)) = best else {
+        let Some((dest_at, _)) = best else {
             let summary = format!("draining {}: no backend can take its groups", b.host);
             decisions.push(decision(Reason::NoDestination, None, summary, &numbers, rejected.into_vec()));
             continue;
@@ -85,7 +82,8 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
             continue;
         };
         numbers.group_users = Some(group.users);
-        *counts.entry(dest.id).or_default() += 1;
+        counts[dest_at] += 1;
+        let dest = &backends[dest_at];
         decisions.push(decision(
             Reason::Draining,
             Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
@@ -95,6 +93,19 @@ pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>
         ));
     }
     decisions
+}
+
+/// Why `d` cannot take a draining backend's groups.
+fn unfit_destination(d: &BackendState) -> Option<&'static str> {
+    if !d.online() {
+        Some("not online")
+    } else if !d.reachable {
+        Some("doveadm API unreachable")
+    } else if draining(d) {
+        Some("load factor 0")
+    } else {
+        None
+    }
 }
 
 /// Groups whose alternative backend (`alt_backend_id`, where proxies send the group's users

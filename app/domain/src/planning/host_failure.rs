@@ -63,7 +63,12 @@ pub fn plan(
     let health: Vec<(f64, bool)> = backends.iter().map(|b| (ratio_of(b), failing(b))).collect();
     let mut online: usize = backends.iter().filter(|b| b.online()).count();
     let mut decisions = Vec::new();
-    let mut moved_to: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
+    // Why each backend cannot take a group, as far as it depends on the backend alone: judged
+    // once, since each failing backend weighs every other (10,000 by 10,000 on a large site).
+    let unfit: Vec<Option<&'static str>> =
+        backends.iter().zip(&health).map(|(d, &(_, d_failing))| unfit_destination(d, d_failing, now, s)).collect();
+    // The backends sent a group earlier in this pass, by position.
+    let mut moved_to = vec![false; backends.len()];
     // Built when a first group is to be picked: usually no backend gets that far.
     let mut by_backend: Option<GroupsByBackend> = None;
     for (b, &(ratio, b_failing)) in backends.iter().zip(&health) {
@@ -154,31 +159,19 @@ pub fn plan(
             continue;
         }
         let mut rejected = Rejections::default();
-        let mut best: Option<(&BackendState, f64)> = None;
-        for (d, &(d_ratio, d_failing)) in backends.iter().zip(&health).filter(|(d, _)| d.id != b.id) {
-            let why = if !d.online() {
-                Some("not online")
-            } else if !d.reachable {
-                Some("doveadm API unreachable")
-            } else if d.load_factor <= 0 {
-                Some("load factor 0")
-            } else if d_failing {
-                Some("failing too")
-            } else if !cooled(d.last_moved_to, now, s.cool_time) || moved_to.contains(&d.id) {
-                Some("received a group less than the cool time ago")
-            } else {
-                None
-            };
-            match why {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, d) in backends.iter().enumerate().filter(|(_, d)| d.id != b.id) {
+            match unfit[i].or(moved_to[i].then_some(COOLING)) {
                 Some(reason) => rejected.push(&d.host, reason),
                 None => {
+                    let d_ratio = health[i].0;
                     if best.is_none_or(|(_, br)| d_ratio < br) {
-                        best = Some((d, d_ratio));
+                        best = Some((i, d_ratio));
                     }
                 }
             }
         }
-        let Some((dest, _)) = best else {
+        let Some((dest_at, _)) = best else {
             decisions.push(decision(
                 Reason::NoDestination,
                 None,
@@ -200,7 +193,8 @@ pub fn plan(
             continue;
         };
         numbers.group_users = Some(group.users);
-        moved_to.insert(dest.id);
+        moved_to[dest_at] = true;
+        let dest = &backends[dest_at];
         decisions.push(decision(
             Reason::FailingAndReachable,
             Some(Action::MoveGroup { group: group.name.clone(), from: b.id, to: dest.id }),
@@ -216,6 +210,31 @@ pub fn plan(
         decisions.push(all_healthy(backends, &health, traffic, s));
     }
     decisions
+}
+
+/// Why a destination was turned down for having received a group recently.
+const COOLING: &str = "received a group less than the cool time ago";
+
+/// Why `d` cannot take a failing backend's group, before this pass's own moves are counted.
+fn unfit_destination(
+    d: &BackendState,
+    d_failing: bool,
+    now: DateTime<Utc>,
+    s: &HostFailureSettings,
+) -> Option<&'static str> {
+    if !d.online() {
+        Some("not online")
+    } else if !d.reachable {
+        Some("doveadm API unreachable")
+    } else if d.load_factor <= 0 {
+        Some("load factor 0")
+    } else if d_failing {
+        Some("failing too")
+    } else if !cooled(d.last_moved_to, now, s.cool_time) {
+        Some(COOLING)
+    } else {
+        None
+    }
 }
 
 /// The pass's verdict when no backend needs anything: how many were judged on enough logins,

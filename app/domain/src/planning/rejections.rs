@@ -2,33 +2,33 @@
 //! record 10,000 of them in each decision: the first [`REJECTIONS_NAMED`] are named, the rest
 //! counted by reason in one last entry, which the decision log shows as it shows the others.
 
-use std::collections::BTreeMap;
-
 /// How many turned-down candidates a decision names.
 pub const REJECTIONS_NAMED: usize = 20;
 
 #[derive(Debug, Default)]
 pub struct Rejections {
     named: Vec<(String, String)>,
-    more: BTreeMap<String, usize>,
+    /// Counts by reason; a decision has a handful of reasons, so a list is searched fastest.
+    more: Vec<(String, usize)>,
 }
 
 impl Rejections {
     pub fn push(&mut self, candidate: &str, why: &str) {
         if self.named.len() < REJECTIONS_NAMED {
             self.named.push((candidate.to_string(), why.to_string()));
-        } else if let Some(count) = self.more.get_mut(why) {
+        } else if let Some((_, count)) = self.more.iter_mut().find(|(reason, _)| reason == why) {
             *count += 1;
         } else {
-            self.more.insert(why.to_string(), 1);
+            self.more.push((why.to_string(), 1));
         }
     }
 
     /// The named ones, then, if there were more, `("N more", "reason count, …")`.
-    pub fn into_vec(self) -> Vec<(String, String)> {
+    pub fn into_vec(mut self) -> Vec<(String, String)> {
         let mut out = self.named;
         if !self.more.is_empty() {
-            let total: usize = self.more.values().sum();
+            self.more.sort_unstable();
+            let total: usize = self.more.iter().map(|(_, n)| n).sum();
             let by_reason: Vec<String> = self.more.iter().map(|(why, n)| format!("{why}: {n}")).collect();
             out.push((format!("{total} more"), by_reason.join(", ")));
         }
