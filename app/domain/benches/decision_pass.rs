@@ -333,12 +333,12 @@ fn supervise_moves(site: &Site) -> Vec<Verdict> {
     site.moves.iter().map(|(m, seen)| group_move_timeouts::supervise(m, seen, now(), &SUPERVISION)).collect()
 }
 
-/// The daily plan as the controller makes it: the transfers, then each one's decision, built
-/// and let go as it is recorded.
+/// The daily plan as the controller makes it: the transfers, then each backend's decision,
+/// built and let go as it is recorded.
 fn plan_group_balance(site: &Site) -> Vec<PlannedTransfer<'_>> {
     let planned = group_balance::plan_transfers(&site.sized, &GROUP_BALANCE);
-    for transfer in &planned {
-        drop(black_box(transfer.decision(&GROUP_BALANCE)));
+    for decision in group_balance::decisions(&planned, &GROUP_BALANCE) {
+        drop(black_box(decision));
     }
     planned
 }
@@ -436,7 +436,10 @@ fn digest(out: &PassOutput) -> u64 {
     // Writing to a hasher cannot fail.
     let _ = write!(w, "{:?}{:?}{:?}{:?}", out.host_failure, out.drain, out.load_balance, out.supervision);
     for transfer in &out.group_balance {
-        let _ = write!(w, "{:?}", transfer.decision(&GROUP_BALANCE));
+        let _ = write!(w, "{:?}", transfer.transfer());
+    }
+    for decision in group_balance::decisions(&out.group_balance, &GROUP_BALANCE) {
+        let _ = write!(w, "{decision:?}");
     }
     w.0.finish()
 }

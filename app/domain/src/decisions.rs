@@ -61,6 +61,9 @@ impl DecisionRecord {
                 format!("move {group}: {} → {}", host_of(*from), host_of(*to))
             }
             Some(Action::MoveUsers { users, .. }) => format!("move {users} users between groups"),
+            Some(Action::BalanceGroups { backend, transfers, users }) => {
+                format!("move {users} users between groups on {} in {transfers} transfers", host_of(*backend))
+            }
             Some(Action::SetAltBackend { group, alt }) => format!("point {group}'s alternative at {}", host_of(*alt)),
             Some(Action::SetReachability { reachable, .. }) => {
                 format!("mark a site {}", if *reachable { "reachable" } else { "unreachable" })

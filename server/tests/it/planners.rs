@@ -233,6 +233,7 @@ fn randomized_clusters_keep_every_safety_rule() {
                 }
                 Some(
                     Action::MoveUsers { .. }
+                    | Action::BalanceGroups { .. }
                     | Action::SetAltBackend { .. }
                     | Action::SetReachability { .. }
                     | Action::SetSiteStatus { .. },
@@ -299,9 +300,9 @@ fn randomized_clusters_keep_every_safety_rule() {
                 })
             })
             .collect();
-        let transfers = group_balance::plan(&sized, &settings);
+        let (transfers, decisions) = group_balance::plan(&sized, &settings);
         let mut used = Vec::new();
-        for (t, _) in &transfers {
+        for t in &transfers {
             let (from, to) =
                 (sized.iter().find(|g| g.name == t.from_group), sized.iter().find(|g| g.name == t.to_group));
             let (Some(from), Some(to)) = (from, to) else { panic!("case {case}: unknown group in a transfer") };
@@ -321,5 +322,20 @@ fn randomized_clusters_keep_every_safety_rule() {
             );
             used.extend([t.from_group.clone(), t.to_group.clone()]);
         }
+        // One decision per backend with transfers, counting all of them.
+        let mut per_backend: BTreeMap<Uuid, (u64, u64)> = Default::default();
+        for t in &transfers {
+            let entry = per_backend.entry(t.backend_id).or_default();
+            *entry = (entry.0 + 1, entry.1 + t.users);
+        }
+        let decided: BTreeMap<Uuid, (u64, u64)> = decisions
+            .iter()
+            .map(|d| match d.action {
+                Some(Action::BalanceGroups { backend, transfers, users }) => (backend, (transfers, users)),
+                _ => panic!("case {case}: {d:?}"),
+            })
+            .collect();
+        assert_eq!(decisions.len(), decided.len(), "case {case}: two decisions for one backend");
+        assert_eq!(decided, per_backend, "case {case}: the decisions miscount the transfers");
     }
 }

@@ -162,7 +162,7 @@ impl Controller {
                     }
                     Ok(())
                 }
-                Action::MoveUsers { .. } => Ok(()),
+                Action::MoveUsers { .. } | Action::BalanceGroups { .. } => Ok(()),
                 Action::SetAltBackend { group, alt } => self.set_group_alt(snap, decision, group, *alt).await,
                 Action::SetReachability { site, reachable } => {
                     self.write_reachability(snap, decision, *site, *reachable).await

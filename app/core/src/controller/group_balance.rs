@@ -79,9 +79,8 @@ impl Controller {
                 backend_id: planned.backend_id,
             }));
         }
-        // Each decision is built as it is recorded: a large plan's are never all held at once.
-        for planned in &transfers {
-            let decision = planned.decision(&self.settings.group_balance);
+        // One decision per backend, each built as it is recorded.
+        for decision in group_balance::decisions(&transfers, &self.settings.group_balance) {
             if mode == FeatureState::On {
                 self.record(snap.site_id, &decision, mode, Outcome::Applied, "planned", &lease).await?;
             } else {

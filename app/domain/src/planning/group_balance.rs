@@ -3,7 +3,7 @@
 //! it is below it by more than the slack. The largest over group gives users to the smallest
 //! under group: half the difference, at most `GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS`. Each
 //! group takes part in at most one transfer per plan. Moving groups and groups with sticky
-//! users are left alone.
+//! users are left alone. Each backend's share of the plan is one decision.
 
 use std::ops::Range;
 
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::feature::Feature;
 
-use super::{Action, Decision, DecisionInputs, IdMap, Reason, TransferInputs};
+use super::{Action, BalanceInputs, Decision, DecisionInputs, IdMap, NamedTransfer, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GroupBalanceSettings {
@@ -39,6 +39,9 @@ pub struct Transfer {
     pub users: u64,
 }
 
+/// How many of a backend's transfers its decision names; the rest are counted.
+pub const TRANSFERS_NAMED: usize = 20;
+
 /// A planned transfer between two of the plan's groups, which it borrows: a first plan on a
 /// large unbalanced site has hundreds of thousands, and copying two names for each cost more
 /// than planning them.
@@ -63,45 +66,66 @@ impl PlannedTransfer<'_> {
         }
     }
 
-    /// The decision that records this transfer.
-    pub fn decision(&self, s: &GroupBalanceSettings) -> Decision {
-        let (from, to, users) = (&self.from.name, &self.to.name, self.users);
-        // Rounded as `{:.0}` rounds (ties to even), printed as an integer, which is cheaper.
-        let mean = self.mean.round_ties_even() as u64;
-        Decision {
-            feature: Feature::GroupBalance,
-            reason: Reason::GroupsUneven,
-            action: Some(Action::MoveUsers {
-                backend: self.backend_id,
-                from_group: from.clone(),
-                to_group: to.clone(),
-                users,
-            }),
-            summary: format!(
-                "{from} has {} users and {to} has {} (mean {mean}, slack {}%): move {users}",
-                self.from.users, self.to.users, s.slack_percent
-            ),
-            inputs: DecisionInputs::GroupBalanceTransfer(TransferInputs {
-                from_size: self.from.users,
-                to_size: self.to.users,
-                mean: self.mean,
-                slack_percent: s.slack_percent,
-                cap: s.max_between_groups,
-            }),
-            rejected: vec![],
+    fn named(&self) -> NamedTransfer {
+        NamedTransfer {
+            from_group: self.from.name.clone(),
+            from_size: self.from.users,
+            to_group: self.to.name.clone(),
+            to_size: self.to.users,
+            users: self.users,
         }
     }
 }
 
-/// Plans the transfers for every backend, in backend id order; each comes with its decision.
-pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> Vec<(Transfer, Decision)> {
-    plan_transfers(groups, s).into_iter().map(|planned| (planned.transfer(), planned.decision(s))).collect()
+/// The plan's decisions, one per backend with transfers, in the plan's order. One per
+/// transfer would bury the decision log under a first plan on a large site (hundreds of
+/// thousands of transfers); each backend's decision counts its transfers and users and names
+/// the first [`TRANSFERS_NAMED`].
+pub fn decisions<'a>(
+    planned: &'a [PlannedTransfer<'a>],
+    s: &'a GroupBalanceSettings,
+) -> impl Iterator<Item = Decision> + 'a {
+    planned.chunk_by(|a, b| a.backend_id == b.backend_id).map(move |share| backend_decision(share, s))
 }
 
-/// Plans the transfers for every backend, in backend id order, without their decisions: a
-/// first plan on a large unbalanced site has tens of thousands, and holding all their
-/// decisions at once (about 1 KB each) costs more than planning. The controller builds each
-/// one as it records it.
+/// The decision for one backend's transfers (at least one, all on that backend).
+fn backend_decision(share: &[PlannedTransfer<'_>], s: &GroupBalanceSettings) -> Decision {
+    let first = &share[0];
+    let transfers = share.len() as u64;
+    let users: u64 = share.iter().map(|t| t.users).sum();
+    // Rounded as `{:.0}` rounds (ties to even).
+    let mean = first.mean.round_ties_even();
+    let plural = if transfers == 1 { "" } else { "s" };
+    Decision {
+        feature: Feature::GroupBalance,
+        reason: Reason::GroupsUneven,
+        action: Some(Action::BalanceGroups { backend: first.backend_id, transfers, users }),
+        summary: format!(
+            "{transfers} transfer{plural} of {users} users between groups (mean {mean}, slack {}%); the first: {} has {} \
+             users and {} has {}: move {}",
+            s.slack_percent, first.from.name, first.from.users, first.to.name, first.to.users, first.users
+        ),
+        inputs: DecisionInputs::GroupBalanceBackend(BalanceInputs {
+            backend: first.backend_id,
+            transfers,
+            users,
+            mean: first.mean,
+            slack_percent: s.slack_percent,
+            cap: s.max_between_groups,
+            named: share.iter().take(TRANSFERS_NAMED).map(PlannedTransfer::named).collect(),
+        }),
+        rejected: vec![],
+    }
+}
+
+/// Plans the transfers and their decisions.
+pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> (Vec<Transfer>, Vec<Decision>) {
+    let planned = plan_transfers(groups, s);
+    (planned.iter().map(PlannedTransfer::transfer).collect(), decisions(&planned, s).collect())
+}
+
+/// Plans the transfers for every backend, in backend id order, each backend's largest groups
+/// first.
 pub fn plan_transfers<'a>(groups: &'a [SizedGroup], s: &GroupBalanceSettings) -> Vec<PlannedTransfer<'a>> {
     let ByBackend { backends, mut members } = ByBackend::new(groups);
     let slack = f64::from(s.slack_percent) / 100.0;
@@ -201,25 +225,29 @@ mod tests {
     #[test]
     fn the_largest_gives_to_the_smallest_within_the_cap() {
         let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 30 };
-        let plan = plan(&[g("a", 200), g("b", 100), g("c", 100), g("d", 20)], &s);
-        assert_eq!(plan.len(), 1);
+        let (transfers, decisions) = plan(&[g("a", 200), g("b", 100), g("c", 100), g("d", 20)], &s);
         assert_eq!(
-            plan[0].0,
-            Transfer { backend_id: Uuid::from_u128(1), from_group: "a".into(), to_group: "d".into(), users: 30 }
+            transfers,
+            [Transfer { backend_id: Uuid::from_u128(1), from_group: "a".into(), to_group: "d".into(), users: 30 }]
+        );
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(
+            decisions[0].summary,
+            "1 transfer of 30 users between groups (mean 105, slack 10%); the first: a has 200 users and d has 20: move 30"
         );
     }
 
     #[test]
     fn balanced_sticky_and_moving_groups_are_left_alone() {
         let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 1000 };
-        assert!(plan(&[g("a", 100), g("b", 95)], &s).is_empty());
+        assert_eq!(plan(&[g("a", 100), g("b", 95)], &s), (vec![], vec![]));
         let sticky = SizedGroup { sticky_users: true, ..g("a", 500) };
         let moving = SizedGroup { moving: true, ..g("c", 0) };
-        assert!(plan(&[sticky, g("b", 100), moving], &s).is_empty());
+        assert_eq!(plan(&[sticky, g("b", 100), moving], &s), (vec![], vec![]));
     }
 
     #[test]
-    fn backends_come_in_id_order_and_equal_sizes_by_name() {
+    fn backends_come_in_id_order_each_with_one_decision_and_equal_sizes_by_name() {
         let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 1000 };
         let on = |backend: u128, group: SizedGroup| SizedGroup { backend_id: Uuid::from_u128(backend), ..group };
         let groups = [
@@ -230,18 +258,54 @@ mod tests {
             on(2, g("a", 100)),
             on(2, g("c", 0)),
         ];
-        let plan = plan(&groups, &s);
+        let (transfers, decisions) = plan(&groups, &s);
         let pairs: Vec<(u128, &str, &str)> =
-            plan.iter().map(|(t, _)| (t.backend_id.as_u128(), t.from_group.as_str(), t.to_group.as_str())).collect();
+            transfers.iter().map(|t| (t.backend_id.as_u128(), t.from_group.as_str(), t.to_group.as_str())).collect();
         assert_eq!(pairs, [(2, "a", "d"), (2, "b", "c"), (9, "y", "x")]);
-        let decision = &plan[0].1;
-        assert_eq!(decision.summary, "a has 100 users and d has 0 (mean 50, slack 10%): move 50");
+        let actions: Vec<Option<Action>> = decisions.iter().map(|d| d.action.clone()).collect();
+        assert_eq!(
+            actions,
+            [
+                Some(Action::BalanceGroups { backend: Uuid::from_u128(2), transfers: 2, users: 100 }),
+                Some(Action::BalanceGroups { backend: Uuid::from_u128(9), transfers: 1, users: 40 }),
+            ]
+        );
+        assert_eq!(
+            decisions[0].summary,
+            "2 transfers of 100 users between groups (mean 50, slack 10%); the first: a has 100 users and d has 0: move 50"
+        );
         let rows: Vec<String> =
-            decision.inputs.rows().into_iter().map(|(name, value)| format!("{name} = {value}")).collect();
-        assert_eq!(rows, ["from_size = 100", "to_size = 0", "mean = 50", "slack_percent = 10", "cap = 1000"]);
-        // The controller's way, one decision at a time, decides the same.
-        let one_by_one: Vec<(Transfer, Decision)> =
-            plan_transfers(&groups, &s).into_iter().map(|p| (p.transfer(), p.decision(&s))).collect();
-        assert_eq!(one_by_one, plan);
+            decisions[0].inputs.rows().into_iter().map(|(name, value)| format!("{name} = {value}")).collect();
+        assert_eq!(
+            rows,
+            [
+                "transfers = 2",
+                "users = 100",
+                "mean = 50",
+                "slack_percent = 10",
+                "cap = 1000",
+                "a → d = 100 and 0: move 50",
+                "b → c = 100 and 0: move 50"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_backends_decision_names_its_first_transfers_and_counts_them_all() {
+        let s = GroupBalanceSettings { slack_percent: 10, max_between_groups: 1000 };
+        let groups: Vec<SizedGroup> =
+            (0..100u64).map(|n| g(&format!("g{n:03}"), if n % 2 == 0 { 200 + n } else { n })).collect();
+        let (transfers, decisions) = plan(&groups, &s);
+        assert_eq!(transfers.len(), 50);
+        assert_eq!(decisions.len(), 1);
+        let Some(Action::BalanceGroups { transfers: counted, users, .. }) = decisions[0].action else {
+            panic!("{:?}", decisions[0].action)
+        };
+        assert_eq!((counted, users), (50, transfers.iter().map(|t| t.users).sum()));
+        let DecisionInputs::GroupBalanceBackend(inputs) = &decisions[0].inputs else {
+            panic!("{:?}", decisions[0].inputs)
+        };
+        assert_eq!(inputs.named.len(), TRANSFERS_NAMED);
+        assert_eq!(inputs.named[0].from_group, transfers[0].from_group);
     }
 }

@@ -98,7 +98,9 @@ pub enum DecisionInputs {
     LoadBalance(LoadBalanceInputs),
     Evacuation(EvacuationInputs),
     GroupMoveTimeouts(MoveTimeoutInputs),
+    /// One transfer, as decisions recorded before a backend's share of the plan was one.
     GroupBalanceTransfer(TransferInputs),
+    GroupBalanceBackend(BalanceInputs),
     GroupBalancePass(GroupBalancePassInputs),
     SiteReachability(ReachabilityInputs),
     OwnSite(OwnSiteInputs),
@@ -213,6 +215,32 @@ pub struct TransferInputs {
     pub cap: u32,
 }
 
+/// group_balance, one backend's share of the daily plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceInputs {
+    pub backend: Uuid,
+    pub transfers: u64,
+    pub users: u64,
+    /// The mean group size on the backend.
+    pub mean: f64,
+    pub slack_percent: u32,
+    /// `GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS`.
+    pub cap: u32,
+    /// The first transfers in plan order (the largest groups first), at most
+    /// [`TRANSFERS_NAMED`](super::group_balance::TRANSFERS_NAMED).
+    pub named: Vec<NamedTransfer>,
+}
+
+/// One transfer of a backend's plan, as its decision names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedTransfer {
+    pub from_group: String,
+    pub from_size: u64,
+    pub to_group: String,
+    pub to_size: u64,
+    pub users: u64,
+}
+
 /// group_balance, one pass over the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupBalancePassInputs {
@@ -255,6 +283,7 @@ impl DecisionInputs {
             Self::SiteReachability(i) => Some(Subject::Site(i.site)),
             Self::OwnSite(i) => Some(Subject::Site(i.site)),
             Self::AltRepair(i) => Some(Subject::Group(i.group.clone())),
+            Self::GroupBalanceBackend(i) => Some(Subject::Backend(i.backend)),
             Self::HostFailureOverview(_)
             | Self::LoadBalance(_)
             | Self::GroupBalanceTransfer(_)
@@ -323,6 +352,22 @@ impl DecisionInputs {
                 ],
                 &[],
             ),
+            Self::GroupBalanceBackend(i) => {
+                let mut table = rows(
+                    [
+                        ("transfers", i.transfers.to_string()),
+                        ("users", i.users.to_string()),
+                        ("mean", number(i.mean)),
+                        ("slack_percent", i.slack_percent.to_string()),
+                        ("cap", i.cap.to_string()),
+                    ],
+                    &[],
+                );
+                table.extend(i.named.iter().map(|t| {
+                    (format!("{} → {}", t.from_group, t.to_group), format!("{} and {}: move {}", t.from_size, t.to_size, t.users))
+                }));
+                table
+            }
             Self::GroupBalancePass(i) => rows([("cap", i.cap.to_string()), ("moved", i.moved.to_string())], &[]),
             Self::SiteReachability(i) => rows(
                 [

@@ -16,9 +16,9 @@ mod repeats;
 pub mod site_health;
 
 pub use inputs::{
-    AltRepairInputs, DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview,
+    AltRepairInputs, BalanceInputs, DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview,
     InputRow, LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
-    Subject, TransferInputs,
+    NamedTransfer, Subject, TransferInputs,
 };
 pub use rejections::{Rejections, REJECTIONS_NAMED};
 pub use repeats::{RepeatMemory, REPEAT_AFTER};
@@ -132,11 +132,20 @@ pub enum Action {
         group: String,
         alt: Uuid,
     },
-    /// Reassign `users` users from one group to another on the same backend (group-size balancing).
+    /// Reassign `users` users from one group to another on the same backend: one transfer of
+    /// group-size balancing, as the decision log recorded them before a backend's share of the
+    /// plan became one decision. Read from older records, never planned.
     MoveUsers {
         backend: Uuid,
         from_group: String,
         to_group: String,
+        users: u64,
+    },
+    /// Even out the group sizes on `backend`: `transfers` transfers between its groups, moving
+    /// `users` users in all (group-size balancing, one decision per backend and plan).
+    BalanceGroups {
+        backend: Uuid,
+        transfers: u64,
         users: u64,
     },
 }

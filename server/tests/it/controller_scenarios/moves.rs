@@ -135,10 +135,16 @@ async fn group_balance_plans_once_a_day_and_moves_within_the_caps() {
     let decisions = world.decisions().await;
     let planned = of_feature(&decisions, "group_balance");
     assert!(!planned.is_empty());
+    // One decision per backend, counting its transfers and users.
+    let mut backends = std::collections::BTreeSet::new();
+    let mut decided = 0;
     for d in &planned {
-        let Some(Action::MoveUsers { users, .. }) = d.decision.action else { panic!("{d:?}") };
-        assert!(users <= 20, "never above GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS");
+        let Some(Action::BalanceGroups { backend, transfers, users }) = d.decision.action else { panic!("{d:?}") };
+        assert!(backends.insert(backend), "one decision per backend: {planned:?}");
+        assert!(users <= 20 * transfers, "never above GROUP_BALANCE_MAX_USER_MOVE_BETWEEN_GROUPS");
+        decided += users;
     }
+    assert!(decided >= plan.total, "the decisions count every planned user move: {decided} < {}", plan.total);
     // Planned once a day.
     c.run(LoopKind::GroupBalancePlan).await;
     assert_eq!(world.store.plan_summary(&world.site.name).await.unwrap().unwrap().created_at, plan.created_at);
