@@ -12,7 +12,7 @@ use domain::{
         group_balance::{self, GroupBalanceSettings, SizedGroup},
         host_failure::{self, HostFailureSettings, REASON_PREFIX},
         load_balance::{self, LoadBalanceSettings},
-        Action, BackendState, DecisionInputs, GroupState,
+        Action, BackendState, DecisionInputs, GroupState, SiteGroups,
     },
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -73,7 +73,7 @@ fn a_failing_backend_gives_a_group_to_the_healthiest() {
         ("be2".into(), traffic(100.0, 5.0)),
         ("be3".into(), traffic(100.0, 0.0)),
     ]);
-    let decisions = host_failure::plan(&backends, &groups, &t, now(), &HF);
+    let decisions = host_failure::plan(&backends, &SiteGroups::new(&groups), &t, now(), &HF);
     let moves: Vec<&Action> = decisions.iter().filter_map(|d| d.action.as_ref()).collect();
     assert_eq!(moves.len(), 1);
     assert!(
@@ -88,7 +88,7 @@ fn a_failing_backend_gives_a_group_to_the_healthiest() {
 fn too_few_logins_means_no_decision() {
     let backends = [backend(1, "online"), backend(2, "online")];
     let t = BTreeMap::from([("be1".to_string(), traffic(1.0, 8.0))]);
-    let decisions = host_failure::plan(&backends, &[group("g", 1, 1)], &t, now(), &HF);
+    let decisions = host_failure::plan(&backends, &SiteGroups::new(&[group("g", 1, 1)]), &t, now(), &HF);
     assert!(decisions.iter().all(|d| d.action.is_none()), "{decisions:?}");
     assert!(decisions[0].summary.ends_with("none judged"), "{decisions:?}");
 }
@@ -97,7 +97,7 @@ fn too_few_logins_means_no_decision() {
 fn failing_and_unreachable_sets_offline_but_never_the_last_online() {
     let t = BTreeMap::from([("be1".to_string(), traffic(2.0, 98.0)), ("be2".into(), traffic(1.0, 99.0))]);
     let down = |n| BackendState { reachable: false, ..backend(n, "online") };
-    let decisions = host_failure::plan(&[down(1), down(2)], &[], &t, now(), &HF);
+    let decisions = host_failure::plan(&[down(1), down(2)], &SiteGroups::new(&[]), &t, now(), &HF);
     let offline: Vec<_> = decisions.iter().filter(|d| matches!(d.action, Some(Action::SetOffline { .. }))).collect();
     assert_eq!(offline.len(), 1, "one of two goes offline, the other stays");
     assert!(decisions.iter().any(|d| d.action.is_none() && d.summary.contains("last online backend")));
@@ -109,7 +109,7 @@ fn only_backends_the_controller_took_offline_come_back() {
     ours.status_reason = format!("{REASON_PREFIX} failure ratio 0.95");
     let proxies = BackendState { status_reason: "proxy check failed".into(), ..backend(2, "offline") };
     let t = BTreeMap::from([("be1".to_string(), traffic(50.0, 0.0)), ("be2".into(), traffic(50.0, 0.0))]);
-    let decisions = host_failure::plan(&[ours, proxies, backend(3, "online")], &[], &t, now(), &HF);
+    let decisions = host_failure::plan(&[ours, proxies, backend(3, "online")], &SiteGroups::new(&[]), &t, now(), &HF);
     let online: Vec<_> = decisions
         .iter()
         .filter_map(|d| match d.action {
@@ -132,7 +132,7 @@ fn load_balancing_moves_one_group_from_hottest_to_coolest() {
     let backends = [backend(1, "online"), backend(2, "online"), backend(3, "online")];
     let groups = [group("g1", 1, 10), group("g2", 1, 11), group("g3", 2, 10)];
     let s: Vec<HostScore> = [scores("be1", 0.9, 500), scores("be2", -0.1, 500), scores("be3", -0.8, 500)].concat();
-    let d = load_balance::plan(&backends, &groups, &s, None, now(), &LB);
+    let d = load_balance::plan(&backends, &SiteGroups::new(&groups), &s, None, now(), &LB);
     assert!(
         matches!(d.action, Some(Action::MoveGroup { from, to, .. }) if from == Uuid::from_u128(1) && to == Uuid::from_u128(3)),
         "{d:?}"
@@ -146,15 +146,27 @@ fn load_balancing_waits_for_samples_cool_time_and_quiet() {
     let backends = [backend(1, "online"), backend(2, "online")];
     let groups = [group("g1", 1, 10)];
     let hot: Vec<HostScore> = [scores("be1", 1.0, 500), scores("be2", -1.0, 50)].concat();
-    assert!(load_balance::plan(&backends, &groups, &hot, None, now(), &LB).action.is_none(), "be2 has too few samples");
+    assert!(
+        load_balance::plan(&backends, &SiteGroups::new(&groups), &hot, None, now(), &LB).action.is_none(),
+        "be2 has too few samples"
+    );
     let ready: Vec<HostScore> = [scores("be1", 1.0, 500), scores("be2", -1.0, 500)].concat();
     let recent = Some(now() - chrono::Duration::minutes(10));
-    assert!(load_balance::plan(&backends, &groups, &ready, recent, now(), &LB).action.is_none(), "host cool time");
+    assert!(
+        load_balance::plan(&backends, &SiteGroups::new(&groups), &ready, recent, now(), &LB).action.is_none(),
+        "host cool time"
+    );
     let moving = [GroupState { moving: true, ..group("g1", 1, 10) }];
-    assert!(load_balance::plan(&backends, &moving, &ready, None, now(), &LB).action.is_none(), "a move is active");
+    assert!(
+        load_balance::plan(&backends, &SiteGroups::new(&moving), &ready, None, now(), &LB).action.is_none(),
+        "a move is active"
+    );
     let sticky = [GroupState { sticky_backend: true, ..group("g1", 1, 10) }];
-    assert!(load_balance::plan(&backends, &sticky, &ready, None, now(), &LB).action.is_none(), "sticky backend");
-    assert!(load_balance::plan(&backends, &groups, &ready, None, now(), &LB).action.is_some());
+    assert!(
+        load_balance::plan(&backends, &SiteGroups::new(&sticky), &ready, None, now(), &LB).action.is_none(),
+        "sticky backend"
+    );
+    assert!(load_balance::plan(&backends, &SiteGroups::new(&groups), &ready, None, now(), &LB).action.is_some());
 }
 
 #[test]
@@ -199,7 +211,7 @@ fn randomized_clusters_keep_every_safety_rule() {
         let group_named =
             |name: &str| groups.iter().find(|g| g.name == name).unwrap_or_else(|| panic!("case {case}: unknown group"));
 
-        let decisions = host_failure::plan(&backends, &groups, &traffic, now(), &HF);
+        let decisions = host_failure::plan(&backends, &SiteGroups::new(&groups), &traffic, now(), &HF);
         let online_before = backends.iter().filter(|b| b.online()).count();
         let set_offline = decisions.iter().filter(|d| matches!(d.action, Some(Action::SetOffline { .. }))).count();
         let set_online = decisions.iter().filter(|d| matches!(d.action, Some(Action::SetOnline { .. }))).count();
@@ -247,7 +259,7 @@ fn randomized_clusters_keep_every_safety_rule() {
         let scores: Vec<HostScore> =
             backends.iter().flat_map(|b| scores(&b.host, rng.gen_range(-2.0..2.0), rng.gen_range(0..200))).collect();
         let last_move = rng.gen_bool(0.3).then(|| now() - chrono::Duration::minutes(rng.gen_range(0..120)));
-        let d = load_balance::plan(&backends, &groups, &scores, last_move, now(), &LB);
+        let d = load_balance::plan(&backends, &SiteGroups::new(&groups), &scores, last_move, now(), &LB);
         if let Some(Action::MoveGroup { group, from, to }) = &d.action {
             let (dst, g) = (by_id(*to), group_named(group));
             assert!(dst.online() && dst.reachable && dst.load_factor > 0, "case {case}: LB destination");
@@ -269,7 +281,7 @@ fn randomized_clusters_keep_every_safety_rule() {
             }
         }
 
-        let drained = evacuation::plan(&backends, &groups, now());
+        let drained = evacuation::plan(&backends, &SiteGroups::new(&groups), now());
         let mut sources = Vec::new();
         for d in &drained {
             if let Some(Action::MoveGroup { group, from, to }) = &d.action {

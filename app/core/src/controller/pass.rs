@@ -16,7 +16,7 @@ use domain::{
     loops::{LoopResult, LoopRun, RunKey},
     moves::{Initiator, MoveEnd, MoveRecord, NewMove},
     page::MAX_PAGE_SIZE,
-    planning::{evacuation, host_failure, load_balance, Action, Decision, DecisionInputs, Reason},
+    planning::{evacuation, host_failure, load_balance, Action, Decision, DecisionInputs, Reason, SiteGroups},
     PageRequest,
 };
 
@@ -72,6 +72,8 @@ impl Controller {
     async fn plan_pass(&self, snap: &Snapshot, modes: &Modes) -> (Vec<Decision>, Vec<Problem>) {
         let now = self.now();
         let states = self.backend_states(snap);
+        // One index of the groups by backend for the pass's planners, built when one needs it.
+        let groups = SiteGroups::new(&snap.group_states);
         let mut decisions = Vec::new();
         let mut problems = Vec::new();
         let on = |f: Feature| mode_of(modes, f) != FeatureState::Off;
@@ -87,13 +89,9 @@ impl Controller {
                 Some(Ok(traffic)) if traffic.is_empty() => {
                     problems.push(problem(Feature::HostFailure, "the metrics show no proxy traffic at all".into()))
                 }
-                Some(Ok(traffic)) => decisions.extend(host_failure::plan(
-                    &states,
-                    &snap.group_states,
-                    traffic,
-                    now,
-                    &self.settings.host_failure,
-                )),
+                Some(Ok(traffic)) => {
+                    decisions.extend(host_failure::plan(&states, &groups, traffic, now, &self.settings.host_failure))
+                }
                 Some(Err(err)) => problems.push(problem(Feature::HostFailure, err.clone())),
                 None => {}
             }
@@ -116,7 +114,7 @@ impl Controller {
             }
         }
         if on(Feature::Evacuation) {
-            decisions.extend(evacuation::plan(&states, &snap.group_states, now));
+            decisions.extend(evacuation::plan(&states, &groups, now));
             decisions.extend(evacuation::repair_alternatives(&states, &snap.group_states, ALT_REPAIRS_PER_PASS));
         }
         if on(Feature::LoadBalance) {
@@ -127,7 +125,7 @@ impl Controller {
                 Ok(scores) => {
                     let last = self.last_load_balance_move(snap.site_id).await;
                     let settings = &self.settings.load_balance;
-                    decisions.push(load_balance::plan(&states, &snap.group_states, &scores, last, now, settings));
+                    decisions.push(load_balance::plan(&states, &groups, &scores, last, now, settings));
                 }
                 Err(err) => problems.push(problem(Feature::LoadBalance, err.to_string())),
             }

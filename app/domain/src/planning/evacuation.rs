@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    Action, AltRepairInputs, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, GroupsByBackend,
-    IdMap, Reason, Rejections,
+    Action, AltRepairInputs, BackendState, Decision, DecisionInputs, EvacuationInputs, GroupState, IdMap, Reason,
+    Rejections, SiteGroups,
 };
 use crate::{feature::Feature, routing::stable_hash};
 
@@ -22,11 +22,11 @@ pub fn draining(b: &BackendState) -> bool {
 }
 
 /// Plans one pass: at most one move per draining backend.
-pub fn plan(backends: &[BackendState], groups: &[GroupState], now: DateTime<Utc>) -> Vec<Decision> {
+pub fn plan(backends: &[BackendState], groups: &SiteGroups, now: DateTime<Utc>) -> Vec<Decision> {
     if !backends.iter().any(draining) {
         return Vec::new();
     }
-    let by_backend = GroupsByBackend::new(groups);
+    let by_backend = groups.by_backend();
     // Groups per backend by position, counting those sent to it earlier in this pass.
     let mut counts: Vec<u64> = backends.iter().map(|b| by_backend.of(b.id).len() as u64).collect();
     // Why each backend cannot take groups: judged once, since each draining backend weighs
@@ -188,7 +188,7 @@ mod tests {
         let backends = [backend(1, 0), backend(2, 0), backend(3, 100), backend(4, 100)];
         let groups = [group("g1", 1), group("g2", 2), group("g3", 3), group("g4", 4)];
         // be3 and be4 hold one group each; be3 comes first, so it takes g1 and then has two.
-        let decisions = plan(&backends, &groups, Utc::now());
+        let decisions = plan(&backends, &SiteGroups::new(&groups), Utc::now());
         assert_eq!(moves(&decisions), [("g1".to_string(), 3), ("g2".to_string(), 4)]);
     }
 
@@ -196,7 +196,7 @@ mod tests {
     fn a_backend_with_a_group_moving_away_waits() {
         let backends = [backend(1, 0), backend(2, 100)];
         let groups = [group("g1", 1), GroupState { moving: true, ..group("g2", 1) }, group("g3", 2)];
-        let decisions = plan(&backends, &groups, Utc::now());
+        let decisions = plan(&backends, &SiteGroups::new(&groups), Utc::now());
         assert_eq!(decisions.len(), 1);
         assert!(decisions[0].action.is_none(), "{}", decisions[0].summary);
         assert!(decisions[0].summary.contains("one is moving now"), "{}", decisions[0].summary);

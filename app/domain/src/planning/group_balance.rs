@@ -5,14 +5,12 @@
 //! group takes part in at most one transfer per plan. Moving groups and groups with sticky
 //! users are left alone. Each backend's share of the plan is one decision.
 
-use std::ops::Range;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::feature::Feature;
 
-use super::{Action, BalanceInputs, Decision, DecisionInputs, IdMap, NamedTransfer, Reason};
+use super::{by_backend::ByBackend, Action, BalanceInputs, Decision, DecisionInputs, NamedTransfer, Reason};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GroupBalanceSettings {
@@ -127,11 +125,19 @@ pub fn plan(groups: &[SizedGroup], s: &GroupBalanceSettings) -> (Vec<Transfer>, 
 /// Plans the transfers for every backend, in backend id order, each backend's largest groups
 /// first.
 pub fn plan_transfers<'a>(groups: &'a [SizedGroup], s: &GroupBalanceSettings) -> Vec<PlannedTransfer<'a>> {
-    let ByBackend { backends, mut members } = ByBackend::new(groups);
+    // Each group the balancer may touch (neither moving nor with sticky users) as its size and
+    // its place in `groups`: sorted and paired without following a pointer.
+    let mut by_backend = ByBackend::new(
+        groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.moving && !g.sticky_users)
+            .map(|(i, g)| (g.backend_id, (g.users, i))),
+    );
     let slack = f64::from(s.slack_percent) / 100.0;
-    let mut out = Vec::new();
-    for (backend, range) in backends {
-        let members = &mut members[range];
+    // A transfer pairs two groups: sized for the most there can be, so that it never grows.
+    let mut out = Vec::with_capacity(groups.len() / 2);
+    for (backend, members) in by_backend.in_id_order() {
         if members.len() < 2 {
             continue;
         }
@@ -145,73 +151,22 @@ pub fn plan_transfers<'a>(groups: &'a [SizedGroup], s: &GroupBalanceSettings) ->
         }
         let (mut high, mut low) = (0, members.len() - 1);
         while high < low {
-            let (big, small) = (&groups[members[high].1], &groups[members[low].1]);
-            let over = big.users as f64 > mean * (1.0 + slack);
-            let under = (small.users as f64) < mean * (1.0 - slack);
+            let ((big_users, big), (small_users, small)) = (members[high], members[low]);
+            let over = big_users as f64 > mean * (1.0 + slack);
+            let under = (small_users as f64) < mean * (1.0 - slack);
             if !over && !under {
                 break;
             }
-            let users = ((big.users - small.users) / 2).min(u64::from(s.max_between_groups));
+            let users = ((big_users - small_users) / 2).min(u64::from(s.max_between_groups));
             if users == 0 {
                 break;
             }
-            out.push(PlannedTransfer { backend_id: backend, from: big, to: small, users, mean });
+            out.push(PlannedTransfer { backend_id: backend, from: &groups[big], to: &groups[small], users, mean });
             high += 1;
             low -= 1;
         }
     }
     out
-}
-
-/// The groups the balancer may touch (neither moving nor with sticky users), each as its size
-/// and its position in the plan's input, laid out backend after backend in one list: a million
-/// groups sort and pair faster there than behind a pointer each.
-struct ByBackend {
-    /// Each backend with where its groups lie in `members`, in backend id order.
-    backends: Vec<(Uuid, Range<usize>)>,
-    members: Vec<(u64, usize)>,
-}
-
-impl ByBackend {
-    fn new(groups: &[SizedGroup]) -> Self {
-        let mut slot_of: IdMap<usize> = IdMap::default();
-        // Each backend with its count of groups, in order of first appearance.
-        let mut counts: Vec<(Uuid, usize)> = Vec::new();
-        // Each group's backend slot, `None` for the groups left alone.
-        let slots: Vec<Option<usize>> = groups
-            .iter()
-            .map(|g| {
-                let slot = (!g.moving && !g.sticky_users).then(|| {
-                    let next = counts.len();
-                    *slot_of.entry(g.backend_id).or_insert_with(|| {
-                        counts.push((g.backend_id, 0));
-                        next
-                    })
-                });
-                if let Some(slot) = slot {
-                    counts[slot].1 += 1;
-                }
-                slot
-            })
-            .collect();
-        let mut start = 0;
-        let mut next: Vec<usize> = Vec::with_capacity(counts.len());
-        let mut backends: Vec<(Uuid, Range<usize>)> = Vec::with_capacity(counts.len());
-        for &(id, count) in &counts {
-            next.push(start);
-            backends.push((id, start..start + count));
-            start += count;
-        }
-        let mut members = vec![(0, 0); start];
-        for (i, (slot, g)) in slots.iter().zip(groups).enumerate() {
-            if let Some(slot) = *slot {
-                members[next[slot]] = (g.users, i);
-                next[slot] += 1;
-            }
-        }
-        backends.sort_unstable_by_key(|(id, _)| *id);
-        Self { backends, members }
-    }
 }
 
 #[cfg(test)]

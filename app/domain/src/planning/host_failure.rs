@@ -15,8 +15,8 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, Utc};
 
 use super::{
-    cooled, Action, BackendState, Decision, DecisionInputs, GroupState, GroupsByBackend, HostFailureInputs,
-    HostFailureOverview, Reason, Rejections,
+    cooled, Action, BackendState, Decision, DecisionInputs, HostFailureInputs, HostFailureOverview, Reason, Rejections,
+    SiteGroups,
 };
 use crate::feature::Feature;
 use crate::{geodb::BackendStatus, metrics::HostTraffic};
@@ -49,7 +49,7 @@ pub fn offline_since(reason: &str) -> Option<DateTime<Utc>> {
 /// Plans one pass over a site's backends.
 pub fn plan(
     backends: &[BackendState],
-    groups: &[GroupState],
+    groups: &SiteGroups,
     traffic: &BTreeMap<String, HostTraffic>,
     now: DateTime<Utc>,
     s: &HostFailureSettings,
@@ -69,8 +69,6 @@ pub fn plan(
         backends.iter().zip(&health).map(|(d, &(_, d_failing))| unfit_destination(d, d_failing, now, s)).collect();
     // The backends sent a group earlier in this pass, by position.
     let mut moved_to = vec![false; backends.len()];
-    // Built when a first group is to be picked: usually no backend gets that far.
-    let mut by_backend: Option<GroupsByBackend> = None;
     for (b, &(ratio, b_failing)) in backends.iter().zip(&health) {
         let t = traffic.get(&b.host).copied().unwrap_or_default();
         let mut numbers = HostFailureInputs {
@@ -181,8 +179,8 @@ pub fn plan(
             ));
             continue;
         };
-        let by_backend = by_backend.get_or_insert_with(|| GroupsByBackend::new(groups));
-        let Some(group) = by_backend.pick(b.id, now, Duration::ZERO) else {
+        // Indexed when a first group is to be picked: usually no backend gets that far.
+        let Some(group) = groups.by_backend().pick(b.id, now, Duration::ZERO) else {
             decisions.push(decision(
                 Reason::NoMovableGroup,
                 None,
@@ -308,7 +306,7 @@ mod tests {
         // Everything fails: what a bot makes of a ratio when the proxies count wrong passwords.
         let traffic =
             BTreeMap::from([("be1".to_string(), traffic(0.0, 30.0)), ("be2".to_string(), traffic(50.0, 0.0))]);
-        let decisions = plan(&backends, &groups, &traffic, Utc::now(), &settings());
+        let decisions = plan(&backends, &SiteGroups::new(&groups), &traffic, Utc::now(), &settings());
         assert_eq!(decisions.len(), 1, "{decisions:?}");
         let d = &decisions[0];
         assert!(matches!(d.action, Some(Action::MoveGroup { .. })), "at most one group per cool time: {d:?}");
@@ -325,7 +323,7 @@ mod tests {
         let backends = [be1, backend(2)];
         let traffic =
             BTreeMap::from([("be1".to_string(), traffic(5.0, 10.0)), ("be2".to_string(), traffic(50.0, 0.0))]);
-        let decisions = plan(&backends, &[group("g1", 1, 10)], &traffic, Utc::now(), &settings());
+        let decisions = plan(&backends, &SiteGroups::new(&[group("g1", 1, 10)]), &traffic, Utc::now(), &settings());
         assert_eq!(decisions.len(), 1, "{decisions:?}");
         assert_eq!(decisions[0].action, Some(Action::SetOffline { backend: uuid::Uuid::from_u128(1) }));
         let DecisionInputs::HostFailure(inputs) = &decisions[0].inputs else { panic!("{decisions:?}") };
@@ -341,14 +339,14 @@ mod tests {
             ("be2".to_string(), traffic(30.0, 0.0)),
             ("be3".to_string(), traffic(2.0, 0.0)),
         ]);
-        let decisions = plan(&backends, &[], &traffic, Utc::now(), &settings());
+        let decisions = plan(&backends, &SiteGroups::new(&[]), &traffic, Utc::now(), &settings());
         assert_eq!(decisions.len(), 1, "{decisions:?}");
         let d = &decisions[0];
         assert_eq!(d.action, None);
         assert_eq!(d.summary, "no backend is failing: 2 of 3 online judged, worst failure ratio 0.05 (threshold 0.10)");
         let DecisionInputs::HostFailureOverview(inputs) = &d.inputs else { panic!("{d:?}") };
         assert_eq!((d.reason, inputs.backends_judged, inputs.logins_5m), (Reason::NoneFailing, 2, 50.0));
-        let quiet = plan(&backends, &[], &BTreeMap::new(), Utc::now(), &settings());
+        let quiet = plan(&backends, &SiteGroups::new(&[]), &BTreeMap::new(), Utc::now(), &settings());
         assert_eq!(quiet[0].summary, "no backend had 10 logins in the window: none judged");
         assert_eq!(quiet[0].reason, Reason::NoneJudged);
     }
@@ -364,7 +362,7 @@ mod tests {
             ("be3".to_string(), traffic(100.0, 0.0)),
             ("be4".to_string(), traffic(95.0, 5.0)),
         ]);
-        let decisions = plan(&backends, &groups, &traffic, Utc::now(), &s);
+        let decisions = plan(&backends, &SiteGroups::new(&groups), &traffic, Utc::now(), &s);
         let moves: Vec<(&str, u128, u128)> = decisions
             .iter()
             .filter_map(|d| match &d.action {

@@ -364,7 +364,10 @@ impl DecisionInputs {
                     &[],
                 );
                 table.extend(i.named.iter().map(|t| {
-                    (format!("{} → {}", t.from_group, t.to_group), format!("{} and {}: move {}", t.from_size, t.to_size, t.users))
+                    (
+                        format!("{} → {}", t.from_group, t.to_group),
+                        format!("{} and {}: move {}", t.from_size, t.to_size, t.users),
+                    )
                 }));
                 table
             }

@@ -12,8 +12,7 @@ use std::{collections::HashMap, time::Duration};
 use chrono::{DateTime, Utc};
 
 use super::{
-    cooled, pick_group, Action, BackendState, Decision, DecisionInputs, GroupState, LoadBalanceInputs, Reason,
-    Rejections,
+    cooled, Action, BackendState, Decision, DecisionInputs, LoadBalanceInputs, Reason, Rejections, SiteGroups,
 };
 use crate::feature::Feature;
 use crate::metrics::{HostScore, SCORED_RESOURCES};
@@ -29,7 +28,7 @@ pub struct LoadBalanceSettings {
 /// Plans one pass: at most one move.
 pub fn plan(
     backends: &[BackendState],
-    groups: &[GroupState],
+    groups: &SiteGroups,
     scores: &[HostScore],
     last_move: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -44,7 +43,7 @@ pub fn plan(
             inputs: DecisionInputs::LoadBalance(inputs),
             rejected,
         };
-    if groups.iter().any(|g| g.moving) {
+    if groups.all().iter().any(|g| g.moving) {
         let summary = "a group move is in progress: no load balancing now".into();
         return decision(Reason::MoveInProgress, summary, LoadBalanceInputs::default(), vec![]);
     }
@@ -96,7 +95,7 @@ pub fn plan(
         let summary = format!("balanced enough: {:.2} ≤ {:.2}", delta, s.delta_threshold);
         return decision(Reason::Balanced, summary, inputs, rejected);
     }
-    let Some(group) = pick_group(groups, worst.id, now, s.group_cool_time) else {
+    let Some(group) = groups.by_backend().pick(worst.id, now, s.group_cool_time) else {
         let summary = format!("{} is busiest but has no movable group", worst.host);
         return decision(Reason::NoMovableGroup, summary, inputs, rejected);
     };
@@ -116,7 +115,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planning::fixtures::backend;
+    use crate::planning::{fixtures::backend, GroupState};
 
     #[test]
     fn each_backend_is_scored_from_its_own_rows_in_any_order() {
@@ -146,7 +145,7 @@ mod tests {
             group_cool_time: Duration::from_secs(3600),
             host_cool_time: Duration::from_secs(3600),
         };
-        let d = plan(&backends, &groups, &scores, None, Utc::now(), &s);
+        let d = plan(&backends, &SiteGroups::new(&groups), &scores, None, Utc::now(), &s);
         let DecisionInputs::LoadBalance(inputs) = &d.inputs else { panic!("{d:?}") };
         assert_eq!(inputs.scores.get("be1"), Some(&0.75));
         assert_eq!(inputs.scores.get("be2"), Some(&3.0));

@@ -3,6 +3,7 @@
 //! with their inputs. Behaviour follows docs/controller.md, which says where Palomar's
 //! documentation is silent.
 
+mod by_backend;
 pub mod evacuation;
 #[cfg(test)]
 mod fixtures;
@@ -16,14 +17,15 @@ mod repeats;
 pub mod site_health;
 
 pub use inputs::{
-    AltRepairInputs, BalanceInputs, DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs, HostFailureOverview,
-    InputRow, LoadBalanceInputs, MoveTimeoutInputs, OwnSiteInputs, ReachabilityInputs, Reason, RepeatKey, RepeatSlot,
-    NamedTransfer, Subject, TransferInputs,
+    AltRepairInputs, BalanceInputs, DecisionInputs, EvacuationInputs, GroupBalancePassInputs, HostFailureInputs,
+    HostFailureOverview, InputRow, LoadBalanceInputs, MoveTimeoutInputs, NamedTransfer, OwnSiteInputs,
+    ReachabilityInputs, Reason, RepeatKey, RepeatSlot, Subject, TransferInputs,
 };
 pub use rejections::{Rejections, REJECTIONS_NAMED};
 pub use repeats::{RepeatMemory, REPEAT_AFTER};
 
 use std::{
+    cell::OnceCell,
     collections::HashMap,
     hash::{BuildHasherDefault, Hasher},
     time::Duration,
@@ -37,6 +39,7 @@ use super::{
     feature::Feature,
     geodb::{Backend, BackendStatus},
 };
+use by_backend::ByBackend;
 
 /// A backend as the planners see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,14 +189,9 @@ pub fn cooled(at: Option<DateTime<Utc>>, now: DateTime<Utc>, cool: Duration) -> 
     at.is_none_or(|t| now - t >= chrono::Duration::from_std(cool).unwrap_or(chrono::Duration::MAX))
 }
 
-/// Picks the group to move away from `backend`: not moving, not sticky to its backend, cooled
-/// down; the one closest to the median size, then the least recently moved, then by name.
-pub fn pick_group(groups: &[GroupState], backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&GroupState> {
-    let mine: Vec<&GroupState> = groups.iter().filter(|g| g.backend_id == Some(backend)).collect();
-    pick_among(&mine, now, cool)
-}
-
-/// [`pick_group`] among one backend's groups, given in snapshot order.
+/// Picks the group to move away from a backend, among its groups given in snapshot order: not
+/// moving, not sticky to its backend, cooled down; the one closest to the median size, then the
+/// least recently moved, then by name.
 fn pick_among<'a>(mine: &[&'a GroupState], now: DateTime<Utc>, cool: Duration) -> Option<&'a GroupState> {
     let mut sizes: Vec<u64> = mine.iter().map(|g| g.users).collect();
     sizes.sort_unstable();
@@ -232,31 +230,48 @@ impl Hasher for IdHasher {
     }
 }
 
+/// A site's groups as one pass reads them, with their index by backend built the first time a
+/// planner asks for it: most passes need none, and a pass whose planners all need it (host
+/// failure, drain, load balancing) builds it once.
+pub struct SiteGroups<'a> {
+    all: &'a [GroupState],
+    by_backend: OnceCell<GroupsByBackend<'a>>,
+}
+
+impl<'a> SiteGroups<'a> {
+    pub fn new(all: &'a [GroupState]) -> Self {
+        Self { all, by_backend: OnceCell::new() }
+    }
+
+    /// Every group, in snapshot order.
+    pub fn all(&self) -> &'a [GroupState] {
+        self.all
+    }
+
+    pub fn by_backend(&self) -> &GroupsByBackend<'a> {
+        self.by_backend.get_or_init(|| GroupsByBackend::new(self.all))
+    }
+}
+
 /// A site's groups by backend, each backend's in snapshot order. Planners that look at one
 /// backend's groups at a time read them here: scanning all groups for each backend is
 /// quadratic on a large site (1,000 backends, 100,000 groups).
 pub struct GroupsByBackend<'a> {
-    groups: IdMap<Vec<&'a GroupState>>,
+    groups: ByBackend<&'a GroupState>,
 }
 
 impl<'a> GroupsByBackend<'a> {
     /// Indexes the groups that have a backend.
     pub fn new(groups: &'a [GroupState]) -> Self {
-        let mut by_backend: IdMap<Vec<&GroupState>> = IdMap::default();
-        for g in groups {
-            if let Some(backend) = g.backend_id {
-                by_backend.entry(backend).or_default().push(g);
-            }
-        }
-        Self { groups: by_backend }
+        Self { groups: ByBackend::new(groups.iter().filter_map(|g| Some((g.backend_id?, g)))) }
     }
 
     /// The backend's groups, in snapshot order.
     pub fn of(&self, backend: Uuid) -> &[&'a GroupState] {
-        self.groups.get(&backend).map_or(&[], Vec::as_slice)
+        self.groups.of(backend)
     }
 
-    /// [`pick_group`] for `backend`.
+    /// The group to move away from `backend` ([`pick_among`]).
     pub fn pick(&self, backend: Uuid, now: DateTime<Utc>, cool: Duration) -> Option<&'a GroupState> {
         pick_among(self.of(backend), now, cool)
     }
@@ -292,7 +307,8 @@ mod tests {
             let id = Uuid::from_u128(backend);
             assert_eq!(index.of(id).len(), groups.iter().filter(|g| g.backend_id == Some(id)).count());
             for cool in [Duration::ZERO, an_hour] {
-                let scanned = pick_group(&groups, id, now, cool).map(|g| &g.name);
+                let mine: Vec<&GroupState> = groups.iter().filter(|g| g.backend_id == Some(id)).collect();
+                let scanned = pick_among(&mine, now, cool).map(|g| &g.name);
                 assert_eq!(index.pick(id, now, cool).map(|g| &g.name), scanned, "backend {backend}");
             }
         }

@@ -25,7 +25,7 @@ use crate::{
         evacuation,
         group_move_timeouts::{self, Verdict},
         host_failure::{self, offline_reason},
-        load_balance, Action, Decision, DecisionInputs, Reason, RepeatMemory,
+        load_balance, Action, Decision, DecisionInputs, Reason, RepeatMemory, SiteGroups,
     },
 };
 
@@ -368,20 +368,21 @@ impl Replay {
         });
         let traffic = metrics.traffic.clone();
         let (world, backends, groups) = (&self.world, &self.world.backends, &self.world.groups);
+        let site_groups = SiteGroups::new(groups);
         let mut planned: Vec<Decision> = Vec::new();
         if on(Feature::HostFailure) {
             if let Some(traffic) = traffic.as_ref().filter(|t| !t.is_empty()) {
-                planned.extend(host_failure::plan(backends, groups, traffic, at, &s.host_failure));
+                planned.extend(host_failure::plan(backends, &site_groups, traffic, at, &s.host_failure));
             }
         }
         if on(Feature::Evacuation) {
-            planned.extend(evacuation::plan(backends, groups, at));
+            planned.extend(evacuation::plan(backends, &site_groups, at));
             planned.extend(evacuation::repair_alternatives(backends, groups, ALT_REPAIRS_PER_PASS));
         }
         if on(Feature::LoadBalance) {
             if let Some((_, replayed)) = scores.as_ref().filter(|(_, r)| !r.is_empty()) {
                 let last = world.last_load_balance_move;
-                planned.push(load_balance::plan(backends, groups, replayed, last, at, &s.load_balance));
+                planned.push(load_balance::plan(backends, &site_groups, replayed, last, at, &s.load_balance));
             }
         }
         let seen: HashMap<Uuid, BackendStatus> = backends.iter().map(|b| (b.id, b.status.clone())).collect();
